@@ -1,0 +1,187 @@
+package io.txgw.common.validation;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Asset;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.Payout;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Checks every item of a batch before anything is written, and reports every problem, not just the
+ * first: a client fixing a 10,000-line payroll needs the whole list.
+ */
+public final class BatchValidator {
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
+  private static final Pattern WALLET_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final int MAX_MEMO_CHARS = 256;
+
+  private final BatchRules rules;
+
+  public BatchValidator(BatchRules rules) {
+    this.rules = rules;
+  }
+
+  public ValidatedBatch validate(BatchSubmission batch, String clientId, Instant acceptedAt) {
+    List<Violation> violations = new ArrayList<>();
+    if (batch.batchId() == null || !ID.matcher(batch.batchId()).matches()) {
+      violations.add(Violation.ofBatch("batchId", "required, 1-128 of A-Z a-z 0-9 . _ : @ -"));
+    }
+    Chain chain = Chain.parse(batch.chain());
+    if (chain == null) {
+      violations.add(Violation.ofBatch("chain", "must be one of BTC, ETH"));
+    }
+    String source = chain == null ? null : canonicalSource(chain, batch.source(), violations);
+    List<PayoutLine> lines = batch.payouts() == null ? List.of() : batch.payouts();
+    if (lines.isEmpty()) {
+      violations.add(Violation.ofBatch("payouts", "at least one payout is required"));
+    }
+    if (lines.size() > rules.maxPayouts()) {
+      violations.add(
+          Violation.ofBatch(
+              "payouts",
+              "batch has " + lines.size() + " payouts; the limit is " + rules.maxPayouts()));
+      // Checking each of a million lines would only make a larger answer; the limit says it all.
+      return new ValidatedBatch(List.of(), null, violations);
+    }
+    if (chain == null) {
+      return new ValidatedBatch(List.of(), null, violations);
+    }
+    List<Payout> payouts = new ArrayList<>(lines.size());
+    Map<String, Integer> firstIndexOfId = new HashMap<>();
+    Asset asset = chain.nativeAsset();
+    for (int i = 0; i < lines.size(); i++) {
+      PayoutLine line = lines.get(i);
+      int before = violations.size();
+      if (line == null) {
+        violations.add(new Violation(i, null, "payout", "must be an object"));
+        continue;
+      }
+      if (line.id() == null || !ID.matcher(line.id()).matches()) {
+        violations.add(
+            new Violation(i, line.id(), "id", "required, 1-128 of A-Z a-z 0-9 . _ : @ -"));
+      } else {
+        Integer first = firstIndexOfId.putIfAbsent(line.id(), i);
+        if (first != null) {
+          violations.add(
+              new Violation(i, line.id(), "id", "duplicate of the payout at index " + first));
+        }
+      }
+      AddressCodec.Decoded to = rules.addresses().decode(chain, line.to());
+      if (!to.valid()) {
+        violations.add(new Violation(i, line.id(), "to", to.reason()));
+      }
+      Amount amount = checkAmount(i, line, asset, rules.maxPerPayout().get(chain), violations);
+      if (line.memo() != null && line.memo().length() > MAX_MEMO_CHARS) {
+        violations.add(
+            new Violation(i, line.id(), "memo", "longer than " + MAX_MEMO_CHARS + " characters"));
+      }
+      if (violations.size() == before && violations.isEmpty() && source != null) {
+        payouts.add(
+            new Payout(
+                line.id(),
+                batch.batchId(),
+                clientId,
+                chain,
+                asset,
+                source,
+                to.address(),
+                amount,
+                line.memo(),
+                acceptedAt));
+      }
+    }
+    if (!violations.isEmpty()) {
+      return new ValidatedBatch(List.of(), null, violations);
+    }
+    return new ValidatedBatch(payouts, fingerprint(chain, source, payouts), List.of());
+  }
+
+  private String canonicalSource(Chain chain, String source, List<Violation> violations) {
+    if (source == null || source.isBlank()) {
+      violations.add(Violation.ofBatch("source", "required: the sending account"));
+      return null;
+    }
+    if (chain == Chain.ETH) {
+      AddressCodec.Decoded decoded = rules.addresses().decode(chain, source);
+      if (!decoded.valid()) {
+        violations.add(Violation.ofBatch("source", decoded.reason()));
+        return null;
+      }
+      return decoded.address().value();
+    }
+    // A Bitcoin source is the wallet that pays, not an address: coins come from many addresses.
+    if (!WALLET_NAME.matcher(source).matches()) {
+      violations.add(Violation.ofBatch("source", "a wallet name: 1-64 of A-Z a-z 0-9 . _ -"));
+      return null;
+    }
+    return source;
+  }
+
+  private static Amount checkAmount(
+      int index, PayoutLine line, Asset asset, Amount max, List<Violation> violations) {
+    Amount amount;
+    try {
+      amount = Amount.parse(line.amount());
+    } catch (IllegalArgumentException e) {
+      violations.add(new Violation(index, line.id(), "amount", e.getMessage()));
+      return null;
+    }
+    if (!amount.isPositive()) {
+      violations.add(new Violation(index, line.id(), "amount", "must be greater than zero"));
+    } else if (amount.scale() > asset.decimals()) {
+      violations.add(
+          new Violation(
+              index,
+              line.id(),
+              "amount",
+              "more than " + asset.decimals() + " decimal places for " + asset.symbol()));
+    } else if (amount.compareTo(max) > 0) {
+      violations.add(
+          new Violation(
+              index,
+              line.id(),
+              "amount",
+              "above the per-payout maximum of " + max + " " + asset.symbol()));
+    }
+    return amount;
+  }
+
+  /** A digest of everything that makes two postings of one batch id the same batch. */
+  static String fingerprint(Chain chain, String source, List<Payout> payouts) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      update(sha, chain.name());
+      update(sha, source);
+      for (Payout p : payouts) {
+        update(sha, p.id());
+        update(sha, p.to().value());
+        update(sha, p.amount().toString());
+        update(sha, p.memo() == null ? "\u0000" : p.memo());
+      }
+      return HexFormat.of().formatHex(sha.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java runtime", e);
+    }
+  }
+
+  private static void update(MessageDigest sha, String field) {
+    byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+    // Length-prefix each field so that ("ab","c") and ("a","bc") differ.
+    sha.update(
+        new byte[] {
+          (byte) (bytes.length >>> 24), (byte) (bytes.length >>> 16),
+          (byte) (bytes.length >>> 8), (byte) bytes.length
+        });
+    sha.update(bytes);
+  }
+}
