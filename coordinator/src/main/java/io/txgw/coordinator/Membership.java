@@ -1,0 +1,96 @@
+package io.txgw.coordinator;
+
+import java.io.Closeable;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.nodes.GroupMember;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A process's live membership in the txgw group in ZooKeeper: an ephemeral node under {@code
+ * /txgw/members/<kind>} that disappears when the process or its session dies, so operators and the
+ * budget leader see exactly the live consumers. Lifecycle: LATENT, STARTED, CLOSED.
+ */
+public final class Membership implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(Membership.class);
+  public static final String ROOT = "/txgw/members";
+
+  private enum State {
+    LATENT,
+    STARTED,
+    CLOSED
+  }
+
+  private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
+  private final CuratorFramework client;
+  private final GroupMember member;
+  private final String id;
+
+  /**
+   * @param kind the group, e.g. {@code consumers}
+   * @param payload what the member tells others about itself (host, partitions...)
+   */
+  public Membership(String connectString, String kind, String id, String payload) {
+    this.id = id;
+    this.client =
+        CuratorFrameworkFactory.builder()
+            .connectString(connectString)
+            .sessionTimeoutMs(15_000)
+            .connectionTimeoutMs(5_000)
+            .retryPolicy(new ExponentialBackoffRetry(200, 10, 5_000))
+            .build();
+    this.member =
+        new GroupMember(client, ROOT + "/" + kind, id, payload.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Connects and registers; fails if ZooKeeper cannot be reached within the timeout. */
+  public void start(long timeout, TimeUnit unit) throws InterruptedException {
+    if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+      throw new IllegalStateException("membership already started or closed");
+    }
+    client
+        .getConnectionStateListenable()
+        .addListener(
+            (c, newState) -> {
+              if (newState == ConnectionState.SUSPENDED || newState == ConnectionState.LOST) {
+                log.warn("member {}: ZooKeeper connection {}", id, newState);
+              } else if (newState == ConnectionState.RECONNECTED) {
+                log.info("member {}: ZooKeeper connection restored", id);
+              }
+            });
+    client.start();
+    if (!client.blockUntilConnected((int) unit.toMillis(timeout), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException(
+          "cannot reach ZooKeeper within " + unit.toMillis(timeout) + " ms");
+    }
+    member.start();
+  }
+
+  /** The live members of this group with their payloads, as last seen. */
+  public Map<String, String> members() {
+    return member.getCurrentMembers().entrySet().stream()
+        .collect(
+            Collectors.toMap(
+                Map.Entry::getKey, e -> new String(e.getValue(), StandardCharsets.UTF_8)));
+  }
+
+  public CuratorFramework client() {
+    return client;
+  }
+
+  @Override
+  public void close() {
+    if (state.getAndSet(State.CLOSED) == State.STARTED) {
+      member.close();
+    }
+    client.close();
+  }
+}

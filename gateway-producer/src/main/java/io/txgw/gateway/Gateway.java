@@ -1,0 +1,102 @@
+package io.txgw.gateway;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.validation.BatchRules;
+import io.txgw.common.validation.BatchValidator;
+import io.txgw.gateway.http.GatewayHttp;
+import io.txgw.gateway.kafka.BatchLedger;
+import io.txgw.gateway.kafka.BatchWriter;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import java.io.Closeable;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The gateway process: topics, Kafka writer and view, and the HTTP server. */
+public final class Gateway implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+  private final GatewayConfig config;
+  private Vertx vertx;
+  private BatchWriter writer;
+  private BatchLedger ledger;
+  private HttpServer server;
+
+  public Gateway(GatewayConfig config) {
+    this.config = config;
+  }
+
+  /** Starts everything and returns once the HTTP port is bound and the ledger has caught up. */
+  public Gateway start() throws InterruptedException {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap()))) {
+      Topics.ensure(admin, config.topicPartitions(), (short) 1);
+    }
+    ledger = new BatchLedger(config.kafkaBootstrap());
+    ledger.start();
+    writer = new BatchWriter(config.kafkaBootstrap(), "txgw-" + config.instanceId());
+    BatchValidator validator =
+        new BatchValidator(
+            new BatchRules(
+                config.maxBatchPayouts(),
+                config.maxPerPayout(),
+                new AddressCodec(config.bitcoinNetwork())));
+    BatchService service = new BatchService(validator, writer, ledger, Clock.systemUTC());
+    vertx = Vertx.vertx();
+    try {
+      server =
+          new GatewayHttp(vertx, service, config.apiKeys(), config.maxBodyBytes())
+              .listen(config.httpHost(), config.httpPort())
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot bind the HTTP API: " + e.getMessage(), e);
+    }
+    if (!ledger.awaitCaughtUp(Duration.ofSeconds(60))) {
+      log.warn("batch ledger has not caught up after 60 s; POST answers 503 until it has");
+    }
+    log.info(
+        "gateway {} listening on http://{}:{}", config.instanceId(), config.httpHost(), port());
+    return this;
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      server
+          .close()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .orTimeout(10, TimeUnit.SECONDS)
+          .join();
+    }
+    if (vertx != null) {
+      vertx
+          .close()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .orTimeout(10, TimeUnit.SECONDS)
+          .join();
+    }
+    if (writer != null) {
+      writer.close();
+    }
+    if (ledger != null) {
+      ledger.close();
+    }
+  }
+}

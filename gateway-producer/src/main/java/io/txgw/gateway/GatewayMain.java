@@ -1,0 +1,30 @@
+package io.txgw.gateway;
+
+import io.txgw.common.config.ConfigException;
+import java.util.concurrent.CountDownLatch;
+
+/** Runs the gateway with configuration from the environment until the process is stopped. */
+public final class GatewayMain {
+  private GatewayMain() {}
+
+  public static void main(String[] args) throws InterruptedException {
+    GatewayConfig config;
+    try {
+      config = GatewayConfig.fromEnv(System.getenv());
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Gateway gateway = new Gateway(config).start();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  gateway.close();
+                  stopped.countDown();
+                }));
+    stopped.await();
+  }
+}

@@ -1,0 +1,173 @@
+package io.txgw.gateway.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.json.Json;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.common.validation.Violation;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Turns a request body (JSON or CSV) into a {@link BatchSubmission} of raw text. Values of the
+ * wrong JSON type are reported as violations, not coerced: an amount sent as a JSON number has
+ * already been through a float in many clients, and is refused.
+ */
+final class BatchRequestParser {
+  /** The submission and the type problems found while reading it. */
+  record Parsed(BatchSubmission submission, List<Violation> typeViolations) {}
+
+  private BatchRequestParser() {}
+
+  static Parsed json(byte[] body) {
+    JsonNode root;
+    try {
+      root = Json.mapper().readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new MalformedRequestException(
+          "body is not valid JSON (line "
+              + e.getLocation().getLineNr()
+              + ", column "
+              + e.getLocation().getColumnNr()
+              + ")");
+    } catch (IOException e) {
+      throw new MalformedRequestException("body is not valid JSON");
+    }
+    if (root == null || !root.isObject()) {
+      throw new MalformedRequestException("body must be a JSON object");
+    }
+    List<Violation> violations = new ArrayList<>();
+    String batchId = text(root, "batchId", null, null, violations);
+    String chain = text(root, "chain", null, null, violations);
+    String source = text(root, "source", null, null, violations);
+    JsonNode items = root.get("payouts");
+    List<PayoutLine> lines = new ArrayList<>();
+    if (items != null && !items.isNull() && !items.isArray()) {
+      violations.add(Violation.ofBatch("payouts", "must be an array"));
+    } else if (items != null) {
+      for (int i = 0; i < items.size(); i++) {
+        JsonNode item = items.get(i);
+        if (!item.isObject()) {
+          violations.add(new Violation(i, null, "payout", "must be an object"));
+          lines.add(null);
+          continue;
+        }
+        String id = text(item, "id", i, null, violations);
+        lines.add(
+            new PayoutLine(
+                id,
+                text(item, "to", i, id, violations),
+                text(item, "amount", i, id, violations),
+                text(item, "memo", i, id, violations)));
+      }
+    }
+    return new Parsed(new BatchSubmission(batchId, chain, source, lines), violations);
+  }
+
+  private static String text(
+      JsonNode node, String field, Integer index, String id, List<Violation> violations) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return null;
+    }
+    if (!value.isTextual()) {
+      String reason =
+          value.isNumber() && field.equals("amount")
+              ? "must be a decimal string such as \"0.015\", not a JSON number"
+              : "must be a string";
+      violations.add(new Violation(index, id, field, reason));
+      return null;
+    }
+    return value.textValue();
+  }
+
+  /**
+   * Reads {@code id,to,amount[,memo]} lines; a first line naming those columns is a header. Fields
+   * may be quoted with double quotes, with {@code ""} for a quote inside.
+   */
+  static Parsed csv(byte[] body, String batchId, String chain, String source) {
+    String text = utf8(body);
+    List<PayoutLine> lines = new ArrayList<>();
+    List<Violation> violations = new ArrayList<>();
+    String[] rows = text.split("\n", -1);
+    boolean first = true;
+    for (int row = 0; row < rows.length; row++) {
+      String line =
+          rows[row].endsWith("\r") ? rows[row].substring(0, rows[row].length() - 1) : rows[row];
+      if (line.isBlank()) {
+        continue;
+      }
+      List<String> fields = splitCsv(line, row + 1);
+      if (first && fields.get(0).trim().toLowerCase(Locale.ROOT).equals("id")) {
+        first = false;
+        continue;
+      }
+      first = false;
+      int index = lines.size();
+      if (fields.size() < 3 || fields.size() > 4) {
+        violations.add(
+            new Violation(index, null, "line " + (row + 1), "expected id,to,amount[,memo]"));
+        lines.add(null);
+        continue;
+      }
+      lines.add(
+          new PayoutLine(
+              fields.get(0).trim(),
+              fields.get(1).trim(),
+              fields.get(2).trim(),
+              fields.size() == 4 ? fields.get(3) : null));
+    }
+    return new Parsed(new BatchSubmission(batchId, chain, source, lines), violations);
+  }
+
+  private static List<String> splitCsv(String line, int lineNumber) {
+    List<String> fields = new ArrayList<>();
+    StringBuilder field = new StringBuilder();
+    boolean quoted = false;
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (quoted) {
+        if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+          field.append('"');
+          i++;
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          field.append(c);
+        }
+      } else if (c == '"' && field.isEmpty()) {
+        quoted = true;
+      } else if (c == ',') {
+        fields.add(field.toString());
+        field.setLength(0);
+      } else {
+        field.append(c);
+      }
+    }
+    if (quoted) {
+      throw new MalformedRequestException("CSV line " + lineNumber + " has an unclosed quote");
+    }
+    fields.add(field.toString());
+    return fields;
+  }
+
+  private static String utf8(byte[] body) {
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(body))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new MalformedRequestException("CSV body is not UTF-8 text");
+    }
+  }
+}

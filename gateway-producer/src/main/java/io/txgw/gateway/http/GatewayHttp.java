@@ -1,0 +1,287 @@
+package io.txgw.gateway.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.txgw.common.json.Json;
+import io.txgw.common.model.BatchRecord;
+import io.txgw.common.validation.Violation;
+import io.txgw.gateway.ApiKeys;
+import io.txgw.gateway.BatchService;
+import io.txgw.gateway.SubmitOutcome;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The HTTP API: a route table over {@link BatchService}, and one error policy. */
+public final class GatewayHttp {
+  private static final Logger log = LoggerFactory.getLogger(GatewayHttp.class);
+  private static final String PROBLEM_JSON = "application/problem+json";
+  private static final String CLIENT = "txgw.client";
+
+  private final Vertx vertx;
+  private final BatchService service;
+  private final ApiKeys apiKeys;
+  private final int maxBodyBytes;
+
+  public GatewayHttp(Vertx vertx, BatchService service, ApiKeys apiKeys, int maxBodyBytes) {
+    this.vertx = vertx;
+    this.service = service;
+    this.apiKeys = apiKeys;
+    this.maxBodyBytes = maxBodyBytes;
+  }
+
+  public Future<HttpServer> listen(String host, int port) {
+    return vertx
+        .createHttpServer(new HttpServerOptions().setHost(host).setPort(port))
+        .requestHandler(router())
+        .listen();
+  }
+
+  Router router() {
+    Router router = Router.router(vertx);
+    router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
+    router.get("/readyz").handler(this::ready);
+    router.route("/v1/*").handler(this::authenticate);
+    router
+        .post("/v1/batches")
+        .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
+        .handler(this::postBatch);
+    router.get("/v1/batches/:batchId").handler(this::getBatch);
+    router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
+    router.errorHandler(
+        405,
+        ctx -> problem(ctx, Problem.of(405, "method-not-allowed", "Method Not Allowed", null)));
+    router.errorHandler(
+        413,
+        ctx ->
+            problem(
+                ctx,
+                Problem.of(
+                    413,
+                    "body-too-large",
+                    "Payload Too Large",
+                    "request body exceeds " + maxBodyBytes + " bytes")));
+    router.errorHandler(500, this::internalError);
+    return router;
+  }
+
+  private void ready(RoutingContext ctx) {
+    boolean ready = service.isReady();
+    json(ctx, ready ? 200 : 503, Map.of("status", ready ? "READY" : "STARTING"));
+  }
+
+  private void authenticate(RoutingContext ctx) {
+    String key = ctx.request().getHeader("X-Api-Key");
+    String auth = ctx.request().getHeader("Authorization");
+    if (key == null && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      key = auth.substring(7).trim();
+    }
+    Optional<String> client = apiKeys.clientFor(key);
+    if (client.isEmpty()) {
+      // The key itself is never logged: a typo of a real key is nearly a real key.
+      log.warn(
+          "rejected {} {} from {}: {} API key",
+          ctx.request().method(),
+          ctx.request().path(),
+          ctx.request().remoteAddress(),
+          key == null ? "missing" : "unknown");
+      ctx.response().putHeader("WWW-Authenticate", "ApiKey");
+      problem(
+          ctx,
+          Problem.of(
+              401, "unauthorized", "Unauthorized", "send a valid API key in the X-Api-Key header"));
+      return;
+    }
+    ctx.put(CLIENT, client.get());
+    ctx.next();
+  }
+
+  private void postBatch(RoutingContext ctx) {
+    if (!service.isReady()) {
+      ctx.response().putHeader("Retry-After", "1");
+      problem(ctx, Problem.of(503, "not-ready", "Service Unavailable", "gateway is starting"));
+      return;
+    }
+    String client = ctx.get(CLIENT);
+    String contentType = Optional.ofNullable(ctx.request().getHeader("Content-Type")).orElse("");
+    Buffer body = ctx.body().buffer();
+    byte[] bytes = body == null ? new byte[0] : body.getBytes();
+    vertx
+        .executeBlocking(() -> parse(ctx, contentType, bytes), false)
+        .compose(
+            parsed -> {
+              if (!parsed.typeViolations().isEmpty()) {
+                return Future.succeededFuture(
+                    (SubmitOutcome) new SubmitOutcome.Rejected(parsed.typeViolations()));
+              }
+              return Future.fromCompletionStage(
+                  service.submit(client, parsed.submission()), vertx.getOrCreateContext());
+            })
+        .onSuccess(outcome -> answer(ctx, outcome))
+        .onFailure(error -> failure(ctx, error));
+  }
+
+  private static BatchRequestParser.Parsed parse(
+      RoutingContext ctx, String contentType, byte[] bytes) {
+    String type = contentType.toLowerCase(Locale.ROOT);
+    if (type.startsWith("text/csv")) {
+      return BatchRequestParser.csv(
+          bytes,
+          ctx.queryParams().get("batchId"),
+          ctx.queryParams().get("chain"),
+          ctx.queryParams().get("source"));
+    }
+    if (type.isEmpty() || type.startsWith("application/json")) {
+      if (bytes.length == 0) {
+        throw new MalformedRequestException("body is empty");
+      }
+      return BatchRequestParser.json(bytes);
+    }
+    throw new UnsupportedMediaTypeException(contentType);
+  }
+
+  private void answer(RoutingContext ctx, SubmitOutcome outcome) {
+    if (outcome instanceof SubmitOutcome.Accepted accepted) {
+      BatchRecord b = accepted.batch();
+      String location = "/v1/batches/" + b.batchId();
+      ctx.response().putHeader("Location", location);
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("batchId", b.batchId());
+      body.put("chain", b.chain());
+      body.put("source", b.source());
+      body.put("payouts", b.payoutIds().size());
+      body.put("status", "ACCEPTED");
+      body.put("acceptedAt", b.acceptedAt());
+      body.put("location", location);
+      json(ctx, 202, body);
+    } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
+      List<Violation> violations = rejected.violations();
+      problem(
+          ctx,
+          new Problem(
+              "urn:txgw:problem:invalid-batch",
+              "Unprocessable Content",
+              422,
+              violations.size() + " problem(s); nothing was written",
+              violations));
+    } else if (outcome instanceof SubmitOutcome.Conflict conflict) {
+      problem(
+          ctx,
+          Problem.of(
+              409,
+              "batch-id-conflict",
+              "Conflict",
+              "batch "
+                  + conflict.existing().batchId()
+                  + " was accepted at "
+                  + conflict.existing().acceptedAt()
+                  + " with other content; use a new batchId"));
+    }
+  }
+
+  private void getBatch(RoutingContext ctx) {
+    String client = ctx.get(CLIENT);
+    String batchId = ctx.pathParam("batchId");
+    // Another client's batch is answered exactly like a missing one, so ids do not leak.
+    service
+        .status(client, batchId)
+        .ifPresentOrElse(
+            status -> json(ctx, 200, status),
+            () ->
+                problem(
+                    ctx, Problem.of(404, "batch-not-found", "Not Found", "no batch " + batchId)));
+  }
+
+  private void failure(RoutingContext ctx, Throwable error) {
+    Throwable cause = error;
+    while (cause.getCause() != null && !isClientFacing(cause)) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof MalformedRequestException) {
+      problem(ctx, Problem.of(400, "malformed-body", "Bad Request", cause.getMessage()));
+    } else if (cause instanceof UnsupportedMediaTypeException) {
+      problem(
+          ctx,
+          Problem.of(
+              415,
+              "unsupported-media-type",
+              "Unsupported Media Type",
+              "send application/json or text/csv, not " + cause.getMessage()));
+    } else if (cause instanceof BatchService.BatchNotWrittenException) {
+      log.warn("batch not written to Kafka: {}", cause.getMessage());
+      ctx.response().putHeader("Retry-After", "1");
+      problem(
+          ctx,
+          Problem.of(
+              503,
+              "not-written",
+              "Service Unavailable",
+              "the batch was not written; nothing of it was kept, retry is safe"));
+    } else {
+      ctx.fail(error);
+    }
+  }
+
+  private static boolean isClientFacing(Throwable t) {
+    return t instanceof MalformedRequestException
+        || t instanceof UnsupportedMediaTypeException
+        || t instanceof BatchService.BatchNotWrittenException;
+  }
+
+  private void internalError(RoutingContext ctx) {
+    String incident = UUID.randomUUID().toString();
+    Throwable failure = ctx.failure();
+    log.error(
+        "internal error {} on {} {}",
+        incident,
+        ctx.request().method(),
+        ctx.request().path(),
+        failure);
+    problem(
+        ctx,
+        Problem.of(
+            500, "internal", "Internal Server Error", "incident " + incident + " is logged"));
+  }
+
+  private static void problem(RoutingContext ctx, Problem problem) {
+    write(ctx, problem.status(), PROBLEM_JSON, problem);
+  }
+
+  private static void json(RoutingContext ctx, int status, Object body) {
+    write(ctx, status, "application/json", body);
+  }
+
+  private static void write(RoutingContext ctx, int status, String type, Object body) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    byte[] bytes;
+    try {
+      bytes = Json.mapper().writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      log.error("cannot write a response body", e);
+      status = 500;
+      bytes = "{\"title\":\"Internal Server Error\",\"status\":500}".getBytes();
+    }
+    ctx.response().setStatusCode(status).putHeader("Content-Type", type).end(Buffer.buffer(bytes));
+  }
+
+  /** A body in a format the API does not read: answered with 415. */
+  static final class UnsupportedMediaTypeException extends RuntimeException {
+    UnsupportedMediaTypeException(String contentType) {
+      super(contentType);
+    }
+  }
+}

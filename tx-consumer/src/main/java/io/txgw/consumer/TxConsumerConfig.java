@@ -1,0 +1,111 @@
+package io.txgw.consumer;
+
+import io.txgw.common.config.ConfigReader;
+import io.txgw.common.config.Secret;
+import io.txgw.common.config.Setting;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a consumer is configured with, read once from the environment. A chain whose node URL
+ * is empty is not served by this consumer.
+ */
+public record TxConsumerConfig(
+    String kafkaBootstrap,
+    String group,
+    String instanceId,
+    String zookeeper,
+    Duration rpcTimeout,
+    String ethRpcUrl,
+    String ethRpcUser,
+    Secret ethRpcPassword,
+    String btcNodeUrl,
+    String btcWalletUrl,
+    String btcRpcUser,
+    Secret btcRpcPassword,
+    String btcWallet) {
+
+  static final Setting<String> KAFKA =
+      Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
+  static final Setting<String> GROUP =
+      Setting.string("TXGW_CONSUMER_GROUP", "txgw-payouts", "consumer group on sendto");
+  static final Setting<String> INSTANCE =
+      Setting.string(
+          "TXGW_CONSUMER_ID",
+          "consumer-1",
+          "stable id of this consumer; its transactional id, so a restart fences its predecessor");
+  static final Setting<String> ZOOKEEPER =
+      Setting.string(
+          "TXGW_ZOOKEEPER", "", "ZooKeeper connect string; empty runs without coordination");
+  static final Setting<Integer> RPC_TIMEOUT =
+      Setting.integer("TXGW_RPC_TIMEOUT_MS", 10_000, 100, 600_000, "node call read timeout");
+  static final Setting<String> ETH_URL =
+      Setting.string("TXGW_ETH_RPC_URL", "", "Ethereum node JSON-RPC URL");
+  static final Setting<String> ETH_USER =
+      Setting.string("TXGW_ETH_RPC_USER", "", "Ethereum node Basic-auth user, if any");
+  static final Setting<Secret> ETH_PASSWORD =
+      Setting.secret("TXGW_ETH_RPC_PASSWORD", "", "Ethereum node Basic-auth password (or _FILE)");
+  static final Setting<String> BTC_NODE_URL =
+      Setting.string("TXGW_BTC_RPC_URL", "", "bcoin node JSON-RPC URL (node port)");
+  static final Setting<String> BTC_WALLET_URL =
+      Setting.string("TXGW_BTC_WALLET_RPC_URL", "", "bcoin wallet JSON-RPC URL (wallet port)");
+  static final Setting<String> BTC_USER =
+      Setting.string("TXGW_BTC_RPC_USER", "x", "bcoin Basic-auth user (bcoin ignores it)");
+  static final Setting<Secret> BTC_PASSWORD =
+      Setting.secret("TXGW_BTC_RPC_PASSWORD", "", "bcoin API key (or TXGW_BTC_RPC_PASSWORD_FILE)");
+  static final Setting<String> BTC_WALLET =
+      Setting.string("TXGW_BTC_WALLET", "primary", "the bcoin wallet that pays BTC payouts");
+
+  public static final List<Setting<?>> SETTINGS =
+      List.of(
+          KAFKA,
+          GROUP,
+          INSTANCE,
+          ZOOKEEPER,
+          RPC_TIMEOUT,
+          ETH_URL,
+          ETH_USER,
+          ETH_PASSWORD,
+          BTC_NODE_URL,
+          BTC_WALLET_URL,
+          BTC_USER,
+          BTC_PASSWORD,
+          BTC_WALLET);
+
+  /**
+   * @throws io.txgw.common.config.ConfigException listing every problem
+   */
+  public static TxConsumerConfig fromEnv(Map<String, String> env) {
+    ConfigReader r = new ConfigReader(env);
+    TxConsumerConfig config =
+        new TxConsumerConfig(
+            r.get(KAFKA),
+            r.get(GROUP),
+            r.get(INSTANCE),
+            r.get(ZOOKEEPER),
+            Duration.ofMillis(orZero(r.get(RPC_TIMEOUT))),
+            r.get(ETH_URL),
+            r.get(ETH_USER),
+            r.get(ETH_PASSWORD),
+            r.get(BTC_NODE_URL),
+            r.get(BTC_WALLET_URL),
+            r.get(BTC_USER),
+            r.get(BTC_PASSWORD),
+            r.get(BTC_WALLET));
+    if (config.btcNodeUrl() != null
+        && config.btcWalletUrl() != null
+        && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {
+      r.problem("TXGW_BTC_RPC_URL and TXGW_BTC_WALLET_RPC_URL go together");
+    }
+    if ("".equals(config.ethRpcUrl()) && "".equals(config.btcNodeUrl())) {
+      r.problem("no node configured: set TXGW_ETH_RPC_URL, TXGW_BTC_RPC_URL or both");
+    }
+    r.throwIfProblems();
+    return config;
+  }
+
+  private static int orZero(Integer value) {
+    return value == null ? 0 : value;
+  }
+}

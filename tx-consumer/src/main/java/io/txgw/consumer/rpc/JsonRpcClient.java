@@ -1,0 +1,219 @@
+package io.txgw.consumer.rpc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.txgw.common.json.Json;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.Call;
+import okhttp3.Credentials;
+import okhttp3.EventListener;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A JSON-RPC 1.0/2.0 client over HTTP for one node. Failures are classified once into {@link
+ * RpcException.Kind}. Only calls the node never saw are retried; OkHttp's own silent retry is off,
+ * because a payment call resent after a broken connection can pay twice.
+ */
+public final class JsonRpcClient {
+  private static final Logger log = LoggerFactory.getLogger(JsonRpcClient.class);
+  private static final MediaType JSON = MediaType.get("application/json");
+
+  /** JSON-RPC "limit exceeded", used by Ethereum nodes and providers for rate limiting. */
+  private static final int LIMIT_EXCEEDED = -32005;
+
+  private final RpcEndpoint endpoint;
+  private final OkHttpClient http;
+  private final RetryPolicy retry;
+  private final String authorization;
+  private final AtomicLong ids = new AtomicLong();
+
+  public JsonRpcClient(RpcEndpoint endpoint, RetryPolicy retry) {
+    this(endpoint, retry, new OkHttpClient());
+  }
+
+  /** Shares {@code base}'s connection pool and threads; settings are this endpoint's. */
+  public JsonRpcClient(RpcEndpoint endpoint, RetryPolicy retry, OkHttpClient base) {
+    this.endpoint = endpoint;
+    this.retry = retry;
+    this.http =
+        base.newBuilder()
+            .retryOnConnectionFailure(false)
+            .connectTimeout(Math.min(endpoint.timeout().toMillis(), 5_000), TimeUnit.MILLISECONDS)
+            .readTimeout(endpoint.timeout().toMillis(), TimeUnit.MILLISECONDS)
+            .writeTimeout(endpoint.timeout().toMillis(), TimeUnit.MILLISECONDS)
+            .callTimeout(0, TimeUnit.MILLISECONDS)
+            .eventListenerFactory(call -> new SentTracker(call.request().tag(Sent.class)))
+            .build();
+    this.authorization =
+        endpoint.user() == null || endpoint.password() == null
+            ? null
+            : Credentials.basic(endpoint.user(), endpoint.password().reveal());
+  }
+
+  public RpcEndpoint endpoint() {
+    return endpoint;
+  }
+
+  /** Calls {@code method} with positional parameters and returns its result (maybe null). */
+  public JsonNode call(String method, Object... params) throws RpcException, InterruptedException {
+    ArrayNode array = Json.mapper().createArrayNode();
+    for (Object p : params) {
+      array.add(Json.mapper().<JsonNode>valueToTree(p));
+    }
+    return call(method, array);
+  }
+
+  public JsonNode call(String method, ArrayNode params) throws RpcException, InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return callOnce(method, params);
+      } catch (RpcException e) {
+        boolean unseen =
+            e.kind() == RpcException.Kind.CONNECT_FAILED
+                || e.kind() == RpcException.Kind.RATE_LIMITED;
+        if (!unseen || attempt >= retry.maxAttempts()) {
+          throw e;
+        }
+        long backoff = retry.backoff(attempt).toMillis();
+        log.debug(
+            "{} {} failed ({}), retry {} in {} ms",
+            endpoint.name(),
+            method,
+            e.kind(),
+            attempt,
+            backoff);
+        Thread.sleep(backoff);
+      }
+    }
+  }
+
+  private JsonNode callOnce(String method, ArrayNode params) throws RpcException {
+    ObjectNode request = Json.mapper().createObjectNode();
+    if (endpoint.jsonRpc2()) {
+      request.put("jsonrpc", "2.0");
+    }
+    request.put("id", ids.incrementAndGet());
+    request.put("method", method);
+    request.set("params", params);
+    Sent sent = new Sent();
+    Request.Builder builder =
+        new Request.Builder()
+            .url(endpoint.url())
+            .tag(Sent.class, sent)
+            .post(RequestBody.create(request.toString(), JSON));
+    if (authorization != null) {
+      builder.header("Authorization", authorization);
+    }
+    Call call = http.newCall(builder.build());
+    try (Response response = call.execute()) {
+      return read(method, response);
+    } catch (IOException e) {
+      throw classify(method, e, sent.started);
+    }
+  }
+
+  private JsonNode read(String method, Response response) throws RpcException, IOException {
+    ResponseBody body = response.body();
+    String text = body == null ? "" : body.string();
+    if (response.code() == 429) {
+      throw new RpcException(
+          RpcException.Kind.RATE_LIMITED, null, 429, method + ": HTTP 429", null);
+    }
+    JsonNode json;
+    try {
+      json = text.isEmpty() ? null : Json.mapper().readTree(text);
+    } catch (IOException e) {
+      json = null;
+    }
+    boolean isRpc = json != null && json.isObject() && (json.has("result") || json.has("error"));
+    if (!isRpc) {
+      // Bitcoin Core answers errors with HTTP 500 and a JSON-RPC body; only a body without one
+      // leaves the outcome open.
+      RpcException.Kind kind =
+          response.isSuccessful() ? RpcException.Kind.MALFORMED : RpcException.Kind.HTTP_ERROR;
+      throw new RpcException(
+          kind,
+          null,
+          response.code(),
+          method + ": HTTP " + response.code() + " without JSON-RPC answer",
+          null);
+    }
+    JsonNode error = json.get("error");
+    if (error != null && !error.isNull()) {
+      Integer code = error.path("code").isInt() ? error.path("code").intValue() : null;
+      String message = error.path("message").asText(error.toString());
+      RpcException.Kind kind =
+          code != null && code == LIMIT_EXCEEDED
+              ? RpcException.Kind.RATE_LIMITED
+              : RpcException.Kind.NODE_ERROR;
+      throw new RpcException(kind, code, response.code(), message, null);
+    }
+    return json.get("result");
+  }
+
+  private RpcException classify(String method, IOException e, boolean requestStarted) {
+    String what = method + " on " + endpoint.name();
+    if (!requestStarted
+        && (e instanceof ConnectException
+            || e instanceof NoRouteToHostException
+            || e instanceof UnknownHostException
+            || e instanceof SocketTimeoutException)) {
+      return new RpcException(
+          RpcException.Kind.CONNECT_FAILED,
+          null,
+          0,
+          what + ": cannot connect: " + e.getMessage(),
+          e);
+    }
+    if (e instanceof SocketTimeoutException || e instanceof InterruptedIOException) {
+      return new RpcException(RpcException.Kind.TIMEOUT, null, 0, what + ": no answer in time", e);
+    }
+    if (!requestStarted) {
+      return new RpcException(
+          RpcException.Kind.CONNECT_FAILED, null, 0, what + ": " + e.getMessage(), e);
+    }
+    return new RpcException(
+        RpcException.Kind.DISCONNECTED, null, 0, what + ": connection lost: " + e.getMessage(), e);
+  }
+
+  /** Set once OkHttp starts writing the request: from then on the node may have seen it. */
+  private static final class Sent {
+    volatile boolean started;
+  }
+
+  private static final class SentTracker extends EventListener {
+    private final Sent sent;
+
+    SentTracker(Sent sent) {
+      this.sent = sent;
+    }
+
+    @Override
+    public void requestHeadersStart(Call call) {
+      if (sent != null) {
+        sent.started = true;
+      }
+    }
+  }
+
+  /** Releases threads and pooled connections shared by every client made from one base. */
+  public static void shutdown(OkHttpClient base) {
+    base.dispatcher().executorService().shutdown();
+    base.connectionPool().evictAll();
+  }
+}

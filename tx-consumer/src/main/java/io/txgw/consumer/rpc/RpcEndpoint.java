@@ -1,0 +1,26 @@
+package io.txgw.consumer.rpc;
+
+import io.txgw.common.config.Secret;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Where and how to call one node's JSON-RPC port. The password is a {@link Secret} and never part
+ * of {@link #toString()}.
+ *
+ * @param name the node's name in logs and results
+ * @param jsonRpc2 true to send {@code "jsonrpc":"2.0"}; false for Bitcoin-style 1.0
+ */
+public record RpcEndpoint(
+    String name, String url, String user, Secret password, boolean jsonRpc2, Duration timeout) {
+  public RpcEndpoint {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(url, "url");
+    Objects.requireNonNull(timeout, "timeout");
+  }
+
+  @Override
+  public String toString() {
+    return "RpcEndpoint[" + name + " " + url + (user == null ? "" : " user=" + user) + "]";
+  }
+}
