@@ -25,6 +25,7 @@ public final class BcoinSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(BcoinSender.class);
   private static final int SATS_DECIMALS = 8;
   private static final int HISTORY_SCAN = 500;
+  private static final long MEMPOOL_WAIT_MILLIS = 2_000;
 
   private final JsonRpcClient node;
   private final JsonRpcClient wallet;
@@ -94,26 +95,38 @@ public final class BcoinSender implements ChainSender {
     return verify(payout, txid, sats);
   }
 
+  /**
+   * Looks the transaction up on the node until it shows or the wait runs out. bcoin's wallet
+   * answers before its node has put the transaction in the mempool, so a lookup right after the
+   * answer can miss a transaction that arrives milliseconds later.
+   */
   private SendOutcome verify(Payout payout, String txid, BigInteger sats)
       throws InterruptedException {
-    try {
-      JsonNode tx = node.call("getrawtransaction", txid, true);
-      if (paysExactly(tx, payout.to().value(), sats)) {
-        return SendOutcome.broadcast(txid);
+    RpcException last = null;
+    long delay = 5;
+    for (long waited = 0; waited <= MEMPOOL_WAIT_MILLIS; waited += delay, delay *= 2) {
+      try {
+        JsonNode tx = node.call("getrawtransaction", txid, true);
+        if (paysExactly(tx, payout.to().value(), sats)) {
+          return SendOutcome.broadcast(txid);
+        }
+        return SendOutcome.unknown(
+            txid,
+            "transaction " + txid + " does not pay " + payout.amount() + " to " + payout.to());
+      } catch (RpcException e) {
+        last = e;
       }
-      return SendOutcome.unknown(
-          txid, "transaction " + txid + " does not pay " + payout.amount() + " to " + payout.to());
-    } catch (RpcException e) {
-      String reason =
-          e.kind() == RpcException.Kind.NODE_ERROR
-              ? "wallet returned txid "
-                  + txid
-                  + " but the node holds no such transaction ("
-                  + e.reason()
-                  + ")"
-              : "cannot check transaction " + txid + " on the node: " + e.getMessage();
-      return SendOutcome.unknown(txid, reason);
+      Thread.sleep(delay);
     }
+    String reason =
+        last.kind() == RpcException.Kind.NODE_ERROR
+            ? "wallet returned txid "
+                + txid
+                + " but the node holds no such transaction ("
+                + last.reason()
+                + ")"
+            : "cannot check transaction " + txid + " on the node: " + last.getMessage();
+    return SendOutcome.unknown(txid, reason);
   }
 
   /** After a send with no answer: did the wallet pay this address this amount? */

@@ -1,0 +1,186 @@
+package io.txgw.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.model.Chain;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.deploy.nodes.BcoinNode;
+import io.txgw.loadgen.GatewayClient;
+import io.txgw.loadgen.PayoutFactory;
+import java.io.PrintStream;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The main job: starts the local stack, posts a payroll batch to each chain through the HTTP API,
+ * waits for every payout's result, checks every recipient on chain, prints a summary and stops
+ * everything. Exit code 0 only when every payout was paid exactly once.
+ */
+public final class Demo {
+  private static final PrintStream out = System.out;
+
+  private Demo() {}
+
+  public static void main(String[] args) throws Exception {
+    int payouts = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
+    boolean ok = false;
+    LocalStack stack = null;
+    try {
+      stack = LocalStack.start(LocalStack.Options.defaults());
+      // Ctrl-C ends the JVM through its shutdown hooks: stop what the stack started there too.
+      Runtime.getRuntime().addShutdownHook(new Thread(stack::close, "stop-stack"));
+      ok = run(stack, payouts);
+    } catch (Exception | Error e) {
+      System.err.println("demo failed: " + e);
+      e.printStackTrace(System.err);
+    } finally {
+      if (stack != null) {
+        stack.close();
+      }
+      // Exit explicitly: library threads (ZooKeeper, Kafka) must not keep a failed run alive.
+      System.exit(ok ? 0 : 1);
+    }
+  }
+
+  /** Posts one batch per chain, waits, verifies; returns true when everything matched. */
+  public static boolean run(LocalStack stack, int count) throws Exception {
+    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    PayoutFactory factory =
+        new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), System.nanoTime());
+    String run = Long.toString(System.currentTimeMillis(), 36);
+    // Amounts use the full precision of each chain, to show nothing is rounded.
+    List<PayoutLine> eth =
+        factory.payouts(
+            Chain.ETH,
+            "eth-" + run,
+            count,
+            new BigInteger("1000000000000000"),
+            new BigInteger("2000000000000000000"));
+    List<PayoutLine> btc =
+        factory.payouts(
+            Chain.BTC,
+            "btc-" + run,
+            count,
+            BigInteger.valueOf(10_000),
+            BigInteger.valueOf(1_000_000));
+    List<Row> rows = new ArrayList<>();
+    rows.add(runBatch(stack, client, Chain.ETH, stack.ethSource(), "payroll-eth-" + run, eth));
+    rows.add(runBatch(stack, client, Chain.BTC, BcoinNode.WALLET, "payroll-btc-" + run, btc));
+    out.println();
+    out.printf(
+        Locale.ROOT,
+        "%-5s %9s %8s %8s %8s %9s %10s %10s  %s%n",
+        "chain",
+        "payouts",
+        "accepted",
+        "sent",
+        "failed",
+        "unknown",
+        "accept ms",
+        "all sent s",
+        "on-chain check");
+    boolean ok = true;
+    for (Row r : rows) {
+      out.printf(
+          Locale.ROOT,
+          "%-5s %9d %8d %8d %8d %9d %10d %10.1f  %s%n",
+          r.chain,
+          r.total,
+          r.accepted,
+          r.broadcast,
+          r.failed,
+          r.unknown,
+          r.acceptMillis,
+          r.seconds,
+          r.mismatches == 0
+              ? "every recipient holds exactly its amount"
+              : r.mismatches + " MISMATCHES");
+      ok &= r.mismatches == 0 && r.broadcast == r.total;
+    }
+    out.println(ok ? "\nall payouts paid exactly once" : "\nSOME PAYOUTS DID NOT MATCH");
+    return ok;
+  }
+
+  private record Row(
+      Chain chain,
+      int total,
+      int accepted,
+      int broadcast,
+      int failed,
+      int unknown,
+      long acceptMillis,
+      double seconds,
+      int mismatches) {}
+
+  private static Row runBatch(
+      LocalStack stack,
+      GatewayClient client,
+      Chain chain,
+      String source,
+      String batchId,
+      List<PayoutLine> lines)
+      throws Exception {
+    long t0 = System.nanoTime();
+    GatewayClient.Answer answer =
+        client.postBatch(new BatchSubmission(batchId, chain.name(), source, lines));
+    long acceptMillis = (System.nanoTime() - t0) / 1_000_000;
+    if (answer.status() != 202) {
+      throw new IllegalStateException(
+          "batch " + batchId + " refused: HTTP " + answer.status() + " " + answer.body());
+    }
+    out.printf(
+        Locale.ROOT,
+        "%s: %d payouts accepted in %d ms, waiting for results...%n",
+        batchId,
+        lines.size(),
+        acceptMillis);
+    JsonNode status = awaitHandled(client, batchId, lines.size(), Duration.ofMinutes(15));
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    JsonNode counts = status.path("counts");
+    if (chain == Chain.BTC) {
+      // One more block so that every payment is in the chain, not only in the mempool.
+      stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
+    }
+    int mismatches = new OnChainCheck(stack).check(chain, lines).size();
+    return new Row(
+        chain,
+        lines.size(),
+        lines.size(),
+        counts.path("BROADCAST").asInt(),
+        counts.path("FAILED").asInt(),
+        counts.path("UNKNOWN").asInt(),
+        acceptMillis,
+        seconds,
+        mismatches);
+  }
+
+  /** Polls the batch until no payout is still ACCEPTED. */
+  static JsonNode awaitHandled(GatewayClient client, String batchId, int total, Duration timeout)
+      throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    int lastReported = -1;
+    while (true) {
+      GatewayClient.Answer answer = client.batch(batchId);
+      JsonNode counts = answer.body() == null ? null : answer.body().path("counts");
+      int pending = counts == null ? total : counts.path("ACCEPTED").asInt(0);
+      if (answer.status() == 200 && pending == 0) {
+        return answer.body();
+      }
+      int done = total - pending;
+      if (done / 100 != lastReported / 100) {
+        out.printf(Locale.ROOT, "  %s: %d/%d handled%n", batchId, done, total);
+        lastReported = done;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            batchId + ": " + pending + " payouts still pending after " + timeout);
+      }
+      Thread.sleep(250);
+    }
+  }
+}

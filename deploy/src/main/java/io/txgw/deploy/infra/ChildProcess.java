@@ -1,0 +1,89 @@
+package io.txgw.deploy.infra;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A process this project started, with its output in a log file. It is stopped by its own PID (and
+ * its descendants), never by name, and also when the JVM exits.
+ */
+public final class ChildProcess implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(ChildProcess.class);
+
+  private final String name;
+  private final Process process;
+  private final Path logFile;
+  private final Thread shutdownHook;
+
+  private ChildProcess(String name, Process process, Path logFile) {
+    this.name = name;
+    this.process = process;
+    this.logFile = logFile;
+    this.shutdownHook = new Thread(this::kill, "stop-" + name);
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  public static ChildProcess start(
+      String name, List<String> command, Path workDir, Map<String, String> env, Path logFile) {
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .directory(workDir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(logFile.toFile());
+    builder.environment().putAll(env);
+    try {
+      Process process = builder.start();
+      log.info("started {} (pid {}), log {}", name, process.pid(), logFile);
+      return new ChildProcess(name, process, logFile);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + name + ": " + command.get(0), e);
+    }
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  public Path logFile() {
+    return logFile;
+  }
+
+  @Override
+  public void close() {
+    kill();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // Already shutting down: the hook itself is running or has run.
+    }
+  }
+
+  private void kill() {
+    if (!process.isAlive()) {
+      return;
+    }
+    process.descendants().forEach(ProcessHandle::destroy);
+    process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+    log.info("stopped {} (pid {})", name, process.pid());
+  }
+}

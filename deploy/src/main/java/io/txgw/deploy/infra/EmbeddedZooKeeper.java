@@ -1,0 +1,43 @@
+package io.txgw.deploy.infra;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.zookeeper.server.ServerCnxnFactory;
+import org.apache.zookeeper.server.ZooKeeperServer;
+
+/** A real standalone ZooKeeper server in this JVM, bound to loopback on a free port. */
+public final class EmbeddedZooKeeper implements Closeable {
+  private final ZooKeeperServer server;
+  private final ServerCnxnFactory factory;
+  private final int port;
+
+  public EmbeddedZooKeeper(Path dataDir) {
+    try {
+      Path snap = Files.createDirectories(dataDir.resolve("snap"));
+      Path txlog = Files.createDirectories(dataDir.resolve("log"));
+      this.port = Ports.freeLoopbackPort();
+      this.server = new ZooKeeperServer(snap.toFile(), txlog.toFile(), 500);
+      this.factory = ServerCnxnFactory.createFactory(new InetSocketAddress("127.0.0.1", port), 200);
+      factory.startup(server);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start ZooKeeper", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting ZooKeeper", e);
+    }
+  }
+
+  public String connectString() {
+    return "127.0.0.1:" + port;
+  }
+
+  @Override
+  public void close() {
+    factory.shutdown();
+    server.shutdown();
+  }
+}

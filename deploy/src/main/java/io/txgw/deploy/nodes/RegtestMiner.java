@@ -1,0 +1,53 @@
+package io.txgw.deploy.nodes;
+
+import io.txgw.consumer.rpc.RpcException;
+import java.io.Closeable;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Mines a regtest block at a fixed interval, as the network would. Confirming often keeps the
+ * wallet's chains of unconfirmed change short: bcoin's mempool rejects a transaction with 25
+ * unconfirmed ancestors while its wallet still answers with a txid.
+ */
+public final class RegtestMiner implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(RegtestMiner.class);
+
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "regtest-miner");
+            t.setDaemon(true);
+            return t;
+          });
+
+  public RegtestMiner(BcoinNode node, String address, Duration interval) {
+    timer.scheduleWithFixedDelay(
+        () -> {
+          try {
+            node.mine(1, address);
+          } catch (RpcException e) {
+            log.warn("regtest block not mined: {}", e.getMessage());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        },
+        interval.toMillis(),
+        interval.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    try {
+      timer.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

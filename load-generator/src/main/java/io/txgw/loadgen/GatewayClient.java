@@ -1,0 +1,71 @@
+package io.txgw.loadgen;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.config.Secret;
+import io.txgw.common.json.Json;
+import io.txgw.common.validation.BatchSubmission;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A client of the gateway's HTTP API, as an exchange's payout system would use it. */
+public final class GatewayClient {
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String baseUrl;
+  private final Secret apiKey;
+
+  /** An HTTP answer: status and parsed JSON body (null when the body is not JSON). */
+  public record Answer(int status, JsonNode body, String contentType) {}
+
+  public GatewayClient(String baseUrl, Secret apiKey) {
+    this.baseUrl = baseUrl;
+    this.apiKey = apiKey;
+  }
+
+  public Answer postBatch(BatchSubmission batch) throws IOException, InterruptedException {
+    return post("/v1/batches", "application/json", Json.mapper().writeValueAsBytes(batch));
+  }
+
+  public Answer post(String path, String contentType, byte[] body)
+      throws IOException, InterruptedException {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", contentType)
+            .header("X-Api-Key", apiKey.reveal())
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
+    return send(request);
+  }
+
+  public Answer get(String path) throws IOException, InterruptedException {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(Duration.ofSeconds(60))
+            .header("X-Api-Key", apiKey.reveal())
+            .GET()
+            .build();
+    return send(request);
+  }
+
+  public Answer batch(String batchId) throws IOException, InterruptedException {
+    return get("/v1/batches/" + batchId);
+  }
+
+  private Answer send(HttpRequest request) throws IOException, InterruptedException {
+    HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+    JsonNode body;
+    try {
+      body = response.body().isEmpty() ? null : Json.mapper().readTree(response.body());
+    } catch (JsonProcessingException e) {
+      body = null;
+    }
+    return new Answer(
+        response.statusCode(), body, response.headers().firstValue("Content-Type").orElse(""));
+  }
+}
