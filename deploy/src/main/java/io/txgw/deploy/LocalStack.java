@@ -1,6 +1,9 @@
 package io.txgw.deploy;
 
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.Secret;
+import io.txgw.common.model.Chain;
 import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
 import io.txgw.deploy.infra.EmbeddedKafka;
@@ -37,6 +40,9 @@ public final class LocalStack implements Closeable {
   /** The client the stack's API key belongs to. */
   public static final String CLIENT = "demo";
 
+  /** A second client, to show that clients cannot see each other's batches. */
+  public static final String OTHER_CLIENT = "other";
+
   /** Sizes of the stack. */
   public record Options(
       int consumers, int anvilBlockTimeSeconds, int fundingBlocks, Duration mineEvery) {
@@ -48,6 +54,7 @@ public final class LocalStack implements Closeable {
   private final Deque<Closeable> started = new ArrayDeque<>();
   private final Path workDir;
   private final Secret apiKey;
+  private final Secret otherApiKey;
   private EmbeddedKafka kafka;
   private EmbeddedZooKeeper zooKeeper;
   private AnvilNode anvil;
@@ -57,9 +64,14 @@ public final class LocalStack implements Closeable {
 
   private LocalStack(Path workDir) {
     this.workDir = workDir;
+    this.apiKey = randomKey();
+    this.otherApiKey = randomKey();
+  }
+
+  private static Secret randomKey() {
     byte[] key = new byte[24];
     new SecureRandom().nextBytes(key);
-    this.apiKey = new Secret(HexFormat.of().formatHex(key));
+    return new Secret(HexFormat.of().formatHex(key));
   }
 
   public static LocalStack start(Options options) throws InterruptedException {
@@ -88,7 +100,12 @@ public final class LocalStack implements Closeable {
     bcoin = keep(BcoinNode.start(packages, workDir));
     try {
       bcoin.fundWallet(options.fundingBlocks());
-      ethSource = anvil.accounts().get(0);
+      // The gateway keys accounts by their EIP-55 form; anvil lists them in lower case.
+      ethSource =
+          new AddressCodec(BitcoinNetwork.BCOIN_REGTEST)
+              .decode(Chain.ETH, anvil.accounts().get(0))
+              .address()
+              .value();
       keep(new RegtestMiner(bcoin, bcoin.newWalletAddress(), options.mineEvery()));
     } catch (io.txgw.consumer.rpc.RpcException e) {
       throw new IllegalStateException("cannot prepare the nodes: " + e.getMessage(), e);
@@ -116,7 +133,9 @@ public final class LocalStack implements Closeable {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_HTTP_PORT", "0");
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-    env.put("TXGW_API_KEYS", CLIENT + "=" + apiKey.reveal());
+    env.put(
+        "TXGW_API_KEYS",
+        CLIENT + "=" + apiKey.reveal() + "," + OTHER_CLIENT + "=" + otherApiKey.reveal());
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     return env;
   }
@@ -146,6 +165,10 @@ public final class LocalStack implements Closeable {
 
   public Secret apiKey() {
     return apiKey;
+  }
+
+  public Secret otherApiKey() {
+    return otherApiKey;
   }
 
   public String kafkaBootstrap() {

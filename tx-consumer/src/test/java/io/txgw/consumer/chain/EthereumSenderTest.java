@@ -1,0 +1,127 @@
+package io.txgw.consumer.chain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.txgw.common.address.Keccak;
+import io.txgw.common.model.Address;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.Payout;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.RetryPolicy;
+import io.txgw.consumer.rpc.RpcEndpoint;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import okhttp3.OkHttpClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class EthereumSenderTest {
+  private static final String FROM = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+  private static final String TO = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+  private static final String RAW = "0x02f86c0102030405";
+  private static final String HASH =
+      "0x" + HexFormat.of().formatHex(Keccak.hash256(HexFormat.of().parseHex(RAW.substring(2))));
+
+  private final MockWebServer server = new MockWebServer();
+  private final ScriptedNode node = new ScriptedNode();
+  private final OkHttpClient http = new OkHttpClient();
+  private EthereumSender sender;
+
+  @BeforeEach
+  void start() throws Exception {
+    server.setDispatcher(node);
+    server.start(InetAddress.getLoopbackAddress(), 0);
+    RpcEndpoint endpoint =
+        new RpcEndpoint(
+            "anvil", server.url("/").toString(), null, null, true, Duration.ofMillis(500));
+    sender =
+        new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), Clock.systemUTC());
+    node.alwaysResult("eth_gasPrice", "\"0x3b9aca00\"")
+        .alwaysResult("eth_signTransaction", "\"" + RAW + "\"");
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    JsonRpcClient.shutdown(http);
+  }
+
+  private static Payout payout(String id, String amount) {
+    return new Payout(
+        id,
+        "b1",
+        "acme",
+        Chain.ETH,
+        Chain.ETH.nativeAsset(),
+        FROM,
+        new Address(TO),
+        Amount.parse(amount),
+        null,
+        Instant.EPOCH);
+  }
+
+  @Test
+  void assignsConsecutiveNoncesAndSendsTheExactValueInWei() throws Exception {
+    node.result("eth_getTransactionCount", "\"0x5\"")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+    assertThat(sender.send(payout("p1", "1.000000000000000001")))
+        .isEqualTo(SendOutcome.broadcast(HASH));
+    assertThat(sender.send(payout("p2", "2")).status()).isEqualTo(PayoutStatus.BROADCAST);
+    var signs = node.calls("eth_signTransaction");
+    assertThat(signs.get(0).path("params").get(0).path("nonce").asText()).isEqualTo("0x5");
+    assertThat(signs.get(0).path("params").get(0).path("value").asText())
+        .isEqualTo("0xde0b6b3a7640001");
+    assertThat(signs.get(1).path("params").get(0).path("nonce").asText()).isEqualTo("0x6");
+    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
+  }
+
+  @Test
+  void insufficientFundsFailsAndTheNonceIsAskedAgain() throws Exception {
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .error("eth_sendRawTransaction", -32003, "Insufficient funds for gas * price + value")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+    SendOutcome failed = sender.send(payout("p1", "20000"));
+    assertThat(failed.status()).isEqualTo(PayoutStatus.FAILED);
+    assertThat(failed.error()).contains("Insufficient funds");
+    sender.send(payout("p2", "1"));
+    assertThat(
+            node.calls("eth_signTransaction").get(1).path("params").get(0).path("nonce").asText())
+        .isEqualTo("0x0");
+  }
+
+  @Test
+  void aBroadcastWithoutAnswerIsSettledByLookingTheHashUp() throws Exception {
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .then(
+            "eth_sendRawTransaction",
+            new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build())
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+    assertThat(sender.send(payout("p1", "1"))).isEqualTo(SendOutcome.broadcast(HASH));
+    // Only the one signed transaction exists: nothing new was signed after the timeout.
+    assertThat(node.calls("eth_signTransaction")).hasSize(1);
+  }
+
+  @Test
+  void aTransactionTheNodeNeverHoldsIsResentAsTheSameBytesThenUnknown() throws Exception {
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionByHash", "null");
+    SendOutcome outcome = sender.send(payout("p1", "1"));
+    assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(outcome.txid()).isEqualTo(HASH);
+    assertThat(node.calls("eth_signTransaction")).hasSize(1);
+    assertThat(node.calls("eth_sendRawTransaction"))
+        .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
+  }
+}

@@ -1,0 +1,102 @@
+package io.txgw.consumer.chain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.json.Json;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.RecordedRequest;
+
+/** A JSON-RPC node for failure-path tests: answers per method from a script, records calls. */
+final class ScriptedNode extends Dispatcher {
+  private final Map<String, Deque<MockResponse>> script = new HashMap<>();
+  private final Map<String, MockResponse> always = new HashMap<>();
+  final List<JsonNode> calls = Collections.synchronizedList(new ArrayList<>());
+
+  ScriptedNode result(String method, String resultJson) {
+    return then(
+        method,
+        new MockResponse.Builder()
+            .body("{\"result\":" + resultJson + ",\"error\":null,\"id\":1}")
+            .build());
+  }
+
+  ScriptedNode error(String method, int code, String message) {
+    return then(
+        method,
+        new MockResponse.Builder()
+            .body(
+                "{\"result\":null,\"error\":{\"code\":"
+                    + code
+                    + ",\"message\":\""
+                    + message
+                    + "\"},\"id\":1}")
+            .build());
+  }
+
+  ScriptedNode then(String method, MockResponse response) {
+    script.computeIfAbsent(method, m -> new ArrayDeque<>()).add(response);
+    return this;
+  }
+
+  /** The answer for every call of {@code method} once its scripted answers are used up. */
+  ScriptedNode alwaysResult(String method, String resultJson) {
+    always.put(
+        method,
+        new MockResponse.Builder().body("{\"result\":" + resultJson + ",\"id\":1}").build());
+    return this;
+  }
+
+  ScriptedNode alwaysError(String method, int code, String message) {
+    always.put(
+        method,
+        new MockResponse.Builder()
+            .body(
+                "{\"result\":null,\"error\":{\"code\":"
+                    + code
+                    + ",\"message\":\""
+                    + message
+                    + "\"},\"id\":1}")
+            .build());
+    return this;
+  }
+
+  List<JsonNode> calls(String method) {
+    synchronized (calls) {
+      return calls.stream().filter(c -> c.path("method").asText().equals(method)).toList();
+    }
+  }
+
+  @Override
+  public MockResponse dispatch(RecordedRequest request) {
+    JsonNode call;
+    try {
+      call = Json.mapper().readTree(request.getBody().utf8());
+    } catch (IOException e) {
+      return new MockResponse.Builder().code(400).build();
+    }
+    calls.add(call);
+    String method = call.path("method").asText();
+    Deque<MockResponse> queue = script.get(method);
+    if (queue != null && !queue.isEmpty()) {
+      return queue.poll();
+    }
+    MockResponse fallback = always.get(method);
+    if (fallback != null) {
+      return fallback;
+    }
+    return new MockResponse.Builder()
+        .body(
+            "{\"result\":null,\"error\":{\"code\":-32601,\"message\":\"unscripted "
+                + method
+                + "\"},\"id\":1}")
+        .build();
+  }
+}
