@@ -1,0 +1,84 @@
+package io.txgw.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.txgw.common.validation.PayoutLine;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class BatchRequestParserTest {
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void readsAJsonBatchAsRawText() {
+    BatchRequestParser.Parsed parsed =
+        BatchRequestParser.json(
+            utf8(
+                "{\"batchId\":\"b1\",\"chain\":\"ETH\",\"source\":\"0xabc\","
+                    + "\"payouts\":[{\"id\":\"p1\",\"to\":\"0xdef\",\"amount\":\"0.10\",\"memo\":\"m\"}]}"));
+    assertThat(parsed.typeViolations()).isEmpty();
+    assertThat(parsed.submission().payouts())
+        .containsExactly(new PayoutLine("p1", "0xdef", "0.10", "m"));
+  }
+
+  @Test
+  void anAmountSentAsAJsonNumberIsAViolationNotACoercion() {
+    BatchRequestParser.Parsed parsed =
+        BatchRequestParser.json(
+            utf8("{\"batchId\":\"b1\",\"payouts\":[{\"id\":\"p1\",\"to\":\"x\",\"amount\":0.1}]}"));
+    assertThat(parsed.typeViolations())
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.index()).isZero();
+              assertThat(v.id()).isEqualTo("p1");
+              assertThat(v.field()).isEqualTo("amount");
+              assertThat(v.reason()).contains("not a JSON number");
+            });
+  }
+
+  @Test
+  void brokenJsonIsMalformedWithItsPosition() {
+    assertThatThrownBy(() -> BatchRequestParser.json(utf8("{\"batchId\": [")))
+        .isInstanceOf(MalformedRequestException.class)
+        .hasMessageContaining("line 1");
+    assertThatThrownBy(() -> BatchRequestParser.json(utf8("[1,2]")))
+        .isInstanceOf(MalformedRequestException.class)
+        .hasMessageContaining("JSON object");
+  }
+
+  @Test
+  void readsCsvWithHeaderQuotesAndWindowsLineEnds() {
+    BatchRequestParser.Parsed parsed =
+        BatchRequestParser.csv(
+            utf8(
+                "id,to,amount,memo\r\np1,addr1,1.5,\"a, \"\"quoted\"\" memo\"\r\n\r\np2,addr2,2\r\n"),
+            "b1",
+            "BTC",
+            "primary");
+    assertThat(parsed.typeViolations()).isEmpty();
+    assertThat(parsed.submission().batchId()).isEqualTo("b1");
+    assertThat(parsed.submission().payouts())
+        .containsExactly(
+            new PayoutLine("p1", "addr1", "1.5", "a, \"quoted\" memo"),
+            new PayoutLine("p2", "addr2", "2", null));
+  }
+
+  @Test
+  void aCsvLineWithTheWrongNumberOfFieldsIsNamed() {
+    BatchRequestParser.Parsed parsed =
+        BatchRequestParser.csv(utf8("p1,addr1\n"), "b1", "BTC", "primary");
+    assertThat(parsed.typeViolations())
+        .singleElement()
+        .satisfies(v -> assertThat(v.field()).isEqualTo("line 1"));
+  }
+
+  @Test
+  void anUnclosedCsvQuoteIsMalformed() {
+    assertThatThrownBy(() -> BatchRequestParser.csv(utf8("p1,addr,\"1\n"), "b", "BTC", "w"))
+        .isInstanceOf(MalformedRequestException.class);
+  }
+}

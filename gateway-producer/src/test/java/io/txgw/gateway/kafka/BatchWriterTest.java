@@ -1,0 +1,80 @@
+package io.txgw.gateway.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Address;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.BatchRecord;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.Payout;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+class BatchWriterTest {
+  private static final String SOURCE = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+  private static Payout payout(String id) {
+    return new Payout(
+        id,
+        "b1",
+        "acme",
+        Chain.ETH,
+        Chain.ETH.nativeAsset(),
+        SOURCE,
+        new Address(SOURCE),
+        Amount.parse("1"),
+        null,
+        Instant.EPOCH);
+  }
+
+  private static BatchRecord batch() {
+    return new BatchRecord(
+        "acme", "b1", Chain.ETH, SOURCE, "f", List.of("p1", "p2"), Instant.EPOCH);
+  }
+
+  private static MockProducer<String, Object> producer() {
+    return new MockProducer<>(true, null, new StringSerializer(), new JsonSerde<>(Object.class));
+  }
+
+  @Test
+  void aBatchAndItsPayoutsAreCommittedInOneTransaction() throws Exception {
+    MockProducer<String, Object> producer = producer();
+    try (BatchWriter writer = new BatchWriter(producer)) {
+      writer.write(batch(), List.of(payout("p1"), payout("p2"))).get(10, TimeUnit.SECONDS);
+    }
+    assertThat(producer.transactionCommitted()).isTrue();
+    assertThat(producer.history())
+        .extracting(r -> r.topic() + " " + r.key())
+        .containsExactly(
+            Topics.SENDTO + " ETH:" + SOURCE,
+            Topics.SENDTO + " ETH:" + SOURCE,
+            Topics.BATCHES + " acme/b1");
+  }
+
+  @Test
+  void aBatchKafkaDidNotTakeFailsAndItsTransactionIsAborted() {
+    MockProducer<String, Object> producer = producer();
+    producer.commitTransactionException = new KafkaException("broker gone");
+    BatchWriter writer = new BatchWriter(producer);
+    try {
+      assertThatThrownBy(
+              () -> writer.write(batch(), List.of(payout("p1"))).get(10, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .hasCauseInstanceOf(KafkaException.class);
+      assertThat(producer.transactionAborted()).isTrue();
+      assertThat(producer.history()).isEmpty();
+      assertThat(writer.isOpen()).isTrue();
+    } finally {
+      writer.close();
+    }
+  }
+}
