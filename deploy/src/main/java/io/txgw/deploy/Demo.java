@@ -27,7 +27,18 @@ public final class Demo {
   private Demo() {}
 
   public static void main(String[] args) throws Exception {
-    int payouts = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
+    int payouts = 1_000;
+    boolean serve = false;
+    for (String arg : args) {
+      if (arg.equals("--serve")) {
+        serve = true;
+      } else if (arg.matches("[0-9]{1,6}")) {
+        payouts = Integer.parseInt(arg);
+      } else {
+        System.err.println("usage: run-demo.sh [payouts per chain, default 1000] [--serve]");
+        System.exit(2);
+      }
+    }
     boolean ok = false;
     LocalStack stack = null;
     try {
@@ -35,6 +46,9 @@ public final class Demo {
       // Ctrl-C ends the JVM through its shutdown hooks: stop what the stack started there too.
       Runtime.getRuntime().addShutdownHook(new Thread(stack::close, "stop-stack"));
       ok = run(stack, payouts);
+      if (serve) {
+        serve(stack);
+      }
     } catch (Exception | Error e) {
       System.err.println("demo failed: " + e);
       e.printStackTrace(System.err);
@@ -45,6 +59,23 @@ public final class Demo {
       // Exit explicitly: library threads (ZooKeeper, Kafka) must not keep a failed run alive.
       System.exit(ok ? 0 : 1);
     }
+  }
+
+  /** Keeps the stack up for manual use until Ctrl-C; the API key goes to a file, not the log. */
+  private static void serve(LocalStack stack) throws Exception {
+    java.nio.file.Path keyFile = stack.workDir().resolve("api-key");
+    java.nio.file.Files.writeString(keyFile, stack.apiKey().reveal());
+    keyFile.toFile().setReadable(false, false);
+    keyFile.toFile().setReadable(true, true);
+    out.printf(Locale.ROOT, "%nstack is serving; Ctrl-C stops it%n");
+    out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
+    out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
+    out.printf(
+        Locale.ROOT,
+        "  ETH source account: %s, BTC source wallet: %s%n",
+        stack.ethSource(),
+        BcoinNode.WALLET);
+    new java.util.concurrent.CountDownLatch(1).await();
   }
 
   /** Posts one batch per chain, waits, verifies; returns true when everything matched. */
