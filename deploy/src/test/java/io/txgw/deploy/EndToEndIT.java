@@ -1,6 +1,7 @@
 package io.txgw.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.address.AddressCodec;
@@ -10,6 +11,10 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
+import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.RetryPolicy;
+import io.txgw.consumer.rpc.RpcEndpoint;
+import io.txgw.consumer.rpc.RpcException;
 import io.txgw.deploy.nodes.BcoinNode;
 import io.txgw.loadgen.GatewayClient;
 import io.txgw.loadgen.PayoutFactory;
@@ -176,6 +181,19 @@ class EndToEndIT {
     assertThat(sendtoRecordsOf("csv-1"))
         .extracting(r -> r.value().memo())
         .containsOnly("bonus, Q4");
+  }
+
+  @Test
+  void theBcoinNodeRefusesCallsWithoutItsApiKey() {
+    for (String url : List.of(stack.bcoin().nodeUrl(), stack.bcoin().walletUrl())) {
+      JsonRpcClient anonymous =
+          new JsonRpcClient(
+              new RpcEndpoint("anonymous", url, null, null, false, Duration.ofSeconds(5)),
+              RetryPolicy.NONE);
+      assertThatThrownBy(() -> anonymous.call("getblockcount"))
+          .isInstanceOfSatisfying(
+              RpcException.class, e -> assertThat(e.httpStatus()).isEqualTo(401));
+    }
   }
 
   @Test

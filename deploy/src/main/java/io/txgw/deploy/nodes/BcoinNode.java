@@ -79,19 +79,22 @@ public final class BcoinNode implements Closeable {
             "--http-port=" + httpPort,
             "--wallet-http-host=127.0.0.1",
             "--wallet-http-port=" + walletPort,
-            "--api-key=" + apiKey.reveal(),
             "--index-tx=true",
             "--index-address=true",
             "--log-level=warning",
             "--log-file=false");
     // Without BCOIN_NETWORK the wallet hands out mainnet addresses; without NODE_BACKEND=js it
-    // looks for native modules that were not built.
+    // looks for native modules that were not built. The API key goes through the environment:
+    // a command line is visible to every user of the machine.
     ChildProcess process =
         ChildProcess.start(
             "bcoin",
             command,
             workDir,
-            Map.of("BCOIN_NETWORK", "regtest", "NODE_BACKEND", "js"),
+            Map.of(
+                "BCOIN_NETWORK", "regtest",
+                "NODE_BACKEND", "js",
+                "BCOIN_API_KEY", apiKey.reveal()),
             workDir.resolve("bcoin.log"));
     BcoinNode bcoin =
         new BcoinNode(
