@@ -18,5 +18,7 @@ public final class ConsumerMain {
     TxConsumer consumer = new TxConsumer(config).start();
     Runtime.getRuntime().addShutdownHook(new Thread(consumer::close));
     consumer.awaitTermination(java.time.Duration.ofDays(365_000));
+    // The loop only ends by itself on a fatal error; a supervisor restarts the process.
+    System.exit(1);
   }
 }

@@ -3,22 +3,21 @@ package io.txgw.consumer;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
-import io.txgw.common.model.PayoutResult;
-import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.chain.ChainSender;
-import io.txgw.consumer.chain.NodeUnavailableException;
-import io.txgw.consumer.chain.SendOutcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -37,49 +36,52 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The consume-pay-record loop. Payouts of one partition are paid strictly in order; each result is
- * recorded together with the consumer offsets in one Kafka transaction, so results and progress
- * never disagree. Results are committed in groups (by count and time) because a transaction per
- * payout would cap the loop at the broker's transaction rate.
+ * The exactly-once loop. For each partition's payouts: <b>prepare</b> signed transactions,
+ * <b>journal</b> them in a committed Kafka transaction, <b>broadcast</b> the journaled bytes, then
+ * <b>record</b> results, the journal's final state and the consumer offsets in one Kafka
+ * transaction. Both transactions carry the consumer group generation, so a consumer that lost its
+ * partition cannot journal, and never broadcasts what it did not journal.
  *
- * <p>A payout this process has already paid is never paid again after an aborted transaction: its
- * outcome is remembered and re-recorded. Crash-safety across processes (a journal of signed
- * transactions written before broadcast) builds on this loop.
+ * <p>Before new work on a partition, every unit journaled there and not recorded is re-broadcast
+ * from its stored bytes and recorded: a crash anywhere leaves at most the same bytes sent twice. A
+ * payout already in the journal is never prepared again, which also makes client duplicates
+ * harmless.
  */
 public final class PayoutProcessor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PayoutProcessor.class);
-  private static final int MAX_RESULTS_PER_TRANSACTION = 200;
-  private static final Duration MAX_TRANSACTION_AGE = Duration.ofSeconds(1);
   private static final Duration NODE_DOWN_PAUSE = Duration.ofSeconds(2);
-  private static final int REMEMBERED_OUTCOMES = 200_000;
 
   private final Consumer<String, byte[]> consumer;
   private final Producer<String, Object> producer;
   private final Map<Chain, ChainSender> senders;
+  private final Function<Collection<Integer>, Map<Integer, JournalIndex>> journal;
+  private final SendRound round;
   private final Clock clock;
   private final JsonSerde<Payout> payoutSerde = new JsonSerde<>(Payout.class);
-  private final Map<String, PayoutResult> paid =
-      new LinkedHashMap<>(1024, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, PayoutResult> eldest) {
-          return size() > REMEMBERED_OUTCOMES;
-        }
-      };
-  private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
+  private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final Map<TopicPartition, Instant> pausedUntil = new HashMap<>();
-  private boolean inTransaction;
-  private int resultsInTransaction;
-  private Instant transactionStart;
   private volatile boolean running = true;
 
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
+      JournalReader journal,
+      Clock clock) {
+    this(consumer, producer, senders, journal::read, clock);
+  }
+
+  PayoutProcessor(
+      Consumer<String, byte[]> consumer,
+      Producer<String, Object> producer,
+      Map<Chain, ChainSender> senders,
+      Function<Collection<Integer>, Map<Integer, JournalIndex>> journal,
       Clock clock) {
     this.consumer = consumer;
     this.producer = producer;
     this.senders = Map.copyOf(senders);
+    this.journal = journal;
+    this.round = new SendRound(this.senders, clock);
     this.clock = clock;
   }
 
@@ -92,11 +94,19 @@ public final class PayoutProcessor implements AutoCloseable {
         resumeRested();
         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
         try {
-          for (TopicPartition partition : records.partitions()) {
-            processPartition(partition, records.records(partition));
+          for (TopicPartition p : List.copyOf(indexes.keySet())) {
+            if (indexes.get(p).hasPending() && !pausedUntil.containsKey(p)) {
+              recover(p);
+            }
           }
-          if (inTransaction && transactionDue()) {
-            commit();
+          for (TopicPartition p : records.partitions()) {
+            List<ConsumerRecord<String, byte[]>> batch = records.records(p);
+            if (pausedUntil.containsKey(p) || indexes.get(p).hasPending()) {
+              // Recovery must finish first; read these again later.
+              consumer.seek(p, batch.get(0).offset());
+            } else {
+              process(p, batch);
+            }
           }
         } catch (ProducerFencedException
             | FencedInstanceIdException
@@ -105,88 +115,137 @@ public final class PayoutProcessor implements AutoCloseable {
           log.error("consumer stops: {}", e.toString());
           return;
         } catch (KafkaException e) {
-          log.warn("transaction aborted, re-reading from the committed offsets: {}", e.toString());
-          abortAndRewind();
+          log.warn("transaction aborted, re-reading journal and offsets: {}", e.toString());
+          abortQuietly();
+          reload(consumer.assignment());
         }
-      }
-      if (inTransaction) {
-        commit();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       abortQuietly();
+    } catch (RuntimeException e) {
+      // A failure nothing here classifies: stop loudly rather than guess about money. The
+      // journal lets the next owner of these partitions finish what this one started.
+      log.error("consumer loop failed; stopping", e);
+      abortQuietly();
     }
   }
 
-  private void processPartition(
-      TopicPartition partition, List<ConsumerRecord<String, byte[]>> records)
+  /** Re-broadcasts the units journaled on {@code p} and not recorded, then records them. */
+  private void recover(TopicPartition p) throws InterruptedException {
+    List<JournalEntry> pending = indexes.get(p).pending();
+    log.info("{}: re-broadcasting {} journaled units before new work", p, pending.size());
+    SendRound.Broadcast broadcast = round.broadcast(pending);
+    record(p, broadcast.settled(), List.of(), committedOffset(p));
+    if (!broadcast.unsettled().isEmpty()) {
+      pause(p);
+    }
+  }
+
+  private void process(TopicPartition p, List<ConsumerRecord<String, byte[]>> records)
       throws InterruptedException {
+    JournalIndex index = indexes.get(p);
+    long start = records.get(0).offset();
+    long next = records.get(records.size() - 1).offset() + 1;
+    List<ProducerRecord<String, Object>> deadLetters = new ArrayList<>();
+    List<SendRound.Read> fresh = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
     for (ConsumerRecord<String, byte[]> record : records) {
-      if (!running) {
-        consumer.seek(partition, record.offset());
-        return;
-      }
       Payout payout;
       try {
         payout = payoutSerde.deserialize(record.topic(), record.value());
       } catch (SerializationException e) {
-        deadLetter(record, e);
-        markDone(partition, record.offset());
+        deadLetters.add(deadLetter(record, e));
         continue;
       }
-      PayoutResult result = paid.get(payout.resultKey());
-      if (result == null) {
-        try {
-          result = pay(payout);
-        } catch (NodeUnavailableException e) {
-          log.warn(
-              "{} node unavailable, payout {} of batch {} waits: {}",
-              payout.chain(),
-              payout.id(),
-              payout.batchId(),
-              e.getMessage());
-          // Nothing was sent; read this record again after a pause, keep what is done so far.
-          consumer.seek(partition, record.offset());
-          consumer.pause(List.of(partition));
-          pausedUntil.put(partition, clock.instant().plus(NODE_DOWN_PAUSE));
-          return;
-        }
-        paid.put(payout.resultKey(), result);
+      if (index.isTaken(payout.resultKey()) || !seen.add(payout.resultKey())) {
+        log.debug("payout {} is already in the journal; not prepared again", payout.resultKey());
+        continue;
       }
-      beginIfNeeded();
-      producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
-      markDone(partition, record.offset());
-      if (transactionDue()) {
-        commit();
+      fresh.add(new SendRound.Read(payout, record.offset()));
+    }
+    SendRound.Prepared prepared = round.prepare(round.plan(fresh));
+    if (!prepared.toJournal().isEmpty()) {
+      journal(p, prepared.toJournal(), start);
+    }
+    SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal());
+    long commit = next;
+    if (prepared.stoppedAt() != null) {
+      commit = Math.min(commit, prepared.stoppedAt());
+    }
+    for (JournalEntry e : broadcast.settled()) {
+      if (e.state() == JournalEntry.State.ABANDONED) {
+        commit = Math.min(commit, firstOffset(e, fresh));
       }
+    }
+    List<JournalEntry> finals = new ArrayList<>(prepared.refused());
+    finals.addAll(broadcast.settled());
+    List<ProducerRecord<String, Object>> extra = new ArrayList<>(deadLetters);
+    record(p, finals, extra, commit);
+    if (commit < next) {
+      consumer.seek(p, commit);
+    }
+    if (prepared.stoppedAt() != null || !broadcast.unsettled().isEmpty()) {
+      pause(p);
     }
   }
 
-  private PayoutResult pay(Payout payout) throws NodeUnavailableException, InterruptedException {
-    ChainSender sender = senders.get(payout.chain());
+  private static long firstOffset(JournalEntry unit, List<SendRound.Read> reads) {
+    Set<String> keys = new HashSet<>();
+    unit.payouts().forEach(i -> keys.add(i.resultKey()));
+    return reads.stream()
+        .filter(r -> keys.contains(r.payout().resultKey()))
+        .mapToLong(SendRound.Read::offset)
+        .min()
+        .orElse(Long.MAX_VALUE);
+  }
+
+  /** Journals prepared units; fails, and nothing is broadcast, if this consumer is fenced. */
+  private void journal(TopicPartition p, List<JournalEntry> units, long offset) {
+    producer.beginTransaction();
+    for (JournalEntry unit : units) {
+      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
+    }
+    // Re-committing the current offset ties the transaction to this consumer's generation.
+    producer.sendOffsetsToTransaction(
+        Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
+    producer.commitTransaction();
+    units.forEach(indexes.get(p)::apply);
+  }
+
+  /** Results, final journal states and the offset, in one transaction. */
+  private void record(
+      TopicPartition p,
+      List<JournalEntry> finals,
+      List<ProducerRecord<String, Object>> extra,
+      long offset) {
+    producer.beginTransaction();
     Instant now = clock.instant();
-    if (sender == null) {
-      return PayoutResult.failed(payout, null, "no " + payout.chain() + " node is configured", now);
+    for (JournalEntry unit : finals) {
+      if (unit.state() == JournalEntry.State.RECORDED) {
+        String node =
+            senders.containsKey(unit.chain()) ? senders.get(unit.chain()).nodeName() : null;
+        for (JournalEntry.Item item : unit.payouts()) {
+          var result = unit.resultOf(item, node, now);
+          producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
+        }
+      }
+      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
     }
-    SendOutcome outcome = sender.send(payout);
-    Instant at = clock.instant();
-    if (outcome.status() == PayoutStatus.BROADCAST) {
-      log.debug("payout {} broadcast as {}", payout.id(), outcome.txid());
-      return PayoutResult.broadcast(payout, outcome.txid(), sender.nodeName(), at);
-    }
-    log.warn(
-        "payout {} of batch {} on {}: {} ({})",
-        payout.id(),
-        payout.batchId(),
-        sender.nodeName(),
-        outcome.status(),
-        outcome.error());
-    return outcome.status() == PayoutStatus.FAILED
-        ? PayoutResult.failed(payout, sender.nodeName(), outcome.error(), at)
-        : PayoutResult.unknown(payout, outcome.txid(), sender.nodeName(), outcome.error(), at);
+    extra.forEach(producer::send);
+    producer.sendOffsetsToTransaction(
+        Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
+    producer.commitTransaction();
+    finals.forEach(indexes.get(p)::apply);
   }
 
-  private void deadLetter(ConsumerRecord<String, byte[]> record, SerializationException e) {
+  private long committedOffset(TopicPartition p) {
+    OffsetAndMetadata committed = consumer.committed(Set.of(p)).get(p);
+    return committed != null ? committed.offset() : consumer.position(p);
+  }
+
+  private ProducerRecord<String, Object> deadLetter(
+      ConsumerRecord<String, byte[]> record, SerializationException e) {
     log.warn(
         "unreadable record {}-{}@{} moved to {}: {}",
         record.topic(),
@@ -194,63 +253,31 @@ public final class PayoutProcessor implements AutoCloseable {
         record.offset(),
         Topics.SENDTO_DEAD_LETTER,
         e.getMessage());
-    beginIfNeeded();
     ProducerRecord<String, Object> dead =
         new ProducerRecord<>(
-            Topics.SENDTO_DEAD_LETTER, record.key(), rawJsonOrText(record.value()));
+            Topics.SENDTO_DEAD_LETTER,
+            record.key(),
+            record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8));
     dead.headers()
         .add("txgw.error", String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8))
         .add(
             "txgw.origin",
             (record.topic() + "-" + record.partition() + "@" + record.offset())
                 .getBytes(StandardCharsets.UTF_8));
-    producer.send(dead);
+    return dead;
   }
 
-  private static Object rawJsonOrText(byte[] value) {
-    return value == null ? null : new String(value, StandardCharsets.UTF_8);
-  }
-
-  private void markDone(TopicPartition partition, long offset) {
-    pendingOffsets.put(partition, new OffsetAndMetadata(offset + 1));
-  }
-
-  private void beginIfNeeded() {
-    if (!inTransaction) {
-      producer.beginTransaction();
-      inTransaction = true;
-      resultsInTransaction = 0;
-      transactionStart = clock.instant();
-    }
-    resultsInTransaction++;
-  }
-
-  private boolean transactionDue() {
-    return resultsInTransaction >= MAX_RESULTS_PER_TRANSACTION
-        || !clock.instant().isBefore(transactionStart.plus(MAX_TRANSACTION_AGE));
-  }
-
-  private void commit() {
-    if (!inTransaction) {
-      return;
-    }
-    if (!pendingOffsets.isEmpty()) {
-      producer.sendOffsetsToTransaction(Map.copyOf(pendingOffsets), consumer.groupMetadata());
-    }
-    producer.commitTransaction();
-    pendingOffsets.clear();
-    inTransaction = false;
-  }
-
-  private void abortAndRewind() {
-    abortQuietly();
-    pendingOffsets.clear();
-    Collection<TopicPartition> assigned = consumer.assignment();
-    Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(assigned));
-    for (TopicPartition p : assigned) {
-      OffsetAndMetadata c = committed.get(p);
-      if (c != null) {
-        consumer.seek(p, c);
+  /** After an aborted transaction: state is what Kafka says, from the journal and the offsets. */
+  private void reload(Collection<TopicPartition> partitions) {
+    senders.values().forEach(ChainSender::reset);
+    indexes.keySet().retainAll(partitions);
+    Map<Integer, JournalIndex> loaded =
+        journal.apply(partitions.stream().map(TopicPartition::partition).toList());
+    for (TopicPartition p : partitions) {
+      indexes.put(p, loaded.get(p.partition()));
+      OffsetAndMetadata committed = consumer.committed(Set.of(p)).get(p);
+      if (committed != null) {
+        consumer.seek(p, committed);
       } else {
         consumer.seekToBeginning(List.of(p));
       }
@@ -258,21 +285,19 @@ public final class PayoutProcessor implements AutoCloseable {
   }
 
   private void abortQuietly() {
-    if (!inTransaction) {
-      return;
-    }
     try {
       producer.abortTransaction();
-    } catch (KafkaException e) {
-      log.warn("abort failed: {}", e.toString());
+    } catch (KafkaException | IllegalStateException e) {
+      log.debug("nothing to abort: {}", e.toString());
     }
-    inTransaction = false;
+  }
+
+  private void pause(TopicPartition p) {
+    consumer.pause(List.of(p));
+    pausedUntil.put(p, clock.instant().plus(NODE_DOWN_PAUSE));
   }
 
   private void resumeRested() {
-    if (pausedUntil.isEmpty()) {
-      return;
-    }
     Instant now = clock.instant();
     pausedUntil
         .entrySet()
@@ -288,7 +313,7 @@ public final class PayoutProcessor implements AutoCloseable {
             });
   }
 
-  /** Asks the loop to finish its current payout, commit, and return within a poll interval. */
+  /** Asks the loop to finish its current round and return within a poll interval. */
   public void stop() {
     running = false;
   }
@@ -305,31 +330,31 @@ public final class PayoutProcessor implements AutoCloseable {
     senders.values().forEach(ChainSender::close);
   }
 
-  /** Commits finished work before partitions move, so the next owner starts after it. */
+  /** Every assignment starts from what the journal says: its own state is not trusted. */
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      if (inTransaction) {
-        try {
-          commit();
-        } catch (KafkaException e) {
-          log.warn("could not commit before rebalance: {}", e.toString());
-          abortQuietly();
-        }
-      }
+      partitions.forEach(indexes::remove);
       partitions.forEach(pausedUntil::remove);
     }
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (partitions.isEmpty()) {
+        return;
+      }
+      senders.values().forEach(ChainSender::reset);
+      Map<Integer, JournalIndex> loaded =
+          journal.apply(partitions.stream().map(TopicPartition::partition).toList());
+      for (TopicPartition p : partitions) {
+        indexes.put(p, loaded.get(p.partition()));
+      }
       log.info("assigned {}", partitions);
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      abortQuietly();
-      pendingOffsets.keySet().removeAll(partitions);
-      partitions.forEach(pausedUntil::remove);
+      onPartitionsRevoked(partitions);
     }
   }
 }

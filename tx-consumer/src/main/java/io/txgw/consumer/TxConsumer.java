@@ -70,9 +70,16 @@ public final class TxConsumer implements Closeable {
                   config.btcRpcUser(),
                   config.btcRpcPassword(),
                   false),
-              config.btcWallet()));
+              config.btcWallet(),
+              config.btcMaxOutputs()));
     }
-    processor = new PayoutProcessor(kafkaConsumer(), kafkaProducer(), senders, Clock.systemUTC());
+    processor =
+        new PayoutProcessor(
+            kafkaConsumer(),
+            kafkaProducer(),
+            senders,
+            new JournalReader(config.kafkaBootstrap()),
+            Clock.systemUTC());
     thread = new Thread(processor::run, "payouts-" + config.instanceId());
     thread.start();
     log.info("consumer {} started for {}", config.instanceId(), senders.keySet());
@@ -102,9 +109,10 @@ public final class TxConsumer implements Closeable {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
-    // A slow node can hold one poll's payouts for minutes; leaving the group then would hand
-    // them to another consumer while this one is still paying them.
-    props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+    props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 120_000);
+    // A dead consumer's partitions move after this long; the journal makes the move safe.
+    props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6_000);
+    props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_500);
     return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
   }
 
@@ -116,6 +124,8 @@ public final class TxConsumer implements Closeable {
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 10);
+    props.put(
+        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, io.txgw.common.kafka.Topics.MAX_MESSAGE_BYTES);
     return new KafkaProducer<>(
         props, new StringSerializer(), new JsonSerde<>(Object.class).serializer());
   }

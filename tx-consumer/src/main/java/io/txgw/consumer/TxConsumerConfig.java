@@ -24,7 +24,8 @@ public record TxConsumerConfig(
     String btcWalletUrl,
     String btcRpcUser,
     Secret btcRpcPassword,
-    String btcWallet) {
+    String btcWallet,
+    int btcMaxOutputs) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -56,6 +57,10 @@ public record TxConsumerConfig(
       Setting.secret("TXGW_BTC_RPC_PASSWORD", "", "bcoin API key (or TXGW_BTC_RPC_PASSWORD_FILE)");
   static final Setting<String> BTC_WALLET =
       Setting.string("TXGW_BTC_WALLET", "primary", "the bcoin wallet that pays BTC payouts");
+
+  static final Setting<Integer> BTC_MAX_OUTPUTS =
+      Setting.integer(
+          "TXGW_BTC_MAX_OUTPUTS", 100, 1, 2_000, "most payouts paid by one Bitcoin transaction");
 
   public static final List<Setting<?>> SETTINGS =
       List.of(
@@ -92,7 +97,8 @@ public record TxConsumerConfig(
             r.get(BTC_WALLET_URL),
             r.get(BTC_USER),
             r.get(BTC_PASSWORD),
-            r.get(BTC_WALLET));
+            r.get(BTC_WALLET),
+            orZero(r.get(BTC_MAX_OUTPUTS)));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

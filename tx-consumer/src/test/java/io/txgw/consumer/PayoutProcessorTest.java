@@ -8,11 +8,13 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Address;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.NodeUnavailableException;
+import io.txgw.consumer.chain.Preparation;
 import io.txgw.consumer.chain.SendOutcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -21,6 +23,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +33,6 @@ import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -44,8 +46,12 @@ class PayoutProcessorTest {
       new MockProducer<>(true, null, new StringSerializer(), new JsonSerde<>(Object.class));
   private final MutableClock clock = new MutableClock();
   private final FakeSender sender = new FakeSender();
+
+  /** What a journal read returns, beyond what the producer committed. */
+  private final List<JournalEntry> journalBefore = new ArrayList<>();
+
   private final PayoutProcessor processor =
-      new PayoutProcessor(consumer, producer, Map.of(Chain.ETH, sender), clock);
+      new PayoutProcessor(consumer, producer, Map.of(Chain.ETH, sender), this::readJournal, clock);
 
   /** A clock the test moves by hand, so pauses need no waiting. */
   static final class MutableClock extends Clock {
@@ -67,10 +73,13 @@ class PayoutProcessorTest {
     }
   }
 
-  /** Pays everything, except payouts it is told to find their node unavailable for once. */
-  static final class FakeSender implements ChainSender {
-    final List<String> sent = new ArrayList<>();
+  /** Signs "raw-<id>" with txid "0x<id>"; records what it did and checks journal-first. */
+  final class FakeSender implements ChainSender {
+    final List<String> prepared = new ArrayList<>();
+    final List<String> broadcast = new ArrayList<>();
     final Set<String> unavailableOnce = new HashSet<>();
+    final Set<String> refuseBroadcast = new HashSet<>();
+    long nonce;
 
     @Override
     public Chain chain() {
@@ -83,13 +92,56 @@ class PayoutProcessorTest {
     }
 
     @Override
-    public SendOutcome send(Payout payout) throws NodeUnavailableException {
-      if (unavailableOnce.remove(payout.id())) {
+    public int maxPayoutsPerUnit() {
+      return 1;
+    }
+
+    @Override
+    public void reset() {}
+
+    @Override
+    public Preparation prepare(String source, List<Payout> payouts)
+        throws NodeUnavailableException {
+      String id = payouts.get(0).id();
+      if (unavailableOnce.remove(id)) {
         throw new NodeUnavailableException("down", null);
       }
-      sent.add(payout.id());
-      return SendOutcome.broadcast("0x" + payout.id());
+      prepared.add(id);
+      return new Preparation.Signed("0x" + id, "raw-" + id, nonce++, List.of());
     }
+
+    @Override
+    public SendOutcome broadcast(JournalEntry unit) {
+      boolean journaled =
+          committed(Topics.JOURNAL).stream()
+                  .map(r -> (JournalEntry) r.value())
+                  .anyMatch(
+                      e ->
+                          e.unitId().equals(unit.unitId())
+                              && e.state() == JournalEntry.State.PREPARED)
+              || journalBefore.stream().anyMatch(e -> e.unitId().equals(unit.unitId()));
+      assertThat(journaled).as("journaled before broadcast: " + unit.unitId()).isTrue();
+      broadcast.add(unit.rawTransaction());
+      String id = unit.payouts().get(0).payoutId();
+      return refuseBroadcast.remove(id)
+          ? SendOutcome.failed("insufficient funds")
+          : SendOutcome.broadcast(unit.txid());
+    }
+  }
+
+  private Map<Integer, JournalIndex> readJournal(java.util.Collection<Integer> partitions) {
+    Map<Integer, JournalIndex> indexes = new HashMap<>();
+    for (Integer p : partitions) {
+      JournalIndex index = new JournalIndex();
+      journalBefore.forEach(index::apply);
+      committed(Topics.JOURNAL).forEach(r -> index.apply((JournalEntry) r.value()));
+      indexes.put(p, index);
+    }
+    return indexes;
+  }
+
+  private List<ProducerRecord<String, Object>> committed(String topic) {
+    return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
   }
 
   private static Payout payout(String id) {
@@ -106,150 +158,163 @@ class PayoutProcessorTest {
         Instant.EPOCH);
   }
 
-  private static ConsumerRecord<String, byte[]> record(long offset, String payoutId)
-      throws Exception {
-    return new ConsumerRecord<>(
-        Topics.SENDTO,
-        0,
-        offset,
-        "ETH:" + SOURCE,
-        Json.mapper().writeValueAsBytes(payout(payoutId)));
+  private static ConsumerRecord<String, byte[]> record(long offset, String payoutId) {
+    try {
+      return new ConsumerRecord<>(
+          Topics.SENDTO,
+          0,
+          offset,
+          "ETH:" + SOURCE,
+          Json.mapper().writeValueAsBytes(payout(payoutId)));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
-  private void assign() {
+  private void deliver(long firstOffset, String... ids) {
+    for (int i = 0; i < ids.length; i++) {
+      consumer.addRecord(record(firstOffset + i, ids[i]));
+    }
+  }
+
+  private void assignAndDeliver(String... ids) {
     consumer.rebalance(List.of(P0));
     consumer.updateBeginningOffsets(Map.of(P0, 0L));
+    deliver(0, ids);
   }
 
   private List<PayoutResult> results() {
-    return producer.history().stream()
-        .filter(r -> r.topic().equals(Topics.RESULTS))
-        .map(r -> (PayoutResult) r.value())
-        .toList();
+    return committed(Topics.RESULTS).stream().map(r -> (PayoutResult) r.value()).toList();
   }
 
   private long lastCommittedOffset() {
     List<Map<String, Map<TopicPartition, OffsetAndMetadata>>> history =
         producer.consumerGroupOffsetsHistory();
-    Map<String, Map<TopicPartition, OffsetAndMetadata>> last = history.get(history.size() - 1);
-    return last.values().iterator().next().get(P0).offset();
+    return history.get(history.size() - 1).values().iterator().next().get(P0).offset();
+  }
+
+  private static JournalEntry prepared(String id, long nonce) {
+    Payout p = payout(id);
+    JournalEntry.Item item =
+        new JournalEntry.Item(
+            id, "b1", "acme", p.to(), p.amount(), Instant.EPOCH, null, PayoutStatus.ACCEPTED, null);
+    return new JournalEntry(
+        "ETH:0x" + id,
+        Chain.ETH,
+        SOURCE,
+        "0x" + id,
+        "raw-" + id,
+        nonce,
+        JournalEntry.State.PREPARED,
+        List.of(item),
+        Instant.EPOCH,
+        Instant.EPOCH);
   }
 
   @Test
-  void eachResultIsCommittedTogetherWithTheOffsetPastItsPayout() throws Exception {
-    consumer.schedulePollTask(
-        () -> {
-          assign();
-          try {
-            for (int i = 0; i < 3; i++) {
-              consumer.addRecord(record(i, "p" + i));
-            }
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
+  void payoutsAreJournaledBeforeBroadcastThenRecordedWithTheOffsetPastThem() {
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1", "p2"));
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    assertThat(sender.sent).containsExactly("p0", "p1", "p2");
+    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1", "raw-p2");
     assertThat(results()).extracting(PayoutResult::status).containsOnly(PayoutStatus.BROADCAST);
     assertThat(results()).extracting(PayoutResult::txid).containsExactly("0xp0", "0xp1", "0xp2");
-    assertThat(producer.transactionCommitted()).isTrue();
+    assertThat(committed(Topics.JOURNAL))
+        .extracting(r -> ((JournalEntry) r.value()).state())
+        .containsExactly(
+            JournalEntry.State.PREPARED,
+            JournalEntry.State.PREPARED,
+            JournalEntry.State.PREPARED,
+            JournalEntry.State.RECORDED,
+            JournalEntry.State.RECORDED,
+            JournalEntry.State.RECORDED);
     assertThat(lastCommittedOffset()).isEqualTo(3);
   }
 
   @Test
-  void aPayoutReadAgainAfterAnAbortedTransactionIsRecordedAgainButNotPaidAgain() throws Exception {
-    producer.commitTransactionException = new KafkaException("broker hiccup");
-    consumer.schedulePollTask(
-        () -> {
-          assign();
-          try {
-            consumer.addRecord(record(0, "p0"));
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
-    consumer.schedulePollTask(
-        () -> {
-          // The commit failed and the processor rewound: Kafka delivers the record again.
-          producer.commitTransactionException = null;
-          try {
-            consumer.addRecord(record(0, "p0"));
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
+  void aUnitJournaledButNotRecordedIsReBroadcastFromItsBytesAndNeverPreparedAgain() {
+    journalBefore.add(prepared("p0", 7));
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1"));
+    consumer.schedulePollTask(() -> deliver(0, "p0", "p1"));
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    assertThat(sender.sent).containsExactly("p0");
-    // The aborted transaction's result is gone; the one committed result is the re-recorded one.
-    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p0");
-    assertThat(producer.transactionCommitted()).isTrue();
-    assertThat(lastCommittedOffset()).isEqualTo(1);
+    assertThat(sender.prepared).containsExactly("p1");
+    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1");
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p0", "p1");
   }
 
   @Test
-  void aPayoutWhoseNodeIsUnavailableIsNotRecordedAndIsReadAgainAfterAPause() throws Exception {
-    sender.unavailableOnce.add("p1");
-    consumer.schedulePollTask(
-        () -> {
-          assign();
-          try {
-            consumer.addRecord(record(0, "p0"));
-            consumer.addRecord(record(1, "p1"));
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
-    consumer.schedulePollTask(
-        () -> {
-          assertThat(consumer.paused()).containsExactly(P0);
-          assertThat(sender.sent).containsExactly("p0");
-          clock.now = clock.now.plus(Duration.ofSeconds(3));
-        });
-    consumer.schedulePollTask(
-        () -> {
-          assertThat(consumer.paused()).isEmpty();
-          assertThat(consumer.position(P0)).isEqualTo(1);
-          try {
-            consumer.addRecord(record(1, "p1"));
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
+  void aPayoutAlreadyInTheJournalIsNotPaidAgainWhenPostedOnceMore() {
+    JournalEntry done = prepared("p0", 1);
+    journalBefore.add(done.withState(JournalEntry.State.RECORDED, done.payouts(), Instant.EPOCH));
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p0", "p1"));
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    assertThat(sender.sent).containsExactly("p0", "p1");
+    assertThat(sender.prepared).containsExactly("p1");
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p1");
+    assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void aPayoutWhoseNodeIsUnavailableIsNotRecordedAndIsReadAgainAfterAPause() {
+    sender.unavailableOnce.add("p1");
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1"));
+    consumer.schedulePollTask(
+        () -> {
+          assertThat(consumer.paused()).containsExactly(P0);
+          assertThat(lastCommittedOffset()).isEqualTo(1);
+          clock.now = clock.now.plus(Duration.ofSeconds(3));
+        });
+    consumer.schedulePollTask(() -> deliver(1, "p1"));
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(sender.prepared).containsExactly("p0", "p1");
     assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p0", "p1");
     assertThat(lastCommittedOffset()).isEqualTo(2);
   }
 
   @Test
-  void anUnreadableRecordGoesToTheDeadLetterTopicAndTheNextPayoutIsPaid() throws Exception {
+  void afterARefusedNonceTheAccountsLaterUnitsAreAbandonedAndPreparedAnew() {
+    sender.refuseBroadcast.add("p0");
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1", "p2"));
+    consumer.schedulePollTask(() -> deliver(1, "p1", "p2"));
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    // p1 and p2 were signed after p0's nonce; unbroadcast, they are signed again.
+    assertThat(sender.prepared).containsExactly("p0", "p1", "p2", "p1", "p2");
+    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1", "raw-p2");
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.FAILED),
+            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST),
+            org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.BROADCAST));
+    assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void anUnreadableRecordGoesToTheDeadLetterTopicAndTheNextPayoutIsPaid() {
     consumer.schedulePollTask(
         () -> {
-          assign();
+          consumer.rebalance(List.of(P0));
+          consumer.updateBeginningOffsets(Map.of(P0, 0L));
           consumer.addRecord(
               new ConsumerRecord<>(
                   Topics.SENDTO, 0, 0, "k", "{not json".getBytes(StandardCharsets.UTF_8)));
-          try {
-            consumer.addRecord(record(1, "p1"));
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
+          deliver(1, "p1");
         });
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    List<ProducerRecord<String, Object>> dead =
-        producer.history().stream()
-            .filter(r -> r.topic().equals(Topics.SENDTO_DEAD_LETTER))
-            .toList();
-    assertThat(dead).singleElement().satisfies(r -> assertThat(r.value()).isEqualTo("{not json"));
-    assertThat(sender.sent).containsExactly("p1");
+    assertThat(committed(Topics.SENDTO_DEAD_LETTER))
+        .singleElement()
+        .satisfies(r -> assertThat(r.value()).isEqualTo("{not json"));
+    assertThat(sender.broadcast).containsExactly("raw-p1");
     assertThat(lastCommittedOffset()).isEqualTo(2);
   }
 }

@@ -23,6 +23,12 @@ public final class Topics {
   /** Accepted batches, compacted, keyed by {@code client/batchId}: the idempotency record. */
   public static final String BATCHES = "batches";
 
+  /**
+   * Signed transactions written before broadcast, compacted by unit id. Partition i holds the units
+   * of the accounts whose payouts are in {@code sendto} partition i.
+   */
+  public static final String JOURNAL = "journal";
+
   /** Records of {@code sendto} that could not be read, with the reason in a header. */
   public static final String SENDTO_DEAD_LETTER = "sendto-dlq";
 
@@ -40,6 +46,14 @@ public final class Topics {
     wanted.add(new NewTopic(RESULTS, partitions, replication));
     wanted.add(
         new NewTopic(BATCHES, partitions, replication)
+            .configs(
+                Map.of(
+                    TopicConfig.CLEANUP_POLICY_CONFIG,
+                    TopicConfig.CLEANUP_POLICY_COMPACT,
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                    maxBytes)));
+    wanted.add(
+        new NewTopic(JOURNAL, partitions, replication)
             .configs(
                 Map.of(
                     TopicConfig.CLEANUP_POLICY_CONFIG,

@@ -1,46 +1,55 @@
 package io.txgw.consumer.chain;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.DecimalNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Pays BTC through a bcoin node's wallet ({@code sendtoaddress} on the wallet port) and checks
- * every answer on the node port: bcoin returns txids for transactions its mempool rejected, so a
- * txid counts only once the node holds a transaction paying the right address the right amount.
+ * Pays BTC from a bcoin wallet, many payouts per transaction. Prepare: the wallet funds and signs a
+ * transaction without sending it ({@code POST /wallet/:id/create}) and its inputs are locked so
+ * that the next unit cannot spend them. Broadcast: the node's {@code sendrawtransaction} with the
+ * journaled bytes, then a check that the node holds a transaction with exactly the journaled
+ * outputs, because bcoin returns txids for transactions its mempool rejected.
  *
- * <p>This is the bcoin dialect; Bitcoin Core's wallet differs (one port, {@code /wallet/<name>}
- * paths, errors with HTTP 500) and gets a sender of its own.
+ * <p>This is the bcoin dialect; Bitcoin Core's wallet (createrawtransaction, fundrawtransaction,
+ * signrawtransactionwithwallet, lockunspent) gets a sender of its own.
  */
 public final class BcoinSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(BcoinSender.class);
   private static final int SATS_DECIMALS = 8;
-  private static final int HISTORY_SCAN = 500;
   private static final long MEMPOOL_WAIT_MILLIS = 2_000;
+
+  /** Fee rate in satoshis per kvB. */
+  private static final long FEE_RATE = 1_000;
 
   private final JsonRpcClient node;
   private final JsonRpcClient wallet;
   private final String walletName;
-
-  /** Txids already matched to a payout, so that a history lookup never claims one twice. */
-  private final Set<String> claimed = new HashSet<>();
+  private final int maxOutputs;
 
   /**
-   * @param walletName the wallet the wallet port serves; payouts with another source fail
+   * @param walletName the wallet that pays; payouts with another source are refused
+   * @param maxOutputs the most payouts one transaction carries
    */
-  public BcoinSender(JsonRpcClient node, JsonRpcClient wallet, String walletName) {
+  public BcoinSender(JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
     this.node = node;
     this.wallet = wallet;
     this.walletName = walletName;
+    this.maxOutputs = maxOutputs;
   }
 
   @Override
@@ -54,112 +63,140 @@ public final class BcoinSender implements ChainSender {
   }
 
   @Override
-  public SendOutcome send(Payout payout) throws NodeUnavailableException, InterruptedException {
-    if (!payout.source().equals(walletName)) {
-      return SendOutcome.failed(
-          "unknown source wallet '"
-              + payout.source()
-              + "'; this node pays from '"
-              + walletName
-              + "'");
+  public int maxPayoutsPerUnit() {
+    return maxOutputs;
+  }
+
+  @Override
+  public void reset() {}
+
+  @Override
+  public Preparation prepare(String source, List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException {
+    if (!source.equals(walletName)) {
+      return new Preparation.Refused(
+          "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
     }
-    BigInteger sats = payout.amount().toUnits(SATS_DECIMALS);
-    String txid;
+    ObjectNode request = Json.mapper().createObjectNode();
+    ArrayNode outputs = request.putArray("outputs");
+    for (Payout p : payouts) {
+      outputs.addObject().put("address", p.to().value()).put("value", sats(p).longValueExact());
+    }
+    request.put("sign", true);
+    request.put("rate", FEE_RATE);
     try {
-      // bcoin reads the amount as a JS number; any value below 2^53 satoshis survives that
-      // exactly, and verify() checks the output on chain anyway.
-      JsonNode result =
-          wallet.call(
-              "sendtoaddress",
-              payout.to().value(),
-              new DecimalNode(payout.amount().toBigDecimal()));
-      txid = result == null ? null : result.asText();
+      JsonNode tx = wallet.rest("POST", "/wallet/" + walletName + "/create", request);
+      for (JsonNode input : tx.path("inputs")) {
+        JsonNode prevout = input.path("prevout");
+        wallet.rest(
+            "PUT",
+            "/wallet/"
+                + walletName
+                + "/locked/"
+                + prevout.path("hash").asText()
+                + "/"
+                + prevout.path("index").asInt(),
+            null);
+      }
+      return new Preparation.Signed(
+          tx.path("hash").asText(), tx.path("hex").asText(), null, outputIndexes(tx, payouts));
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        return SendOutcome.failed(e.reason());
+        return new Preparation.Refused(e.reason());
       }
-      if (!e.kind().outcomeUnknown()) {
-        throw new NodeUnavailableException(
-            "cannot reach wallet of " + nodeName() + " for payout " + payout.id(), e);
+      throw new NodeUnavailableException(
+          "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The output paying each payout; two payouts of one amount to one address take two outputs. */
+  private static List<Integer> outputIndexes(JsonNode tx, List<Payout> payouts) {
+    List<Integer> indexes = new ArrayList<>();
+    Set<Integer> taken = new HashSet<>();
+    JsonNode outs = tx.path("outputs");
+    for (Payout p : payouts) {
+      Integer found = null;
+      for (int i = 0; i < outs.size() && found == null; i++) {
+        JsonNode out = outs.get(i);
+        if (!taken.contains(i)
+            && p.to().value().equals(out.path("address").asText())
+            && BigInteger.valueOf(out.path("value").asLong()).equals(sats(p))) {
+          found = i;
+        }
       }
-      log.warn(
-          "payout {}: sendtoaddress outcome unknown ({}), searching the wallet",
-          payout.id(),
-          e.kind());
-      return findInHistory(payout, sats);
+      if (found == null) {
+        throw new IllegalStateException(
+            "wallet built a transaction without an output for payout " + p.id());
+      }
+      taken.add(found);
+      indexes.add(found);
     }
-    if (txid == null || txid.isEmpty()) {
-      return SendOutcome.unknown(null, "wallet answered without a txid");
+    return indexes;
+  }
+
+  @Override
+  public SendOutcome broadcast(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      try {
+        node.call("sendrawtransaction", unit.rawTransaction());
+      } catch (RpcException e) {
+        if (!e.kind().outcomeUnknown() && e.kind() != RpcException.Kind.NODE_ERROR) {
+          throw new NodeUnavailableException(
+              "cannot broadcast " + unit.txid() + ": " + e.getMessage(), e);
+        }
+        // A refusal or a lost answer is settled below by asking for the transaction itself.
+        log.warn("unit {}: sendrawtransaction said {}", unit.unitId(), e.getMessage());
+      }
+      SendOutcome held = held(unit);
+      if (held != null) {
+        return held;
+      }
     }
-    claimed.add(txid);
-    return verify(payout, txid, sats);
+    return SendOutcome.unknown(
+        unit.txid(), "node does not hold transaction " + unit.txid() + " after two broadcasts");
   }
 
   /**
-   * Looks the transaction up on the node until it shows or the wait runs out. bcoin's wallet
-   * answers before its node has put the transaction in the mempool, so a lookup right after the
-   * answer can miss a transaction that arrives milliseconds later.
+   * BROADCAST once the node shows the transaction with its journaled outputs; null if it never
+   * does.
    */
-  private SendOutcome verify(Payout payout, String txid, BigInteger sats)
-      throws InterruptedException {
-    RpcException last = null;
+  private SendOutcome held(JournalEntry unit) throws InterruptedException {
     long delay = 5;
     for (long waited = 0; waited <= MEMPOOL_WAIT_MILLIS; waited += delay, delay *= 2) {
       try {
-        JsonNode tx = node.call("getrawtransaction", txid, true);
-        if (paysExactly(tx, payout.to().value(), sats)) {
-          return SendOutcome.broadcast(txid);
-        }
-        return SendOutcome.unknown(
-            txid,
-            "transaction " + txid + " does not pay " + payout.amount() + " to " + payout.to());
+        JsonNode tx = node.call("getrawtransaction", unit.txid(), true);
+        return paysEveryItem(tx, unit)
+            ? SendOutcome.broadcast(unit.txid())
+            : SendOutcome.unknown(
+                unit.txid(),
+                "transaction " + unit.txid() + " does not carry the journaled outputs");
       } catch (RpcException e) {
-        last = e;
+        // bcoin answers before its mempool has the transaction; ask again shortly.
       }
       Thread.sleep(delay);
     }
-    String reason =
-        last.kind() == RpcException.Kind.NODE_ERROR
-            ? "wallet returned txid "
-                + txid
-                + " but the node holds no such transaction ("
-                + last.reason()
-                + ")"
-            : "cannot check transaction " + txid + " on the node: " + last.getMessage();
-    return SendOutcome.unknown(txid, reason);
+    return null;
   }
 
-  /** After a send with no answer: did the wallet pay this address this amount? */
-  private SendOutcome findInHistory(Payout payout, BigInteger sats) throws InterruptedException {
-    try {
-      JsonNode history = wallet.call("listtransactions", "", HISTORY_SCAN);
-      for (JsonNode entry : history) {
-        String txid = entry.path("txid").asText();
-        if ("send".equals(entry.path("category").asText())
-            && payout.to().value().equals(entry.path("address").asText())
-            && toSats(entry.path("amount")).abs().equals(sats)
-            && !claimed.contains(txid)) {
-          claimed.add(txid);
-          return verify(payout, txid, sats);
-        }
-      }
-      return SendOutcome.unknown(
-          null, "send had no answer and the wallet shows no such payment yet");
-    } catch (RpcException e) {
-      return SendOutcome.unknown(
-          null, "send had no answer and the wallet could not be searched: " + e.getMessage());
-    }
-  }
-
-  private static boolean paysExactly(JsonNode tx, String address, BigInteger sats) {
-    for (JsonNode out : tx.path("vout")) {
+  private static boolean paysEveryItem(JsonNode tx, JournalEntry unit) {
+    JsonNode outs = tx.path("vout");
+    for (JournalEntry.Item item : unit.payouts()) {
+      JsonNode out = outs.path(item.outputIndex());
+      boolean addressMatches = false;
       for (JsonNode a : out.path("scriptPubKey").path("addresses")) {
-        if (address.equals(a.asText()) && toSats(out.path("value")).equals(sats)) {
-          return true;
-        }
+        addressMatches |= item.to().value().equals(a.asText());
+      }
+      if (!addressMatches
+          || !toSats(out.path("value")).equals(item.amount().toUnits(SATS_DECIMALS))) {
+        return false;
       }
     }
-    return false;
+    return true;
+  }
+
+  private static BigInteger sats(Payout p) {
+    return p.amount().toUnits(SATS_DECIMALS);
   }
 
   private static BigInteger toSats(JsonNode btc) {

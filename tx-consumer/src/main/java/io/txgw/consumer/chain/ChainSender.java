@@ -1,12 +1,16 @@
 package io.txgw.consumer.chain;
 
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
+import java.util.List;
 
 /**
- * Pays payouts on one chain through one node. Calls for one sending account arrive in order from
- * one thread; an implementation never sends a payout's value twice, and when it cannot tell whether
- * a send happened it asks the chain and answers UNKNOWN rather than guess.
+ * Pays payouts on one chain through one node, in two steps so that a signed transaction can be
+ * journaled between them: {@link #prepare} builds and signs without broadcasting (the txid is then
+ * known), {@link #broadcast} sends exactly the journaled bytes and establishes that the node holds
+ * them. Broadcasting the same bytes twice never pays twice. Calls for one sending account arrive in
+ * order from one thread.
  */
 public interface ChainSender extends AutoCloseable {
   Chain chain();
@@ -14,12 +18,27 @@ public interface ChainSender extends AutoCloseable {
   /** The node's name, recorded with each result. */
   String nodeName();
 
+  /** The most payouts one transaction may carry: 1 for account chains, many for Bitcoin. */
+  int maxPayoutsPerUnit();
+
   /**
-   * Sends one payout and establishes on the node that the transaction exists.
+   * Builds and signs one transaction paying {@code payouts} from {@code source}.
    *
-   * @throws NodeUnavailableException when the node could not be reached and nothing was sent
+   * @throws NodeUnavailableException when the node could not be reached; nothing was signed
    */
-  SendOutcome send(Payout payout) throws NodeUnavailableException, InterruptedException;
+  Preparation prepare(String source, List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException;
+
+  /**
+   * Broadcasts a journaled unit's bytes and checks the node holds the transaction: BROADCAST,
+   * FAILED (the node refused them, and they can never be mined) or UNKNOWN.
+   *
+   * @throws NodeUnavailableException when the node could not be reached; the unit stays as it was
+   */
+  SendOutcome broadcast(JournalEntry unit) throws NodeUnavailableException, InterruptedException;
+
+  /** Forgets what this sender cached about accounts (nonces): their owner may have changed. */
+  void reset();
 
   @Override
   default void close() {}

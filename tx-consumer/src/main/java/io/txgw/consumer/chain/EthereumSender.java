@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.address.Keccak;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
-import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
@@ -15,15 +15,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Pays ETH from node-held accounts (anvil's dev accounts, geth with an unlocked account). Each
- * payout is signed by the node with a nonce this sender assigns, so the txid is known before the
- * transaction is broadcast; that is what lets an unanswered send be looked up instead of resent.
+ * Pays ETH from node-held accounts (anvil's dev accounts, geth with an unlocked account). The node
+ * signs each payout with a nonce this sender assigns, so the txid is known before broadcast; an
+ * unanswered broadcast is settled by looking the txid up, and a resend is always the same bytes.
  */
 public final class EthereumSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(EthereumSender.class);
@@ -56,70 +57,88 @@ public final class EthereumSender implements ChainSender {
   }
 
   @Override
-  public SendOutcome send(Payout payout) throws NodeUnavailableException, InterruptedException {
-    String account = payout.source();
+  public int maxPayoutsPerUnit() {
+    return 1;
+  }
+
+  @Override
+  public void reset() {
+    nextNonce.clear();
+  }
+
+  @Override
+  public Preparation prepare(String source, List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException {
+    if (payouts.size() != 1) {
+      throw new IllegalArgumentException("an Ethereum transaction pays exactly one payout");
+    }
+    Payout payout = payouts.get(0);
     try {
-      BigInteger nonce = nonceFor(account);
+      BigInteger nonce = nonceFor(source);
       String raw = sign(payout, nonce);
       String txid = "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
-      SendOutcome outcome = broadcast(payout, raw, txid);
-      if (outcome.status() == PayoutStatus.BROADCAST) {
-        nextNonce.put(account, nonce.add(BigInteger.ONE));
-      } else {
-        // A failed or unsettled send leaves the nonce in doubt: ask the node next time.
-        nextNonce.remove(account);
-      }
-      return outcome;
+      nextNonce.put(source, nonce.add(BigInteger.ONE));
+      return new Preparation.Signed(txid, raw, nonce.longValueExact(), List.of());
     } catch (RpcException e) {
-      nextNonce.remove(account);
-      return beforeBroadcast(payout, e);
+      nextNonce.remove(source);
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return new Preparation.Refused(e.reason());
+      }
+      throw new NodeUnavailableException(
+          "cannot prepare payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
     }
   }
 
-  /** Failures while preparing: nothing was broadcast, so nothing can have been paid. */
-  private SendOutcome beforeBroadcast(Payout payout, RpcException e)
-      throws NodeUnavailableException {
-    if (e.kind() == RpcException.Kind.NODE_ERROR) {
-      return SendOutcome.failed(e.reason());
-    }
-    throw new NodeUnavailableException(
-        "cannot prepare payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
-  }
-
-  private SendOutcome broadcast(Payout payout, String raw, String txid)
-      throws RpcException, InterruptedException {
+  @Override
+  public SendOutcome broadcast(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    String raw = unit.rawTransaction();
+    String txid = unit.txid();
     try {
       JsonNode hash = rpc.call("eth_sendRawTransaction", raw);
       if (hash == null || !txid.equalsIgnoreCase(hash.asText())) {
-        log.warn("payout {}: node answered hash {} for transaction {}", payout.id(), hash, txid);
+        log.warn("unit {}: node answered hash {} for transaction {}", unit.unitId(), hash, txid);
       }
-      return verify(payout, raw, txid);
+      return verify(raw, txid);
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        String message = e.getMessage().toLowerCase(Locale.ROOT);
-        if (message.contains("already known") || message.contains("already imported")) {
-          return verify(payout, raw, txid);
-        }
-        if (message.contains("nonce too low") && knows(txid)) {
-          return SendOutcome.broadcast(txid);
-        }
-        return SendOutcome.failed(e.reason());
+        return refused(unit, e);
       }
       if (e.kind().outcomeUnknown()) {
         log.warn(
-            "payout {}: outcome of {} unknown ({}), asking the node", payout.id(), txid, e.kind());
-        return verify(payout, raw, txid);
+            "unit {}: outcome of {} unknown ({}), asking the node", unit.unitId(), txid, e.kind());
+        return verify(raw, txid);
       }
-      // The node never saw it. A later attempt reuses this nonce, so at most one can be mined.
-      throw e;
+      throw new NodeUnavailableException(
+          "cannot broadcast " + txid + " on " + nodeName() + ": " + e.getMessage(), e);
     }
   }
 
+  private SendOutcome refused(JournalEntry unit, RpcException e) throws InterruptedException {
+    String message = e.getMessage().toLowerCase(Locale.ROOT);
+    if (message.contains("already known") || message.contains("already imported")) {
+      return verify(unit.rawTransaction(), unit.txid());
+    }
+    try {
+      if (message.contains("nonce too low") && knows(unit.txid())) {
+        // Our own transaction, broadcast earlier and already mined.
+        return SendOutcome.broadcast(unit.txid());
+      }
+    } catch (RpcException lookup) {
+      return SendOutcome.unknown(
+          unit.txid(), "nonce too low and the node cannot be asked: " + lookup.getMessage());
+    }
+    // The node refused these bytes for good (funds, a nonce another transaction took): they can
+    // never be mined. The nonce is free again unless another transaction took it; ask next time.
+    nextNonce.remove(unit.source());
+    return SendOutcome.failed(e.reason());
+  }
+
   /**
-   * Establishes that the node holds the transaction. Resending the same signed bytes is safe: same
-   * nonce, same hash, so it can never pay twice.
+   * Establishes that the node holds the transaction; resends the same signed bytes when it does not
+   * (same nonce, same hash: it can never pay twice).
    */
-  private SendOutcome verify(Payout payout, String raw, String txid) throws InterruptedException {
+  private SendOutcome verify(String raw, String txid) throws InterruptedException {
     for (int attempt = 0; attempt < 3; attempt++) {
       try {
         if (knows(txid)) {

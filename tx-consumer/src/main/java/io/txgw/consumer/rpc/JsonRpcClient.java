@@ -102,6 +102,76 @@ public final class JsonRpcClient {
     }
   }
 
+  /**
+   * A call to a JSON REST endpoint of the same node (bcoin's wallet API), classified like a
+   * JSON-RPC call: an answer {@code {"error":{"message":...}}} is the node's decision.
+   *
+   * @param path appended to the endpoint URL, e.g. {@code /wallet/primary/create}
+   */
+  public JsonNode rest(String httpMethod, String path, JsonNode body)
+      throws RpcException, InterruptedException {
+    String what = httpMethod + " " + path;
+    for (int attempt = 1; ; attempt++) {
+      Sent sent = new Sent();
+      Request.Builder builder =
+          new Request.Builder()
+              .url(endpoint.url().replaceAll("/+$", "") + path)
+              .tag(Sent.class, sent)
+              .method(
+                  httpMethod,
+                  body == null && httpMethod.equals("GET")
+                      ? null
+                      : RequestBody.create(body == null ? "{}" : body.toString(), JSON));
+      if (authorization != null) {
+        builder.header("Authorization", authorization);
+      }
+      try (Response response = http.newCall(builder.build()).execute()) {
+        return readRest(what, response);
+      } catch (IOException e) {
+        RpcException classified = classify(what, e, sent.started);
+        if (classified.kind() != RpcException.Kind.CONNECT_FAILED
+            || attempt >= retry.maxAttempts()) {
+          throw classified;
+        }
+        Thread.sleep(retry.backoff(attempt).toMillis());
+      }
+    }
+  }
+
+  private static JsonNode readRest(String what, Response response)
+      throws RpcException, IOException {
+    ResponseBody body = response.body();
+    String text = body == null ? "" : body.string();
+    JsonNode json;
+    try {
+      json = text.isEmpty() ? null : Json.mapper().readTree(text);
+    } catch (IOException e) {
+      json = null;
+    }
+    JsonNode error = json == null ? null : json.get("error");
+    if (error != null && !error.isNull()) {
+      throw new RpcException(
+          RpcException.Kind.NODE_ERROR,
+          null,
+          response.code(),
+          error.path("message").asText(error.toString()),
+          null);
+    }
+    if (!response.isSuccessful()) {
+      throw new RpcException(
+          RpcException.Kind.HTTP_ERROR,
+          null,
+          response.code(),
+          what + ": HTTP " + response.code(),
+          null);
+    }
+    if (json == null) {
+      throw new RpcException(
+          RpcException.Kind.MALFORMED, null, response.code(), what + ": answer is not JSON", null);
+    }
+    return json;
+  }
+
   private JsonNode callOnce(String method, ArrayNode params) throws RpcException {
     ObjectNode request = Json.mapper().createObjectNode();
     if (endpoint.jsonRpc2()) {

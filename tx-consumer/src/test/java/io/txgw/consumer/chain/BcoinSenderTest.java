@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.txgw.common.model.Address;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.rpc.JsonRpcClient;
@@ -13,10 +14,11 @@ import io.txgw.consumer.rpc.RpcEndpoint;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
+import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
-import mockwebserver3.SocketEffect;
+import mockwebserver3.RecordedRequest;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,22 +26,41 @@ import org.junit.jupiter.api.Test;
 
 class BcoinSenderTest {
   private static final String TO = "rb1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9c";
+  private static final String OTHER = "rb1qzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
   private static final String TXID = "ab".repeat(32);
+  private static final String PREV = "cd".repeat(32);
 
   private final MockWebServer server = new MockWebServer();
-  private final ScriptedNode node = new ScriptedNode();
+  private final ScriptedNode rpc = new ScriptedNode();
+  private final java.util.List<String> restCalls =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile MockResponse createAnswer;
   private final OkHttpClient http = new OkHttpClient();
   private BcoinSender sender;
 
   @BeforeEach
   void start() throws Exception {
-    server.setDispatcher(node);
+    // JSON-RPC goes to "/", the wallet's REST API to "/wallet/...".
+    server.setDispatcher(
+        new Dispatcher() {
+          @Override
+          public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+            String target = request.getTarget();
+            if (target.startsWith("/wallet/")) {
+              restCalls.add(request.getMethod() + " " + target);
+              return target.endsWith("/create")
+                  ? createAnswer
+                  : new MockResponse.Builder().body("{\"success\":true}").build();
+            }
+            return rpc.dispatch(request);
+          }
+        });
     server.start(InetAddress.getLoopbackAddress(), 0);
     RpcEndpoint endpoint =
         new RpcEndpoint(
             "bcoin", server.url("/").toString(), null, null, false, Duration.ofMillis(500));
-    JsonRpcClient rpc = new JsonRpcClient(endpoint, RetryPolicy.NONE, http);
-    sender = new BcoinSender(rpc, rpc, "primary");
+    JsonRpcClient client = new JsonRpcClient(endpoint, RetryPolicy.NONE, http);
+    sender = new BcoinSender(client, client, "primary", 100);
   }
 
   @AfterEach
@@ -48,17 +69,42 @@ class BcoinSenderTest {
     JsonRpcClient.shutdown(http);
   }
 
-  private static Payout payout(String amount) {
+  private static Payout payout(String id, String to, String amount) {
     return new Payout(
-        "p1",
+        id,
         "b1",
         "acme",
         Chain.BTC,
         Chain.BTC.nativeAsset(),
         "primary",
-        new Address(TO),
+        new Address(to),
         Amount.parse(amount),
         null,
+        Instant.EPOCH);
+  }
+
+  private static JournalEntry unit(String amount) {
+    JournalEntry.Item item =
+        new JournalEntry.Item(
+            "p1",
+            "b1",
+            "acme",
+            new Address(TO),
+            Amount.parse(amount),
+            Instant.EPOCH,
+            0,
+            PayoutStatus.ACCEPTED,
+            null);
+    return new JournalEntry(
+        "BTC:" + TXID,
+        Chain.BTC,
+        "primary",
+        TXID,
+        "00ff",
+        null,
+        JournalEntry.State.PREPARED,
+        List.of(item),
+        Instant.EPOCH,
         Instant.EPOCH);
   }
 
@@ -73,84 +119,73 @@ class BcoinSenderTest {
   }
 
   @Test
-  void aTxidCountsOnlyOnceTheNodeHoldsATransactionPayingExactlyTheAmount() throws Exception {
-    node.result("sendtoaddress", "\"" + TXID + "\"")
-        .result("getrawtransaction", txPaying("0.00012345"));
-    SendOutcome outcome = sender.send(payout("0.00012345"));
-    assertThat(outcome).isEqualTo(SendOutcome.broadcast(TXID));
+  void preparesOneSignedTransactionForManyPayoutsLocksItsInputsAndMapsEachOutput()
+      throws Exception {
+    createAnswer =
+        new MockResponse.Builder()
+            .body(
+                "{\"hash\":\""
+                    + TXID
+                    + "\",\"hex\":\"0100\",\"inputs\":[{\"prevout\":{\"hash\":\""
+                    + PREV
+                    + "\",\"index\":3}}],\"outputs\":[{\"address\":\""
+                    + OTHER
+                    + "\",\"value\":20000},"
+                    + "{\"address\":\"change\",\"value\":99},{\"address\":\""
+                    + TO
+                    + "\",\"value\":12345}]}")
+            .build();
+    Preparation prepared =
+        sender.prepare(
+            "primary", List.of(payout("p1", TO, "0.00012345"), payout("p2", OTHER, "0.0002")));
+    assertThat(prepared).isEqualTo(new Preparation.Signed(TXID, "0100", null, List.of(2, 0)));
+    assertThat(restCalls)
+        .containsExactly(
+            "POST /wallet/primary/create", "PUT /wallet/primary/locked/" + PREV + "/3");
+    assertThat(rpc.calls("sendrawtransaction")).isEmpty();
   }
 
   @Test
-  void aTxidTheNodeNeverHoldsIsUnknownNotBroadcast() throws Exception {
-    node.result("sendtoaddress", "\"" + TXID + "\"")
+  void aWalletRefusalIsReturnedNotThrown() throws Exception {
+    createAnswer =
+        new MockResponse.Builder()
+            .code(400)
+            .body("{\"error\":{\"message\":\"Output is dust.\"}}")
+            .build();
+    assertThat(sender.prepare("primary", List.of(payout("p1", TO, "0.00000001"))))
+        .isEqualTo(new Preparation.Refused("Output is dust."));
+  }
+
+  @Test
+  void aPayoutFromAnotherWalletIsRefusedWithoutCallingTheNode() throws Exception {
+    assertThat(sender.prepare("cold", List.of(payout("p1", TO, "1"))))
+        .isInstanceOf(Preparation.Refused.class);
+    assertThat(restCalls).isEmpty();
+  }
+
+  @Test
+  void aBroadcastCountsOnlyOnceTheNodeHoldsTheJournaledOutputs() throws Exception {
+    rpc.result("sendrawtransaction", "\"" + TXID + "\"")
+        .result("getrawtransaction", txPaying("0.00012345"));
+    assertThat(sender.broadcast(unit("0.00012345"))).isEqualTo(SendOutcome.broadcast(TXID));
+  }
+
+  @Test
+  void aTxidTheNodeNeverHoldsIsUnknownAfterResendingTheSameBytes() throws Exception {
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
         .alwaysError("getrawtransaction", -1, "Transaction not found.");
-    SendOutcome outcome = sender.send(payout("0.001"));
+    SendOutcome outcome = sender.broadcast(unit("0.001"));
     assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
     assertThat(outcome.txid()).isEqualTo(TXID);
-    assertThat(outcome.error()).contains("holds no such transaction");
-    assertThat(node.calls("sendtoaddress")).hasSize(1);
+    assertThat(rpc.calls("sendrawtransaction"))
+        .hasSize(2)
+        .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo("00ff"));
   }
 
   @Test
-  void aTransactionPayingAnotherAmountIsUnknown() throws Exception {
-    node.result("sendtoaddress", "\"" + TXID + "\"").result("getrawtransaction", txPaying("0.001"));
-    assertThat(sender.send(payout("0.002")).status()).isEqualTo(PayoutStatus.UNKNOWN);
-  }
-
-  @Test
-  void insufficientFundsFailsWithTheNodesReason() throws Exception {
-    node.error("sendtoaddress", -6, "Not enough funds. (available=0.1)");
-    SendOutcome outcome = sender.send(payout("5"));
-    assertThat(outcome.status()).isEqualTo(PayoutStatus.FAILED);
-    assertThat(outcome.error()).isEqualTo("Not enough funds. (available=0.1) (code -6)");
-  }
-
-  @Test
-  void aSendWithoutAnswerIsLookedUpInTheWalletNotResent() throws Exception {
-    node.then(
-            "sendtoaddress",
-            new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build())
-        .result(
-            "listtransactions",
-            "[{\"category\":\"send\",\"address\":\""
-                + TO
-                + "\",\"amount\":-0.00012345,\"txid\":\""
-                + TXID
-                + "\"}]")
-        .result("getrawtransaction", txPaying("0.00012345"));
-    SendOutcome outcome = sender.send(payout("0.00012345"));
-    assertThat(outcome).isEqualTo(SendOutcome.broadcast(TXID));
-    assertThat(node.calls("sendtoaddress")).hasSize(1);
-  }
-
-  @Test
-  void aSendWithoutAnswerAndNoTraceInTheWalletIsUnknown() throws Exception {
-    node.then(
-            "sendtoaddress",
-            new MockResponse.Builder()
-                .onResponseStart(SocketEffect.ShutdownConnection.INSTANCE)
-                .build())
-        .result("listtransactions", "[]");
-    SendOutcome outcome = sender.send(payout("0.001"));
-    assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
-    assertThat(node.calls("sendtoaddress")).hasSize(1);
-  }
-
-  @Test
-  void aPayoutFromAnotherWalletFailsWithoutCallingTheNode() throws Exception {
-    Payout other =
-        new Payout(
-            "p1",
-            "b1",
-            "acme",
-            Chain.BTC,
-            Chain.BTC.nativeAsset(),
-            "cold",
-            new Address(TO),
-            Amount.parse("1"),
-            null,
-            Instant.EPOCH);
-    assertThat(sender.send(other).status()).isEqualTo(PayoutStatus.FAILED);
-    assertThat(node.calls).isEmpty();
+  void aTransactionWithOtherOutputsIsUnknown() throws Exception {
+    rpc.result("sendrawtransaction", "\"" + TXID + "\"")
+        .result("getrawtransaction", txPaying("0.001"));
+    assertThat(sender.broadcast(unit("0.002")).status()).isEqualTo(PayoutStatus.UNKNOWN);
   }
 }

@@ -6,6 +6,7 @@ import io.txgw.common.address.Keccak;
 import io.txgw.common.model.Address;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.rpc.JsonRpcClient;
@@ -16,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -69,59 +71,92 @@ class EthereumSenderTest {
         Instant.EPOCH);
   }
 
-  @Test
-  void assignsConsecutiveNoncesAndSendsTheExactValueInWei() throws Exception {
-    node.result("eth_getTransactionCount", "\"0x5\"")
-        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
-    assertThat(sender.send(payout("p1", "1.000000000000000001")))
-        .isEqualTo(SendOutcome.broadcast(HASH));
-    assertThat(sender.send(payout("p2", "2")).status()).isEqualTo(PayoutStatus.BROADCAST);
-    var signs = node.calls("eth_signTransaction");
-    assertThat(signs.get(0).path("params").get(0).path("nonce").asText()).isEqualTo("0x5");
-    assertThat(signs.get(0).path("params").get(0).path("value").asText())
-        .isEqualTo("0xde0b6b3a7640001");
-    assertThat(signs.get(1).path("params").get(0).path("nonce").asText()).isEqualTo("0x6");
-    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
+  private static JournalEntry unit(long nonce) {
+    return new JournalEntry(
+        "ETH:" + HASH,
+        Chain.ETH,
+        FROM,
+        HASH,
+        RAW,
+        nonce,
+        JournalEntry.State.PREPARED,
+        List.of(),
+        Instant.EPOCH,
+        Instant.EPOCH);
   }
 
   @Test
-  void insufficientFundsFailsAndTheNonceIsAskedAgain() throws Exception {
+  void preparesWithConsecutiveNoncesTheExactValueInWeiAndTheTxidOfTheSignedBytes()
+      throws Exception {
+    node.result("eth_getTransactionCount", "\"0x5\"");
+    Preparation first = sender.prepare(FROM, List.of(payout("p1", "1.000000000000000001")));
+    Preparation second = sender.prepare(FROM, List.of(payout("p2", "2")));
+    assertThat(first).isEqualTo(new Preparation.Signed(HASH, RAW, 5L, List.of()));
+    assertThat(((Preparation.Signed) second).nonce()).isEqualTo(6L);
+    var signs = node.calls("eth_signTransaction");
+    assertThat(signs.get(0).path("params").get(0).path("value").asText())
+        .isEqualTo("0xde0b6b3a7640001");
+    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
+    assertThat(node.calls("eth_sendRawTransaction")).isEmpty();
+  }
+
+  @Test
+  void aBroadcastCountsOnceTheNodeHoldsTheTransaction() throws Exception {
+    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+  }
+
+  @Test
+  void insufficientFundsFailsAndTheNonceIsAskedOfTheNodeAgain() throws Exception {
     node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
-        .error("eth_sendRawTransaction", -32003, "Insufficient funds for gas * price + value")
-        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
-    SendOutcome failed = sender.send(payout("p1", "20000"));
+        .error("eth_sendRawTransaction", -32003, "Insufficient funds for gas * price + value");
+    sender.prepare(FROM, List.of(payout("p1", "20000")));
+    SendOutcome failed = sender.broadcast(unit(0));
     assertThat(failed.status()).isEqualTo(PayoutStatus.FAILED);
     assertThat(failed.error()).contains("Insufficient funds");
-    sender.send(payout("p2", "1"));
-    assertThat(
-            node.calls("eth_signTransaction").get(1).path("params").get(0).path("nonce").asText())
-        .isEqualTo("0x0");
+    Preparation again = sender.prepare(FROM, List.of(payout("p2", "1")));
+    assertThat(((Preparation.Signed) again).nonce()).isZero();
   }
 
   @Test
   void aBroadcastWithoutAnswerIsSettledByLookingTheHashUp() throws Exception {
-    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
-        .then(
+    node.then(
             "eth_sendRawTransaction",
             new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build())
         .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
-    assertThat(sender.send(payout("p1", "1"))).isEqualTo(SendOutcome.broadcast(HASH));
-    // Only the one signed transaction exists: nothing new was signed after the timeout.
-    assertThat(node.calls("eth_signTransaction")).hasSize(1);
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void nonceTooLowForOurOwnMinedTransactionIsSuccess() throws Exception {
+    node.error("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
   }
 
   @Test
   void aTransactionTheNodeNeverHoldsIsResentAsTheSameBytesThenUnknown() throws Exception {
-    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
-        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
         .alwaysResult("eth_getTransactionByHash", "null");
-    SendOutcome outcome = sender.send(payout("p1", "1"));
+    SendOutcome outcome = sender.broadcast(unit(0));
     assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
     assertThat(outcome.txid()).isEqualTo(HASH);
-    assertThat(node.calls("eth_signTransaction")).hasSize(1);
     assertThat(node.calls("eth_sendRawTransaction"))
         .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
+  }
+
+  @Test
+  void aNodeErrorWhileSigningIsARefusal() throws Exception {
+    node.result("eth_getTransactionCount", "\"0x0\"");
+    ScriptedNode refusing = new ScriptedNode();
+    server.setDispatcher(refusing);
+    refusing
+        .alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .alwaysResult("eth_gasPrice", "\"0x1\"")
+        .alwaysError("eth_signTransaction", -32602, "No Signer available");
+    assertThat(sender.prepare(FROM, List.of(payout("p1", "1"))))
+        .isEqualTo(new Preparation.Refused("No Signer available (code -32602)"));
   }
 }

@@ -1,0 +1,99 @@
+package io.txgw.common.model;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One send unit in the journal: a signed transaction paying one or more payouts, written in a
+ * committed Kafka transaction before it is broadcast, so that whoever owns the sending account next
+ * re-broadcasts these exact bytes instead of building a new transaction.
+ *
+ * <p>A unit without a transaction ({@code txid == null}) records payouts the node refused before
+ * anything was signed. The journal is compacted by {@link #unitId()}: the latest state wins.
+ *
+ * @param nonce the Ethereum nonce, null for Bitcoin
+ * @param rawTransaction the signed transaction, hex; null once recorded, since it is never needed
+ *     again and compaction keeps the last value
+ */
+public record JournalEntry(
+    String unitId,
+    Chain chain,
+    String source,
+    String txid,
+    String rawTransaction,
+    Long nonce,
+    State state,
+    List<Item> payouts,
+    Instant preparedAt,
+    Instant updatedAt) {
+
+  /** Where a unit stands. */
+  public enum State {
+    /** Signed and journaled; may have been broadcast. Recovery re-broadcasts it. */
+    PREPARED,
+    /** Its results are recorded; nothing more happens to it. */
+    RECORDED,
+    /** Journaled but never broadcast and never will be; its payouts are prepared anew. */
+    ABANDONED
+  }
+
+  /**
+   * A payout inside a unit and, once recorded, its outcome.
+   *
+   * @param outputIndex the transaction output paying it (Bitcoin), null for Ethereum
+   */
+  public record Item(
+      String payoutId,
+      String batchId,
+      String clientId,
+      Address to,
+      Amount amount,
+      Instant acceptedAt,
+      Integer outputIndex,
+      PayoutStatus status,
+      String error) {
+
+    public String resultKey() {
+      return clientId + "/" + payoutId;
+    }
+
+    public Item withOutcome(PayoutStatus newStatus, String newError) {
+      return new Item(
+          payoutId, batchId, clientId, to, amount, acceptedAt, outputIndex, newStatus, newError);
+    }
+  }
+
+  public JournalEntry {
+    Objects.requireNonNull(unitId, "unitId");
+    Objects.requireNonNull(chain, "chain");
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(state, "state");
+    payouts = List.copyOf(payouts);
+  }
+
+  public String accountKey() {
+    return Payout.accountKey(chain, source);
+  }
+
+  public JournalEntry withState(State newState, List<Item> newPayouts, Instant at) {
+    String raw = newState == State.PREPARED ? rawTransaction : null;
+    return new JournalEntry(
+        unitId, chain, source, txid, raw, nonce, newState, newPayouts, preparedAt, at);
+  }
+
+  /** The result record of one of this unit's payouts in its current state. */
+  public PayoutResult resultOf(Item item, String node, Instant at) {
+    return new PayoutResult(
+        item.payoutId(),
+        item.batchId(),
+        item.clientId(),
+        chain,
+        item.status(),
+        item.status() == PayoutStatus.FAILED ? null : txid,
+        node,
+        item.error(),
+        item.acceptedAt(),
+        at);
+  }
+}

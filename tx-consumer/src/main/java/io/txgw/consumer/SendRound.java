@@ -1,0 +1,206 @@
+package io.txgw.consumer;
+
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
+import io.txgw.common.model.Payout;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.consumer.chain.ChainSender;
+import io.txgw.consumer.chain.NodeUnavailableException;
+import io.txgw.consumer.chain.Preparation;
+import io.txgw.consumer.chain.SendOutcome;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The chain side of one partition's round, without Kafka: groups payouts into send units, prepares
+ * them, and later broadcasts the journaled ones. The caller journals between the two steps.
+ */
+final class SendRound {
+  private static final Logger log = LoggerFactory.getLogger(SendRound.class);
+
+  /** A payout read from {@code sendto} at an offset. */
+  record Read(Payout payout, long offset) {}
+
+  /** Payouts of one account that go in one transaction. */
+  record Unit(Chain chain, String source, List<Read> reads) {
+    long firstOffset() {
+      return reads.get(0).offset();
+    }
+  }
+
+  /**
+   * Prepared units: PREPARED entries to journal before broadcast, entries already final (the node
+   * refused to build them), and the offset of the first payout not prepared (node unavailable).
+   */
+  record Prepared(List<JournalEntry> toJournal, List<JournalEntry> refused, Long stoppedAt) {}
+
+  /** Broadcast units: final entries to record, and units left as they were (node unavailable). */
+  record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled) {}
+
+  private final Map<Chain, ChainSender> senders;
+  private final Clock clock;
+
+  SendRound(Map<Chain, ChainSender> senders, Clock clock) {
+    this.senders = senders;
+    this.clock = clock;
+  }
+
+  /** Groups payouts per account, in order, into units as large as each chain allows. */
+  List<Unit> plan(List<Read> reads) {
+    Map<String, List<Read>> byAccount = new LinkedHashMap<>();
+    for (Read r : reads) {
+      byAccount.computeIfAbsent(r.payout().accountKey(), k -> new ArrayList<>()).add(r);
+    }
+    List<Unit> units = new ArrayList<>();
+    for (List<Read> account : byAccount.values()) {
+      Payout first = account.get(0).payout();
+      ChainSender sender = senders.get(first.chain());
+      int max = sender == null ? 1 : sender.maxPayoutsPerUnit();
+      for (int i = 0; i < account.size(); i += max) {
+        units.add(
+            new Unit(
+                first.chain(),
+                first.source(),
+                account.subList(i, Math.min(i + max, account.size()))));
+      }
+    }
+    return units;
+  }
+
+  Prepared prepare(List<Unit> units) throws InterruptedException {
+    List<JournalEntry> toJournal = new ArrayList<>();
+    List<JournalEntry> refused = new ArrayList<>();
+    for (Unit unit : units) {
+      try {
+        prepareUnit(unit, toJournal, refused);
+      } catch (NodeUnavailableException e) {
+        log.warn("{} node unavailable, {} waits: {}", unit.chain(), unit.source(), e.getMessage());
+        return new Prepared(toJournal, refused, unit.firstOffset());
+      }
+    }
+    return new Prepared(toJournal, refused, null);
+  }
+
+  private void prepareUnit(Unit unit, List<JournalEntry> toJournal, List<JournalEntry> refused)
+      throws NodeUnavailableException, InterruptedException {
+    ChainSender sender = senders.get(unit.chain());
+    List<Payout> payouts = unit.reads().stream().map(Read::payout).toList();
+    Preparation preparation =
+        sender == null
+            ? new Preparation.Refused("no " + unit.chain() + " node is configured")
+            : sender.prepare(unit.source(), payouts);
+    Instant now = clock.instant();
+    if (preparation instanceof Preparation.Signed signed) {
+      List<JournalEntry.Item> items = new ArrayList<>();
+      for (int i = 0; i < payouts.size(); i++) {
+        Integer output = signed.outputIndexes().isEmpty() ? null : signed.outputIndexes().get(i);
+        items.add(item(payouts.get(i), output, PayoutStatus.ACCEPTED, null));
+      }
+      toJournal.add(
+          new JournalEntry(
+              unit.chain() + ":" + signed.txid(),
+              unit.chain(),
+              unit.source(),
+              signed.txid(),
+              signed.rawTransaction(),
+              signed.nonce(),
+              JournalEntry.State.PREPARED,
+              items,
+              now,
+              now));
+      return;
+    }
+    String reason = ((Preparation.Refused) preparation).reason();
+    if (payouts.size() > 1) {
+      // One bad output (dust, say) must not fail its neighbours: find it by preparing singly.
+      for (Read read : unit.reads()) {
+        prepareUnit(new Unit(unit.chain(), unit.source(), List.of(read)), toJournal, refused);
+      }
+      return;
+    }
+    Payout p = payouts.get(0);
+    refused.add(
+        new JournalEntry(
+            unit.chain() + ":refused:" + p.resultKey(),
+            unit.chain(),
+            unit.source(),
+            null,
+            null,
+            null,
+            JournalEntry.State.RECORDED,
+            List.of(item(p, null, PayoutStatus.FAILED, reason)),
+            now,
+            now));
+  }
+
+  private static JournalEntry.Item item(
+      Payout p, Integer output, PayoutStatus status, String error) {
+    return new JournalEntry.Item(
+        p.id(),
+        p.batchId(),
+        p.clientId(),
+        p.to(),
+        p.amount(),
+        p.acceptedAt(),
+        output,
+        status,
+        error);
+  }
+
+  /**
+   * Broadcasts journaled units in order. After an Ethereum unit is refused for good, the later
+   * units of that account are abandoned unbroadcast: their nonces would leave a gap that no
+   * transaction fills, and their payouts are prepared again with fresh nonces.
+   */
+  Broadcast broadcast(List<JournalEntry> units) throws InterruptedException {
+    List<JournalEntry> settled = new ArrayList<>();
+    List<JournalEntry> unsettled = new ArrayList<>();
+    Set<String> gapped = new HashSet<>();
+    boolean unavailable = false;
+    for (JournalEntry unit : units) {
+      Instant now = clock.instant();
+      if (unavailable) {
+        unsettled.add(unit);
+        continue;
+      }
+      if (unit.chain() == Chain.ETH && gapped.contains(unit.source())) {
+        settled.add(unit.withState(JournalEntry.State.ABANDONED, unit.payouts(), now));
+        continue;
+      }
+      SendOutcome outcome;
+      try {
+        outcome = senders.get(unit.chain()).broadcast(unit);
+      } catch (NodeUnavailableException e) {
+        log.warn("unit {} waits for its node: {}", unit.unitId(), e.getMessage());
+        unavailable = true;
+        unsettled.add(unit);
+        continue;
+      }
+      if (outcome.status() == PayoutStatus.FAILED) {
+        gapped.add(unit.source());
+      }
+      if (outcome.status() != PayoutStatus.BROADCAST) {
+        log.warn(
+            "unit {} ({} payouts): {} ({})",
+            unit.unitId(),
+            unit.payouts().size(),
+            outcome.status(),
+            outcome.error());
+      }
+      List<JournalEntry.Item> items =
+          unit.payouts().stream()
+              .map(i -> i.withOutcome(outcome.status(), outcome.error()))
+              .toList();
+      settled.add(unit.withState(JournalEntry.State.RECORDED, items, clock.instant()));
+    }
+    return new Broadcast(settled, unsettled);
+  }
+}
