@@ -1,0 +1,167 @@
+package io.txgw.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.PayoutResult;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.deploy.infra.ConsumerProcess;
+import io.txgw.deploy.nodes.BcoinNode;
+import io.txgw.loadgen.GatewayClient;
+import io.txgw.loadgen.PayoutFactory;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Three consumers in their own JVMs pay 2,000 payouts from three sending accounts on both chains
+ * while one of them, picked at random, is killed with SIGKILL every few seconds and restarted. At
+ * the end the chain itself must show every payout paid exactly once, and the results topic one
+ * final result per payout.
+ */
+class CrashIT {
+  private static final Logger log = LoggerFactory.getLogger(CrashIT.class);
+  private static final Duration DEADLINE = Duration.ofMinutes(6);
+
+  private LocalStack stack;
+  private final List<ConsumerProcess> consumers = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    stack = LocalStack.start(new LocalStack.Options(0, 0, 400, Duration.ofMillis(500)));
+    for (int i = 1; i <= 3; i++) {
+      consumers.add(
+          new ConsumerProcess("consumer-" + i, stack.consumerEnv("consumer-" + i), stack.workDir())
+              .start());
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    consumers.forEach(ConsumerProcess::close);
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  @Test
+  void everyPayoutIsPaidExactlyOnceWhileConsumersAreKilledAtRandom() throws Exception {
+    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    PayoutFactory factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 7);
+    String ethA = stack.ethSource();
+    String ethB = stack.anvil().accounts().get(1);
+    Map<String, List<PayoutLine>> batches = new java.util.LinkedHashMap<>();
+    batches.put(
+        "crash-eth-a",
+        factory.payouts(
+            Chain.ETH, "ca", 500, BigInteger.ONE, new BigInteger("900000000000000000")));
+    batches.put(
+        "crash-eth-b",
+        factory.payouts(
+            Chain.ETH, "cb", 500, BigInteger.ONE, new BigInteger("900000000000000000")));
+    batches.put(
+        "crash-btc",
+        factory.payouts(
+            Chain.BTC, "cc", 1000, BigInteger.valueOf(1_000), BigInteger.valueOf(2_000_000)));
+    assertThat(
+            client
+                .postBatch(
+                    new BatchSubmission("crash-eth-a", "ETH", ethA, batches.get("crash-eth-a")))
+                .status())
+        .isEqualTo(202);
+    assertThat(
+            client
+                .postBatch(
+                    new BatchSubmission("crash-eth-b", "ETH", ethB, batches.get("crash-eth-b")))
+                .status())
+        .isEqualTo(202);
+    assertThat(
+            client
+                .postBatch(
+                    new BatchSubmission(
+                        "crash-btc", "BTC", BcoinNode.WALLET, batches.get("crash-btc")))
+                .status())
+        .isEqualTo(202);
+
+    Random random = new Random(11);
+    int kills = 0;
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    while (pending(client, batches) > 0) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            pending(client, batches)
+                + " payouts still pending after "
+                + DEADLINE
+                + " and "
+                + kills
+                + " kills");
+      }
+      // Kill one at random every 2-4 s, and restart it at once with the same id.
+      long pause = 2_000 + random.nextInt(2_000);
+      long until = System.nanoTime() + pause * 1_000_000;
+      while (System.nanoTime() < until && pending(client, batches) > 0) {
+        Thread.sleep(250);
+      }
+      if (pending(client, batches) > 0 && kills < 12) {
+        ConsumerProcess victim = consumers.get(random.nextInt(consumers.size()));
+        log.info("kill -9 {} (pid {})", victim, victim.pid());
+        victim.kill();
+        victim.start();
+        kills++;
+      }
+    }
+    log.info("all payouts handled after {} kills; {} recoveries", kills, recoveries());
+
+    stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
+    OnChainCheck chain = new OnChainCheck(stack);
+    assertThat(chain.check(Chain.ETH, batches.get("crash-eth-a"))).isEmpty();
+    assertThat(chain.check(Chain.ETH, batches.get("crash-eth-b"))).isEmpty();
+    assertThat(chain.check(Chain.BTC, batches.get("crash-btc"))).isEmpty();
+
+    List<PayoutResult> results = ResultsReader.readAll(stack.kafkaBootstrap());
+    Map<String, Long> perPayout =
+        results.stream()
+            .collect(Collectors.groupingBy(PayoutResult::resultKey, Collectors.counting()));
+    assertThat(perPayout).hasSize(2000);
+    assertThat(perPayout.values()).containsOnly(1L);
+    assertThat(results).extracting(PayoutResult::status).containsOnly(PayoutStatus.BROADCAST);
+    assertThat(kills).isGreaterThanOrEqualTo(1);
+  }
+
+  /** How often a consumer found journaled units to re-broadcast, from the consumers' logs. */
+  private long recoveries() throws java.io.IOException {
+    long count = 0;
+    try (var logs = java.nio.file.Files.list(stack.workDir())) {
+      for (var file : logs.filter(f -> f.getFileName().toString().startsWith("consumer-")).toList()) {
+        count += java.nio.file.Files.readAllLines(file).stream().filter(l -> l.contains("re-broadcasting")).count();
+      }
+    }
+    return count;
+  }
+
+  private static int pending(GatewayClient client, Map<String, List<PayoutLine>> batches)
+      throws Exception {
+    int pending = 0;
+    for (var batch : batches.entrySet()) {
+      var answer = client.batch(batch.getKey());
+      pending +=
+          answer.status() == 200
+              ? answer.body().path("counts").path("ACCEPTED").asInt(0)
+              : batch.getValue().size();
+    }
+    return pending;
+  }
+}
