@@ -52,6 +52,7 @@ public final class LocalStack implements Closeable {
   }
 
   private final Deque<Closeable> started = new ArrayDeque<>();
+  private final Map<String, TxConsumer> consumers = new HashMap<>();
   private final Path workDir;
   private final Secret apiKey;
   private final Secret otherApiKey;
@@ -126,7 +127,19 @@ public final class LocalStack implements Closeable {
 
   /** Starts one more consumer in this JVM with the given stable id. */
   public TxConsumer startConsumer(String id) throws InterruptedException {
-    return keep(new TxConsumer(TxConsumerConfig.fromEnv(consumerEnv(id))).start());
+    TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(consumerEnv(id))).start());
+    consumers.put(id, consumer);
+    return consumer;
+  }
+
+  /** Stops the in-process consumer of that id and starts a new one in its place. */
+  public TxConsumer restartConsumer(String id) throws InterruptedException {
+    TxConsumer old = consumers.remove(id);
+    if (old != null) {
+      started.remove(old);
+      old.close();
+    }
+    return startConsumer(id);
   }
 
   private Map<String, String> gatewayEnv() {

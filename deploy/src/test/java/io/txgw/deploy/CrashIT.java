@@ -145,8 +145,12 @@ class CrashIT {
   private long recoveries() throws java.io.IOException {
     long count = 0;
     try (var logs = java.nio.file.Files.list(stack.workDir())) {
-      for (var file : logs.filter(f -> f.getFileName().toString().startsWith("consumer-")).toList()) {
-        count += java.nio.file.Files.readAllLines(file).stream().filter(l -> l.contains("re-broadcasting")).count();
+      for (var file :
+          logs.filter(f -> f.getFileName().toString().startsWith("consumer-")).toList()) {
+        count +=
+            java.nio.file.Files.readAllLines(file).stream()
+                .filter(l -> l.contains("re-broadcasting"))
+                .count();
       }
     }
     return count;

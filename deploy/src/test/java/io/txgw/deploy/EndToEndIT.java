@@ -161,6 +161,38 @@ class EndToEndIT {
   }
 
   @Test
+  void payoutIdsPostedAgainInOtherBatchesAndAfterAConsumerRestartArePaidOnce() throws Exception {
+    List<PayoutLine> lines = eth("dup", 3);
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("dup-1", "ETH", stack.ethSource(), lines))
+                .status())
+        .isEqualTo(202);
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("dup-2", "ETH", stack.ethSource(), lines))
+                .status())
+        .isEqualTo(202);
+    Demo.awaitHandled(client, "dup-1", 3, Duration.ofMinutes(1));
+    stack.restartConsumer("consumer-1");
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("dup-3", "ETH", stack.ethSource(), lines))
+                .status())
+        .isEqualTo(202);
+    Lag.awaitDrained(stack.kafkaBootstrap(), "txgw-payouts", Duration.ofMinutes(1));
+
+    assertThat(new OnChainCheck(stack).check(Chain.ETH, lines)).isEmpty();
+    List<String> keys = lines.stream().map(l -> LocalStack.CLIENT + "/" + l.id()).toList();
+    assertThat(ResultsReader.readAll(stack.kafkaBootstrap()))
+        .filteredOn(r -> keys.contains(r.resultKey()))
+        .hasSize(3);
+    // Every batch that names these payouts shows the one payment made.
+    JsonNode third = client.batch("dup-3").body();
+    assertThat(third.path("counts").path("BROADCAST").asInt()).isEqualTo(3);
+  }
+
+  @Test
   void aCsvBatchIsAcceptedLikeJson() throws Exception {
     List<PayoutLine> lines = btc("csv", 2);
     StringBuilder csv = new StringBuilder("id,to,amount,memo\n");
