@@ -219,8 +219,11 @@ public final class LocalStack implements Closeable {
         log.warn("stopping {} failed: {}", part.getClass().getSimpleName(), e.toString());
       }
     }
-    if (Files.exists(workDir)) {
+    // Kept on request, with the nodes' and consumers' logs, to look into a failed run.
+    if (Files.exists(workDir) && !Boolean.getBoolean("txgw.keep.workdir")) {
       deleteQuietly(workDir);
+    } else {
+      log.info("work directory kept: {}", workDir);
     }
   }
 

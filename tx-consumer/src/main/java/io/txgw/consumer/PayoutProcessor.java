@@ -60,6 +60,7 @@ public final class PayoutProcessor implements AutoCloseable {
   private final JsonSerde<Payout> payoutSerde = new JsonSerde<>(Payout.class);
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final Map<TopicPartition, Instant> pausedUntil = new HashMap<>();
+  private final PauseDetector pauses;
   private volatile boolean running = true;
 
   public PayoutProcessor(
@@ -83,16 +84,35 @@ public final class PayoutProcessor implements AutoCloseable {
     this.journal = journal;
     this.round = new SendRound(this.senders, clock);
     this.clock = clock;
+    // Well inside the group's session timeout: a pause this long may already have cost the
+    // partitions, a longer one certainly has.
+    this.pauses =
+        new PauseDetector(Duration.ofMillis(100), Duration.ofSeconds(2), Duration.ofSeconds(10));
+  }
+
+  /** Stops broadcasting after the process stood still, until Kafka confirms the assignment. */
+  private final class Fenced extends RuntimeException {
+    Fenced() {
+      super(
+          "process stood still; its partitions may belong to another consumer", null, false, false);
+    }
   }
 
   /** Joins the group and processes until {@link #stop()}; a fatal Kafka error ends it early. */
   public void run() {
     producer.initTransactions();
     consumer.subscribe(List.of(Topics.SENDTO), new Rebalance());
+    pauses.start();
     try {
       while (running) {
         resumeRested();
         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+        if (pauses.quarantined()) {
+          for (TopicPartition p : records.partitions()) {
+            consumer.seek(p, records.records(p).get(0).offset());
+          }
+          continue;
+        }
         try {
           for (TopicPartition p : List.copyOf(indexes.keySet())) {
             if (indexes.get(p).hasPending() && !pausedUntil.containsKey(p)) {
@@ -118,6 +138,10 @@ public final class PayoutProcessor implements AutoCloseable {
           log.warn("transaction aborted, re-reading journal and offsets: {}", e.toString());
           abortQuietly();
           reload(consumer.assignment());
+        } catch (Fenced e) {
+          log.warn("{}; journaled units wait for the partition's owner", e.getMessage());
+          abortQuietly();
+          reload(consumer.assignment());
         }
       }
     } catch (InterruptedException e) {
@@ -135,7 +159,8 @@ public final class PayoutProcessor implements AutoCloseable {
   private void recover(TopicPartition p) throws InterruptedException {
     List<JournalEntry> pending = indexes.get(p).pending();
     log.info("{}: re-broadcasting {} journaled units before new work", p, pending.size());
-    SendRound.Broadcast broadcast = round.broadcast(pending);
+    SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast);
+    checkNotPaused();
     record(p, broadcast.settled(), List.of(), committedOffset(p));
     if (!broadcast.unsettled().isEmpty()) {
       pause(p);
@@ -168,7 +193,8 @@ public final class PayoutProcessor implements AutoCloseable {
     if (!prepared.toJournal().isEmpty()) {
       journal(p, prepared.toJournal(), start);
     }
-    SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal());
+    SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);
+    checkNotPaused();
     long commit = next;
     if (prepared.stoppedAt() != null) {
       commit = Math.min(commit, prepared.stoppedAt());
@@ -187,6 +213,17 @@ public final class PayoutProcessor implements AutoCloseable {
     }
     if (prepared.stoppedAt() != null || !broadcast.unsettled().isEmpty()) {
       pause(p);
+    }
+  }
+
+  /** Broadcast only while no recent pause may have moved this consumer's partitions. */
+  private boolean mayBroadcast() {
+    return !pauses.quarantined();
+  }
+
+  private void checkNotPaused() {
+    if (!mayBroadcast()) {
+      throw new Fenced();
     }
   }
 
@@ -325,6 +362,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   /** Closes the Kafka clients; call after {@link #run()} has returned. */
   public void closeClients() {
+    pauses.close();
     consumer.close(Duration.ofSeconds(5));
     producer.close(Duration.ofSeconds(5));
     senders.values().forEach(ChainSender::close);

@@ -42,7 +42,10 @@ final class SendRound {
    */
   record Prepared(List<JournalEntry> toJournal, List<JournalEntry> refused, Long stoppedAt) {}
 
-  /** Broadcast units: final entries to record, and units left as they were (node unavailable). */
+  /**
+   * Broadcast units: final entries to record, and units left as they were (node unavailable, or
+   * this consumer may no longer own the account).
+   */
   record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled) {}
 
   private final Map<Chain, ChainSender> senders;
@@ -160,14 +163,17 @@ final class SendRound {
    * units of that account are abandoned unbroadcast: their nonces would leave a gap that no
    * transaction fills, and their payouts are prepared again with fresh nonces.
    */
-  Broadcast broadcast(List<JournalEntry> units) throws InterruptedException {
+  Broadcast broadcast(List<JournalEntry> units, java.util.function.BooleanSupplier mayBroadcast)
+      throws InterruptedException {
     List<JournalEntry> settled = new ArrayList<>();
     List<JournalEntry> unsettled = new ArrayList<>();
     Set<String> gapped = new HashSet<>();
     boolean unavailable = false;
     for (JournalEntry unit : units) {
       Instant now = clock.instant();
-      if (unavailable) {
+      if (unavailable || !mayBroadcast.getAsBoolean()) {
+        // Left journaled: whoever owns the account next broadcasts these same bytes.
+        unavailable = true;
         unsettled.add(unit);
         continue;
       }

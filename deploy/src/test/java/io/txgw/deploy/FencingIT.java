@@ -1,0 +1,144 @@
+package io.txgw.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.Payout;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.deploy.infra.ConsumerProcess;
+import io.txgw.loadgen.GatewayClient;
+import io.txgw.loadgen.PayoutFactory;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.utils.Utils;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The consumer paying an account is frozen with SIGSTOP, as in a long GC pause, past its group
+ * session. The others take its partition over and finish from its journal; when it runs again it
+ * rejoins, and the chain shows every payout paid exactly once.
+ */
+class FencingIT {
+  private LocalStack stack;
+  private final List<ConsumerProcess> consumers = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    stack = LocalStack.start(new LocalStack.Options(0, 0, 200, Duration.ofMillis(500)));
+    for (int i = 1; i <= 3; i++) {
+      consumers.add(
+          new ConsumerProcess("consumer-" + i, stack.consumerEnv("consumer-" + i), stack.workDir())
+              .start());
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    consumers.forEach(ConsumerProcess::close);
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  @Test
+  void aConsumerFrozenPastItsSessionIsReplacedAndNothingIsPaidTwice() throws Exception {
+    // All three own partitions before the payouts come, so the owner found below stays the owner.
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptionsInstanceOf(java.util.concurrent.ExecutionException.class)
+        .until(() -> stableMembers() == 3 && assignedLogs() == 3);
+    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    PayoutFactory factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 5);
+    List<PayoutLine> lines =
+        factory.payouts(
+            Chain.ETH, "fz", 1500, BigInteger.ONE, new BigInteger("100000000000000000"));
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("freeze", "ETH", stack.ethSource(), lines))
+                .status())
+        .isEqualTo(202);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> client.batch("freeze").body().path("counts").path("BROADCAST").asInt() > 100);
+
+    ConsumerProcess frozen =
+        consumers.get(ownerOf(Payout.accountKey(Chain.ETH, stack.ethSource())));
+    frozen.freeze();
+    Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
+    frozen.thaw();
+
+    // Running again, it rejoins the group; what it had started, the new owner has finished.
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptionsInstanceOf(java.util.concurrent.ExecutionException.class)
+        .until(() -> stableMembers() == 3);
+    List<PayoutLine> after =
+        factory.payouts(
+            Chain.ETH, "fz-after", 20, BigInteger.ONE, new BigInteger("1000000000000000"));
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("after-freeze", "ETH", stack.ethSource(), after))
+                .status())
+        .isEqualTo(202);
+    Demo.awaitHandled(client, "after-freeze", after.size(), Duration.ofMinutes(1));
+
+    assertThat(frozen.isAlive()).isTrue();
+    OnChainCheck chain = new OnChainCheck(stack);
+    assertThat(chain.check(Chain.ETH, lines)).isEmpty();
+    assertThat(chain.check(Chain.ETH, after)).isEmpty();
+  }
+
+  /** The consumer whose latest assignment holds the account's partition, from its log. */
+  private int ownerOf(String accountKey) throws Exception {
+    int partition =
+        Utils.toPositive(Utils.murmur2(accountKey.getBytes(StandardCharsets.UTF_8))) % 6;
+    for (int i = 0; i < consumers.size(); i++) {
+      List<String> log =
+          Files.readAllLines(stack.workDir().resolve("consumer-" + (i + 1) + "-1.log"));
+      String last =
+          log.stream().filter(l -> l.contains("assigned [")).reduce((a, b) -> b).orElse("");
+      if (last.matches(".*sendto-" + partition + "[,\\]].*")) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("no consumer owns partition " + partition);
+  }
+
+  /** Members of the payout group once it is stable; 0 while it rebalances. */
+  private int stableMembers() throws Exception {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()))) {
+      var group =
+          admin
+              .describeConsumerGroups(List.of("txgw-payouts"))
+              .all()
+              .get(10, TimeUnit.SECONDS)
+              .get("txgw-payouts");
+      return group.groupState() == GroupState.STABLE ? group.members().size() : 0;
+    }
+  }
+
+  private long assignedLogs() throws Exception {
+    long n = 0;
+    for (int i = 1; i <= consumers.size(); i++) {
+      List<String> log = Files.readAllLines(stack.workDir().resolve("consumer-" + i + "-1.log"));
+      n += log.stream().anyMatch(l -> l.contains("assigned [")) ? 1 : 0;
+    }
+    return n;
+  }
+}
