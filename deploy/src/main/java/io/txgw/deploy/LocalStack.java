@@ -127,7 +127,15 @@ public final class LocalStack implements Closeable {
 
   /** Starts one more consumer in this JVM with the given stable id. */
   public TxConsumer startConsumer(String id) throws InterruptedException {
-    TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(consumerEnv(id))).start());
+    return startConsumer(id, Map.of());
+  }
+
+  /** Starts a consumer whose environment differs from the stack's by {@code overrides}. */
+  public TxConsumer startConsumer(String id, Map<String, String> overrides)
+      throws InterruptedException {
+    Map<String, String> env = consumerEnv(id);
+    env.putAll(overrides);
+    TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(env)).start());
     consumers.put(id, consumer);
     return consumer;
   }

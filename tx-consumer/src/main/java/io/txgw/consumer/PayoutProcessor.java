@@ -61,6 +61,10 @@ public final class PayoutProcessor implements AutoCloseable {
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final Map<TopicPartition, Instant> pausedUntil = new HashMap<>();
   private final PauseDetector pauses;
+
+  /** False only in the benchmark's at-least-once mode, which measures what the journal costs. */
+  private final boolean journalBeforeBroadcast;
+
   private volatile boolean running = true;
 
   public PayoutProcessor(
@@ -68,8 +72,9 @@ public final class PayoutProcessor implements AutoCloseable {
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
       JournalReader journal,
-      Clock clock) {
-    this(consumer, producer, senders, journal::read, clock);
+      Clock clock,
+      boolean journalBeforeBroadcast) {
+    this(consumer, producer, senders, journal::read, clock, journalBeforeBroadcast);
   }
 
   PayoutProcessor(
@@ -77,7 +82,9 @@ public final class PayoutProcessor implements AutoCloseable {
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
       Function<Collection<Integer>, Map<Integer, JournalIndex>> journal,
-      Clock clock) {
+      Clock clock,
+      boolean journalBeforeBroadcast) {
+    this.journalBeforeBroadcast = journalBeforeBroadcast;
     this.consumer = consumer;
     this.producer = producer;
     this.senders = Map.copyOf(senders);
@@ -190,7 +197,7 @@ public final class PayoutProcessor implements AutoCloseable {
       fresh.add(new SendRound.Read(payout, record.offset()));
     }
     SendRound.Prepared prepared = round.prepare(round.plan(fresh));
-    if (!prepared.toJournal().isEmpty()) {
+    if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
       journal(p, prepared.toJournal(), start);
     }
     SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);

@@ -79,7 +79,13 @@ public final class TxConsumer implements Closeable {
             kafkaProducer(),
             senders,
             new JournalReader(config.kafkaBootstrap()),
-            Clock.systemUTC());
+            Clock.systemUTC(),
+            !config.unjournaledForBenchmark());
+    if (config.unjournaledForBenchmark()) {
+      log.warn(
+          "consumer {} broadcasts WITHOUT journaling: a benchmark mode that can pay twice",
+          config.instanceId());
+    }
     thread = new Thread(processor::run, "payouts-" + config.instanceId());
     thread.start();
     log.info("consumer {} started for {}", config.instanceId(), senders.keySet());

@@ -25,7 +25,8 @@ public record TxConsumerConfig(
     String btcRpcUser,
     Secret btcRpcPassword,
     String btcWallet,
-    int btcMaxOutputs) {
+    int btcMaxOutputs,
+    boolean unjournaledForBenchmark) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -61,6 +62,20 @@ public record TxConsumerConfig(
   static final Setting<Integer> BTC_MAX_OUTPUTS =
       Setting.integer(
           "TXGW_BTC_MAX_OUTPUTS", 100, 1, 2_000, "most payouts paid by one Bitcoin transaction");
+
+  static final Setting<Boolean> UNJOURNALED =
+      new Setting<>(
+          "TXGW_BENCHMARK_UNJOURNALED",
+          "true only to measure what the journal costs: broadcasts without journaling first, so a"
+              + " crash can pay twice. Never in production.",
+          "false",
+          s -> {
+            if (!s.equals("true") && !s.equals("false")) {
+              throw new IllegalArgumentException("must be true or false");
+            }
+            return Boolean.parseBoolean(s);
+          },
+          false);
 
   public static final List<Setting<?>> SETTINGS =
       List.of(
@@ -98,7 +113,8 @@ public record TxConsumerConfig(
             r.get(BTC_USER),
             r.get(BTC_PASSWORD),
             r.get(BTC_WALLET),
-            orZero(r.get(BTC_MAX_OUTPUTS)));
+            orZero(r.get(BTC_MAX_OUTPUTS)),
+            Boolean.TRUE.equals(r.get(UNJOURNALED)));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

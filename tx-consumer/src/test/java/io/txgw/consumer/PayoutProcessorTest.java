@@ -51,7 +51,8 @@ class PayoutProcessorTest {
   private final List<JournalEntry> journalBefore = new ArrayList<>();
 
   private final PayoutProcessor processor =
-      new PayoutProcessor(consumer, producer, Map.of(Chain.ETH, sender), this::readJournal, clock);
+      new PayoutProcessor(
+          consumer, producer, Map.of(Chain.ETH, sender), this::readJournal, clock, true);
 
   /** A clock the test moves by hand, so pauses need no waiting. */
   static final class MutableClock extends Clock {

@@ -1,0 +1,33 @@
+package io.txgw.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each benchmark once at a tiny size: it runs and measures; its speed is not asserted. */
+class BenchmarksSmokeIT {
+  @Test
+  void theExactlyOnceBenchmarkMeasuresBothModesAndPaysEveryPayoutOnce() throws Exception {
+    List<ExactlyOnceBenchmark.Run> runs = ExactlyOnceBenchmark.compare(10, 2);
+    ExactlyOnceBenchmark.print(runs);
+    assertThat(runs)
+        .hasSize(2)
+        .allSatisfy(
+            r -> {
+              assertThat(r.broadcast()).isEqualTo(20);
+              assertThat(r.mismatches()).isZero();
+              assertThat(r.seconds()).isPositive();
+            });
+  }
+
+  @Test
+  void theBitcoinBatchingBenchmarkCountsTransactionsAndVirtualBytes() throws Exception {
+    List<BitcoinBatchingBenchmark.Run> runs = BitcoinBatchingBenchmark.compare(12);
+    BitcoinBatchingBenchmark.print(runs);
+    assertThat(runs.get(0).transactions()).isEqualTo(12);
+    assertThat(runs.get(1).transactions()).isEqualTo(1);
+    assertThat(runs).allSatisfy(r -> assertThat(r.mismatches()).isZero());
+    assertThat(runs.get(1).vbytes()).isLessThan(runs.get(0).vbytes());
+  }
+}
