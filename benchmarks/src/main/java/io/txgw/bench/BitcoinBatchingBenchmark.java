@@ -95,7 +95,12 @@ public final class BitcoinBatchingBenchmark {
           BatchWait.handled(client, List.of("btc-bench"), Duration.ofMinutes(20));
       double seconds = (System.nanoTime() - t0) / 1e9;
       Set<String> txids = new TreeSet<>();
-      payouts.forEach(p -> txids.add(p.path("txid").asText()));
+      for (JsonNode p : payouts) {
+        if (!"BROADCAST".equals(p.path("status").asText())) {
+          throw new IllegalStateException("payout " + p.path("id").asText() + " ended " + p);
+        }
+        txids.add(p.path("txid").asText());
+      }
       long vbytes = 0;
       for (String txid : txids) {
         vbytes +=

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class BenchmarksSmokeIT {
   @Test
   void theExactlyOnceBenchmarkMeasuresBothModesAndPaysEveryPayoutOnce() throws Exception {
-    List<ExactlyOnceBenchmark.Run> runs = ExactlyOnceBenchmark.compare(10, 2);
+    List<ExactlyOnceBenchmark.Run> runs = ExactlyOnceBenchmark.compare(5, 2);
     ExactlyOnceBenchmark.print(runs);
     assertThat(runs)
         .hasSize(2)

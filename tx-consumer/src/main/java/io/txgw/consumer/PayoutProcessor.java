@@ -196,30 +196,49 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       fresh.add(new SendRound.Read(payout, record.offset()));
     }
-    SendRound.Prepared prepared = round.prepare(round.plan(fresh));
-    if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
-      journal(p, prepared.toJournal(), start);
-    }
-    SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);
-    checkNotPaused();
-    long commit = next;
-    if (prepared.stoppedAt() != null) {
-      commit = Math.min(commit, prepared.stoppedAt());
-    }
-    for (JournalEntry e : broadcast.settled()) {
-      if (e.state() == JournalEntry.State.ABANDONED) {
-        commit = Math.min(commit, firstOffset(e, fresh));
-      }
-    }
-    List<JournalEntry> finals = new ArrayList<>(prepared.refused());
-    finals.addAll(broadcast.settled());
+    List<List<SendRound.Unit>> chunks = round.chunks(round.plan(fresh));
+    long committed = start;
     List<ProducerRecord<String, Object>> extra = new ArrayList<>(deadLetters);
-    record(p, finals, extra, commit);
-    if (commit < next) {
-      consumer.seek(p, commit);
+    if (chunks.isEmpty()) {
+      record(p, List.of(), extra, next);
+      return;
     }
-    if (prepared.stoppedAt() != null || !broadcast.unsettled().isEmpty()) {
-      pause(p);
+    for (int c = 0; c < chunks.size(); c++) {
+      long later = next;
+      for (List<SendRound.Unit> rest : chunks.subList(c + 1, chunks.size())) {
+        for (SendRound.Unit u : rest) {
+          later = Math.min(later, u.firstOffset());
+        }
+      }
+      SendRound.Prepared prepared = round.prepare(chunks.get(c));
+      if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
+        journal(p, prepared.toJournal(), committed);
+      }
+      SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);
+      checkNotPaused();
+      long commit = later;
+      if (prepared.stoppedAt() != null) {
+        commit = Math.min(commit, prepared.stoppedAt());
+      }
+      for (JournalEntry e : broadcast.settled()) {
+        if (e.state() == JournalEntry.State.ABANDONED) {
+          commit = Math.min(commit, firstOffset(e, fresh));
+        }
+      }
+      List<JournalEntry> finals = new ArrayList<>(prepared.refused());
+      finals.addAll(broadcast.settled());
+      record(p, finals, extra, commit);
+      extra = List.of();
+      committed = commit;
+      boolean stopped = prepared.stoppedAt() != null || !broadcast.unsettled().isEmpty();
+      if (commit < later || stopped) {
+        // Read the rest again: abandoned units are prepared anew, waiting ones after the pause.
+        consumer.seek(p, commit);
+        if (stopped) {
+          pause(p);
+        }
+        return;
+      }
     }
   }
 

@@ -78,6 +78,32 @@ final class SendRound {
     return units;
   }
 
+  /**
+   * Splits units into rounds that each chain can carry at once: every unit prepared in a round
+   * holds its inputs (Bitcoin) or nonce until the round is broadcast, and a wallet whose coins are
+   * all held by unbroadcast transactions would refuse the next one for lack of funds.
+   */
+  List<List<Unit>> chunks(List<Unit> units) {
+    List<List<Unit>> chunks = new ArrayList<>();
+    List<Unit> current = new ArrayList<>();
+    Map<Chain, Integer> counts = new java.util.EnumMap<>(Chain.class);
+    for (Unit unit : units) {
+      ChainSender sender = senders.get(unit.chain());
+      int cap = sender == null ? Integer.MAX_VALUE : sender.maxUnitsPerRound();
+      int count = counts.merge(unit.chain(), 1, Integer::sum);
+      current.add(unit);
+      if (count >= cap) {
+        chunks.add(current);
+        current = new ArrayList<>();
+        counts.clear();
+      }
+    }
+    if (!current.isEmpty()) {
+      chunks.add(current);
+    }
+    return chunks;
+  }
+
   Prepared prepare(List<Unit> units) throws InterruptedException {
     List<JournalEntry> toJournal = new ArrayList<>();
     List<JournalEntry> refused = new ArrayList<>();

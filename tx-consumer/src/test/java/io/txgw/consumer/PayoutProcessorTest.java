@@ -97,6 +97,13 @@ class PayoutProcessorTest {
       return 1;
     }
 
+    int unitsPerRound = 100;
+
+    @Override
+    public int maxUnitsPerRound() {
+      return unitsPerRound;
+    }
+
     @Override
     public void reset() {}
 
@@ -231,6 +238,24 @@ class PayoutProcessorTest {
             JournalEntry.State.RECORDED,
             JournalEntry.State.RECORDED);
     assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void aLongBacklogGoesInRoundsEachRecordedBeforeTheNextIsPrepared() {
+    sender.unitsPerRound = 2;
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1", "p2"));
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(committed(Topics.JOURNAL))
+        .extracting(r -> ((JournalEntry) r.value()).state())
+        .containsExactly(
+            JournalEntry.State.PREPARED, JournalEntry.State.PREPARED,
+            JournalEntry.State.RECORDED, JournalEntry.State.RECORDED,
+            JournalEntry.State.PREPARED, JournalEntry.State.RECORDED);
+    assertThat(producer.consumerGroupOffsetsHistory())
+        .extracting(h -> h.values().iterator().next().get(P0).offset())
+        .containsExactly(0L, 2L, 2L, 3L);
   }
 
   @Test

@@ -68,6 +68,12 @@ public final class BcoinSender implements ChainSender {
   }
 
   @Override
+  public int maxUnitsPerRound() {
+    // Each unbroadcast transaction locks wallet coins; its change exists only once broadcast.
+    return 5;
+  }
+
+  @Override
   public void reset() {}
 
   @Override

@@ -22,6 +22,12 @@ public interface ChainSender extends AutoCloseable {
   int maxPayoutsPerUnit();
 
   /**
+   * The most transactions to prepare before broadcasting them: each holds wallet inputs or a nonce
+   * until it is broadcast.
+   */
+  int maxUnitsPerRound();
+
+  /**
    * Builds and signs one transaction paying {@code payouts} from {@code source}.
    *
    * @throws NodeUnavailableException when the node could not be reached; nothing was signed

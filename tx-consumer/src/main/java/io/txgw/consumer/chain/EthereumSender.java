@@ -62,6 +62,12 @@ public final class EthereumSender implements ChainSender {
   }
 
   @Override
+  public int maxUnitsPerRound() {
+    // Nonces only; a round is one journal transaction, so larger rounds cost fewer.
+    return 200;
+  }
+
+  @Override
   public void reset() {
     nextNonce.clear();
   }
