@@ -43,7 +43,9 @@ public final class Membership implements Closeable {
     this.client =
         CuratorFrameworkFactory.builder()
             .connectString(connectString)
-            .sessionTimeoutMs(15_000)
+            // As short as the Kafka group's session: a dead consumer's account leases must be
+            // free by the time its partitions have moved.
+            .sessionTimeoutMs(6_000)
             .connectionTimeoutMs(5_000)
             .retryPolicy(new ExponentialBackoffRetry(200, 10, 5_000))
             .build();

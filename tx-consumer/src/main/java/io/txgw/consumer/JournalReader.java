@@ -12,10 +12,22 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Reads journal partitions from the beginning to their last committed entry. */
+/**
+ * Reads journal partitions from the beginning to their end, once no transaction is open on them.
+ *
+ * <p>Waiting matters: a consumer frozen between the two halves of committing its journal
+ * transaction leaves it open. Were the new owner to read past it and prepare the same payouts, the
+ * frozen one's transaction could still commit later, journaling a second transaction for them.
+ * Waiting until the transaction is committed, or aborted by the broker's transaction timeout, means
+ * the new owner sees and finishes whatever was journaled.
+ */
 public final class JournalReader {
+  private static final Logger log = LoggerFactory.getLogger(JournalReader.class);
   private static final Duration MAX_READ = Duration.ofMinutes(2);
 
   private final String bootstrap;
@@ -47,8 +59,8 @@ public final class JournalReader {
           partitions.stream().map(p -> new TopicPartition(Topics.JOURNAL, p)).toList();
       consumer.assign(tps);
       consumer.seekToBeginning(tps);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(tps);
       long deadline = System.nanoTime() + MAX_READ.toNanos();
+      Map<TopicPartition, Long> ends = settledEnds(consumer, tps, deadline);
       while (tps.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException("journal not read to its end within " + MAX_READ);
@@ -61,5 +73,37 @@ public final class JournalReader {
       }
     }
     return indexes;
+  }
+
+  /** The end offsets once the last stable offset has caught up with the high watermark. */
+  private Map<TopicPartition, Long> settledEnds(
+      KafkaConsumer<String, JournalEntry> committed, List<TopicPartition> tps, long deadline) {
+    Map<String, Object> props =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_uncommitted");
+    try (KafkaConsumer<byte[], byte[]> uncommitted =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      while (true) {
+        Map<TopicPartition, Long> stable = committed.endOffsets(tps);
+        Map<TopicPartition, Long> high = uncommitted.endOffsets(tps);
+        if (stable.equals(high)) {
+          return stable;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              "a journal transaction stays open: " + stable + " < " + high);
+        }
+        log.info("journal has an open transaction (a frozen consumer's?); waiting for it to end");
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for the journal", e);
+        }
+      }
+    }
   }
 }

@@ -61,6 +61,10 @@ public final class PayoutProcessor implements AutoCloseable {
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final Map<TopicPartition, Instant> pausedUntil = new HashMap<>();
   private final PauseDetector pauses;
+  private final AccountGuard guard;
+
+  /** Accounts whose leases were taken for each partition, to give back when it moves. */
+  private final Map<TopicPartition, Set<String>> accounts = new HashMap<>();
 
   /** False only in the benchmark's at-least-once mode, which measures what the journal costs. */
   private final boolean journalBeforeBroadcast;
@@ -72,9 +76,10 @@ public final class PayoutProcessor implements AutoCloseable {
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
       JournalReader journal,
+      AccountGuard guard,
       Clock clock,
       boolean journalBeforeBroadcast) {
-    this(consumer, producer, senders, journal::read, clock, journalBeforeBroadcast);
+    this(consumer, producer, senders, journal::read, guard, clock, journalBeforeBroadcast);
   }
 
   PayoutProcessor(
@@ -82,14 +87,16 @@ public final class PayoutProcessor implements AutoCloseable {
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
       Function<Collection<Integer>, Map<Integer, JournalIndex>> journal,
+      AccountGuard guard,
       Clock clock,
       boolean journalBeforeBroadcast) {
+    this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
     this.consumer = consumer;
     this.producer = producer;
     this.senders = Map.copyOf(senders);
     this.journal = journal;
-    this.round = new SendRound(this.senders, clock);
+    this.round = new SendRound(this.senders, guard, clock);
     this.clock = clock;
     // Well inside the group's session timeout: a pause this long may already have cost the
     // partitions, a longer one certainly has.
@@ -165,6 +172,12 @@ public final class PayoutProcessor implements AutoCloseable {
   /** Re-broadcasts the units journaled on {@code p} and not recorded, then records them. */
   private void recover(TopicPartition p) throws InterruptedException {
     List<JournalEntry> pending = indexes.get(p).pending();
+    pending.forEach(u -> accountsOf(p).add(u.accountKey()));
+    if (!round.acquireAll(pending)) {
+      log.warn("{}: an account lease is held elsewhere; recovery waits", p);
+      pause(p);
+      return;
+    }
     log.info("{}: re-broadcasting {} journaled units before new work", p, pending.size());
     SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast);
     checkNotPaused();
@@ -195,6 +208,7 @@ public final class PayoutProcessor implements AutoCloseable {
         continue;
       }
       fresh.add(new SendRound.Read(payout, record.offset()));
+      accountsOf(p).add(payout.accountKey());
     }
     List<List<SendRound.Unit>> chunks = round.chunks(round.plan(fresh));
     long committed = start;
@@ -240,6 +254,10 @@ public final class PayoutProcessor implements AutoCloseable {
         return;
       }
     }
+  }
+
+  private Set<String> accountsOf(TopicPartition p) {
+    return accounts.computeIfAbsent(p, k -> new HashSet<>());
   }
 
   /** Broadcast only while no recent pause may have moved this consumer's partitions. */
@@ -398,6 +416,12 @@ public final class PayoutProcessor implements AutoCloseable {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      for (TopicPartition p : partitions) {
+        Set<String> released = accounts.remove(p);
+        if (released != null) {
+          guard.release(released);
+        }
+      }
       partitions.forEach(indexes::remove);
       partitions.forEach(pausedUntil::remove);
     }

@@ -49,10 +49,12 @@ final class SendRound {
   record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled) {}
 
   private final Map<Chain, ChainSender> senders;
+  private final AccountGuard guard;
   private final Clock clock;
 
-  SendRound(Map<Chain, ChainSender> senders, Clock clock) {
+  SendRound(Map<Chain, ChainSender> senders, AccountGuard guard, Clock clock) {
     this.senders = senders;
+    this.guard = guard;
     this.clock = clock;
   }
 
@@ -108,6 +110,10 @@ final class SendRound {
     List<JournalEntry> toJournal = new ArrayList<>();
     List<JournalEntry> refused = new ArrayList<>();
     for (Unit unit : units) {
+      if (!guard.acquire(Payout.accountKey(unit.chain(), unit.source()))) {
+        log.warn("lease of {}:{} is held elsewhere; its payouts wait", unit.chain(), unit.source());
+        return new Prepared(toJournal, refused, unit.firstOffset());
+      }
       try {
         prepareUnit(unit, toJournal, refused);
       } catch (NodeUnavailableException e) {
@@ -184,6 +190,16 @@ final class SendRound {
         error);
   }
 
+  /** Takes the leases of the accounts of journaled units before they are broadcast again. */
+  boolean acquireAll(List<JournalEntry> units) throws InterruptedException {
+    for (JournalEntry unit : units) {
+      if (!guard.acquire(unit.accountKey())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * Broadcasts journaled units in order. After an Ethereum unit is refused for good, the later
    * units of that account are abandoned unbroadcast: their nonces would leave a gap that no
@@ -197,7 +213,7 @@ final class SendRound {
     boolean unavailable = false;
     for (JournalEntry unit : units) {
       Instant now = clock.instant();
-      if (unavailable || !mayBroadcast.getAsBoolean()) {
+      if (unavailable || !mayBroadcast.getAsBoolean() || !guard.holds(unit.accountKey())) {
         // Left journaled: whoever owns the account next broadcasts these same bytes.
         unavailable = true;
         unsettled.add(unit);

@@ -9,6 +9,7 @@ import io.txgw.consumer.chain.EthereumSender;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RetryPolicy;
 import io.txgw.consumer.rpc.RpcEndpoint;
+import io.txgw.coordinator.AccountLeases;
 import io.txgw.coordinator.Membership;
 import java.io.Closeable;
 import java.net.InetAddress;
@@ -79,6 +80,9 @@ public final class TxConsumer implements Closeable {
             kafkaProducer(),
             senders,
             new JournalReader(config.kafkaBootstrap()),
+            membership == null
+                ? AccountGuard.unguarded()
+                : AccountGuard.of(new AccountLeases(membership.client())),
             Clock.systemUTC(),
             !config.unjournaledForBenchmark());
     if (config.unjournaledForBenchmark()) {
@@ -130,6 +134,9 @@ public final class TxConsumer implements Closeable {
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 10);
+    // A consumer frozen inside a transaction keeps the journal's next owner waiting this long at
+    // most (see JournalReader); a round commits well within it.
+    props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
     props.put(
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, io.txgw.common.kafka.Topics.MAX_MESSAGE_BYTES);
     return new KafkaProducer<>(

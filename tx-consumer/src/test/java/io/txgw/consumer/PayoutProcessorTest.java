@@ -52,7 +52,13 @@ class PayoutProcessorTest {
 
   private final PayoutProcessor processor =
       new PayoutProcessor(
-          consumer, producer, Map.of(Chain.ETH, sender), this::readJournal, clock, true);
+          consumer,
+          producer,
+          Map.of(Chain.ETH, sender),
+          this::readJournal,
+          AccountGuard.unguarded(),
+          clock,
+          true);
 
   /** A clock the test moves by hand, so pauses need no waiting. */
   static final class MutableClock extends Clock {

@@ -32,6 +32,20 @@ public final class AnvilNode implements Closeable {
    */
   public static AnvilNode start(NodePackages packages, Path workDir, int blockTimeSeconds)
       throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return startOnce(packages, workDir, blockTimeSeconds);
+      } catch (PortTakenException e) {
+        // Chosen free, taken before anvil bound it: choose again.
+        if (attempt == 3) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static AnvilNode startOnce(NodePackages packages, Path workDir, int blockTimeSeconds)
+      throws InterruptedException {
     int port = Ports.freeLoopbackPort();
     List<String> command =
         new ArrayList<>(

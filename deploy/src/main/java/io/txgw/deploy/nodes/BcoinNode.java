@@ -54,7 +54,24 @@ public final class BcoinNode implements Closeable {
         new RpcEndpoint(name, url, "x", key, false, Duration.ofSeconds(60)), RetryPolicy.NONE);
   }
 
+  /**
+   * Starts the node, choosing its ports again if one was taken between choosing and binding (the
+   * operating system hands the same range to outgoing connections).
+   */
   public static BcoinNode start(NodePackages packages, Path workDir) throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return startOnce(packages, workDir);
+      } catch (PortTakenException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static BcoinNode startOnce(NodePackages packages, Path workDir)
+      throws InterruptedException {
     int httpPort = Ports.freeLoopbackPort();
     int walletPort = Ports.freeLoopbackPort();
     byte[] keyBytes = new byte[24];

@@ -18,8 +18,11 @@ final class Readiness {
     RpcException last = null;
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(
-            "node exited during start; its log says:\n" + tail(process));
+        String log = tail(process);
+        if (log.contains("EADDRINUSE") || log.contains("Address already in use")) {
+          throw new PortTakenException(log);
+        }
+        throw new IllegalStateException("node exited during start; its log says:\n" + log);
       }
       try {
         rpc.call(method);

@@ -1,0 +1,57 @@
+package io.txgw.consumer;
+
+import io.txgw.coordinator.AccountLeases;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Who may broadcast for a sending account: the holder of its lease. The loop acquires before it
+ * prepares and checks before every broadcast.
+ */
+interface AccountGuard {
+  /** Takes (or keeps) the account's lease; false when it cannot be had now. */
+  boolean acquire(String account) throws InterruptedException;
+
+  /** True while the lease is held and trusted. */
+  boolean holds(String account);
+
+  void release(Set<String> accounts);
+
+  /** Without ZooKeeper: the Kafka group generation and the pause detector are the only fences. */
+  static AccountGuard unguarded() {
+    return new AccountGuard() {
+      @Override
+      public boolean acquire(String account) {
+        return true;
+      }
+
+      @Override
+      public boolean holds(String account) {
+        return true;
+      }
+
+      @Override
+      public void release(Set<String> accounts) {}
+    };
+  }
+
+  /** Leases in ZooKeeper, waiting briefly for one another process is giving up. */
+  static AccountGuard of(AccountLeases leases) {
+    return new AccountGuard() {
+      @Override
+      public boolean acquire(String account) throws InterruptedException {
+        return leases.acquire(account, 2, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public boolean holds(String account) {
+        return leases.holds(account);
+      }
+
+      @Override
+      public void release(Set<String> accounts) {
+        leases.release(accounts);
+      }
+    };
+  }
+}
