@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,9 +45,10 @@ class CrashIT {
   void start() throws Exception {
     stack = LocalStack.start(new LocalStack.Options(0, 0, 400, Duration.ofMillis(500)));
     for (int i = 1; i <= 3; i++) {
-      consumers.add(
-          new ConsumerProcess("consumer-" + i, stack.consumerEnv("consumer-" + i), stack.workDir())
-              .start());
+      Map<String, String> env = new java.util.HashMap<>(stack.consumerEnv("consumer-" + i));
+      // Small Bitcoin transactions: more of them, so more kills land in the middle of one.
+      env.put("TXGW_BTC_MAX_OUTPUTS", "10");
+      consumers.add(new ConsumerProcess("consumer-" + i, env, stack.workDir()).start());
     }
   }
 
@@ -109,8 +112,8 @@ class CrashIT {
                 + kills
                 + " kills");
       }
-      // Kill one at random every 2-4 s, and restart it at once with the same id.
-      long pause = 2_000 + random.nextInt(2_000);
+      // Kill one at random every 0.5-2 s, and restart it at once with the same id.
+      long pause = 500 + random.nextInt(1_500);
       long until = System.nanoTime() + pause * 1_000_000;
       while (System.nanoTime() < until && pending(client, batches) > 0) {
         Thread.sleep(250);
@@ -131,7 +134,10 @@ class CrashIT {
     assertThat(chain.check(Chain.ETH, batches.get("crash-eth-b"))).isEmpty();
     assertThat(chain.check(Chain.BTC, batches.get("crash-btc"))).isEmpty();
 
-    List<PayoutResult> results = ResultsReader.readAll(stack.kafkaBootstrap());
+    List<PayoutResult> results =
+        TopicReader.readAll(stack.kafkaBootstrap(), Topics.RESULTS, PayoutResult.class).stream()
+            .map(ConsumerRecord::value)
+            .toList();
     Map<String, Long> perPayout =
         results.stream()
             .collect(Collectors.groupingBy(PayoutResult::resultKey, Collectors.counting()));

@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.Secret;
+import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
+import io.txgw.common.model.PayoutResult;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
 import io.txgw.consumer.rpc.JsonRpcClient;
@@ -62,7 +64,7 @@ class EndToEndIT {
   }
 
   private static List<ConsumerRecord<String, Payout>> sendtoRecordsOf(String batchId) {
-    return SendtoReader.readAll(stack.kafkaBootstrap()).stream()
+    return TopicReader.readAll(stack.kafkaBootstrap(), Topics.SENDTO, Payout.class).stream()
         .filter(r -> r.value().batchId().equals(batchId))
         .toList();
   }
@@ -184,7 +186,10 @@ class EndToEndIT {
 
     assertThat(new OnChainCheck(stack).check(Chain.ETH, lines)).isEmpty();
     List<String> keys = lines.stream().map(l -> LocalStack.CLIENT + "/" + l.id()).toList();
-    assertThat(ResultsReader.readAll(stack.kafkaBootstrap()))
+    assertThat(
+            TopicReader.readAll(stack.kafkaBootstrap(), Topics.RESULTS, PayoutResult.class).stream()
+                .map(ConsumerRecord::value)
+                .toList())
         .filteredOn(r -> keys.contains(r.resultKey()))
         .hasSize(3);
     // Every batch that names these payouts shows the one payment made.
