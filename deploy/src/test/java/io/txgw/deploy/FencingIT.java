@@ -80,6 +80,7 @@ class FencingIT {
         consumers.get(ownerOf(Payout.accountKey(Chain.ETH, stack.ethSource())));
     frozen.freeze();
     Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
+    java.time.LocalTime thawedAt = java.time.LocalTime.now();
     frozen.thaw();
 
     // Running again, it rejoins the group; what it had started, the new owner has finished.
@@ -98,6 +99,7 @@ class FencingIT {
     Demo.awaitHandled(client, "after-freeze", after.size(), Duration.ofMinutes(1));
 
     assertThat(frozen.isAlive()).isTrue();
+    assertThat(broadcastsBetweenThawAndRejoin(frozen, thawedAt)).isEmpty();
     OnChainCheck chain = new OnChainCheck(stack);
     assertThat(chain.check(Chain.ETH, lines)).isEmpty();
     assertThat(chain.check(Chain.ETH, after)).isEmpty();
@@ -117,6 +119,32 @@ class FencingIT {
       }
     }
     throw new IllegalStateException("no consumer owns partition " + partition);
+  }
+
+  /**
+   * What the thawed consumer broadcast after it ran again and before Kafka gave it an assignment
+   * again: a zombie's broadcasts. Read from its log, which records each broadcast.
+   */
+  private List<String> broadcastsBetweenThawAndRejoin(
+      ConsumerProcess frozen, java.time.LocalTime thawedAt) throws Exception {
+    List<String> zombie = new ArrayList<>();
+    List<String> log = Files.readAllLines(stack.workDir().resolve(frozen + "-1.log"));
+    for (String line : log) {
+      if (line.length() < 12 || !Character.isDigit(line.charAt(0))) {
+        continue;
+      }
+      java.time.LocalTime at = java.time.LocalTime.parse(line.substring(0, 12));
+      if (at.isBefore(thawedAt)) {
+        continue;
+      }
+      if (line.contains("assigned [")) {
+        break;
+      }
+      if (line.contains("broadcasting ")) {
+        zombie.add(line);
+      }
+    }
+    return zombie;
   }
 
   /** Members of the payout group once it is stable; 0 while it rebalances. */

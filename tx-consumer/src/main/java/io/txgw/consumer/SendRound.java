@@ -224,6 +224,7 @@ final class SendRound {
         continue;
       }
       SendOutcome outcome;
+      log.debug("broadcasting {} ({} payouts)", unit.unitId(), unit.payouts().size());
       try {
         outcome = senders.get(unit.chain()).broadcast(unit);
       } catch (NodeUnavailableException e) {

@@ -35,6 +35,8 @@ public final class ConsumerProcess implements Closeable {
             java,
             "-Xmx256m",
             "-XX:+UseSerialGC",
+            // Each broadcast is logged, so a test can tell who sent what and when.
+            "-Dorg.slf4j.simpleLogger.log.io.txgw.consumer.SendRound=debug",
             "-cp",
             System.getProperty("java.class.path"),
             ConsumerMain.class.getName());
