@@ -233,6 +233,14 @@ final class SendRound {
         unsettled.add(unit);
         continue;
       }
+      if (outcome.replan()) {
+        log.warn(
+            "unit {} can never be mined ({}); its payouts are prepared anew",
+            unit.unitId(),
+            outcome.error());
+        settled.add(unit.withState(JournalEntry.State.ABANDONED, unit.payouts(), clock.instant()));
+        continue;
+      }
       if (outcome.status() == PayoutStatus.FAILED) {
         gapped.add(unit.source());
       }

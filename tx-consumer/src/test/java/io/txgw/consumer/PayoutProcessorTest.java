@@ -86,6 +86,7 @@ class PayoutProcessorTest {
     final List<String> broadcast = new ArrayList<>();
     final Set<String> unavailableOnce = new HashSet<>();
     final Set<String> refuseBroadcast = new HashSet<>();
+    final Set<String> conflictOnce = new HashSet<>();
     long nonce;
 
     @Override
@@ -137,6 +138,10 @@ class PayoutProcessorTest {
       assertThat(journaled).as("journaled before broadcast: " + unit.unitId()).isTrue();
       broadcast.add(unit.rawTransaction());
       String id = unit.payouts().get(0).payoutId();
+      if (conflictOnce.remove(id)) {
+        return SendOutcome.conflicted(
+            unit.txid(), "input spent in the chain by another transaction");
+      }
       return refuseBroadcast.remove(id)
           ? SendOutcome.failed("insufficient funds")
           : SendOutcome.broadcast(unit.txid());
@@ -327,6 +332,21 @@ class PayoutProcessorTest {
             org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST),
             org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.BROADCAST));
     assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void aTransactionThatCanNeverBeMinedIsAbandonedAndItsPayoutPaidAnew() {
+    sender.conflictOnce.add("p0");
+    consumer.schedulePollTask(() -> assignAndDeliver("p0"));
+    consumer.schedulePollTask(() -> deliver(0, "p0"));
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(sender.prepared).containsExactly("p0", "p0");
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.BROADCAST));
+    assertThat(lastCommittedOffset()).isEqualTo(1);
   }
 
   @Test

@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
 public final class BcoinSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(BcoinSender.class);
   private static final int SATS_DECIMALS = 8;
+
+  /** How long bcoin may take to show a transaction its wallet or node has just accepted. */
   private static final long MEMPOOL_WAIT_MILLIS = 2_000;
 
   /** Fee rate in satoshis per kvB. */
@@ -40,12 +42,23 @@ public final class BcoinSender implements ChainSender {
   private final JsonRpcClient wallet;
   private final String walletName;
   private final int maxOutputs;
+  private final long mempoolWaitMillis;
 
   /**
    * @param walletName the wallet that pays; payouts with another source are refused
    * @param maxOutputs the most payouts one transaction carries
    */
   public BcoinSender(JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
+    this(node, wallet, walletName, maxOutputs, MEMPOOL_WAIT_MILLIS);
+  }
+
+  BcoinSender(
+      JsonRpcClient node,
+      JsonRpcClient wallet,
+      String walletName,
+      int maxOutputs,
+      long mempoolWaitMillis) {
+    this.mempoolWaitMillis = mempoolWaitMillis;
     this.node = node;
     this.wallet = wallet;
     this.walletName = walletName;
@@ -159,8 +172,34 @@ public final class BcoinSender implements ChainSender {
         return held;
       }
     }
-    return SendOutcome.unknown(
-        unit.txid(), "node does not hold transaction " + unit.txid() + " after two broadcasts");
+    return conflictOrUnknown(unit);
+  }
+
+  /**
+   * The node will not hold the transaction. If one of its inputs was spent in the chain by another
+   * transaction, it can never be mined and its payouts may be paid anew; anything else (an input
+   * spent only in the mempool, which a reorg or eviction can undo) stays UNKNOWN.
+   */
+  private SendOutcome conflictOrUnknown(JournalEntry unit) throws InterruptedException {
+    String unknown = "node does not hold transaction " + unit.txid() + " after two broadcasts";
+    try {
+      for (JsonNode input : node.call("decoderawtransaction", unit.rawTransaction()).path("vin")) {
+        String prev = input.path("txid").asText();
+        int index = input.path("vout").asInt();
+        JsonNode prevTx = node.call("getrawtransaction", prev, true);
+        boolean prevConfirmed = prevTx.path("confirmations").asInt(0) > 0;
+        JsonNode unspent = node.call("gettxout", prev, index, false);
+        if (prevConfirmed && (unspent == null || unspent.isNull())) {
+          return SendOutcome.conflicted(
+              unit.txid(),
+              "input " + prev + ":" + index + " was spent in the chain by another transaction");
+        }
+      }
+    } catch (RpcException e) {
+      return SendOutcome.unknown(
+          unit.txid(), unknown + "; its inputs could not be checked: " + e.getMessage());
+    }
+    return SendOutcome.unknown(unit.txid(), unknown);
   }
 
   /**
@@ -169,7 +208,7 @@ public final class BcoinSender implements ChainSender {
    */
   private SendOutcome held(JournalEntry unit) throws InterruptedException {
     long delay = 5;
-    for (long waited = 0; waited <= MEMPOOL_WAIT_MILLIS; waited += delay, delay *= 2) {
+    for (long waited = 0; waited <= mempoolWaitMillis; waited += delay, delay *= 2) {
       try {
         JsonNode tx = node.call("getrawtransaction", unit.txid(), true);
         return paysEveryItem(tx, unit)

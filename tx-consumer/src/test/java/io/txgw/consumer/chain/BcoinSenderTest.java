@@ -60,7 +60,7 @@ class BcoinSenderTest {
         new RpcEndpoint(
             "bcoin", server.url("/").toString(), null, null, false, Duration.ofMillis(500));
     JsonRpcClient client = new JsonRpcClient(endpoint, RetryPolicy.NONE, http);
-    sender = new BcoinSender(client, client, "primary", 100);
+    sender = new BcoinSender(client, client, "primary", 100, 50);
   }
 
   @AfterEach
@@ -180,6 +180,30 @@ class BcoinSenderTest {
     assertThat(rpc.calls("sendrawtransaction"))
         .hasSize(2)
         .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo("00ff"));
+  }
+
+  @Test
+  void aTransactionWhoseInputWasSpentInTheChainByAnotherIsReplanned() throws Exception {
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
+        .alwaysError("getrawtransaction", -1, "Transaction not found.")
+        .result("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
+        .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
+        .result("gettxout", "null");
+    SendOutcome outcome = sender.broadcast(unit("0.001"));
+    assertThat(outcome.replan()).as(outcome.toString()).isTrue();
+    assertThat(outcome.error()).contains(PREV + ":3", "spent in the chain");
+  }
+
+  @Test
+  void aTransactionWhoseInputIsSpentOnlyInTheMempoolStaysUnknown() throws Exception {
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
+        .alwaysError("getrawtransaction", -1, "Transaction not found.")
+        .result("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
+        .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
+        .result("gettxout", "{\"value\":1}");
+    SendOutcome outcome = sender.broadcast(unit("0.001"));
+    assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(outcome.replan()).isFalse();
   }
 
   @Test

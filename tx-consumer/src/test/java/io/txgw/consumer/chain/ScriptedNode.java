@@ -18,6 +18,7 @@ import mockwebserver3.RecordedRequest;
 final class ScriptedNode extends Dispatcher {
   private final Map<String, Deque<MockResponse>> script = new HashMap<>();
   private final Map<String, MockResponse> always = new HashMap<>();
+  private final Map<String, MockResponse> byFirstParam = new HashMap<>();
   final List<JsonNode> calls = Collections.synchronizedList(new ArrayList<>());
 
   ScriptedNode result(String method, String resultJson) {
@@ -68,6 +69,14 @@ final class ScriptedNode extends Dispatcher {
     return this;
   }
 
+  /** The answer for every call of {@code method} whose first parameter is {@code param}. */
+  ScriptedNode resultFor(String method, String param, String resultJson) {
+    byFirstParam.put(
+        method + " " + param,
+        new MockResponse.Builder().body("{\"result\":" + resultJson + ",\"id\":1}").build());
+    return this;
+  }
+
   List<JsonNode> calls(String method) {
     synchronized (calls) {
       return calls.stream().filter(c -> c.path("method").asText().equals(method)).toList();
@@ -84,6 +93,10 @@ final class ScriptedNode extends Dispatcher {
     }
     calls.add(call);
     String method = call.path("method").asText();
+    MockResponse specific = byFirstParam.get(method + " " + call.path("params").path(0).asText());
+    if (specific != null) {
+      return specific;
+    }
     Deque<MockResponse> queue = script.get(method);
     if (queue != null && !queue.isEmpty()) {
       return queue.poll();
