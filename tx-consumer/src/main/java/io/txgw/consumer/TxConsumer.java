@@ -4,6 +4,7 @@ import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.chain.BcoinSender;
+import io.txgw.consumer.chain.BitcoinCoreSender;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.EthereumSender;
 import io.txgw.consumer.rpc.JsonRpcClient;
@@ -60,19 +61,20 @@ public final class TxConsumer implements Closeable {
               Clock.systemUTC()));
     }
     if (!config.btcNodeUrl().isEmpty()) {
+      JsonRpcClient node =
+          client("btc", config.btcNodeUrl(), config.btcRpcUser(), config.btcRpcPassword(), false);
+      JsonRpcClient wallet =
+          client(
+              "btc-wallet",
+              config.btcWalletUrl(),
+              config.btcRpcUser(),
+              config.btcRpcPassword(),
+              false);
       senders.put(
           Chain.BTC,
-          new BcoinSender(
-              client(
-                  "btc", config.btcNodeUrl(), config.btcRpcUser(), config.btcRpcPassword(), false),
-              client(
-                  "btc-wallet",
-                  config.btcWalletUrl(),
-                  config.btcRpcUser(),
-                  config.btcRpcPassword(),
-                  false),
-              config.btcWallet(),
-              config.btcMaxOutputs()));
+          config.btcDialect() == TxConsumerConfig.BitcoinDialect.CORE
+              ? new BitcoinCoreSender(node, wallet, config.btcWallet(), config.btcMaxOutputs())
+              : new BcoinSender(node, wallet, config.btcWallet(), config.btcMaxOutputs()));
     }
     processor =
         new PayoutProcessor(

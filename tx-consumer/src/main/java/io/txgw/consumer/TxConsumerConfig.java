@@ -26,6 +26,7 @@ public record TxConsumerConfig(
     Secret btcRpcPassword,
     String btcWallet,
     int btcMaxOutputs,
+    BitcoinDialect btcDialect,
     boolean unjournaledForBenchmark) {
 
   static final Setting<String> KAFKA =
@@ -62,6 +63,26 @@ public record TxConsumerConfig(
   static final Setting<Integer> BTC_MAX_OUTPUTS =
       Setting.integer(
           "TXGW_BTC_MAX_OUTPUTS", 100, 1, 2_000, "most payouts paid by one Bitcoin transaction");
+
+  /** Which Bitcoin node the BTC URLs point at. */
+  public enum BitcoinDialect {
+    BCOIN,
+    CORE
+  }
+
+  static final Setting<BitcoinDialect> BTC_DIALECT =
+      new Setting<>(
+          "TXGW_BTC_DIALECT",
+          "BCOIN (wallet port and REST) or CORE (Bitcoin Core; wallet URL ending /wallet/<name>)",
+          "BCOIN",
+          s -> {
+            try {
+              return BitcoinDialect.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+              throw new IllegalArgumentException("must be BCOIN or CORE");
+            }
+          },
+          false);
 
   static final Setting<Boolean> UNJOURNALED =
       new Setting<>(
@@ -114,6 +135,7 @@ public record TxConsumerConfig(
             r.get(BTC_PASSWORD),
             r.get(BTC_WALLET),
             orZero(r.get(BTC_MAX_OUTPUTS)),
+            r.get(BTC_DIALECT),
             Boolean.TRUE.equals(r.get(UNJOURNALED)));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null

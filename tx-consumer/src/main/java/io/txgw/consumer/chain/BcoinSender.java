@@ -9,7 +9,6 @@ import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
-import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -30,7 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class BcoinSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(BcoinSender.class);
-  private static final int SATS_DECIMALS = 8;
 
   /** How long bcoin may take to show a transaction its wallet or node has just accepted. */
   private static final long MEMPOOL_WAIT_MILLIS = 2_000;
@@ -233,7 +231,8 @@ public final class BcoinSender implements ChainSender {
         addressMatches |= item.to().value().equals(a.asText());
       }
       if (!addressMatches
-          || !toSats(out.path("value")).equals(item.amount().toUnits(SATS_DECIMALS))) {
+          || !BitcoinAmounts.sats(out.path("value"))
+              .equals(item.amount().toUnits(BitcoinAmounts.DECIMALS))) {
         return false;
       }
     }
@@ -241,16 +240,6 @@ public final class BcoinSender implements ChainSender {
   }
 
   private static BigInteger sats(Payout p) {
-    return p.amount().toUnits(SATS_DECIMALS);
-  }
-
-  private static BigInteger toSats(JsonNode btc) {
-    BigDecimal value = btc.isNumber() ? btc.decimalValue() : new BigDecimal(btc.asText("0"));
-    try {
-      return value.movePointRight(SATS_DECIMALS).stripTrailingZeros().toBigIntegerExact();
-    } catch (ArithmeticException e) {
-      // Finer than a satoshi: not an amount this gateway sent, so it matches nothing.
-      return BigInteger.ONE.negate();
-    }
+    return p.amount().toUnits(BitcoinAmounts.DECIMALS);
   }
 }

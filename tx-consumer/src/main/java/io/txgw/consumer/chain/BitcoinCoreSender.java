@@ -1,0 +1,171 @@
+package io.txgw.consumer.chain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.txgw.common.json.Json;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
+import io.txgw.common.model.Payout;
+import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.RpcException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pays BTC from a Bitcoin Core wallet, many payouts per transaction: the production dialect.
+ * Prepare: {@code createrawtransaction} with the outputs, {@code fundrawtransaction} with {@code
+ * lockUnspents} (so the next unit cannot spend the same coins), {@code
+ * signrawtransactionwithwallet}. Broadcast: {@code sendrawtransaction} of the journaled bytes, then
+ * the wallet's {@code gettransaction} tells whether it holds the transaction (confirmations 0 or
+ * more) or sees it conflicted by a transaction in the chain (negative confirmations).
+ *
+ * <p>The wallet client's URL names the wallet ({@code http://node:8332/wallet/payouts}); Core
+ * answers JSON-RPC errors with HTTP 500, which the client reads as the node's decision.
+ */
+public final class BitcoinCoreSender implements ChainSender {
+  private static final Logger log = LoggerFactory.getLogger(BitcoinCoreSender.class);
+
+  /** RPC_VERIFY_ALREADY_IN_CHAIN: our own transaction, already mined. */
+  private static final int ALREADY_IN_CHAIN = -27;
+
+  private final JsonRpcClient node;
+  private final JsonRpcClient wallet;
+  private final String walletName;
+  private final int maxOutputs;
+
+  public BitcoinCoreSender(
+      JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
+    this.node = node;
+    this.wallet = wallet;
+    this.walletName = walletName;
+    this.maxOutputs = maxOutputs;
+  }
+
+  @Override
+  public Chain chain() {
+    return Chain.BTC;
+  }
+
+  @Override
+  public String nodeName() {
+    return node.endpoint().name();
+  }
+
+  @Override
+  public int maxPayoutsPerUnit() {
+    return maxOutputs;
+  }
+
+  @Override
+  public int maxUnitsPerRound() {
+    // Locked coins of unbroadcast transactions are unavailable to the next ones.
+    return 5;
+  }
+
+  @Override
+  public void reset() {}
+
+  @Override
+  public Preparation prepare(String source, List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException {
+    if (!source.equals(walletName)) {
+      return new Preparation.Refused(
+          "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
+    }
+    ObjectNode outputs = Json.mapper().createObjectNode();
+    for (Payout p : payouts) {
+      if (outputs.has(p.to().value())) {
+        // One output per address in Core's raw transactions: pay the second one separately.
+        return payouts.size() == 1
+            ? new Preparation.Refused("duplicate address")
+            : new Preparation.Refused("two payouts to " + p.to() + " in one transaction");
+      }
+      outputs.set(p.to().value(), new DecimalNode(p.amount().toBigDecimal()));
+    }
+    try {
+      String unsigned =
+          wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
+      ObjectNode options = Json.mapper().createObjectNode().put("lockUnspents", true);
+      String funded = wallet.call("fundrawtransaction", unsigned, options).path("hex").asText();
+      JsonNode signed = wallet.call("signrawtransactionwithwallet", funded);
+      if (!signed.path("complete").asBoolean(false)) {
+        return new Preparation.Refused(
+            "wallet could not sign every input: " + signed.path("errors"));
+      }
+      String hex = signed.path("hex").asText();
+      JsonNode decoded = node.call("decoderawtransaction", hex);
+      return new Preparation.Signed(
+          decoded.path("txid").asText(), hex, null, outputIndexes(decoded, payouts));
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return new Preparation.Refused(e.reason());
+      }
+      throw new NodeUnavailableException(
+          "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static List<Integer> outputIndexes(JsonNode decoded, List<Payout> payouts) {
+    List<Integer> indexes = new ArrayList<>();
+    Set<Integer> taken = new HashSet<>();
+    JsonNode outs = decoded.path("vout");
+    for (Payout p : payouts) {
+      Integer found = null;
+      for (int i = 0; i < outs.size() && found == null; i++) {
+        JsonNode script = outs.get(i).path("scriptPubKey");
+        String address =
+            script.has("address")
+                ? script.path("address").asText()
+                : script.path("addresses").path(0).asText();
+        if (!taken.contains(i)
+            && p.to().value().equals(address)
+            && BitcoinAmounts.sats(outs.get(i).path("value"))
+                .equals(p.amount().toUnits(BitcoinAmounts.DECIMALS))) {
+          found = i;
+        }
+      }
+      if (found == null) {
+        throw new IllegalStateException(
+            "wallet built a transaction without an output for payout " + p.id());
+      }
+      taken.add(found);
+      indexes.add(found);
+    }
+    return indexes;
+  }
+
+  @Override
+  public SendOutcome broadcast(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    try {
+      node.call("sendrawtransaction", unit.rawTransaction());
+    } catch (RpcException e) {
+      if (!e.kind().outcomeUnknown() && e.kind() != RpcException.Kind.NODE_ERROR) {
+        throw new NodeUnavailableException(
+            "cannot broadcast " + unit.txid() + ": " + e.getMessage(), e);
+      }
+      if (e.code() == null || e.code() != ALREADY_IN_CHAIN) {
+        // Settled below by asking the wallet for the transaction itself.
+        log.warn("unit {}: sendrawtransaction said {}", unit.unitId(), e.reason());
+      }
+    }
+    try {
+      JsonNode tx = wallet.call("gettransaction", unit.txid());
+      int confirmations = tx.path("confirmations").asInt(0);
+      if (confirmations >= 0) {
+        return SendOutcome.broadcast(unit.txid());
+      }
+      return SendOutcome.conflicted(
+          unit.txid(),
+          "conflicts with a transaction " + (-confirmations) + " blocks deep in the chain");
+    } catch (RpcException e) {
+      return SendOutcome.unknown(
+          unit.txid(), "wallet does not show transaction " + unit.txid() + ": " + e.getMessage());
+    }
+  }
+}
