@@ -1,6 +1,7 @@
 package io.txgw.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
@@ -115,9 +116,10 @@ class CrashIT {
       // Kill one at random every 0.5-2 s, and restart it at once with the same id.
       long pause = 500 + random.nextInt(1_500);
       long until = System.nanoTime() + pause * 1_000_000;
-      while (System.nanoTime() < until && pending(client, batches) > 0) {
-        Thread.sleep(250);
-      }
+      await()
+          .atMost(Duration.ofMillis(pause + 5_000))
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> System.nanoTime() >= until || pending(client, batches) == 0);
       if (pending(client, batches) > 0 && kills < 12) {
         ConsumerProcess victim = consumers.get(random.nextInt(consumers.size()));
         log.info("kill -9 {} (pid {})", victim, victim.pid());

@@ -1,7 +1,10 @@
 package io.txgw.deploy;
 
+import static org.awaitility.Awaitility.await;
+
 import io.txgw.common.kafka.Topics;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -15,46 +18,40 @@ import org.apache.kafka.common.TopicPartition;
 final class Lag {
   private Lag() {}
 
-  static void awaitDrained(String bootstrap, String group, Duration timeout) throws Exception {
+  static void awaitDrained(String bootstrap, String group, Duration timeout) {
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (true) {
-        Map<TopicPartition, OffsetAndMetadata> committed =
-            admin
-                .listConsumerGroupOffsets(group)
-                .partitionsToOffsetAndMetadata()
-                .get(10, TimeUnit.SECONDS);
-        var partitions =
-            admin
-                .describeTopics(java.util.List.of(Topics.SENDTO))
-                .allTopicNames()
-                .get(10, TimeUnit.SECONDS)
-                .get(Topics.SENDTO)
-                .partitions()
-                .stream()
-                .map(p -> new TopicPartition(Topics.SENDTO, p.partition()))
-                .collect(Collectors.toMap(p -> p, p -> OffsetSpec.latest()));
-        var ends = admin.listOffsets(partitions).all().get(10, TimeUnit.SECONDS);
-        boolean drained =
-            ends.entrySet().stream()
-                .allMatch(
-                    e -> {
-                      OffsetAndMetadata c = committed.get(e.getKey());
-                      // Transaction markers take an offset: committed may stop one short of the
-                      // end.
-                      return e.getValue().offset() == 0
-                          || (c != null && c.offset() >= e.getValue().offset() - 1);
-                    });
-        if (drained) {
-          return;
-        }
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError(
-              "group " + group + " still lags after " + timeout + ": " + committed + " vs " + ends);
-        }
-        Thread.sleep(200);
-      }
+      await()
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> drained(admin, group));
     }
+  }
+
+  private static boolean drained(Admin admin, String group) throws Exception {
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin
+            .listConsumerGroupOffsets(group)
+            .partitionsToOffsetAndMetadata()
+            .get(10, TimeUnit.SECONDS);
+    var partitions =
+        admin
+            .describeTopics(List.of(Topics.SENDTO))
+            .allTopicNames()
+            .get(10, TimeUnit.SECONDS)
+            .get(Topics.SENDTO)
+            .partitions()
+            .stream()
+            .map(p -> new TopicPartition(Topics.SENDTO, p.partition()))
+            .collect(Collectors.toMap(p -> p, p -> OffsetSpec.latest()));
+    var ends = admin.listOffsets(partitions).all().get(10, TimeUnit.SECONDS);
+    return ends.entrySet().stream()
+        .allMatch(
+            e -> {
+              OffsetAndMetadata c = committed.get(e.getKey());
+              // A transaction marker takes the last offset: committed stops one short of the end.
+              return e.getValue().offset() == 0
+                  || (c != null && c.offset() >= e.getValue().offset() - 1);
+            });
   }
 }

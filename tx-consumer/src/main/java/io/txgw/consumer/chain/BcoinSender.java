@@ -4,16 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.json.Json;
-import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * <p>This is the bcoin dialect; Bitcoin Core's wallet (createrawtransaction, fundrawtransaction,
  * signrawtransactionwithwallet, lockunspent) gets a sender of its own.
  */
-public final class BcoinSender implements ChainSender {
+public final class BcoinSender extends BitcoinWalletSender {
   private static final Logger log = LoggerFactory.getLogger(BcoinSender.class);
 
   /** How long bcoin may take to show a transaction its wallet or node has just accepted. */
@@ -36,10 +32,6 @@ public final class BcoinSender implements ChainSender {
   /** Fee rate in satoshis per kvB. */
   private static final long FEE_RATE = 1_000;
 
-  private final JsonRpcClient node;
-  private final JsonRpcClient wallet;
-  private final String walletName;
-  private final int maxOutputs;
   private final long mempoolWaitMillis;
 
   /**
@@ -56,44 +48,13 @@ public final class BcoinSender implements ChainSender {
       String walletName,
       int maxOutputs,
       long mempoolWaitMillis) {
+    super(node, wallet, walletName, maxOutputs);
     this.mempoolWaitMillis = mempoolWaitMillis;
-    this.node = node;
-    this.wallet = wallet;
-    this.walletName = walletName;
-    this.maxOutputs = maxOutputs;
   }
 
   @Override
-  public Chain chain() {
-    return Chain.BTC;
-  }
-
-  @Override
-  public String nodeName() {
-    return node.endpoint().name();
-  }
-
-  @Override
-  public int maxPayoutsPerUnit() {
-    return maxOutputs;
-  }
-
-  @Override
-  public int maxUnitsPerRound() {
-    // Each unbroadcast transaction locks wallet coins; its change exists only once broadcast.
-    return 5;
-  }
-
-  @Override
-  public void reset() {}
-
-  @Override
-  public Preparation prepare(String source, List<Payout> payouts)
+  Preparation prepareFromWallet(List<Payout> payouts)
       throws NodeUnavailableException, InterruptedException {
-    if (!source.equals(walletName)) {
-      return new Preparation.Refused(
-          "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
-    }
     ObjectNode request = Json.mapper().createObjectNode();
     ArrayNode outputs = request.putArray("outputs");
     for (Payout p : payouts) {
@@ -116,7 +77,14 @@ public final class BcoinSender implements ChainSender {
             null);
       }
       return new Preparation.Signed(
-          tx.path("hash").asText(), tx.path("hex").asText(), null, outputIndexes(tx, payouts));
+          tx.path("hash").asText(),
+          tx.path("hex").asText(),
+          null,
+          outputIndexes(
+              tx.path("outputs"),
+              payouts,
+              out -> out.path("address").asText(),
+              out -> BigInteger.valueOf(out.path("value").asLong())));
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
         return new Preparation.Refused(e.reason());
@@ -124,31 +92,6 @@ public final class BcoinSender implements ChainSender {
       throw new NodeUnavailableException(
           "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
     }
-  }
-
-  /** The output paying each payout; two payouts of one amount to one address take two outputs. */
-  private static List<Integer> outputIndexes(JsonNode tx, List<Payout> payouts) {
-    List<Integer> indexes = new ArrayList<>();
-    Set<Integer> taken = new HashSet<>();
-    JsonNode outs = tx.path("outputs");
-    for (Payout p : payouts) {
-      Integer found = null;
-      for (int i = 0; i < outs.size() && found == null; i++) {
-        JsonNode out = outs.get(i);
-        if (!taken.contains(i)
-            && p.to().value().equals(out.path("address").asText())
-            && BigInteger.valueOf(out.path("value").asLong()).equals(sats(p))) {
-          found = i;
-        }
-      }
-      if (found == null) {
-        throw new IllegalStateException(
-            "wallet built a transaction without an output for payout " + p.id());
-      }
-      taken.add(found);
-      indexes.add(found);
-    }
-    return indexes;
   }
 
   @Override
@@ -237,9 +180,5 @@ public final class BcoinSender implements ChainSender {
       }
     }
     return true;
-  }
-
-  private static BigInteger sats(Payout p) {
-    return p.amount().toUnits(BitcoinAmounts.DECIMALS);
   }
 }

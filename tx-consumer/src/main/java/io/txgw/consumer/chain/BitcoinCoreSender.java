@@ -4,15 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.DecimalNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.json.Json;
-import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,56 +23,20 @@ import org.slf4j.LoggerFactory;
  * <p>The wallet client's URL names the wallet ({@code http://node:8332/wallet/payouts}); Core
  * answers JSON-RPC errors with HTTP 500, which the client reads as the node's decision.
  */
-public final class BitcoinCoreSender implements ChainSender {
+public final class BitcoinCoreSender extends BitcoinWalletSender {
   private static final Logger log = LoggerFactory.getLogger(BitcoinCoreSender.class);
 
   /** RPC_VERIFY_ALREADY_IN_CHAIN: our own transaction, already mined. */
   private static final int ALREADY_IN_CHAIN = -27;
 
-  private final JsonRpcClient node;
-  private final JsonRpcClient wallet;
-  private final String walletName;
-  private final int maxOutputs;
-
   public BitcoinCoreSender(
       JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
-    this.node = node;
-    this.wallet = wallet;
-    this.walletName = walletName;
-    this.maxOutputs = maxOutputs;
+    super(node, wallet, walletName, maxOutputs);
   }
 
   @Override
-  public Chain chain() {
-    return Chain.BTC;
-  }
-
-  @Override
-  public String nodeName() {
-    return node.endpoint().name();
-  }
-
-  @Override
-  public int maxPayoutsPerUnit() {
-    return maxOutputs;
-  }
-
-  @Override
-  public int maxUnitsPerRound() {
-    // Locked coins of unbroadcast transactions are unavailable to the next ones.
-    return 5;
-  }
-
-  @Override
-  public void reset() {}
-
-  @Override
-  public Preparation prepare(String source, List<Payout> payouts)
+  Preparation prepareFromWallet(List<Payout> payouts)
       throws NodeUnavailableException, InterruptedException {
-    if (!source.equals(walletName)) {
-      return new Preparation.Refused(
-          "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
-    }
     ObjectNode outputs = Json.mapper().createObjectNode();
     for (Payout p : payouts) {
       if (outputs.has(p.to().value())) {
@@ -100,7 +60,20 @@ public final class BitcoinCoreSender implements ChainSender {
       String hex = signed.path("hex").asText();
       JsonNode decoded = node.call("decoderawtransaction", hex);
       return new Preparation.Signed(
-          decoded.path("txid").asText(), hex, null, outputIndexes(decoded, payouts));
+          decoded.path("txid").asText(),
+          hex,
+          null,
+          outputIndexes(
+              decoded.path("vout"),
+              payouts,
+              out -> {
+                JsonNode script = out.path("scriptPubKey");
+                // Core 22+ writes one "address"; older releases a list of "addresses".
+                return script.has("address")
+                    ? script.path("address").asText()
+                    : script.path("addresses").path(0).asText();
+              },
+              out -> BitcoinAmounts.sats(out.path("value"))));
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
         return new Preparation.Refused(e.reason());
@@ -108,35 +81,6 @@ public final class BitcoinCoreSender implements ChainSender {
       throw new NodeUnavailableException(
           "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
     }
-  }
-
-  private static List<Integer> outputIndexes(JsonNode decoded, List<Payout> payouts) {
-    List<Integer> indexes = new ArrayList<>();
-    Set<Integer> taken = new HashSet<>();
-    JsonNode outs = decoded.path("vout");
-    for (Payout p : payouts) {
-      Integer found = null;
-      for (int i = 0; i < outs.size() && found == null; i++) {
-        JsonNode script = outs.get(i).path("scriptPubKey");
-        String address =
-            script.has("address")
-                ? script.path("address").asText()
-                : script.path("addresses").path(0).asText();
-        if (!taken.contains(i)
-            && p.to().value().equals(address)
-            && BitcoinAmounts.sats(outs.get(i).path("value"))
-                .equals(p.amount().toUnits(BitcoinAmounts.DECIMALS))) {
-          found = i;
-        }
-      }
-      if (found == null) {
-        throw new IllegalStateException(
-            "wallet built a transaction without an output for payout " + p.id());
-      }
-      taken.add(found);
-      indexes.add(found);
-    }
-    return indexes;
   }
 
   @Override

@@ -1,0 +1,106 @@
+package io.txgw.consumer.chain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.Payout;
+import io.txgw.consumer.rpc.JsonRpcClient;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * What every Bitcoin dialect shares: one wallet pays, many payouts per transaction, and each payout
+ * is mapped to the output that pays it. The dialects differ in how the wallet funds and signs, and
+ * in how the node tells what it holds.
+ */
+abstract class BitcoinWalletSender implements ChainSender {
+  /** Unbroadcast transactions hold locked coins; their change exists only once broadcast. */
+  private static final int UNITS_PER_ROUND = 5;
+
+  protected final JsonRpcClient node;
+  protected final JsonRpcClient wallet;
+  protected final String walletName;
+  private final int maxOutputs;
+
+  BitcoinWalletSender(JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
+    this.node = node;
+    this.wallet = wallet;
+    this.walletName = walletName;
+    this.maxOutputs = maxOutputs;
+  }
+
+  @Override
+  public Chain chain() {
+    return Chain.BTC;
+  }
+
+  @Override
+  public String nodeName() {
+    return node.endpoint().name();
+  }
+
+  @Override
+  public int maxPayoutsPerUnit() {
+    return maxOutputs;
+  }
+
+  @Override
+  public int maxUnitsPerRound() {
+    return UNITS_PER_ROUND;
+  }
+
+  @Override
+  public void reset() {}
+
+  @Override
+  public final Preparation prepare(String source, List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException {
+    if (!source.equals(walletName)) {
+      return new Preparation.Refused(
+          "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
+    }
+    return prepareFromWallet(payouts);
+  }
+
+  /** Funds, signs and locks a transaction paying {@code payouts} from this sender's wallet. */
+  abstract Preparation prepareFromWallet(List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException;
+
+  static BigInteger sats(Payout p) {
+    return p.amount().toUnits(BitcoinAmounts.DECIMALS);
+  }
+
+  /**
+   * The output paying each payout, in order; two payouts of one amount to one address take two
+   * outputs.
+   */
+  static List<Integer> outputIndexes(
+      JsonNode outputs,
+      List<Payout> payouts,
+      Function<JsonNode, String> addressOf,
+      Function<JsonNode, BigInteger> satsOf) {
+    List<Integer> indexes = new ArrayList<>();
+    Set<Integer> taken = new HashSet<>();
+    for (Payout p : payouts) {
+      Integer found = null;
+      for (int i = 0; i < outputs.size() && found == null; i++) {
+        JsonNode out = outputs.get(i);
+        if (!taken.contains(i)
+            && p.to().value().equals(addressOf.apply(out))
+            && satsOf.apply(out).equals(sats(p))) {
+          found = i;
+        }
+      }
+      if (found == null) {
+        throw new IllegalStateException(
+            "wallet built a transaction without an output for payout " + p.id());
+      }
+      taken.add(found);
+      indexes.add(found);
+    }
+    return indexes;
+  }
+}
