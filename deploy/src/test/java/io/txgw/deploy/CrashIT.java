@@ -38,6 +38,9 @@ import org.slf4j.LoggerFactory;
 class CrashIT {
   private static final Logger log = LoggerFactory.getLogger(CrashIT.class);
   private static final Duration DEADLINE = Duration.ofMinutes(6);
+  private static final String[] FAULTS = {
+    "after-journal:2", "after-broadcast:3", "after-journal:4"
+  };
 
   private LocalStack stack;
   private final List<ConsumerProcess> consumers = new ArrayList<>();
@@ -49,7 +52,11 @@ class CrashIT {
       Map<String, String> env = new java.util.HashMap<>(stack.consumerEnv("consumer-" + i));
       // Small Bitcoin transactions: more of them, so more kills land in the middle of one.
       env.put("TXGW_BTC_MAX_OUTPUTS", "10");
-      consumers.add(new ConsumerProcess("consumer-" + i, env, stack.workDir()).start());
+      // Each first start also dies by itself at a chosen point of a round, as a power cut would:
+      // right after a journal commit, or after a broadcast and before its results are recorded.
+      consumers.add(
+          new ConsumerProcess("consumer-" + i, env, stack.workDir())
+              .start(Map.of("TXGW_FAULT_HALT", FAULTS[i - 1])));
     }
   }
 
@@ -102,6 +109,8 @@ class CrashIT {
 
     Random random = new Random(11);
     int kills = 0;
+    int halts = 0;
+    long firstKillAt = System.nanoTime() + Duration.ofSeconds(15).toNanos();
     long deadline = System.nanoTime() + DEADLINE.toNanos();
     while (pending(client, batches) > 0) {
       if (System.nanoTime() > deadline) {
@@ -120,7 +129,16 @@ class CrashIT {
           .atMost(Duration.ofMillis(pause + 5_000))
           .pollInterval(Duration.ofMillis(250))
           .until(() -> System.nanoTime() >= until || pending(client, batches) == 0);
-      if (pending(client, batches) > 0 && kills < 12) {
+      for (ConsumerProcess c : consumers) {
+        if (!c.isAlive()) {
+          log.info("{} halted at its fault point; starting it again", c);
+          c.start();
+          halts++;
+        }
+      }
+      // Kills start once a fault point has struck, so that they cannot prevent it.
+      boolean killing = halts > 0 || System.nanoTime() > firstKillAt;
+      if (killing && pending(client, batches) > 0 && kills < 12) {
         // Mostly the one broadcasting right now: killed between journal and record, its
         // successor must finish from the journal. Sometimes any one, wherever it stands.
         ConsumerProcess victim =
@@ -133,7 +151,8 @@ class CrashIT {
         kills++;
       }
     }
-    log.info("all payouts handled after {} kills; {} recoveries", kills, recoveries());
+    log.info(
+        "all payouts handled after {} kills, {} halts; {} recoveries", kills, halts, recoveries());
 
     stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
     OnChainCheck chain = new OnChainCheck(stack);
@@ -152,6 +171,8 @@ class CrashIT {
     assertThat(perPayout.values()).containsOnly(1L);
     assertThat(results).extracting(PayoutResult::status).containsOnly(PayoutStatus.BROADCAST);
     assertThat(kills).isGreaterThanOrEqualTo(1);
+    // A consumer halted right after a journal commit left units only the journal knew of.
+    assertThat(recoveries()).isGreaterThanOrEqualTo(1);
   }
 
   /** The consumer whose log shows the latest broadcast (each broadcast is logged). */

@@ -66,6 +66,9 @@ public final class PayoutProcessor implements AutoCloseable {
   /** Accounts whose leases were taken for each partition, to give back when it moves. */
   private final Map<TopicPartition, Set<String>> accounts = new HashMap<>();
 
+  /** Crash tests only: halts the process at a chosen point, as a power cut would. */
+  private FaultPoint fault = FaultPoint.NONE;
+
   /** False only in the benchmark's at-least-once mode, which measures what the journal costs. */
   private final boolean journalBeforeBroadcast;
 
@@ -102,6 +105,11 @@ public final class PayoutProcessor implements AutoCloseable {
     // partitions, a longer one certainly has.
     this.pauses =
         new PauseDetector(Duration.ofMillis(100), Duration.ofSeconds(2), Duration.ofSeconds(10));
+  }
+
+  /** Arms a crash point (crash tests only). */
+  public void haltAt(FaultPoint point) {
+    this.fault = point;
   }
 
   /** Stops broadcasting after the process stood still, until Kafka confirms the assignment. */
@@ -227,9 +235,13 @@ public final class PayoutProcessor implements AutoCloseable {
       SendRound.Prepared prepared = round.prepare(chunks.get(c));
       if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
         journal(p, prepared.toJournal(), committed);
+        fault.reached(FaultPoint.Stage.AFTER_JOURNAL);
       }
       SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);
       checkNotPaused();
+      if (!prepared.toJournal().isEmpty()) {
+        fault.reached(FaultPoint.Stage.AFTER_BROADCAST);
+      }
       long commit = later;
       if (prepared.stoppedAt() != null) {
         commit = Math.min(commit, prepared.stoppedAt());

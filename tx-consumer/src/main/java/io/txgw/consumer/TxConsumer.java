@@ -87,6 +87,7 @@ public final class TxConsumer implements Closeable {
                 : AccountGuard.of(new AccountLeases(membership.client())),
             Clock.systemUTC(),
             !config.unjournaledForBenchmark());
+    processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(
           "consumer {} broadcasts WITHOUT journaling: a benchmark mode that can pay twice",

@@ -27,7 +27,8 @@ public record TxConsumerConfig(
     String btcWallet,
     int btcMaxOutputs,
     BitcoinDialect btcDialect,
-    boolean unjournaledForBenchmark) {
+    boolean unjournaledForBenchmark,
+    String faultHalt) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -98,6 +99,20 @@ public record TxConsumerConfig(
           },
           false);
 
+  static final Setting<String> FAULT_HALT =
+      new Setting<>(
+          "TXGW_FAULT_HALT",
+          "crash tests only: after-journal:N or after-broadcast:N halts the process at once after"
+              + " its Nth journal commit or Nth broadcast round, as a power cut would",
+          "",
+          s -> {
+            if (!s.isEmpty() && !s.matches("after-(journal|broadcast):[1-9][0-9]{0,5}")) {
+              throw new IllegalArgumentException("must be after-journal:N or after-broadcast:N");
+            }
+            return s;
+          },
+          false);
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -136,7 +151,8 @@ public record TxConsumerConfig(
             r.get(BTC_WALLET),
             orZero(r.get(BTC_MAX_OUTPUTS)),
             r.get(BTC_DIALECT),
-            Boolean.TRUE.equals(r.get(UNJOURNALED)));
+            Boolean.TRUE.equals(r.get(UNJOURNALED)),
+            r.get(FAULT_HALT));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

@@ -28,6 +28,13 @@ public final class ConsumerProcess implements Closeable {
 
   /** Starts (or starts again) the consumer with the same id, fencing any predecessor. */
   public ConsumerProcess start() {
+    return start(Map.of());
+  }
+
+  /** Starts it with {@code extraEnv} on top of its environment, for this start only. */
+  public ConsumerProcess start(Map<String, String> extraEnv) {
+    Map<String, String> startEnv = new java.util.HashMap<>(env);
+    startEnv.putAll(extraEnv);
     starts++;
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command =
@@ -42,7 +49,7 @@ public final class ConsumerProcess implements Closeable {
             ConsumerMain.class.getName());
     process =
         ChildProcess.start(
-            id, command, Path.of("."), env, logDir.resolve(id + "-" + starts + ".log"));
+            id, command, Path.of("."), startEnv, logDir.resolve(id + "-" + starts + ".log"));
     return this;
   }
 
