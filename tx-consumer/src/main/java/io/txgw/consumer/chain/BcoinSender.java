@@ -53,8 +53,7 @@ public final class BcoinSender extends BitcoinWalletSender {
   }
 
   @Override
-  Preparation prepareFromWallet(List<Payout> payouts)
-      throws NodeUnavailableException, InterruptedException {
+  Preparation prepareFromWallet(List<Payout> payouts) throws RpcException, InterruptedException {
     ObjectNode request = Json.mapper().createObjectNode();
     ArrayNode outputs = request.putArray("outputs");
     for (Payout p : payouts) {
@@ -62,36 +61,28 @@ public final class BcoinSender extends BitcoinWalletSender {
     }
     request.put("sign", true);
     request.put("rate", FEE_RATE);
-    try {
-      JsonNode tx = wallet.rest("POST", "/wallet/" + walletName + "/create", request);
-      for (JsonNode input : tx.path("inputs")) {
-        JsonNode prevout = input.path("prevout");
-        wallet.rest(
-            "PUT",
-            "/wallet/"
-                + walletName
-                + "/locked/"
-                + prevout.path("hash").asText()
-                + "/"
-                + prevout.path("index").asInt(),
-            null);
-      }
-      return new Preparation.Signed(
-          tx.path("hash").asText(),
-          tx.path("hex").asText(),
-          null,
-          outputIndexes(
-              tx.path("outputs"),
-              payouts,
-              out -> out.path("address").asText(),
-              out -> BigInteger.valueOf(out.path("value").asLong())));
-    } catch (RpcException e) {
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        return new Preparation.Refused(e.reason());
-      }
-      throw new NodeUnavailableException(
-          "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
+    JsonNode tx = wallet.rest("POST", "/wallet/" + walletName + "/create", request);
+    for (JsonNode input : tx.path("inputs")) {
+      JsonNode prevout = input.path("prevout");
+      wallet.rest(
+          "PUT",
+          "/wallet/"
+              + walletName
+              + "/locked/"
+              + prevout.path("hash").asText()
+              + "/"
+              + prevout.path("index").asInt(),
+          null);
     }
+    return new Preparation.Signed(
+        tx.path("hash").asText(),
+        tx.path("hex").asText(),
+        null,
+        outputIndexes(
+            tx.path("outputs"),
+            payouts,
+            out -> out.path("address").asText(),
+            out -> BigInteger.valueOf(out.path("value").asLong())));
   }
 
   @Override

@@ -35,52 +35,41 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
   }
 
   @Override
-  Preparation prepareFromWallet(List<Payout> payouts)
-      throws NodeUnavailableException, InterruptedException {
+  Preparation prepareFromWallet(List<Payout> payouts) throws RpcException, InterruptedException {
     ObjectNode outputs = Json.mapper().createObjectNode();
     for (Payout p : payouts) {
       if (outputs.has(p.to().value())) {
-        // One output per address in Core's raw transactions: pay the second one separately.
-        return payouts.size() == 1
-            ? new Preparation.Refused("duplicate address")
-            : new Preparation.Refused("two payouts to " + p.to() + " in one transaction");
+        // Core's raw transactions take one output per address; the refusal makes the round
+        // prepare these payouts one by one.
+        return new Preparation.Refused("two payouts to " + p.to() + " in one transaction");
       }
       outputs.set(p.to().value(), new DecimalNode(p.amount().toBigDecimal()));
     }
-    try {
-      String unsigned =
-          wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
-      ObjectNode options = Json.mapper().createObjectNode().put("lockUnspents", true);
-      String funded = wallet.call("fundrawtransaction", unsigned, options).path("hex").asText();
-      JsonNode signed = wallet.call("signrawtransactionwithwallet", funded);
-      if (!signed.path("complete").asBoolean(false)) {
-        return new Preparation.Refused(
-            "wallet could not sign every input: " + signed.path("errors"));
-      }
-      String hex = signed.path("hex").asText();
-      JsonNode decoded = node.call("decoderawtransaction", hex);
-      return new Preparation.Signed(
-          decoded.path("txid").asText(),
-          hex,
-          null,
-          outputIndexes(
-              decoded.path("vout"),
-              payouts,
-              out -> {
-                JsonNode script = out.path("scriptPubKey");
-                // Core 22+ writes one "address"; older releases a list of "addresses".
-                return script.has("address")
-                    ? script.path("address").asText()
-                    : script.path("addresses").path(0).asText();
-              },
-              out -> BitcoinAmounts.sats(out.path("value"))));
-    } catch (RpcException e) {
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        return new Preparation.Refused(e.reason());
-      }
-      throw new NodeUnavailableException(
-          "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
+    String unsigned =
+        wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
+    ObjectNode options = Json.mapper().createObjectNode().put("lockUnspents", true);
+    String funded = wallet.call("fundrawtransaction", unsigned, options).path("hex").asText();
+    JsonNode signed = wallet.call("signrawtransactionwithwallet", funded);
+    if (!signed.path("complete").asBoolean(false)) {
+      return new Preparation.Refused("wallet could not sign every input: " + signed.path("errors"));
     }
+    String hex = signed.path("hex").asText();
+    JsonNode decoded = node.call("decoderawtransaction", hex);
+    return new Preparation.Signed(
+        decoded.path("txid").asText(),
+        hex,
+        null,
+        outputIndexes(
+            decoded.path("vout"),
+            payouts,
+            out -> {
+              JsonNode script = out.path("scriptPubKey");
+              // Core 22+ writes one "address"; older releases a list of "addresses".
+              return script.has("address")
+                  ? script.path("address").asText()
+                  : script.path("addresses").path(0).asText();
+            },
+            out -> BitcoinAmounts.sats(out.path("value"))));
   }
 
   @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -62,12 +63,22 @@ abstract class BitcoinWalletSender implements ChainSender {
       return new Preparation.Refused(
           "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
     }
-    return prepareFromWallet(payouts);
+    try {
+      return prepareFromWallet(payouts);
+    } catch (RpcException e) {
+      // The wallet's own refusal (funds, dust, address) is an answer; anything else means the
+      // wallet was not reached and nothing was signed.
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return new Preparation.Refused(e.reason());
+      }
+      throw new NodeUnavailableException(
+          "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
+    }
   }
 
   /** Funds, signs and locks a transaction paying {@code payouts} from this sender's wallet. */
   abstract Preparation prepareFromWallet(List<Payout> payouts)
-      throws NodeUnavailableException, InterruptedException;
+      throws RpcException, InterruptedException;
 
   static BigInteger sats(Payout p) {
     return p.amount().toUnits(BitcoinAmounts.DECIMALS);
