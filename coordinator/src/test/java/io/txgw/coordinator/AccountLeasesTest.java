@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,20 +16,7 @@ class AccountLeasesTest {
 
   @BeforeEach
   void start() throws Exception {
-    zooKeeper =
-        new TestingServer(
-            new InstanceSpec(
-                null,
-                -1,
-                -1,
-                -1,
-                true,
-                -1,
-                -1,
-                -1,
-                Map.of("clientPortAddress", "127.0.0.1"),
-                "127.0.0.1"),
-            true);
+    zooKeeper = LoopbackZooKeeper.start();
   }
 
   @AfterEach

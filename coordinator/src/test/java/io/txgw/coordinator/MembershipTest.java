@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,20 +15,7 @@ class MembershipTest {
 
   @BeforeEach
   void start() throws Exception {
-    // Bound to loopback: TestingServer otherwise listens on every interface.
-    InstanceSpec spec =
-        new InstanceSpec(
-            null,
-            -1,
-            -1,
-            -1,
-            true,
-            -1,
-            -1,
-            -1,
-            Map.of("clientPortAddress", "127.0.0.1"),
-            "127.0.0.1");
-    zooKeeper = new TestingServer(spec, true);
+    zooKeeper = LoopbackZooKeeper.start();
   }
 
   @AfterEach

@@ -5,13 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
-import io.txgw.common.model.Address;
-import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
+import io.txgw.common.model.TestPayouts;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.NodeUnavailableException;
 import io.txgw.consumer.chain.Preparation;
@@ -164,17 +163,7 @@ class PayoutProcessorTest {
   }
 
   private static Payout payout(String id) {
-    return new Payout(
-        id,
-        "b1",
-        "acme",
-        Chain.ETH,
-        Chain.ETH.nativeAsset(),
-        SOURCE,
-        new Address(SOURCE),
-        Amount.parse("1"),
-        null,
-        Instant.EPOCH);
+    return TestPayouts.eth(id, SOURCE);
   }
 
   private static ConsumerRecord<String, byte[]> record(long offset, String payoutId) {

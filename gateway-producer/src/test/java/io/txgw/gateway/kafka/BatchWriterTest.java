@@ -5,11 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
-import io.txgw.common.model.Address;
-import io.txgw.common.model.Amount;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
+import io.txgw.common.model.TestPayouts;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -23,17 +22,7 @@ class BatchWriterTest {
   private static final String SOURCE = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
   private static Payout payout(String id) {
-    return new Payout(
-        id,
-        "b1",
-        "acme",
-        Chain.ETH,
-        Chain.ETH.nativeAsset(),
-        SOURCE,
-        new Address(SOURCE),
-        Amount.parse("1"),
-        null,
-        Instant.EPOCH);
+    return TestPayouts.eth(id, SOURCE);
   }
 
   private static BatchRecord batch() {

@@ -15,7 +15,6 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterEach;
@@ -78,18 +77,9 @@ class BitcoinCoreSenderTest {
         Instant.EPOCH);
   }
 
+  /** Core answers JSON-RPC errors with HTTP 500. */
   private ScriptedNode coreError(String method, int code, String message) {
-    return node.then(
-        method,
-        new MockResponse.Builder()
-            .code(500)
-            .body(
-                "{\"result\":null,\"error\":{\"code\":"
-                    + code
-                    + ",\"message\":\""
-                    + message
-                    + "\"},\"id\":1}")
-            .build());
+    return node.then(method, ScriptedNode.errorAnswer(500, code, message));
   }
 
   @Test

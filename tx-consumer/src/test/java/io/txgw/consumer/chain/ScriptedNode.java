@@ -21,25 +21,30 @@ final class ScriptedNode extends Dispatcher {
   private final Map<String, MockResponse> byFirstParam = new HashMap<>();
   final List<JsonNode> calls = Collections.synchronizedList(new ArrayList<>());
 
+  static MockResponse resultAnswer(String resultJson) {
+    return new MockResponse.Builder()
+        .body("{\"result\":" + resultJson + ",\"error\":null,\"id\":1}")
+        .build();
+  }
+
+  static MockResponse errorAnswer(int httpCode, int code, String message) {
+    return new MockResponse.Builder()
+        .code(httpCode)
+        .body(
+            "{\"result\":null,\"error\":{\"code\":"
+                + code
+                + ",\"message\":\""
+                + message
+                + "\"},\"id\":1}")
+        .build();
+  }
+
   ScriptedNode result(String method, String resultJson) {
-    return then(
-        method,
-        new MockResponse.Builder()
-            .body("{\"result\":" + resultJson + ",\"error\":null,\"id\":1}")
-            .build());
+    return then(method, resultAnswer(resultJson));
   }
 
   ScriptedNode error(String method, int code, String message) {
-    return then(
-        method,
-        new MockResponse.Builder()
-            .body(
-                "{\"result\":null,\"error\":{\"code\":"
-                    + code
-                    + ",\"message\":\""
-                    + message
-                    + "\"},\"id\":1}")
-            .build());
+    return then(method, errorAnswer(200, code, message));
   }
 
   ScriptedNode then(String method, MockResponse response) {
@@ -49,31 +54,18 @@ final class ScriptedNode extends Dispatcher {
 
   /** The answer for every call of {@code method} once its scripted answers are used up. */
   ScriptedNode alwaysResult(String method, String resultJson) {
-    always.put(
-        method,
-        new MockResponse.Builder().body("{\"result\":" + resultJson + ",\"id\":1}").build());
+    always.put(method, resultAnswer(resultJson));
     return this;
   }
 
   ScriptedNode alwaysError(String method, int code, String message) {
-    always.put(
-        method,
-        new MockResponse.Builder()
-            .body(
-                "{\"result\":null,\"error\":{\"code\":"
-                    + code
-                    + ",\"message\":\""
-                    + message
-                    + "\"},\"id\":1}")
-            .build());
+    always.put(method, errorAnswer(200, code, message));
     return this;
   }
 
   /** The answer for every call of {@code method} whose first parameter is {@code param}. */
   ScriptedNode resultFor(String method, String param, String resultJson) {
-    byFirstParam.put(
-        method + " " + param,
-        new MockResponse.Builder().body("{\"result\":" + resultJson + ",\"id\":1}").build());
+    byFirstParam.put(method + " " + param, resultAnswer(resultJson));
     return this;
   }
 
