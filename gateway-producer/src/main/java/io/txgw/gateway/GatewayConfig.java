@@ -7,7 +7,6 @@ import io.txgw.common.config.Setting;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /** Everything the gateway is configured with, read once from the environment. */
@@ -43,19 +42,11 @@ public record GatewayConfig(
           null,
           "client API keys as client=key pairs separated by commas (or TXGW_API_KEYS_FILE)");
   static final Setting<BitcoinNetwork> BTC_NETWORK =
-      new Setting<>(
+      Setting.choice(
           "TXGW_BTC_NETWORK",
-          "accepted Bitcoin address network: MAIN, TESTNET, REGTEST, BCOIN_REGTEST",
-          "MAIN",
-          s -> {
-            try {
-              return BitcoinNetwork.valueOf(s.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-              throw new IllegalArgumentException(
-                  "must be one of " + List.of(BitcoinNetwork.values()));
-            }
-          },
-          false);
+          BitcoinNetwork.class,
+          BitcoinNetwork.MAIN,
+          "accepted Bitcoin address network: MAIN, TESTNET, REGTEST, BCOIN_REGTEST");
   static final Setting<Integer> MAX_PAYOUTS =
       Setting.integer("TXGW_MAX_BATCH_PAYOUTS", 10_000, 1, 1_000_000, "most payouts in a batch");
   static final Setting<Integer> MAX_BODY =

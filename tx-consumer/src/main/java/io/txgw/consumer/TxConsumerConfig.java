@@ -72,32 +72,18 @@ public record TxConsumerConfig(
   }
 
   static final Setting<BitcoinDialect> BTC_DIALECT =
-      new Setting<>(
+      Setting.choice(
           "TXGW_BTC_DIALECT",
-          "BCOIN (wallet port and REST) or CORE (Bitcoin Core; wallet URL ending /wallet/<name>)",
-          "BCOIN",
-          s -> {
-            try {
-              return BitcoinDialect.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-              throw new IllegalArgumentException("must be BCOIN or CORE");
-            }
-          },
-          false);
+          BitcoinDialect.class,
+          BitcoinDialect.BCOIN,
+          "BCOIN (wallet port and REST) or CORE (Bitcoin Core; wallet URL ending /wallet/<name>)");
 
   static final Setting<Boolean> UNJOURNALED =
-      new Setting<>(
+      Setting.bool(
           "TXGW_BENCHMARK_UNJOURNALED",
+          false,
           "true only to measure what the journal costs: broadcasts without journaling first, so a"
-              + " crash can pay twice. Never in production.",
-          "false",
-          s -> {
-            if (!s.equals("true") && !s.equals("false")) {
-              throw new IllegalArgumentException("must be true or false");
-            }
-            return Boolean.parseBoolean(s);
-          },
-          false);
+              + " crash can pay twice. Never in production.");
 
   static final Setting<String> FAULT_HALT =
       new Setting<>(

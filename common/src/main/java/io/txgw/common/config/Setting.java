@@ -43,6 +43,38 @@ public record Setting<T>(
         false);
   }
 
+  /** One of an enum's constants, named in any letter case. */
+  public static <E extends Enum<E>> Setting<E> choice(
+      String name, Class<E> type, E defaultValue, String doc) {
+    return new Setting<>(
+        name,
+        doc,
+        defaultValue.name(),
+        s -> {
+          try {
+            return Enum.valueOf(type, s.trim().toUpperCase(java.util.Locale.ROOT));
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                "must be one of " + java.util.Arrays.toString(type.getEnumConstants()));
+          }
+        },
+        false);
+  }
+
+  public static Setting<Boolean> bool(String name, boolean defaultValue, String doc) {
+    return new Setting<>(
+        name,
+        doc,
+        Boolean.toString(defaultValue),
+        s -> {
+          if (!s.equals("true") && !s.equals("false")) {
+            throw new IllegalArgumentException("must be true or false");
+          }
+          return Boolean.parseBoolean(s);
+        },
+        false);
+  }
+
   public static Setting<Secret> secret(String name, String defaultValue, String doc) {
     return new Setting<>(name, doc, defaultValue, Secret::new, true);
   }
