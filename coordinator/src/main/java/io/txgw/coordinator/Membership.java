@@ -84,6 +84,17 @@ public final class Membership implements Closeable {
                 Map.Entry::getKey, e -> new String(e.getValue(), StandardCharsets.UTF_8)));
   }
 
+  /** Replaces what this member tells the others; no-op once closed. */
+  public void update(String payload) {
+    if (state.get() == State.STARTED) {
+      member.setThisData(payload.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  public String id() {
+    return id;
+  }
+
   public CuratorFramework client() {
     return client;
   }

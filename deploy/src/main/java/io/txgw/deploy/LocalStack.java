@@ -6,6 +6,8 @@ import io.txgw.common.config.Secret;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
+import io.txgw.coordinator.nodes.NodeRegistry;
+import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
 import io.txgw.deploy.nodes.AnvilNode;
@@ -22,10 +24,16 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,13 +51,47 @@ public final class LocalStack implements Closeable {
   /** A second client, to show that clients cannot see each other's batches. */
   public static final String OTHER_CLIENT = "other";
 
-  /** Sizes of the stack. */
+  /**
+   * Sizes of the stack.
+   *
+   * @param bcoinNodes 1 for a lone node; more are peered on loopback and share one wallet
+   * @param ethLimits anvil's limits in the node registry; null leaves it out of the registry, and
+   *     consumers call it unbudgeted from their environment
+   * @param btcLimits each bcoin node's limits, likewise
+   */
   public record Options(
-      int consumers, int anvilBlockTimeSeconds, int fundingBlocks, Duration mineEvery) {
+      int consumers,
+      int anvilBlockTimeSeconds,
+      int fundingBlocks,
+      Duration mineEvery,
+      int bcoinNodes,
+      NodeLimits ethLimits,
+      NodeLimits btcLimits) {
+    /** Generous: far above what one consumer asks of these nodes, so only a failure throttles. */
+    public static final NodeLimits GENEROUS = new NodeLimits(5_000, 64);
+
+    public Options(
+        int consumers, int anvilBlockTimeSeconds, int fundingBlocks, Duration mineEvery) {
+      this(consumers, anvilBlockTimeSeconds, fundingBlocks, mineEvery, 1, GENEROUS, GENEROUS);
+    }
+
     public static Options defaults() {
       return new Options(1, 0, 400, Duration.ofMillis(500));
     }
+
+    public Options withBcoinNodes(int n) {
+      return new Options(
+          consumers, anvilBlockTimeSeconds, fundingBlocks, mineEvery, n, ethLimits, btcLimits);
+    }
+
+    public Options withLimits(NodeLimits eth, NodeLimits btc) {
+      return new Options(
+          consumers, anvilBlockTimeSeconds, fundingBlocks, mineEvery, bcoinNodes, eth, btc);
+    }
   }
+
+  /** What a node bears from all consumers together. */
+  public record NodeLimits(double maxRequestsPerSecond, int maxInFlight) {}
 
   private final Deque<Closeable> started = new ArrayDeque<>();
   private final Map<String, TxConsumer> consumers = new HashMap<>();
@@ -59,7 +101,10 @@ public final class LocalStack implements Closeable {
   private EmbeddedKafka kafka;
   private EmbeddedZooKeeper zooKeeper;
   private AnvilNode anvil;
-  private BcoinNode bcoin;
+  private final List<BcoinNode> bcoins = new CopyOnWriteArrayList<>();
+  private Options options;
+  private NodePackages packages;
+  private CuratorFramework zk;
   private Gateway gateway;
   private String ethSource;
 
@@ -94,11 +139,16 @@ public final class LocalStack implements Closeable {
 
   private void startAll(Options options) throws InterruptedException {
     long t0 = System.nanoTime();
-    NodePackages packages = NodePackages.locate().ensureInstalled();
+    this.options = options;
+    packages = NodePackages.locate().ensureInstalled();
     zooKeeper = keep(new EmbeddedZooKeeper(workDir.resolve("zookeeper")));
+    zk = CuratorFrameworkFactory.newClient(zooKeeper.connectString(), new RetryOneTime(200));
+    keep(zk::close);
+    zk.start();
     kafka = keep(new EmbeddedKafka(workDir.resolve("kafka")));
     anvil = keep(AnvilNode.start(packages, workDir, options.anvilBlockTimeSeconds()));
-    bcoin = keep(BcoinNode.start(packages, workDir));
+    startBcoins(options.bcoinNodes());
+    BcoinNode bcoin = bcoins.get(0);
     try {
       bcoin.fundWallet(options.fundingBlocks());
       // The gateway keys accounts by their EIP-55 form; anvil lists them in lower case.
@@ -107,9 +157,12 @@ public final class LocalStack implements Closeable {
               .decode(Chain.ETH, anvil.accounts().get(0))
               .address()
               .value();
-      keep(new RegtestMiner(bcoin, bcoin.newWalletAddress(), options.mineEvery()));
+      keep(new RegtestMiner(() -> bcoins, bcoin.newWalletAddress(), options.mineEvery()));
+      register();
     } catch (io.txgw.consumer.rpc.RpcException e) {
       throw new IllegalStateException("cannot prepare the nodes: " + e.getMessage(), e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot register the nodes: " + e.getMessage(), e);
     }
     gateway = keep(new Gateway(GatewayConfig.fromEnv(gatewayEnv())).start());
     for (int i = 1; i <= options.consumers(); i++) {
@@ -122,7 +175,125 @@ public final class LocalStack implements Closeable {
         kafka.bootstrapServers(),
         zooKeeper.connectString(),
         anvil.rpcUrl(),
-        bcoin.nodeUrl());
+        bcoins.stream().map(BcoinNode::nodeUrl).toList());
+  }
+
+  private void startBcoins(int n) throws InterruptedException {
+    if (n == 1) {
+      bcoins.add(keep(BcoinNode.start(packages, workDir)));
+      return;
+    }
+    BcoinNode first =
+        keep(
+            BcoinNode.start(
+                packages, workDir, BcoinNode.Spec.peered("bcoin-1", List.of(), null), true));
+    bcoins.add(first);
+    List<Integer> peers = new ArrayList<>(List.of(first.spec().p2pPort()));
+    for (int i = 2; i <= n; i++) {
+      BcoinNode next =
+          keep(
+              BcoinNode.start(
+                  packages,
+                  workDir,
+                  BcoinNode.Spec.peered("bcoin-" + i, peers, first.walletMaster()),
+                  true));
+      bcoins.add(next);
+      peers.add(next.spec().p2pPort());
+    }
+  }
+
+  /** Puts the nodes in the registry, where the consumers find them and their limits. */
+  private void register() throws Exception {
+    NodeRegistry registry = new NodeRegistry(zk);
+    if (options.ethLimits() != null) {
+      registry.put(
+          new NodeSpec(
+              Chain.ETH,
+              "anvil",
+              anvil.rpcUrl(),
+              null,
+              null,
+              null,
+              options.ethLimits().maxRequestsPerSecond(),
+              options.ethLimits().maxInFlight(),
+              100,
+              false));
+    }
+    if (options.btcLimits() != null) {
+      for (BcoinNode b : bcoins) {
+        registry.put(
+            new NodeSpec(
+                Chain.BTC,
+                b.name(),
+                b.nodeUrl(),
+                b.walletUrl(),
+                "x",
+                "env:" + keyVariable(b),
+                options.btcLimits().maxRequestsPerSecond(),
+                options.btcLimits().maxInFlight(),
+                100,
+                false));
+      }
+    }
+  }
+
+  /** Where consumers find a bcoin node's API key: their environment, never the registry. */
+  private static String keyVariable(BcoinNode b) {
+    return "TXGW_NODE_KEY_" + b.name().toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+  }
+
+  /** Kills a bcoin node as a crash would (SIGKILL); its peers go on. */
+  public void killBcoin(String name) {
+    BcoinNode node = bcoinNamed(name);
+    bcoins.remove(node);
+    started.remove(node);
+    node.kill();
+  }
+
+  /**
+   * Starts a killed bcoin node again on its old ports, peered with the live ones, and waits until
+   * it has resynced the chain and its wallet has scanned it.
+   */
+  public BcoinNode restartBcoin(BcoinNode.Spec spec) throws InterruptedException {
+    long best = 0;
+    List<Integer> peers = new ArrayList<>();
+    for (BcoinNode b : bcoins) {
+      try {
+        best = Math.max(best, b.blockCount());
+      } catch (io.txgw.consumer.rpc.RpcException e) {
+        continue;
+      }
+      peers.add(b.spec().p2pPort());
+    }
+    BcoinNode.Spec again =
+        new BcoinNode.Spec(
+            spec.name(),
+            spec.httpPort(),
+            spec.walletPort(),
+            spec.p2pPort(),
+            peers,
+            spec.apiKey(),
+            bcoins.get(0).walletMaster());
+    BcoinNode node = keep(BcoinNode.start(packages, workDir, again, false));
+    node.catchUp(best, Duration.ofSeconds(60));
+    bcoins.add(node);
+    return node;
+  }
+
+  private BcoinNode bcoinNamed(String name) {
+    return bcoins.stream()
+        .filter(b -> b.name().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no live bcoin node " + name));
+  }
+
+  public List<BcoinNode> bcoins() {
+    return List.copyOf(bcoins);
+  }
+
+  /** A ZooKeeper client of the stack's own, for registry and control changes. */
+  public CuratorFramework zk() {
+    return zk;
   }
 
   /** Starts one more consumer in this JVM with the given stable id. */
@@ -135,7 +306,7 @@ public final class LocalStack implements Closeable {
       throws InterruptedException {
     Map<String, String> env = consumerEnv(id);
     env.putAll(overrides);
-    TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(env)).start());
+    TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(env), env).start());
     consumers.put(id, consumer);
     return consumer;
   }
@@ -168,9 +339,13 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_CONSUMER_ID", id);
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
     env.put("TXGW_ETH_RPC_URL", anvil.rpcUrl());
+    BcoinNode bcoin = bcoins.get(0);
     env.put("TXGW_BTC_RPC_URL", bcoin.nodeUrl());
     env.put("TXGW_BTC_WALLET_RPC_URL", bcoin.walletUrl());
     env.put("TXGW_BTC_RPC_PASSWORD", bcoin.apiKey().reveal());
+    for (BcoinNode b : bcoins) {
+      env.put(keyVariable(b), b.apiKey().reveal());
+    }
     env.put("TXGW_BTC_WALLET", BcoinNode.WALLET);
     return env;
   }
@@ -204,8 +379,9 @@ public final class LocalStack implements Closeable {
     return anvil;
   }
 
+  /** The first bcoin node: the only one unless the stack was started with several. */
   public BcoinNode bcoin() {
-    return bcoin;
+    return bcoins.get(0);
   }
 
   /** The funded anvil account ETH payouts are sent from. */

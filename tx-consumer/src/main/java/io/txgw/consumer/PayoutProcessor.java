@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -74,6 +75,15 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private volatile boolean running = true;
 
+  /** Records on the assigned partitions not yet read, as of the last poll. */
+  private final AtomicLong backlog = new AtomicLong();
+
+  /** The offset each partition's last record transaction committed. */
+  private final Map<TopicPartition, Long> recordedUpTo = new HashMap<>();
+
+  /** The offset after the last record fetched from each partition. */
+  private final Map<TopicPartition, Long> fetchedUpTo = new HashMap<>();
+
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
@@ -129,6 +139,8 @@ public final class PayoutProcessor implements AutoCloseable {
       while (running) {
         resumeRested();
         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+        noteFetched(records);
+        measureBacklog();
         if (pauses.quarantined()) {
           for (TopicPartition p : records.partitions()) {
             consumer.seek(p, records.records(p).get(0).offset());
@@ -175,6 +187,35 @@ public final class PayoutProcessor implements AutoCloseable {
       log.error("consumer loop failed; stopping", e);
       abortQuietly();
     }
+  }
+
+  /**
+   * Records on the assigned partitions not yet recorded: the lag after the last fetch plus what was
+   * fetched and is still being paid. A consumer working through one large poll must not look idle
+   * to the budget leader.
+   */
+  private void measureBacklog() {
+    long total = 0;
+    for (TopicPartition p : consumer.assignment()) {
+      long lag = consumer.currentLag(p).orElse(0);
+      Long done = recordedUpTo.get(p);
+      Long fetched = fetchedUpTo.get(p);
+      total += lag + (done == null || fetched == null ? 0 : Math.max(0, fetched - done));
+    }
+    backlog.set(total);
+  }
+
+  private void noteFetched(ConsumerRecords<String, byte[]> records) {
+    for (TopicPartition p : records.partitions()) {
+      List<ConsumerRecord<String, byte[]>> batch = records.records(p);
+      fetchedUpTo.put(p, batch.get(batch.size() - 1).offset() + 1);
+      recordedUpTo.putIfAbsent(p, batch.get(0).offset());
+    }
+  }
+
+  /** Records on this consumer's partitions not yet paid: what the budget leader weighs by. */
+  public long backlog() {
+    return backlog.get();
   }
 
   /** Re-broadcasts the units journaled on {@code p} and not recorded, then records them. */
@@ -330,6 +371,8 @@ public final class PayoutProcessor implements AutoCloseable {
         Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
     producer.commitTransaction();
     finals.forEach(indexes.get(p)::apply);
+    recordedUpTo.put(p, offset);
+    measureBacklog();
   }
 
   private long committedOffset(TopicPartition p) {
@@ -436,6 +479,8 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       partitions.forEach(indexes::remove);
       partitions.forEach(pausedUntil::remove);
+      partitions.forEach(recordedUpTo::remove);
+      partitions.forEach(fetchedUpTo::remove);
     }
 
     @Override
@@ -449,6 +494,9 @@ public final class PayoutProcessor implements AutoCloseable {
       for (TopicPartition p : partitions) {
         indexes.put(p, loaded.get(p.partition()));
       }
+      consumer
+          .committed(Set.copyOf(partitions))
+          .forEach((p, o) -> recordedUpTo.put(p, o == null ? 0L : o.offset()));
       log.info("assigned {}", partitions);
     }
 

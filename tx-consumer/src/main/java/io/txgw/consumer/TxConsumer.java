@@ -1,17 +1,23 @@
 package io.txgw.consumer;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.chain.BcoinSender;
 import io.txgw.consumer.chain.BitcoinCoreSender;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.EthereumSender;
+import io.txgw.consumer.nodes.Credentials;
+import io.txgw.consumer.nodes.NodePool;
+import io.txgw.consumer.nodes.NodeRouting;
 import io.txgw.consumer.rpc.JsonRpcClient;
-import io.txgw.consumer.rpc.RetryPolicy;
-import io.txgw.consumer.rpc.RpcEndpoint;
 import io.txgw.coordinator.AccountLeases;
 import io.txgw.coordinator.Membership;
+import io.txgw.coordinator.budget.MemberReport;
+import io.txgw.coordinator.nodes.NodeSpec;
 import java.io.Closeable;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -20,6 +26,8 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -32,49 +40,82 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A consumer process: Kafka clients, node clients, ZooKeeper membership, and the loop thread. */
+/**
+ * A consumer process: Kafka clients, node pools with their budgets, ZooKeeper membership, and the
+ * loop thread.
+ */
 public final class TxConsumer implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(TxConsumer.class);
 
+  /** An environment node without a configured limit: in flight is bounded by the loop anyway. */
+  private static final int UNLIMITED_IN_FLIGHT = 1_000;
+
+  private static final double UNLIMITED_RPS = 1_000_000;
+
   private final TxConsumerConfig config;
+  private final Map<String, String> env;
   private final OkHttpClient http = new OkHttpClient();
+  private final ScheduledExecutorService reporter =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "member-report");
+            t.setDaemon(true);
+            return t;
+          });
   private Membership membership;
+  private NodeRouting routing;
   private PayoutProcessor processor;
   private Thread thread;
 
   public TxConsumer(TxConsumerConfig config) {
+    this(config, System.getenv());
+  }
+
+  /**
+   * @param env where registered nodes' {@code env:} credentials are read
+   */
+  public TxConsumer(TxConsumerConfig config, Map<String, String> env) {
     this.config = config;
+    this.env = Map.copyOf(env);
   }
 
   public TxConsumer start() throws InterruptedException {
     if (!config.zookeeper().isEmpty()) {
-      membership =
-          new Membership(config.zookeeper(), "consumers", config.instanceId(), describeSelf());
+      membership = new Membership(config.zookeeper(), "consumers", config.instanceId(), report(0));
       membership.start(30, TimeUnit.SECONDS);
     }
-    Map<Chain, ChainSender> senders = new EnumMap<>(Chain.class);
-    if (!config.ethRpcUrl().isEmpty()) {
-      senders.put(
-          Chain.ETH,
-          new EthereumSender(
-              client("eth", config.ethRpcUrl(), config.ethRpcUser(), config.ethRpcPassword(), true),
-              Clock.systemUTC()));
+    routing =
+        new NodeRouting(
+            config.instanceId(),
+            membership,
+            new NodeRouting.Settings(
+                http,
+                config.rpcTimeout(),
+                config.nodeMaxLag(),
+                config.throttleMaxWait(),
+                config.healthInterval(),
+                new Credentials(env)));
+    try {
+      routing.start(environmentNodes());
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read the node registry: " + e.getMessage(), e);
     }
-    if (!config.btcNodeUrl().isEmpty()) {
-      JsonRpcClient node =
-          client("btc", config.btcNodeUrl(), config.btcRpcUser(), config.btcRpcPassword(), false);
-      JsonRpcClient wallet =
-          client(
-              "btc-wallet",
-              config.btcWalletUrl(),
-              config.btcRpcUser(),
-              config.btcRpcPassword(),
-              false);
+    Map<Chain, ChainSender> senders = new EnumMap<>(Chain.class);
+    NodePool eth = routing.pools().get(Chain.ETH);
+    if (eth != null) {
+      senders.put(Chain.ETH, new EthereumSender(eth.node(), Clock.systemUTC()));
+    }
+    NodePool btc = routing.pools().get(Chain.BTC);
+    if (btc != null) {
       senders.put(
           Chain.BTC,
           config.btcDialect() == TxConsumerConfig.BitcoinDialect.CORE
-              ? new BitcoinCoreSender(node, wallet, config.btcWallet(), config.btcMaxOutputs())
-              : new BcoinSender(node, wallet, config.btcWallet(), config.btcMaxOutputs()));
+              ? new BitcoinCoreSender(
+                  btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs())
+              : new BcoinSender(
+                  btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs()));
     }
     processor =
         new PayoutProcessor(
@@ -95,22 +136,60 @@ public final class TxConsumer implements Closeable {
     }
     thread = new Thread(processor::run, "payouts-" + config.instanceId());
     thread.start();
+    if (membership != null) {
+      reporter.scheduleWithFixedDelay(
+          () -> membership.update(report(processor.backlog())), 500, 500, TimeUnit.MILLISECONDS);
+    }
     log.info("consumer {} started for {}", config.instanceId(), senders.keySet());
     return this;
   }
 
-  private JsonRpcClient client(
-      String name, String url, String user, io.txgw.common.config.Secret password, boolean v2) {
-    String reveal = password == null ? "" : password.reveal();
-    RpcEndpoint endpoint =
-        new RpcEndpoint(
-            name,
-            url,
-            user == null || user.isEmpty() ? null : user,
-            reveal.isEmpty() ? null : password,
-            v2,
-            config.rpcTimeout());
-    return new JsonRpcClient(endpoint, RetryPolicy.standard(), http);
+  /** The nodes named in the environment, used for chains that have none in the registry. */
+  private Map<Chain, NodeSpec> environmentNodes() {
+    Map<Chain, NodeSpec> nodes = new EnumMap<>(Chain.class);
+    if (!config.ethRpcUrl().isEmpty()) {
+      nodes.put(
+          Chain.ETH,
+          new NodeSpec(
+              Chain.ETH,
+              "eth",
+              config.ethRpcUrl(),
+              null,
+              emptyToNull(config.ethRpcUser()),
+              credentials(config.ethRpcPassword(), TxConsumerConfig.ETH_PASSWORD.name()),
+              limit(config.ethMaxRps()),
+              UNLIMITED_IN_FLIGHT,
+              1,
+              false));
+    }
+    if (!config.btcNodeUrl().isEmpty()) {
+      nodes.put(
+          Chain.BTC,
+          new NodeSpec(
+              Chain.BTC,
+              "btc",
+              config.btcNodeUrl(),
+              config.btcWalletUrl(),
+              emptyToNull(config.btcRpcUser()),
+              credentials(config.btcRpcPassword(), TxConsumerConfig.BTC_PASSWORD.name()),
+              limit(config.btcMaxRps()),
+              UNLIMITED_IN_FLIGHT,
+              1,
+              false));
+    }
+    return nodes;
+  }
+
+  private static String credentials(Secret secret, String variable) {
+    return secret == null || secret.reveal().isEmpty() ? null : "env:" + variable;
+  }
+
+  private static double limit(int maxRps) {
+    return maxRps == 0 ? UNLIMITED_RPS : maxRps;
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
   }
 
   private KafkaConsumer<String, byte[]> kafkaConsumer() {
@@ -140,22 +219,31 @@ public final class TxConsumer implements Closeable {
     // A consumer frozen inside a transaction keeps the journal's next owner waiting this long at
     // most (see JournalReader); a round commits well within it.
     props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
-    props.put(
-        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, io.txgw.common.kafka.Topics.MAX_MESSAGE_BYTES);
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES);
     return new KafkaProducer<>(
         props, new StringSerializer(), new JsonSerde<>(Object.class).serializer());
   }
 
-  private String describeSelf() {
-    Map<String, Object> self = new HashMap<>();
+  /** What this consumer tells the others through ZooKeeper, the budget leader among them. */
+  private String report(long backlog) {
+    String host;
     try {
-      self.put("host", InetAddress.getLocalHost().getHostName());
+      host = InetAddress.getLocalHost().getHostName();
     } catch (UnknownHostException e) {
-      self.put("host", "unknown");
+      host = "unknown";
     }
-    self.put("pid", ProcessHandle.current().pid());
-    self.put("group", config.group());
-    return Json.mapper().valueToTree(self).toString();
+    MemberReport report =
+        new MemberReport(
+            host,
+            ProcessHandle.current().pid(),
+            config.group(),
+            backlog,
+            routing == null ? Map.of() : routing.usage());
+    try {
+      return Json.mapper().writeValueAsString(report);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Blocks until the loop ends (on {@link #close()} or a fatal error). */
@@ -164,8 +252,14 @@ public final class TxConsumer implements Closeable {
     return !thread.isAlive();
   }
 
+  /** The node pools, by chain, for operators' views and tests. */
+  public Map<Chain, NodePool> pools() {
+    return routing == null ? Map.of() : routing.pools();
+  }
+
   @Override
   public void close() {
+    reporter.shutdownNow();
     if (processor != null) {
       processor.stop();
       try {
@@ -174,6 +268,9 @@ public final class TxConsumer implements Closeable {
         Thread.currentThread().interrupt();
       }
       processor.closeClients();
+    }
+    if (routing != null) {
+      routing.close();
     }
     if (membership != null) {
       membership.close();

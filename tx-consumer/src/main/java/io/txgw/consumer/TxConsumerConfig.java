@@ -28,7 +28,12 @@ public record TxConsumerConfig(
     int btcMaxOutputs,
     BitcoinDialect btcDialect,
     boolean unjournaledForBenchmark,
-    String faultHalt) {
+    String faultHalt,
+    int ethMaxRps,
+    int btcMaxRps,
+    int nodeMaxLag,
+    Duration throttleMaxWait,
+    Duration healthInterval) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -48,7 +53,7 @@ public record TxConsumerConfig(
       Setting.string("TXGW_ETH_RPC_URL", "", "Ethereum node JSON-RPC URL");
   static final Setting<String> ETH_USER =
       Setting.string("TXGW_ETH_RPC_USER", "", "Ethereum node Basic-auth user, if any");
-  static final Setting<Secret> ETH_PASSWORD =
+  public static final Setting<Secret> ETH_PASSWORD =
       Setting.secret("TXGW_ETH_RPC_PASSWORD", "", "Ethereum node Basic-auth password (or _FILE)");
   static final Setting<String> BTC_NODE_URL =
       Setting.string("TXGW_BTC_RPC_URL", "", "bcoin node JSON-RPC URL (node port)");
@@ -56,7 +61,7 @@ public record TxConsumerConfig(
       Setting.string("TXGW_BTC_WALLET_RPC_URL", "", "bcoin wallet JSON-RPC URL (wallet port)");
   static final Setting<String> BTC_USER =
       Setting.string("TXGW_BTC_RPC_USER", "x", "bcoin Basic-auth user (bcoin ignores it)");
-  static final Setting<Secret> BTC_PASSWORD =
+  public static final Setting<Secret> BTC_PASSWORD =
       Setting.secret("TXGW_BTC_RPC_PASSWORD", "", "bcoin API key (or TXGW_BTC_RPC_PASSWORD_FILE)");
   static final Setting<String> BTC_WALLET =
       Setting.string("TXGW_BTC_WALLET", "primary", "the bcoin wallet that pays BTC payouts");
@@ -99,6 +104,35 @@ public record TxConsumerConfig(
           },
           false);
 
+  static final Setting<Integer> ETH_MAX_RPS =
+      Setting.integer(
+          "TXGW_ETH_MAX_RPS",
+          0,
+          0,
+          1_000_000,
+          "requests/s for the Ethereum node from the environment; 0 = unlimited. Registered nodes"
+              + " carry their own limits");
+  static final Setting<Integer> BTC_MAX_RPS =
+      Setting.integer(
+          "TXGW_BTC_MAX_RPS", 0, 0, 1_000_000, "as TXGW_ETH_MAX_RPS, for the Bitcoin node");
+  static final Setting<Integer> NODE_MAX_LAG =
+      Setting.integer(
+          "TXGW_NODE_MAX_LAG",
+          3,
+          0,
+          1_000,
+          "a node whose height lags the chain's best node by more blocks leaves the rotation");
+  static final Setting<Integer> THROTTLE_MAX_WAIT =
+      Setting.integer(
+          "TXGW_THROTTLE_MAX_WAIT_MS",
+          2_000,
+          10,
+          60_000,
+          "how long a call waits for its share of a node's budget before the work is retried later");
+  static final Setting<Integer> HEALTH_INTERVAL =
+      Setting.integer(
+          "TXGW_HEALTH_INTERVAL_MS", 1_000, 100, 60_000, "how often each node's height is checked");
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -113,7 +147,14 @@ public record TxConsumerConfig(
           BTC_WALLET_URL,
           BTC_USER,
           BTC_PASSWORD,
-          BTC_WALLET);
+          BTC_WALLET,
+          BTC_MAX_OUTPUTS,
+          BTC_DIALECT,
+          ETH_MAX_RPS,
+          BTC_MAX_RPS,
+          NODE_MAX_LAG,
+          THROTTLE_MAX_WAIT,
+          HEALTH_INTERVAL);
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
@@ -138,7 +179,12 @@ public record TxConsumerConfig(
             orZero(r.get(BTC_MAX_OUTPUTS)),
             r.get(BTC_DIALECT),
             Boolean.TRUE.equals(r.get(UNJOURNALED)),
-            r.get(FAULT_HALT));
+            r.get(FAULT_HALT),
+            orZero(r.get(ETH_MAX_RPS)),
+            orZero(r.get(BTC_MAX_RPS)),
+            orZero(r.get(NODE_MAX_LAG)),
+            Duration.ofMillis(orZero(r.get(THROTTLE_MAX_WAIT))),
+            Duration.ofMillis(orZero(r.get(HEALTH_INTERVAL))));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

@@ -69,6 +69,17 @@ public final class ChildProcess implements Closeable {
     }
   }
 
+  /** Kills the process at once (SIGKILL), as a crash or power cut would; then close() it. */
+  public void crash() {
+    process.destroyForcibly();
+    try {
+      process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log.info("killed {} (pid {})", name, process.pid());
+  }
+
   private void kill() {
     if (!process.isAlive()) {
       return;

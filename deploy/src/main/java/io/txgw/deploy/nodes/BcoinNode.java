@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -29,10 +30,72 @@ import okhttp3.Response;
  * made fresh for each start and passed to the node on its command line, never logged.
  */
 public final class BcoinNode implements Closeable {
-  /** The wallet bcoin creates at start; the local stack pays BTC from it. */
-  public static final String WALLET = "primary";
+  /**
+   * The wallet the local stack pays BTC from. Peered nodes each hold it, made from one master key,
+   * so that any of them can sign when another is down.
+   */
+  public static final String WALLET = "payouts";
+
+  /**
+   * Where a node listens and whom it peers with.
+   *
+   * @param p2pPort 0 for a node that does not listen for peers
+   * @param peers the peer-to-peer ports of the nodes it connects to
+   * @param walletMaster the payouts wallet's master key; null to make a new wallet
+   */
+  public record Spec(
+      String name,
+      int httpPort,
+      int walletPort,
+      int p2pPort,
+      List<Integer> peers,
+      Secret apiKey,
+      Secret walletMaster) {
+    /** A lone node on fresh ports with a fresh key and wallet. */
+    public static Spec alone(String name) {
+      return new Spec(
+          name,
+          Ports.freeLoopbackPort(),
+          Ports.freeLoopbackPort(),
+          0,
+          List.of(),
+          randomKey(),
+          null);
+    }
+
+    /** A node that listens for peers and connects to {@code peers}. */
+    public static Spec peered(String name, List<Integer> peers, Secret walletMaster) {
+      return new Spec(
+          name,
+          Ports.freeLoopbackPort(),
+          Ports.freeLoopbackPort(),
+          Ports.freeLoopbackPort(),
+          List.copyOf(peers),
+          randomKey(),
+          walletMaster);
+    }
+
+    Spec withFreshPorts() {
+      return new Spec(
+          name,
+          Ports.freeLoopbackPort(),
+          Ports.freeLoopbackPort(),
+          p2pPort == 0 ? 0 : Ports.freeLoopbackPort(),
+          peers,
+          apiKey,
+          walletMaster);
+    }
+  }
+
+  private static Secret randomKey() {
+    byte[] keyBytes = new byte[24];
+    new SecureRandom().nextBytes(keyBytes);
+    return new Secret(HexFormat.of().formatHex(keyBytes));
+  }
 
   private final ChildProcess process;
+  private final Spec spec;
+  private Secret walletMaster;
   private final String nodeUrl;
   private final String walletUrl;
   private final Secret apiKey;
@@ -40,8 +103,10 @@ public final class BcoinNode implements Closeable {
   private final JsonRpcClient wallet;
   private final OkHttpClient http = new OkHttpClient();
 
-  private BcoinNode(ChildProcess process, String nodeUrl, String walletUrl, Secret apiKey) {
+  private BcoinNode(
+      ChildProcess process, Spec spec, String nodeUrl, String walletUrl, Secret apiKey) {
     this.process = process;
+    this.spec = spec;
     this.nodeUrl = nodeUrl;
     this.walletUrl = walletUrl;
     this.apiKey = apiKey;
@@ -54,76 +119,153 @@ public final class BcoinNode implements Closeable {
         new RpcEndpoint(name, url, "x", key, false, Duration.ofSeconds(60)), RetryPolicy.NONE);
   }
 
+  /** Starts a lone node on fresh ports. */
+  public static BcoinNode start(NodePackages packages, Path workDir) throws InterruptedException {
+    return start(packages, workDir, Spec.alone("bcoin"), true);
+  }
+
   /**
    * Starts the node, choosing its ports again if one was taken between choosing and binding (the
-   * operating system hands the same range to outgoing connections).
+   * operating system hands the same range to outgoing connections) unless {@code samePorts} is
+   * false: a restarted node must come back where the registry says it is.
    */
-  public static BcoinNode start(NodePackages packages, Path workDir) throws InterruptedException {
+  public static BcoinNode start(NodePackages packages, Path workDir, Spec spec, boolean newPorts)
+      throws InterruptedException {
     for (int attempt = 1; ; attempt++) {
       try {
-        return startOnce(packages, workDir);
+        return startOnce(packages, workDir, spec);
       } catch (PortTakenException e) {
-        if (attempt == 3) {
+        if (attempt == 3 || !newPorts) {
           throw e;
         }
+        spec = spec.withFreshPorts();
       }
     }
   }
 
-  private static BcoinNode startOnce(NodePackages packages, Path workDir)
+  private static BcoinNode startOnce(NodePackages packages, Path workDir, Spec spec)
       throws InterruptedException {
-    int httpPort = Ports.freeLoopbackPort();
-    int walletPort = Ports.freeLoopbackPort();
-    byte[] keyBytes = new byte[24];
-    new SecureRandom().nextBytes(keyBytes);
-    Secret apiKey = new Secret(HexFormat.of().formatHex(keyBytes));
-    Path prefix = workDir.resolve("bcoin");
+    Path prefix = workDir.resolve(spec.name());
     try {
       Files.createDirectories(prefix);
     } catch (IOException e) {
       throw new IllegalStateException("cannot create " + prefix, e);
     }
     List<String> command =
-        List.of(
-            "node",
-            packages.bcoin().toString(),
-            "--network=regtest",
-            "--prefix=" + prefix,
-            "--memory=true",
-            "--listen=false",
-            "--host=127.0.0.1",
-            "--http-host=127.0.0.1",
-            "--http-port=" + httpPort,
-            "--wallet-http-host=127.0.0.1",
-            "--wallet-http-port=" + walletPort,
-            "--index-tx=true",
-            "--index-address=true",
-            "--log-level=warning",
-            "--log-file=false");
+        new ArrayList<>(
+            List.of(
+                "node",
+                packages.bcoin().toString(),
+                "--network=regtest",
+                "--prefix=" + prefix,
+                "--memory=true",
+                "--host=127.0.0.1",
+                "--http-host=127.0.0.1",
+                "--http-port=" + spec.httpPort(),
+                "--wallet-http-host=127.0.0.1",
+                "--wallet-http-port=" + spec.walletPort(),
+                "--index-tx=true",
+                "--index-address=true",
+                "--log-level=warning",
+                "--log-file=false"));
+    if (spec.p2pPort() == 0) {
+      command.add("--listen=false");
+    } else {
+      command.addAll(
+          List.of("--listen=true", "--port=" + spec.p2pPort(), "--public-host=127.0.0.1"));
+    }
+    if (!spec.peers().isEmpty()) {
+      command.add(
+          "--nodes=" + String.join(",", spec.peers().stream().map(p -> "127.0.0.1:" + p).toList()));
+    }
     // Without BCOIN_NETWORK the wallet hands out mainnet addresses; without NODE_BACKEND=js it
     // looks for native modules that were not built. The API key goes through the environment:
     // a command line is visible to every user of the machine.
     ChildProcess process =
         ChildProcess.start(
-            "bcoin",
+            spec.name(),
             command,
             workDir,
             Map.of(
                 "BCOIN_NETWORK", "regtest",
                 "NODE_BACKEND", "js",
-                "BCOIN_API_KEY", apiKey.reveal()),
-            workDir.resolve("bcoin.log"));
+                "BCOIN_API_KEY", spec.apiKey().reveal()),
+            workDir.resolve(spec.name() + ".log"));
     BcoinNode bcoin =
         new BcoinNode(
-            process, "http://127.0.0.1:" + httpPort, "http://127.0.0.1:" + walletPort, apiKey);
+            process,
+            spec,
+            "http://127.0.0.1:" + spec.httpPort(),
+            "http://127.0.0.1:" + spec.walletPort(),
+            spec.apiKey());
     try {
       Readiness.await(process, bcoin.node, "getblockcount", Duration.ofSeconds(60));
       Readiness.await(process, bcoin.wallet, "getbalance", Duration.ofSeconds(60));
+      bcoin.openWallet(spec.walletMaster());
     } catch (RuntimeException | InterruptedException e) {
       bcoin.close();
       throw e;
     }
     return bcoin;
+  }
+
+  /**
+   * Creates the payouts wallet (from {@code master} when given) and makes it the wallet RPC's
+   * current one.
+   */
+  private void openWallet(Secret master) throws InterruptedException {
+    try {
+      var body = Json.mapper().createObjectNode();
+      if (master != null) {
+        body.put("master", master.reveal());
+      }
+      wallet.rest("PUT", "/wallet/" + WALLET, body);
+      walletMaster =
+          master != null
+              ? master
+              : new Secret(
+                  wallet
+                      .rest("GET", "/wallet/" + WALLET + "/master", null)
+                      .path("key")
+                      .path("xprivkey")
+                      .asText());
+      wallet.call("selectwallet", WALLET);
+    } catch (RpcException e) {
+      throw new IllegalStateException("cannot open the payouts wallet: " + e.getMessage(), e);
+    }
+  }
+
+  /** The payouts wallet's master key, to give a peer the same wallet. */
+  public Secret walletMaster() {
+    return walletMaster;
+  }
+
+  public Spec spec() {
+    return spec;
+  }
+
+  /**
+   * Waits until this node has the chain up to {@code height}, then has the wallet scan it: a node
+   * restarted in memory resyncs from its peers, and its new wallet must see the old coins.
+   */
+  public void catchUp(long height, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (blockCount() < height) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              spec.name() + " did not resync to height " + height + " within " + timeout);
+        }
+        Thread.sleep(100);
+      }
+      wallet.rest("POST", "/rescan", Json.mapper().createObjectNode().put("height", 0));
+    } catch (RpcException e) {
+      throw new IllegalStateException(spec.name() + " cannot catch up: " + e.getMessage(), e);
+    }
+  }
+
+  public String name() {
+    return spec.name();
   }
 
   public String nodeUrl() {
@@ -212,6 +354,12 @@ public final class BcoinNode implements Closeable {
 
   public long pid() {
     return process.pid();
+  }
+
+  /** Kills the node at once (SIGKILL), as a crash would. */
+  public void kill() {
+    process.crash();
+    close();
   }
 
   @Override

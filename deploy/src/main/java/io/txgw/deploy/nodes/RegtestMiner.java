@@ -3,9 +3,11 @@ package io.txgw.deploy.nodes;
 import io.txgw.consumer.rpc.RpcException;
 import java.io.Closeable;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,15 +28,26 @@ public final class RegtestMiner implements Closeable {
           });
 
   public RegtestMiner(BcoinNode node, String address, Duration interval) {
+    this(() -> List.of(node), address, interval);
+  }
+
+  /** Mines on the first of {@code nodes} that answers: a peered network goes on when one dies. */
+  public RegtestMiner(Supplier<List<BcoinNode>> nodes, String address, Duration interval) {
     timer.scheduleWithFixedDelay(
         () -> {
-          try {
-            node.mine(1, address);
-          } catch (RpcException e) {
-            log.warn("regtest block not mined: {}", e.getMessage());
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+          RpcException last = null;
+          for (BcoinNode node : nodes.get()) {
+            try {
+              node.mine(1, address);
+              return;
+            } catch (RpcException e) {
+              last = e;
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              return;
+            }
           }
+          log.warn("regtest block not mined: {}", last == null ? "no node" : last.getMessage());
         },
         interval.toMillis(),
         interval.toMillis(),

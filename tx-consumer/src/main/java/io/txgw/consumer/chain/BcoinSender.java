@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
-import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
 import java.util.List;
@@ -38,16 +38,11 @@ public final class BcoinSender extends BitcoinWalletSender {
    * @param walletName the wallet that pays; payouts with another source are refused
    * @param maxOutputs the most payouts one transaction carries
    */
-  public BcoinSender(JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
+  public BcoinSender(Rpc node, Rpc wallet, String walletName, int maxOutputs) {
     this(node, wallet, walletName, maxOutputs, MEMPOOL_WAIT_MILLIS);
   }
 
-  BcoinSender(
-      JsonRpcClient node,
-      JsonRpcClient wallet,
-      String walletName,
-      int maxOutputs,
-      long mempoolWaitMillis) {
+  BcoinSender(Rpc node, Rpc wallet, String walletName, int maxOutputs, long mempoolWaitMillis) {
     super(node, wallet, walletName, maxOutputs);
     this.mempoolWaitMillis = mempoolWaitMillis;
   }
@@ -91,6 +86,8 @@ public final class BcoinSender extends BitcoinWalletSender {
     for (int attempt = 1; attempt <= 2; attempt++) {
       try {
         node.call("sendrawtransaction", unit.rawTransaction());
+        // Other nodes get the bytes too, so that losing this one cannot lose the transaction.
+        node.relay("sendrawtransaction", unit.rawTransaction());
       } catch (RpcException e) {
         if (!e.kind().outcomeUnknown() && e.kind() != RpcException.Kind.NODE_ERROR) {
           throw new NodeUnavailableException(

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
-import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
 import java.util.List;
 import org.slf4j.Logger;
@@ -29,8 +29,7 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
   /** RPC_VERIFY_ALREADY_IN_CHAIN: our own transaction, already mined. */
   private static final int ALREADY_IN_CHAIN = -27;
 
-  public BitcoinCoreSender(
-      JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
+  public BitcoinCoreSender(Rpc node, Rpc wallet, String walletName, int maxOutputs) {
     super(node, wallet, walletName, maxOutputs);
   }
 

@@ -3,7 +3,7 @@ package io.txgw.consumer.chain;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
-import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -21,12 +21,12 @@ abstract class BitcoinWalletSender implements ChainSender {
   /** Unbroadcast transactions hold locked coins; their change exists only once broadcast. */
   private static final int UNITS_PER_ROUND = 5;
 
-  protected final JsonRpcClient node;
-  protected final JsonRpcClient wallet;
+  protected final Rpc node;
+  protected final Rpc wallet;
   protected final String walletName;
   private final int maxOutputs;
 
-  BitcoinWalletSender(JsonRpcClient node, JsonRpcClient wallet, String walletName, int maxOutputs) {
+  BitcoinWalletSender(Rpc node, Rpc wallet, String walletName, int maxOutputs) {
     this.node = node;
     this.wallet = wallet;
     this.walletName = walletName;
@@ -40,7 +40,7 @@ abstract class BitcoinWalletSender implements ChainSender {
 
   @Override
   public String nodeName() {
-    return node.endpoint().name();
+    return node.name();
   }
 
   @Override

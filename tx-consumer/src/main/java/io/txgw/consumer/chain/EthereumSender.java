@@ -7,7 +7,7 @@ import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
-import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
 import java.time.Clock;
@@ -32,7 +32,7 @@ public final class EthereumSender implements ChainSender {
   private static final Duration GAS_PRICE_TTL = Duration.ofSeconds(10);
   private static final HexFormat HEX = HexFormat.of();
 
-  private final JsonRpcClient rpc;
+  private final Rpc rpc;
   private final Clock clock;
 
   /** Next nonce per sending account; absent means "ask the node". */
@@ -41,7 +41,7 @@ public final class EthereumSender implements ChainSender {
   private BigInteger gasPrice;
   private Instant gasPriceAt = Instant.MIN;
 
-  public EthereumSender(JsonRpcClient rpc, Clock clock) {
+  public EthereumSender(Rpc rpc, Clock clock) {
     this.rpc = rpc;
     this.clock = clock;
   }
@@ -53,7 +53,7 @@ public final class EthereumSender implements ChainSender {
 
   @Override
   public String nodeName() {
-    return rpc.endpoint().name();
+    return rpc.name();
   }
 
   @Override

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * RpcException.Kind}. Only calls the node never saw are retried; OkHttp's own silent retry is off,
  * because a payment call resent after a broken connection can pay twice.
  */
-public final class JsonRpcClient {
+public final class JsonRpcClient implements Rpc {
   private static final Logger log = LoggerFactory.getLogger(JsonRpcClient.class);
   private static final MediaType JSON = MediaType.get("application/json");
 
@@ -41,6 +41,7 @@ public final class JsonRpcClient {
   private final RetryPolicy retry;
   private final String authorization;
   private final AtomicLong ids = new AtomicLong();
+  private final CallGate gate;
 
   public JsonRpcClient(RpcEndpoint endpoint, RetryPolicy retry) {
     this(endpoint, retry, new OkHttpClient());
@@ -48,6 +49,12 @@ public final class JsonRpcClient {
 
   /** Shares {@code base}'s connection pool and threads; settings are this endpoint's. */
   public JsonRpcClient(RpcEndpoint endpoint, RetryPolicy retry, OkHttpClient base) {
+    this(endpoint, retry, base, CallGate.OPEN);
+  }
+
+  /** Every attempt, retries included, passes {@code gate} first. */
+  public JsonRpcClient(RpcEndpoint endpoint, RetryPolicy retry, OkHttpClient base, CallGate gate) {
+    this.gate = gate;
     this.endpoint = endpoint;
     this.retry = retry;
     this.http =
@@ -69,15 +76,12 @@ public final class JsonRpcClient {
     return endpoint;
   }
 
-  /** Calls {@code method} with positional parameters and returns its result (maybe null). */
-  public JsonNode call(String method, Object... params) throws RpcException, InterruptedException {
-    ArrayNode array = Json.mapper().createArrayNode();
-    for (Object p : params) {
-      array.add(Json.mapper().<JsonNode>valueToTree(p));
-    }
-    return call(method, array);
+  @Override
+  public String name() {
+    return endpoint.name();
   }
 
+  @Override
   public JsonNode call(String method, ArrayNode params) throws RpcException, InterruptedException {
     for (int attempt = 1; ; attempt++) {
       try {
@@ -102,12 +106,7 @@ public final class JsonRpcClient {
     }
   }
 
-  /**
-   * A call to a JSON REST endpoint of the same node (bcoin's wallet API), classified like a
-   * JSON-RPC call: an answer {@code {"error":{"message":...}}} is the node's decision.
-   *
-   * @param path appended to the endpoint URL, e.g. {@code /wallet/primary/create}
-   */
+  @Override
   public JsonNode rest(String httpMethod, String path, JsonNode body)
       throws RpcException, InterruptedException {
     String what = httpMethod + " " + path;
@@ -125,10 +124,19 @@ public final class JsonRpcClient {
       if (authorization != null) {
         builder.header("Authorization", authorization);
       }
+      CallGate.Permit permit = gate.enter(what);
+      long t0 = System.nanoTime();
       try (Response response = http.newCall(builder.build()).execute()) {
-        return readRest(what, response);
+        JsonNode answer = readRest(what, response);
+        permit.done(null, System.nanoTime() - t0);
+        return answer;
+      } catch (RpcException e) {
+        permit.done(
+            e.kind() == RpcException.Kind.NODE_ERROR ? null : e.kind(), System.nanoTime() - t0);
+        throw e;
       } catch (IOException e) {
         RpcException classified = classify(what, e, sent.started);
+        permit.done(classified.kind(), System.nanoTime() - t0);
         if (classified.kind() != RpcException.Kind.CONNECT_FAILED
             || attempt >= retry.maxAttempts()) {
           throw classified;
@@ -147,6 +155,9 @@ public final class JsonRpcClient {
       json = text.isEmpty() ? null : Json.mapper().readTree(text);
     } catch (IOException e) {
       json = null;
+    }
+    if (response.code() == 429) {
+      throw new RpcException(RpcException.Kind.RATE_LIMITED, null, 429, what + ": HTTP 429", null);
     }
     JsonNode error = json == null ? null : json.get("error");
     if (error != null && !error.isNull()) {
@@ -172,7 +183,8 @@ public final class JsonRpcClient {
     return json;
   }
 
-  private JsonNode callOnce(String method, ArrayNode params) throws RpcException {
+  private JsonNode callOnce(String method, ArrayNode params)
+      throws RpcException, InterruptedException {
     ObjectNode request = Json.mapper().createObjectNode();
     if (endpoint.jsonRpc2()) {
       request.put("jsonrpc", "2.0");
@@ -190,10 +202,20 @@ public final class JsonRpcClient {
       builder.header("Authorization", authorization);
     }
     Call call = http.newCall(builder.build());
+    CallGate.Permit permit = gate.enter(method);
+    long t0 = System.nanoTime();
     try (Response response = call.execute()) {
-      return read(method, response);
+      JsonNode result = read(method, response);
+      permit.done(null, System.nanoTime() - t0);
+      return result;
+    } catch (RpcException e) {
+      permit.done(
+          e.kind() == RpcException.Kind.NODE_ERROR ? null : e.kind(), System.nanoTime() - t0);
+      throw e;
     } catch (IOException e) {
-      throw classify(method, e, sent.started);
+      RpcException classified = classify(method, e, sent.started);
+      permit.done(classified.kind(), System.nanoTime() - t0);
+      throw classified;
     }
   }
 

@@ -9,6 +9,11 @@ public final class RpcException extends Exception {
   public enum Kind {
     /** The connection was never made: the node did not see the request. Safe to retry. */
     CONNECT_FAILED(false),
+    /**
+     * txgw itself held the call back (the chain is paused, or no share of the node's budget came
+     * free in time): the node never saw it.
+     */
+    HELD_BACK(false),
     /** The node asked us to slow down (HTTP 429, JSON-RPC -32005) and did not act. */
     RATE_LIMITED(false),
     /** The request was sent and no answer came in time: the node may have acted. */

@@ -1,0 +1,206 @@
+package io.txgw.coordinator.budget;
+
+import io.txgw.common.json.Json;
+import io.txgw.coordinator.nodes.NodeRegistry;
+import io.txgw.coordinator.nodes.NodeSpec;
+import java.io.Closeable;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.zookeeper.KeeperException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every consumer runs one; the one holding the {@link LeaderLatch} divides each registered node's
+ * limits among the live members by backlog and publishes the result under {@code
+ * /txgw/budgets/<chain>/<node>}. It recomputes several times a second and writes only when the
+ * members, the limits or a share changed noticeably, so a dead consumer's share moves as soon as
+ * its ephemeral membership node is gone.
+ */
+public final class BudgetLeader implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(BudgetLeader.class);
+  public static final String LATCH = "/txgw/budget-leader";
+  public static final String ROOT = "/txgw/budgets";
+
+  /**
+   * A share that moved less than this fraction (or less than 1% of the node's limit) is not
+   * republished, to spare ZooKeeper writes and keep shares from flapping.
+   */
+  private static final double SIGNIFICANT = 0.10;
+
+  private static final long REFRESH_MILLIS = 10_000;
+
+  private final CuratorFramework client;
+  private final NodeRegistry registry;
+  private final Supplier<Map<String, String>> members;
+  private final String id;
+  private final Clock clock;
+  private final LeaderLatch latch;
+  private final ScheduledExecutorService timer;
+  private final Map<String, BudgetTable> published = new HashMap<>();
+
+  /**
+   * @param members live member id to its {@link MemberReport} JSON, from the membership cache
+   */
+  public BudgetLeader(
+      CuratorFramework client,
+      NodeRegistry registry,
+      Supplier<Map<String, String>> members,
+      String id,
+      Clock clock) {
+    this.client = client;
+    this.registry = registry;
+    this.members = members;
+    this.id = id;
+    this.clock = clock;
+    this.latch = new LeaderLatch(client, LATCH, id);
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "budget-leader-" + id);
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  public BudgetLeader start(long periodMillis) throws Exception {
+    latch.start();
+    timer.scheduleWithFixedDelay(this::tick, 0, periodMillis, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  public boolean isLeader() {
+    return latch.hasLeadership();
+  }
+
+  private void tick() {
+    if (!latch.hasLeadership()) {
+      published.clear();
+      return;
+    }
+    try {
+      publish();
+    } catch (Exception e) {
+      // The next tick tries again; the consumers keep the last published shares meanwhile.
+      log.warn("budget leader {}: cannot publish budgets: {}", id, e.toString());
+    }
+  }
+
+  private void publish() throws Exception {
+    Map<String, Long> backlogs = new TreeMap<>();
+    Map<String, MemberReport> reports = new TreeMap<>();
+    members
+        .get()
+        .forEach(
+            (member, payload) -> {
+              MemberReport report = parse(payload);
+              backlogs.put(member, report == null ? 0 : report.backlog());
+              if (report != null) {
+                reports.put(member, report);
+              }
+            });
+    Set<String> live = new HashSet<>();
+    for (NodeSpec node : registry.all()) {
+      String key = node.chain().name() + "/" + node.name();
+      live.add(key);
+      Map<String, MemberReport.NodeUse> use = new TreeMap<>();
+      reports.forEach(
+          (member, report) -> {
+            MemberReport.NodeUse u = report.nodes().get(key);
+            if (u != null) {
+              use.put(member, u);
+            }
+          });
+      Map<String, Share> shares =
+          ShareCalculator.divide(node.maxRequestsPerSecond(), node.maxInFlight(), backlogs, use);
+      BudgetTable previous = published.get(key);
+      if (previous != null && !changed(previous, node, shares)) {
+        continue;
+      }
+      BudgetTable table =
+          new BudgetTable(
+              node.chain(),
+              node.name(),
+              id,
+              clock.millis(),
+              node.maxRequestsPerSecond(),
+              node.maxInFlight(),
+              shares);
+      byte[] data = Json.mapper().writeValueAsBytes(table);
+      // Leadership may have moved while computing; a stale leader must not overwrite.
+      if (!latch.hasLeadership()) {
+        return;
+      }
+      String path = ROOT + "/" + key;
+      try {
+        client.setData().forPath(path, data);
+      } catch (KeeperException.NoNodeException e) {
+        client.create().creatingParentsIfNeeded().forPath(path, data);
+      }
+      published.put(key, table);
+      if (previous == null || !previous.shares().keySet().equals(shares.keySet())) {
+        log.info("budget for {}: {} among {}", key, node.maxRequestsPerSecond(), shares);
+      }
+    }
+    for (String gone : Set.copyOf(published.keySet())) {
+      if (!live.contains(gone)) {
+        published.remove(gone);
+        try {
+          client.delete().forPath(ROOT + "/" + gone);
+        } catch (KeeperException.NoNodeException e) {
+          // already gone
+        }
+      }
+    }
+  }
+
+  private boolean changed(BudgetTable previous, NodeSpec node, Map<String, Share> shares) {
+    if (previous.maxRequestsPerSecond() != node.maxRequestsPerSecond()
+        || previous.maxInFlight() != node.maxInFlight()
+        || !previous.shares().keySet().equals(shares.keySet())
+        || clock.millis() - previous.computedAtMillis() > REFRESH_MILLIS) {
+      return true;
+    }
+    for (Map.Entry<String, Share> e : shares.entrySet()) {
+      Share before = previous.shares().get(e.getKey());
+      double a = before.requestsPerSecond();
+      double b = e.getValue().requestsPerSecond();
+      boolean moved =
+          Math.abs(a - b) > SIGNIFICANT * Math.max(a, b)
+              && Math.abs(a - b) > 0.01 * node.maxRequestsPerSecond();
+      if (before.inFlight() != e.getValue().inFlight() || moved) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static MemberReport parse(String payload) {
+    try {
+      return Json.mapper().readValue(payload, MemberReport.class);
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    try {
+      latch.close();
+    } catch (IOException | IllegalStateException e) {
+      log.debug("leader latch already closed: {}", e.toString());
+    }
+  }
+}

@@ -1,0 +1,291 @@
+package io.txgw.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.PayoutResult;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.coordinator.budget.BudgetTable;
+import io.txgw.coordinator.budget.Budgets;
+import io.txgw.coordinator.budget.Share;
+import io.txgw.coordinator.cli.Txgw;
+import io.txgw.coordinator.nodes.NodeRegistry;
+import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.deploy.infra.ConsumerProcess;
+import io.txgw.deploy.infra.CountingProxy;
+import io.txgw.loadgen.GatewayClient;
+import io.txgw.loadgen.PayoutFactory;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.GroupState;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Three consumer processes share one anvil node whose registered budget is 200 requests/s. A
+ * counting proxy in front of anvil sees every call any of them makes, so the node's view of the
+ * rate is measured outside the consumers.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BudgetIT {
+  private static final Logger log = LoggerFactory.getLogger(BudgetIT.class);
+  private static final double BUDGET = 200;
+  private static final long SECOND = 1_000_000_000L;
+
+  private LocalStack stack;
+  private CountingProxy proxy;
+  private Budgets budgets;
+  private final List<ConsumerProcess> consumers = new ArrayList<>();
+  private final PayoutFactory factory =
+      new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 23);
+  private GatewayClient client;
+
+  @BeforeAll
+  void start() throws Exception {
+    stack =
+        LocalStack.start(
+            new LocalStack.Options(0, 0, 200, Duration.ofMillis(500))
+                .withLimits(null, LocalStack.Options.GENEROUS));
+    proxy = new CountingProxy(stack.anvil().rpcUrl());
+    new NodeRegistry(stack.zk())
+        .put(
+            new NodeSpec(Chain.ETH, "anvil", proxy.url(), null, null, null, BUDGET, 8, 100, false));
+    budgets = new Budgets(stack.zk()).start();
+    for (int i = 1; i <= 3; i++) {
+      ConsumerProcess c =
+          new ConsumerProcess("consumer-" + i, stack.consumerEnv("consumer-" + i), stack.workDir());
+      consumers.add(c.start());
+    }
+    client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> budgets.table(Chain.ETH, "anvil").map(t -> t.shares().size() == 3).orElse(false));
+    // The measurement starts once the Kafka group has settled: a rebalance is not a throttle.
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                ConsumerGroupDescription group =
+                    admin
+                        .describeConsumerGroups(List.of("txgw-payouts"))
+                        .all()
+                        .get()
+                        .get("txgw-payouts");
+                return group.groupState() == GroupState.STABLE
+                    && group.members().size() == 3
+                    && group.members().stream()
+                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty());
+              });
+    }
+  }
+
+  @AfterAll
+  void stop() {
+    consumers.forEach(ConsumerProcess::close);
+    if (budgets != null) {
+      budgets.close();
+    }
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void threeConsumersKeepTheNodeAtItsBudgetAndADeadOnesShareMovesWithinTenSeconds()
+      throws Exception {
+    Map<String, List<PayoutLine>> batches = new LinkedHashMap<>();
+    for (int a = 0; a < 6; a++) {
+      batches.put(
+          "budget-" + a,
+          factory.payouts(
+              Chain.ETH, "b" + a, 250, BigInteger.ONE, new BigInteger("1000000000000000")));
+    }
+    long t0 = proxy.now();
+    post(batches, 0);
+
+    // Measure the steady state before any consumer dies: from the moment every consumer has a
+    // backlog-weighted share and work, for ten seconds.
+    long steadyFrom = t0 + 4 * SECOND;
+    long killAt = steadyFrom + 10 * SECOND;
+    await().atMost(Duration.ofSeconds(60)).until(() -> proxy.now() >= killAt);
+    int steadyCalls = proxy.countBetween(steadyFrom, killAt);
+    double sustained = steadyCalls / 10.0;
+    log.info(
+        "node-observed rate under backlog: {} req/s against a budget of {} ({} per second)",
+        sustained,
+        BUDGET,
+        proxy.perSecond(steadyFrom, killAt));
+    log.info(
+        "shares at the end of the steady window: {}",
+        budgets.table(Chain.ETH, "anvil").map(BudgetTable::shares).orElse(Map.of()));
+    assertThat(pending(batches)).as("backlog left when the steady window ends").isPositive();
+
+    ConsumerProcess victim = consumers.get(2);
+    victim.kill();
+    long killedAt = System.nanoTime();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () ->
+                budgets
+                    .table(Chain.ETH, "anvil")
+                    .map(t -> !t.shares().containsKey("consumer-3") && t.shares().size() == 2)
+                    .orElse(false));
+    double moved = (System.nanoTime() - killedAt) / 1e9;
+    BudgetTable after = budgets.table(Chain.ETH, "anvil").orElseThrow();
+    double total = after.shares().values().stream().mapToDouble(Share::requestsPerSecond).sum();
+    log.info("share of the killed consumer moved in {} s; shares now {}", moved, after.shares());
+
+    await()
+        .atMost(Duration.ofMinutes(3))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> pending(batches) == 0);
+    long end = proxy.now();
+    int worst = proxy.maxInWindow(Duration.ofSeconds(1), t0, end);
+    log.info("busiest 1-second window at the node: {} calls (budget {})", worst, BUDGET);
+
+    assertThat(worst)
+        .as("calls in the busiest 1-second window")
+        .isLessThanOrEqualTo((int) (BUDGET * 1.05));
+    assertThat(sustained)
+        .as("sustained node rate under backlog")
+        .isGreaterThanOrEqualTo(BUDGET * 0.95);
+    assertThat(total).isGreaterThanOrEqualTo(BUDGET * 0.99);
+    assertExactlyOnce(batches);
+    victim.start();
+  }
+
+  @Test
+  @Order(2)
+  void aPausedChainGetsNoNodeCallAfterOneSecondAndResumingFinishesTheBatch() throws Exception {
+    Map<String, List<PayoutLine>> batches = new LinkedHashMap<>();
+    for (int a = 6; a < 8; a++) {
+      batches.put(
+          "pause-" + a,
+          factory.payouts(
+              Chain.ETH, "p" + a, 300, BigInteger.ONE, new BigInteger("1000000000000000")));
+    }
+    post(batches, 6);
+    int total = batches.values().stream().mapToInt(List::size).sum();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> pending(batches) < total - 50);
+
+    assertThat(cli("pause", "--chain", "ETH", "--reason", "test")).isZero();
+    long pausedAt = proxy.now();
+    long quietFrom = pausedAt + SECOND;
+    long quietTo = pausedAt + 4 * SECOND;
+    await().atMost(Duration.ofSeconds(10)).until(() -> proxy.now() >= quietTo);
+    int duringPause = proxy.countBetween(quietFrom, quietTo);
+    int stillPending = pending(batches);
+    log.info(
+        "calls in the first second of the pause: {}; from 1 s to 4 s: {}",
+        proxy.countBetween(pausedAt, quietFrom),
+        duringPause);
+    assertThat(duringPause).as("node calls from 1 s after the pause").isZero();
+    assertThat(stillPending).as("payouts left while paused").isPositive();
+
+    StringWriter budgetsOut = new StringWriter();
+    assertThat(
+            Txgw.run(
+                new PrintWriter(budgetsOut, true),
+                new PrintWriter(new StringWriter()),
+                "budgets",
+                "-z",
+                stack.zooKeeperConnect()))
+        .isZero();
+    assertThat(budgetsOut.toString()).contains("paused: [ETH]", "ETH/anvil", "consumer-1");
+
+    assertThat(cli("resume", "--chain", "ETH")).isZero();
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> pending(batches) == 0);
+    assertExactlyOnce(batches);
+  }
+
+  private int cli(String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("-z", stack.zooKeeperConnect()));
+    StringWriter err = new StringWriter();
+    int code =
+        Txgw.run(
+            new PrintWriter(new StringWriter()),
+            new PrintWriter(err, true),
+            all.toArray(String[]::new));
+    assertThat(err.toString()).isEmpty();
+    return code;
+  }
+
+  private void post(Map<String, List<PayoutLine>> batches, int firstAccount) throws Exception {
+    AddressCodec codec = new AddressCodec(BitcoinNetwork.BCOIN_REGTEST);
+    int account = firstAccount;
+    for (var batch : batches.entrySet()) {
+      String source =
+          codec.decode(Chain.ETH, stack.anvil().accounts().get(account++)).address().value();
+      assertThat(
+              client
+                  .postBatch(new BatchSubmission(batch.getKey(), "ETH", source, batch.getValue()))
+                  .status())
+          .isEqualTo(202);
+    }
+  }
+
+  private int pending(Map<String, List<PayoutLine>> batches) throws Exception {
+    int pending = 0;
+    for (var batch : batches.entrySet()) {
+      var answer = client.batch(batch.getKey());
+      pending +=
+          answer.status() == 200
+              ? answer.body().path("counts").path("ACCEPTED").asInt(0)
+              : batch.getValue().size();
+    }
+    return pending;
+  }
+
+  private void assertExactlyOnce(Map<String, List<PayoutLine>> batches) throws Exception {
+    OnChainCheck chain = new OnChainCheck(stack);
+    for (List<PayoutLine> payouts : batches.values()) {
+      assertThat(chain.check(Chain.ETH, payouts)).isEmpty();
+    }
+    Map<String, Long> perPayout =
+        TopicReader.readAll(stack.kafkaBootstrap(), Topics.RESULTS, PayoutResult.class).stream()
+            .map(ConsumerRecord::value)
+            .filter(r -> batches.containsKey(r.batchId()))
+            .collect(Collectors.groupingBy(PayoutResult::resultKey, Collectors.counting()));
+    assertThat(perPayout).hasSize(batches.values().stream().mapToInt(List::size).sum());
+    assertThat(perPayout.values()).containsOnly(1L);
+  }
+}
