@@ -63,7 +63,7 @@ public final class NodePool implements Closeable {
   private volatile boolean pauseLogged;
 
   /** One node: its spec, clients for its ports, its gate, and what the last check saw. */
-  static final class Endpoint {
+  public static final class Endpoint {
     final NodeSpec spec;
     final JsonRpcClient node;
     final JsonRpcClient wallet;
@@ -83,6 +83,19 @@ public final class NodePool implements Closeable {
 
     boolean inRotation() {
       return !spec.drained() && !Boolean.FALSE.equals(healthy);
+    }
+
+    public NodeSpec spec() {
+      return spec;
+    }
+
+    /** True once a check found it answering and in sync, false after a failure; null before. */
+    public Boolean healthy() {
+      return healthy;
+    }
+
+    public long height() {
+      return height;
     }
   }
 

@@ -1,0 +1,139 @@
+package io.txgw.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.PayoutResult;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.consumer.TxConsumer;
+import io.txgw.consumer.nodes.NodePool;
+import io.txgw.deploy.nodes.BcoinNode;
+import io.txgw.loadgen.GatewayClient;
+import io.txgw.loadgen.PayoutFactory;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operators' private-network crash test: three bcoin regtest nodes peered on loopback, each
+ * holding the same wallet. During a batch the node the consumer is using is killed; payouts go on
+ * through the others; the node is restarted, resyncs from its peers and returns to the rotation.
+ * Nothing may be lost or paid twice.
+ */
+class FailoverIT {
+  private static final Logger log = LoggerFactory.getLogger(FailoverIT.class);
+
+  private LocalStack stack;
+
+  @BeforeEach
+  void start() throws Exception {
+    stack =
+        LocalStack.start(
+            new LocalStack.Options(0, 0, 300, Duration.ofMillis(500))
+                .withBcoinNodes(3)
+                .withLimits(LocalStack.Options.GENEROUS, new LocalStack.NodeLimits(40, 4)));
+  }
+
+  @AfterEach
+  void stop() {
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  @Test
+  void killingTheNodeInUseMidBatchLosesAndDoublesNothingAndTheNodeRejoinsAfterResync()
+      throws Exception {
+    // Few outputs per transaction and a low node budget make the batch last long enough to
+    // lose a node in the middle of it.
+    TxConsumer consumer = stack.startConsumer("consumer-1", Map.of("TXGW_BTC_MAX_OUTPUTS", "4"));
+    NodePool pool = consumer.pools().get(Chain.BTC);
+    await().atMost(Duration.ofSeconds(30)).until(() -> pool.primaryName() != null);
+
+    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    PayoutFactory factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 41);
+    List<PayoutLine> first =
+        factory.payouts(
+            Chain.BTC, "f", 240, BigInteger.valueOf(1_000), BigInteger.valueOf(2_000_000));
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("failover-1", "BTC", BcoinNode.WALLET, first))
+                .status())
+        .isEqualTo(202);
+
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> pending(client, "failover-1", first.size()) < first.size() * 3 / 4);
+    String victim = pool.primaryName();
+    BcoinNode.Spec spec =
+        stack.bcoins().stream()
+            .filter(b -> b.name().equals(victim))
+            .findFirst()
+            .orElseThrow()
+            .spec();
+    int left = pending(client, "failover-1", first.size());
+    log.info("killing {} with {} payouts left", victim, left);
+    stack.killBcoin(victim);
+    assertThat(left).isPositive();
+
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> pending(client, "failover-1", first.size()) == 0);
+    assertThat(pool.primaryName()).isNotEqualTo(victim);
+
+    BcoinNode restarted = stack.restartBcoin(spec);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> Boolean.TRUE.equals(pool.endpoints().get(victim).healthy()));
+    log.info("{} is back in rotation at height {}", victim, restarted.blockCount());
+
+    List<PayoutLine> second =
+        factory.payouts(
+            Chain.BTC, "s", 40, BigInteger.valueOf(1_000), BigInteger.valueOf(2_000_000));
+    assertThat(
+            client
+                .postBatch(new BatchSubmission("failover-2", "BTC", BcoinNode.WALLET, second))
+                .status())
+        .isEqualTo(202);
+    await()
+        .atMost(Duration.ofMinutes(1))
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> pending(client, "failover-2", second.size()) == 0);
+
+    // Every live node, the restarted one included, must show each payout exactly once.
+    stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
+    long height = stack.bcoin().blockCount();
+    for (BcoinNode node : stack.bcoins()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> node.blockCount() >= height);
+    }
+    OnChainCheck chain = new OnChainCheck(stack);
+    assertThat(chain.check(Chain.BTC, first)).isEmpty();
+    assertThat(chain.check(Chain.BTC, second)).isEmpty();
+    Map<String, Long> perPayout =
+        TopicReader.readAll(stack.kafkaBootstrap(), Topics.RESULTS, PayoutResult.class).stream()
+            .map(ConsumerRecord::value)
+            .collect(Collectors.groupingBy(PayoutResult::resultKey, Collectors.counting()));
+    assertThat(perPayout).hasSize(first.size() + second.size());
+    assertThat(perPayout.values()).containsOnly(1L);
+  }
+
+  private static int pending(GatewayClient client, String batchId, int size) throws Exception {
+    var answer = client.batch(batchId);
+    return answer.status() == 200 ? answer.body().path("counts").path("ACCEPTED").asInt(0) : size;
+  }
+}
