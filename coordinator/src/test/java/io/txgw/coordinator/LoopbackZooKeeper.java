@@ -5,10 +5,10 @@ import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 
 /** A real ZooKeeper server for tests, on a free port of loopback only. */
-final class LoopbackZooKeeper {
+public final class LoopbackZooKeeper {
   private LoopbackZooKeeper() {}
 
-  static TestingServer start() throws Exception {
+  public static TestingServer start() throws Exception {
     // TestingServer otherwise listens on every interface.
     return new TestingServer(
         new InstanceSpec(

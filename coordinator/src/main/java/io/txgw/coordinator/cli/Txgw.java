@@ -50,6 +50,8 @@ public final class Txgw {
   static final int UNREACHABLE = 3;
 
   public static void main(String[] args) {
+    // An operator's command prints its answer; the clients' connection chatter is not one.
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
     System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
 

@@ -186,7 +186,11 @@ public final class NodeLimiter implements CallGate {
     while (inFlight >= share.inFlight()) {
       long left = deadline - nanoTime.getAsLong();
       if (left <= 0) {
-        throw heldBack(method, "its in-flight share is taken");
+        throw heldBack(
+            method,
+            share.inFlight() == 0
+                ? "it holds no share of the node's budget"
+                : "its in-flight share is taken");
       }
       wait(Math.max(1, left / 1_000_000));
     }

@@ -97,6 +97,11 @@ public final class NodePool implements Closeable {
     public long height() {
       return height;
     }
+
+    /** This consumer's current share of the node. */
+    public Share share() {
+      return limiter.share();
+    }
   }
 
   /**

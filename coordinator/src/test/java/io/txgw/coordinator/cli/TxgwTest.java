@@ -1,0 +1,151 @@
+package io.txgw.coordinator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.txgw.common.model.Chain;
+import io.txgw.coordinator.LoopbackZooKeeper;
+import io.txgw.coordinator.control.Controls;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TxgwTest {
+  private TestingServer zooKeeper;
+  private String out;
+  private String err;
+
+  @BeforeEach
+  void start() throws Exception {
+    zooKeeper = LoopbackZooKeeper.start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    zooKeeper.close();
+  }
+
+  private int run(String... args) {
+    StringWriter o = new StringWriter();
+    StringWriter e = new StringWriter();
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("-z", zooKeeper.getConnectString()));
+    int code =
+        Txgw.run(new PrintWriter(o, true), new PrintWriter(e, true), all.toArray(String[]::new));
+    out = o.toString();
+    err = e.toString();
+    return code;
+  }
+
+  @Test
+  void nodesAreAddedListedDrainedAndRemoved() {
+    assertThat(
+            run(
+                "nodes",
+                "add",
+                "BTC",
+                "bcoin-1",
+                "--url",
+                "http://127.0.0.1:48332",
+                "--wallet-url",
+                "http://127.0.0.1:48334",
+                "--credentials",
+                "env:BCOIN_KEY",
+                "--max-rps",
+                "50",
+                "--max-in-flight",
+                "4"))
+        .isZero();
+    assertThat(run("nodes", "list")).isZero();
+    assertThat(out).contains("bcoin-1", "http://127.0.0.1:48332", "50.0", "active");
+    assertThat(run("nodes", "drain", "btc", "bcoin-1")).isZero();
+    assertThat(run("nodes", "list", "--json")).isZero();
+    assertThat(out).contains("\"drained\" : true", "\"credentials\" : \"env:BCOIN_KEY\"");
+    assertThat(run("nodes", "remove", "BTC", "bcoin-1")).isZero();
+    assertThat(run("nodes", "remove", "BTC", "bcoin-1")).isEqualTo(1);
+    assertThat(err).contains("no node BTC/bcoin-1");
+  }
+
+  @Test
+  void anInvalidNodeIsRefusedWithEveryReasonAndNothingIsWritten() {
+    assertThat(
+            run(
+                "nodes",
+                "add",
+                "ETH",
+                "bad name",
+                "--url",
+                "ftp://x",
+                "--max-rps",
+                "-1",
+                "--credentials",
+                "hunter2"))
+        .isEqualTo(2);
+    assertThat(err)
+        .contains(
+            "name must be",
+            "url must be an http(s) URL",
+            "maxRequestsPerSecond must be a positive number",
+            "credentials must be env:");
+    assertThat(err).doesNotContain("Exception");
+    assertThat(run("nodes", "list", "--json")).isZero();
+    assertThat(out.strip()).isEqualTo("[ ]");
+  }
+
+  @Test
+  void anUnknownChainOrMissingOptionIsAUsageError() {
+    assertThat(run("pause", "--chain", "DOGE")).isEqualTo(2);
+    assertThat(err).contains("DOGE", "BTC, ETH");
+    assertThat(run("nodes", "add", "ETH", "anvil")).isEqualTo(2);
+    assertThat(err).contains("--url", "--max-rps");
+  }
+
+  @Test
+  void pauseAndResumeAreSeenByEveryWatcher() throws Exception {
+    try (CuratorFramework client =
+            CuratorFrameworkFactory.newClient(zooKeeper.getConnectString(), new RetryOneTime(100));
+        Controls controls = new Controls(client)) {
+      client.start();
+      controls.watch();
+      assertThat(run("pause", "--chain", "ETH", "--reason", "node upgrade")).isZero();
+      await().atMost(Duration.ofSeconds(5)).until(() -> controls.isPaused(Chain.ETH));
+      assertThat(controls.isPaused(Chain.BTC)).isFalse();
+      assertThat(run("pause")).isZero();
+      await().atMost(Duration.ofSeconds(5)).until(() -> controls.isPaused(Chain.BTC));
+      assertThat(run("resume", "--chain", "BTC")).isZero();
+      assertThat(err).contains("all chains are still paused");
+      assertThat(run("resume")).isZero();
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> !controls.isPaused(Chain.ETH) && !controls.isPaused(Chain.BTC));
+    }
+  }
+
+  @Test
+  void anUnreachableZooKeeperIsAClearErrorWithinTheTimeout() throws Exception {
+    String connect = zooKeeper.getConnectString();
+    zooKeeper.stop();
+    StringWriter e = new StringWriter();
+    int code =
+        Txgw.run(
+            new PrintWriter(new StringWriter()),
+            new PrintWriter(e, true),
+            "nodes",
+            "list",
+            "-z",
+            connect,
+            "--connect-timeout",
+            "1");
+    assertThat(code).isEqualTo(3);
+    assertThat(e.toString()).contains("cannot reach ZooKeeper at " + connect + " within 1 s");
+  }
+}

@@ -1,0 +1,194 @@
+package io.txgw.consumer.nodes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.txgw.common.model.Chain;
+import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.RpcException;
+import io.txgw.coordinator.LoopbackZooKeeper;
+import io.txgw.coordinator.Membership;
+import io.txgw.coordinator.budget.Share;
+import io.txgw.coordinator.control.Controls;
+import io.txgw.coordinator.nodes.NodeRegistry;
+import io.txgw.coordinator.nodes.NodeSpec;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.OkHttpClient;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A consumer's routing against a real ZooKeeper server and scripted nodes: shares, registry changes
+ * and pauses arrive live, and losing ZooKeeper never lets it exceed its share.
+ */
+class NodeRoutingTest {
+  private TestingServer zooKeeper;
+  private final MockWebServer nodeA = new MockWebServer();
+  private final MockWebServer nodeB = new MockWebServer();
+  private final AtomicLong callsToA = new AtomicLong();
+  private final OkHttpClient http = new OkHttpClient();
+  private CuratorFramework admin;
+  private Membership membership;
+  private NodeRouting routing;
+
+  private static Dispatcher height(String hex, AtomicLong counter) {
+    return new Dispatcher() {
+      @Override
+      public MockResponse dispatch(RecordedRequest request) {
+        counter.incrementAndGet();
+        return new MockResponse.Builder()
+            .body("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"" + hex + "\"}")
+            .build();
+      }
+    };
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    zooKeeper = LoopbackZooKeeper.start();
+    nodeA.setDispatcher(height("0x10", callsToA));
+    nodeA.start(InetAddress.getLoopbackAddress(), 0);
+    nodeB.setDispatcher(height("0x10", new AtomicLong()));
+    nodeB.start(InetAddress.getLoopbackAddress(), 0);
+    admin = CuratorFrameworkFactory.newClient(zooKeeper.getConnectString(), new RetryOneTime(100));
+    admin.start();
+    new NodeRegistry(admin).put(spec("a", nodeA, 50, 200));
+  }
+
+  private static NodeSpec spec(String name, MockWebServer server, double rps, int weight) {
+    return new NodeSpec(
+        Chain.ETH, name, server.url("/").toString(), null, null, null, rps, 4, weight, false);
+  }
+
+  private NodePool startRouting() throws Exception {
+    membership = new Membership(zooKeeper.getConnectString(), "consumers", "c1", "{}");
+    membership.start(10, TimeUnit.SECONDS);
+    routing =
+        new NodeRouting(
+            "c1",
+            membership,
+            new NodeRouting.Settings(
+                http,
+                Duration.ofSeconds(2),
+                3,
+                Duration.ofMillis(300),
+                Duration.ofMillis(200),
+                new Credentials(Map.of())));
+    routing.start(Map.of());
+    return routing.pools().get(Chain.ETH);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (routing != null) {
+      routing.close();
+    }
+    if (membership != null) {
+      membership.close();
+    }
+    admin.close();
+    zooKeeper.close();
+    nodeA.close();
+    nodeB.close();
+    JsonRpcClient.shutdown(http);
+  }
+
+  @Test
+  void cutOffFromZooKeeperTheConsumerKeepsItsShareWhileTheSessionMayLiveThenHoldsNone()
+      throws Exception {
+    NodePool pool = startRouting();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> pool.endpoints().get("a").share().equals(new Share(50, 4)));
+
+    zooKeeper.stop();
+    // SUSPENDED: the session may still be alive on the server, and with it this share.
+    assertThat(pool.endpoints().get("a").share()).isEqualTo(new Share(50, 4));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> pool.endpoints().get("a").share().equals(Share.NONE));
+    // LOST: the leader has given this share away; no call goes out.
+    long before = callsToA.get();
+    assertThatThrownBy(() -> pool.node().call("eth_blockNumber"))
+        .isInstanceOfSatisfying(
+            RpcException.class, e -> assertThat(e.kind()).isEqualTo(RpcException.Kind.HELD_BACK));
+    assertThat(callsToA.get()).isEqualTo(before);
+
+    zooKeeper.restart();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> pool.endpoints().get("a").share().equals(new Share(50, 4)));
+    assertThat(pool.node().call("eth_blockNumber").asText()).isEqualTo("0x10");
+  }
+
+  @Test
+  void registryChangesAndPausesTakeEffectWithoutARestart() throws Exception {
+    NodePool pool = startRouting();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "a".equals(pool.primaryName()));
+    NodeRegistry registry = new NodeRegistry(admin);
+
+    registry.put(spec("a", nodeA, 20, 200));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> pool.endpoints().get("a").share().requestsPerSecond() == 20);
+
+    registry.put(spec("b", nodeB, 50, 100));
+    await().atMost(Duration.ofSeconds(10)).until(() -> pool.endpoints().containsKey("b"));
+    assertThat(pool.primaryName()).as("a weighs more").isEqualTo("a");
+    registry.put(spec("a", nodeA, 20, 200).withDrained(true));
+    await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(pool.primaryName()));
+
+    Controls controls = new Controls(admin);
+    controls.pause(Chain.ETH, new Controls.Pause("test", Instant.now(), "upgrade"));
+    await().atMost(Duration.ofSeconds(1)).until(() -> routing.paused(Chain.ETH));
+    assertThatThrownBy(() -> pool.node().call("eth_blockNumber")).hasMessageContaining("paused");
+    controls.resume(Chain.ETH);
+    await().atMost(Duration.ofSeconds(5)).until(() -> !routing.paused(Chain.ETH));
+    assertThat(pool.node().call("eth_blockNumber").asText()).isEqualTo("0x10");
+  }
+
+  @Test
+  void aNodeThatStopsAnsweringLeavesTheRotationAndReturnsWhenItAnswers() throws Exception {
+    new NodeRegistry(admin).put(spec("b", nodeB, 50, 100));
+    NodePool pool = startRouting();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "a".equals(pool.primaryName()));
+    int port = nodeA.getPort();
+    nodeA.close();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(pool.primaryName()));
+    assertThat(pool.endpoints().get("a").healthy()).isFalse();
+
+    try (MockWebServer again = new MockWebServer()) {
+      again.setDispatcher(height("0x10", new AtomicLong()));
+      again.start(InetAddress.getLoopbackAddress(), port);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> Boolean.TRUE.equals(pool.endpoints().get("a").healthy()));
+    }
+  }
+
+  @Test
+  void aNodeLaggingTheBestHeightLeavesTheRotation() throws Exception {
+    nodeA.setDispatcher(height("0x1", callsToA));
+    new NodeRegistry(admin).put(spec("b", nodeB, 50, 100));
+    NodePool pool = startRouting();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(pool.primaryName()));
+    assertThat(pool.endpoints().get("a").healthy()).isFalse();
+  }
+}
