@@ -2,12 +2,15 @@
 # Runs one benchmark against a stack it starts itself on loopback, and prints its figures.
 #   benchmarks/run.sh exactly-once [payouts per account, default 500] [accounts, default 4]
 #   benchmarks/run.sh btc-batching [payouts, default 1000]
+#   benchmarks/run.sh budget [budget req/s, default 200] [payouts per account, default 150]
+#                            [window seconds, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
   exactly-once) main=io.txgw.bench.ExactlyOnceBenchmark ;;
   btc-batching) main=io.txgw.bench.BitcoinBatchingBenchmark ;;
-  *) echo "usage: $0 exactly-once|btc-batching [sizes]" >&2; exit 2 ;;
+  budget) main=io.txgw.bench.BudgetBenchmark ;;
+  *) echo "usage: $0 exactly-once|btc-batching|budget [sizes]" >&2; exit 2 ;;
 esac
 shift
 mvn -B -ntp -q -DskipTests install

@@ -22,6 +22,18 @@ class BenchmarksSmokeIT {
   }
 
   @Test
+  void theBudgetBenchmarkMeasuresTheNodeRateAndTheMoveOfAKilledConsumersShare() throws Exception {
+    BudgetBenchmark.Result r =
+        BudgetBenchmark.run(100, 20, 2, 2, java.nio.file.Path.of("target/budget-smoke.html"));
+    BudgetBenchmark.print(r);
+    assertThat(r.phases()).hasSize(3);
+    assertThat(r.phases()).allSatisfy(p -> assertThat(p.perSecond()).isNotEmpty());
+    assertThat(r.shareMovedSeconds()).isPositive();
+    assertThat(r.mismatches()).isZero();
+    assertThat(r.chart()).exists();
+  }
+
+  @Test
   void theBitcoinBatchingBenchmarkCountsTransactionsAndVirtualBytes() throws Exception {
     List<BitcoinBatchingBenchmark.Run> runs = BitcoinBatchingBenchmark.compare(12);
     BitcoinBatchingBenchmark.print(runs);

@@ -16,6 +16,7 @@ import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.cli.Txgw;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.deploy.infra.ConsumerGroups;
 import io.txgw.deploy.infra.ConsumerProcess;
 import io.txgw.deploy.infra.CountingProxy;
 import io.txgw.loadgen.GatewayClient;
@@ -29,10 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.GroupState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -85,24 +83,7 @@ class BudgetIT {
         .until(
             () -> budgets.table(Chain.ETH, "anvil").map(t -> t.shares().size() == 3).orElse(false));
     // The measurement starts once the Kafka group has settled: a rebalance is not a throttle.
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
-      await()
-          .atMost(Duration.ofSeconds(60))
-          .pollInterval(Duration.ofMillis(200))
-          .until(
-              () -> {
-                ConsumerGroupDescription group =
-                    admin
-                        .describeConsumerGroups(List.of("txgw-payouts"))
-                        .all()
-                        .get()
-                        .get("txgw-payouts");
-                return group.groupState() == GroupState.STABLE
-                    && group.members().size() == 3
-                    && group.members().stream()
-                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty());
-              });
-    }
+    ConsumerGroups.awaitStable(stack.kafkaBootstrap(), "txgw-payouts", 3, Duration.ofSeconds(60));
   }
 
   @AfterAll
