@@ -70,6 +70,7 @@ public final class Demo {
     out.printf(Locale.ROOT, "%nstack is serving; Ctrl-C stops it%n");
     out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
     out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
+    out.printf(Locale.ROOT, "  deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());
     out.printf(
         Locale.ROOT,
         "  ETH source account: %s, BTC source wallet: %s%n",
@@ -134,6 +135,14 @@ public final class Demo {
       ok &= r.mismatches == 0 && r.broadcast == r.total;
     }
     out.println(ok ? "\nall payouts paid exactly once" : "\nSOME PAYOUTS DID NOT MATCH");
+    // What an operator sees: the registered nodes and each consumer's share of their budgets.
+    out.printf(Locale.ROOT, "%n$ deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());
+    io.txgw.coordinator.cli.Txgw.run(
+        new java.io.PrintWriter(out, true),
+        new java.io.PrintWriter(System.err, true),
+        "budgets",
+        "-z",
+        stack.zooKeeperConnect());
     return ok;
   }
 

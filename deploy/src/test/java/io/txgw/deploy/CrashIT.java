@@ -112,10 +112,10 @@ class CrashIT {
     int halts = 0;
     long firstKillAt = System.nanoTime() + Duration.ofSeconds(15).toNanos();
     long deadline = System.nanoTime() + DEADLINE.toNanos();
-    while (pending(client, batches) > 0) {
+    while (Pending.of(client, batches) > 0) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError(
-            pending(client, batches)
+            Pending.of(client, batches)
                 + " payouts still pending after "
                 + DEADLINE
                 + " and "
@@ -128,7 +128,7 @@ class CrashIT {
       await()
           .atMost(Duration.ofMillis(pause + 5_000))
           .pollInterval(Duration.ofMillis(250))
-          .until(() -> System.nanoTime() >= until || pending(client, batches) == 0);
+          .until(() -> System.nanoTime() >= until || Pending.of(client, batches) == 0);
       for (ConsumerProcess c : consumers) {
         if (!c.isAlive()) {
           log.info("{} halted at its fault point; starting it again", c);
@@ -138,7 +138,7 @@ class CrashIT {
       }
       // Kills start once a fault point has struck, so that they cannot prevent it.
       boolean killing = halts > 0 || System.nanoTime() > firstKillAt;
-      if (killing && pending(client, batches) > 0 && kills < 12) {
+      if (killing && Pending.of(client, batches) > 0 && kills < 12) {
         // Mostly the one broadcasting right now: killed between journal and record, its
         // successor must finish from the journal. Sometimes any one, wherever it stands.
         ConsumerProcess victim =
@@ -207,18 +207,5 @@ class CrashIT {
       }
     }
     return count;
-  }
-
-  private static int pending(GatewayClient client, Map<String, List<PayoutLine>> batches)
-      throws Exception {
-    int pending = 0;
-    for (var batch : batches.entrySet()) {
-      var answer = client.batch(batch.getKey());
-      pending +=
-          answer.status() == 200
-              ? answer.body().path("counts").path("ACCEPTED").asInt(0)
-              : batch.getValue().size();
-    }
-    return pending;
   }
 }

@@ -22,7 +22,7 @@ public final class ShareCalculator {
   static final double HEADROOM = 1.5;
 
   /** The least an unsaturated consumer keeps: health checks and the first calls of new work. */
-  static final double MIN_KEPT = 3;
+  static final double MIN_KEPT = 1.5;
 
   private ShareCalculator() {}
 

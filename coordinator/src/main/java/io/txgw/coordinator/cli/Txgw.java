@@ -241,14 +241,17 @@ public final class Txgw {
       }
     }
 
-    @Command(name = "remove", description = "Removes a node from the registry.")
-    static final class Remove extends ZkCommand {
-      @Parameters(index = "0")
+    /** A command about one registered node, named by chain and name. */
+    abstract static class OneNode extends ZkCommand {
+      @Parameters(index = "0", description = "chain: BTC or ETH")
       Chain chain;
 
-      @Parameters(index = "1")
+      @Parameters(index = "1", description = "node name")
       String name;
+    }
 
+    @Command(name = "remove", description = "Removes a node from the registry.")
+    static final class Remove extends OneNode {
       @Override
       int run(CuratorFramework client) throws Exception {
         if (!new NodeRegistry(client).remove(chain, name)) {
@@ -261,13 +264,7 @@ public final class Txgw {
     }
 
     @Command(name = "drain", description = "Takes a node out of rotation; it stays registered.")
-    static final class Drain extends ZkCommand {
-      @Parameters(index = "0")
-      Chain chain;
-
-      @Parameters(index = "1")
-      String name;
-
+    static final class Drain extends OneNode {
       @Override
       int run(CuratorFramework client) throws Exception {
         return setDrained(client, chain, name, true, out(), err());
@@ -275,13 +272,7 @@ public final class Txgw {
     }
 
     @Command(name = "undrain", description = "Puts a drained node back in rotation.")
-    static final class Undrain extends ZkCommand {
-      @Parameters(index = "0")
-      Chain chain;
-
-      @Parameters(index = "1")
-      String name;
-
+    static final class Undrain extends OneNode {
       @Override
       int run(CuratorFramework client) throws Exception {
         return setDrained(client, chain, name, false, out(), err());

@@ -64,7 +64,7 @@ public final class EthereumSender implements ChainSender {
   @Override
   public int maxUnitsPerRound() {
     // Nonces only; a round is one journal transaction, so larger rounds cost fewer.
-    return 200;
+    return 500;
   }
 
   @Override

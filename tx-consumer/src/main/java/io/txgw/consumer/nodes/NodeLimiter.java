@@ -15,16 +15,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This consumer's gate to one node: a token bucket at its share's rate, a cap on unanswered calls,
- * the chain's pause switch, and AIMD on top. Overload signals (HTTP 429, JSON-RPC -32005, a
- * timeout, latency far above its usual level) halve the rate at most once a second; each second
- * without one gives back a tenth of the share, as TCP does with its window.
+ * This consumer's gate to one node: a token bucket at its share's rate, at most one second's worth
+ * of calls in any second, a cap on unanswered calls, the chain's pause switch, and AIMD on top.
+ * Overload signals (HTTP 429, JSON-RPC -32005, a timeout, latency far above its usual level) halve
+ * the rate at most once a second; each second without one gives back a tenth of the share, as TCP
+ * does with its window.
  */
 public final class NodeLimiter implements CallGate {
   private static final Logger log = LoggerFactory.getLogger(NodeLimiter.class);
 
-  /** Tokens that may pile up, in seconds of rate: small, so no window sees a burst over budget. */
-  static final double BURST_SECONDS = 0.04;
+  /**
+   * Tokens that may pile up, in seconds of rate. The one-second window below keeps any second
+   * within the share however they are spent.
+   */
+  static final double BURST_SECONDS = 0.15;
+
+  static final long WINDOW_NANOS = 1_000_000_000L;
+
+  /** Above this rate (an unbudgeted node) calls are not noted one by one. */
+  static final double WINDOWED_UP_TO = 100_000;
 
   static final double MIN_FACTOR = 0.05;
   static final double INCREASE = 0.1;
@@ -42,6 +51,7 @@ public final class NodeLimiter implements CallGate {
   private final LongSupplier nanoTime;
   private final Bucket bucket;
   private final AtomicLong calls = new AtomicLong();
+  private final java.util.ArrayDeque<Long> recent = new java.util.ArrayDeque<>();
   private volatile boolean waited;
   private long reportedCalls;
   private long reportedAt;
@@ -124,6 +134,7 @@ public final class NodeLimiter implements CallGate {
           throw heldBack(method, "no share of its budget came free in time");
         }
       }
+      awaitWindow(method, deadline);
       // A pause that came while this call waited for its token still stops it.
       if (paused.getAsBoolean()) {
         throw heldBack(method, "its chain is paused");
@@ -139,6 +150,37 @@ public final class NodeLimiter implements CallGate {
       releaseSlot();
       observe(failure, nanos);
     };
+  }
+
+  /**
+   * Waits until fewer calls than one second's worth of the rate were started in the last second,
+   * then notes this one. With it the bucket may bank a sixth of a second of tokens while the loop
+   * is busy elsewhere (a Kafka commit) and spend them after, and still no second sees more than the
+   * share.
+   */
+  private synchronized void awaitWindow(String method, long deadline)
+      throws RpcException, InterruptedException {
+    double rate = effectiveRate();
+    if (rate > WINDOWED_UP_TO) {
+      return;
+    }
+    long allowed = Math.max(1, (long) Math.floor(rate));
+    while (true) {
+      long now = nanoTime.getAsLong();
+      while (!recent.isEmpty() && now - recent.peekFirst() >= WINDOW_NANOS) {
+        recent.pollFirst();
+      }
+      if (recent.size() < allowed) {
+        recent.addLast(now);
+        return;
+      }
+      long left = deadline - now;
+      if (left <= 0) {
+        throw heldBack(method, "its share of this second is spent");
+      }
+      long until = recent.peekFirst() + WINDOW_NANOS - now;
+      wait(Math.max(1, Math.min(left, until) / 1_000_000));
+    }
   }
 
   /** Waits for a share with a rate: a new consumer has none until the leader counts it in. */

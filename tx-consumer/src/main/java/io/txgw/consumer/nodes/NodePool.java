@@ -81,8 +81,12 @@ public final class NodePool implements Closeable {
       this.limiter = limiter;
     }
 
+    /**
+     * Only a node a check found answering and in sync takes calls: a node still syncing would
+     * answer from a stale chain (a wallet without its coins refuses payouts as unfunded).
+     */
     boolean inRotation() {
-      return !spec.drained() && !Boolean.FALSE.equals(healthy);
+      return !spec.drained() && Boolean.TRUE.equals(healthy);
     }
 
     public NodeSpec spec() {
@@ -221,8 +225,14 @@ public final class NodePool implements Closeable {
 
   /** Applies this consumer's current shares, after the leader published new ones. */
   public void refreshShares() {
+    boolean unchecked = false;
     for (Endpoint e : endpoints.values()) {
       e.limiter.setShare(shareOf.apply(e.spec.name()));
+      unchecked |= e.healthy == null;
+    }
+    if (unchecked && !checker.isShutdown()) {
+      // A node could not be checked without a share; now it can, without waiting a period.
+      checker.execute(this::checkHealth);
     }
   }
 
