@@ -54,7 +54,7 @@ public final class TxConsumer implements Closeable {
 
   private final TxConsumerConfig config;
   private final Map<String, String> env;
-  private final OkHttpClient http = new OkHttpClient();
+  private final OkHttpClient http = JsonRpcClient.httpClient();
   private final ScheduledExecutorService reporter =
       Executors.newSingleThreadScheduledExecutor(
           r -> {

@@ -101,7 +101,7 @@ public final class BcoinNode implements Closeable {
   private final Secret apiKey;
   private final JsonRpcClient node;
   private final JsonRpcClient wallet;
-  private final OkHttpClient http = new OkHttpClient();
+  private final OkHttpClient http = JsonRpcClient.httpClient();
 
   private BcoinNode(
       ChildProcess process, Spec spec, String nodeUrl, String walletUrl, Secret apiKey) {

@@ -13,6 +13,7 @@ import java.net.UnknownHostException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.Call;
+import okhttp3.ConnectionPool;
 import okhttp3.Credentials;
 import okhttp3.EventListener;
 import okhttp3.MediaType;
@@ -44,7 +45,7 @@ public final class JsonRpcClient implements Rpc {
   private final CallGate gate;
 
   public JsonRpcClient(RpcEndpoint endpoint, RetryPolicy retry) {
-    this(endpoint, retry, new OkHttpClient());
+    this(endpoint, retry, httpClient());
   }
 
   /** Shares {@code base}'s connection pool and threads; settings are this endpoint's. */
@@ -301,6 +302,17 @@ public final class JsonRpcClient implements Rpc {
         sent.started = true;
       }
     }
+  }
+
+  /**
+   * A base client whose pooled connections are dropped after 4 s idle: node servers close idle
+   * keep-alive connections (Node.js, and so bcoin, after 5 s), and a request written onto a
+   * connection the server is closing fails with its outcome unknown, which is never retried here.
+   */
+  public static OkHttpClient httpClient() {
+    return new OkHttpClient.Builder()
+        .connectionPool(new ConnectionPool(16, 4, TimeUnit.SECONDS))
+        .build();
   }
 
   /** Releases threads and pooled connections shared by every client made from one base. */
