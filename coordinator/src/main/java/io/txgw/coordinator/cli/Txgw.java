@@ -50,8 +50,13 @@ public final class Txgw {
   static final int UNREACHABLE = 3;
 
   public static void main(String[] args) {
-    // An operator's command prints its answer; the clients' connection chatter is not one.
-    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    // An operator's command prints its answer and its own errors; the ZooKeeper client's
+    // connection chatter (stack traces of each refused attempt) is not one.
+    String level = System.getenv().getOrDefault("TXGW_CLI_LOG_LEVEL", "off");
+    for (String logger :
+        new String[] {"defaultLogLevel", "log.org.apache.zookeeper", "log.org.apache.curator"}) {
+      System.setProperty("org.slf4j.simpleLogger." + logger, level);
+    }
     System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
 
@@ -195,11 +200,19 @@ public final class Txgw {
       @Option(names = "--weight", defaultValue = "100", description = "preference, 1-1000")
       int weight;
 
+      private NodeSpec spec;
+
+      /** A bad node is refused before anything connects. */
       @Override
-      int run(CuratorFramework client) throws Exception {
-        NodeSpec spec =
+      public Integer call() throws Exception {
+        spec =
             new NodeSpec(
                 chain, name, url, walletUrl, user, credentials, maxRps, maxInFlight, weight, false);
+        return super.call();
+      }
+
+      @Override
+      int run(CuratorFramework client) throws Exception {
         new NodeRegistry(client).put(spec);
         out()
             .printf(
