@@ -51,6 +51,15 @@ public final class ChildProcess implements Closeable {
     return process.pid();
   }
 
+  /** Waits for the process to end by itself; false if it is still running after the timeout. */
+  public boolean awaitExit(java.time.Duration timeout) throws InterruptedException {
+    return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public int exitCode() {
+    return process.exitValue();
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }

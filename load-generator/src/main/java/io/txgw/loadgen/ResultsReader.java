@@ -1,0 +1,64 @@
+package io.txgw.loadgen;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.json.Json;
+import io.txgw.common.kafka.Topics;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Reads the committed results topic from the start and counts the results of a run's payouts, to
+ * tell each paid once from missing or doubled.
+ */
+final class ResultsReader {
+  private ResultsReader() {}
+
+  /** Counts per payout and the last status of each, for the payouts of {@code batchIds}. */
+  record Seen(Map<String, Integer> counts, Map<String, String> statuses) {}
+
+  /**
+   * Reads until every one of {@code expected} payouts (by {@code batchId/payoutId}) has a result,
+   * or the timeout passes.
+   */
+  static Seen read(String bootstrap, Set<String> batchIds, int expected, Duration timeout)
+      throws IOException {
+    Map<String, Integer> counts = new HashMap<>();
+    Map<String, String> statuses = new HashMap<>();
+    Map<String, Object> props = new HashMap<>();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(Topics.RESULTS).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (counts.size() < expected && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          JsonNode result = Json.mapper().readTree(r.value());
+          String batch = result.path("batchId").asText();
+          if (batchIds.contains(batch)) {
+            String key = batch + "/" + result.path("payoutId").asText();
+            counts.merge(key, 1, Integer::sum);
+            statuses.put(key, result.path("status").asText());
+          }
+        }
+      }
+    }
+    return new Seen(counts, statuses);
+  }
+}
