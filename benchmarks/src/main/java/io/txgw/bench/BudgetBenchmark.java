@@ -13,6 +13,7 @@ import io.txgw.deploy.OnChainCheck;
 import io.txgw.deploy.infra.ConsumerGroups;
 import io.txgw.deploy.infra.ConsumerProcess;
 import io.txgw.deploy.infra.CountingProxy;
+import io.txgw.loadgen.Charts;
 import io.txgw.loadgen.GatewayClient;
 import io.txgw.loadgen.PayoutFactory;
 import java.io.IOException;
@@ -21,8 +22,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The node's view of the rate against its budget, with 1, 2 and 3 consumer processes sharing one
@@ -236,75 +239,15 @@ public final class BudgetBenchmark {
         r.chart().toAbsolutePath());
   }
 
-  /** One SVG line per phase, seconds across, node calls per second up, the budget dashed. */
+  /** One line per phase, seconds across, node calls per second up, the budget dashed. */
   static void writeChart(Path file, double budget, List<Phase> phases) throws IOException {
-    int w = 720;
-    int h = 320;
-    int pad = 40;
-    int maxSeconds = phases.stream().mapToInt(p -> p.perSecond().size()).max().orElse(1);
-    double top = Math.max(budget * 1.2, phases.stream().mapToInt(Phase::max).max().orElse(1));
-    String[] colours = {"#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"};
-    StringBuilder svg = new StringBuilder();
-    svg.append(
-        String.format(
-            Locale.ROOT, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d'>", w, h));
-    double budgetY = h - pad - budget / top * (h - 2 * pad);
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#000' stroke-dasharray='6 4'/>",
-            pad,
-            budgetY,
-            w - pad,
-            budgetY));
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "<text x='%d' y='%.1f' font-size='12'>budget %.0f req/s</text>",
-            w - pad - 120,
-            budgetY - 4,
-            budget));
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='#888'/>",
-            pad,
-            h - pad,
-            w - pad,
-            h - pad));
-    svg.append(
-        String.format(
-            Locale.ROOT, "<text x='%d' y='%d' font-size='12'>seconds</text>", w / 2, h - 8));
-    for (int i = 0; i < phases.size(); i++) {
-      Phase p = phases.get(i);
-      StringBuilder points = new StringBuilder();
-      for (int s = 0; s < p.perSecond().size(); s++) {
-        double x = pad + (s + 0.5) * (w - 2 * pad) / maxSeconds;
-        double y = h - pad - p.perSecond().get(s) / top * (h - 2 * pad);
-        points.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
-      }
-      String colour = colours[i % colours.length];
-      svg.append(
-          String.format(
-              Locale.ROOT,
-              "<polyline fill='none' stroke='%s' stroke-width='2' points='%s'/>",
-              colour,
-              points));
-      svg.append(
-          String.format(
-              Locale.ROOT,
-              "<text x='%d' y='%d' font-size='12' fill='%s'>%s</text>",
-              pad + 10,
-              pad + 14 * i,
-              colour,
-              p.name()));
-    }
-    svg.append("</svg>");
+    Map<String, List<? extends Number>> series = new LinkedHashMap<>();
+    phases.forEach(p -> series.put(p.name(), p.perSecond()));
     String html =
-        "<!doctype html><meta charset='utf-8'><title>txgw node budget</title>"
-            + "<h1>Node-observed call rate against the budget</h1>"
-            + svg
-            + "<p>Each line is one phase; the kill phase loses a consumer at 4 s.</p>";
+        Charts.page(
+            "txgw node budget",
+            Charts.lines("Node-observed call rate against the budget", "calls/s", series, budget)
+                + "<p>Each line is one phase; the kill phase loses a consumer at 4 s.</p>");
     Files.createDirectories(file.toAbsolutePath().getParent());
     Files.writeString(file, html);
   }
