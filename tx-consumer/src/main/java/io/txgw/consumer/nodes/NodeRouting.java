@@ -92,7 +92,9 @@ public final class NodeRouting implements Closeable {
     for (Chain chain : Chain.values()) {
       List<NodeSpec> nodes = registered.get(chain);
       if (nodes != null) {
-        pools.put(chain, keep(pool(chain, this::budgetedShare)).start(settings.healthInterval()));
+        pools.put(
+            chain,
+            keep(pool(chain, node -> budgetedShare(chain, node))).start(settings.healthInterval()));
         pools.get(chain).update(nodes);
         log.info("{}: {} registered node(s), budgets from ZooKeeper", chain, nodes.size());
       } else if (fallback.containsKey(chain)) {
@@ -122,7 +124,10 @@ public final class NodeRouting implements Closeable {
     return this;
   }
 
-  private NodePool pool(Chain chain, java.util.function.BiFunction<Chain, String, Share> share) {
+  /**
+   * @param shareOf this consumer's share of a node of the chain, by node name
+   */
+  private NodePool pool(Chain chain, Function<String, Share> shareOf) {
     return new NodePool(
         chain,
         memberId,
@@ -131,12 +136,8 @@ public final class NodeRouting implements Closeable {
         settings.maxLag(),
         settings.credentials(),
         () -> controls != null && controls.isPaused(chain),
-        name -> share.apply(chain, name),
+        shareOf,
         settings.maxWait());
-  }
-
-  private NodePool pool(Chain chain, Function<String, Share> share) {
-    return pool(chain, (c, name) -> share.apply(name));
   }
 
   private Share budgetedShare(Chain chain, String node) {
