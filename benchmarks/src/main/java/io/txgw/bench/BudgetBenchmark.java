@@ -6,8 +6,6 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
 import io.txgw.coordinator.budget.Budgets;
-import io.txgw.coordinator.nodes.NodeRegistry;
-import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.deploy.LocalStack;
 import io.txgw.deploy.OnChainCheck;
 import io.txgw.deploy.infra.ConsumerGroups;
@@ -79,10 +77,7 @@ public final class BudgetBenchmark {
                     .withLimits(null, LocalStack.Options.GENEROUS));
         CountingProxy proxy = new CountingProxy(stack.anvil().rpcUrl());
         Budgets budgets = new Budgets(stack.zk()).start()) {
-      new NodeRegistry(stack.zk())
-          .put(
-              new NodeSpec(
-                  Chain.ETH, "anvil", proxy.url(), null, null, null, budget, 8, 100, false));
+      stack.registerAnvil(proxy.url(), new LocalStack.NodeLimits(budget, 8));
       GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
       PayoutFactory factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 5);
       AddressCodec codec = new AddressCodec(BitcoinNetwork.BCOIN_REGTEST);

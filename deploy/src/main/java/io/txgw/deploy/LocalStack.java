@@ -206,18 +206,7 @@ public final class LocalStack implements Closeable {
   private void register() throws Exception {
     NodeRegistry registry = new NodeRegistry(zk);
     if (options.ethLimits() != null) {
-      registry.put(
-          new NodeSpec(
-              Chain.ETH,
-              "anvil",
-              anvil.rpcUrl(),
-              null,
-              null,
-              null,
-              options.ethLimits().maxRequestsPerSecond(),
-              options.ethLimits().maxInFlight(),
-              100,
-              false));
+      registerAnvil(anvil.rpcUrl(), options.ethLimits());
     }
     if (options.btcLimits() != null) {
       for (BcoinNode b : bcoins) {
@@ -235,6 +224,26 @@ public final class LocalStack implements Closeable {
                 false));
       }
     }
+  }
+
+  /**
+   * Registers anvil as the ETH node {@code anvil} at {@code url} (anvil's own, or a proxy in front
+   * of it) with these limits. Consumers started afterwards use it.
+   */
+  public void registerAnvil(String url, NodeLimits limits) throws Exception {
+    new NodeRegistry(zk)
+        .put(
+            new NodeSpec(
+                Chain.ETH,
+                "anvil",
+                url,
+                null,
+                null,
+                null,
+                limits.maxRequestsPerSecond(),
+                limits.maxInFlight(),
+                100,
+                false));
   }
 
   /** Where consumers find a bcoin node's API key: their environment, never the registry. */

@@ -6,8 +6,6 @@ import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import io.txgw.common.validation.PayoutLine;
-import io.txgw.coordinator.nodes.NodeRegistry;
-import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.CountingProxy;
 import io.txgw.deploy.infra.GroupLag;
@@ -77,19 +75,7 @@ public final class PaperExperiment {
                     .withLimits(null, LocalStack.Options.GENEROUS));
         CountingProxy proxy = new CountingProxy(stack.anvil().rpcUrl());
         Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
-      new NodeRegistry(stack.zk())
-          .put(
-              new NodeSpec(
-                  Chain.ETH,
-                  "anvil",
-                  proxy.url(),
-                  null,
-                  null,
-                  null,
-                  size.nodeBudget(),
-                  16,
-                  100,
-                  false));
+      stack.registerAnvil(proxy.url(), new LocalStack.NodeLimits(size.nodeBudget(), 16));
       stack.startConsumer("consumer-1");
       stack.startConsumer("consumer-2");
       Path keyFile = stack.workDir().resolve("api-key");

@@ -14,8 +14,6 @@ import io.txgw.coordinator.budget.BudgetTable;
 import io.txgw.coordinator.budget.Budgets;
 import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.cli.Txgw;
-import io.txgw.coordinator.nodes.NodeRegistry;
-import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.deploy.infra.ConsumerGroups;
 import io.txgw.deploy.infra.ConsumerProcess;
 import io.txgw.deploy.infra.CountingProxy;
@@ -71,9 +69,7 @@ class BudgetIT {
             new LocalStack.Options(0, 0, 200, NO_BITCOIN_BLOCKS)
                 .withLimits(null, LocalStack.Options.GENEROUS));
     proxy = new CountingProxy(stack.anvil().rpcUrl());
-    new NodeRegistry(stack.zk())
-        .put(
-            new NodeSpec(Chain.ETH, "anvil", proxy.url(), null, null, null, BUDGET, 8, 100, false));
+    stack.registerAnvil(proxy.url(), new LocalStack.NodeLimits(BUDGET, 8));
     budgets = new Budgets(stack.zk()).start();
     for (int i = 1; i <= 3; i++) {
       ConsumerProcess c =
