@@ -6,7 +6,6 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.chain.ChainSender;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,7 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -75,14 +73,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private volatile boolean running = true;
 
-  /** Records on the assigned partitions not yet read, as of the last poll. */
-  private final AtomicLong backlog = new AtomicLong();
-
-  /** The offset each partition's last record transaction committed. */
-  private final Map<TopicPartition, Long> recordedUpTo = new HashMap<>();
-
-  /** The offset after the last record fetched from each partition. */
-  private final Map<TopicPartition, Long> fetchedUpTo = new HashMap<>();
+  private final Backlog backlog = new Backlog();
 
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
@@ -139,8 +130,8 @@ public final class PayoutProcessor implements AutoCloseable {
       while (running) {
         resumeRested();
         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
-        noteFetched(records);
-        measureBacklog();
+        backlog.fetched(records);
+        backlog.measure(consumer);
         if (pauses.quarantined()) {
           for (TopicPartition p : records.partitions()) {
             consumer.seek(p, records.records(p).get(0).offset());
@@ -189,30 +180,6 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
-  /**
-   * Records on the assigned partitions not yet recorded: the lag after the last fetch plus what was
-   * fetched and is still being paid. A consumer working through one large poll must not look idle
-   * to the budget leader.
-   */
-  private void measureBacklog() {
-    long total = 0;
-    for (TopicPartition p : consumer.assignment()) {
-      long lag = consumer.currentLag(p).orElse(0);
-      Long done = recordedUpTo.get(p);
-      Long fetched = fetchedUpTo.get(p);
-      total += lag + (done == null || fetched == null ? 0 : Math.max(0, fetched - done));
-    }
-    backlog.set(total);
-  }
-
-  private void noteFetched(ConsumerRecords<String, byte[]> records) {
-    for (TopicPartition p : records.partitions()) {
-      List<ConsumerRecord<String, byte[]>> batch = records.records(p);
-      fetchedUpTo.put(p, batch.get(batch.size() - 1).offset() + 1);
-      recordedUpTo.putIfAbsent(p, batch.get(0).offset());
-    }
-  }
-
   /** Records on this consumer's partitions not yet paid: what the budget leader weighs by. */
   public long backlog() {
     return backlog.get();
@@ -249,7 +216,7 @@ public final class PayoutProcessor implements AutoCloseable {
       try {
         payout = payoutSerde.deserialize(record.topic(), record.value());
       } catch (SerializationException e) {
-        deadLetters.add(deadLetter(record, e));
+        deadLetters.add(DeadLetters.of(record, e));
         continue;
       }
       if (index.isTaken(payout.resultKey()) || !seen.add(payout.resultKey())) {
@@ -371,36 +338,13 @@ public final class PayoutProcessor implements AutoCloseable {
         Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
     producer.commitTransaction();
     finals.forEach(indexes.get(p)::apply);
-    recordedUpTo.put(p, offset);
-    measureBacklog();
+    backlog.recorded(p, offset);
+    backlog.measure(consumer);
   }
 
   private long committedOffset(TopicPartition p) {
     OffsetAndMetadata committed = consumer.committed(Set.of(p)).get(p);
     return committed != null ? committed.offset() : consumer.position(p);
-  }
-
-  private ProducerRecord<String, Object> deadLetter(
-      ConsumerRecord<String, byte[]> record, SerializationException e) {
-    log.warn(
-        "unreadable record {}-{}@{} moved to {}: {}",
-        record.topic(),
-        record.partition(),
-        record.offset(),
-        Topics.SENDTO_DEAD_LETTER,
-        e.getMessage());
-    ProducerRecord<String, Object> dead =
-        new ProducerRecord<>(
-            Topics.SENDTO_DEAD_LETTER,
-            record.key(),
-            record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8));
-    dead.headers()
-        .add("txgw.error", String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8))
-        .add(
-            "txgw.origin",
-            (record.topic() + "-" + record.partition() + "@" + record.offset())
-                .getBytes(StandardCharsets.UTF_8));
-    return dead;
   }
 
   /** After an aborted transaction: state is what Kafka says, from the journal and the offsets. */
@@ -479,8 +423,7 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       partitions.forEach(indexes::remove);
       partitions.forEach(pausedUntil::remove);
-      partitions.forEach(recordedUpTo::remove);
-      partitions.forEach(fetchedUpTo::remove);
+      backlog.forget(partitions);
     }
 
     @Override
@@ -494,9 +437,6 @@ public final class PayoutProcessor implements AutoCloseable {
       for (TopicPartition p : partitions) {
         indexes.put(p, loaded.get(p.partition()));
       }
-      consumer
-          .committed(Set.copyOf(partitions))
-          .forEach((p, o) -> recordedUpTo.put(p, o == null ? 0L : o.offset()));
       log.info("assigned {}", partitions);
     }
 

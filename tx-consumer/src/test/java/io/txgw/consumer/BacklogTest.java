@@ -1,0 +1,44 @@
+package io.txgw.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.internals.AutoOffsetResetStrategy;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+class BacklogTest {
+  private final TopicPartition p = new TopicPartition("sendto", 0);
+
+  @Test
+  void fetchedRecordsCountUntilRecordedSoALongPollDoesNotLookIdle() {
+    MockConsumer<String, byte[]> consumer =
+        new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name());
+    consumer.assign(List.of(p));
+    consumer.updateBeginningOffsets(Map.of(p, 0L));
+    for (int i = 0; i < 5; i++) {
+      consumer.addRecord(new ConsumerRecord<>("sendto", 0, i, "k", new byte[0]));
+    }
+    consumer.updateEndOffsets(Map.of(p, 5L));
+    Backlog backlog = new Backlog();
+
+    ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ZERO);
+    backlog.fetched(records);
+    backlog.measure(consumer);
+    assertThat(backlog.get()).as("all five fetched, none recorded").isEqualTo(5);
+
+    backlog.recorded(p, 3);
+    backlog.measure(consumer);
+    assertThat(backlog.get()).isEqualTo(2);
+
+    backlog.forget(List.of(p));
+    consumer.unsubscribe();
+    backlog.measure(consumer);
+    assertThat(backlog.get()).isZero();
+  }
+}
