@@ -84,66 +84,101 @@ public final class JsonRpcClient implements Rpc {
 
   @Override
   public JsonNode call(String method, ArrayNode params) throws RpcException, InterruptedException {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return callOnce(method, params);
-      } catch (RpcException e) {
-        boolean unseen =
-            e.kind() == RpcException.Kind.CONNECT_FAILED
-                || e.kind() == RpcException.Kind.RATE_LIMITED;
-        if (!unseen || attempt >= retry.maxAttempts()) {
-          throw e;
-        }
-        long backoff = retry.backoff(attempt).toMillis();
-        log.debug(
-            "{} {} failed ({}), retry {} in {} ms",
-            endpoint.name(),
-            method,
-            e.kind(),
-            attempt,
-            backoff);
-        Thread.sleep(backoff);
-      }
-    }
+    return withRetries(
+        method,
+        () -> {
+          ObjectNode request = Json.mapper().createObjectNode();
+          if (endpoint.jsonRpc2()) {
+            request.put("jsonrpc", "2.0");
+          }
+          request.put("id", ids.incrementAndGet());
+          request.put("method", method);
+          request.set("params", params);
+          return exchange(
+              method,
+              new Request.Builder()
+                  .url(endpoint.url())
+                  .post(RequestBody.create(request.toString(), JSON)),
+              response -> read(method, response));
+        });
   }
 
   @Override
   public JsonNode rest(String httpMethod, String path, JsonNode body)
       throws RpcException, InterruptedException {
     String what = httpMethod + " " + path;
-    for (int attempt = 1; ; attempt++) {
-      Sent sent = new Sent();
-      Request.Builder builder =
-          new Request.Builder()
-              .url(endpoint.url().replaceAll("/+$", "") + path)
-              .tag(Sent.class, sent)
-              .method(
-                  httpMethod,
-                  body == null && httpMethod.equals("GET")
-                      ? null
-                      : RequestBody.create(body == null ? "{}" : body.toString(), JSON));
-      if (authorization != null) {
-        builder.header("Authorization", authorization);
-      }
-      CallGate.Permit permit = gate.enter(what);
-      long t0 = System.nanoTime();
-      try (Response response = http.newCall(builder.build()).execute()) {
-        JsonNode answer = readRest(what, response);
-        permit.done(null, System.nanoTime() - t0);
-        return answer;
+    return withRetries(
+        what,
+        () ->
+            exchange(
+                what,
+                new Request.Builder()
+                    .url(endpoint.url().replaceAll("/+$", "") + path)
+                    .method(
+                        httpMethod,
+                        body == null && httpMethod.equals("GET")
+                            ? null
+                            : RequestBody.create(body == null ? "{}" : body.toString(), JSON)),
+                response -> readRest(what, response)));
+  }
+
+  /** One request and its classified answer. */
+  private interface Attempt {
+    JsonNode run() throws RpcException, InterruptedException;
+  }
+
+  /** Reads a response into a result, or the failure it tells of. */
+  private interface Reader {
+    JsonNode read(Response response) throws RpcException, IOException;
+  }
+
+  /** Retries only what the node never saw: refused connections and rate limiting. */
+  private JsonNode withRetries(String what, Attempt attempt)
+      throws RpcException, InterruptedException {
+    for (int n = 1; ; n++) {
+      try {
+        return attempt.run();
       } catch (RpcException e) {
-        permit.done(
-            e.kind() == RpcException.Kind.NODE_ERROR ? null : e.kind(), System.nanoTime() - t0);
-        throw e;
-      } catch (IOException e) {
-        RpcException classified = classify(what, e, sent.started);
-        permit.done(classified.kind(), System.nanoTime() - t0);
-        if (classified.kind() != RpcException.Kind.CONNECT_FAILED
-            || attempt >= retry.maxAttempts()) {
-          throw classified;
+        boolean unseen =
+            e.kind() == RpcException.Kind.CONNECT_FAILED
+                || e.kind() == RpcException.Kind.RATE_LIMITED;
+        if (!unseen || n >= retry.maxAttempts()) {
+          throw e;
         }
-        Thread.sleep(retry.backoff(attempt).toMillis());
+        long backoff = retry.backoff(n).toMillis();
+        log.debug(
+            "{} {} failed ({}), retry {} in {} ms", endpoint.name(), what, e.kind(), n, backoff);
+        Thread.sleep(backoff);
       }
+    }
+  }
+
+  /**
+   * Sends one request through the gate and classifies the outcome; the gate hears how it went (a
+   * node's JSON-RPC error is an answer, not a failure).
+   */
+  private JsonNode exchange(String what, Request.Builder builder, Reader reader)
+      throws RpcException, InterruptedException {
+    Sent sent = new Sent();
+    builder.tag(Sent.class, sent);
+    if (authorization != null) {
+      builder.header("Authorization", authorization);
+    }
+    Call call = http.newCall(builder.build());
+    CallGate.Permit permit = gate.enter(what);
+    long t0 = System.nanoTime();
+    try (Response response = call.execute()) {
+      JsonNode answer = reader.read(response);
+      permit.done(null, System.nanoTime() - t0);
+      return answer;
+    } catch (RpcException e) {
+      permit.done(
+          e.kind() == RpcException.Kind.NODE_ERROR ? null : e.kind(), System.nanoTime() - t0);
+      throw e;
+    } catch (IOException e) {
+      RpcException classified = classify(what, e, sent.started);
+      permit.done(classified.kind(), System.nanoTime() - t0);
+      throw classified;
     }
   }
 
@@ -182,42 +217,6 @@ public final class JsonRpcClient implements Rpc {
           RpcException.Kind.MALFORMED, null, response.code(), what + ": answer is not JSON", null);
     }
     return json;
-  }
-
-  private JsonNode callOnce(String method, ArrayNode params)
-      throws RpcException, InterruptedException {
-    ObjectNode request = Json.mapper().createObjectNode();
-    if (endpoint.jsonRpc2()) {
-      request.put("jsonrpc", "2.0");
-    }
-    request.put("id", ids.incrementAndGet());
-    request.put("method", method);
-    request.set("params", params);
-    Sent sent = new Sent();
-    Request.Builder builder =
-        new Request.Builder()
-            .url(endpoint.url())
-            .tag(Sent.class, sent)
-            .post(RequestBody.create(request.toString(), JSON));
-    if (authorization != null) {
-      builder.header("Authorization", authorization);
-    }
-    Call call = http.newCall(builder.build());
-    CallGate.Permit permit = gate.enter(method);
-    long t0 = System.nanoTime();
-    try (Response response = call.execute()) {
-      JsonNode result = read(method, response);
-      permit.done(null, System.nanoTime() - t0);
-      return result;
-    } catch (RpcException e) {
-      permit.done(
-          e.kind() == RpcException.Kind.NODE_ERROR ? null : e.kind(), System.nanoTime() - t0);
-      throw e;
-    } catch (IOException e) {
-      RpcException classified = classify(method, e, sent.started);
-      permit.done(classified.kind(), System.nanoTime() - t0);
-      throw classified;
-    }
   }
 
   private JsonNode read(String method, Response response) throws RpcException, IOException {
