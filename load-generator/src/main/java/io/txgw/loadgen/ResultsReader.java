@@ -1,8 +1,8 @@
 package io.txgw.loadgen;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.PayoutResult;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -49,12 +49,11 @@ final class ResultsReader {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (counts.size() < expected && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          JsonNode result = Json.mapper().readTree(r.value());
-          String batch = result.path("batchId").asText();
-          if (batchIds.contains(batch)) {
-            String key = batch + "/" + result.path("payoutId").asText();
+          PayoutResult result = Json.mapper().readValue(r.value(), PayoutResult.class);
+          if (batchIds.contains(result.batchId())) {
+            String key = result.batchId() + "/" + result.payoutId();
             counts.merge(key, 1, Integer::sum);
-            statuses.put(key, result.path("status").asText());
+            statuses.put(key, result.status().name());
           }
         }
       }
