@@ -1,6 +1,7 @@
 package io.txgw.consumer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
@@ -56,12 +57,7 @@ public final class TxConsumer implements Closeable {
   private final Map<String, String> env;
   private final OkHttpClient http = JsonRpcClient.httpClient();
   private final ScheduledExecutorService reporter =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "member-report");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadScheduledExecutor(Daemons.named("member-report"));
   private Membership membership;
   private NodeRouting routing;
   private PayoutProcessor processor;

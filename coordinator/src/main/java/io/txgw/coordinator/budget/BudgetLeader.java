@@ -1,5 +1,6 @@
 package io.txgw.coordinator.budget;
 
+import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.json.Json;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
@@ -65,13 +66,7 @@ public final class BudgetLeader implements Closeable {
     this.id = id;
     this.clock = clock;
     this.latch = new LeaderLatch(client, LATCH, id);
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "budget-leader-" + id);
-              t.setDaemon(true);
-              return t;
-            });
+    this.timer = Executors.newSingleThreadScheduledExecutor(Daemons.named("budget-leader-" + id));
   }
 
   public BudgetLeader start(long periodMillis) throws Exception {

@@ -2,6 +2,7 @@ package io.txgw.deploy.infra;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.txgw.common.concurrent.Daemons;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,12 +45,7 @@ public final class CountingProxy implements Closeable {
   private final URI target;
   private final HttpServer server;
   private final ExecutorService workers =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "counting-proxy");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newCachedThreadPool(Daemons.named("counting-proxy"));
   private final HttpClient client =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)

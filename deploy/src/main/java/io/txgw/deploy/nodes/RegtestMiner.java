@@ -1,5 +1,6 @@
 package io.txgw.deploy.nodes;
 
+import io.txgw.common.concurrent.Daemons;
 import io.txgw.consumer.rpc.RpcException;
 import java.io.Closeable;
 import java.time.Duration;
@@ -20,12 +21,7 @@ public final class RegtestMiner implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(RegtestMiner.class);
 
   private final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "regtest-miner");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadScheduledExecutor(Daemons.named("regtest-miner"));
 
   public RegtestMiner(BcoinNode node, String address, Duration interval) {
     this(() -> List.of(node), address, interval);

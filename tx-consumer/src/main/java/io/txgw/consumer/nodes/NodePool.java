@@ -2,6 +2,7 @@ package io.txgw.consumer.nodes;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.config.Secret;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.rpc.JsonRpcClient;
@@ -131,13 +132,7 @@ public final class NodePool implements Closeable {
     this.paused = paused;
     this.shareOf = shareOf;
     this.maxWait = maxWait;
-    this.checker =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "health-" + chain);
-              t.setDaemon(true);
-              return t;
-            });
+    this.checker = Executors.newSingleThreadScheduledExecutor(Daemons.named("health-" + chain));
   }
 
   public Chain chain() {
