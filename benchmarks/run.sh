@@ -10,7 +10,8 @@ case "${1:-}" in
   exactly-once) main=io.txgw.bench.ExactlyOnceBenchmark ;;
   btc-batching) main=io.txgw.bench.BitcoinBatchingBenchmark ;;
   budget) main=io.txgw.bench.BudgetBenchmark ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget [sizes]" >&2; exit 2 ;;
+  ingest) main=io.txgw.bench.IngestBenchmark ;;
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest [sizes]" >&2; exit 2 ;;
 esac
 shift
 mvn -B -ntp -q -DskipTests install

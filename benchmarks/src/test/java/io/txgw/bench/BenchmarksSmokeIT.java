@@ -42,4 +42,19 @@ class BenchmarksSmokeIT {
     assertThat(runs).allSatisfy(r -> assertThat(r.mismatches()).isZero());
     assertThat(runs.get(1).vbytes()).isLessThan(runs.get(0).vbytes());
   }
+
+  @Test
+  void theIngestBenchmarkMeasuresBatchesSinglesAndTheRawProducerAndReadsTheGatewaysMemory()
+      throws Exception {
+    IngestBenchmark.Result r =
+        IngestBenchmark.run(
+            new IngestBenchmark.Sizes(3, 2, 40, 8, 0.5), IngestBenchmark.gatewayJvm());
+    IngestBenchmark.print(r);
+    assertThat(r.batches().payouts()).isEqualTo(3_000);
+    assertThat(r.singles().payouts()).isEqualTo(40);
+    assertThat(r.batches().errors() + r.singles().errors()).isZero();
+    assertThat(r.rawBefore().payouts()).isEqualTo(3_000);
+    assertThat(r.peakRssBytes()).isPositive();
+    assertThat(r.singles().p99Millis()).isPositive();
+  }
 }

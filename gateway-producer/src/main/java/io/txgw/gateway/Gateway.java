@@ -43,7 +43,9 @@ public final class Gateway implements Closeable {
     }
     ledger = new BatchLedger(config.kafkaBootstrap());
     ledger.start();
-    writer = new BatchWriter(config.kafkaBootstrap(), "txgw-" + config.instanceId());
+    writer =
+        new BatchWriter(
+            config.kafkaBootstrap(), "txgw-" + config.instanceId(), config.writerLanes());
     BatchValidator validator =
         new BatchValidator(
             new BatchRules(

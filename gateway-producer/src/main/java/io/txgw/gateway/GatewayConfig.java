@@ -20,7 +20,8 @@ public record GatewayConfig(
     BitcoinNetwork bitcoinNetwork,
     int maxBatchPayouts,
     int maxBodyBytes,
-    Map<Chain, Amount> maxPerPayout) {
+    Map<Chain, Amount> maxPerPayout,
+    int writerLanes) {
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -52,6 +53,14 @@ public record GatewayConfig(
   static final Setting<Integer> MAX_BODY =
       Setting.integer(
           "TXGW_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024, "largest request body");
+  static final Setting<Integer> WRITER_LANES =
+      Setting.integer(
+          "TXGW_WRITER_LANES",
+          2,
+          1,
+          16,
+          "Kafka transactions in flight at once (one transactional producer each); keep it the same"
+              + " across restarts of an instance so that each lane fences its predecessor");
   static final Setting<Amount> MAX_BTC = amount("TXGW_MAX_PAYOUT_BTC", "100");
   static final Setting<Amount> MAX_ETH = amount("TXGW_MAX_PAYOUT_ETH", "1000");
 
@@ -68,7 +77,8 @@ public record GatewayConfig(
           MAX_PAYOUTS,
           MAX_BODY,
           MAX_BTC,
-          MAX_ETH);
+          MAX_ETH,
+          WRITER_LANES);
 
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
@@ -99,6 +109,7 @@ public record GatewayConfig(
     Integer maxBody = reader.get(MAX_BODY);
     Amount maxBtc = reader.get(MAX_BTC);
     Amount maxEth = reader.get(MAX_ETH);
+    Integer lanes = reader.get(WRITER_LANES);
     reader.throwIfProblems();
     return new GatewayConfig(
         host,
@@ -110,6 +121,7 @@ public record GatewayConfig(
         network,
         maxPayouts,
         maxBody,
-        Map.of(Chain.BTC, maxBtc, Chain.ETH, maxEth));
+        Map.of(Chain.BTC, maxBtc, Chain.ETH, maxEth),
+        lanes);
   }
 }

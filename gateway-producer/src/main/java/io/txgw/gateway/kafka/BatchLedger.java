@@ -128,6 +128,10 @@ public final class BatchLedger implements Closeable {
   private void apply(ConsumerRecord<String, byte[]> record) {
     try {
       if (record.topic().equals(Topics.BATCHES)) {
+        // The batches this gateway wrote come back here; it remembered them when they committed.
+        if (record.key() != null && batches.containsKey(record.key())) {
+          return;
+        }
         BatchRecord batch = batchSerde.deserialize(record.topic(), record.value());
         if (batch != null) {
           batches.put(batch.key(), batch);

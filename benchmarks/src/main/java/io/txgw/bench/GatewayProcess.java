@@ -1,0 +1,146 @@
+package io.txgw.bench;
+
+import io.txgw.deploy.infra.ChildProcess;
+import io.txgw.deploy.infra.Ports;
+import io.txgw.gateway.GatewayMain;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The gateway in a JVM of its own, as it is deployed, so that its resident memory is its own and
+ * can be read from {@code /proc}.
+ */
+final class GatewayProcess implements Closeable {
+  /** USER_HZ, which Linux fixes at 100 for /proc on every architecture this runs on. */
+  private static final int CLOCK_TICKS_PER_SECOND = 100;
+
+  private final ChildProcess process;
+  private final int port;
+
+  private GatewayProcess(ChildProcess process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  /**
+   * Starts a gateway on a free loopback port and returns once it answers ready.
+   *
+   * @param jvmOptions heap and collector options, as an operator would set them
+   */
+  static GatewayProcess start(
+      String kafkaBootstrap, String apiKeys, List<String> jvmOptions, Path logDir)
+      throws InterruptedException {
+    int port = Ports.freeLoopbackPort();
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(GatewayMain.class.getName());
+    try {
+      Files.createDirectories(logDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ChildProcess child =
+        ChildProcess.start(
+            "gateway",
+            command,
+            Path.of("."),
+            Map.of(
+                "TXGW_HTTP_PORT",
+                Integer.toString(port),
+                "TXGW_KAFKA_BOOTSTRAP",
+                kafkaBootstrap,
+                "TXGW_API_KEYS",
+                apiKeys,
+                "TXGW_GATEWAY_ID",
+                "bench-gateway-" + port),
+            logDir.resolve("gateway.log"));
+    GatewayProcess gateway = new GatewayProcess(child, port);
+    gateway.awaitReady(Duration.ofSeconds(90));
+    return gateway;
+  }
+
+  private void awaitReady(Duration timeout) throws InterruptedException {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest ready = HttpRequest.newBuilder(URI.create(url() + "/readyz")).GET().build();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("gateway exited; see " + process.logFile());
+      }
+      try {
+        if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // Not listening yet.
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException(
+        "gateway not ready after " + timeout + "; see " + process.logFile());
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  int port() {
+    return port;
+  }
+
+  /** Resident memory now, in bytes (VmRSS). */
+  long residentBytes() {
+    return statusKilobytes("VmRSS:") * 1024;
+  }
+
+  /** The most resident memory the process has had, in bytes (VmHWM). */
+  long peakResidentBytes() {
+    return statusKilobytes("VmHWM:") * 1024;
+  }
+
+  /** CPU time the gateway has used so far (user and system), in seconds. */
+  double cpuSeconds() {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      return ticks / (double) CLOCK_TICKS_PER_SECOND;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the gateway's CPU time", e);
+    }
+  }
+
+  private long statusKilobytes(String field) {
+    try {
+      for (String line :
+          Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+        if (line.startsWith(field)) {
+          return Long.parseLong(line.substring(field.length()).replace("kB", "").trim());
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the gateway's memory", e);
+    }
+    throw new IllegalStateException(field + " not in /proc status");
+  }
+
+  @Override
+  public void close() {
+    process.close();
+  }
+}
