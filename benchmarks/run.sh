@@ -4,6 +4,11 @@
 #   benchmarks/run.sh btc-batching [payouts, default 1000]
 #   benchmarks/run.sh budget [budget req/s, default 200] [payouts per account, default 150]
 #                            [window seconds, default 10]
+#   benchmarks/run.sh ingest [batches, default 300] [single payouts, default 60000]
+#                            [single-payout concurrency, default 256]
+#   benchmarks/run.sh before-after [payouts, default 1000] [client threads, default 50]
+#                                  [node capacity req/s, default 200] [btc payouts, default 1000]
+#   benchmarks/run.sh jmh [JMH options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
@@ -11,7 +16,12 @@ case "${1:-}" in
   btc-batching) main=io.txgw.bench.BitcoinBatchingBenchmark ;;
   budget) main=io.txgw.bench.BudgetBenchmark ;;
   ingest) main=io.txgw.bench.IngestBenchmark ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest [sizes]" >&2; exit 2 ;;
+  before-after) main=io.txgw.bench.BeforeAfterBenchmark ;;
+  jmh) main=org.openjdk.jmh.Main
+       # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
+       set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|jmh [sizes]" >&2
+     exit 2 ;;
 esac
 shift
 mvn -B -ntp -q -DskipTests install

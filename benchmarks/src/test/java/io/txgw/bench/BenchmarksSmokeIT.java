@@ -53,8 +53,40 @@ class BenchmarksSmokeIT {
     assertThat(r.batches().payouts()).isEqualTo(3_000);
     assertThat(r.singles().payouts()).isEqualTo(40);
     assertThat(r.batches().errors() + r.singles().errors()).isZero();
-    assertThat(r.rawBefore().payouts()).isEqualTo(3_000);
+    assertThat(r.rawBefore().payouts()).isEqualTo(9_000);
     assertThat(r.peakRssBytes()).isPositive();
     assertThat(r.singles().p99Millis()).isPositive();
+  }
+
+  @Test
+  void theBeforeAndAfterBenchmarkPaysEveryWayOnOneNodeAndChecksEachOnChain() throws Exception {
+    BeforeAfterBenchmark.Result r =
+        BeforeAfterBenchmark.run(
+            new BeforeAfterBenchmark.Size(20, 5, 200, 0),
+            java.nio.file.Path.of("target/before-after-smoke.html"));
+    BeforeAfterBenchmark.print(r);
+    assertThat(r.modes()).hasSize(3);
+    BeforeAfterBenchmark.Mode sequential = r.modes().get(0);
+    BeforeAfterBenchmark.Mode gateway = r.modes().get(2);
+    assertThat(sequential.paidExactly()).isEqualTo(20);
+    assertThat(gateway.paidExactly()).isEqualTo(20);
+    assertThat(gateway.overpaid()).isZero();
+    assertThat(gateway.nodeRequests()).isPositive();
+    assertThat(r.html()).exists();
+  }
+
+  @Test
+  void theMicrobenchmarksOfTheHotPathsEachRunAndScore() throws Exception {
+    var options =
+        new org.openjdk.jmh.runner.options.OptionsBuilder()
+            .include(io.txgw.bench.jmh.HotPaths.class.getName())
+            .forks(0)
+            .warmupIterations(0)
+            .measurementIterations(1)
+            .measurementTime(org.openjdk.jmh.runner.options.TimeValue.milliseconds(100))
+            .build();
+    var results = new org.openjdk.jmh.runner.Runner(options).run();
+    assertThat(results).hasSize(7);
+    assertThat(results).allSatisfy(r -> assertThat(r.getPrimaryResult().getScore()).isPositive());
   }
 }

@@ -20,20 +20,30 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * Reads the committed results topic from the start and counts the results of a run's payouts, to
  * tell each paid once from missing or doubled.
  */
-final class ResultsReader {
+public final class ResultsReader {
   private ResultsReader() {}
 
-  /** Counts per payout and the last status of each, for the payouts of {@code batchIds}. */
-  record Seen(Map<String, Integer> counts, Map<String, String> statuses) {}
+  /**
+   * Results per payout ({@code batchId/payoutId}): how many were written, and the latest one (by
+   * the order the topic holds them in).
+   */
+  public record Seen(Map<String, Integer> counts, Map<String, PayoutResult> latest) {
+    /** The latest status of each payout. */
+    public Map<String, String> statuses() {
+      Map<String, String> statuses = new HashMap<>();
+      latest.forEach((key, result) -> statuses.put(key, result.status().name()));
+      return statuses;
+    }
+  }
 
   /**
    * Reads until every one of {@code expected} payouts (by {@code batchId/payoutId}) has a result,
    * or the timeout passes.
    */
-  static Seen read(String bootstrap, Set<String> batchIds, int expected, Duration timeout)
+  public static Seen read(String bootstrap, Set<String> batchIds, int expected, Duration timeout)
       throws IOException {
     Map<String, Integer> counts = new HashMap<>();
-    Map<String, String> statuses = new HashMap<>();
+    Map<String, PayoutResult> latest = new HashMap<>();
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -53,11 +63,11 @@ final class ResultsReader {
           if (batchIds.contains(result.batchId())) {
             String key = result.batchId() + "/" + result.payoutId();
             counts.merge(key, 1, Integer::sum);
-            statuses.put(key, result.status().name());
+            latest.put(key, result);
           }
         }
       }
     }
-    return new Seen(counts, statuses);
+    return new Seen(counts, latest);
   }
 }

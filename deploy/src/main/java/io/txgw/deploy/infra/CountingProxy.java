@@ -1,8 +1,12 @@
 package io.txgw.deploy.infra;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.txgw.common.concurrent.Daemons;
+import io.txgw.common.json.Json;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +17,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -53,10 +58,24 @@ public final class CountingProxy implements Closeable {
           .executor(workers)
           .build();
   private final long origin = System.nanoTime();
+  private final int capacityPerSecond;
+  private final ArrayDeque<Long> forwardedInLastSecond = new ArrayDeque<>();
   private long[] arrivals = new long[1 << 16];
   private int count;
+  private long[] refusals = new long[1 << 10];
+  private int refused;
 
   public CountingProxy(String targetUrl) throws IOException {
+    this(targetUrl, Integer.MAX_VALUE);
+  }
+
+  /**
+   * A proxy that also stands for the node's capacity, as a rate-limited RPC provider does: a
+   * request that would make more than {@code capacityPerSecond} forwarded within one second is
+   * refused with HTTP 429 and JSON-RPC error -32005, and never reaches the node.
+   */
+  public CountingProxy(String targetUrl, int capacityPerSecond) throws IOException {
+    this.capacityPerSecond = capacityPerSecond;
     this.target = URI.create(targetUrl.replaceAll("/+$", ""));
     this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
     server.setExecutor(workers);
@@ -69,11 +88,15 @@ public final class CountingProxy implements Closeable {
   }
 
   private void forward(HttpExchange exchange) throws IOException {
-    note();
+    boolean admitted = note();
     try (exchange) {
       byte[] body;
       try (InputStream in = exchange.getRequestBody()) {
         body = in.readAllBytes();
+      }
+      if (!admitted) {
+        refuse(exchange, body);
+        return;
       }
       HttpRequest.Builder request =
           HttpRequest.newBuilder(URI.create(target + exchange.getRequestURI().toString()))
@@ -118,11 +141,51 @@ public final class CountingProxy implements Closeable {
     }
   }
 
-  private synchronized void note() {
+  /** Notes an arrival; false when the node is at capacity and the request is to be refused. */
+  private synchronized boolean note() {
+    long now = System.nanoTime() - origin;
     if (count == arrivals.length) {
       arrivals = Arrays.copyOf(arrivals, count * 2);
     }
-    arrivals[count++] = System.nanoTime() - origin;
+    arrivals[count++] = now;
+    while (!forwardedInLastSecond.isEmpty()
+        && now - forwardedInLastSecond.peekFirst() >= 1_000_000_000L) {
+      forwardedInLastSecond.removeFirst();
+    }
+    if (forwardedInLastSecond.size() >= capacityPerSecond) {
+      if (refused == refusals.length) {
+        refusals = Arrays.copyOf(refusals, refused * 2);
+      }
+      refusals[refused++] = now;
+      return false;
+    }
+    forwardedInLastSecond.addLast(now);
+    return true;
+  }
+
+  private static void refuse(HttpExchange exchange, byte[] request) throws IOException {
+    JsonNode id = NullNode.getInstance();
+    try {
+      id = Json.mapper().readTree(request).path("id");
+    } catch (IOException | RuntimeException e) {
+      // Not JSON-RPC: the refusal carries a null id.
+    }
+    ObjectNode answer = Json.mapper().createObjectNode();
+    answer.put("jsonrpc", "2.0");
+    answer.set("id", id.isMissingNode() ? NullNode.getInstance() : id);
+    answer.putObject("error").put("code", -32005).put("message", "request rate exceeded");
+    byte[] bytes = Json.mapper().writeValueAsBytes(answer);
+    exchange.getResponseHeaders().add("Content-Type", "application/json");
+    exchange.getResponseHeaders().add("Retry-After", "1");
+    exchange.sendResponseHeaders(429, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  /** Requests refused because the node was at capacity (never forwarded). */
+  public synchronized int refused() {
+    return refused;
   }
 
   /** Requests seen so far. */
@@ -166,6 +229,21 @@ public final class CountingProxy implements Closeable {
       best = Math.max(best, end - start + 1);
     }
     return best;
+  }
+
+  /** Refused requests per whole second in [{@code fromNanos}, {@code toNanos}). */
+  public synchronized List<Integer> refusedPerSecond(long fromNanos, long toNanos) {
+    List<Integer> series = new ArrayList<>();
+    for (long s = fromNanos; s + 1_000_000_000L <= toNanos; s += 1_000_000_000L) {
+      int n = 0;
+      for (int i = 0; i < refused; i++) {
+        if (refusals[i] >= s && refusals[i] < s + 1_000_000_000L) {
+          n++;
+        }
+      }
+      series.add(n);
+    }
+    return series;
   }
 
   /** Requests per whole second since {@code fromNanos}, one entry per second up to now. */

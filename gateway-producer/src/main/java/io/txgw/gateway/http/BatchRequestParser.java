@@ -20,13 +20,13 @@ import java.util.Locale;
  * wrong JSON type are reported as violations, not coerced: an amount sent as a JSON number has
  * already been through a float in many clients, and is refused.
  */
-final class BatchRequestParser {
+public final class BatchRequestParser {
   /** The submission and the type problems found while reading it. */
-  record Parsed(BatchSubmission submission, List<Violation> typeViolations) {}
+  public record Parsed(BatchSubmission submission, List<Violation> typeViolations) {}
 
   private BatchRequestParser() {}
 
-  static Parsed json(byte[] body) {
+  public static Parsed json(byte[] body) {
     JsonNode root;
     try {
       root = Json.mapper().readTree(body);
@@ -92,7 +92,7 @@ final class BatchRequestParser {
    * Reads {@code id,to,amount[,memo]} lines; a first line naming those columns is a header. Fields
    * may be quoted with double quotes, with {@code ""} for a quote inside.
    */
-  static Parsed csv(byte[] body, String batchId, String chain, String source) {
+  public static Parsed csv(byte[] body, String batchId, String chain, String source) {
     String text = utf8(body);
     List<PayoutLine> lines = new ArrayList<>();
     List<Violation> violations = new ArrayList<>();

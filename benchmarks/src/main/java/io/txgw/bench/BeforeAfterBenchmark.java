@@ -1,0 +1,487 @@
+package io.txgw.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.json.Json;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.PayoutResult;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.common.validation.PayoutLine;
+import io.txgw.deploy.LocalStack;
+import io.txgw.deploy.OnChainCheck;
+import io.txgw.deploy.infra.ConsumerGroups;
+import io.txgw.deploy.infra.CountingProxy;
+import io.txgw.loadgen.Charts;
+import io.txgw.loadgen.GatewayClient;
+import io.txgw.loadgen.PayoutFactory;
+import io.txgw.loadgen.ResultsReader;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+/**
+ * The paper's before and after, in one run against one node: anvil behind a proxy that stands for
+ * the node's capacity (requests beyond it in any second are refused with 429, as a rate-limited
+ * provider does). The same number of Ethereum payouts, each to a fresh address, are paid (a) by one
+ * client calling {@code eth_sendTransaction} one at a time, (b) by many client threads calling it
+ * at once, and (c) through txgw, posted by as many client threads as single payouts; then (d) the
+ * Bitcoin batching comparison. Every payout is checked on chain.
+ */
+public final class BeforeAfterBenchmark {
+  private static final String GROUP = "txgw-payouts";
+
+  private BeforeAfterBenchmark() {}
+
+  /** How big the run is. */
+  public record Size(int payouts, int threads, int nodeCapacity, int btcPayouts) {}
+
+  /** What one way of paying showed. */
+  public record Mode(
+      String name,
+      int payouts,
+      int paidExactly,
+      int unpaid,
+      int overpaid,
+      int clientFailures,
+      double secondsToAccept,
+      double secondsToTxids,
+      int nodeRequests,
+      int refusedByNode,
+      int peakRequestsPerSecond,
+      List<Integer> requestsPerSecond,
+      Map<String, Integer> errors) {}
+
+  /** The whole run. */
+  public record Result(
+      Size size, List<Mode> modes, List<BitcoinBatchingBenchmark.Run> bitcoin, Path html) {}
+
+  public static void main(String[] args) throws Exception {
+    Size size =
+        new Size(
+            args.length > 0 ? Integer.parseInt(args[0]) : 1_000,
+            args.length > 1 ? Integer.parseInt(args[1]) : 50,
+            args.length > 2 ? Integer.parseInt(args[2]) : 200,
+            args.length > 3 ? Integer.parseInt(args[3]) : 1_000);
+    Result r = run(size, Path.of("benchmarks/target/before-after.html"));
+    print(r);
+    System.exit(0);
+  }
+
+  public static Result run(Size size, Path html) throws Exception {
+    List<Mode> modes = new ArrayList<>();
+    try (LocalStack stack =
+            LocalStack.start(
+                new LocalStack.Options(0, 0, 200, Duration.ofMillis(500))
+                    .withLimits(null, LocalStack.Options.GENEROUS));
+        CountingProxy node = new CountingProxy(stack.anvil().rpcUrl(), size.nodeCapacity())) {
+      List<String> accounts = stack.anvil().accounts();
+      AddressCodec codec = new AddressCodec(BitcoinNetwork.BCOIN_REGTEST);
+      modes.add(
+          direct(
+              stack,
+              node,
+              "(a) direct, one call at a time",
+              accounts.get(8),
+              payouts(codec, "a", size.payouts(), 1),
+              1));
+      modes.add(
+          direct(
+              stack,
+              node,
+              "(b) direct, " + size.threads() + " threads at once",
+              accounts.get(9),
+              payouts(codec, "b", size.payouts(), 2),
+              size.threads()));
+      modes.add(
+          throughGateway(
+              stack,
+              node,
+              "(c) through txgw, " + size.threads() + " threads",
+              accounts.subList(0, 5),
+              payouts(codec, "c", size.payouts(), 3),
+              size));
+    }
+    List<BitcoinBatchingBenchmark.Run> bitcoin =
+        size.btcPayouts() > 0 ? BitcoinBatchingBenchmark.compare(size.btcPayouts()) : List.of();
+    Result result = new Result(size, modes, bitcoin, html);
+    writeChart(result);
+    return result;
+  }
+
+  private static List<PayoutLine> payouts(AddressCodec codec, String prefix, int n, long seed) {
+    return new PayoutFactory(codec, seed)
+        .payouts(
+            Chain.ETH,
+            prefix,
+            n,
+            BigInteger.valueOf(1_000_000_000_000L),
+            BigInteger.valueOf(1_000_000_000_000_000L));
+  }
+
+  /**
+   * A client that calls the node itself, as integrations did before the gateway: one {@code
+   * eth_sendTransaction} per payout from the node's own account. It retries only a refusal for rate
+   * (HTTP 429: the node never saw the call), after the Retry-After the node asks for; any other
+   * error or a timeout fails the payout, since a retry could pay it twice.
+   */
+  private static Mode direct(
+      LocalStack stack,
+      CountingProxy node,
+      String name,
+      String from,
+      List<PayoutLine> payouts,
+      int threads)
+      throws Exception {
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+    AtomicInteger failures = new AtomicInteger();
+    Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
+    AtomicInteger next = new AtomicInteger();
+    int refusedBefore = node.refused();
+    long t0 = node.now();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> clients = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        clients.add(
+            pool.submit(
+                () -> {
+                  int i;
+                  while ((i = next.getAndIncrement()) < payouts.size()) {
+                    String error;
+                    while ((error = send(http, node.url(), from, payouts.get(i), i))
+                        == RATE_LIMITED) {
+                      Thread.sleep(1_000);
+                    }
+                    if (error != null) {
+                      failures.incrementAndGet();
+                      errors.merge(error, 1, Integer::sum);
+                    }
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> client : clients) {
+        client.get(15, TimeUnit.MINUTES);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    long t1 = node.now();
+    double seconds = (t1 - t0) / 1e9;
+    return onChain(
+        stack,
+        node,
+        name,
+        payouts,
+        failures.get(),
+        seconds,
+        seconds,
+        t0,
+        t1,
+        node.refused() - refusedBefore,
+        errors);
+  }
+
+  private static final String RATE_LIMITED = "rate limited";
+
+  /**
+   * One payout by {@code eth_sendTransaction}: null when the node answered with a txid, else what
+   * went wrong ({@link #RATE_LIMITED} when it refused for rate).
+   */
+  private static String send(HttpClient http, String url, String from, PayoutLine p, int id) {
+    ObjectNode call = Json.mapper().createObjectNode();
+    call.put("jsonrpc", "2.0");
+    call.put("id", id);
+    call.put("method", "eth_sendTransaction");
+    ObjectNode tx = call.putArray("params").addObject();
+    tx.put("from", from);
+    tx.put("to", p.to());
+    tx.put("value", "0x" + Amount.parse(p.amount()).toUnits(18).toString(16));
+    try {
+      HttpResponse<String> response =
+          http.send(
+              HttpRequest.newBuilder(URI.create(url))
+                  .timeout(Duration.ofSeconds(30))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(call.toString()))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() == 429) {
+        return RATE_LIMITED;
+      }
+      JsonNode answer = Json.mapper().readTree(response.body());
+      if (response.statusCode() == 200 && answer.path("result").isTextual()) {
+        return null;
+      }
+      return "HTTP " + response.statusCode() + ": " + answer.path("error").path("message").asText();
+    } catch (IOException e) {
+      return "no answer: " + e.getClass().getSimpleName();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
+  }
+
+  /**
+   * The same payouts posted to the gateway one per request by as many client threads, paid by two
+   * consumers sharing the node's capacity as their budget.
+   */
+  private static Mode throughGateway(
+      LocalStack stack,
+      CountingProxy node,
+      String name,
+      List<String> sources,
+      List<PayoutLine> payouts,
+      Size size)
+      throws Exception {
+    stack.registerAnvil(node.url(), new LocalStack.NodeLimits(size.nodeCapacity(), 16));
+    stack.startConsumer("consumer-1");
+    stack.startConsumer("consumer-2");
+    ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
+    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    AtomicInteger failures = new AtomicInteger();
+    Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
+    AtomicInteger next = new AtomicInteger();
+    int refusedBefore = node.refused();
+    Instant start = Instant.now();
+    long t0 = node.now();
+    ExecutorService pool = Executors.newFixedThreadPool(size.threads());
+    try {
+      List<Future<?>> clients = new ArrayList<>();
+      for (int t = 0; t < size.threads(); t++) {
+        clients.add(
+            pool.submit(
+                () -> {
+                  int i;
+                  while ((i = next.getAndIncrement()) < payouts.size()) {
+                    PayoutLine p = payouts.get(i);
+                    GatewayClient.Answer answer =
+                        client.postBatch(
+                            new BatchSubmission(
+                                "single-" + p.id(),
+                                "ETH",
+                                sources.get(i % sources.size()),
+                                List.of(p)));
+                    if (answer.status() != 202) {
+                      failures.incrementAndGet();
+                      errors.merge("gateway HTTP " + answer.status(), 1, Integer::sum);
+                    }
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> c : clients) {
+        c.get(15, TimeUnit.MINUTES);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    double toAccept = (node.now() - t0) / 1e9;
+    Set<String> batchIds =
+        payouts.stream().map(p -> "single-" + p.id()).collect(Collectors.toSet());
+    Collection<PayoutResult> results =
+        ResultsReader.read(
+                stack.kafkaBootstrap(), batchIds, batchIds.size(), Duration.ofMinutes(10))
+            .latest()
+            .values();
+    long t1 = node.now();
+    Instant lastTxid = start;
+    int failed = 0;
+    for (PayoutResult r : results) {
+      if (r.status() == PayoutStatus.BROADCAST && r.txid() != null) {
+        lastTxid = r.updatedAt().isAfter(lastTxid) ? r.updatedAt() : lastTxid;
+      } else {
+        failed++;
+        errors.merge(r.status() + ": " + r.error(), 1, Integer::sum);
+      }
+    }
+    if (results.size() < batchIds.size()) {
+      failed += batchIds.size() - results.size();
+      errors.put("no result within 10 minutes", batchIds.size() - results.size());
+    }
+    double toTxids = Duration.between(start, lastTxid).toNanos() / 1e9;
+    return onChain(
+        stack,
+        node,
+        name,
+        payouts,
+        failures.get() + failed,
+        toAccept,
+        toTxids,
+        t0,
+        t1,
+        node.refused() - refusedBefore,
+        errors);
+  }
+
+  private static Mode onChain(
+      LocalStack stack,
+      CountingProxy node,
+      String name,
+      List<PayoutLine> payouts,
+      int clientFailures,
+      double toAccept,
+      double toTxids,
+      long t0,
+      long t1,
+      int refused,
+      Map<String, Integer> errors)
+      throws Exception {
+    List<OnChainCheck.Mismatch> mismatches = new OnChainCheck(stack).check(Chain.ETH, payouts);
+    int unpaid = 0;
+    int overpaid = 0;
+    for (OnChainCheck.Mismatch m : mismatches) {
+      int cmp = Amount.parse(m.found()).compareTo(Amount.parse(m.expected()));
+      if (Amount.parse(m.found()).isPositive() && cmp > 0) {
+        overpaid++;
+      } else {
+        unpaid++;
+      }
+    }
+    // Whole seconds, plus the last part-second, so a short mode still shows its rate.
+    List<Integer> perSecond = new ArrayList<>(node.perSecond(t0, t1));
+    long covered = t0 + perSecond.size() * 1_000_000_000L;
+    if (covered < t1) {
+      perSecond.add(node.countBetween(covered, t1));
+    }
+    return new Mode(
+        name,
+        payouts.size(),
+        payouts.size() - mismatches.size(),
+        unpaid,
+        overpaid,
+        clientFailures,
+        toAccept,
+        toTxids,
+        node.countBetween(t0, t1),
+        refused,
+        node.maxInWindow(Duration.ofSeconds(1), t0, t1),
+        perSecond,
+        Map.copyOf(errors));
+  }
+
+  static void print(Result r) {
+    System.out.printf(
+        Locale.ROOT,
+        "%nnode capacity %d requests/s (anvil behind a proxy that refuses the excess with 429)%n",
+        r.size().nodeCapacity());
+    System.out.printf(
+        Locale.ROOT,
+        "%-34s %7s %6s %6s %6s %8s %9s %9s %9s %8s %9s%n",
+        "mode",
+        "payouts",
+        "paid",
+        "unpaid",
+        "double",
+        "failures",
+        "accept s",
+        "txids s",
+        "node reqs",
+        "refused",
+        "peak/1 s");
+    for (Mode m : r.modes()) {
+      System.out.printf(
+          Locale.ROOT,
+          "%-34s %7d %6d %6d %6d %8d %9.2f %9.2f %9d %8d %9d%n",
+          m.name(),
+          m.payouts(),
+          m.paidExactly(),
+          m.unpaid(),
+          m.overpaid(),
+          m.clientFailures(),
+          m.secondsToAccept(),
+          m.secondsToTxids(),
+          m.nodeRequests(),
+          m.refusedByNode(),
+          m.peakRequestsPerSecond());
+      m.errors().forEach((error, n) -> System.out.printf(Locale.ROOT, "    %5d x %s%n", n, error));
+    }
+    if (!r.bitcoin().isEmpty()) {
+      BitcoinBatchingBenchmark.print(r.bitcoin());
+    }
+    System.out.println("chart: " + r.html().toAbsolutePath());
+  }
+
+  private static void writeChart(Result r) throws IOException {
+    Map<String, Object> rows = new LinkedHashMap<>();
+    for (Mode m : r.modes()) {
+      rows.put(
+          m.name(),
+          String.format(
+              Locale.ROOT,
+              "paid exactly %d of %d (unpaid %d, paid twice %d); client failures %d; accepted in"
+                  + " %.2f s; every txid after %.2f s; node requests %d, refused %d, busiest"
+                  + " second %d",
+              m.paidExactly(),
+              m.payouts(),
+              m.unpaid(),
+              m.overpaid(),
+              m.clientFailures(),
+              m.secondsToAccept(),
+              m.secondsToTxids(),
+              m.nodeRequests(),
+              m.refusedByNode(),
+              m.peakRequestsPerSecond()));
+    }
+    for (BitcoinBatchingBenchmark.Run b : r.bitcoin()) {
+      rows.put(
+          "(d) bitcoin, " + b.mode(),
+          String.format(
+              Locale.ROOT,
+              "%d payouts in %d transactions (one wallet send call each), %d vB in all, %.1f"
+                  + " vB/payout, %.2f s",
+              b.payouts(),
+              b.transactions(),
+              b.vbytes(),
+              (double) b.vbytes() / b.payouts(),
+              b.seconds()));
+    }
+    Map<String, List<? extends Number>> series = new LinkedHashMap<>();
+    r.modes().forEach(m -> series.put(m.name(), m.requestsPerSecond()));
+    Files.createDirectories(r.html().toAbsolutePath().getParent());
+    Files.writeString(
+        r.html(),
+        Charts.page(
+            "txgw: before and after",
+            Charts.table(
+                    "Node capacity "
+                        + r.size().nodeCapacity()
+                        + " requests/s, "
+                        + r.size().payouts()
+                        + " payouts per mode",
+                    rows)
+                + Charts.lines(
+                    "Requests offered to the node per second (refused ones included)",
+                    "requests/s",
+                    series,
+                    r.size().nodeCapacity())));
+  }
+}
