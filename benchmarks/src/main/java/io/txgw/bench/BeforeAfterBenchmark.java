@@ -456,7 +456,8 @@ public final class BeforeAfterBenchmark {
           "(d) bitcoin, " + b.mode(),
           String.format(
               Locale.ROOT,
-              "%d payouts in %d transactions (one wallet send call each), %d vB in all, %.1f"
+              "%d payouts in %d transactions (wallet and node calls made per transaction), %d vB"
+                  + " in all, %.1f"
                   + " vB/payout, %.2f s",
               b.payouts(),
               b.transactions(),
