@@ -134,12 +134,18 @@ public final class BudgetBenchmark {
         }
         long end = proxy.now();
         phases.add(new Phase("kill at 4 s", consumers.size(), proxy.perSecond(start, end), budget));
-        BatchWait.handled(client, batches, Duration.ofMinutes(5));
+        List<com.fasterxml.jackson.databind.JsonNode> states =
+            BatchWait.handled(client, batches, Duration.ofMinutes(5));
+        states.stream()
+            .filter(p -> !"BROADCAST".equals(p.path("status").asText()))
+            .forEach(p -> System.out.println("not broadcast: " + p));
 
         OnChainCheck check = new OnChainCheck(stack);
         int mismatches = 0;
         for (List<PayoutLine> p : paid) {
-          mismatches += check.check(Chain.ETH, p).size();
+          List<OnChainCheck.Mismatch> off = check.check(Chain.ETH, p);
+          off.forEach(m -> System.out.println("not exact on chain: " + m));
+          mismatches += off.size();
         }
         writeChart(chart, budget, phases);
         return new Result(budget, phases, moved, back, mismatches, chart);

@@ -32,18 +32,19 @@ import picocli.CommandLine.Spec;
 
 /**
  * The operator's command line: the node registry, pause and resume, and who holds which share. Exit
- * codes: 0 done, 1 refused or not found, 2 bad arguments, 3 ZooKeeper unreachable.
+ * codes: 0 done, 1 refused or not found, 2 bad arguments, 3 ZooKeeper or Kafka unreachable.
  */
 @Command(
     name = "txgw",
     mixinStandardHelpOptions = true,
     version = "txgw 0.1.0",
-    description = "Operate a txgw cluster through its ZooKeeper ensemble.",
+    description = "Operate a txgw cluster through its ZooKeeper ensemble and Kafka.",
     subcommands = {
       Txgw.Nodes.class,
       Txgw.PauseCommand.class,
       Txgw.ResumeCommand.class,
-      Txgw.BudgetsCommand.class
+      Txgw.BudgetsCommand.class,
+      LagCommand.class
     })
 public final class Txgw {
   static final int REFUSED = 1;

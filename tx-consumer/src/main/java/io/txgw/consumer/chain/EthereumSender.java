@@ -102,12 +102,9 @@ public final class EthereumSender implements ChainSender {
     String txid = unit.txid();
     try {
       JsonNode hash = rpc.call("eth_sendRawTransaction", raw);
-      if (hash != null && txid.equalsIgnoreCase(hash.asText())) {
-        // The node answered with this transaction's own hash: it holds it. Asking again would
-        // spend a third of the node's budget on what it has just said.
-        return SendOutcome.broadcast(txid);
+      if (hash == null || !txid.equalsIgnoreCase(hash.asText())) {
+        log.warn("unit {}: node answered hash {} for transaction {}", unit.unitId(), hash, txid);
       }
-      log.warn("unit {}: node answered hash {} for transaction {}", unit.unitId(), hash, txid);
       return verify(raw, txid);
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {

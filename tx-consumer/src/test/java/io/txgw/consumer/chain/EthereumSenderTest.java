@@ -137,16 +137,8 @@ class EthereumSenderTest {
   }
 
   @Test
-  void aBroadcastAnsweredWithItsOwnHashIsTakenAtTheNodesWordWithoutALookUp() throws Exception {
-    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"");
-    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
-    assertThat(node.calls("eth_getTransactionByHash")).isEmpty();
-  }
-
-  @Test
   void aTransactionTheNodeNeverHoldsIsResentAsTheSameBytesThenUnknown() throws Exception {
-    // No hash in the answer: the node may or may not hold it, so it is asked.
-    node.alwaysResult("eth_sendRawTransaction", "null")
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
         .alwaysResult("eth_getTransactionByHash", "null");
     SendOutcome outcome = sender.broadcast(unit(0));
     assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
