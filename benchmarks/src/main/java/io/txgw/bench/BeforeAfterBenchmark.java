@@ -163,37 +163,21 @@ public final class BeforeAfterBenchmark {
             .build();
     AtomicInteger failures = new AtomicInteger();
     Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
-    AtomicInteger next = new AtomicInteger();
     int refusedBefore = node.refused();
     long t0 = node.now();
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try {
-      List<Future<?>> clients = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        clients.add(
-            pool.submit(
-                () -> {
-                  int i;
-                  while ((i = next.getAndIncrement()) < payouts.size()) {
-                    String error;
-                    while ((error = send(http, node.url(), from, payouts.get(i), i))
-                        == RATE_LIMITED) {
-                      Thread.sleep(1_000);
-                    }
-                    if (error != null) {
-                      failures.incrementAndGet();
-                      errors.merge(error, 1, Integer::sum);
-                    }
-                  }
-                  return null;
-                }));
-      }
-      for (Future<?> client : clients) {
-        client.get(15, TimeUnit.MINUTES);
-      }
-    } finally {
-      pool.shutdownNow();
-    }
+    inParallel(
+        threads,
+        payouts.size(),
+        i -> {
+          String error;
+          while ((error = send(http, node.url(), from, payouts.get(i), i)) == RATE_LIMITED) {
+            Thread.sleep(1_000);
+          }
+          if (error != null) {
+            failures.incrementAndGet();
+            errors.merge(error, 1, Integer::sum);
+          }
+        });
     long t1 = node.now();
     double seconds = (t1 - t0) / 1e9;
     return onChain(
@@ -208,6 +192,36 @@ public final class BeforeAfterBenchmark {
         t1,
         node.refused() - refusedBefore,
         errors);
+  }
+
+  /** One payout's work for a client thread. */
+  private interface Work {
+    void pay(int index) throws Exception;
+  }
+
+  /** {@code threads} client threads taking payout indexes 0..n-1 in turn until all are done. */
+  private static void inParallel(int threads, int n, Work work) throws Exception {
+    AtomicInteger next = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> clients = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        clients.add(
+            pool.submit(
+                () -> {
+                  int i;
+                  while ((i = next.getAndIncrement()) < n) {
+                    work.pay(i);
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> client : clients) {
+        client.get(15, TimeUnit.MINUTES);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private static final String RATE_LIMITED = "rate limited";
@@ -269,41 +283,23 @@ public final class BeforeAfterBenchmark {
     GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
     AtomicInteger failures = new AtomicInteger();
     Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
-    AtomicInteger next = new AtomicInteger();
     int refusedBefore = node.refused();
     Instant start = Instant.now();
     long t0 = node.now();
-    ExecutorService pool = Executors.newFixedThreadPool(size.threads());
-    try {
-      List<Future<?>> clients = new ArrayList<>();
-      for (int t = 0; t < size.threads(); t++) {
-        clients.add(
-            pool.submit(
-                () -> {
-                  int i;
-                  while ((i = next.getAndIncrement()) < payouts.size()) {
-                    PayoutLine p = payouts.get(i);
-                    GatewayClient.Answer answer =
-                        client.postBatch(
-                            new BatchSubmission(
-                                "single-" + p.id(),
-                                "ETH",
-                                sources.get(i % sources.size()),
-                                List.of(p)));
-                    if (answer.status() != 202) {
-                      failures.incrementAndGet();
-                      errors.merge("gateway HTTP " + answer.status(), 1, Integer::sum);
-                    }
-                  }
-                  return null;
-                }));
-      }
-      for (Future<?> c : clients) {
-        c.get(15, TimeUnit.MINUTES);
-      }
-    } finally {
-      pool.shutdownNow();
-    }
+    inParallel(
+        size.threads(),
+        payouts.size(),
+        i -> {
+          PayoutLine p = payouts.get(i);
+          GatewayClient.Answer answer =
+              client.postBatch(
+                  new BatchSubmission(
+                      "single-" + p.id(), "ETH", sources.get(i % sources.size()), List.of(p)));
+          if (answer.status() != 202) {
+            failures.incrementAndGet();
+            errors.merge("gateway HTTP " + answer.status(), 1, Integer::sum);
+          }
+        });
     double toAccept = (node.now() - t0) / 1e9;
     Set<String> batchIds =
         payouts.stream().map(p -> "single-" + p.id()).collect(Collectors.toSet());

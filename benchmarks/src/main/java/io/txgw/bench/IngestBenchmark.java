@@ -14,6 +14,8 @@ import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.PayoutLine;
 import io.txgw.common.validation.ValidatedBatch;
 import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.TempDirs;
+import io.txgw.gateway.kafka.BatchWriter;
 import io.txgw.loadgen.PayoutFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,7 +35,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -165,7 +165,7 @@ public final class IngestBenchmark {
       long peak = Math.max(memory.peak(), gateway.peakResidentBytes());
       return new Result(rawBefore, batches, singles, rawAfter, peak, gatewayJvm);
     } finally {
-      deleteQuietly(work);
+      TempDirs.deleteQuietly(work);
     }
   }
 
@@ -191,13 +191,8 @@ public final class IngestBenchmark {
   private static Phase raw(
       String bootstrap, List<ProducerRecord<String, byte[]>> records, String name)
       throws InterruptedException {
-    Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ProducerConfig.ACKS_CONFIG, "all");
-    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     // The gateway's own producer settings, so the two differ only by what the gateway does.
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    Map<String, Object> props = BatchWriter.writeSettings(bootstrap);
     AtomicLong errors = new AtomicLong();
     try (KafkaProducer<String, byte[]> producer =
         new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
@@ -462,13 +457,5 @@ public final class IngestBenchmark {
         "gateway resident memory at peak: %d MB with %s (goal <= 512 MB)%n",
         r.peakRssBytes() / (1024 * 1024),
         String.join(" ", r.gatewayJvm()));
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (var paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // A temporary directory left behind is harmless.
-    }
   }
 }

@@ -10,6 +10,7 @@ import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
+import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.nodes.AnvilNode;
 import io.txgw.deploy.nodes.BcoinNode;
 import io.txgw.deploy.nodes.NodePackages;
@@ -414,19 +415,9 @@ public final class LocalStack implements Closeable {
     }
     // Kept on request, with the nodes' and consumers' logs, to look into a failed run.
     if (Files.exists(workDir) && !Boolean.getBoolean("txgw.keep.workdir")) {
-      deleteQuietly(workDir);
+      TempDirs.deleteQuietly(workDir);
     } else {
       log.info("work directory kept: {}", workDir);
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (var paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      log.debug("could not delete {}: {}", dir, e.toString());
     }
   }
 }

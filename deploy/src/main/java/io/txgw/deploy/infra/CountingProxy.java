@@ -62,7 +62,6 @@ public final class CountingProxy implements Closeable {
   private final ArrayDeque<Long> forwardedInLastSecond = new ArrayDeque<>();
   private long[] arrivals = new long[1 << 16];
   private int count;
-  private long[] refusals = new long[1 << 10];
   private int refused;
 
   public CountingProxy(String targetUrl) throws IOException {
@@ -153,10 +152,7 @@ public final class CountingProxy implements Closeable {
       forwardedInLastSecond.removeFirst();
     }
     if (forwardedInLastSecond.size() >= capacityPerSecond) {
-      if (refused == refusals.length) {
-        refusals = Arrays.copyOf(refusals, refused * 2);
-      }
-      refusals[refused++] = now;
+      refused++;
       return false;
     }
     forwardedInLastSecond.addLast(now);
@@ -229,21 +225,6 @@ public final class CountingProxy implements Closeable {
       best = Math.max(best, end - start + 1);
     }
     return best;
-  }
-
-  /** Refused requests per whole second in [{@code fromNanos}, {@code toNanos}). */
-  public synchronized List<Integer> refusedPerSecond(long fromNanos, long toNanos) {
-    List<Integer> series = new ArrayList<>();
-    for (long s = fromNanos; s + 1_000_000_000L <= toNanos; s += 1_000_000_000L) {
-      int n = 0;
-      for (int i = 0; i < refused; i++) {
-        if (refusals[i] >= s && refusals[i] < s + 1_000_000_000L) {
-          n++;
-        }
-      }
-      series.add(n);
-    }
-    return series;
   }
 
   /** Requests per whole second since {@code fromNanos}, one entry per second up to now. */

@@ -87,15 +87,24 @@ public final class BatchWriter implements Closeable {
     return producers;
   }
 
-  static Producer<String, byte[]> createProducer(String bootstrap, String transactionalId) {
+  /**
+   * How the gateway's producers write, transactions aside: durable (acks=all, idempotent) and in
+   * large batches. Public so that a benchmark's bare producer writes exactly as the gateway does.
+   */
+  public static Map<String, Object> writeSettings(String bootstrap) {
     Map<String, Object> props = new HashMap<>();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
     props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES);
+    return props;
+  }
+
+  static Producer<String, byte[]> createProducer(String bootstrap, String transactionalId) {
+    Map<String, Object> props = writeSettings(bootstrap);
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     // Back-to-back transactions meet CONCURRENT_TRANSACTIONS; the 100 ms default backoff
     // makes small transactions several times slower.
     props.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 10);
