@@ -60,6 +60,14 @@ public final class AccountLeases implements Closeable, ConnectionStateListener {
     return true;
   }
 
+  /**
+   * True while this process holds the account's lease, trusted or not: while it is, nobody else can
+   * have held it since it was taken.
+   */
+  public boolean isHeld(String account) {
+    return held.containsKey(account);
+  }
+
   /** True while this process holds the account's lease and its session is trusted. */
   public boolean holds(String account) {
     return connected && held.containsKey(account);

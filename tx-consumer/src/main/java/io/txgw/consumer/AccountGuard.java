@@ -9,8 +9,22 @@ import java.util.concurrent.TimeUnit;
  * prepares and checks before every broadcast.
  */
 interface AccountGuard {
-  /** Takes (or keeps) the account's lease; false when it cannot be had now. */
-  boolean acquire(String account) throws InterruptedException;
+  /** What {@link #acquire} got. */
+  enum Lease {
+    /** Held elsewhere, or ZooKeeper cannot be trusted now. */
+    REFUSED,
+    /** Held since before: nothing but this process sent for the account meanwhile. */
+    KEPT,
+    /** Newly taken: others may have sent for the account since this process last held it. */
+    NEW;
+
+    boolean granted() {
+      return this != REFUSED;
+    }
+  }
+
+  /** Takes (or keeps) the account's lease. */
+  Lease acquire(String account) throws InterruptedException;
 
   /** True while the lease is held and trusted. */
   boolean holds(String account);
@@ -21,8 +35,8 @@ interface AccountGuard {
   static AccountGuard unguarded() {
     return new AccountGuard() {
       @Override
-      public boolean acquire(String account) {
-        return true;
+      public Lease acquire(String account) {
+        return Lease.KEPT;
       }
 
       @Override
@@ -39,8 +53,12 @@ interface AccountGuard {
   static AccountGuard of(AccountLeases leases) {
     return new AccountGuard() {
       @Override
-      public boolean acquire(String account) throws InterruptedException {
-        return leases.acquire(account, 2, TimeUnit.SECONDS);
+      public Lease acquire(String account) throws InterruptedException {
+        boolean before = leases.isHeld(account);
+        if (!leases.acquire(account, 2, TimeUnit.SECONDS)) {
+          return Lease.REFUSED;
+        }
+        return before ? Lease.KEPT : Lease.NEW;
       }
 
       @Override

@@ -110,7 +110,7 @@ final class SendRound {
     List<JournalEntry> toJournal = new ArrayList<>();
     List<JournalEntry> refused = new ArrayList<>();
     for (Unit unit : units) {
-      if (!guard.acquire(Payout.accountKey(unit.chain(), unit.source()))) {
+      if (!take(unit.chain(), unit.source())) {
         log.warn("lease of {}:{} is held elsewhere; its payouts wait", unit.chain(), unit.source());
         return new Prepared(toJournal, refused, unit.firstOffset());
       }
@@ -193,11 +193,30 @@ final class SendRound {
   /** Takes the leases of the accounts of journaled units before they are broadcast again. */
   boolean acquireAll(List<JournalEntry> units) throws InterruptedException {
     for (JournalEntry unit : units) {
-      if (!guard.acquire(unit.accountKey())) {
+      if (!take(unit.chain(), unit.source())) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * Takes the account's lease. A lease taken anew means another consumer may have sent for the
+   * account meanwhile, so what the sender remembers of it (the next nonce) is dropped.
+   */
+  private boolean take(Chain chain, String source) throws InterruptedException {
+    AccountGuard.Lease lease = guard.acquire(Payout.accountKey(chain, source));
+    if (lease == AccountGuard.Lease.NEW) {
+      forget(chain, source);
+    }
+    return lease.granted();
+  }
+
+  private void forget(Chain chain, String source) {
+    ChainSender sender = senders.get(chain);
+    if (sender != null) {
+      sender.forget(source);
+    }
   }
 
   /**
@@ -214,9 +233,12 @@ final class SendRound {
     for (JournalEntry unit : units) {
       Instant now = clock.instant();
       if (unavailable || !mayBroadcast.getAsBoolean() || !guard.holds(unit.accountKey())) {
-        // Left journaled: whoever owns the account next broadcasts these same bytes.
+        // Left journaled: whoever owns the account next broadcasts these same bytes. Nonces
+        // counted past them must not be used: they would wait behind these forever if these are
+        // never mined.
         unavailable = true;
         unsettled.add(unit);
+        forget(unit.chain(), unit.source());
         continue;
       }
       if (unit.chain() == Chain.ETH && gapped.contains(unit.source())) {
@@ -231,6 +253,14 @@ final class SendRound {
         log.warn("unit {} waits for its node: {}", unit.unitId(), e.getMessage());
         unavailable = true;
         unsettled.add(unit);
+        forget(unit.chain(), unit.source());
+        continue;
+      }
+      if (outcome.waits()) {
+        log.warn("unit {} is held but cannot be mined yet: {}", unit.unitId(), outcome.error());
+        unavailable = true;
+        unsettled.add(unit);
+        forget(unit.chain(), unit.source());
         continue;
       }
       if (outcome.replan()) {
@@ -243,6 +273,7 @@ final class SendRound {
       }
       if (outcome.status() == PayoutStatus.FAILED) {
         gapped.add(unit.source());
+        forget(unit.chain(), unit.source());
       }
       if (outcome.status() != PayoutStatus.BROADCAST) {
         log.warn(

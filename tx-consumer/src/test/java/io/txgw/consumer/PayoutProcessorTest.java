@@ -86,7 +86,14 @@ class PayoutProcessorTest {
     final Set<String> unavailableOnce = new HashSet<>();
     final Set<String> refuseBroadcast = new HashSet<>();
     final Set<String> conflictOnce = new HashSet<>();
+    final Set<String> waitOnce = new HashSet<>();
+    final List<String> forgotten = new ArrayList<>();
     long nonce;
+
+    @Override
+    public void forget(String account) {
+      forgotten.add(account);
+    }
 
     @Override
     public Chain chain() {
@@ -137,6 +144,9 @@ class PayoutProcessorTest {
       assertThat(journaled).as("journaled before broadcast: " + unit.unitId()).isTrue();
       broadcast.add(unit.rawTransaction());
       String id = unit.payouts().get(0).payoutId();
+      if (waitOnce.remove(id)) {
+        return SendOutcome.waiting(unit.txid(), "queued behind a missing nonce");
+      }
       if (conflictOnce.remove(id)) {
         return SendOutcome.conflicted(
             unit.txid(), "input spent in the chain by another transaction");
@@ -336,6 +346,32 @@ class PayoutProcessorTest {
         .extracting(PayoutResult::payoutId, PayoutResult::status)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.BROADCAST));
     assertThat(lastCommittedOffset()).isEqualTo(1);
+  }
+
+  @Test
+  void aTransactionTheNodeCannotMineYetIsNotReportedAndTheSameBytesAreSentAgainLater() {
+    sender.waitOnce.add("p1");
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1", "p2"));
+    consumer.schedulePollTask(
+        () -> {
+          assertThat(consumer.paused()).containsExactly(P0);
+          assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p0");
+          assertThat(sender.forgotten).as("nonces past p1 are not used").containsOnly(SOURCE);
+          clock.now = clock.now.plus(Duration.ofSeconds(3));
+        });
+    consumer.schedulePollTask(() -> {});
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    // p1 and p2 stay journaled, are never signed again, and are reported once they are sent.
+    assertThat(sender.prepared).containsExactly("p0", "p1", "p2");
+    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1", "raw-p1", "raw-p2");
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.BROADCAST),
+            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST),
+            org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.BROADCAST));
   }
 
   @Test

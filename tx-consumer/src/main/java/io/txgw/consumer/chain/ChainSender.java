@@ -36,8 +36,9 @@ public interface ChainSender extends AutoCloseable {
       throws NodeUnavailableException, InterruptedException;
 
   /**
-   * Broadcasts a journaled unit's bytes and checks the node holds the transaction: BROADCAST,
-   * FAILED (the node refused them, and they can never be mined) or UNKNOWN.
+   * Broadcasts a journaled unit's bytes and checks the node holds the transaction and can mine it:
+   * BROADCAST, FAILED (the node refused them, and they can never be mined), UNKNOWN, a conflict
+   * (prepare anew) or wait (broadcast the same bytes again later).
    *
    * @throws NodeUnavailableException when the node could not be reached; the unit stays as it was
    */
@@ -45,6 +46,12 @@ public interface ChainSender extends AutoCloseable {
 
   /** Forgets what this sender cached about accounts (nonces): their owner may have changed. */
   void reset();
+
+  /**
+   * Forgets what this sender cached about one account: another consumer may have sent for it since,
+   * or transactions this one signed for it were left unbroadcast.
+   */
+  default void forget(String account) {}
 
   @Override
   default void close() {}

@@ -96,6 +96,11 @@ public final class EthereumSender implements ChainSender {
   }
 
   @Override
+  public void forget(String account) {
+    nextNonce.remove(account);
+  }
+
+  @Override
   public SendOutcome broadcast(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
     String raw = unit.rawTransaction();
@@ -105,7 +110,8 @@ public final class EthereumSender implements ChainSender {
       if (hash == null || !txid.equalsIgnoreCase(hash.asText())) {
         log.warn("unit {}: node answered hash {} for transaction {}", unit.unitId(), hash, txid);
       }
-      return verify(raw, txid);
+      // Some nodes answer with a hash for a transaction they dropped: look it up either way.
+      return verify(unit);
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
         return refused(unit, e);
@@ -113,29 +119,46 @@ public final class EthereumSender implements ChainSender {
       if (e.kind().outcomeUnknown()) {
         log.warn(
             "unit {}: outcome of {} unknown ({}), asking the node", unit.unitId(), txid, e.kind());
-        return verify(raw, txid);
+        return verify(unit);
       }
-      throw new NodeUnavailableException(
-          "cannot broadcast " + txid + " on " + nodeName() + ": " + e.getMessage(), e);
+      throw unavailable(unit, e);
     }
   }
 
-  private SendOutcome refused(JournalEntry unit, RpcException e) throws InterruptedException {
+  private SendOutcome refused(JournalEntry unit, RpcException e)
+      throws NodeUnavailableException, InterruptedException {
     String message = e.getMessage().toLowerCase(Locale.ROOT);
     if (message.contains("already known") || message.contains("already imported")) {
-      return verify(unit.rawTransaction(), unit.txid());
+      return verify(unit);
     }
-    try {
-      if (message.contains("nonce too low") && knows(unit.txid())) {
-        // Our own transaction, broadcast earlier and already mined.
-        return SendOutcome.broadcast(unit.txid());
+    boolean nonceTaken = message.contains("nonce too low");
+    if (nonceTaken || message.contains("replacement transaction underpriced")) {
+      try {
+        JsonNode ours = lookUp(unit.txid());
+        if (ours != null) {
+          // Our own transaction, broadcast earlier (and perhaps mined already).
+          return executable(unit, ours);
+        }
+        if (unit.nonce() != null && minedNonces(unit.source()) > unit.nonce()) {
+          // Another transaction with this nonce is in the chain: these bytes can never be
+          // mined, nothing of them was paid, and the payouts are prepared anew.
+          nextNonce.remove(unit.source());
+          return SendOutcome.conflicted(unit.txid(), e.reason());
+        }
+      } catch (RpcException lookup) {
+        if (lookup.kind() == RpcException.Kind.NODE_ERROR) {
+          return SendOutcome.unknown(
+              unit.txid(), "nonce taken and the node cannot be asked: " + lookup.getMessage());
+        }
+        throw unavailable(unit, lookup);
       }
-    } catch (RpcException lookup) {
-      return SendOutcome.unknown(
-          unit.txid(), "nonce too low and the node cannot be asked: " + lookup.getMessage());
+      // Another transaction with this nonce waits in the pool. It may yet be dropped and these
+      // bytes mined, so they are neither reported failed nor replaced: try again later.
+      nextNonce.remove(unit.source());
+      return SendOutcome.waiting(unit.txid(), e.reason());
     }
-    // The node refused these bytes for good (funds, a nonce another transaction took): they can
-    // never be mined. The nonce is free again unless another transaction took it; ask next time.
+    // The node refused these bytes for good (funds, gas): they can never be mined. The nonce is
+    // free again; ask the node next time.
     nextNonce.remove(unit.source());
     return SendOutcome.failed(e.reason());
   }
@@ -144,13 +167,16 @@ public final class EthereumSender implements ChainSender {
    * Establishes that the node holds the transaction; resends the same signed bytes when it does not
    * (same nonce, same hash: it can never pay twice).
    */
-  private SendOutcome verify(String raw, String txid) throws InterruptedException {
+  private SendOutcome verify(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    String txid = unit.txid();
     for (int attempt = 0; attempt < 3; attempt++) {
       try {
-        if (knows(txid)) {
-          return SendOutcome.broadcast(txid);
+        JsonNode held = lookUp(txid);
+        if (held != null) {
+          return executable(unit, held);
         }
-        rpc.call("eth_sendRawTransaction", raw);
+        rpc.call("eth_sendRawTransaction", unit.rawTransaction());
       } catch (RpcException e) {
         String message = e.getMessage().toLowerCase(Locale.ROOT);
         if (e.kind() == RpcException.Kind.NODE_ERROR
@@ -164,9 +190,49 @@ public final class EthereumSender implements ChainSender {
     return SendOutcome.unknown(txid, "node does not hold transaction " + txid + " after resends");
   }
 
-  private boolean knows(String txid) throws RpcException, InterruptedException {
+  /**
+   * BROADCAST once the held transaction is mined or can be: its nonce is below the account's
+   * pending count. A node holds a transaction whose nonce is ahead of that count in a queue, and
+   * mines it only once every nonce before it is taken; reporting it BROADCAST then would claim a
+   * payment that may never happen.
+   */
+  private SendOutcome executable(JournalEntry unit, JsonNode held)
+      throws NodeUnavailableException, InterruptedException {
+    boolean mined = !held.path("blockNumber").isMissingNode() && !held.path("blockNumber").isNull();
+    if (mined || unit.nonce() == null) {
+      return SendOutcome.broadcast(unit.txid());
+    }
+    long pending;
+    try {
+      pending = quantity(rpc.call("eth_getTransactionCount", unit.source(), "pending")).longValue();
+    } catch (RpcException e) {
+      throw unavailable(unit, e);
+    }
+    if (pending > unit.nonce()) {
+      return SendOutcome.broadcast(unit.txid());
+    }
+    nextNonce.remove(unit.source());
+    return SendOutcome.waiting(
+        unit.txid(),
+        "queued behind a missing nonce: the account's pending count is "
+            + pending
+            + ", this transaction's nonce "
+            + unit.nonce());
+  }
+
+  private long minedNonces(String account) throws RpcException, InterruptedException {
+    return quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValue();
+  }
+
+  /** The node's view of the transaction, or null when it does not hold it. */
+  private JsonNode lookUp(String txid) throws RpcException, InterruptedException {
     JsonNode tx = rpc.call("eth_getTransactionByHash", txid);
-    return tx != null && !tx.isNull();
+    return tx == null || tx.isNull() ? null : tx;
+  }
+
+  private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {
+    return new NodeUnavailableException(
+        "cannot broadcast " + unit.txid() + " on " + nodeName() + ": " + e.getMessage(), e);
   }
 
   private BigInteger nonceFor(String account) throws RpcException, InterruptedException {

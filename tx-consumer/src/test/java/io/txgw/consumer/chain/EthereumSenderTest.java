@@ -101,10 +101,59 @@ class EthereumSenderTest {
   }
 
   @Test
-  void aBroadcastCountsOnceTheNodeHoldsTheTransaction() throws Exception {
+  void aBroadcastCountsOnceTheNodeHoldsTheTransactionAndCanMineIt() throws Exception {
     node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .result("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+        .result("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
+        .resultFor("eth_getTransactionCount", "pending", "\"0x1\"");
     assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+  }
+
+  @Test
+  void aMinedTransactionCountsWithoutAskingForTheNonce() throws Exception {
+    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":\"0x7\"}");
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+    assertThat(node.calls("eth_getTransactionCount")).isEmpty();
+  }
+
+  @Test
+  void aTransactionQueuedBehindAMissingNonceWaitsInsteadOfCountingAsBroadcast() throws Exception {
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult(
+            "eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
+        .resultFor("eth_getTransactionCount", "pending", "\"0x3\"");
+    SendOutcome outcome = sender.broadcast(unit(5));
+    assertThat(outcome.waits()).as(outcome.toString()).isTrue();
+    assertThat(outcome.status()).isNull();
+    assertThat(outcome.error()).contains("pending count is 3", "nonce 5");
+  }
+
+  @Test
+  void aNonceTakenInTheChainByAnotherTransactionPreparesThePayoutsAnew() throws Exception {
+    node.error("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionByHash", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x6\"");
+    SendOutcome outcome = sender.broadcast(unit(5));
+    assertThat(outcome.replan()).as(outcome.toString()).isTrue();
+  }
+
+  @Test
+  void aNonceHeldByAnotherTransactionStillInThePoolWaits() throws Exception {
+    node.error("eth_sendRawTransaction", -32003, "replacement transaction underpriced")
+        .alwaysResult("eth_getTransactionByHash", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
+    SendOutcome outcome = sender.broadcast(unit(5));
+    assertThat(outcome.waits()).as(outcome.toString()).isTrue();
+    assertThat(outcome.error()).contains("replacement transaction underpriced");
+  }
+
+  @Test
+  void aForgottenAccountAsksTheNodeForItsNonceAgain() throws Exception {
+    node.result("eth_getTransactionCount", "\"0x5\"").result("eth_getTransactionCount", "\"0x9\"");
+    sender.prepare(FROM, List.of(payout("p1", "1")));
+    sender.forget(FROM);
+    Preparation again = sender.prepare(FROM, List.of(payout("p2", "1")));
+    assertThat(((Preparation.Signed) again).nonce()).isEqualTo(9L);
   }
 
   @Test
@@ -124,7 +173,8 @@ class EthereumSenderTest {
     node.then(
             "eth_sendRawTransaction",
             new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build())
-        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}")
+        .resultFor("eth_getTransactionCount", "pending", "\"0x1\"");
     assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
     assertThat(node.calls("eth_signTransaction")).isEmpty();
   }
@@ -132,7 +182,8 @@ class EthereumSenderTest {
   @Test
   void nonceTooLowForOurOwnMinedTransactionIsSuccess() throws Exception {
     node.error("eth_sendRawTransaction", -32003, "nonce too low")
-        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}");
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}")
+        .resultFor("eth_getTransactionCount", "pending", "\"0x1\"");
     assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
   }
 

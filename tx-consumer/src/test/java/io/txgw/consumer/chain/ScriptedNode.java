@@ -18,7 +18,7 @@ import mockwebserver3.RecordedRequest;
 final class ScriptedNode extends Dispatcher {
   private final Map<String, Deque<MockResponse>> script = new HashMap<>();
   private final Map<String, MockResponse> always = new HashMap<>();
-  private final Map<String, MockResponse> byFirstParam = new HashMap<>();
+  private final Map<String, MockResponse> byParam = new HashMap<>();
   final List<JsonNode> calls = Collections.synchronizedList(new ArrayList<>());
 
   static MockResponse resultAnswer(String resultJson) {
@@ -63,9 +63,9 @@ final class ScriptedNode extends Dispatcher {
     return this;
   }
 
-  /** The answer for every call of {@code method} whose first parameter is {@code param}. */
+  /** The answer for every call of {@code method} with {@code param} among its parameters. */
   ScriptedNode resultFor(String method, String param, String resultJson) {
-    byFirstParam.put(method + " " + param, resultAnswer(resultJson));
+    byParam.put(method + " " + param, resultAnswer(resultJson));
     return this;
   }
 
@@ -85,9 +85,11 @@ final class ScriptedNode extends Dispatcher {
     }
     calls.add(call);
     String method = call.path("method").asText();
-    MockResponse specific = byFirstParam.get(method + " " + call.path("params").path(0).asText());
-    if (specific != null) {
-      return specific;
+    for (JsonNode param : call.path("params")) {
+      MockResponse specific = byParam.get(method + " " + param.asText());
+      if (specific != null) {
+        return specific;
+      }
     }
     Deque<MockResponse> queue = script.get(method);
     if (queue != null && !queue.isEmpty()) {
