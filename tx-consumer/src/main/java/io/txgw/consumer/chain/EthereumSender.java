@@ -202,22 +202,62 @@ public final class EthereumSender implements ChainSender {
     if (mined || unit.nonce() == null) {
       return SendOutcome.broadcast(unit.txid());
     }
-    long pending;
     try {
-      pending = quantity(rpc.call("eth_getTransactionCount", unit.source(), "pending")).longValue();
+      long pending = pendingNonces(unit.source());
+      if (pending > unit.nonce()) {
+        return SendOutcome.broadcast(unit.txid());
+      }
+      if (pending == unit.nonce() && minedNonces(unit.source()) == unit.nonce()) {
+        // Nothing is missing in front of it, yet the node keeps it queued: anvil's pool can strand
+        // a transaction that arrived while an earlier nonce was being replaced. Cleared from the
+        // pool and sent again, the same bytes are mined at once; a node without the dev method
+        // answers "method not found" and the unit waits as below.
+        log.warn(
+            "unit {}: stranded in the node's pool at nonce {}; sending it again",
+            unit.unitId(),
+            unit.nonce());
+        if (clearPool(unit.source())) {
+          rpc.call("eth_sendRawTransaction", unit.rawTransaction());
+          pending = pendingNonces(unit.source());
+          if (pending > unit.nonce()) {
+            return SendOutcome.broadcast(unit.txid());
+          }
+        }
+      }
+      nextNonce.remove(unit.source());
+      return SendOutcome.waiting(
+          unit.txid(),
+          "queued behind a missing nonce: the account's pending count is "
+              + pending
+              + ", this transaction's nonce "
+              + unit.nonce());
     } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        nextNonce.remove(unit.source());
+        return SendOutcome.waiting(unit.txid(), "held but not mined yet: " + e.reason());
+      }
       throw unavailable(unit, e);
     }
-    if (pending > unit.nonce()) {
-      return SendOutcome.broadcast(unit.txid());
+  }
+
+  /**
+   * Drops the account's transactions from a development node's pool. Only the account's lease
+   * holder calls this, and of its transactions only ones never reported BROADCAST can be in the
+   * pool (a dev node mines every executable one at once): each is still journaled and is sent
+   * again.
+   */
+  private boolean clearPool(String account) throws InterruptedException {
+    try {
+      rpc.call("anvil_removePoolTransactions", account);
+      return true;
+    } catch (RpcException e) {
+      log.debug("node cannot clear its pool: {}", e.getMessage());
+      return false;
     }
-    nextNonce.remove(unit.source());
-    return SendOutcome.waiting(
-        unit.txid(),
-        "queued behind a missing nonce: the account's pending count is "
-            + pending
-            + ", this transaction's nonce "
-            + unit.nonce());
+  }
+
+  private long pendingNonces(String account) throws RpcException, InterruptedException {
+    return quantity(rpc.call("eth_getTransactionCount", account, "pending")).longValue();
   }
 
   private long minedNonces(String account) throws RpcException, InterruptedException {

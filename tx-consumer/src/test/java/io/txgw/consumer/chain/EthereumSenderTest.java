@@ -129,6 +129,31 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aTransactionStrandedInTheDevNodesPoolWithNothingMissingBeforeItIsSentAgain()
+      throws Exception {
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult(
+            "eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
+        .result("eth_getTransactionCount", "\"0x5\"")
+        .result("eth_getTransactionCount", "\"0x5\"")
+        .result("eth_getTransactionCount", "\"0x6\"")
+        .result("anvil_removePoolTransactions", "null");
+    assertThat(sender.broadcast(unit(5))).isEqualTo(SendOutcome.broadcast(HASH));
+    assertThat(node.calls("eth_sendRawTransaction"))
+        .hasSize(2)
+        .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
+  }
+
+  @Test
+  void aStrandedTransactionOnANodeThatCannotClearItsPoolWaits() throws Exception {
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult(
+            "eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
+        .alwaysResult("eth_getTransactionCount", "\"0x5\"");
+    assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+  }
+
+  @Test
   void aNonceTakenInTheChainByAnotherTransactionPreparesThePayoutsAnew() throws Exception {
     node.error("eth_sendRawTransaction", -32003, "nonce too low")
         .alwaysResult("eth_getTransactionByHash", "null")
