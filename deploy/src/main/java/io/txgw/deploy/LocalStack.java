@@ -339,6 +339,7 @@ public final class LocalStack implements Closeable {
         "TXGW_API_KEYS",
         CLIENT + "=" + apiKey.reveal() + "," + OTHER_CLIENT + "=" + otherApiKey.reveal());
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
+    env.put("TXGW_STATE_DIR", workDir.resolve("gateway-state").toString());
     return env;
   }
 

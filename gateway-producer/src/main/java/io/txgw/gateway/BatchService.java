@@ -2,16 +2,12 @@ package io.txgw.gateway;
 
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
-import io.txgw.common.model.PayoutResult;
-import io.txgw.common.model.PayoutStatus;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.ValidatedBatch;
-import io.txgw.gateway.kafka.BatchLedger;
 import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.status.BatchView;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,20 +22,19 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class BatchService {
   private final BatchValidator validator;
   private final BatchWriter writer;
-  private final BatchLedger ledger;
+  private final BatchView view;
   private final Clock clock;
   private final Map<String, CompletableFuture<BatchRecord>> inFlight = new ConcurrentHashMap<>();
 
-  public BatchService(
-      BatchValidator validator, BatchWriter writer, BatchLedger ledger, Clock clock) {
+  public BatchService(BatchValidator validator, BatchWriter writer, BatchView view, Clock clock) {
     this.validator = validator;
     this.writer = writer;
-    this.ledger = ledger;
+    this.view = view;
     this.clock = clock;
   }
 
   public boolean isReady() {
-    return ledger.isCaughtUp() && writer.isOpen();
+    return view.isCaughtUp() && writer.isOpen();
   }
 
   /** Validates and writes a batch; the future fails only when Kafka did not take it. */
@@ -59,7 +54,7 @@ public final class BatchService {
             validated.fingerprint(),
             payouts.stream().map(Payout::id).toList(),
             first.acceptedAt());
-    Optional<BatchRecord> known = ledger.batch(clientId, record.batchId());
+    Optional<BatchRecord> known = view.batch(clientId, record.batchId());
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(compare(known.get(), record));
     }
@@ -69,7 +64,7 @@ public final class BatchService {
       return earlier.thenApply(existing -> compare(existing, record));
     }
     // The write that held the slot may have finished between the ledger check and the reserve.
-    known = ledger.batch(clientId, record.batchId());
+    known = view.batch(clientId, record.batchId());
     if (known.isPresent()) {
       inFlight.remove(record.key(), mine);
       mine.complete(known.get());
@@ -80,7 +75,7 @@ public final class BatchService {
         .handle(
             (ok, error) -> {
               if (error == null) {
-                ledger.remember(record);
+                view.remember(record);
               }
               inFlight.remove(record.key(), mine);
               if (error != null) {
@@ -98,37 +93,17 @@ public final class BatchService {
         : new SubmitOutcome.Conflict(existing);
   }
 
-  /** The batch's progress, or empty when this client has no batch of that id. */
-  public Optional<BatchStatus> status(String clientId, String batchId) {
-    return ledger.batch(clientId, batchId).map(batch -> statusOf(clientId, batch));
+  /**
+   * The batch's progress, or empty when this client has no batch of that id: with every payout's
+   * state, or only the counts (cheap for any batch size).
+   */
+  public Optional<BatchStatus> status(String clientId, String batchId, boolean withPayouts) {
+    return withPayouts ? view.status(clientId, batchId) : view.summary(clientId, batchId);
   }
 
-  private BatchStatus statusOf(String clientId, BatchRecord batch) {
-    Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
-    List<BatchStatus.Item> items = new ArrayList<>(batch.payoutIds().size());
-    for (String id : batch.payoutIds()) {
-      Optional<PayoutResult> result = ledger.result(clientId, id);
-      BatchStatus.Item item =
-          result
-              .map(
-                  r ->
-                      new BatchStatus.Item(
-                          id, r.status(), r.txid(), r.node(), r.error(), r.updatedAt()))
-              .orElseGet(
-                  () ->
-                      new BatchStatus.Item(
-                          id, PayoutStatus.ACCEPTED, null, null, null, batch.acceptedAt()));
-      counts.merge(item.status(), 1, Integer::sum);
-      items.add(item);
-    }
-    return new BatchStatus(
-        batch.batchId(),
-        batch.chain(),
-        batch.source(),
-        batch.acceptedAt(),
-        items.size(),
-        counts,
-        items);
+  /** The view behind the status answers, for the live and dashboard routes. */
+  public BatchView view() {
+    return view;
   }
 
   /** Kafka did not take the batch; nothing of it was written, and a retry is safe. */

@@ -5,8 +5,8 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.validation.BatchRules;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.gateway.http.GatewayHttp;
-import io.txgw.gateway.kafka.BatchLedger;
 import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.io.Closeable;
@@ -28,21 +28,23 @@ public final class Gateway implements Closeable {
   private final GatewayConfig config;
   private Vertx vertx;
   private BatchWriter writer;
-  private BatchLedger ledger;
+  private BatchView view;
   private HttpServer server;
 
   public Gateway(GatewayConfig config) {
     this.config = config;
   }
 
-  /** Starts everything and returns once the HTTP port is bound and the ledger has caught up. */
+  /** Starts everything and returns once the HTTP port is bound and the view has caught up. */
   public Gateway start() throws InterruptedException {
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap()))) {
       Topics.ensure(admin, config.topicPartitions(), (short) 1);
     }
-    ledger = new BatchLedger(config.kafkaBootstrap());
-    ledger.start();
+    view =
+        new BatchView(
+            config.kafkaBootstrap(), config.instanceId(), config.stateDir(), Clock.systemUTC());
+    view.start();
     writer =
         new BatchWriter(
             config.kafkaBootstrap(), "txgw-" + config.instanceId(), config.writerLanes());
@@ -52,7 +54,7 @@ public final class Gateway implements Closeable {
                 config.maxBatchPayouts(),
                 config.maxPerPayout(),
                 new AddressCodec(config.bitcoinNetwork())));
-    BatchService service = new BatchService(validator, writer, ledger, Clock.systemUTC());
+    BatchService service = new BatchService(validator, writer, view, Clock.systemUTC());
     vertx = Vertx.vertx();
     try {
       server =
@@ -64,8 +66,8 @@ public final class Gateway implements Closeable {
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("cannot bind the HTTP API: " + e.getMessage(), e);
     }
-    if (!ledger.awaitCaughtUp(Duration.ofSeconds(60))) {
-      log.warn("batch ledger has not caught up after 60 s; POST answers 503 until it has");
+    if (!view.awaitCaughtUp(Duration.ofSeconds(60))) {
+      log.warn("batch status view has not caught up after 60 s; POST answers 503 until it has");
     }
     log.info(
         "gateway {} listening on http://{}:{}", config.instanceId(), config.httpHost(), port());
@@ -97,8 +99,8 @@ public final class Gateway implements Closeable {
     if (writer != null) {
       writer.close();
     }
-    if (ledger != null) {
-      ledger.close();
+    if (view != null) {
+      view.close();
     }
   }
 }

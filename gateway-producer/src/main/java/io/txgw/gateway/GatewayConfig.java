@@ -6,6 +6,7 @@ import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +22,10 @@ public record GatewayConfig(
     int maxBatchPayouts,
     int maxBodyBytes,
     Map<Chain, Amount> maxPerPayout,
-    int writerLanes) {
+    int writerLanes,
+    Path stateDir,
+    String consumerGroup,
+    long maxLag) {
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -61,6 +65,23 @@ public record GatewayConfig(
           16,
           "Kafka transactions in flight at once (one transactional producer each); keep it the same"
               + " across restarts of an instance so that each lane fences its predecessor");
+  static final Setting<String> STATE_DIR =
+      Setting.string(
+          "TXGW_STATE_DIR",
+          Path.of(System.getProperty("java.io.tmpdir"), "txgw-state").toString(),
+          "where the batch status view keeps its stores (rebuilt from Kafka when missing)");
+  static final Setting<String> CONSUMER_GROUP =
+      Setting.string(
+          "TXGW_CONSUMER_GROUP",
+          "txgw-payouts",
+          "the payout consumers' group, whose lag is watched");
+  static final Setting<Integer> MAX_LAG =
+      Setting.integer(
+          "TXGW_MAX_LAG",
+          0,
+          0,
+          Integer.MAX_VALUE,
+          "payouts waiting in sendto above which new batches get 429 with Retry-After; 0 is off");
   static final Setting<Amount> MAX_BTC = amount("TXGW_MAX_PAYOUT_BTC", "100");
   static final Setting<Amount> MAX_ETH = amount("TXGW_MAX_PAYOUT_ETH", "1000");
 
@@ -78,7 +99,10 @@ public record GatewayConfig(
           MAX_BODY,
           MAX_BTC,
           MAX_ETH,
-          WRITER_LANES);
+          WRITER_LANES,
+          STATE_DIR,
+          CONSUMER_GROUP,
+          MAX_LAG);
 
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
@@ -110,6 +134,9 @@ public record GatewayConfig(
     Amount maxBtc = reader.get(MAX_BTC);
     Amount maxEth = reader.get(MAX_ETH);
     Integer lanes = reader.get(WRITER_LANES);
+    String stateDir = reader.get(STATE_DIR);
+    String group = reader.get(CONSUMER_GROUP);
+    Integer maxLag = reader.get(MAX_LAG);
     reader.throwIfProblems();
     return new GatewayConfig(
         host,
@@ -122,6 +149,9 @@ public record GatewayConfig(
         maxPayouts,
         maxBody,
         Map.of(Chain.BTC, maxBtc, Chain.ETH, maxEth),
-        lanes);
+        lanes,
+        Path.of(stateDir),
+        group,
+        maxLag);
   }
 }

@@ -1,8 +1,10 @@
 package io.txgw.coordinator.cli;
 
 import io.txgw.common.json.Json;
+import io.txgw.common.kafka.GroupOffsets;
 import io.txgw.common.kafka.Topics;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -16,11 +18,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
-import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.MemberDescription;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import picocli.CommandLine;
@@ -144,22 +142,14 @@ final class LagCommand implements Callable<Integer> {
 
   private Reading read(Admin admin) throws Exception {
     long nanos = System.nanoTime();
-    Map<TopicPartition, OffsetAndMetadata> offsets =
-        await(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
-    int partitions =
-        await(admin.describeTopics(List.of(topic)).allTopicNames()).get(topic).partitions().size();
-    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-    for (int p = 0; p < partitions; p++) {
-      latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-    }
-    Map<TopicPartition, Long> ends = new HashMap<>();
-    await(admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all())
-        .forEach((tp, info) -> ends.put(tp, info.offset()));
+    Duration timeout = Duration.ofSeconds(timeoutSeconds);
+    Map<TopicPartition, Long> offsets = await(() -> GroupOffsets.committed(admin, group, timeout));
+    Map<TopicPartition, Long> ends = await(() -> GroupOffsets.ends(admin, List.of(topic), timeout));
     Map<TopicPartition, Long> committed = new HashMap<>();
     offsets.forEach(
-        (tp, meta) -> {
-          if (meta != null && tp.topic().equals(topic)) {
-            committed.put(tp, meta.offset());
+        (tp, offset) -> {
+          if (tp.topic().equals(topic)) {
+            committed.put(tp, offset);
           }
         });
     return new Reading(nanos, committed, ends);
@@ -168,7 +158,13 @@ final class LagCommand implements Callable<Integer> {
   private List<PartitionLag> table(Admin admin, Reading before, Reading now) throws Exception {
     Map<TopicPartition, String> owners = new HashMap<>();
     ConsumerGroupDescription description =
-        await(admin.describeConsumerGroups(List.of(group)).all()).get(group);
+        await(
+                () ->
+                    admin
+                        .describeConsumerGroups(List.of(group))
+                        .all()
+                        .get(timeoutSeconds, TimeUnit.SECONDS))
+            .get(group);
     if (now.committed().isEmpty() && description.members().isEmpty()) {
       throw new NotFound("no consumer group " + group + " (no members, nothing committed)");
     }
@@ -249,26 +245,35 @@ final class LagCommand implements Callable<Integer> {
     return String.format(Locale.ROOT, "%.0fs", Math.ceil(seconds));
   }
 
-  /** Waits for an admin call; an unreachable cluster or unknown group is said in one line. */
-  private <T> T await(org.apache.kafka.common.KafkaFuture<T> future) throws Exception {
+  /** An admin read that may time out or fail. */
+  @FunctionalInterface
+  private interface AdminRead<T> {
+    T read() throws ExecutionException, TimeoutException, InterruptedException;
+  }
+
+  /** Runs an admin read; an unreachable cluster or unknown group is said in one line. */
+  private <T> T await(AdminRead<T> call) throws Exception {
     try {
-      return future.get(timeoutSeconds, TimeUnit.SECONDS);
+      return call.read();
     } catch (TimeoutException e) {
-      throw new Txgw.Unreachable(
-          "cannot reach Kafka at " + bootstrapServers() + " within " + timeoutSeconds + " s");
+      throw unreachable();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof GroupIdNotFoundException) {
         throw new NotFound("no consumer group " + group);
       }
       if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
-        throw new Txgw.Unreachable(
-            "cannot reach Kafka at " + bootstrapServers() + " within " + timeoutSeconds + " s");
+        throw unreachable();
       }
       if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
         throw new NotFound("no topic " + topic);
       }
       throw e;
     }
+  }
+
+  private Txgw.Unreachable unreachable() {
+    return new Txgw.Unreachable(
+        "cannot reach Kafka at " + bootstrapServers() + " within " + timeoutSeconds + " s");
   }
 
   /** The group or topic does not exist: said in one line, exit code 1. */

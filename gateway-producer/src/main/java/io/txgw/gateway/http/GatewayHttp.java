@@ -203,8 +203,9 @@ public final class GatewayHttp {
     String client = ctx.get(CLIENT);
     String batchId = ctx.pathParam("batchId");
     // Another client's batch is answered exactly like a missing one, so ids do not leak.
+    boolean withPayouts = !"false".equals(ctx.request().getParam("payouts"));
     service
-        .status(client, batchId)
+        .status(client, batchId, withPayouts)
         .ifPresentOrElse(
             status -> json(ctx, 200, status),
             () ->

@@ -1,0 +1,333 @@
+package io.txgw.gateway.status;
+
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.BatchRecord;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.gateway.BatchStatus;
+import java.io.Closeable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.utils.Utils;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's view of batches and their results: a Kafka Streams application ({@link
+ * BatchStatusTopology}) whose RocksDB stores survive restarts and are rebuilt from Kafka when lost,
+ * queried in place (interactive queries).
+ *
+ * <p>Every gateway instance runs its own application id and so holds every partition: any instance
+ * can answer for any batch, and recognise any re-posted batch, without forwarding requests.
+ */
+public final class BatchView implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(BatchView.class);
+  private static final int RECENT = 200;
+
+  private final KafkaStreams streams;
+  private final String bootstrap;
+  private final String applicationId;
+  private final Clock clock;
+  private final CountDownLatch caughtUp = new CountDownLatch(1);
+  private final Map<String, BatchRecord> written = new ConcurrentHashMap<>();
+  private final Map<String, List<Runnable>> watchers = new ConcurrentHashMap<>();
+  private final Map<String, Instant> recent = new LinkedHashMap<>(RECENT, 0.75f, true);
+  private volatile int resultPartitions;
+  private volatile boolean closed;
+
+  public BatchView(String bootstrap, String instanceId, Path stateDir, Clock clock) {
+    this.bootstrap = bootstrap;
+    this.applicationId = "txgw-status-" + instanceId;
+    this.clock = clock;
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    // Stores and offsets move together, so a restart neither skips nor counts a result twice;
+    // and only committed results (the consumers write them in transactions) are read.
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.REUSE_KTABLE_SOURCE_TOPICS);
+    props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class);
+    props.put(
+        StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
+        LogAndContinueExceptionHandler.class);
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 8L * 1024 * 1024);
+    props.put(
+        StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
+        Topics.MAX_MESSAGE_BYTES);
+    props.put(
+        StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+        Topics.MAX_MESSAGE_BYTES);
+    this.streams = new KafkaStreams(BatchStatusTopology.build(this::changed), props);
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          log.error("status view thread failed; replacing it", e);
+          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+  }
+
+  /** Starts the application; {@link #awaitCaughtUp} tells when it has read what existed before. */
+  public void start() {
+    Map<org.apache.kafka.common.TopicPartition, Long> ends;
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      ends = ViewOffsets.endOffsets(admin, List.of(Topics.BATCHES, Topics.RESULTS));
+    }
+    resultPartitions =
+        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.RESULTS)).count();
+    streams.start();
+    Thread watcher = new Thread(() -> awaitOffsets(ends), "status-view-catch-up");
+    watcher.setDaemon(true);
+    watcher.start();
+  }
+
+  private void awaitOffsets(Map<org.apache.kafka.common.TopicPartition, Long> ends) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      while (!closed) {
+        if (streams.state() == KafkaStreams.State.RUNNING
+            && ViewOffsets.reached(admin, applicationId, ends)) {
+          log.info("status view caught up with {} partitions", ends.size());
+          caughtUp.countDown();
+          return;
+        }
+        TimeUnit.MILLISECONDS.sleep(250);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Ready to answer: caught up once, and its stores queryable now. */
+  public boolean isCaughtUp() {
+    return caughtUp.getCount() == 0 && streams.state() == KafkaStreams.State.RUNNING;
+  }
+
+  /** The batch, whether the view has read it yet or this gateway has just written it. */
+  public Optional<BatchRecord> batch(String clientId, String batchId) {
+    String key = BatchRecord.key(clientId, batchId);
+    BatchRecord stored = batches().get(key);
+    if (stored != null) {
+      written.remove(key);
+      return Optional.of(stored);
+    }
+    return Optional.ofNullable(written.get(key));
+  }
+
+  /** Records a batch this gateway has just committed, until the view reads it back. */
+  public void remember(BatchRecord batch) {
+    written.put(batch.key(), batch);
+    touch(batch.key());
+  }
+
+  /** The batch with every payout's latest state; payouts without a result are ACCEPTED. */
+  public Optional<BatchStatus> status(String clientId, String batchId) {
+    return batch(clientId, batchId).map(this::statusOf);
+  }
+
+  private BatchStatus statusOf(BatchRecord batch) {
+    List<ReadOnlyKeyValueStore<String, PayoutState>> partitions = payoutPartitions();
+    Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
+    List<BatchStatus.Item> items = new ArrayList<>(batch.payoutIds().size());
+    Instant first = null;
+    Instant last = null;
+    for (String id : batch.payoutIds()) {
+      String key = batch.clientId() + "/" + id;
+      PayoutState s = partitions.get(partitionOf(key, partitions.size())).get(key);
+      BatchStatus.Item item =
+          s == null
+              ? new BatchStatus.Item(
+                  id, PayoutStatus.ACCEPTED, null, null, null, batch.acceptedAt())
+              : new BatchStatus.Item(id, s.status(), s.txid(), s.node(), s.error(), s.updatedAt());
+      if (s != null) {
+        first = first == null || s.updatedAt().isBefore(first) ? s.updatedAt() : first;
+        last = last == null || s.updatedAt().isAfter(last) ? s.updatedAt() : last;
+      }
+      counts.merge(item.status(), 1, Integer::sum);
+      items.add(item);
+    }
+    return new BatchStatus(
+        batch.batchId(),
+        batch.chain(),
+        batch.source(),
+        batch.acceptedAt(),
+        items.size(),
+        counts,
+        first,
+        last,
+        items);
+  }
+
+  /** The batch's counts alone, from the per-partition progress: cheap for any batch size. */
+  public Optional<BatchStatus> summary(String clientId, String batchId) {
+    return batch(clientId, batchId).map(this::summaryOf);
+  }
+
+  BatchStatus summaryOf(BatchRecord batch) {
+    BatchProgress total = BatchProgress.NONE;
+    for (int p = 0; p < resultPartitions; p++) {
+      BatchProgress part =
+          this.<BatchProgress>store(
+                  StoreQueryParameters.fromNameAndType(
+                          BatchStatusTopology.PROGRESS,
+                          QueryableStoreTypes.<String, BatchProgress>keyValueStore())
+                      .withPartition(p))
+              .get(batch.key());
+      if (part != null) {
+        total = total.plus(part);
+      }
+    }
+    Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
+    counts.putAll(total.counts());
+    int waiting =
+        batch.payoutIds().size() - total.handled() + counts.getOrDefault(PayoutStatus.ACCEPTED, 0);
+    counts.remove(PayoutStatus.ACCEPTED);
+    if (waiting > 0) {
+      counts.put(PayoutStatus.ACCEPTED, waiting);
+    }
+    return new BatchStatus(
+        batch.batchId(),
+        batch.chain(),
+        batch.source(),
+        batch.acceptedAt(),
+        batch.payoutIds().size(),
+        counts,
+        total.firstUpdate(),
+        total.lastUpdate(),
+        null);
+  }
+
+  /**
+   * Calls {@code onChange} (on the view's thread) after each stored change of the batch's payouts.
+   *
+   * @return closing it stops the calls
+   */
+  public AutoCloseable watch(String clientId, String batchId, Runnable onChange) {
+    String key = BatchRecord.key(clientId, batchId);
+    watchers.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onChange);
+    return () ->
+        watchers.computeIfPresent(
+            key,
+            (k, list) -> {
+              list.remove(onChange);
+              return list.isEmpty() ? null : list;
+            });
+  }
+
+  /** Keys of the batches written or updated most recently, newest first. */
+  public List<String> recentBatchKeys(int limit) {
+    List<String> keys;
+    synchronized (recent) {
+      keys = new ArrayList<>(recent.keySet());
+    }
+    List<String> newestFirst = new ArrayList<>(limit);
+    for (int i = keys.size() - 1; i >= 0 && newestFirst.size() < limit; i--) {
+      newestFirst.add(keys.get(i));
+    }
+    return newestFirst;
+  }
+
+  /** The batch stored under a key from {@link #recentBatchKeys}. */
+  public Optional<BatchRecord> batchByKey(String key) {
+    BatchRecord stored = batches().get(key);
+    return Optional.ofNullable(stored != null ? stored : written.get(key));
+  }
+
+  private void changed(String batchKey, String payoutId, PayoutState state) {
+    touch(batchKey);
+    List<Runnable> list = watchers.get(batchKey);
+    if (list != null) {
+      list.forEach(Runnable::run);
+    }
+  }
+
+  private void touch(String batchKey) {
+    synchronized (recent) {
+      recent.put(batchKey, clock.instant());
+      if (recent.size() > RECENT) {
+        recent.remove(recent.keySet().iterator().next());
+      }
+    }
+  }
+
+  private ReadOnlyKeyValueStore<String, BatchRecord> batches() {
+    return store(BatchStatusTopology.BATCHES);
+  }
+
+  /**
+   * The payout store of each results partition. A payout's state is looked up in the partition its
+   * results are written to (the producer's default partitioning of the key), one read per payout
+   * instead of one per payout and partition.
+   */
+  private List<ReadOnlyKeyValueStore<String, PayoutState>> payoutPartitions() {
+    List<ReadOnlyKeyValueStore<String, PayoutState>> stores = new ArrayList<>(resultPartitions);
+    for (int p = 0; p < resultPartitions; p++) {
+      stores.add(
+          this.<PayoutState>store(
+              StoreQueryParameters.fromNameAndType(
+                      BatchStatusTopology.PAYOUTS,
+                      QueryableStoreTypes.<String, PayoutState>keyValueStore())
+                  .withPartition(p)));
+    }
+    return stores;
+  }
+
+  static int partitionOf(String key, int partitions) {
+    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+  }
+
+  private <V> ReadOnlyKeyValueStore<String, V> store(String name) {
+    return store(
+        StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore()));
+  }
+
+  private <V> ReadOnlyKeyValueStore<String, V> store(
+      StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> query) {
+    try {
+      return streams.store(query);
+    } catch (InvalidStateStoreException e) {
+      throw new ViewUnavailableException(e);
+    }
+  }
+
+  /** The view's stores cannot be read now (rebalancing, restoring, stopped): try again shortly. */
+  public static final class ViewUnavailableException extends RuntimeException {
+    ViewUnavailableException(Throwable cause) {
+      super("batch status view unavailable: " + cause.getMessage(), cause);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    streams.close(Duration.ofSeconds(10));
+  }
+}
