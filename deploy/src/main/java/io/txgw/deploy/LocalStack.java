@@ -318,6 +318,16 @@ public final class LocalStack implements Closeable {
     env.putAll(overrides);
     TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(env), env).start());
     consumers.put(id, consumer);
+    writeScrapeConfig();
+    return consumer;
+  }
+
+  /** The in-process consumer of that id. */
+  public TxConsumer consumer(String id) {
+    TxConsumer consumer = consumers.get(id);
+    if (consumer == null) {
+      throw new IllegalArgumentException("no consumer " + id + " in this stack");
+    }
     return consumer;
   }
 
@@ -340,7 +350,28 @@ public final class LocalStack implements Closeable {
         CLIENT + "=" + apiKey.reveal() + "," + OTHER_CLIENT + "=" + otherApiKey.reveal());
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     env.put("TXGW_STATE_DIR", workDir.resolve("gateway-state").toString());
+    env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
     return env;
+  }
+
+  /**
+   * Stops the gateway and starts it again with the same id and state directory, as an operator's
+   * restart would; returns once the new one has caught up.
+   */
+  public void restartGateway() throws InterruptedException {
+    started.remove(gateway);
+    gateway.close();
+    gateway = keep(new Gateway(GatewayConfig.fromEnv(gatewayEnv())).start());
+  }
+
+  /**
+   * Starts another gateway on this stack, stopped with it; {@code overrides} change or add to the
+   * stack gateway's environment (give it another {@code TXGW_GATEWAY_ID}).
+   */
+  public Gateway startGateway(Map<String, String> overrides) throws InterruptedException {
+    Map<String, String> env = gatewayEnv();
+    env.putAll(overrides);
+    return keep(new Gateway(GatewayConfig.fromEnv(env)).start());
   }
 
   /** The environment a consumer of this stack runs with (secrets included: keep it private). */
@@ -364,6 +395,43 @@ public final class LocalStack implements Closeable {
   private <T extends Closeable> T keep(T part) {
     started.push(part);
     return part;
+  }
+
+  /**
+   * Writes {@code prometheus.yml} into the work directory: a scrape config for this stack's gateway
+   * and in-process consumers, with the repository's alert rules.
+   */
+  private void writeScrapeConfig() {
+    if (gateway == null) {
+      return;
+    }
+    StringBuilder yml = new StringBuilder();
+    yml.append("# Written by the local stack: its gateway and consumers on this run's ports.\n")
+        .append("global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n")
+        .append("rule_files:\n  - ")
+        .append(Path.of("deploy/prometheus/alerts.yml").toAbsolutePath())
+        .append("\nscrape_configs:\n")
+        .append("  - job_name: txgw-gateway\n    static_configs:\n      - targets: ['127.0.0.1:")
+        .append(gateway.port())
+        .append("']\n")
+        .append("  - job_name: txgw-consumer\n    static_configs:\n      - targets: [");
+    yml.append(
+        String.join(
+            ", ",
+            consumers.values().stream()
+                .map(c -> "'" + java.net.URI.create(c.metricsUrl()).getAuthority() + "'")
+                .toList()));
+    yml.append("]\n");
+    try {
+      Files.writeString(workDir.resolve("prometheus.yml"), yml.toString());
+    } catch (IOException e) {
+      log.warn("scrape config not written: {}", e.toString());
+    }
+  }
+
+  /** The Prometheus scrape config for this stack, kept in its work directory. */
+  public Path scrapeConfig() {
+    return workDir.resolve("prometheus.yml");
   }
 
   public String gatewayUrl() {

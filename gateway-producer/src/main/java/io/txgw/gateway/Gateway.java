@@ -1,17 +1,25 @@
 package io.txgw.gateway;
 
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.kafka.Topics;
+import io.txgw.common.metrics.Telemetry;
 import io.txgw.common.validation.BatchRules;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.gateway.http.GatewayHttp;
 import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.monitor.Backpressure;
+import io.txgw.gateway.monitor.ConsumerLagWatch;
+import io.txgw.gateway.monitor.NodeUseWatch;
 import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +37,10 @@ public final class Gateway implements Closeable {
   private Vertx vertx;
   private BatchWriter writer;
   private BatchView view;
+  private PrometheusMeterRegistry meters;
+  private ConsumerLagWatch lag;
+  private NodeUseWatch nodes;
+  private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
   private HttpServer server;
 
   public Gateway(GatewayConfig config) {
@@ -41,13 +53,23 @@ public final class Gateway implements Closeable {
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap()))) {
       Topics.ensure(admin, config.topicPartitions(), (short) 1);
     }
+    meters = Telemetry.registry("gateway", config.instanceId());
     view =
         new BatchView(
             config.kafkaBootstrap(), config.instanceId(), config.stateDir(), Clock.systemUTC());
     view.start();
+    view.bindMetrics(meters);
     writer =
         new BatchWriter(
             config.kafkaBootstrap(), "txgw-" + config.instanceId(), config.writerLanes());
+    writer.producers().forEach(p -> keepMetrics(new KafkaClientMetrics(p)));
+    lag =
+        new ConsumerLagWatch(
+                config.kafkaBootstrap(), config.consumerGroup(), Clock.systemUTC(), meters)
+            .start(Duration.ofSeconds(1));
+    if (!config.zookeeper().isEmpty()) {
+      nodes = new NodeUseWatch(config.zookeeper(), Clock.systemUTC()).start(Duration.ofSeconds(1));
+    }
     BatchValidator validator =
         new BatchValidator(
             new BatchRules(
@@ -56,9 +78,12 @@ public final class Gateway implements Closeable {
                 new AddressCodec(config.bitcoinNetwork())));
     BatchService service = new BatchService(validator, writer, view, Clock.systemUTC());
     vertx = Vertx.vertx();
+    GatewayHttp.Monitoring monitoring =
+        new GatewayHttp.Monitoring(
+            meters, lag, nodes, new Backpressure(config.maxLag(), lag), config.maxLag());
     try {
       server =
-          new GatewayHttp(vertx, service, config.apiKeys(), config.maxBodyBytes())
+          new GatewayHttp(vertx, service, config.apiKeys(), config.maxBodyBytes(), monitoring)
               .listen(config.httpHost(), config.httpPort())
               .toCompletionStage()
               .toCompletableFuture()
@@ -72,6 +97,11 @@ public final class Gateway implements Closeable {
     log.info(
         "gateway {} listening on http://{}:{}", config.instanceId(), config.httpHost(), port());
     return this;
+  }
+
+  private void keepMetrics(KafkaClientMetrics binder) {
+    binder.bindTo(meters);
+    clientMetrics.add(binder);
   }
 
   public int port() {
@@ -95,6 +125,13 @@ public final class Gateway implements Closeable {
           .toCompletableFuture()
           .orTimeout(10, TimeUnit.SECONDS)
           .join();
+    }
+    clientMetrics.forEach(KafkaClientMetrics::close);
+    if (lag != null) {
+      lag.close();
+    }
+    if (nodes != null) {
+      nodes.close();
     }
     if (writer != null) {
       writer.close();

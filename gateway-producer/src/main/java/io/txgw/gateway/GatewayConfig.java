@@ -25,7 +25,8 @@ public record GatewayConfig(
     int writerLanes,
     Path stateDir,
     String consumerGroup,
-    long maxLag) {
+    long maxLag,
+    String zookeeper) {
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -82,6 +83,11 @@ public record GatewayConfig(
           0,
           Integer.MAX_VALUE,
           "payouts waiting in sendto above which new batches get 429 with Retry-After; 0 is off");
+  static final Setting<String> ZOOKEEPER =
+      Setting.string(
+          "TXGW_ZOOKEEPER",
+          "",
+          "ZooKeeper connect string, for the dashboard's node budgets; empty shows none");
   static final Setting<Amount> MAX_BTC = amount("TXGW_MAX_PAYOUT_BTC", "100");
   static final Setting<Amount> MAX_ETH = amount("TXGW_MAX_PAYOUT_ETH", "1000");
 
@@ -102,7 +108,8 @@ public record GatewayConfig(
           WRITER_LANES,
           STATE_DIR,
           CONSUMER_GROUP,
-          MAX_LAG);
+          MAX_LAG,
+          ZOOKEEPER);
 
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
@@ -137,6 +144,7 @@ public record GatewayConfig(
     String stateDir = reader.get(STATE_DIR);
     String group = reader.get(CONSUMER_GROUP);
     Integer maxLag = reader.get(MAX_LAG);
+    String zookeeper = reader.get(ZOOKEEPER);
     reader.throwIfProblems();
     return new GatewayConfig(
         host,
@@ -152,6 +160,7 @@ public record GatewayConfig(
         lanes,
         Path.of(stateDir),
         group,
-        maxLag);
+        maxLag,
+        zookeeper);
   }
 }

@@ -20,7 +20,10 @@ public final class GatewayClient {
   private final Secret apiKey;
 
   /** An HTTP answer: status and parsed JSON body (null when the body is not JSON). */
-  public record Answer(int status, JsonNode body, String contentType) {}
+  /**
+   * @param retryAfter the Retry-After header, or empty
+   */
+  public record Answer(int status, JsonNode body, String contentType, String retryAfter) {}
 
   public GatewayClient(String baseUrl, Secret apiKey) {
     this.baseUrl = baseUrl;
@@ -57,6 +60,36 @@ public final class GatewayClient {
     return get("/v1/batches/" + batchId);
   }
 
+  /**
+   * Follows the batch's server-sent events until the stream ends, handing each event's name and
+   * data to {@code onEvent}.
+   */
+  public void events(String batchId, java.util.function.BiConsumer<String, JsonNode> onEvent)
+      throws IOException, InterruptedException {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + "/v1/batches/" + batchId + "/events"))
+            .header("X-Api-Key", apiKey.reveal())
+            .header("Accept", "text/event-stream")
+            .GET()
+            .build();
+    HttpResponse<java.util.stream.Stream<String>> response =
+        http.send(request, HttpResponse.BodyHandlers.ofLines());
+    if (response.statusCode() != 200) {
+      throw new IOException("events of " + batchId + " answered " + response.statusCode());
+    }
+    String event = "message";
+    try (java.util.stream.Stream<String> lines = response.body()) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        if (line.startsWith("event: ")) {
+          event = line.substring(7);
+        } else if (line.startsWith("data: ")) {
+          onEvent.accept(event, Json.mapper().readTree(line.substring(6)));
+          event = "message";
+        }
+      }
+    }
+  }
+
   private Answer send(HttpRequest request) throws IOException, InterruptedException {
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     JsonNode body;
@@ -66,6 +99,9 @@ public final class GatewayClient {
       body = null;
     }
     return new Answer(
-        response.statusCode(), body, response.headers().firstValue("Content-Type").orElse(""));
+        response.statusCode(),
+        body,
+        response.headers().firstValue("Content-Type").orElse(""),
+        response.headers().firstValue("Retry-After").orElse(""));
   }
 }

@@ -40,6 +40,10 @@ final class JournalIndex {
     return new ArrayList<>(pending.values());
   }
 
+  int pendingCount() {
+    return pending.size();
+  }
+
   boolean hasPending() {
     return !pending.isEmpty();
   }

@@ -1,5 +1,7 @@
 package io.txgw.consumer;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
@@ -16,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -75,6 +78,11 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private final Backlog backlog = new Backlog();
 
+  private final MeterRegistry meters;
+
+  /** Units journaled and not yet recorded, over this consumer's partitions; read by scrapes. */
+  private final AtomicInteger pendingUnits = new AtomicInteger();
+
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
@@ -82,8 +90,9 @@ public final class PayoutProcessor implements AutoCloseable {
       JournalReader journal,
       AccountGuard guard,
       Clock clock,
-      boolean journalBeforeBroadcast) {
-    this(consumer, producer, senders, journal::read, guard, clock, journalBeforeBroadcast);
+      boolean journalBeforeBroadcast,
+      MeterRegistry meters) {
+    this(consumer, producer, senders, journal::read, guard, clock, journalBeforeBroadcast, meters);
   }
 
   PayoutProcessor(
@@ -93,7 +102,9 @@ public final class PayoutProcessor implements AutoCloseable {
       Function<Collection<Integer>, Map<Integer, JournalIndex>> journal,
       AccountGuard guard,
       Clock clock,
-      boolean journalBeforeBroadcast) {
+      boolean journalBeforeBroadcast,
+      MeterRegistry meters) {
+    this.meters = meters;
     this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
     this.consumer = consumer;
@@ -106,6 +117,12 @@ public final class PayoutProcessor implements AutoCloseable {
     // partitions, a longer one certainly has.
     this.pauses =
         new PauseDetector(Duration.ofMillis(100), Duration.ofSeconds(2), Duration.ofSeconds(10));
+    Gauge.builder("txgw.journal.pending.units", pendingUnits, AtomicInteger::get)
+        .description("transactions journaled and not yet recorded, to broadcast before new work")
+        .register(meters);
+    Gauge.builder("txgw.consumer.backlog.records", backlog, Backlog::get)
+        .description("payouts on this consumer's partitions not yet recorded")
+        .register(meters);
   }
 
   /** Arms a crash point (crash tests only). */
@@ -130,6 +147,12 @@ public final class PayoutProcessor implements AutoCloseable {
       while (running) {
         resumeRested();
         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+        countPending();
+        for (TopicPartition p : records.partitions()) {
+          meters
+              .counter("txgw.records.consumed", "partition", Integer.toString(p.partition()))
+              .increment(records.records(p).size());
+        }
         backlog.fetched(records);
         backlog.measure(consumer);
         if (pauses.quarantined()) {
@@ -276,6 +299,14 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
+  private void countPending() {
+    int pending = 0;
+    for (JournalIndex index : indexes.values()) {
+      pending += index.pendingCount();
+    }
+    pendingUnits.set(pending);
+  }
+
   private Set<String> accountsOf(TopicPartition p) {
     return accounts.computeIfAbsent(p, k -> new HashSet<>());
   }
@@ -322,6 +353,8 @@ public final class PayoutProcessor implements AutoCloseable {
       long offset) {
     producer.beginTransaction();
     Instant now = clock.instant();
+    // Counted once the transaction commits: an aborted one is recorded again later.
+    Map<String, Integer> recorded = new HashMap<>();
     for (JournalEntry unit : finals) {
       if (unit.state() == JournalEntry.State.RECORDED) {
         String node =
@@ -330,6 +363,10 @@ public final class PayoutProcessor implements AutoCloseable {
           var result = unit.resultOf(item, node, now);
           producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
         }
+        recorded.merge(
+            unit.chain() + " " + unit.payouts().get(0).status(),
+            unit.payouts().size(),
+            Integer::sum);
       }
       producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
     }
@@ -337,6 +374,11 @@ public final class PayoutProcessor implements AutoCloseable {
     producer.sendOffsetsToTransaction(
         Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
     producer.commitTransaction();
+    recorded.forEach(
+        (chainAndStatus, n) -> {
+          String[] parts = chainAndStatus.split(" ");
+          meters.counter("txgw.payouts", "chain", parts[0], "status", parts[1]).increment(n);
+        });
     finals.forEach(indexes.get(p)::apply);
     backlog.recorded(p, offset);
     backlog.measure(consumer);

@@ -1,11 +1,15 @@
 package io.txgw.consumer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
+import io.txgw.common.metrics.MetricsEndpoint;
+import io.txgw.common.metrics.Telemetry;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.chain.BcoinSender;
 import io.txgw.consumer.chain.BitcoinCoreSender;
@@ -24,8 +28,10 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -59,6 +65,9 @@ public final class TxConsumer implements Closeable {
   private final ScheduledExecutorService reporter =
       Executors.newSingleThreadScheduledExecutor(Daemons.named("member-report"));
   private Membership membership;
+  private PrometheusMeterRegistry meters;
+  private MetricsEndpoint metrics;
+  private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
   private NodeRouting routing;
   private PayoutProcessor processor;
   private Thread thread;
@@ -76,6 +85,8 @@ public final class TxConsumer implements Closeable {
   }
 
   public TxConsumer start() throws InterruptedException {
+    meters = Telemetry.registry("consumer", config.instanceId());
+    metrics = MetricsEndpoint.start(meters, config.metricsHost(), config.metricsPort());
     if (!config.zookeeper().isEmpty()) {
       membership = new Membership(config.zookeeper(), "consumers", config.instanceId(), report(0));
       membership.start(30, TimeUnit.SECONDS);
@@ -90,7 +101,8 @@ public final class TxConsumer implements Closeable {
                 config.nodeMaxLag(),
                 config.throttleMaxWait(),
                 config.healthInterval(),
-                new Credentials(env)));
+                new Credentials(env),
+                meters));
     try {
       routing.start(environmentNodes());
     } catch (InterruptedException e) {
@@ -113,17 +125,22 @@ public final class TxConsumer implements Closeable {
               : new BcoinSender(
                   btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs()));
     }
+    KafkaConsumer<String, byte[]> kafkaConsumer = kafkaConsumer();
+    KafkaProducer<String, Object> kafkaProducer = kafkaProducer();
+    keepMetrics(new KafkaClientMetrics(kafkaConsumer));
+    keepMetrics(new KafkaClientMetrics(kafkaProducer));
     processor =
         new PayoutProcessor(
-            kafkaConsumer(),
-            kafkaProducer(),
+            kafkaConsumer,
+            kafkaProducer,
             senders,
             new JournalReader(config.kafkaBootstrap()),
             membership == null
                 ? AccountGuard.unguarded()
                 : AccountGuard.of(new AccountLeases(membership.client())),
             Clock.systemUTC(),
-            !config.unjournaledForBenchmark());
+            !config.unjournaledForBenchmark(),
+            meters);
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(
@@ -138,6 +155,16 @@ public final class TxConsumer implements Closeable {
     }
     log.info("consumer {} started for {}", config.instanceId(), senders.keySet());
     return this;
+  }
+
+  private void keepMetrics(KafkaClientMetrics binder) {
+    binder.bindTo(meters);
+    clientMetrics.add(binder);
+  }
+
+  /** Where this consumer's Prometheus metrics are served. */
+  public String metricsUrl() {
+    return metrics.url();
   }
 
   /** The nodes named in the environment, used for chains that have none in the registry. */
@@ -264,6 +291,10 @@ public final class TxConsumer implements Closeable {
         Thread.currentThread().interrupt();
       }
       processor.closeClients();
+    }
+    clientMetrics.forEach(KafkaClientMetrics::close);
+    if (metrics != null) {
+      metrics.close();
     }
     if (routing != null) {
       routing.close();

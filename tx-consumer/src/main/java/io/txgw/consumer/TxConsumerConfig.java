@@ -33,7 +33,9 @@ public record TxConsumerConfig(
     int btcMaxRps,
     int nodeMaxLag,
     Duration throttleMaxWait,
-    Duration healthInterval) {
+    Duration healthInterval,
+    String metricsHost,
+    int metricsPort) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -133,6 +135,12 @@ public record TxConsumerConfig(
       Setting.integer(
           "TXGW_HEALTH_INTERVAL_MS", 1_000, 100, 60_000, "how often each node's height is checked");
 
+  static final Setting<String> METRICS_HOST =
+      Setting.string("TXGW_METRICS_HOST", "127.0.0.1", "address /metrics binds to");
+  static final Setting<Integer> METRICS_PORT =
+      Setting.integer(
+          "TXGW_METRICS_PORT", 0, 0, 65535, "port of /metrics (Prometheus); 0 picks a free one");
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -154,7 +162,9 @@ public record TxConsumerConfig(
           BTC_MAX_RPS,
           NODE_MAX_LAG,
           THROTTLE_MAX_WAIT,
-          HEALTH_INTERVAL);
+          HEALTH_INTERVAL,
+          METRICS_HOST,
+          METRICS_PORT);
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
@@ -184,7 +194,9 @@ public record TxConsumerConfig(
             orZero(r.get(BTC_MAX_RPS)),
             orZero(r.get(NODE_MAX_LAG)),
             Duration.ofMillis(orZero(r.get(THROTTLE_MAX_WAIT))),
-            Duration.ofMillis(orZero(r.get(HEALTH_INTERVAL))));
+            Duration.ofMillis(orZero(r.get(HEALTH_INTERVAL))),
+            r.get(METRICS_HOST),
+            orZero(r.get(METRICS_PORT)));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

@@ -45,6 +45,8 @@ class PayoutProcessorTest {
       new MockProducer<>(true, null, new StringSerializer(), new JsonSerde<>(Object.class));
   private final MutableClock clock = new MutableClock();
   private final FakeSender sender = new FakeSender();
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
   /** What a journal read returns, beyond what the producer committed. */
   private final List<JournalEntry> journalBefore = new ArrayList<>();
@@ -57,7 +59,8 @@ class PayoutProcessorTest {
           this::readJournal,
           AccountGuard.unguarded(),
           clock,
-          true);
+          true,
+          meters);
 
   /** A clock the test moves by hand, so pauses need no waiting. */
   static final class MutableClock extends Clock {
@@ -248,6 +251,9 @@ class PayoutProcessorTest {
             JournalEntry.State.RECORDED,
             JournalEntry.State.RECORDED);
     assertThat(lastCommittedOffset()).isEqualTo(3);
+    assertThat(meters.counter("txgw.payouts", "chain", "ETH", "status", "BROADCAST").count())
+        .isEqualTo(3);
+    assertThat(meters.counter("txgw.records.consumed", "partition", "0").count()).isEqualTo(3);
   }
 
   @Test

@@ -2,8 +2,7 @@ package io.txgw.coordinator.cli;
 
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
-import io.txgw.coordinator.Membership;
-import io.txgw.coordinator.budget.BudgetLeader;
+import io.txgw.coordinator.budget.BudgetSnapshot;
 import io.txgw.coordinator.budget.BudgetTable;
 import io.txgw.coordinator.budget.MemberReport;
 import io.txgw.coordinator.budget.Share;
@@ -22,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
-import org.apache.zookeeper.KeeperException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -355,22 +353,7 @@ public final class Txgw {
   static final class BudgetsCommand extends ZkCommand {
     @Override
     int run(CuratorFramework client) throws Exception {
-      Map<String, MemberReport> reports = new TreeMap<>();
-      String members = Membership.ROOT + "/consumers";
-      List<String> ids;
-      try {
-        ids = client.getChildren().forPath(members);
-      } catch (KeeperException.NoNodeException e) {
-        ids = List.of();
-      }
-      for (String id : ids) {
-        try {
-          byte[] data = client.getData().forPath(members + "/" + id);
-          reports.put(id, Json.mapper().readValue(data, MemberReport.class));
-        } catch (KeeperException.NoNodeException | java.io.IOException e) {
-          reports.put(id, null);
-        }
-      }
+      BudgetSnapshot snapshot = BudgetSnapshot.read(client);
       Map<String, Controls.Pause> pauses = new Controls(client).read();
       if (!pauses.isEmpty()) {
         out().printf("paused: %s%n", pauses.keySet());
@@ -379,47 +362,35 @@ public final class Txgw {
           .printf(
               "%-20s %-16s %10s %10s %9s %9s %8s%n",
               "NODE", "CONSUMER", "SHARE_RPS", "EFFECTIVE", "IN_FLIGHT", "BACKLOG", "HEALTHY");
-      for (String chain : children(client, BudgetLeader.ROOT)) {
-        for (String node : children(client, BudgetLeader.ROOT + "/" + chain)) {
-          byte[] data = client.getData().forPath(BudgetLeader.ROOT + "/" + chain + "/" + node);
-          BudgetTable table = Json.mapper().readValue(data, BudgetTable.class);
-          String key = chain + "/" + node;
+      for (BudgetTable table : snapshot.tables()) {
+        String key = table.chain() + "/" + table.node();
+        out()
+            .printf(
+                "%-20s %-16s %10.1f %10s %9d %9s %8s   (limit, set by %s)%n",
+                key,
+                "*",
+                table.maxRequestsPerSecond(),
+                "",
+                table.maxInFlight(),
+                "",
+                "",
+                table.leader());
+        for (Map.Entry<String, Share> s : new TreeMap<>(table.shares()).entrySet()) {
+          MemberReport report = snapshot.reports().get(s.getKey());
+          MemberReport.NodeUse use = report == null ? null : report.nodes().get(key);
           out()
               .printf(
-                  "%-20s %-16s %10.1f %10s %9d %9s %8s   (limit, set by %s)%n",
+                  "%-20s %-16s %10.1f %10s %9d %9s %8s%n",
                   key,
-                  "*",
-                  table.maxRequestsPerSecond(),
-                  "",
-                  table.maxInFlight(),
-                  "",
-                  "",
-                  table.leader());
-          for (Map.Entry<String, Share> s : new TreeMap<>(table.shares()).entrySet()) {
-            MemberReport report = reports.get(s.getKey());
-            MemberReport.NodeUse use = report == null ? null : report.nodes().get(key);
-            out()
-                .printf(
-                    "%-20s %-16s %10.1f %10s %9d %9s %8s%n",
-                    key,
-                    s.getKey(),
-                    s.getValue().requestsPerSecond(),
-                    use == null ? "-" : String.format("%.1f", use.effectiveRequestsPerSecond()),
-                    s.getValue().inFlight(),
-                    report == null ? "-" : report.backlog(),
-                    use == null ? "-" : use.healthy() ? "yes" : "no");
-          }
+                  s.getKey(),
+                  s.getValue().requestsPerSecond(),
+                  use == null ? "-" : String.format("%.1f", use.effectiveRequestsPerSecond()),
+                  s.getValue().inFlight(),
+                  report == null ? "-" : report.backlog(),
+                  use == null ? "-" : use.healthy() ? "yes" : "no");
         }
       }
       return 0;
-    }
-
-    private static List<String> children(CuratorFramework client, String path) throws Exception {
-      try {
-        return client.getChildren().forPath(path).stream().sorted().toList();
-      } catch (KeeperException.NoNodeException e) {
-        return List.of();
-      }
     }
   }
 }

@@ -74,7 +74,19 @@ public final class NodePackages {
   }
 
   private boolean installed() {
-    return Files.isExecutable(anvil()) && Files.isRegularFile(bcoin());
+    return Files.isExecutable(anvil())
+        && Files.isRegularFile(bcoin())
+        && Files.isRegularFile(playwright().resolve("package.json"));
+  }
+
+  /** playwright-core, which drives the system's Chromium (it downloads no browser of its own). */
+  public Path playwright() {
+    return dir.resolve("node_modules/playwright-core");
+  }
+
+  /** The directory the packages are installed in, for scripts that require them. */
+  public Path dir() {
+    return dir;
   }
 
   private void npmInstall() throws IOException {

@@ -1,12 +1,18 @@
 package io.txgw.gateway.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.txgw.common.json.Json;
+import io.txgw.common.metrics.MetricsEndpoint;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.validation.Violation;
 import io.txgw.gateway.ApiKeys;
 import io.txgw.gateway.BatchService;
 import io.txgw.gateway.SubmitOutcome;
+import io.txgw.gateway.monitor.Backpressure;
+import io.txgw.gateway.monitor.ConsumerLagWatch;
+import io.txgw.gateway.monitor.NodeUseWatch;
+import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -15,6 +21,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,12 +43,30 @@ public final class GatewayHttp {
   private final BatchService service;
   private final ApiKeys apiKeys;
   private final int maxBodyBytes;
+  private final PrometheusMeterRegistry meters;
+  private final Backpressure backpressure;
+  private final BatchEvents events;
+  private final Dashboard dashboard;
 
-  public GatewayHttp(Vertx vertx, BatchService service, ApiKeys apiKeys, int maxBodyBytes) {
+  /** What the routes answer from, besides the batch service. */
+  public record Monitoring(
+      PrometheusMeterRegistry meters,
+      ConsumerLagWatch lag,
+      NodeUseWatch nodes,
+      Backpressure backpressure,
+      long maxLag) {}
+
+  public GatewayHttp(
+      Vertx vertx, BatchService service, ApiKeys apiKeys, int maxBodyBytes, Monitoring monitoring) {
     this.vertx = vertx;
     this.service = service;
     this.apiKeys = apiKeys;
     this.maxBodyBytes = maxBodyBytes;
+    this.meters = monitoring.meters();
+    this.backpressure = monitoring.backpressure();
+    this.events = new BatchEvents(vertx, service.view());
+    this.dashboard =
+        new Dashboard(service.view(), monitoring.lag(), monitoring.nodes(), monitoring.maxLag());
   }
 
   public Future<HttpServer> listen(String host, int port) {
@@ -53,14 +78,21 @@ public final class GatewayHttp {
 
   Router router() {
     Router router = Router.router(vertx);
+    router.route().handler(new HttpMetrics(meters)::handle);
     router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
     router.get("/readyz").handler(this::ready);
+    router.get("/metrics").handler(this::metrics);
+    router.get("/ui").handler(ctx -> ctx.redirect("/ui/"));
+    // The page and its script come from the jar: nothing is fetched from elsewhere.
+    router.get("/ui/*").handler(StaticHandler.create("ui").setCachingEnabled(false));
     router.route("/v1/*").handler(this::authenticate);
     router
         .post("/v1/batches")
         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
         .handler(this::postBatch);
     router.get("/v1/batches/:batchId").handler(this::getBatch);
+    router.get("/v1/batches/:batchId/events").handler(this::batchEvents);
+    router.get("/v1/dashboard").handler(this::dashboard);
     router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
     router.errorHandler(
         405,
@@ -110,10 +142,34 @@ public final class GatewayHttp {
     ctx.next();
   }
 
+  private void metrics(RoutingContext ctx) {
+    ctx.response().putHeader("Content-Type", MetricsEndpoint.CONTENT_TYPE).end(meters.scrape());
+  }
+
   private void postBatch(RoutingContext ctx) {
     if (!service.isReady()) {
       ctx.response().putHeader("Retry-After", "1");
+      refused("not-ready");
       problem(ctx, Problem.of(503, "not-ready", "Service Unavailable", "gateway is starting"));
+      return;
+    }
+    Optional<Backpressure.Refusal> busy = backpressure.check();
+    if (busy.isPresent()) {
+      Backpressure.Refusal r = busy.get();
+      ctx.response().putHeader("Retry-After", Long.toString(r.retryAfter().toSeconds()));
+      refused("backpressure");
+      problem(
+          ctx,
+          Problem.of(
+              429,
+              "backpressure",
+              "Too Many Requests",
+              r.lag()
+                  + " payouts are waiting for the consumers (limit "
+                  + r.limit()
+                  + "); nothing was written, retry after "
+                  + r.retryAfter().toSeconds()
+                  + " s"));
       return;
     }
     String client = ctx.get(CLIENT);
@@ -160,9 +216,19 @@ public final class GatewayHttp {
     throw new UnsupportedMediaTypeException(contentType);
   }
 
+  private void refused(String reason) {
+    meters.counter("txgw.batches.refused", "reason", reason).increment();
+  }
+
   private void answer(RoutingContext ctx, SubmitOutcome outcome) {
     if (outcome instanceof SubmitOutcome.Accepted accepted) {
       BatchRecord b = accepted.batch();
+      if (!accepted.replay()) {
+        meters.counter("txgw.batches.accepted", "chain", b.chain().name()).increment();
+        meters
+            .counter("txgw.payouts.accepted", "chain", b.chain().name())
+            .increment(b.payoutIds().size());
+      }
       String location = "/v1/batches/" + b.batchId();
       ctx.response().putHeader("Location", location);
       Map<String, Object> body = new LinkedHashMap<>();
@@ -175,6 +241,7 @@ public final class GatewayHttp {
       body.put("location", location);
       json(ctx, 202, body);
     } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
+      refused("invalid");
       List<Violation> violations = rejected.violations();
       problem(
           ctx,
@@ -185,6 +252,7 @@ public final class GatewayHttp {
               violations.size() + " problem(s); nothing was written",
               violations));
     } else if (outcome instanceof SubmitOutcome.Conflict conflict) {
+      refused("conflict");
       problem(
           ctx,
           Problem.of(
@@ -202,15 +270,40 @@ public final class GatewayHttp {
   private void getBatch(RoutingContext ctx) {
     String client = ctx.get(CLIENT);
     String batchId = ctx.pathParam("batchId");
-    // Another client's batch is answered exactly like a missing one, so ids do not leak.
     boolean withPayouts = !"false".equals(ctx.request().getParam("payouts"));
-    service
-        .status(client, batchId, withPayouts)
-        .ifPresentOrElse(
-            status -> json(ctx, 200, status),
-            () ->
-                problem(
-                    ctx, Problem.of(404, "batch-not-found", "Not Found", "no batch " + batchId)));
+    // Reading 10,000 payouts' states takes milliseconds of store reads: off the event loop.
+    vertx
+        .executeBlocking(() -> service.status(client, batchId, withPayouts), false)
+        .onSuccess(
+            status ->
+                status.ifPresentOrElse(
+                    s -> json(ctx, 200, s),
+                    // Another client's batch is answered like a missing one, so ids do not leak.
+                    () -> notFound(ctx, batchId)))
+        .onFailure(error -> failure(ctx, error));
+  }
+
+  private void batchEvents(RoutingContext ctx) {
+    String batchId = ctx.pathParam("batchId");
+    try {
+      if (!events.open(ctx, ctx.get(CLIENT), batchId)) {
+        notFound(ctx, batchId);
+      }
+    } catch (BatchView.ViewUnavailableException e) {
+      failure(ctx, e);
+    }
+  }
+
+  private void dashboard(RoutingContext ctx) {
+    String client = ctx.get(CLIENT);
+    vertx
+        .executeBlocking(() -> dashboard.of(client), false)
+        .onSuccess(body -> json(ctx, 200, body))
+        .onFailure(error -> failure(ctx, error));
+  }
+
+  private static void notFound(RoutingContext ctx, String batchId) {
+    problem(ctx, Problem.of(404, "batch-not-found", "Not Found", "no batch " + batchId));
   }
 
   private void failure(RoutingContext ctx, Throwable error) {
@@ -228,6 +321,16 @@ public final class GatewayHttp {
               "unsupported-media-type",
               "Unsupported Media Type",
               "send application/json or text/csv, not " + cause.getMessage()));
+    } else if (cause instanceof BatchView.ViewUnavailableException) {
+      log.warn("batch status view unavailable: {}", cause.getMessage());
+      ctx.response().putHeader("Retry-After", "1");
+      problem(
+          ctx,
+          Problem.of(
+              503,
+              "status-unavailable",
+              "Service Unavailable",
+              "batch status is being rebuilt; retry shortly"));
     } else if (cause instanceof BatchService.BatchNotWrittenException) {
       log.warn("batch not written to Kafka: {}", cause.getMessage());
       ctx.response().putHeader("Retry-After", "1");
@@ -246,7 +349,8 @@ public final class GatewayHttp {
   private static boolean isClientFacing(Throwable t) {
     return t instanceof MalformedRequestException
         || t instanceof UnsupportedMediaTypeException
-        || t instanceof BatchService.BatchNotWrittenException;
+        || t instanceof BatchService.BatchNotWrittenException
+        || t instanceof BatchView.ViewUnavailableException;
   }
 
   private void internalError(RoutingContext ctx) {

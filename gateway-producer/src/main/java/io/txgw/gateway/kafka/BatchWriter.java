@@ -65,6 +65,11 @@ public final class BatchWriter implements Closeable {
     this(createProducers(bootstrap, transactionalId, lanes));
   }
 
+  /** The lanes' producers, for their client metrics. */
+  public List<Producer<String, byte[]>> producers() {
+    return producers;
+  }
+
   /** For tests with {@code MockProducer}s: one lane per producer. */
   public BatchWriter(List<Producer<String, byte[]>> producers) {
     this.producers = List.copyOf(producers);

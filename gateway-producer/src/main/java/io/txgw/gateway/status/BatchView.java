@@ -1,5 +1,7 @@
 package io.txgw.gateway.status;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.PayoutStatus;
@@ -21,6 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -46,7 +49,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class BatchView implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(BatchView.class);
-  private static final int RECENT = 200;
+
+  /** How many recently active batches the view remembers for the dashboard. */
+  public static final int RECENT = 200;
 
   private final KafkaStreams streams;
   private final String bootstrap;
@@ -54,10 +59,12 @@ public final class BatchView implements Closeable {
   private final Clock clock;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private final Map<String, BatchRecord> written = new ConcurrentHashMap<>();
-  private final Map<String, List<Runnable>> watchers = new ConcurrentHashMap<>();
+  private final Map<String, List<BiConsumer<String, PayoutState>>> watchers =
+      new ConcurrentHashMap<>();
   private final Map<String, Instant> recent = new LinkedHashMap<>(RECENT, 0.75f, true);
   private volatile int resultPartitions;
   private volatile boolean closed;
+  private KafkaStreamsMetrics streamsMetrics;
 
   public BatchView(String bootstrap, String instanceId, Path stateDir, Clock clock) {
     this.bootstrap = bootstrap;
@@ -120,6 +127,12 @@ public final class BatchView implements Closeable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The Streams application's client metrics. */
+  public void bindMetrics(MeterRegistry meters) {
+    streamsMetrics = new KafkaStreamsMetrics(streams);
+    streamsMetrics.bindTo(meters);
   }
 
   public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
@@ -191,7 +204,8 @@ public final class BatchView implements Closeable {
     return batch(clientId, batchId).map(this::summaryOf);
   }
 
-  BatchStatus summaryOf(BatchRecord batch) {
+  /** The counts of a batch the view holds. */
+  public BatchStatus summaryOf(BatchRecord batch) {
     BatchProgress total = BatchProgress.NONE;
     for (int p = 0; p < resultPartitions; p++) {
       BatchProgress part =
@@ -226,11 +240,13 @@ public final class BatchView implements Closeable {
   }
 
   /**
-   * Calls {@code onChange} (on the view's thread) after each stored change of the batch's payouts.
+   * Calls {@code onChange} with the payout id and its new state (on the view's thread: hand the
+   * work elsewhere) after each stored change of the batch's payouts.
    *
    * @return closing it stops the calls
    */
-  public AutoCloseable watch(String clientId, String batchId, Runnable onChange) {
+  public AutoCloseable watch(
+      String clientId, String batchId, BiConsumer<String, PayoutState> onChange) {
     String key = BatchRecord.key(clientId, batchId);
     watchers.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onChange);
     return () ->
@@ -263,9 +279,9 @@ public final class BatchView implements Closeable {
 
   private void changed(String batchKey, String payoutId, PayoutState state) {
     touch(batchKey);
-    List<Runnable> list = watchers.get(batchKey);
+    List<BiConsumer<String, PayoutState>> list = watchers.get(batchKey);
     if (list != null) {
-      list.forEach(Runnable::run);
+      list.forEach(w -> w.accept(payoutId, state));
     }
   }
 
@@ -328,6 +344,9 @@ public final class BatchView implements Closeable {
   @Override
   public void close() {
     closed = true;
+    if (streamsMetrics != null) {
+      streamsMetrics.close();
+    }
     streams.close(Duration.ofSeconds(10));
   }
 }

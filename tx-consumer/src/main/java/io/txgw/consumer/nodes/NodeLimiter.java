@@ -67,6 +67,7 @@ public final class NodeLimiter implements CallGate {
   private int inFlight;
   private long lastAdjust;
   private double usualLatencyNanos = -1;
+  private volatile NodeMeters meters = NodeMeters.NONE;
 
   /**
    * @param paused true while the node's chain is paused: no call goes out
@@ -87,6 +88,13 @@ public final class NodeLimiter implements CallGate {
 
   public NodeLimiter(String name, Share initial, BooleanSupplier paused, Duration maxWait) {
     this(name, initial, paused, maxWait, System::nanoTime);
+  }
+
+  /** Reports calls, waits and shares to {@code meters} from now on. */
+  public NodeLimiter instrument(NodeMeters meters) {
+    this.meters = meters;
+    meters.bind(this);
+    return this;
   }
 
   /** A new share from the budget leader (or NONE when cut off from ZooKeeper). */
@@ -121,10 +129,13 @@ public final class NodeLimiter implements CallGate {
     if (paused.getAsBoolean()) {
       throw heldBack(method, "its chain is paused");
     }
-    long deadline = nanoTime.getAsLong() + maxWait.toNanos();
-    takeSlot(method, deadline);
+    long entered = nanoTime.getAsLong();
+    long deadline = entered + maxWait.toNanos();
+    boolean slot = false;
     boolean granted = false;
     try {
+      takeSlot(method, deadline);
+      slot = true;
       awaitRate(method, deadline);
       if (!bucket.tryConsume(1)) {
         // This consumer could use more than its share: the leader may move spare rate here.
@@ -141,14 +152,17 @@ public final class NodeLimiter implements CallGate {
       }
       granted = true;
     } finally {
-      if (!granted) {
+      if (slot && !granted) {
         releaseSlot();
       }
+      meters.waited(nanoTime.getAsLong() - entered, granted);
     }
     calls.incrementAndGet();
+    NodeMeters reportTo = meters;
     return (failure, nanos) -> {
       releaseSlot();
       observe(failure, nanos);
+      reportTo.call(method, failure, nanos);
     };
   }
 

@@ -2,6 +2,7 @@ package io.txgw.consumer.nodes;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.config.Secret;
 import io.txgw.common.model.Chain;
@@ -58,6 +59,7 @@ public final class NodePool implements Closeable {
   private final BooleanSupplier paused;
   private final Function<String, Share> shareOf;
   private final Duration maxWait;
+  private final MeterRegistry meters;
   private final Map<String, Endpoint> endpoints = new ConcurrentSkipListMap<>();
   private final ScheduledExecutorService checker;
   private volatile Endpoint primary;
@@ -122,7 +124,9 @@ public final class NodePool implements Closeable {
       Function<String, Secret> credentials,
       BooleanSupplier paused,
       Function<String, Share> shareOf,
-      Duration maxWait) {
+      Duration maxWait,
+      MeterRegistry meters) {
+    this.meters = meters;
     this.chain = chain;
     this.memberId = memberId;
     this.http = http;
@@ -198,7 +202,8 @@ public final class NodePool implements Closeable {
         limiter != null
             ? limiter
             : new NodeLimiter(
-                chain + "/" + spec.name(), shareOf.apply(spec.name()), paused, maxWait);
+                    chain + "/" + spec.name(), shareOf.apply(spec.name()), paused, maxWait)
+                .instrument(NodeMeters.of(meters, chain, spec.name()));
     Secret secret = spec.credentials() == null ? null : credentials.apply(spec.credentials());
     boolean v2 = chain == Chain.ETH;
     JsonRpcClient node =

@@ -1,5 +1,6 @@
 package io.txgw.consumer.nodes;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.txgw.common.config.Secret;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.Membership;
@@ -44,7 +45,8 @@ public final class NodeRouting implements Closeable {
       long maxLag,
       Duration maxWait,
       Duration healthInterval,
-      Function<String, Secret> credentials) {}
+      Function<String, Secret> credentials,
+      MeterRegistry meters) {}
 
   private final String memberId;
   private final Settings settings;
@@ -137,7 +139,8 @@ public final class NodeRouting implements Closeable {
         settings.credentials(),
         () -> controls != null && controls.isPaused(chain),
         shareOf,
-        settings.maxWait());
+        settings.maxWait(),
+        settings.meters());
   }
 
   private Share budgetedShare(Chain chain, String node) {

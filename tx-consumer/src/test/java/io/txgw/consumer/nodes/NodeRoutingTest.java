@@ -88,7 +88,8 @@ class NodeRoutingTest {
                 3,
                 Duration.ofMillis(300),
                 Duration.ofMillis(200),
-                new Credentials(Map.of())));
+                new Credentials(Map.of()),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
     routing.start(Map.of());
     return routing.pools().get(Chain.ETH);
   }
