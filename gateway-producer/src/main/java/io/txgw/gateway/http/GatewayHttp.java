@@ -82,7 +82,17 @@ public final class GatewayHttp {
     router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
     router.get("/readyz").handler(this::ready);
     router.get("/metrics").handler(this::metrics);
-    router.get("/ui").handler(ctx -> ctx.redirect("/ui/"));
+    router
+        .get("/ui")
+        .handler(
+            ctx -> {
+              // Vert.x matches /ui/ here too; only the bare path needs sending to the directory.
+              if (ctx.request().path().equals("/ui")) {
+                ctx.redirect("/ui/");
+              } else {
+                ctx.next();
+              }
+            });
     // The page and its script come from the jar: nothing is fetched from elsewhere.
     router.get("/ui/*").handler(StaticHandler.create("ui").setCachingEnabled(false));
     router.route("/v1/*").handler(this::authenticate);
