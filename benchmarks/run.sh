@@ -8,6 +8,7 @@
 #                            [single-payout concurrency, default 256]
 #   benchmarks/run.sh before-after [payouts, default 1000] [client threads, default 50]
 #                                  [node capacity req/s, default 200] [btc payouts, default 1000]
+#   benchmarks/run.sh visibility [payouts, default 2000]
 #   benchmarks/run.sh jmh [JMH options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +18,11 @@ case "${1:-}" in
   budget) main=io.txgw.bench.BudgetBenchmark ;;
   ingest) main=io.txgw.bench.IngestBenchmark ;;
   before-after) main=io.txgw.bench.BeforeAfterBenchmark ;;
+  visibility) main=io.txgw.bench.VisibilityBenchmark ;;
   jmh) main=org.openjdk.jmh.Main
        # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
        set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|jmh [sizes]" >&2
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|jmh [sizes]" >&2
      exit 2 ;;
 esac
 shift

@@ -76,6 +76,14 @@ class BenchmarksSmokeIT {
   }
 
   @Test
+  void theVisibilityBenchmarkTimesEveryResultInEachReader() throws Exception {
+    VisibilityBenchmark.Result r = VisibilityBenchmark.run(30);
+    VisibilityBenchmark.print(r);
+    assertThat(r.delays()).hasSize(3).allSatisfy(d -> assertThat(d.millis()).hasSize(30));
+    assertThat(r.lagMetricMillis()).isNotNegative();
+  }
+
+  @Test
   void theMicrobenchmarksOfTheHotPathsEachRunAndScore() throws Exception {
     var options =
         new org.openjdk.jmh.runner.options.OptionsBuilder()

@@ -80,7 +80,7 @@ public final class Gateway implements Closeable {
     vertx = Vertx.vertx();
     GatewayHttp.Monitoring monitoring =
         new GatewayHttp.Monitoring(
-            meters, lag, nodes, new Backpressure(config.maxLag(), lag), config.maxLag());
+            meters, lag, nodes, new Backpressure(config.maxLag(), lag::latest), config.maxLag());
     try {
       server =
           new GatewayHttp(vertx, service, config.apiKeys(), config.maxBodyBytes(), monitoring)

@@ -2,6 +2,7 @@ package io.txgw.gateway.monitor;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Refuses new batches while the consumers are further behind than a limit, instead of letting the
@@ -10,22 +11,23 @@ import java.util.Optional;
  */
 public final class Backpressure {
   private final long maxLag;
-  private final ConsumerLagWatch lag;
+  private final Supplier<ConsumerLagWatch.Reading> lag;
 
   /**
    * @param maxLag payouts waiting above which batches are refused; 0 turns it off
+   * @param lag the latest reading of the consumers' lag, null before the first
    */
-  public Backpressure(long maxLag, ConsumerLagWatch lag) {
+  public Backpressure(long maxLag, Supplier<ConsumerLagWatch.Reading> lag) {
     this.maxLag = maxLag;
     this.lag = lag;
   }
 
   /** When to retry, if a batch is to be refused now. */
   public Optional<Refusal> check() {
-    if (maxLag <= 0 || lag == null) {
+    if (maxLag <= 0) {
       return Optional.empty();
     }
-    ConsumerLagWatch.Reading reading = lag.latest();
+    ConsumerLagWatch.Reading reading = lag.get();
     if (reading == null || reading.total() <= maxLag) {
       return Optional.empty();
     }
