@@ -68,6 +68,7 @@ public final class Demo {
     keyFile.toFile().setReadable(false, false);
     keyFile.toFile().setReadable(true, true);
     out.printf(Locale.ROOT, "%nstack is serving; Ctrl-C stops it%n");
+    out.printf(Locale.ROOT, "  dashboard: %s/ui/ (sign in with the key in %s)%n", stack.gatewayUrl(), keyFile);
     out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
     out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
     out.printf(Locale.ROOT, "  deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());
@@ -143,6 +144,21 @@ public final class Demo {
         "budgets",
         "-z",
         stack.zooKeeperConnect());
+    out.printf(Locale.ROOT, "%n$ deploy/txgw lag -b %s --interval 1%n", stack.kafkaBootstrap());
+    io.txgw.coordinator.cli.Txgw.run(
+        new java.io.PrintWriter(out, true),
+        new java.io.PrintWriter(System.err, true),
+        "lag",
+        "-b",
+        stack.kafkaBootstrap(),
+        "--interval",
+        "1");
+    out.printf(
+        Locale.ROOT,
+        "%nmetrics: %s/metrics (gateway), %s (consumer-1); Prometheus scrape config: %s%n",
+        stack.gatewayUrl(),
+        stack.consumer("consumer-1").metricsUrl(),
+        stack.scrapeConfig());
     return ok;
   }
 
