@@ -68,7 +68,11 @@ public final class Demo {
     keyFile.toFile().setReadable(false, false);
     keyFile.toFile().setReadable(true, true);
     out.printf(Locale.ROOT, "%nstack is serving; Ctrl-C stops it%n");
-    out.printf(Locale.ROOT, "  dashboard: %s/ui/ (sign in with the key in %s)%n", stack.gatewayUrl(), keyFile);
+    out.printf(
+        Locale.ROOT,
+        "  dashboard: %s/ui/ (sign in with the key in %s)%n",
+        stack.gatewayUrl(),
+        keyFile);
     out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
     out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
     out.printf(Locale.ROOT, "  deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());

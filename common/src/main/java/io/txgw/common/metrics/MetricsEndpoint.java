@@ -3,6 +3,7 @@ package io.txgw.common.metrics;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.txgw.common.concurrent.Daemons;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -39,13 +40,7 @@ public final class MetricsEndpoint implements Closeable {
       throw new UncheckedIOException("cannot bind metrics on " + host + ":" + port, e);
     }
     server.createContext("/metrics", exchange -> answer(exchange, registry));
-    ExecutorService executor =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread t = new Thread(r, "metrics-http");
-              t.setDaemon(true);
-              return t;
-            });
+    ExecutorService executor = Executors.newSingleThreadExecutor(Daemons.named("metrics-http"));
     server.setExecutor(executor);
     server.start();
     MetricsEndpoint endpoint = new MetricsEndpoint(server, executor);

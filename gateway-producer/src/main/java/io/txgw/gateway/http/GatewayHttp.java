@@ -1,8 +1,11 @@
 package io.txgw.gateway.http;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import static io.txgw.gateway.http.Responses.failure;
+import static io.txgw.gateway.http.Responses.json;
+import static io.txgw.gateway.http.Responses.problem;
+import static io.txgw.gateway.http.Responses.retrySoon;
+
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.txgw.common.json.Json;
 import io.txgw.common.metrics.MetricsEndpoint;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.validation.Violation;
@@ -12,7 +15,6 @@ import io.txgw.gateway.SubmitOutcome;
 import io.txgw.gateway.monitor.Backpressure;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
 import io.txgw.gateway.monitor.NodeUseWatch;
-import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -27,7 +29,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +36,6 @@ import org.slf4j.LoggerFactory;
 /** The HTTP API: a route table over {@link BatchService}, and one error policy. */
 public final class GatewayHttp {
   private static final Logger log = LoggerFactory.getLogger(GatewayHttp.class);
-  private static final String PROBLEM_JSON = "application/problem+json";
   private static final String CLIENT = "txgw.client";
   private static final int INLINE_BODY_BYTES = 16 * 1024;
 
@@ -45,8 +45,7 @@ public final class GatewayHttp {
   private final int maxBodyBytes;
   private final PrometheusMeterRegistry meters;
   private final Backpressure backpressure;
-  private final BatchEvents events;
-  private final Dashboard dashboard;
+  private final StatusRoutes status;
 
   /** What the routes answer from, besides the batch service. */
   public record Monitoring(
@@ -64,9 +63,14 @@ public final class GatewayHttp {
     this.maxBodyBytes = maxBodyBytes;
     this.meters = monitoring.meters();
     this.backpressure = monitoring.backpressure();
-    this.events = new BatchEvents(vertx, service.view());
-    this.dashboard =
-        new Dashboard(service.view(), monitoring.lag(), monitoring.nodes(), monitoring.maxLag());
+    this.status =
+        new StatusRoutes(
+            vertx,
+            service,
+            new BatchEvents(vertx, service.view()),
+            new Dashboard(
+                service.view(), monitoring.lag(), monitoring.nodes(), monitoring.maxLag()),
+            CLIENT);
   }
 
   public Future<HttpServer> listen(String host, int port) {
@@ -100,9 +104,9 @@ public final class GatewayHttp {
         .post("/v1/batches")
         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
         .handler(this::postBatch);
-    router.get("/v1/batches/:batchId").handler(this::getBatch);
-    router.get("/v1/batches/:batchId/events").handler(this::batchEvents);
-    router.get("/v1/dashboard").handler(this::dashboard);
+    router.get("/v1/batches/:batchId").handler(status::getBatch);
+    router.get("/v1/batches/:batchId/events").handler(status::batchEvents);
+    router.get("/v1/dashboard").handler(status::dashboard);
     router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
     router.errorHandler(
         405,
@@ -117,7 +121,7 @@ public final class GatewayHttp {
                     "body-too-large",
                     "Payload Too Large",
                     "request body exceeds " + maxBodyBytes + " bytes")));
-    router.errorHandler(500, this::internalError);
+    router.errorHandler(500, Responses::internalError);
     return router;
   }
 
@@ -158,9 +162,8 @@ public final class GatewayHttp {
 
   private void postBatch(RoutingContext ctx) {
     if (!service.isReady()) {
-      ctx.response().putHeader("Retry-After", "1");
       refused("not-ready");
-      problem(ctx, Problem.of(503, "not-ready", "Service Unavailable", "gateway is starting"));
+      retrySoon(ctx, "not-ready", "gateway is starting");
       return;
     }
     Optional<Backpressure.Refusal> busy = backpressure.check();
@@ -223,7 +226,7 @@ public final class GatewayHttp {
       }
       return BatchRequestParser.json(bytes);
     }
-    throw new UnsupportedMediaTypeException(contentType);
+    throw new Responses.UnsupportedMediaTypeException(contentType);
   }
 
   private void refused(String reason) {
@@ -274,137 +277,6 @@ public final class GatewayHttp {
                   + " was accepted at "
                   + conflict.existing().acceptedAt()
                   + " with other content; use a new batchId"));
-    }
-  }
-
-  private void getBatch(RoutingContext ctx) {
-    String client = ctx.get(CLIENT);
-    String batchId = ctx.pathParam("batchId");
-    boolean withPayouts = !"false".equals(ctx.request().getParam("payouts"));
-    // Reading 10,000 payouts' states takes milliseconds of store reads: off the event loop.
-    vertx
-        .executeBlocking(() -> service.status(client, batchId, withPayouts), false)
-        .onSuccess(
-            status ->
-                status.ifPresentOrElse(
-                    s -> json(ctx, 200, s),
-                    // Another client's batch is answered like a missing one, so ids do not leak.
-                    () -> notFound(ctx, batchId)))
-        .onFailure(error -> failure(ctx, error));
-  }
-
-  private void batchEvents(RoutingContext ctx) {
-    String batchId = ctx.pathParam("batchId");
-    try {
-      if (!events.open(ctx, ctx.get(CLIENT), batchId)) {
-        notFound(ctx, batchId);
-      }
-    } catch (BatchView.ViewUnavailableException e) {
-      failure(ctx, e);
-    }
-  }
-
-  private void dashboard(RoutingContext ctx) {
-    String client = ctx.get(CLIENT);
-    vertx
-        .executeBlocking(() -> dashboard.of(client), false)
-        .onSuccess(body -> json(ctx, 200, body))
-        .onFailure(error -> failure(ctx, error));
-  }
-
-  private static void notFound(RoutingContext ctx, String batchId) {
-    problem(ctx, Problem.of(404, "batch-not-found", "Not Found", "no batch " + batchId));
-  }
-
-  private void failure(RoutingContext ctx, Throwable error) {
-    Throwable cause = error;
-    while (cause.getCause() != null && !isClientFacing(cause)) {
-      cause = cause.getCause();
-    }
-    if (cause instanceof MalformedRequestException) {
-      problem(ctx, Problem.of(400, "malformed-body", "Bad Request", cause.getMessage()));
-    } else if (cause instanceof UnsupportedMediaTypeException) {
-      problem(
-          ctx,
-          Problem.of(
-              415,
-              "unsupported-media-type",
-              "Unsupported Media Type",
-              "send application/json or text/csv, not " + cause.getMessage()));
-    } else if (cause instanceof BatchView.ViewUnavailableException) {
-      log.warn("batch status view unavailable: {}", cause.getMessage());
-      ctx.response().putHeader("Retry-After", "1");
-      problem(
-          ctx,
-          Problem.of(
-              503,
-              "status-unavailable",
-              "Service Unavailable",
-              "batch status is being rebuilt; retry shortly"));
-    } else if (cause instanceof BatchService.BatchNotWrittenException) {
-      log.warn("batch not written to Kafka: {}", cause.getMessage());
-      ctx.response().putHeader("Retry-After", "1");
-      problem(
-          ctx,
-          Problem.of(
-              503,
-              "not-written",
-              "Service Unavailable",
-              "the batch was not written; nothing of it was kept, retry is safe"));
-    } else {
-      ctx.fail(error);
-    }
-  }
-
-  private static boolean isClientFacing(Throwable t) {
-    return t instanceof MalformedRequestException
-        || t instanceof UnsupportedMediaTypeException
-        || t instanceof BatchService.BatchNotWrittenException
-        || t instanceof BatchView.ViewUnavailableException;
-  }
-
-  private void internalError(RoutingContext ctx) {
-    String incident = UUID.randomUUID().toString();
-    Throwable failure = ctx.failure();
-    log.error(
-        "internal error {} on {} {}",
-        incident,
-        ctx.request().method(),
-        ctx.request().path(),
-        failure);
-    problem(
-        ctx,
-        Problem.of(
-            500, "internal", "Internal Server Error", "incident " + incident + " is logged"));
-  }
-
-  private static void problem(RoutingContext ctx, Problem problem) {
-    write(ctx, problem.status(), PROBLEM_JSON, problem);
-  }
-
-  private static void json(RoutingContext ctx, int status, Object body) {
-    write(ctx, status, "application/json", body);
-  }
-
-  private static void write(RoutingContext ctx, int status, String type, Object body) {
-    if (ctx.response().ended()) {
-      return;
-    }
-    byte[] bytes;
-    try {
-      bytes = Json.mapper().writeValueAsBytes(body);
-    } catch (JsonProcessingException e) {
-      log.error("cannot write a response body", e);
-      status = 500;
-      bytes = "{\"title\":\"Internal Server Error\",\"status\":500}".getBytes();
-    }
-    ctx.response().setStatusCode(status).putHeader("Content-Type", type).end(Buffer.buffer(bytes));
-  }
-
-  /** A body in a format the API does not read: answered with 415. */
-  static final class UnsupportedMediaTypeException extends RuntimeException {
-    UnsupportedMediaTypeException(String contentType) {
-      super(contentType);
     }
   }
 }
