@@ -175,12 +175,27 @@ class NodeRoutingTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(pool.primaryName()));
     assertThat(pool.endpoints().get("a").healthy()).isFalse();
 
-    try (MockWebServer again = new MockWebServer()) {
-      again.setDispatcher(height("0x10", new AtomicLong()));
-      again.start(InetAddress.getLoopbackAddress(), port);
+    // The port can stay taken for a moment after the close (a connection still closing on it).
+    try (MockWebServer again =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .ignoreException(java.net.BindException.class)
+            .until(() -> serverOn(port), java.util.Objects::nonNull)) {
       await()
           .atMost(Duration.ofSeconds(10))
           .until(() -> Boolean.TRUE.equals(pool.endpoints().get("a").healthy()));
+    }
+  }
+
+  private MockWebServer serverOn(int port) throws java.io.IOException {
+    MockWebServer server = new MockWebServer();
+    server.setDispatcher(height("0x10", new AtomicLong()));
+    try {
+      server.start(InetAddress.getLoopbackAddress(), port);
+      return server;
+    } catch (java.io.IOException e) {
+      server.close();
+      throw e;
     }
   }
 
