@@ -120,7 +120,9 @@ class BudgetIT {
     // backlog-weighted share and work, for ten seconds.
     long steadyFrom = t0 + 4 * SECOND;
     long killAt = steadyFrom + 10 * SECOND;
-    await().atMost(Duration.ofSeconds(60)).until(() -> proxy.now() >= killAt);
+    // Counted half a second after the window: a call that arrived just before its end may not
+    // be noted yet, and the last second read about a third short.
+    await().atMost(Duration.ofSeconds(60)).until(() -> proxy.now() >= killAt + SECOND / 2);
     int steadyCalls = proxy.countBetween(steadyFrom, killAt);
     double sustained = steadyCalls / 10.0;
     log.info(
@@ -169,10 +171,10 @@ class BudgetIT {
         .isLessThanOrEqualTo((int) (BUDGET * 1.05));
     // A floor that says the budget is used, not how well: the figure itself (0.97-0.99 of the
     // budget) is measured by benchmarks/run.sh budget. On a shared 2-core machine single seconds
-    // dip (a Kafka commit between rounds, the leader's next table) and 0.95 failed 1 run in 4.
+    // dip (a Kafka commit between rounds, the leader's next table).
     assertThat(sustained)
         .as("sustained node rate under backlog")
-        .isGreaterThanOrEqualTo(BUDGET * 0.85);
+        .isGreaterThanOrEqualTo(BUDGET * 0.90);
     assertThat(total).isGreaterThanOrEqualTo(BUDGET * 0.99);
     assertExactlyOnce(batches);
     victim.start();
