@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -119,6 +120,55 @@ class LagCommandIT {
     assertThat(partitions.get(1).path("secondsToDrain").isNull()).isTrue();
     assertThat(partitions)
         .allSatisfy(p -> assertThat(p.path("owner").asText()).startsWith("member-1"));
+  }
+
+  @Test
+  void aPartitionReadUpToItsLastTransactionsCommitMarkerHasNoLag() throws Exception {
+    // As the consumers commit: the offset after the last record, one short of the marker.
+    String topic = "marked";
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      admin.createTopics(java.util.List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+    }
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                "lag-test-tx"),
+            new StringSerializer(),
+            new StringSerializer())) {
+      producer.initTransactions();
+      producer.beginTransaction();
+      for (int i = 0; i < 5; i++) {
+        producer.send(new ProducerRecord<>(topic, 0, "k", "v" + i));
+      }
+      producer.commitTransaction();
+    }
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      admin
+          .alterConsumerGroupOffsets(
+              "marked-readers", Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(5)))
+          .all()
+          .get();
+    }
+
+    Run run =
+        txgw(
+            "lag",
+            "-b",
+            kafka.bootstrapServers(),
+            "-g",
+            "marked-readers",
+            "-t",
+            topic,
+            "--json",
+            "--interval",
+            "0.2");
+    assertThat(run.exit()).as(run.err()).isZero();
+    JsonNode partition = Json.mapper().readTree(run.out()).path("partitions").get(0);
+    assertThat(partition.path("end").asLong()).isEqualTo(6);
+    assertThat(partition.path("lag").asLong()).isZero();
   }
 
   @Test

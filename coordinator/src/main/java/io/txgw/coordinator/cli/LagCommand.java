@@ -2,6 +2,7 @@ package io.txgw.coordinator.cli;
 
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -95,6 +96,8 @@ final class LagCommand implements Callable<Integer> {
   private record Reading(
       long nanos, Map<TopicPartition, Long> committed, Map<TopicPartition, Long> ends) {}
 
+  private TailProbe probe;
+
   @Override
   public Integer call() throws Exception {
     if (intervalSeconds <= 0) {
@@ -111,14 +114,16 @@ final class LagCommand implements Callable<Integer> {
 
   private int watch(PrintWriter out) throws Exception {
     try (Admin admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                timeoutSeconds * 1_000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                timeoutSeconds * 1_000))) {
+            Admin.create(
+                Map.of(
+                    AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    bootstrapServers(),
+                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    timeoutSeconds * 1_000,
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    timeoutSeconds * 1_000));
+        TailProbe probe = new TailProbe(bootstrapServers())) {
+      this.probe = probe;
       Reading before = read(admin);
       int printed = 0;
       do {
@@ -178,8 +183,12 @@ final class LagCommand implements Callable<Integer> {
       TopicPartition tp = new TopicPartition(topic, p);
       long end = now.ends().get(tp);
       Long committed = now.committed().get(tp);
-      // A partition the group never committed on has everything still to read.
-      long lag = Math.max(0, end - (committed == null ? 0 : committed));
+      // A partition the group never committed on has everything still to read; the last offset
+      // or two may be only the commit markers of transactions.
+      long lag =
+          committed == null
+              ? end
+              : probe.lag(tp, committed, end, Duration.ofSeconds(Math.min(2, timeoutSeconds)));
       Long earlier = before.committed().get(tp);
       Double rate =
           committed == null

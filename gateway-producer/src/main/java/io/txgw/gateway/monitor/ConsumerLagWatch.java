@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.io.Closeable;
 import java.time.Clock;
@@ -36,6 +37,7 @@ public final class ConsumerLagWatch implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(ConsumerLagWatch.class);
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
   private static final int HISTORY = 300;
+  private static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
 
   /** One reading: lag per partition, the group's members, and how fast the lag is worked off. */
   public record Reading(
@@ -46,6 +48,7 @@ public final class ConsumerLagWatch implements Closeable {
   }
 
   private final Admin admin;
+  private final TailProbe probe;
   private final String group;
   private final Clock clock;
   private final MeterRegistry meters;
@@ -68,6 +71,7 @@ public final class ConsumerLagWatch implements Closeable {
                 (int) TIMEOUT.toMillis(),
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
                 (int) TIMEOUT.toMillis()));
+    this.probe = new TailProbe(bootstrap);
     this.group = group;
     this.clock = clock;
     this.meters = meters;
@@ -108,7 +112,11 @@ public final class ConsumerLagWatch implements Closeable {
               .size();
       Instant now = clock.instant();
       Map<Integer, Long> lag = new TreeMap<>();
-      GroupOffsets.settledLag(ends, committed).forEach((tp, n) -> lag.put(tp.partition(), n));
+      for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+        TopicPartition tp = end.getKey();
+        long from = committed.getOrDefault(tp, 0L);
+        lag.put(tp.partition(), probe.lag(tp, from, end.getValue(), PROBE_TIMEOUT));
+      }
       Reading reading = new Reading(now, Map.copyOf(lag), members, rate(committed, now));
       lag.forEach(this::gauge);
       latest = reading;
@@ -155,6 +163,13 @@ public final class ConsumerLagWatch implements Closeable {
   @Override
   public void close() {
     executor.shutdownNow();
+    try {
+      // The probe is not thread-safe: close it once the reading thread is gone.
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    probe.close();
     admin.close(Duration.ofSeconds(5));
   }
 }

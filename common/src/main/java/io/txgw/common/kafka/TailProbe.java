@@ -1,0 +1,68 @@
+package io.txgw.common.kafka;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * Tells a real lag from transaction markers. A consumer that commits the offset after its last
+ * record stops short of the commit marker that follows it, so offsets alone show a partition that
+ * is read to its end as one behind. Reading the few offsets in between as a read_committed consumer
+ * settles it: markers (and aborted records) are never returned.
+ */
+public final class TailProbe implements AutoCloseable {
+  /** Larger gaps are taken as they are: probing them would mean reading real work. */
+  public static final long MAX_PROBED = 2;
+
+  private final KafkaConsumer<byte[], byte[]> consumer;
+
+  public TailProbe(String bootstrap) {
+    this.consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                IsolationLevel.READ_COMMITTED.toString(),
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                1),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
+  }
+
+  /**
+   * The records a read_committed consumer at {@code from} would still get before {@code end}: exact
+   * for gaps up to {@value #MAX_PROBED}, {@code end - from} for larger ones or when the partition
+   * cannot be read within {@code timeout}.
+   */
+  public long lag(TopicPartition tp, long from, long end, Duration timeout) {
+    long gap = Math.max(0, end - from);
+    if (gap == 0 || gap > MAX_PROBED) {
+      return gap;
+    }
+    consumer.assign(List.of(tp));
+    consumer.seek(tp, from);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!consumer.poll(Duration.ofMillis(100)).isEmpty()) {
+        return gap;
+      }
+      if (consumer.position(tp) >= end) {
+        return 0;
+      }
+    }
+    return gap;
+  }
+
+  @Override
+  public void close() {
+    consumer.close(Duration.ofSeconds(2));
+  }
+}
