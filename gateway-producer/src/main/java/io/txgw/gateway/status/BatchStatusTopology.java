@@ -20,8 +20,8 @@ import org.apache.kafka.streams.state.Stores;
  * The batch status view as a Kafka Streams topology. Three stores:
  *
  * <ul>
- *   <li>{@value #BATCHES}: the batches topic as a table, {@code client/batch} to {@link
- *       BatchRecord} (which payouts a batch has; what a re-post is compared with).
+ *   <li>{@value #BATCHES}: the batches topic as a table, {@code client/batch} to the {@link
+ *       BatchRecord}'s JSON (which payouts a batch has; what a re-post is compared with).
  *   <li>{@value #PAYOUTS}: {@code client/payout} (the results topic's key, so a payout's state sits
  *       in the partition its results arrive on) to the payout's latest {@link PayoutState}. A
  *       payout id posted again in a later batch is paid once; its state answers for every batch
@@ -53,10 +53,12 @@ public final class BatchStatusTopology {
     StreamsBuilder builder = new StreamsBuilder();
     builder.table(
         Topics.BATCHES,
-        Consumed.with(Serdes.String(), new JsonSerde<>(BatchRecord.class)),
-        Materialized.<String, BatchRecord, KeyValueStore<Bytes, byte[]>>as(BATCHES)
+        // Kept as the bytes on the topic: every accepted batch passes here, and only a lookup
+        // (a status read, a re-post) needs it read.
+        Consumed.with(Serdes.String(), Serdes.ByteArray()),
+        Materialized.<String, byte[], KeyValueStore<Bytes, byte[]>>as(BATCHES)
             .withKeySerde(Serdes.String())
-            .withValueSerde(new JsonSerde<>(BatchRecord.class)));
+            .withValueSerde(Serdes.ByteArray()));
     builder.addStateStore(
         Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(PAYOUTS),

@@ -2,6 +2,7 @@ package io.txgw.gateway.status;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.PayoutStatus;
@@ -59,11 +60,18 @@ public final class BatchView implements Closeable {
   private final String applicationId;
   private final Clock clock;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
+  private static final JsonSerde<BatchRecord> BATCH_JSON = new JsonSerde<>(BatchRecord.class);
   private final Map<String, BatchRecord> written = new ConcurrentHashMap<>();
   private final Map<String, List<BiConsumer<String, PayoutState>>> watchers =
       new ConcurrentHashMap<>();
   private final Map<String, Instant> recent = new LinkedHashMap<>(RECENT, 0.75f, true);
   private volatile int resultPartitions;
+  private volatile int batchPartitions;
+
+  /** Store handles per partition, by store name: made once, dropped when a read fails. */
+  private final Map<String, List<ReadOnlyKeyValueStore<String, ?>>> handles =
+      new ConcurrentHashMap<>();
+
   private volatile boolean closed;
   private KafkaStreamsMetrics streamsMetrics;
 
@@ -108,6 +116,8 @@ public final class BatchView implements Closeable {
     }
     resultPartitions =
         (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.RESULTS)).count();
+    batchPartitions =
+        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.BATCHES)).count();
     streams.start();
     Thread watcher = new Thread(() -> awaitOffsets(ends), "status-view-catch-up");
     watcher.setDaemon(true);
@@ -148,7 +158,7 @@ public final class BatchView implements Closeable {
   /** The batch, whether the view has read it yet or this gateway has just written it. */
   public Optional<BatchRecord> batch(String clientId, String batchId) {
     String key = BatchRecord.key(clientId, batchId);
-    BatchRecord stored = batches().get(key);
+    BatchRecord stored = storedBatch(key);
     if (stored != null) {
       written.remove(key);
       return Optional.of(stored);
@@ -168,14 +178,15 @@ public final class BatchView implements Closeable {
   }
 
   private BatchStatus statusOf(BatchRecord batch) {
-    List<ReadOnlyKeyValueStore<String, PayoutState>> partitions = payoutPartitions();
+    List<ReadOnlyKeyValueStore<String, PayoutState>> partitions =
+        partitions(BatchStatusTopology.PAYOUTS, resultPartitions);
     Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
     List<BatchStatus.Item> items = new ArrayList<>(batch.payoutIds().size());
     Instant first = null;
     Instant last = null;
     for (String id : batch.payoutIds()) {
       String key = batch.clientId() + "/" + id;
-      PayoutState s = partitions.get(partitionOf(key, partitions.size())).get(key);
+      PayoutState s = get(BatchStatusTopology.PAYOUTS, partitions, key);
       BatchStatus.Item item =
           s == null
               ? new BatchStatus.Item(
@@ -208,17 +219,18 @@ public final class BatchView implements Closeable {
   /** The counts of a batch the view holds. */
   public BatchStatus summaryOf(BatchRecord batch) {
     BatchProgress total = BatchProgress.NONE;
-    for (int p = 0; p < resultPartitions; p++) {
-      BatchProgress part =
-          this.<BatchProgress>store(
-                  StoreQueryParameters.fromNameAndType(
-                          BatchStatusTopology.PROGRESS,
-                          QueryableStoreTypes.<String, BatchProgress>keyValueStore())
-                      .withPartition(p))
-              .get(batch.key());
-      if (part != null) {
-        total = total.plus(part);
+    List<ReadOnlyKeyValueStore<String, BatchProgress>> progress =
+        partitions(BatchStatusTopology.PROGRESS, resultPartitions);
+    try {
+      for (ReadOnlyKeyValueStore<String, BatchProgress> partition : progress) {
+        BatchProgress part = partition.get(batch.key());
+        if (part != null) {
+          total = total.plus(part);
+        }
       }
+    } catch (InvalidStateStoreException e) {
+      handles.remove(BatchStatusTopology.PROGRESS);
+      throw new ViewUnavailableException(e);
     }
     Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
     counts.putAll(total.counts());
@@ -274,7 +286,7 @@ public final class BatchView implements Closeable {
 
   /** The batch stored under a key from {@link #recentBatchKeys}. */
   public Optional<BatchRecord> batchByKey(String key) {
-    BatchRecord stored = batches().get(key);
+    BatchRecord stored = storedBatch(key);
     return Optional.ofNullable(stored != null ? stored : written.get(key));
   }
 
@@ -295,35 +307,49 @@ public final class BatchView implements Closeable {
     }
   }
 
-  private ReadOnlyKeyValueStore<String, BatchRecord> batches() {
-    return store(BatchStatusTopology.BATCHES);
+  /**
+   * The store's handle for each partition. A key is read in the partition the producer's default
+   * partitioning put it in (the topics are keyed so), one read instead of one per partition.
+   */
+  @SuppressWarnings("unchecked")
+  private <V> List<ReadOnlyKeyValueStore<String, V>> partitions(String name, int count) {
+    List<ReadOnlyKeyValueStore<String, ?>> list =
+        handles.computeIfAbsent(
+            name,
+            n -> {
+              List<ReadOnlyKeyValueStore<String, ?>> stores = new ArrayList<>(count);
+              for (int p = 0; p < count; p++) {
+                stores.add(
+                    store(
+                        StoreQueryParameters.fromNameAndType(
+                                n, QueryableStoreTypes.<String, V>keyValueStore())
+                            .withPartition(p)));
+              }
+              return stores;
+            });
+    return (List<ReadOnlyKeyValueStore<String, V>>) (List<?>) list;
   }
 
-  /**
-   * The payout store of each results partition. A payout's state is looked up in the partition its
-   * results are written to (the producer's default partitioning of the key), one read per payout
-   * instead of one per payout and partition.
-   */
-  private List<ReadOnlyKeyValueStore<String, PayoutState>> payoutPartitions() {
-    List<ReadOnlyKeyValueStore<String, PayoutState>> stores = new ArrayList<>(resultPartitions);
-    for (int p = 0; p < resultPartitions; p++) {
-      stores.add(
-          this.<PayoutState>store(
-              StoreQueryParameters.fromNameAndType(
-                      BatchStatusTopology.PAYOUTS,
-                      QueryableStoreTypes.<String, PayoutState>keyValueStore())
-                  .withPartition(p)));
+  private BatchRecord storedBatch(String key) {
+    byte[] json = read(BatchStatusTopology.BATCHES, batchPartitions, key);
+    return json == null ? null : BATCH_JSON.deserialize(Topics.BATCHES, json);
+  }
+
+  private <V> V read(String name, int count, String key) {
+    return get(name, this.<V>partitions(name, count), key);
+  }
+
+  private <V> V get(String name, List<ReadOnlyKeyValueStore<String, V>> stores, String key) {
+    try {
+      return stores.get(partitionOf(key, stores.size())).get(key);
+    } catch (InvalidStateStoreException e) {
+      handles.remove(name);
+      throw new ViewUnavailableException(e);
     }
-    return stores;
   }
 
   static int partitionOf(String key, int partitions) {
     return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
-  }
-
-  private <V> ReadOnlyKeyValueStore<String, V> store(String name) {
-    return store(
-        StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore()));
   }
 
   private <V> ReadOnlyKeyValueStore<String, V> store(

@@ -104,8 +104,10 @@ class BatchStatusTopologyTest {
   @Test
   void aBatchIsStoredUnderItsKeyWithItsPayoutIds() {
     batches.pipeInput("acme/b1", batch("b1", "p1", "p2"));
-    KeyValueStore<String, BatchRecord> store = driver.getKeyValueStore(BatchStatusTopology.BATCHES);
-    assertThat(store.get("acme/b1").payoutIds()).containsExactly("p1", "p2");
+    KeyValueStore<String, byte[]> store = driver.getKeyValueStore(BatchStatusTopology.BATCHES);
+    BatchRecord stored =
+        new JsonSerde<>(BatchRecord.class).deserialize(Topics.BATCHES, store.get("acme/b1"));
+    assertThat(stored.payoutIds()).containsExactly("p1", "p2");
   }
 
   @Test
