@@ -60,7 +60,8 @@ public final class VisibilityBenchmark {
    * @param lagMetricMillis from the last result's timestamp until the gateway's /metrics showed no
    *     lag
    */
-  public record Result(int payouts, List<Delays> delays, long lagMetricMillis) {}
+  public record Result(
+      int payouts, List<Delays> delays, long lagMetricMillis, Delays fullGet, Delays countsGet) {}
 
   public static void main(String[] args) throws Exception {
     int payouts = args.length > 0 ? Integer.parseInt(args[0]) : 2_000;
@@ -132,14 +133,33 @@ public final class VisibilityBenchmark {
       }
       long lastWritten = written.values().stream().mapToLong(Long::longValue).max().orElseThrow();
       long lagShown = awaitNoLag(stack.gatewayUrl() + "/metrics");
+      Delays fullGet = timeGets(client, "/v1/batches/vis", "GET every payout's state");
+      Delays countsGet = timeGets(client, "/v1/batches/vis?payouts=false", "GET the counts alone");
       return new Result(
           payouts,
           List.of(
               delays("read_committed consumer (baseline)", written, baseline),
               delays("GET /v1/batches/{id} every " + POLL_MS + " ms", written, polled),
               delays("server-sent events", written, pushed)),
-          lagShown - lastWritten);
+          lagShown - lastWritten,
+          fullGet,
+          countsGet);
     }
+  }
+
+  /** Milliseconds each of 30 reads of the finished batch took, after 10 to warm up. */
+  private static Delays timeGets(GatewayClient client, String path, String name) throws Exception {
+    List<Long> millis = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      long t0 = System.nanoTime();
+      if (client.get(path).status() != 200) {
+        throw new IllegalStateException(path + " did not answer 200");
+      }
+      if (i >= 10) {
+        millis.add((System.nanoTime() - t0) / 1_000_000);
+      }
+    }
+    return new Delays(name, millis);
   }
 
   private static Delays delays(String name, Map<String, Long> written, Map<String, Long> seen) {
@@ -231,5 +251,15 @@ public final class VisibilityBenchmark {
         "lag metric at 0 on the gateway's /metrics %d ms after the last result was written"
             + " (read every 1 s)%n",
         r.lagMetricMillis());
+    for (Delays d : List.of(r.fullGet(), r.countsGet())) {
+      out.printf(
+          Locale.ROOT,
+          "%s of the %d-payout batch: p50 %d ms, max %d ms (%d reads)%n",
+          d.reader(),
+          r.payouts(),
+          d.percentile(0.5),
+          d.percentile(1.0),
+          d.millis().size());
+    }
   }
 }

@@ -81,6 +81,8 @@ class BenchmarksSmokeIT {
     VisibilityBenchmark.print(r);
     assertThat(r.delays()).hasSize(3).allSatisfy(d -> assertThat(d.millis()).hasSize(30));
     assertThat(r.lagMetricMillis()).isNotNegative();
+    assertThat(r.fullGet().millis()).hasSize(30);
+    assertThat(r.countsGet().millis()).hasSize(30);
   }
 
   @Test
