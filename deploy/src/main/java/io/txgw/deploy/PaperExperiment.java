@@ -24,7 +24,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
 
 /**
  * The paper's experiment on this machine: the local stack with two consumers sharing anvil's budget
@@ -74,7 +73,7 @@ public final class PaperExperiment {
                 new LocalStack.Options(0, 0, 200, Duration.ofMillis(500))
                     .withLimits(null, LocalStack.Options.GENEROUS));
         CountingProxy proxy = new CountingProxy(stack.anvil().rpcUrl());
-        Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
+        GroupLag groupLag = new GroupLag(stack.kafkaBootstrap())) {
       stack.registerAnvil(proxy.url(), new LocalStack.NodeLimits(size.nodeBudget(), 16));
       stack.startConsumer("consumer-1");
       stack.startConsumer("consumer-2");
@@ -87,7 +86,7 @@ public final class PaperExperiment {
       sampler.scheduleAtFixedRate(
           () -> {
             try {
-              lag.add(GroupLag.of(admin, GROUP));
+              lag.add(groupLag.of(GROUP));
             } catch (Exception e) {
               lag.add(-1L);
             }

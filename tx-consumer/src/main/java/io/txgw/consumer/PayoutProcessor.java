@@ -299,6 +299,19 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
+  /** Counted once their transaction commits: an aborted one is recorded again later. */
+  private void countRecorded(List<JournalEntry> finals) {
+    for (JournalEntry unit : finals) {
+      if (unit.state() == JournalEntry.State.RECORDED) {
+        // A unit's payouts share its outcome.
+        String status = unit.payouts().get(0).status().name();
+        meters
+            .counter("txgw.payouts", "chain", unit.chain().name(), "status", status)
+            .increment(unit.payouts().size());
+      }
+    }
+  }
+
   private void countPending() {
     int pending = 0;
     for (JournalIndex index : indexes.values()) {
@@ -353,8 +366,6 @@ public final class PayoutProcessor implements AutoCloseable {
       long offset) {
     producer.beginTransaction();
     Instant now = clock.instant();
-    // Counted once the transaction commits: an aborted one is recorded again later.
-    Map<String, Integer> recorded = new HashMap<>();
     for (JournalEntry unit : finals) {
       if (unit.state() == JournalEntry.State.RECORDED) {
         String node =
@@ -363,10 +374,6 @@ public final class PayoutProcessor implements AutoCloseable {
           var result = unit.resultOf(item, node, now);
           producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
         }
-        recorded.merge(
-            unit.chain() + " " + unit.payouts().get(0).status(),
-            unit.payouts().size(),
-            Integer::sum);
       }
       producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
     }
@@ -374,11 +381,7 @@ public final class PayoutProcessor implements AutoCloseable {
     producer.sendOffsetsToTransaction(
         Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
     producer.commitTransaction();
-    recorded.forEach(
-        (chainAndStatus, n) -> {
-          String[] parts = chainAndStatus.split(" ");
-          meters.counter("txgw.payouts", "chain", parts[0], "status", parts[1]).increment(n);
-        });
+    countRecorded(finals);
     finals.forEach(indexes.get(p)::apply);
     backlog.recorded(p, offset);
     backlog.measure(consumer);

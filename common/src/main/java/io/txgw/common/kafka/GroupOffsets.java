@@ -58,31 +58,6 @@ public final class GroupOffsets {
     return committed;
   }
 
-  /** Records between the committed offset (or the start) and the end, per partition. */
-  public static Map<TopicPartition, Long> lag(
-      Map<TopicPartition, Long> ends, Map<TopicPartition, Long> committed) {
-    Map<TopicPartition, Long> lag = new HashMap<>();
-    ends.forEach((tp, end) -> lag.put(tp, Math.max(0, end - committed.getOrDefault(tp, 0L))));
-    return lag;
-  }
-
-  /**
-   * Like {@link #lag}, for topics written in transactions: the commit marker after a partition's
-   * last record takes an offset that a consumer's committed position stops short of, so one offset
-   * less is counted (an estimate: every transaction leaves a marker, and a partition with one
-   * unread record and no marker after it counts as caught up).
-   */
-  public static Map<TopicPartition, Long> settledLag(
-      Map<TopicPartition, Long> ends, Map<TopicPartition, Long> committed) {
-    Map<TopicPartition, Long> lag = new HashMap<>();
-    ends.forEach(
-        (tp, end) -> {
-          long behind = end - committed.getOrDefault(tp, 0L);
-          lag.put(tp, Math.max(0, behind - 1));
-        });
-    return lag;
-  }
-
   private static <T> T get(KafkaFuture<T> future, Duration timeout)
       throws ExecutionException, TimeoutException, InterruptedException {
     return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

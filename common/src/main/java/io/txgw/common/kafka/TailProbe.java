@@ -1,6 +1,7 @@
 package io.txgw.common.kafka;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -59,6 +60,17 @@ public final class TailProbe implements AutoCloseable {
       }
     }
     return gap;
+  }
+
+  /**
+   * {@link #lag(TopicPartition, long, long, Duration)} for every partition of {@code ends}; a
+   * partition with no committed offset is read from its start.
+   */
+  public Map<TopicPartition, Long> lag(
+      Map<TopicPartition, Long> ends, Map<TopicPartition, Long> committed, Duration timeout) {
+    Map<TopicPartition, Long> lag = new HashMap<>();
+    ends.forEach((tp, end) -> lag.put(tp, lag(tp, committed.getOrDefault(tp, 0L), end, timeout)));
+    return lag;
   }
 
   @Override

@@ -1,24 +1,42 @@
 package io.txgw.deploy.infra;
 
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 
 /** The payout consumers' lag on {@code sendto}: records written and not yet committed by them. */
-public final class GroupLag {
-  private GroupLag() {}
+public final class GroupLag implements AutoCloseable {
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
-  /** Sum over partitions of end offset minus committed offset, transaction markers aside. */
-  public static long of(Admin admin, String group) throws Exception {
-    Duration timeout = Duration.ofSeconds(10);
-    return GroupOffsets.settledLag(
-            GroupOffsets.ends(admin, List.of(Topics.SENDTO), timeout),
-            GroupOffsets.committed(admin, group, timeout))
+  private final Admin admin;
+  private final TailProbe probe;
+
+  public GroupLag(String bootstrap) {
+    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+    this.probe = new TailProbe(bootstrap);
+  }
+
+  /** Sum over partitions of the records after the committed offset, transaction markers aside. */
+  public synchronized long of(String group) throws Exception {
+    return probe
+        .lag(
+            GroupOffsets.ends(admin, List.of(Topics.SENDTO), TIMEOUT),
+            GroupOffsets.committed(admin, group, TIMEOUT),
+            Duration.ofSeconds(1))
         .values()
         .stream()
         .mapToLong(Long::longValue)
         .sum();
+  }
+
+  @Override
+  public void close() {
+    probe.close();
+    admin.close(Duration.ofSeconds(5));
   }
 }

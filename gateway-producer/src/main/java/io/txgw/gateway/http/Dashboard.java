@@ -1,6 +1,5 @@
 package io.txgw.gateway.http;
 
-import io.txgw.common.model.BatchRecord;
 import io.txgw.coordinator.budget.BudgetSnapshot;
 import io.txgw.gateway.BatchStatus;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
@@ -56,11 +55,11 @@ final class Dashboard {
       if (!key.startsWith(prefix)) {
         continue;
       }
-      Optional<BatchRecord> batch = view.batchByKey(key);
-      if (batch.isEmpty()) {
+      Optional<BatchStatus> summary = view.summaryByKey(key);
+      if (summary.isEmpty()) {
         continue;
       }
-      BatchStatus status = view.summaryOf(batch.get());
+      BatchStatus status = summary.get();
       Map<String, Object> item = BatchEvents.progress(status);
       item.put("chain", status.chain());
       item.put("acceptedAt", status.acceptedAt());

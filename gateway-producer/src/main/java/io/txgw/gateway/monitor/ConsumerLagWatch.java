@@ -10,8 +10,6 @@ import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -54,7 +52,7 @@ public final class ConsumerLagWatch implements Closeable {
   private final MeterRegistry meters;
   private final ScheduledExecutorService executor =
       Executors.newSingleThreadScheduledExecutor(Daemons.named("consumer-lag"));
-  private final ArrayDeque<Reading> history = new ArrayDeque<>();
+  private final History<Reading> history = new History<>(HISTORY);
   private final Map<Integer, Long> gauges = new ConcurrentHashMap<>();
   private volatile Reading latest;
   private volatile int members = -1;
@@ -93,9 +91,7 @@ public final class ConsumerLagWatch implements Closeable {
 
   /** Readings of the last minutes, oldest first. */
   public List<Reading> history() {
-    synchronized (history) {
-      return new ArrayList<>(history);
-    }
+    return history.list();
   }
 
   private void read() {
@@ -112,20 +108,11 @@ public final class ConsumerLagWatch implements Closeable {
               .size();
       Instant now = clock.instant();
       Map<Integer, Long> lag = new TreeMap<>();
-      for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-        TopicPartition tp = end.getKey();
-        long from = committed.getOrDefault(tp, 0L);
-        lag.put(tp.partition(), probe.lag(tp, from, end.getValue(), PROBE_TIMEOUT));
-      }
+      probe.lag(ends, committed, PROBE_TIMEOUT).forEach((tp, n) -> lag.put(tp.partition(), n));
       Reading reading = new Reading(now, Map.copyOf(lag), members, rate(committed, now));
       lag.forEach(this::gauge);
       latest = reading;
-      synchronized (history) {
-        history.addLast(reading);
-        while (history.size() > HISTORY) {
-          history.removeFirst();
-        }
-      }
+      history.add(reading);
     } catch (ExecutionException | TimeoutException e) {
       log.debug("consumer lag not read: {}", e.toString());
     } catch (InterruptedException e) {

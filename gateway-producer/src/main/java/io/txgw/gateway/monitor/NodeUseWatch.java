@@ -6,8 +6,6 @@ import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -33,7 +31,7 @@ public final class NodeUseWatch implements Closeable {
   private final Clock clock;
   private final ScheduledExecutorService executor =
       Executors.newSingleThreadScheduledExecutor(Daemons.named("node-use"));
-  private final ArrayDeque<Reading> history = new ArrayDeque<>();
+  private final History<Reading> history = new History<>(HISTORY);
 
   public NodeUseWatch(String zookeeper, Clock clock) {
     this.client =
@@ -49,20 +47,13 @@ public final class NodeUseWatch implements Closeable {
   }
 
   public List<Reading> history() {
-    synchronized (history) {
-      return new ArrayList<>(history);
-    }
+    return history.list();
   }
 
   private void read() {
     try {
       Reading reading = new Reading(clock.instant(), BudgetSnapshot.read(client).nodeUse());
-      synchronized (history) {
-        history.addLast(reading);
-        while (history.size() > HISTORY) {
-          history.removeFirst();
-        }
-      }
+      history.add(reading);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {

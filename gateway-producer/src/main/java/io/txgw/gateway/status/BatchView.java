@@ -3,8 +3,10 @@ package io.txgw.gateway.status;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
+import io.txgw.common.model.Chain;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.gateway.BatchStatus;
 import java.io.Closeable;
@@ -65,6 +67,8 @@ public final class BatchView implements Closeable {
   private final Map<String, List<BiConsumer<String, PayoutState>>> watchers =
       new ConcurrentHashMap<>();
   private final Map<String, Instant> recent = new LinkedHashMap<>(RECENT, 0.75f, true);
+  private static final int HEADERS = 1_024;
+  private final Map<String, Header> headers = new LinkedHashMap<>(HEADERS, 0.75f, true);
   private volatile int resultPartitions;
   private volatile int batchPartitions;
 
@@ -125,10 +129,11 @@ public final class BatchView implements Closeable {
   }
 
   private void awaitOffsets(Map<org.apache.kafka.common.TopicPartition, Long> ends) {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap));
+        TailProbe probe = new TailProbe(bootstrap)) {
       while (!closed) {
         if (streams.state() == KafkaStreams.State.RUNNING
-            && ViewOffsets.reached(admin, applicationId, ends)) {
+            && ViewOffsets.reached(admin, probe, applicationId, ends)) {
           log.info("status view caught up with {} partitions", ends.size());
           caughtUp.countDown();
           return;
@@ -213,17 +218,52 @@ public final class BatchView implements Closeable {
 
   /** The batch's counts alone, from the per-partition progress: cheap for any batch size. */
   public Optional<BatchStatus> summary(String clientId, String batchId) {
-    return batch(clientId, batchId).map(this::summaryOf);
+    return summaryByKey(BatchRecord.key(clientId, batchId));
   }
 
-  /** The counts of a batch the view holds. */
-  public BatchStatus summaryOf(BatchRecord batch) {
+  /** The counts of the batch stored under a key from {@link #recentBatchKeys}. */
+  public Optional<BatchStatus> summaryByKey(String key) {
+    return header(key).map(h -> summaryOf(key, h));
+  }
+
+  /**
+   * What a summary needs of a batch: live events and the dashboard ask several times a second, and
+   * a batch record lists up to 10,000 payout ids. Accepted content never changes, so a header read
+   * once stays true.
+   */
+  private record Header(String batchId, Chain chain, String source, Instant acceptedAt, int total) {
+    static Header of(BatchRecord b) {
+      return new Header(b.batchId(), b.chain(), b.source(), b.acceptedAt(), b.payoutIds().size());
+    }
+  }
+
+  private Optional<Header> header(String key) {
+    synchronized (headers) {
+      Header cached = headers.get(key);
+      if (cached != null) {
+        return Optional.of(cached);
+      }
+    }
+    Optional<Header> read = batchByKey(key).map(Header::of);
+    read.ifPresent(
+        h -> {
+          synchronized (headers) {
+            headers.put(key, h);
+            if (headers.size() > HEADERS) {
+              headers.remove(headers.keySet().iterator().next());
+            }
+          }
+        });
+    return read;
+  }
+
+  private BatchStatus summaryOf(String key, Header batch) {
     BatchProgress total = BatchProgress.NONE;
     List<ReadOnlyKeyValueStore<String, BatchProgress>> progress =
         partitions(BatchStatusTopology.PROGRESS, resultPartitions);
     try {
       for (ReadOnlyKeyValueStore<String, BatchProgress> partition : progress) {
-        BatchProgress part = partition.get(batch.key());
+        BatchProgress part = partition.get(key);
         if (part != null) {
           total = total.plus(part);
         }
@@ -234,8 +274,7 @@ public final class BatchView implements Closeable {
     }
     Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
     counts.putAll(total.counts());
-    int waiting =
-        batch.payoutIds().size() - total.handled() + counts.getOrDefault(PayoutStatus.ACCEPTED, 0);
+    int waiting = batch.total() - total.handled() + counts.getOrDefault(PayoutStatus.ACCEPTED, 0);
     counts.remove(PayoutStatus.ACCEPTED);
     if (waiting > 0) {
       counts.put(PayoutStatus.ACCEPTED, waiting);
@@ -245,7 +284,7 @@ public final class BatchView implements Closeable {
         batch.chain(),
         batch.source(),
         batch.acceptedAt(),
-        batch.payoutIds().size(),
+        batch.total(),
         counts,
         total.firstUpdate(),
         total.lastUpdate(),
@@ -285,7 +324,7 @@ public final class BatchView implements Closeable {
   }
 
   /** The batch stored under a key from {@link #recentBatchKeys}. */
-  public Optional<BatchRecord> batchByKey(String key) {
+  private Optional<BatchRecord> batchByKey(String key) {
     BatchRecord stored = storedBatch(key);
     return Optional.ofNullable(stored != null ? stored : written.get(key));
   }

@@ -1,6 +1,7 @@
 package io.txgw.gateway.status;
 
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.TailProbe;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
@@ -15,6 +16,7 @@ import org.slf4j.LoggerFactory;
 final class ViewOffsets {
   private static final Logger log = LoggerFactory.getLogger(ViewOffsets.class);
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
 
   private ViewOffsets() {}
 
@@ -30,11 +32,12 @@ final class ViewOffsets {
   }
 
   /** True once the application's committed offsets reach {@code ends} on every partition. */
-  static boolean reached(Admin admin, String applicationId, Map<TopicPartition, Long> ends)
+  static boolean reached(
+      Admin admin, TailProbe probe, String applicationId, Map<TopicPartition, Long> ends)
       throws InterruptedException {
     try {
       Map<TopicPartition, Long> committed = GroupOffsets.committed(admin, applicationId, TIMEOUT);
-      return GroupOffsets.settledLag(ends, committed).values().stream().allMatch(lag -> lag == 0);
+      return probe.lag(ends, committed, PROBE_TIMEOUT).values().stream().allMatch(lag -> lag == 0);
     } catch (ExecutionException | TimeoutException e) {
       log.debug("view offsets not read yet: {}", e.toString());
       return false;
