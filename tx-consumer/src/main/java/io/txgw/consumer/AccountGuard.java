@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
  * Who may broadcast for a sending account: the holder of its lease. The loop acquires before it
  * prepares and checks before every broadcast.
  */
-interface AccountGuard {
+public interface AccountGuard {
   /** What {@link #acquire} got. */
   enum Lease {
     /** Held elsewhere, or ZooKeeper cannot be trusted now. */

@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -52,6 +53,7 @@ import org.slf4j.LoggerFactory;
 public final class PayoutProcessor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PayoutProcessor.class);
   private static final Duration NODE_DOWN_PAUSE = Duration.ofSeconds(2);
+  private static final int COMMIT_ATTEMPTS = 3;
 
   private final Consumer<String, byte[]> consumer;
   private final Producer<String, Object> producer;
@@ -63,6 +65,11 @@ public final class PayoutProcessor implements AutoCloseable {
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final Map<TopicPartition, Instant> pausedUntil = new HashMap<>();
   private final PauseDetector pauses;
+
+  /** True while a recent pause of the process may have cost it its partitions. */
+  private final java.util.function.BooleanSupplier quarantined;
+
+  private final boolean measuresPauses;
   private final AccountGuard guard;
 
   /** Accounts whose leases were taken for each partition, to give back when it moves. */
@@ -92,7 +99,16 @@ public final class PayoutProcessor implements AutoCloseable {
       Clock clock,
       boolean journalBeforeBroadcast,
       MeterRegistry meters) {
-    this(consumer, producer, senders, journal::read, guard, clock, journalBeforeBroadcast, meters);
+    this(
+        consumer,
+        producer,
+        senders,
+        journal::read,
+        guard,
+        clock,
+        journalBeforeBroadcast,
+        meters,
+        null);
   }
 
   PayoutProcessor(
@@ -103,7 +119,8 @@ public final class PayoutProcessor implements AutoCloseable {
       AccountGuard guard,
       Clock clock,
       boolean journalBeforeBroadcast,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      java.util.function.BooleanSupplier quarantined) {
     this.meters = meters;
     this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
@@ -117,6 +134,9 @@ public final class PayoutProcessor implements AutoCloseable {
     // partitions, a longer one certainly has.
     this.pauses =
         new PauseDetector(Duration.ofMillis(100), Duration.ofSeconds(2), Duration.ofSeconds(10));
+    // The simulation says itself when the process stood still; everything else measures it.
+    this.measuresPauses = quarantined == null;
+    this.quarantined = measuresPauses ? pauses::quarantined : quarantined;
     Gauge.builder("txgw.journal.pending.units", pendingUnits, AtomicInteger::get)
         .description("transactions journaled and not yet recorded, to broadcast before new work")
         .register(meters);
@@ -140,57 +160,10 @@ public final class PayoutProcessor implements AutoCloseable {
 
   /** Joins the group and processes until {@link #stop()}; a fatal Kafka error ends it early. */
   public void run() {
-    producer.initTransactions();
-    consumer.subscribe(List.of(Topics.SENDTO), new Rebalance());
-    pauses.start();
+    start();
     try {
-      while (running) {
-        resumeRested();
-        ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
-        countPending();
-        for (TopicPartition p : records.partitions()) {
-          meters
-              .counter("txgw.records.consumed", "partition", Integer.toString(p.partition()))
-              .increment(records.records(p).size());
-        }
-        backlog.fetched(records);
-        backlog.measure(consumer);
-        if (pauses.quarantined()) {
-          for (TopicPartition p : records.partitions()) {
-            consumer.seek(p, records.records(p).get(0).offset());
-          }
-          continue;
-        }
-        try {
-          for (TopicPartition p : List.copyOf(indexes.keySet())) {
-            if (indexes.get(p).hasPending() && !pausedUntil.containsKey(p)) {
-              recover(p);
-            }
-          }
-          for (TopicPartition p : records.partitions()) {
-            List<ConsumerRecord<String, byte[]>> batch = records.records(p);
-            if (pausedUntil.containsKey(p) || indexes.get(p).hasPending()) {
-              // Recovery must finish first; read these again later.
-              consumer.seek(p, batch.get(0).offset());
-            } else {
-              process(p, batch);
-            }
-          }
-        } catch (ProducerFencedException
-            | FencedInstanceIdException
-            | AuthorizationException
-            | UnsupportedVersionException e) {
-          log.error("consumer stops: {}", e.toString());
-          return;
-        } catch (KafkaException e) {
-          log.warn("transaction aborted, re-reading journal and offsets: {}", e.toString());
-          abortQuietly();
-          reload(consumer.assignment());
-        } catch (Fenced e) {
-          log.warn("{}; journaled units wait for the partition's owner", e.getMessage());
-          abortQuietly();
-          reload(consumer.assignment());
-        }
+      while (running && pollOnce()) {
+        // Each pass polls once and works through what it read.
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -203,12 +176,87 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
+  /** Makes the producer transactional and joins the group; {@link #pollOnce} may follow. */
+  void start() {
+    producer.initTransactions();
+    consumer.subscribe(List.of(Topics.SENDTO), new Rebalance());
+    if (measuresPauses) {
+      pauses.start();
+    }
+  }
+
+  /**
+   * One pass of the loop: poll, settle journaled units, process what was read. An aborted
+   * transaction is recovered from (state reloaded from Kafka); a fatal Kafka error answers false.
+   */
+  boolean pollOnce() throws InterruptedException {
+    resumeRested();
+    ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+    countPending();
+    for (TopicPartition p : records.partitions()) {
+      meters
+          .counter("txgw.records.consumed", "partition", Integer.toString(p.partition()))
+          .increment(records.records(p).size());
+    }
+    backlog.fetched(records);
+    backlog.measure(consumer);
+    if (quarantined.getAsBoolean()) {
+      for (TopicPartition p : records.partitions()) {
+        consumer.seek(p, records.records(p).get(0).offset());
+      }
+      return true;
+    }
+    try {
+      Set<TopicPartition> recovered = new HashSet<>();
+      for (TopicPartition p : List.copyOf(indexes.keySet())) {
+        if (indexes.get(p).hasPending() && !pausedUntil.containsKey(p)) {
+          recover(p);
+          recovered.add(p);
+        }
+      }
+      for (TopicPartition p : records.partitions()) {
+        List<ConsumerRecord<String, byte[]>> batch = records.records(p);
+        if (!indexes.containsKey(p) || recovered.contains(p)) {
+          // Recovery set where reading goes on (an abandoned unit's payouts may lie before these
+          // records); these were read before it and are read again from there.
+          continue;
+        }
+        if (pausedUntil.containsKey(p) || indexes.get(p).hasPending()) {
+          // Recovery must finish first; read these again later.
+          consumer.seek(p, batch.get(0).offset());
+        } else {
+          process(p, batch);
+        }
+      }
+    } catch (ProducerFencedException
+        | FencedInstanceIdException
+        | AuthorizationException
+        | UnsupportedVersionException
+        | CommitUnknown e) {
+      log.error("consumer stops: {}", e.toString());
+      return false;
+    } catch (KafkaException e) {
+      log.warn("transaction aborted, re-reading journal and offsets: {}", e.toString());
+      abortQuietly();
+      reload(consumer.assignment());
+    } catch (Fenced e) {
+      log.warn("{}; journaled units wait for the partition's owner", e.getMessage());
+      abortQuietly();
+      reload(consumer.assignment());
+    }
+    return true;
+  }
+
   /** Records on this consumer's partitions not yet paid: what the budget leader weighs by. */
   public long backlog() {
     return backlog.get();
   }
 
-  /** Re-broadcasts the units journaled on {@code p} and not recorded, then records them. */
+  /**
+   * Re-broadcasts the units journaled on {@code p} and not recorded, then records them. An
+   * abandoned unit moves the committed offset back to its payouts, which are then read and prepared
+   * anew.
+   */
   private void recover(TopicPartition p) throws InterruptedException {
     List<JournalEntry> pending = indexes.get(p).pending();
     pending.forEach(u -> accountsOf(p).add(u.accountKey()));
@@ -217,21 +265,33 @@ public final class PayoutProcessor implements AutoCloseable {
       pause(p);
       return;
     }
-    log.info("{}: re-broadcasting {} journaled units before new work", p, pending.size());
+    log.info("{}: settling {} journaled units before new work", p, pending.size());
     SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast);
     checkNotPaused();
-    record(p, broadcast.settled(), List.of(), committedOffset(p));
+    long offset = committedOffset(p);
+    for (JournalEntry unit : broadcast.settled()) {
+      if (unit.state() == JournalEntry.State.ABANDONED) {
+        offset = Math.min(offset, unit.rereadFrom());
+      }
+    }
+    record(p, broadcast.settled(), List.of(), offset);
+    consumer.seek(p, offset);
     if (!broadcast.unsettled().isEmpty()) {
       pause(p);
     }
   }
 
+  /**
+   * Prepares, journals, broadcasts and records one partition's new payouts, a round at a time. The
+   * offset committed with each round stays at the lowest payout that has neither a result nor a
+   * journaled unit: a payout not prepared (node down, lease elsewhere) or whose unit was abandoned
+   * is read again, never skipped.
+   */
   private void process(TopicPartition p, List<ConsumerRecord<String, byte[]>> records)
       throws InterruptedException {
     JournalIndex index = indexes.get(p);
-    long start = records.get(0).offset();
     long next = records.get(records.size() - 1).offset() + 1;
-    List<ProducerRecord<String, Object>> deadLetters = new ArrayList<>();
+    List<ProducerRecord<String, Object>> extra = new ArrayList<>();
     List<SendRound.Read> fresh = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (ConsumerRecord<String, byte[]> record : records) {
@@ -239,7 +299,7 @@ public final class PayoutProcessor implements AutoCloseable {
       try {
         payout = payoutSerde.deserialize(record.topic(), record.value());
       } catch (SerializationException e) {
-        deadLetters.add(DeadLetters.of(record, e));
+        extra.add(DeadLetters.of(record, e));
         continue;
       }
       if (index.isTaken(payout.resultKey()) || !seen.add(payout.resultKey())) {
@@ -249,46 +309,51 @@ public final class PayoutProcessor implements AutoCloseable {
       fresh.add(new SendRound.Read(payout, record.offset()));
       accountsOf(p).add(payout.accountKey());
     }
+    // The offset of each payout that has neither a result nor a journaled unit yet.
+    Map<String, Long> open = new HashMap<>();
+    TreeMap<Long, Integer> openOffsets = new TreeMap<>();
+    for (SendRound.Read r : fresh) {
+      open.put(r.payout().resultKey(), r.offset());
+      openOffsets.merge(r.offset(), 1, Integer::sum);
+    }
     List<List<SendRound.Unit>> chunks = round.chunks(round.plan(fresh));
-    long committed = start;
-    List<ProducerRecord<String, Object>> extra = new ArrayList<>(deadLetters);
+    long committed = records.get(0).offset();
     if (chunks.isEmpty()) {
       record(p, List.of(), extra, next);
       return;
     }
-    for (int c = 0; c < chunks.size(); c++) {
-      long later = next;
-      for (List<SendRound.Unit> rest : chunks.subList(c + 1, chunks.size())) {
-        for (SendRound.Unit u : rest) {
-          later = Math.min(later, u.firstOffset());
-        }
-      }
-      SendRound.Prepared prepared = round.prepare(chunks.get(c));
+    for (List<SendRound.Unit> chunk : chunks) {
+      SendRound.Prepared prepared = round.prepare(chunk);
       if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
         journal(p, prepared.toJournal(), committed);
         fault.reached(FaultPoint.Stage.AFTER_JOURNAL);
       }
+      settle(open, openOffsets, prepared.toJournal());
+      settle(open, openOffsets, prepared.refused());
       SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);
       checkNotPaused();
       if (!prepared.toJournal().isEmpty()) {
         fault.reached(FaultPoint.Stage.AFTER_BROADCAST);
       }
-      long commit = later;
-      if (prepared.stoppedAt() != null) {
-        commit = Math.min(commit, prepared.stoppedAt());
-      }
+      boolean abandoned = false;
       for (JournalEntry e : broadcast.settled()) {
         if (e.state() == JournalEntry.State.ABANDONED) {
-          commit = Math.min(commit, firstOffset(e, fresh));
+          abandoned = true;
+          for (JournalEntry.Item item : e.payouts()) {
+            long offset = e.rereadFrom();
+            open.put(item.resultKey(), offset);
+            openOffsets.merge(offset, 1, Integer::sum);
+          }
         }
       }
       List<JournalEntry> finals = new ArrayList<>(prepared.refused());
       finals.addAll(broadcast.settled());
+      long commit = commitBelow(openOffsets, next);
       record(p, finals, extra, commit);
       extra = List.of();
       committed = commit;
-      boolean stopped = prepared.stoppedAt() != null || !broadcast.unsettled().isEmpty();
-      if (commit < later || stopped) {
+      boolean stopped = prepared.stopped() || !broadcast.unsettled().isEmpty();
+      if (stopped || abandoned) {
         // Read the rest again: abandoned units are prepared anew, waiting ones after the pause.
         consumer.seek(p, commit);
         if (stopped) {
@@ -297,6 +362,24 @@ public final class PayoutProcessor implements AutoCloseable {
         return;
       }
     }
+  }
+
+  /** Marks the units' payouts as journaled or recorded: the offset may pass them now. */
+  private static void settle(
+      Map<String, Long> open, TreeMap<Long, Integer> openOffsets, List<JournalEntry> units) {
+    for (JournalEntry unit : units) {
+      for (JournalEntry.Item item : unit.payouts()) {
+        Long offset = open.remove(item.resultKey());
+        if (offset != null) {
+          openOffsets.computeIfPresent(offset, (k, n) -> n == 1 ? null : n - 1);
+        }
+      }
+    }
+  }
+
+  /** The offset to commit: the lowest open payout's, or past the records read when none is open. */
+  private static long commitBelow(TreeMap<Long, Integer> openOffsets, long next) {
+    return openOffsets.isEmpty() ? next : openOffsets.firstKey();
   }
 
   /** Counted once their transaction commits: an aborted one is recorded again later. */
@@ -326,7 +409,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   /** Broadcast only while no recent pause may have moved this consumer's partitions. */
   private boolean mayBroadcast() {
-    return !pauses.quarantined();
+    return !quarantined.getAsBoolean();
   }
 
   private void checkNotPaused() {
@@ -335,27 +418,48 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
-  private static long firstOffset(JournalEntry unit, List<SendRound.Read> reads) {
-    Set<String> keys = new HashSet<>();
-    unit.payouts().forEach(i -> keys.add(i.resultKey()));
-    return reads.stream()
-        .filter(r -> keys.contains(r.payout().resultKey()))
-        .mapToLong(SendRound.Read::offset)
-        .min()
-        .orElse(Long.MAX_VALUE);
-  }
-
   /** Journals prepared units; fails, and nothing is broadcast, if this consumer is fenced. */
   private void journal(TopicPartition p, List<JournalEntry> units, long offset) {
     producer.beginTransaction();
     for (JournalEntry unit : units) {
       producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
     }
+    // The records reach the broker before the offsets are checked against this consumer's
+    // generation. A consumer frozen after that check holds the partition's stable offset back, so
+    // the next owner's journal read waits for this transaction to end; one frozen before it fails
+    // the check and its records are aborted. Either way no journaled unit escapes the next owner.
+    producer.flush();
     // Re-committing the current offset ties the transaction to this consumer's generation.
     producer.sendOffsetsToTransaction(
         Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
-    producer.commitTransaction();
+    commit();
     units.forEach(indexes.get(p)::apply);
+  }
+
+  /**
+   * Commits the open transaction. A commit that timed out may still complete, and the producer
+   * accepts nothing else until it is asked again (Kafka 4 refuses even an abort): ask again a few
+   * times, then give the producer up as a fatal error, so that a fresh one fences whatever is left.
+   */
+  private void commit() {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        producer.commitTransaction();
+        return;
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        if (attempt >= COMMIT_ATTEMPTS) {
+          throw new CommitUnknown(e);
+        }
+        log.warn("commit timed out ({}); asking for the same commit again", e.getMessage());
+      }
+    }
+  }
+
+  /** A commit whose outcome stayed unknown: the producer can take no other call. */
+  private static final class CommitUnknown extends RuntimeException {
+    CommitUnknown(Throwable cause) {
+      super("transaction commit outcome unknown after retries", cause);
+    }
   }
 
   /** Results, final journal states and the offset, in one transaction. */
@@ -378,9 +482,10 @@ public final class PayoutProcessor implements AutoCloseable {
       producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
     }
     extra.forEach(producer::send);
+    producer.flush();
     producer.sendOffsetsToTransaction(
         Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
-    producer.commitTransaction();
+    commit();
     countRecorded(finals);
     finals.forEach(indexes.get(p)::apply);
     backlog.recorded(p, offset);

@@ -11,11 +11,9 @@ import io.txgw.consumer.chain.SendOutcome;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,13 +36,15 @@ final class SendRound {
 
   /**
    * Prepared units: PREPARED entries to journal before broadcast, entries already final (the node
-   * refused to build them), and the offset of the first payout not prepared (node unavailable).
+   * refused to build them, nothing was signed), and whether preparing stopped before the last unit
+   * (node unavailable, lease held elsewhere). Payouts in neither list were not prepared.
    */
-  record Prepared(List<JournalEntry> toJournal, List<JournalEntry> refused, Long stoppedAt) {}
+  record Prepared(List<JournalEntry> toJournal, List<JournalEntry> refused, boolean stopped) {}
 
   /**
-   * Broadcast units: final entries to record, and units left as they were (node unavailable, or
-   * this consumer may no longer own the account).
+   * Broadcast units: final entries to record (RECORDED with their outcome, or ABANDONED: never
+   * mined and never will be, their payouts to prepare anew), and units left journaled as they were
+   * (node unavailable, not mined yet, or this consumer may no longer own the account).
    */
   record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled) {}
 
@@ -112,16 +112,16 @@ final class SendRound {
     for (Unit unit : units) {
       if (!take(unit.chain(), unit.source())) {
         log.warn("lease of {}:{} is held elsewhere; its payouts wait", unit.chain(), unit.source());
-        return new Prepared(toJournal, refused, unit.firstOffset());
+        return new Prepared(toJournal, refused, true);
       }
       try {
         prepareUnit(unit, toJournal, refused);
       } catch (NodeUnavailableException e) {
         log.warn("{} node unavailable, {} waits: {}", unit.chain(), unit.source(), e.getMessage());
-        return new Prepared(toJournal, refused, unit.firstOffset());
+        return new Prepared(toJournal, refused, true);
       }
     }
-    return new Prepared(toJournal, refused, null);
+    return new Prepared(toJournal, refused, false);
   }
 
   private void prepareUnit(Unit unit, List<JournalEntry> toJournal, List<JournalEntry> refused)
@@ -150,7 +150,8 @@ final class SendRound {
               JournalEntry.State.PREPARED,
               items,
               now,
-              now));
+              now,
+              unit.firstOffset()));
       return;
     }
     String reason = ((Preparation.Refused) preparation).reason();
@@ -173,7 +174,8 @@ final class SendRound {
             JournalEntry.State.RECORDED,
             List.of(item(p, null, PayoutStatus.FAILED, reason)),
             now,
-            now));
+            now,
+            unit.firstOffset()));
   }
 
   private static JournalEntry.Item item(
@@ -220,29 +222,22 @@ final class SendRound {
   }
 
   /**
-   * Broadcasts journaled units in order. After an Ethereum unit is refused for good, the later
-   * units of that account are abandoned unbroadcast: their nonces would leave a gap that no
-   * transaction fills, and their payouts are prepared again with fresh nonces.
+   * Broadcasts journaled units in order and settles each from the chain. A unit not mined yet stays
+   * journaled, and the account's later units are still sent: they queue behind it by nonce and are
+   * mined with it. Once the node cannot be reached, or the account's lease is in doubt, nothing
+   * more is sent in this round.
    */
   Broadcast broadcast(List<JournalEntry> units, java.util.function.BooleanSupplier mayBroadcast)
       throws InterruptedException {
     List<JournalEntry> settled = new ArrayList<>();
     List<JournalEntry> unsettled = new ArrayList<>();
-    Set<String> gapped = new HashSet<>();
     boolean unavailable = false;
     for (JournalEntry unit : units) {
-      Instant now = clock.instant();
       if (unavailable || !mayBroadcast.getAsBoolean() || !guard.holds(unit.accountKey())) {
-        // Left journaled: whoever owns the account next broadcasts these same bytes. Nonces
-        // counted past them must not be used: they would wait behind these forever if these are
-        // never mined.
+        // Left journaled: whoever owns the account next broadcasts these same bytes.
         unavailable = true;
         unsettled.add(unit);
         forget(unit.chain(), unit.source());
-        continue;
-      }
-      if (unit.chain() == Chain.ETH && gapped.contains(unit.source())) {
-        settled.add(unit.withState(JournalEntry.State.ABANDONED, unit.payouts(), now));
         continue;
       }
       SendOutcome outcome;
@@ -257,8 +252,7 @@ final class SendRound {
         continue;
       }
       if (outcome.waits()) {
-        log.warn("unit {} is held but cannot be mined yet: {}", unit.unitId(), outcome.error());
-        unavailable = true;
+        log.info("unit {} is not settled yet: {}", unit.unitId(), outcome.error());
         unsettled.add(unit);
         forget(unit.chain(), unit.source());
         continue;
@@ -269,11 +263,8 @@ final class SendRound {
             unit.unitId(),
             outcome.error());
         settled.add(unit.withState(JournalEntry.State.ABANDONED, unit.payouts(), clock.instant()));
-        continue;
-      }
-      if (outcome.status() == PayoutStatus.FAILED) {
-        gapped.add(unit.source());
         forget(unit.chain(), unit.source());
+        continue;
       }
       if (outcome.status() != PayoutStatus.BROADCAST) {
         log.warn(

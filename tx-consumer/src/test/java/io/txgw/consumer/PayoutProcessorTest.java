@@ -39,6 +39,7 @@ import org.junit.jupiter.api.Test;
 class PayoutProcessorTest {
   private static final TopicPartition P0 = new TopicPartition(Topics.SENDTO, 0);
   private static final String SOURCE = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+  private static final String OTHER = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
 
   private final MockConsumer<String, byte[]> consumer = new MockConsumer<>("earliest");
   private final MockProducer<String, Object> producer =
@@ -60,7 +61,8 @@ class PayoutProcessorTest {
           AccountGuard.unguarded(),
           clock,
           true,
-          meters);
+          meters,
+          null);
 
   /** A clock the test moves by hand, so pauses need no waiting. */
   static final class MutableClock extends Clock {
@@ -90,6 +92,7 @@ class PayoutProcessorTest {
     final Set<String> refuseBroadcast = new HashSet<>();
     final Set<String> conflictOnce = new HashSet<>();
     final Set<String> waitOnce = new HashSet<>();
+    final Set<String> unavailableAtBroadcastOnce = new HashSet<>();
     final List<String> forgotten = new ArrayList<>();
     long nonce;
 
@@ -135,7 +138,7 @@ class PayoutProcessorTest {
     }
 
     @Override
-    public SendOutcome broadcast(JournalEntry unit) {
+    public SendOutcome broadcast(JournalEntry unit) throws NodeUnavailableException {
       boolean journaled =
           committed(Topics.JOURNAL).stream()
                   .map(r -> (JournalEntry) r.value())
@@ -147,6 +150,9 @@ class PayoutProcessorTest {
       assertThat(journaled).as("journaled before broadcast: " + unit.unitId()).isTrue();
       broadcast.add(unit.rawTransaction());
       String id = unit.payouts().get(0).payoutId();
+      if (unavailableAtBroadcastOnce.remove(id)) {
+        throw new NodeUnavailableException("look-up timed out", null);
+      }
       if (waitOnce.remove(id)) {
         return SendOutcome.waiting(unit.txid(), "queued behind a missing nonce");
       }
@@ -180,13 +186,18 @@ class PayoutProcessorTest {
   }
 
   private static ConsumerRecord<String, byte[]> record(long offset, String payoutId) {
+    return record(offset, payoutId, SOURCE);
+  }
+
+  private static ConsumerRecord<String, byte[]> record(
+      long offset, String payoutId, String source) {
     try {
       return new ConsumerRecord<>(
           Topics.SENDTO,
           0,
           offset,
-          "ETH:" + SOURCE,
-          Json.mapper().writeValueAsBytes(payout(payoutId)));
+          "ETH:" + source,
+          Json.mapper().writeValueAsBytes(TestPayouts.eth(payoutId, source)));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -215,6 +226,10 @@ class PayoutProcessorTest {
   }
 
   private static JournalEntry prepared(String id, long nonce) {
+    return prepared(id, nonce, null);
+  }
+
+  private static JournalEntry prepared(String id, long nonce, Long firstOffset) {
     Payout p = payout(id);
     JournalEntry.Item item =
         new JournalEntry.Item(
@@ -229,7 +244,8 @@ class PayoutProcessorTest {
         JournalEntry.State.PREPARED,
         List.of(item),
         Instant.EPOCH,
-        Instant.EPOCH);
+        Instant.EPOCH,
+        firstOffset);
   }
 
   @Test
@@ -320,23 +336,90 @@ class PayoutProcessorTest {
   }
 
   @Test
-  void afterARefusedNonceTheAccountsLaterUnitsAreAbandonedAndPreparedAnew() {
-    sender.refuseBroadcast.add("p0");
-    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1", "p2"));
-    consumer.schedulePollTask(() -> deliver(1, "p1", "p2"));
+  void aPrepareStoppedMidRoundLeavesEveryUnpreparedPayoutOfEveryAccountToBeReadAgain() {
+    // Issue scenario 1: X@0, Y@1, X@2 are planned by account (x0, x2, y1); the node throttles the
+    // signing of x2, so y1 is never prepared either. The offset must stay below y1.
+    sender.unavailableOnce.add("x2");
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(P0));
+          consumer.updateBeginningOffsets(Map.of(P0, 0L));
+          consumer.addRecord(record(0, "x0", SOURCE));
+          consumer.addRecord(record(1, "y1", OTHER));
+          consumer.addRecord(record(2, "x2", SOURCE));
+        });
+    consumer.schedulePollTask(
+        () -> {
+          assertThat(lastCommittedOffset()).isEqualTo(1);
+          clock.now = clock.now.plus(Duration.ofSeconds(3));
+        });
+    consumer.schedulePollTask(
+        () -> {
+          consumer.addRecord(record(1, "y1", OTHER));
+          consumer.addRecord(record(2, "x2", SOURCE));
+        });
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    // p1 and p2 were signed after p0's nonce; unbroadcast, they are signed again.
-    assertThat(sender.prepared).containsExactly("p0", "p1", "p2", "p1", "p2");
-    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1", "raw-p2");
+    assertThat(results())
+        .extracting(PayoutResult::payoutId)
+        .containsExactlyInAnyOrder("x0", "y1", "x2");
+    assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void anAbandonedUnitFoundOnRecoveryMovesTheOffsetBackAndItsPayoutIsPreparedAnew() {
+    // Issue scenario 2: units left journaled while the offset moved past them; on recovery one can
+    // never be mined. Its payout must be read and prepared again, not dropped.
+    journalBefore.add(prepared("p1", 4, 1L));
+    sender.conflictOnce.add("p1");
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(P0));
+          consumer.updateBeginningOffsets(Map.of(P0, 0L));
+          consumer.commitSync(Map.of(P0, new OffsetAndMetadata(3)));
+          consumer.seek(P0, 3);
+        });
+    consumer.schedulePollTask(
+        () -> {
+          assertThat(lastCommittedOffset()).isEqualTo(1);
+          assertThat(consumer.position(P0)).isEqualTo(1);
+          deliver(1, "p1", "p2");
+        });
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(sender.prepared).containsExactly("p1", "p2");
     assertThat(results())
         .extracting(PayoutResult::payoutId, PayoutResult::status)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.FAILED),
             org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST),
             org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.BROADCAST));
     assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void aUnitWhoseLookUpFailsIsNeitherRecordedNorDroppedAndIsSettledLater() {
+    // Issue scenario 3: the node took the transaction, the look-up after it did not answer.
+    sender.unavailableAtBroadcastOnce.add("p0");
+    consumer.schedulePollTask(() -> assignAndDeliver("p0", "p1"));
+    consumer.schedulePollTask(
+        () -> {
+          assertThat(results()).isEmpty();
+          assertThat(lastCommittedOffset()).isEqualTo(2);
+          clock.now = clock.now.plus(Duration.ofSeconds(3));
+        });
+    consumer.schedulePollTask(() -> {});
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(sender.prepared).containsExactly("p0", "p1");
+    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p0", "raw-p1");
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.BROADCAST),
+            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST));
   }
 
   @Test
@@ -361,23 +444,24 @@ class PayoutProcessorTest {
     consumer.schedulePollTask(
         () -> {
           assertThat(consumer.paused()).containsExactly(P0);
-          assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p0");
-          assertThat(sender.forgotten).as("nonces past p1 are not used").containsOnly(SOURCE);
+          assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p0", "p2");
+          assertThat(sender.forgotten).as("nonces are asked again").containsOnly(SOURCE);
           clock.now = clock.now.plus(Duration.ofSeconds(3));
         });
     consumer.schedulePollTask(() -> {});
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    // p1 and p2 stay journaled, are never signed again, and are reported once they are sent.
+    // p1 stays journaled, is never signed again, and is reported once the chain has it; p2, sent
+    // behind it, is not held back by it.
     assertThat(sender.prepared).containsExactly("p0", "p1", "p2");
-    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1", "raw-p1", "raw-p2");
+    assertThat(sender.broadcast).containsExactly("raw-p0", "raw-p1", "raw-p2", "raw-p1");
     assertThat(results())
         .extracting(PayoutResult::payoutId, PayoutResult::status)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.BROADCAST),
-            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST),
-            org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.BROADCAST));
+            org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.BROADCAST),
+            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST));
   }
 
   @Test

@@ -15,6 +15,9 @@ import java.util.Objects;
  * @param nonce the Ethereum nonce, null for Bitcoin
  * @param rawTransaction the signed transaction, hex; null once recorded, since it is never needed
  *     again and compaction keeps the last value
+ * @param firstOffset the lowest {@code sendto} offset of the unit's payouts: where reading starts
+ *     again when the unit is abandoned, so that its payouts are prepared anew and never skipped;
+ *     null in units written before it was kept (reading then starts again from the beginning)
  */
 public record JournalEntry(
     String unitId,
@@ -26,7 +29,8 @@ public record JournalEntry(
     State state,
     List<Item> payouts,
     Instant preparedAt,
-    Instant updatedAt) {
+    Instant updatedAt,
+    Long firstOffset) {
 
   /** Where a unit stands. */
   public enum State {
@@ -72,6 +76,37 @@ public record JournalEntry(
     payouts = List.copyOf(payouts);
   }
 
+  /** A unit without a known {@code sendto} offset (tests, and units from before it was kept). */
+  public JournalEntry(
+      String unitId,
+      Chain chain,
+      String source,
+      String txid,
+      String rawTransaction,
+      Long nonce,
+      State state,
+      List<Item> payouts,
+      Instant preparedAt,
+      Instant updatedAt) {
+    this(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        updatedAt,
+        null);
+  }
+
+  /** Where to read {@code sendto} again from for this unit's payouts. */
+  public long rereadFrom() {
+    return firstOffset == null ? 0 : firstOffset;
+  }
+
   public String accountKey() {
     return Payout.accountKey(chain, source);
   }
@@ -79,7 +114,7 @@ public record JournalEntry(
   public JournalEntry withState(State newState, List<Item> newPayouts, Instant at) {
     String raw = newState == State.PREPARED ? rawTransaction : null;
     return new JournalEntry(
-        unitId, chain, source, txid, raw, nonce, newState, newPayouts, preparedAt, at);
+        unitId, chain, source, txid, raw, nonce, newState, newPayouts, preparedAt, at, firstOffset);
   }
 
   /** The result record of one of this unit's payouts in its current state. */

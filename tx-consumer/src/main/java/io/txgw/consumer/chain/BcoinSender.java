@@ -90,8 +90,7 @@ public final class BcoinSender extends BitcoinWalletSender {
         node.relay("sendrawtransaction", unit.rawTransaction());
       } catch (RpcException e) {
         if (!e.kind().outcomeUnknown() && e.kind() != RpcException.Kind.NODE_ERROR) {
-          throw new NodeUnavailableException(
-              "cannot broadcast " + unit.txid() + ": " + e.getMessage(), e);
+          throw unavailable(unit, e);
         }
         // A refusal or a lost answer is settled below by asking for the transaction itself.
         log.warn("unit {}: sendrawtransaction said {}", unit.unitId(), e.getMessage());
@@ -101,16 +100,17 @@ public final class BcoinSender extends BitcoinWalletSender {
         return held;
       }
     }
-    return conflictOrUnknown(unit);
+    return conflictOrWait(unit);
   }
 
   /**
-   * The node will not hold the transaction. If one of its inputs was spent in the chain by another
-   * transaction, it can never be mined and its payouts may be paid anew; anything else (an input
-   * spent only in the mempool, which a reorg or eviction can undo) stays UNKNOWN.
+   * The node does not hold the transaction. Only when one of its inputs is spent in the chain, and
+   * the node then still does not know the transaction (so the spender is another one), can it never
+   * be mined: its payouts are prepared anew. Anything else (an input spent only in the mempool,
+   * which a reorg or eviction can undo; a look-up that failed) leaves it journaled, to send again.
    */
-  private SendOutcome conflictOrUnknown(JournalEntry unit) throws InterruptedException {
-    String unknown = "node does not hold transaction " + unit.txid() + " after two broadcasts";
+  private SendOutcome conflictOrWait(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
     try {
       for (JsonNode input : node.call("decoderawtransaction", unit.rawTransaction()).path("vin")) {
         String prev = input.path("txid").asText();
@@ -119,38 +119,74 @@ public final class BcoinSender extends BitcoinWalletSender {
         boolean prevConfirmed = prevTx.path("confirmations").asInt(0) > 0;
         JsonNode unspent = node.call("gettxout", prev, index, false);
         if (prevConfirmed && (unspent == null || unspent.isNull())) {
+          // Asked after the spend was seen: were the spender ours, the index would hold it now.
+          JsonNode ours = lookUp(unit.txid());
+          if (ours != null) {
+            return outcomeOf(ours, unit);
+          }
           return SendOutcome.conflicted(
               unit.txid(),
               "input " + prev + ":" + index + " was spent in the chain by another transaction");
         }
       }
     } catch (RpcException e) {
-      return SendOutcome.unknown(
-          unit.txid(), unknown + "; its inputs could not be checked: " + e.getMessage());
+      if (e.kind() != RpcException.Kind.NODE_ERROR) {
+        throw unavailable(unit, e);
+      }
+      return SendOutcome.waiting(
+          unit.txid(), "not held, and its inputs could not be checked: " + e.getMessage());
     }
-    return SendOutcome.unknown(unit.txid(), unknown);
+    return SendOutcome.waiting(
+        unit.txid(), "the node does not hold " + unit.txid() + " and its inputs are unspent");
   }
 
   /**
-   * BROADCAST once the node shows the transaction with its journaled outputs; null if it never
-   * does.
+   * BROADCAST once the node shows the transaction with its journaled outputs; null if it keeps
+   * answering that it does not know it. A look-up that fails otherwise tells nothing.
    */
-  private SendOutcome held(JournalEntry unit) throws InterruptedException {
+  private SendOutcome held(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
     long delay = 5;
-    for (long waited = 0; waited <= mempoolWaitMillis; waited += delay, delay *= 2) {
+    for (long waited = 0; ; waited += delay, delay *= 2) {
       try {
-        JsonNode tx = node.call("getrawtransaction", unit.txid(), true);
-        return paysEveryItem(tx, unit)
-            ? SendOutcome.broadcast(unit.txid())
-            : SendOutcome.unknown(
-                unit.txid(),
-                "transaction " + unit.txid() + " does not carry the journaled outputs");
+        JsonNode tx = lookUp(unit.txid());
+        if (tx != null) {
+          return outcomeOf(tx, unit);
+        }
       } catch (RpcException e) {
-        // bcoin answers before its mempool has the transaction; ask again shortly.
+        throw unavailable(unit, e);
       }
+      if (waited + delay > mempoolWaitMillis) {
+        return null;
+      }
+      // bcoin answers before its mempool has the transaction; ask again shortly.
       Thread.sleep(delay);
     }
-    return null;
+  }
+
+  /** The transaction as the node knows it, or null when the node answers that it does not. */
+  private JsonNode lookUp(String txid) throws RpcException, InterruptedException {
+    try {
+      return node.call("getrawtransaction", txid, true);
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private static SendOutcome outcomeOf(JsonNode tx, JournalEntry unit) {
+    // A txid is the hash of the bytes: another transaction under it means a node that lies.
+    return paysEveryItem(tx, unit)
+        ? SendOutcome.broadcast(unit.txid())
+        : SendOutcome.waiting(
+            unit.txid(), "the node shows " + unit.txid() + " without the journaled outputs");
+  }
+
+  private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {
+    return new NodeUnavailableException(
+        "cannot broadcast " + unit.txid() + ": " + e.getMessage(), e);
   }
 
   private static boolean paysEveryItem(JsonNode tx, JournalEntry unit) {

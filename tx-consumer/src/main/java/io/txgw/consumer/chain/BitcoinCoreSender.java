@@ -92,11 +92,17 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
       if (confirmations >= 0) {
         return SendOutcome.broadcast(unit.txid());
       }
+      // The wallet's own account: a transaction in the chain spends one of this one's inputs.
       return SendOutcome.conflicted(
           unit.txid(),
           "conflicts with a transaction " + (-confirmations) + " blocks deep in the chain");
     } catch (RpcException e) {
-      return SendOutcome.unknown(
+      if (e.kind() != RpcException.Kind.NODE_ERROR) {
+        throw new NodeUnavailableException(
+            "cannot look up " + unit.txid() + ": " + e.getMessage(), e);
+      }
+      // Not in the wallet (yet): nothing is known; the same bytes are sent again later.
+      return SendOutcome.waiting(
           unit.txid(), "wallet does not show transaction " + unit.txid() + ": " + e.getMessage());
     }
   }

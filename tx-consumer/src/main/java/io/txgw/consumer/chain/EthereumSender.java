@@ -16,15 +16,16 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Pays ETH from node-held accounts (anvil's dev accounts, geth with an unlocked account). The node
- * signs each payout with a nonce this sender assigns, so the txid is known before broadcast; an
- * unanswered broadcast is settled by looking the txid up, and a resend is always the same bytes.
+ * signs each payout with a nonce this sender assigns, so the txid is known before broadcast. A
+ * broadcast is settled from chain facts only (the transaction's receipt, the account's nonce at the
+ * latest block); until then the unit stays journaled and a resend is always the same bytes.
  */
 public final class EthereumSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(EthereumSender.class);
@@ -35,8 +36,17 @@ public final class EthereumSender implements ChainSender {
   private final Rpc rpc;
   private final Clock clock;
 
-  /** Next nonce per sending account; absent means "ask the node". */
-  private final Map<String, BigInteger> nextNonce = new HashMap<>();
+  /**
+   * Per sending account, the next nonce and the balance this round has not spent yet; absent means
+   * "ask the node". Bounded by the accounts of this consumer's partitions.
+   */
+  private final Map<String, Funds> accounts = new HashMap<>();
+
+  /** Since when each unit first waited first in line, to tell a stranded one; bounded below. */
+  private final Map<String, Instant> waitingSince = new HashMap<>();
+
+  private static final int MAX_WAITING = 10_000;
+  private static final Duration STRANDED_AFTER = Duration.ofSeconds(10);
 
   private BigInteger gasPrice;
   private Instant gasPriceAt = Instant.MIN;
@@ -69,7 +79,8 @@ public final class EthereumSender implements ChainSender {
 
   @Override
   public void reset() {
-    nextNonce.clear();
+    accounts.clear();
+    waitingSince.clear();
   }
 
   @Override
@@ -80,14 +91,31 @@ public final class EthereumSender implements ChainSender {
     }
     Payout payout = payouts.get(0);
     try {
-      BigInteger nonce = nonceFor(source);
-      String raw = sign(payout, nonce);
+      BigInteger value = payout.amount().toUnits(payout.asset().decimals());
+      BigInteger price = gasPrice();
+      BigInteger cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
+      Funds funds = fundsOf(source);
+      if (funds.left().compareTo(cost) < 0) {
+        // Asked again once: the account may have been topped up since it was last read.
+        funds = readFunds(source);
+        if (funds.left().compareTo(cost) < 0) {
+          return new Preparation.Refused(
+              "insufficient funds: the account holds "
+                  + funds.left()
+                  + " wei not yet spent by transactions signed before, the payout needs "
+                  + cost
+                  + " wei with gas");
+        }
+      }
+      long nonce = funds.next;
+      String raw = sign(payout, BigInteger.valueOf(nonce), price);
       String txid = "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
-      nextNonce.put(source, nonce.add(BigInteger.ONE));
-      return new Preparation.Signed(txid, raw, nonce.longValueExact(), List.of());
+      funds.spend(nonce, cost);
+      return new Preparation.Signed(txid, raw, nonce, List.of());
     } catch (RpcException e) {
-      nextNonce.remove(source);
+      accounts.remove(source);
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        // The node refused to sign: nothing exists that could ever be mined.
         return new Preparation.Refused(e.reason());
       }
       throw new NodeUnavailableException(
@@ -97,177 +125,178 @@ public final class EthereumSender implements ChainSender {
 
   @Override
   public void forget(String account) {
-    nextNonce.remove(account);
+    accounts.remove(account);
   }
 
+  /**
+   * Sends the journaled bytes, then settles the unit from the chain alone: mined (a receipt), never
+   * to be mined (the account's nonce at the latest block passed this one without it), or not yet
+   * (wait and send the same bytes again later). What the node answered to the send, and how it
+   * words a refusal, decides nothing: nodes differ in both.
+   */
   @Override
   public SendOutcome broadcast(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
-    String raw = unit.rawTransaction();
-    String txid = unit.txid();
+    String said = null;
     try {
-      JsonNode hash = rpc.call("eth_sendRawTransaction", raw);
-      if (hash == null || !txid.equalsIgnoreCase(hash.asText())) {
-        log.warn("unit {}: node answered hash {} for transaction {}", unit.unitId(), hash, txid);
+      JsonNode hash = rpc.call("eth_sendRawTransaction", unit.rawTransaction());
+      if (hash == null || !unit.txid().equalsIgnoreCase(hash.asText())) {
+        log.warn("unit {}: node answered hash {} for {}", unit.unitId(), hash, unit.txid());
       }
-      // Some nodes answer with a hash for a transaction they dropped: look it up either way.
-      return verify(unit);
     } catch (RpcException e) {
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        return refused(unit, e);
+      if (!e.kind().outcomeUnknown() && e.kind() != RpcException.Kind.NODE_ERROR) {
+        // The node never saw the request.
+        throw unavailable(unit, e);
       }
-      if (e.kind().outcomeUnknown()) {
-        log.warn(
-            "unit {}: outcome of {} unknown ({}), asking the node", unit.unitId(), txid, e.kind());
-        return verify(unit);
+      said = e.getMessage();
+      log.debug("unit {}: send answered {}", unit.unitId(), e.toString());
+    }
+    try {
+      return settle(unit, said);
+    } catch (RpcException e) {
+      // A look-up that failed tells nothing: the unit stays journaled and is settled later.
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return SendOutcome.waiting(unit.txid(), "the node could not be asked: " + e.getMessage());
       }
       throw unavailable(unit, e);
     }
   }
 
-  private SendOutcome refused(JournalEntry unit, RpcException e)
-      throws NodeUnavailableException, InterruptedException {
-    String message = e.getMessage().toLowerCase(Locale.ROOT);
-    if (message.contains("already known") || message.contains("already imported")) {
-      return verify(unit);
+  private SendOutcome settle(JournalEntry unit, String said)
+      throws RpcException, InterruptedException {
+    JsonNode receipt = receipt(unit.txid());
+    if (receipt != null) {
+      return mined(unit, receipt);
     }
-    boolean nonceTaken = message.contains("nonce too low");
-    if (nonceTaken || message.contains("replacement transaction underpriced")) {
-      try {
-        JsonNode ours = lookUp(unit.txid());
-        if (ours != null) {
-          // Our own transaction, broadcast earlier (and perhaps mined already).
-          return executable(unit, ours);
-        }
-        if (unit.nonce() != null && minedNonces(unit.source()) > unit.nonce()) {
-          // Another transaction with this nonce is in the chain: these bytes can never be
-          // mined, nothing of them was paid, and the payouts are prepared anew.
-          nextNonce.remove(unit.source());
-          return SendOutcome.conflicted(unit.txid(), e.reason());
-        }
-      } catch (RpcException lookup) {
-        if (lookup.kind() == RpcException.Kind.NODE_ERROR) {
-          return SendOutcome.unknown(
-              unit.txid(), "nonce taken and the node cannot be asked: " + lookup.getMessage());
-        }
-        throw unavailable(unit, lookup);
+    long nonce = unit.nonce();
+    long used = minedNonces(unit.source());
+    if (used > nonce) {
+      // Asked after the nonce count, so a receipt of ours in any block up to that count shows.
+      receipt = receipt(unit.txid());
+      if (receipt != null) {
+        return mined(unit, receipt);
       }
-      // Another transaction with this nonce waits in the pool. It may yet be dropped and these
-      // bytes mined, so they are neither reported failed nor replaced: try again later.
-      nextNonce.remove(unit.source());
-      return SendOutcome.waiting(unit.txid(), e.reason());
-    }
-    // The node refused these bytes for good (funds, gas): they can never be mined. The nonce is
-    // free again; ask the node next time.
-    nextNonce.remove(unit.source());
-    return SendOutcome.failed(e.reason());
-  }
-
-  /**
-   * Establishes that the node holds the transaction; resends the same signed bytes when it does not
-   * (same nonce, same hash: it can never pay twice).
-   */
-  private SendOutcome verify(JournalEntry unit)
-      throws NodeUnavailableException, InterruptedException {
-    String txid = unit.txid();
-    for (int attempt = 0; attempt < 3; attempt++) {
-      try {
-        JsonNode held = lookUp(txid);
-        if (held != null) {
-          return executable(unit, held);
-        }
-        rpc.call("eth_sendRawTransaction", unit.rawTransaction());
-      } catch (RpcException e) {
-        String message = e.getMessage().toLowerCase(Locale.ROOT);
-        if (e.kind() == RpcException.Kind.NODE_ERROR
-            && !message.contains("already")
-            && !message.contains("nonce too low")) {
-          return SendOutcome.unknown(
-              txid, "node refused a resend of the same transaction: " + e.reason());
-        }
-      }
-    }
-    return SendOutcome.unknown(txid, "node does not hold transaction " + txid + " after resends");
-  }
-
-  /**
-   * BROADCAST once the held transaction is mined or can be: its nonce is below the account's
-   * pending count. A node holds a transaction whose nonce is ahead of that count in a queue, and
-   * mines it only once every nonce before it is taken; reporting it BROADCAST then would claim a
-   * payment that may never happen.
-   */
-  private SendOutcome executable(JournalEntry unit, JsonNode held)
-      throws NodeUnavailableException, InterruptedException {
-    boolean mined = !held.path("blockNumber").isMissingNode() && !held.path("blockNumber").isNull();
-    if (mined || unit.nonce() == null) {
-      return SendOutcome.broadcast(unit.txid());
-    }
-    try {
-      long pending = pendingNonces(unit.source());
-      if (pending > unit.nonce()) {
-        return SendOutcome.broadcast(unit.txid());
-      }
-      if (pending == unit.nonce() && minedNonces(unit.source()) == unit.nonce()) {
-        // Nothing is missing in front of it, yet the node keeps it queued: anvil's pool can strand
-        // a transaction that arrived while an earlier nonce was being replaced. Cleared from the
-        // pool and sent again, the same bytes are mined at once; a node without the dev method
-        // answers "method not found" and the unit waits as below.
-        log.warn(
-            "unit {}: stranded in the node's pool at nonce {}; sending it again",
-            unit.unitId(),
-            unit.nonce());
-        if (clearPool(unit.source())) {
-          rpc.call("eth_sendRawTransaction", unit.rawTransaction());
-          pending = pendingNonces(unit.source());
-          if (pending > unit.nonce()) {
-            return SendOutcome.broadcast(unit.txid());
-          }
-        }
-      }
-      nextNonce.remove(unit.source());
-      return SendOutcome.waiting(
+      waitingSince.remove(unit.txid());
+      accounts.remove(unit.source());
+      return SendOutcome.conflicted(
           unit.txid(),
-          "queued behind a missing nonce: the account's pending count is "
-              + pending
-              + ", this transaction's nonce "
-              + unit.nonce());
-    } catch (RpcException e) {
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        nextNonce.remove(unit.source());
-        return SendOutcome.waiting(unit.txid(), "held but not mined yet: " + e.reason());
-      }
-      throw unavailable(unit, e);
+          "nonce " + nonce + " was used in the chain by another transaction; nothing was paid");
     }
+    if (used == nonce && stranded(unit)) {
+      // First in line for a while and still not mined: a development node's pool can strand a
+      // transaction that arrived while an earlier nonce was being replaced. Only this transaction
+      // is dropped, and the same bytes are sent again at once.
+      log.warn("unit {}: not mined at nonce {}; sending it again", unit.unitId(), nonce);
+      if (dropFromPool(unit.txid())) {
+        try {
+          rpc.call("eth_sendRawTransaction", unit.rawTransaction());
+        } catch (RpcException e) {
+          log.debug("unit {}: resend answered {}", unit.unitId(), e.toString());
+        }
+        receipt = receipt(unit.txid());
+        if (receipt != null) {
+          return mined(unit, receipt);
+        }
+      }
+    }
+    return SendOutcome.waiting(
+        unit.txid(),
+        "not mined yet: the account's nonce at the latest block is "
+            + used
+            + ", this transaction's "
+            + nonce
+            + (said == null ? "" : "; the node answered the send: " + said));
   }
 
-  /**
-   * Drops the account's transactions from a development node's pool. Only the account's lease
-   * holder calls this, and of its transactions only ones never reported BROADCAST can be in the
-   * pool (a dev node mines every executable one at once): each is still journaled and is sent
-   * again.
-   */
-  private boolean clearPool(String account) throws InterruptedException {
+  /** A receipt is final for this step: status 1 paid, status 0 reverted (nothing paid). */
+  private SendOutcome mined(JournalEntry unit, JsonNode receipt) {
+    waitingSince.remove(unit.txid());
+    String status = receipt.path("status").asText("0x1");
+    if ("0x0".equals(status)) {
+      return SendOutcome.failed("transaction " + unit.txid() + " reverted in the chain");
+    }
+    return SendOutcome.broadcast(unit.txid());
+  }
+
+  /** True once the unit has waited first in line longer than a block should take. */
+  private boolean stranded(JournalEntry unit) {
+    Instant now = clock.instant();
+    if (waitingSince.size() >= MAX_WAITING && !waitingSince.containsKey(unit.txid())) {
+      waitingSince.clear();
+    }
+    Instant since = waitingSince.putIfAbsent(unit.txid(), now);
+    return since != null && !now.isBefore(since.plus(STRANDED_AFTER));
+  }
+
+  /** Drops one transaction from a development node's pool; false on nodes without the method. */
+  private boolean dropFromPool(String txid) throws InterruptedException {
     try {
-      rpc.call("anvil_removePoolTransactions", account);
+      rpc.call("anvil_dropTransaction", txid);
       return true;
     } catch (RpcException e) {
-      log.debug("node cannot clear its pool: {}", e.getMessage());
+      log.debug("node cannot drop a pooled transaction: {}", e.getMessage());
       return false;
     }
   }
 
-  private long pendingNonces(String account) throws RpcException, InterruptedException {
-    return quantity(rpc.call("eth_getTransactionCount", account, "pending")).longValue();
+  private JsonNode receipt(String txid) throws RpcException, InterruptedException {
+    JsonNode receipt = rpc.call("eth_getTransactionReceipt", txid);
+    return receipt == null || receipt.isNull() ? null : receipt;
   }
 
   private long minedNonces(String account) throws RpcException, InterruptedException {
     return quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValue();
   }
 
-  /** The node's view of the transaction, or null when it does not hold it. */
-  private JsonNode lookUp(String txid) throws RpcException, InterruptedException {
-    JsonNode tx = rpc.call("eth_getTransactionByHash", txid);
-    return tx == null || tx.isNull() ? null : tx;
+  private Funds fundsOf(String account) throws RpcException, InterruptedException {
+    Funds funds = accounts.get(account);
+    return funds != null ? funds : readFunds(account);
+  }
+
+  /**
+   * The account's next nonce and balance at the latest block: chain facts. What this sender signed
+   * since with a nonce the chain has not used yet is not in that balance, and is taken off it.
+   */
+  private Funds readFunds(String account) throws RpcException, InterruptedException {
+    long nonce = quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValueExact();
+    BigInteger balance = quantity(rpc.call("eth_getBalance", account, "latest"));
+    Funds before = accounts.get(account);
+    Funds funds = new Funds(nonce, balance);
+    if (before != null) {
+      funds.unmined.putAll(before.unmined.tailMap(nonce));
+      funds.next = Math.max(nonce, before.next);
+    }
+    accounts.put(account, funds);
+    return funds;
+  }
+
+  /**
+   * One account as this sender sees it: the next nonce to sign with, the balance read at the latest
+   * block, and the cost of each transaction signed since with a nonce at or above that block's
+   * count. Bounded by one round's units: entries the chain has used are dropped at the next read.
+   */
+  private static final class Funds {
+    long next;
+    final BigInteger balance;
+    final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
+
+    Funds(long next, BigInteger balance) {
+      this.next = next;
+      this.balance = balance;
+    }
+
+    BigInteger left() {
+      BigInteger left = balance;
+      for (BigInteger cost : unmined.values()) {
+        left = left.subtract(cost);
+      }
+      return left;
+    }
+
+    void spend(long nonce, BigInteger cost) {
+      unmined.put(nonce, cost);
+      next = nonce + 1;
+    }
   }
 
   private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {
@@ -275,22 +304,14 @@ public final class EthereumSender implements ChainSender {
         "cannot broadcast " + unit.txid() + " on " + nodeName() + ": " + e.getMessage(), e);
   }
 
-  private BigInteger nonceFor(String account) throws RpcException, InterruptedException {
-    BigInteger nonce = nextNonce.get(account);
-    if (nonce == null) {
-      nonce = quantity(rpc.call("eth_getTransactionCount", account, "pending"));
-      nextNonce.put(account, nonce);
-    }
-    return nonce;
-  }
-
-  private String sign(Payout payout, BigInteger nonce) throws RpcException, InterruptedException {
+  private String sign(Payout payout, BigInteger nonce, BigInteger price)
+      throws RpcException, InterruptedException {
     ObjectNode tx = Json.mapper().createObjectNode();
     tx.put("from", payout.source());
     tx.put("to", payout.to().value());
     tx.put("value", hex(payout.amount().toUnits(payout.asset().decimals())));
     tx.put("gas", hex(BigInteger.valueOf(TRANSFER_GAS)));
-    tx.put("gasPrice", hex(gasPrice()));
+    tx.put("gasPrice", hex(price));
     tx.put("nonce", hex(nonce));
     JsonNode signed = rpc.call("eth_signTransaction", tx);
     // geth answers {raw, tx}; anvil answers the raw hex alone.

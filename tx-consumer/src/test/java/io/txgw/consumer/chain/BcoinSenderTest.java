@@ -171,11 +171,14 @@ class BcoinSenderTest {
   }
 
   @Test
-  void aTxidTheNodeNeverHoldsIsUnknownAfterResendingTheSameBytes() throws Exception {
+  void aTxidTheNodeNeverHoldsWaitsJournaledAfterResendingTheSameBytes() throws Exception {
     rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
-        .alwaysError("getrawtransaction", -1, "Transaction not found.");
+        .alwaysError("getrawtransaction", -1, "Transaction not found.")
+        .result("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
+        .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
+        .result("gettxout", "{\"value\":1}");
     SendOutcome outcome = sender.broadcast(unit("0.001"));
-    assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(outcome.waits()).as(outcome.toString()).isTrue();
     assertThat(outcome.txid()).isEqualTo(TXID);
     assertThat(rpc.calls("sendrawtransaction"))
         .hasSize(2)
@@ -195,21 +198,57 @@ class BcoinSenderTest {
   }
 
   @Test
-  void aTransactionWhoseInputIsSpentOnlyInTheMempoolStaysUnknown() throws Exception {
+  void aTransactionWhoseInputIsSpentOnlyInTheMempoolWaits() throws Exception {
     rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
         .alwaysError("getrawtransaction", -1, "Transaction not found.")
         .result("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
         .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
         .result("gettxout", "{\"value\":1}");
     SendOutcome outcome = sender.broadcast(unit("0.001"));
-    assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(outcome.waits()).isTrue();
     assertThat(outcome.replan()).isFalse();
   }
 
   @Test
-  void aTransactionWithOtherOutputsIsUnknown() throws Exception {
+  void anInputSpentByTheTransactionItselfIsItsPaymentNotAConflict() throws Exception {
+    // Mined while we looked: its input is spent in the chain by itself, never paid anew.
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"");
+    for (int i = 0; i < 8; i++) {
+      rpc.then("getrawtransaction", ScriptedNode.errorAnswer(200, -1, "Transaction not found."));
+    }
+    rpc.result("getrawtransaction", txPaying("0.001"))
+        .result("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
+        .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
+        .result("gettxout", "null");
+    assertThat(sender.broadcast(unit("0.001"))).isEqualTo(SendOutcome.broadcast(TXID));
+  }
+
+  @Test
+  void aLookUpThatTimesOutIsNotReadAsNotHeld() throws Exception {
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
+        .then(
+            "getrawtransaction",
+            new MockResponse.Builder()
+                .headersDelay(2, java.util.concurrent.TimeUnit.SECONDS)
+                .body("{}")
+                .build());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender.broadcast(unit("0.001")))
+        .isInstanceOf(NodeUnavailableException.class);
+    assertThat(rpc.calls("gettxout")).isEmpty();
+  }
+
+  @Test
+  void aRateLimitedLookUpIsNotReadAsNotHeld() throws Exception {
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
+        .then("getrawtransaction", ScriptedNode.errorAnswer(429, -32005, "slow down"));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender.broadcast(unit("0.001")))
+        .isInstanceOf(NodeUnavailableException.class);
+  }
+
+  @Test
+  void aTransactionWithOtherOutputsIsNeverReportedAndWaits() throws Exception {
     rpc.result("sendrawtransaction", "\"" + TXID + "\"")
         .result("getrawtransaction", txPaying("0.001"));
-    assertThat(sender.broadcast(unit("0.002")).status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(sender.broadcast(unit("0.002")).waits()).isTrue();
   }
 }

@@ -7,7 +7,6 @@ import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
-import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RetryPolicy;
 import io.txgw.consumer.rpc.RpcEndpoint;
@@ -140,9 +139,9 @@ class BitcoinCoreSenderTest {
   }
 
   @Test
-  void aTransactionTheWalletDoesNotKnowIsUnknown() throws Exception {
+  void aTransactionTheWalletDoesNotKnowWaitsJournaled() throws Exception {
     node.result("sendrawtransaction", "\"" + TXID + "\"");
     coreError("gettransaction", -5, "Invalid or non-wallet transaction id");
-    assertThat(sender.broadcast(unit()).status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(sender.broadcast(unit()).waits()).isTrue();
   }
 }

@@ -13,7 +13,6 @@ import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RetryPolicy;
 import io.txgw.consumer.rpc.RpcEndpoint;
 import java.net.InetAddress;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -33,7 +32,13 @@ class EthereumSenderTest {
   private static final String HASH =
       "0x" + HexFormat.of().formatHex(Keccak.hash256(HexFormat.of().parseHex(RAW.substring(2))));
 
+  /** 10,000 ETH in wei, hex. */
+  private static final String RICH = "0x21e19e0c9bab2400000";
+
+  private static final String MINED = "{\"transactionHash\":\"" + HASH + "\",\"status\":\"0x1\"}";
+
   private final MockWebServer server = new MockWebServer();
+  private final io.txgw.consumer.ManualClock clock = new io.txgw.consumer.ManualClock();
   private final ScriptedNode node = new ScriptedNode();
   private final OkHttpClient http = new OkHttpClient();
   private EthereumSender sender;
@@ -45,10 +50,10 @@ class EthereumSenderTest {
     RpcEndpoint endpoint =
         new RpcEndpoint(
             "anvil", server.url("/").toString(), null, null, true, Duration.ofMillis(500));
-    sender =
-        new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), Clock.systemUTC());
+    sender = new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock);
     node.alwaysResult("eth_gasPrice", "\"0x3b9aca00\"")
-        .alwaysResult("eth_signTransaction", "\"" + RAW + "\"");
+        .alwaysResult("eth_signTransaction", "\"" + RAW + "\"")
+        .alwaysResult("eth_getBalance", "\"" + RICH + "\"");
   }
 
   @AfterEach
@@ -86,9 +91,9 @@ class EthereumSenderTest {
   }
 
   @Test
-  void preparesWithConsecutiveNoncesTheExactValueInWeiAndTheTxidOfTheSignedBytes()
+  void preparesWithConsecutiveNoncesFromTheLatestBlockTheExactValueInWeiAndTheTxidOfTheSignedBytes()
       throws Exception {
-    node.result("eth_getTransactionCount", "\"0x5\"");
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
     Preparation first = sender.prepare(FROM, List.of(payout("p1", "1.000000000000000001")));
     Preparation second = sender.prepare(FROM, List.of(payout("p2", "2")));
     assertThat(first).isEqualTo(new Preparation.Signed(HASH, RAW, 5L, List.of()));
@@ -101,79 +106,183 @@ class EthereumSenderTest {
   }
 
   @Test
-  void aBroadcastCountsOnceTheNodeHoldsTheTransactionAndCanMineIt() throws Exception {
-    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .result("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
-        .resultFor("eth_getTransactionCount", "pending", "\"0x1\"");
-    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+  void aPayoutTheAccountCannotAffordIsRefusedBeforeAnythingIsSigned() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .then("eth_getBalance", ScriptedNode.resultAnswer("\"0x0\""))
+        .then("eth_getBalance", ScriptedNode.resultAnswer("\"0x0\""));
+    Preparation refused = sender.prepare(FROM, List.of(payout("p1", "1")));
+    assertThat(refused).isInstanceOf(Preparation.Refused.class);
+    assertThat(((Preparation.Refused) refused).reason()).contains("insufficient funds");
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+    // Topped up since: the balance is read again before refusing, and the payout is signed.
+    Preparation signed = sender.prepare(FROM, List.of(payout("p2", "1")));
+    assertThat(signed).isInstanceOf(Preparation.Signed.class);
   }
 
   @Test
-  void aMinedTransactionCountsWithoutAskingForTheNonce() throws Exception {
+  void aRoundSpendsTheBalanceItReadOnceAndRefusesWhatNoLongerFits() throws Exception {
+    // 1.5 ETH: the first payout of 1 ETH fits, the second no longer does.
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_getBalance", "\"0x14d1120d7b160000\"");
+    assertThat(sender.prepare(FROM, List.of(payout("p1", "1"))))
+        .isInstanceOf(Preparation.Signed.class);
+    assertThat(sender.prepare(FROM, List.of(payout("p2", "1"))))
+        .isInstanceOf(Preparation.Refused.class);
+    assertThat(node.calls("eth_signTransaction")).hasSize(1);
+  }
+
+  @Test
+  void aMinedTransactionIsBroadcastOnItsReceiptAlone() throws Exception {
     node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .result("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":\"0x7\"}");
+        .result("eth_getTransactionReceipt", MINED);
     assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
     assertThat(node.calls("eth_getTransactionCount")).isEmpty();
   }
 
   @Test
-  void aTransactionQueuedBehindAMissingNonceWaitsInsteadOfCountingAsBroadcast() throws Exception {
-    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .alwaysResult(
-            "eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
-        .resultFor("eth_getTransactionCount", "pending", "\"0x3\"");
-    SendOutcome outcome = sender.broadcast(unit(5));
-    assertThat(outcome.waits()).as(outcome.toString()).isTrue();
-    assertThat(outcome.status()).isNull();
-    assertThat(outcome.error()).contains("pending count is 3", "nonce 5");
+  void aRevertedReceiptIsFailedWithNothingPaid() throws Exception {
+    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result(
+            "eth_getTransactionReceipt",
+            "{\"transactionHash\":\"" + HASH + "\",\"status\":\"0x0\"}");
+    SendOutcome outcome = sender.broadcast(unit(0));
+    assertThat(outcome.status()).isEqualTo(PayoutStatus.FAILED);
+    assertThat(outcome.replan()).isFalse();
   }
 
   @Test
-  void aTransactionStrandedInTheDevNodesPoolWithNothingMissingBeforeItIsSentAgain()
+  void aSendWithoutAnswerIsSettledByTheReceipt() throws Exception {
+    node.then(
+            "eth_sendRawTransaction",
+            new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build())
+        .alwaysResult("eth_getTransactionReceipt", MINED);
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void everyNodesWordingForARefusedSendIsSettledFromTheChainAndNeverFails() throws Exception {
+    // geth, Besu, Nethermind, Erigon and anvil words for "I hold it", "it is mined", "it is not
+    // valid now": none of them decides; the receipt and the nonce do.
+    List<String> wordings =
+        List.of(
+            "already known",
+            "Known transaction",
+            "AlreadyKnown",
+            "nonce too low",
+            "Nonce too low: next nonce 6, tx nonce 5",
+            "OldNonce",
+            "transaction already imported",
+            "replacement transaction underpriced",
+            "Insufficient funds for gas * price + value",
+            "insufficient funds for gas * price + value: balance 0",
+            "Upfront cost exceeds account balance",
+            "something no node has said before");
+    for (String wording : wordings) {
+      ScriptedNode paid = new ScriptedNode();
+      server.setDispatcher(paid);
+      paid.error("eth_sendRawTransaction", -32000, wording)
+          .alwaysResult("eth_getTransactionReceipt", MINED);
+      assertThat(sender.broadcast(unit(5))).as(wording).isEqualTo(SendOutcome.broadcast(HASH));
+
+      ScriptedNode notYet = new ScriptedNode();
+      server.setDispatcher(notYet);
+      notYet
+          .error("eth_sendRawTransaction", -32000, wording)
+          .alwaysResult("eth_getTransactionReceipt", "null")
+          .resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
+      SendOutcome waits = sender.broadcast(unit(5));
+      assertThat(waits.waits()).as(wording + ": " + waits).isTrue();
+      assertThat(waits.error()).contains(wording);
+    }
+  }
+
+  @Test
+  void aNonceUsedInTheChainByAnotherTransactionPreparesThePayoutsAnew() throws Exception {
+    node.error("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x6\"");
+    SendOutcome outcome = sender.broadcast(unit(5));
+    assertThat(outcome.replan()).as(outcome.toString()).isTrue();
+    assertThat(node.calls("eth_getTransactionReceipt")).hasSize(2);
+  }
+
+  @Test
+  void aReceiptThatAppearsOnceTheNonceIsUsedIsOurPaymentNotAConflict() throws Exception {
+    // Mined between the first look-up and the nonce count: the second look-up finds it.
+    node.error("eth_sendRawTransaction", -32003, "nonce too low")
+        .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", MINED)
+        .resultFor("eth_getTransactionCount", "latest", "\"0x6\"");
+    assertThat(sender.broadcast(unit(5))).isEqualTo(SendOutcome.broadcast(HASH));
+  }
+
+  @Test
+  void aTransactionNotMinedYetWaitsWhateverThePoolSays() throws Exception {
+    // Held in the pool, queued or pending: not a payment until a block holds it.
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x3\"")
+        .resultFor("eth_getTransactionCount", "pending", "\"0x9\"");
+    SendOutcome outcome = sender.broadcast(unit(5));
+    assertThat(outcome.waits()).as(outcome.toString()).isTrue();
+    assertThat(outcome.status()).isNull();
+    assertThat(outcome.error()).contains("latest block is 3", "transaction's 5");
+  }
+
+  @Test
+  void aLookUpThatTimesOutLeavesTheUnitJournaled() throws Exception {
+    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .then(
+            "eth_getTransactionReceipt",
+            new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender.broadcast(unit(0)))
+        .isInstanceOf(NodeUnavailableException.class);
+  }
+
+  @Test
+  void aRateLimitedLookUpLeavesTheUnitJournaled() throws Exception {
+    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .then("eth_getTransactionReceipt", ScriptedNode.errorAnswer(429, -32005, "limit"));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender.broadcast(unit(0)))
+        .isInstanceOf(NodeUnavailableException.class);
+  }
+
+  @Test
+  void aTransactionFirstInLineThatStaysUnminedIsDroppedByItsHashAloneAndSentAgain()
       throws Exception {
     node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .alwaysResult(
-            "eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
-        .result("eth_getTransactionCount", "\"0x5\"")
-        .result("eth_getTransactionCount", "\"0x5\"")
-        .result("eth_getTransactionCount", "\"0x6\"")
-        .result("anvil_removePoolTransactions", "null");
+        .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", MINED)
+        .alwaysResult("eth_getTransactionCount", "\"0x5\"")
+        .result("anvil_dropTransaction", "null");
+    assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    clock.now = clock.now.plusSeconds(11);
     assertThat(sender.broadcast(unit(5))).isEqualTo(SendOutcome.broadcast(HASH));
+    // Only this transaction leaves the pool: the account's others (a new owner's) stay.
+    assertThat(node.calls("anvil_removePoolTransactions")).isEmpty();
+    assertThat(node.calls("anvil_dropTransaction"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(HASH));
     assertThat(node.calls("eth_sendRawTransaction"))
-        .hasSize(2)
+        .hasSize(3)
         .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
   }
 
   @Test
-  void aStrandedTransactionOnANodeThatCannotClearItsPoolWaits() throws Exception {
+  void aTransactionThatStaysUnminedOnANodeThatCannotDropItWaits() throws Exception {
     node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .alwaysResult(
-            "eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\",\"blockNumber\":null}")
+        .alwaysResult("eth_getTransactionReceipt", "null")
         .alwaysResult("eth_getTransactionCount", "\"0x5\"");
+    assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    clock.now = clock.now.plusSeconds(11);
     assertThat(sender.broadcast(unit(5)).waits()).isTrue();
   }
 
   @Test
-  void aNonceTakenInTheChainByAnotherTransactionPreparesThePayoutsAnew() throws Exception {
-    node.error("eth_sendRawTransaction", -32003, "nonce too low")
-        .alwaysResult("eth_getTransactionByHash", "null")
-        .resultFor("eth_getTransactionCount", "latest", "\"0x6\"");
-    SendOutcome outcome = sender.broadcast(unit(5));
-    assertThat(outcome.replan()).as(outcome.toString()).isTrue();
-  }
-
-  @Test
-  void aNonceHeldByAnotherTransactionStillInThePoolWaits() throws Exception {
-    node.error("eth_sendRawTransaction", -32003, "replacement transaction underpriced")
-        .alwaysResult("eth_getTransactionByHash", "null")
-        .resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
-    SendOutcome outcome = sender.broadcast(unit(5));
-    assertThat(outcome.waits()).as(outcome.toString()).isTrue();
-    assertThat(outcome.error()).contains("replacement transaction underpriced");
-  }
-
-  @Test
-  void aForgottenAccountAsksTheNodeForItsNonceAgain() throws Exception {
+  void aForgottenAccountAsksTheChainForItsNonceAgain() throws Exception {
     node.result("eth_getTransactionCount", "\"0x5\"").result("eth_getTransactionCount", "\"0x9\"");
     sender.prepare(FROM, List.of(payout("p1", "1")));
     sender.forget(FROM);
@@ -182,54 +291,12 @@ class EthereumSenderTest {
   }
 
   @Test
-  void insufficientFundsFailsAndTheNonceIsAskedOfTheNodeAgain() throws Exception {
-    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
-        .error("eth_sendRawTransaction", -32003, "Insufficient funds for gas * price + value");
-    sender.prepare(FROM, List.of(payout("p1", "20000")));
-    SendOutcome failed = sender.broadcast(unit(0));
-    assertThat(failed.status()).isEqualTo(PayoutStatus.FAILED);
-    assertThat(failed.error()).contains("Insufficient funds");
-    Preparation again = sender.prepare(FROM, List.of(payout("p2", "1")));
-    assertThat(((Preparation.Signed) again).nonce()).isZero();
-  }
-
-  @Test
-  void aBroadcastWithoutAnswerIsSettledByLookingTheHashUp() throws Exception {
-    node.then(
-            "eth_sendRawTransaction",
-            new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build())
-        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}")
-        .resultFor("eth_getTransactionCount", "pending", "\"0x1\"");
-    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
-    assertThat(node.calls("eth_signTransaction")).isEmpty();
-  }
-
-  @Test
-  void nonceTooLowForOurOwnMinedTransactionIsSuccess() throws Exception {
-    node.error("eth_sendRawTransaction", -32003, "nonce too low")
-        .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}")
-        .resultFor("eth_getTransactionCount", "pending", "\"0x1\"");
-    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
-  }
-
-  @Test
-  void aTransactionTheNodeNeverHoldsIsResentAsTheSameBytesThenUnknown() throws Exception {
-    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .alwaysResult("eth_getTransactionByHash", "null");
-    SendOutcome outcome = sender.broadcast(unit(0));
-    assertThat(outcome.status()).isEqualTo(PayoutStatus.UNKNOWN);
-    assertThat(outcome.txid()).isEqualTo(HASH);
-    assertThat(node.calls("eth_sendRawTransaction"))
-        .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
-  }
-
-  @Test
   void aNodeErrorWhileSigningIsARefusal() throws Exception {
-    node.result("eth_getTransactionCount", "\"0x0\"");
     ScriptedNode refusing = new ScriptedNode();
     server.setDispatcher(refusing);
     refusing
         .alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .alwaysResult("eth_getBalance", "\"" + RICH + "\"")
         .alwaysResult("eth_gasPrice", "\"0x1\"")
         .alwaysError("eth_signTransaction", -32602, "No Signer available");
     assertThat(sender.prepare(FROM, List.of(payout("p1", "1"))))

@@ -1,0 +1,557 @@
+package io.txgw.consumer.sim;
+
+import io.txgw.common.json.Json;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Address;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
+import io.txgw.common.model.Payout;
+import io.txgw.common.model.PayoutResult;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.consumer.AccountGuard;
+import io.txgw.consumer.ManualClock;
+import io.txgw.consumer.SimulatedProcess;
+import io.txgw.consumer.chain.EthereumSender;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * One seeded run of the consumer against simulated Kafka, ZooKeeper and an Ethereum node: payouts
+ * arrive, consumer processes poll, crash at any node call, freeze past their session, lose their
+ * leases; the group rebalances; commits fail or lose their answer; the node throttles, times out
+ * before or after acting, refuses connections, evicts pool transactions, words its errors like one
+ * of several real nodes; someone else spends from a source account. Then the faults stop and the
+ * run drains. Every decision comes from one {@link Random}, so a seed replays the same run.
+ *
+ * <p>Checked after every step: no committed {@code sendto} offset passes a payout that has neither
+ * a result nor a journaled unit. Checked at the end: every payout has exactly one result; the chain
+ * paid each BROADCAST one exactly once, with the recorded txid, and each FAILED one not at all;
+ * nothing is left journaled; every partition drained.
+ */
+final class ConsumerSimulation {
+  /** What one run found; {@code failure} is null when every invariant held. */
+  record Result(long seed, String failure, List<String> trace, int steps) {
+    boolean ok() {
+      return failure == null;
+    }
+  }
+
+  private static final int FAULT_STEPS = 400;
+  private static final int DRAIN_ROUNDS = 400;
+  private static final int MAX_TRACE = 50_000;
+
+  private final long seed;
+  private final Random random;
+  private final List<String> trace = new ArrayList<>();
+  private final ManualClock clock = new ManualClock();
+  private final SimKafka kafka;
+  private final SimEthNode node;
+  private final SimLeases leases = new SimLeases();
+  private final boolean guarded;
+  private final List<String> sources = new ArrayList<>();
+  private final List<Payout> toPost = new ArrayList<>();
+  private final Map<String, Payout> posted = new LinkedHashMap<>();
+  private final List<Proc> procs = new ArrayList<>();
+  private int nextSession = 1;
+  private int step;
+
+  /** One consumer process: what dies with it is everything here but the Kafka logs. */
+  private final class Proc {
+    final int slot;
+    int session;
+    SimConsumer consumer;
+    SimProducer producer;
+    SimulatedProcess process;
+    boolean alive;
+    int frozenFor;
+    Instant quarantinedUntil = Instant.MIN;
+
+    Proc(int slot) {
+      this.slot = slot;
+    }
+
+    void boot() {
+      session = nextSession++;
+      leases.open(session);
+      consumer = kafka.newConsumer("c" + slot + "-" + session);
+      producer = kafka.newProducer("txgw-c" + slot);
+      AccountGuard guard = guarded ? leases.guardFor(session) : AccountGuard.unguarded();
+      process =
+          new SimulatedProcess(
+              consumer,
+              producer,
+              Map.of(Chain.ETH, new EthereumSender(node, clock)),
+              p -> journalOf(p),
+              guard,
+              clock,
+              () -> clock.instant().isBefore(quarantinedUntil));
+      process.start();
+      alive = true;
+      frozenFor = 0;
+      quarantinedUntil = Instant.MIN;
+      log("boot c" + slot + " session " + session);
+    }
+
+    void crash(String why) {
+      log("crash c" + slot + ": " + why);
+      alive = false;
+      kafka.kill(consumer);
+      leases.expire(session);
+    }
+  }
+
+  ConsumerSimulation(long seed) {
+    this.seed = seed;
+    this.random = new Random(seed);
+    this.kafka = new SimKafka(1 + random.nextInt(3));
+    kafka.strictCommitTimeouts(true);
+    SimEthNode.Dialect[] dialects = SimEthNode.Dialect.values();
+    SimEthNode.Dialect dialect = dialects[random.nextInt(dialects.length)];
+    boolean automine = random.nextBoolean();
+    this.node = new SimEthNode(random, dialect, automine, this::log);
+    this.guarded = random.nextInt(4) != 0;
+    log(
+        "seed "
+            + seed
+            + ": "
+            + kafka.partitions()
+            + " partitions, "
+            + dialect
+            + ", automine "
+            + automine
+            + ", leases "
+            + guarded);
+    int accounts = 1 + random.nextInt(4);
+    for (int i = 0; i < accounts; i++) {
+      String source = address(0xa0 + i);
+      sources.add(source);
+      // Some accounts can pay only part of what they are asked to.
+      BigInteger ether = BigInteger.TEN.pow(18);
+      node.fund(
+          source,
+          random.nextInt(5) == 0
+              ? ether.multiply(BigInteger.valueOf(6))
+              : ether.multiply(BigInteger.valueOf(1_000_000)));
+    }
+    int payouts = 3 + random.nextInt(30);
+    for (int i = 0; i < payouts; i++) {
+      String source = sources.get(random.nextInt(sources.size()));
+      String amount =
+          switch (random.nextInt(4)) {
+            case 0 -> "0.000000000000000001";
+            case 1 -> "1";
+            case 2 -> "2.5";
+            default -> "0." + (1 + random.nextInt(999_999));
+          };
+      toPost.add(
+          new Payout(
+              "p" + i,
+              "b" + (i / 10),
+              "acme",
+              Chain.ETH,
+              Chain.ETH.nativeAsset(),
+              source,
+              new Address(address(0x1000 + i)),
+              Amount.parse(amount),
+              null,
+              Instant.EPOCH));
+    }
+    int processes = 1 + random.nextInt(3);
+    for (int i = 0; i < processes; i++) {
+      procs.add(new Proc(i));
+    }
+  }
+
+  static Result run(long seed) {
+    ConsumerSimulation sim = new ConsumerSimulation(seed);
+    String failure;
+    try {
+      failure = sim.runAll();
+    } catch (RuntimeException | AssertionError | InterruptedException e) {
+      failure = "simulation error: " + e;
+      sim.log(stackOf(e));
+    }
+    return new Result(seed, failure, sim.trace, sim.step);
+  }
+
+  private String runAll() throws InterruptedException {
+    procs.forEach(Proc::boot);
+    kafka.rebalance(random);
+    node.faults(new SimEthNode.Faults(0.02, 0.03, 0.02, 0.03, 0.01, 0.01));
+    for (step = 0; step < FAULT_STEPS; step++) {
+      faultStep();
+      String broken = checkOffsets();
+      if (broken != null) {
+        return broken;
+      }
+    }
+    return drain();
+  }
+
+  private void faultStep() throws InterruptedException {
+    int roll = random.nextInt(100);
+    if (roll < 50) {
+      stepOne(procs.get(random.nextInt(procs.size())));
+    } else if (roll < 62) {
+      postSome();
+    } else if (roll < 72) {
+      advanceClock();
+    } else if (roll < 76) {
+      log("rebalance");
+      kafka.rebalance(random);
+    } else if (roll < 79) {
+      Proc p = procs.get(random.nextInt(procs.size()));
+      if (p.alive) {
+        p.crash("killed");
+      } else {
+        p.boot();
+      }
+      if (random.nextBoolean()) {
+        kafka.rebalance(random);
+      }
+    } else if (roll < 82) {
+      freeze(procs.get(random.nextInt(procs.size())));
+    } else if (roll < 84) {
+      Proc p = procs.get(random.nextInt(procs.size()));
+      if (p.alive) {
+        // Curator reconnects with a new session: every lease is gone and must be taken anew.
+        log("zookeeper session of c" + p.slot + " expired");
+        leases.expire(p.session);
+        leases.open(p.session);
+      }
+    } else if (roll < 88) {
+      armKafkaFault();
+    } else if (roll < 91) {
+      node.evictOne();
+    } else if (roll < 93) {
+      String source = sources.get(random.nextInt(sources.size()));
+      log("someone else spends from " + source);
+      node.foreignSpend(source);
+    } else if (roll < 95) {
+      log("transaction timeouts");
+      kafka.timeOutTransactions();
+    } else {
+      node.mine(1 + random.nextInt(20));
+    }
+  }
+
+  private void freeze(Proc p) {
+    if (!p.alive || p.frozenFor > 0) {
+      return;
+    }
+    p.frozenFor = 5 + random.nextInt(40);
+    log("freeze c" + p.slot + " for " + p.frozenFor + " steps");
+    if (random.nextBoolean() && kafka.liveMembers().contains(p.consumer)) {
+      // Frozen past its session timeout: the group moves on without it.
+      kafka.expire(p.consumer);
+      if (guarded) {
+        leases.expire(p.session);
+      }
+      kafka.rebalance(random);
+    }
+  }
+
+  private void armKafkaFault() {
+    switch (random.nextInt(4)) {
+      case 0 -> {
+        log("next commit times out, committed");
+        kafka.failNextCommit(new TimeoutException("commit answer lost"), true);
+      }
+      case 1 -> {
+        log("next commit times out, not committed");
+        kafka.failNextCommit(new TimeoutException("commit not answered"), false);
+      }
+      case 2 -> {
+        log("next send fails");
+        kafka.failNextSend(new KafkaException("broker unavailable"));
+      }
+      default -> {
+        log("next committed-offset read fails");
+        kafka.failNextCommittedRead(new TimeoutException("offsets not answered"));
+      }
+    }
+  }
+
+  private void stepOne(Proc p) throws InterruptedException {
+    if (!p.alive) {
+      return;
+    }
+    if (p.frozenFor > 0) {
+      p.frozenFor--;
+      if (p.frozenFor == 0) {
+        // The pause detector notices the gap and holds broadcasts back for a while.
+        p.quarantinedUntil = clock.instant().plusSeconds(10);
+        leases.open(p.session);
+        log("c" + p.slot + " wakes up, quarantined");
+      }
+      return;
+    }
+    try {
+      if (!p.process.pollOnce()) {
+        p.crash("loop stopped on a fatal error");
+      }
+    } catch (SimCrash e) {
+      p.crash(e.getMessage());
+    } catch (RuntimeException e) {
+      // The loop's own handler would log this and stop; a supervisor restarts the process.
+      p.crash("loop failed: " + e);
+    }
+  }
+
+  private void postSome() {
+    if (toPost.isEmpty()) {
+      if (!posted.isEmpty() && random.nextInt(4) == 0) {
+        // A client posts a payout it posted before.
+        List<Payout> all = new ArrayList<>(posted.values());
+        post(all.get(random.nextInt(all.size())));
+      }
+      return;
+    }
+    int n = 1 + random.nextInt(Math.min(8, toPost.size()));
+    for (int i = 0; i < n; i++) {
+      post(toPost.remove(0));
+    }
+  }
+
+  private void post(Payout payout) {
+    String key = payout.accountKey();
+    int partition =
+        Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % kafka.partitions();
+    try {
+      kafka.append(Topics.SENDTO, partition, key, Json.mapper().writeValueAsBytes(payout));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+    posted.put(payout.resultKey(), payout);
+    log(
+        "post "
+            + payout.id()
+            + " "
+            + payout.amount()
+            + " from "
+            + payout.source()
+            + " to p"
+            + partition);
+  }
+
+  private void advanceClock() {
+    clock.advance(Duration.ofMillis(500 + random.nextInt(2500)));
+    if (random.nextInt(3) == 0) {
+      node.mine(1 + random.nextInt(50));
+    }
+  }
+
+  /** Faults off, everyone up, and every process polls until all is settled. */
+  private String drain() throws InterruptedException {
+    log("drain");
+    node.faults(SimEthNode.Faults.NONE);
+    while (!toPost.isEmpty()) {
+      post(toPost.remove(0));
+    }
+    for (Proc p : procs) {
+      if (p.alive && p.frozenFor > 0) {
+        p.frozenFor = 1;
+        stepOne(p);
+      }
+      if (!p.alive) {
+        p.boot();
+      }
+    }
+    kafka.timeOutTransactions();
+    kafka.rebalance(random);
+    for (int round = 0; round < DRAIN_ROUNDS; round++, step++) {
+      for (Proc p : procs) {
+        stepOne(p);
+        if (!p.alive) {
+          p.boot();
+          kafka.rebalance(random);
+        }
+      }
+      String broken = checkOffsets();
+      if (broken != null) {
+        return broken;
+      }
+      int owned = kafka.assignments().values().stream().mapToInt(List::size).sum();
+      if (owned < kafka.partitions()) {
+        // A member that rejoined after its session expired waits for the next rebalance.
+        kafka.rebalance(random);
+      }
+      clock.advance(Duration.ofSeconds(1));
+      node.mine(Integer.MAX_VALUE);
+      if (settled()) {
+        return checkFinal();
+      }
+    }
+    return "did not drain within "
+        + DRAIN_ROUNDS
+        + " rounds: an account waits forever? "
+        + progress();
+  }
+
+  private boolean settled() {
+    for (int p = 0; p < kafka.partitions(); p++) {
+      long end = kafka.committed(Topics.SENDTO, p).size();
+      Long committed = kafka.groupOffsets().get(new TopicPartition(Topics.SENDTO, p));
+      if (end > 0 && (committed == null || committed < end)) {
+        return false;
+      }
+    }
+    return pendingUnits().isEmpty() && resultsByKey().keySet().containsAll(posted.keySet());
+  }
+
+  private String progress() {
+    return "offsets "
+        + kafka.groupOffsets()
+        + ", pending units "
+        + pendingUnits().size()
+        + ", results "
+        + resultsByKey().size()
+        + " of "
+        + posted.size();
+  }
+
+  /** No committed offset passes a payout with neither a result nor a journaled unit. */
+  private String checkOffsets() {
+    Set<String> covered = new HashSet<>(resultsByKey().keySet());
+    for (JournalEntry unit : latestUnits().values()) {
+      if (unit.state() != JournalEntry.State.ABANDONED) {
+        unit.payouts().forEach(i -> covered.add(i.resultKey()));
+      }
+    }
+    for (var e : kafka.groupOffsets().entrySet()) {
+      List<SimRecord> records = kafka.committed(Topics.SENDTO, e.getKey().partition());
+      for (SimRecord r : records) {
+        if (r.offset() >= e.getValue()) {
+          break;
+        }
+        String key = keyOf(r);
+        if (key != null && !covered.contains(key)) {
+          return "committed offset "
+              + e.getValue()
+              + " of "
+              + e.getKey()
+              + " passes payout "
+              + key
+              + " at "
+              + r.offset()
+              + ", which has neither a result nor a journaled unit";
+        }
+      }
+    }
+    return null;
+  }
+
+  private String checkFinal() {
+    Map<String, List<PayoutResult>> results = resultsByKey();
+    Map<String, List<SimEthNode.Transfer>> paid = new HashMap<>();
+    for (SimEthNode.Transfer t : node.transfers()) {
+      paid.computeIfAbsent(t.to(), k -> new ArrayList<>()).add(t);
+    }
+    for (Payout payout : posted.values()) {
+      List<PayoutResult> rs = results.getOrDefault(payout.resultKey(), List.of());
+      if (rs.size() != 1) {
+        return payout.resultKey() + " has " + rs.size() + " results: " + rs;
+      }
+      PayoutResult result = rs.get(0);
+      List<SimEthNode.Transfer> transfers =
+          paid.getOrDefault(payout.to().value().toLowerCase(Locale.ROOT), List.of());
+      if (result.status() == PayoutStatus.BROADCAST) {
+        if (transfers.size() != 1) {
+          return payout.resultKey()
+              + " is BROADCAST and the chain paid it "
+              + transfers.size()
+              + " times";
+        }
+        SimEthNode.Transfer t = transfers.get(0);
+        if (!t.value().equals(payout.amount().toUnits(18)) || !t.txid().equals(result.txid())) {
+          return payout.resultKey() + " paid " + t + " but recorded " + result;
+        }
+      } else if (result.status() == PayoutStatus.FAILED) {
+        if (!transfers.isEmpty()) {
+          return payout.resultKey() + " is FAILED and the chain paid it: " + transfers;
+        }
+      } else {
+        return payout.resultKey() + " ended " + result.status();
+      }
+    }
+    if (!pendingUnits().isEmpty()) {
+      return "units left journaled: " + pendingUnits();
+    }
+    return null;
+  }
+
+  private Map<String, List<PayoutResult>> resultsByKey() {
+    Map<String, List<PayoutResult>> byKey = new HashMap<>();
+    for (SimRecord r : kafka.committed(Topics.RESULTS)) {
+      PayoutResult result = (PayoutResult) r.value();
+      byKey.computeIfAbsent(result.resultKey(), k -> new ArrayList<>()).add(result);
+    }
+    return byKey;
+  }
+
+  private Map<String, JournalEntry> latestUnits() {
+    Map<String, JournalEntry> latest = new LinkedHashMap<>();
+    for (SimRecord r : kafka.committed(Topics.JOURNAL)) {
+      JournalEntry e = (JournalEntry) r.value();
+      latest.put(e.unitId(), e);
+    }
+    return latest;
+  }
+
+  private List<String> pendingUnits() {
+    return latestUnits().values().stream()
+        .filter(u -> u.state() == JournalEntry.State.PREPARED)
+        .map(JournalEntry::unitId)
+        .toList();
+  }
+
+  private List<JournalEntry> journalOf(int partition) {
+    if (kafka.hasOpenTransaction(Topics.JOURNAL, partition)) {
+      // The real reader waits for the transaction to end; here the read fails and is retried.
+      throw new KafkaException("journal partition " + partition + " has an open transaction");
+    }
+    return kafka.committed(Topics.JOURNAL, partition).stream()
+        .map(r -> (JournalEntry) r.value())
+        .toList();
+  }
+
+  private static String keyOf(SimRecord r) {
+    try {
+      return Json.mapper().readValue((byte[]) r.value(), Payout.class).resultKey();
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
+  private void log(String line) {
+    if (trace.size() < MAX_TRACE) {
+      trace.add(step + " " + line);
+    }
+  }
+
+  private static String address(int n) {
+    return String.format("0x%040x", n);
+  }
+
+  private static String stackOf(Throwable e) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    e.printStackTrace(new java.io.PrintWriter(out));
+    return out.toString();
+  }
+}
