@@ -9,10 +9,20 @@
 #   benchmarks/run.sh before-after [payouts, default 1000] [client threads, default 50]
 #                                  [node capacity req/s, default 200] [btc payouts, default 1000]
 #   benchmarks/run.sh visibility [payouts, default 2000]
+#   benchmarks/run.sh takeover [payouts of history, default 1000000] [dedup window, default 50000]
+#   benchmarks/run.sh simulate [seeds, default 100000] [first seed, default 1]
 #   benchmarks/run.sh jmh [JMH options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
+  simulate)
+    # The consumer's seeded fault simulation, as many seeds as asked: seeds per minute and every
+    # failing seed with its trace. It lives in the consumer's tests, with the simulated parts.
+    mvn -B -ntp -q -DskipTests -pl tx-consumer -am install
+    exec mvn -B -ntp -q -pl tx-consumer surefire:test -Dtest=ConsumerSimulationTest \
+      -Dsurefire.failIfNoSpecifiedTests=false -Dtxgw.sim.seeds="${2:-100000}" \
+      -Dtxgw.sim.first="${3:-1}" ;;
+  takeover) main=io.txgw.consumer.JournalTakeoverBenchmark ;;
   exactly-once) main=io.txgw.bench.ExactlyOnceBenchmark ;;
   btc-batching) main=io.txgw.bench.BitcoinBatchingBenchmark ;;
   budget) main=io.txgw.bench.BudgetBenchmark ;;
@@ -22,7 +32,7 @@ case "${1:-}" in
   jmh) main=org.openjdk.jmh.Main
        # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
        set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|jmh [sizes]" >&2
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|jmh [sizes]" >&2
      exit 2 ;;
 esac
 shift

@@ -8,6 +8,20 @@ import org.junit.jupiter.api.Test;
 /** Each benchmark once at a tiny size: it runs and measures; its speed is not asserted. */
 class BenchmarksSmokeIT {
   @Test
+  void theTakeoverBenchmarkReadsTheJournalFromItsCheckpointAndRemembersAboutTwoWindows()
+      throws Exception {
+    var r = io.txgw.consumer.JournalTakeoverBenchmark.run(4_000, 400);
+    io.txgw.consumer.JournalTakeoverBenchmark.print(r);
+    assertThat(r.reads()).hasSize(4);
+    var before = r.reads().get(2);
+    var now = r.reads().get(3);
+    assertThat(before.remembered()).isEqualTo(4_000);
+    assertThat(now.fromOffset()).isPositive();
+    assertThat(now.remembered()).isBetween(1, 3 * 400);
+    assertThat(now.pending()).isZero();
+  }
+
+  @Test
   void theExactlyOnceBenchmarkMeasuresBothModesAndPaysEveryPayoutOnce() throws Exception {
     List<ExactlyOnceBenchmark.Run> runs = ExactlyOnceBenchmark.compare(5, 2);
     ExactlyOnceBenchmark.print(runs);

@@ -202,7 +202,7 @@ class CrashIT {
           logs.filter(f -> f.getFileName().toString().startsWith("consumer-")).toList()) {
         count +=
             java.nio.file.Files.readAllLines(file).stream()
-                .filter(l -> l.contains("re-broadcasting"))
+                .filter(l -> l.contains("journaled units before new work"))
                 .count();
       }
     }

@@ -5,31 +5,51 @@ import io.txgw.common.model.Payout;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.ValidatedBatch;
+import io.txgw.gateway.kafka.BatchFate;
+import io.txgw.gateway.kafka.BatchWrite;
+import io.txgw.gateway.kafka.BatchWriteException;
 import io.txgw.gateway.kafka.BatchWriter;
 import io.txgw.gateway.status.BatchView;
+import io.txgw.gateway.status.PayoutIndex;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Accepts batches and answers their status; the HTTP layer only translates. A batch id is the
  * client's idempotency key: concurrent and later re-posts of the same content get the first answer
- * and write nothing.
+ * and write nothing. A payout id is the client's forever: posted again in another batch it is
+ * either the same payout, answered as the earlier batch's and not written again, or the whole batch
+ * is refused.
+ *
+ * <p>A batch whose write is not confirmed may be in Kafka: until its fate is known, its batch id
+ * answers as a written batch's does (other content is a conflict, the same content may be written
+ * again), and its payout ids are nobody else's, nor accepted earlier by it.
  */
 public final class BatchService {
+  private static final Logger log = LoggerFactory.getLogger(BatchService.class);
+
   private final BatchValidator validator;
   private final BatchWriter writer;
   private final BatchView view;
+  private final PayoutIndex payoutIds;
   private final Clock clock;
-  private final Map<String, CompletableFuture<BatchRecord>> inFlight = new ConcurrentHashMap<>();
+
+  /** Batches being accepted, by key: the batch written, or empty when it was refused. */
+  private final Map<String, CompletableFuture<Optional<BatchRecord>>> inFlight =
+      new ConcurrentHashMap<>();
 
   public BatchService(BatchValidator validator, BatchWriter writer, BatchView view, Clock clock) {
     this.validator = validator;
     this.writer = writer;
     this.view = view;
+    this.payoutIds = view.payoutIndex();
     this.clock = clock;
   }
 
@@ -53,44 +73,169 @@ public final class BatchService {
             first.source(),
             validated.fingerprint(),
             payouts.stream().map(Payout::id).toList(),
-            first.acceptedAt());
-    Optional<BatchRecord> known = view.batch(clientId, record.batchId());
+            first.acceptedAt(),
+            payouts.stream().map(BatchRecord.Line::of).toList(),
+            Map.of());
+    return accept(record, payouts);
+  }
+
+  private CompletableFuture<SubmitOutcome> accept(BatchRecord record, List<Payout> payouts) {
+    Optional<BatchRecord> known = view.batch(record.clientId(), record.batchId());
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(compare(known.get(), record));
     }
-    CompletableFuture<BatchRecord> mine = new CompletableFuture<>();
-    CompletableFuture<BatchRecord> earlier = inFlight.putIfAbsent(record.key(), mine);
+    CompletableFuture<Optional<BatchRecord>> mine = new CompletableFuture<>();
+    CompletableFuture<Optional<BatchRecord>> earlier = inFlight.putIfAbsent(record.key(), mine);
     if (earlier != null) {
-      return earlier.thenApply(existing -> compare(existing, record));
+      // Its answer is this post's too; refused, it leaves the batch id free for this one to try.
+      // Off the thread that settles it, which may be a writer lane's.
+      return earlier.thenComposeAsync(
+          written ->
+              written.isPresent()
+                  ? CompletableFuture.completedFuture(compare(written.get(), record))
+                  : accept(record, payouts));
+    }
+    CompletableFuture<SubmitOutcome> outcome;
+    try {
+      outcome = acceptHolding(record, payouts);
+    } catch (RuntimeException e) {
+      // Whatever happens, the slot is settled: later posts of this batch id wait on it.
+      outcome = CompletableFuture.failedFuture(e);
+    }
+    return outcome.whenComplete(
+        (answer, error) -> {
+          inFlight.remove(record.key(), mine);
+          if (error != null) {
+            mine.completeExceptionally(error);
+          } else {
+            mine.complete(batchOf(answer));
+          }
+        });
+  }
+
+  /** Decides a batch while it holds the slot of its batch id. */
+  private CompletableFuture<SubmitOutcome> acceptHolding(BatchRecord record, List<Payout> payouts) {
+    // Before the view: a write in doubt ends either in the view, or released after the view has
+    // read past it; read in the other order, a batch could slip between the two.
+    Optional<BatchRecord> unsure = payoutIds.unconfirmed(record.clientId(), record.batchId());
+    if (unsure.isPresent()) {
+      // The same content may be written again: a second copy of a payout from the same source
+      // is one the consumers recognise. Other content could be a second payment.
+      return unsure.get().fingerprint().equals(record.fingerprint())
+          ? admit(record, payouts)
+          : CompletableFuture.completedFuture(new SubmitOutcome.Conflict(unsure.get(), true));
     }
     // The write that held the slot may have finished between the ledger check and the reserve.
-    known = view.batch(clientId, record.batchId());
-    if (known.isPresent()) {
-      inFlight.remove(record.key(), mine);
-      mine.complete(known.get());
-      return CompletableFuture.completedFuture(compare(known.get(), record));
+    Optional<BatchRecord> known = view.batch(record.clientId(), record.batchId());
+    return known.isPresent()
+        ? CompletableFuture.completedFuture(compare(known.get(), record))
+        : admit(record, payouts);
+  }
+
+  /**
+   * Checks the batch's payout ids and writes what is new of it. Its ids are taken before the write
+   * and for the time of it: a batch racing it on this gateway with one of them waits for its
+   * outcome.
+   */
+  private CompletableFuture<SubmitOutcome> admit(BatchRecord record, List<Payout> payouts) {
+    PayoutIndex.Check check = payoutIds.reserve(record, payouts);
+    if (check instanceof PayoutIndex.Busy busy) {
+      // Off the writer lane that settles it: checking reads the view's stores.
+      return busy.settled().thenComposeAsync(settled -> admit(record, payouts));
     }
-    return writer
-        .write(record, payouts)
+    if (check instanceof PayoutIndex.Taken taken) {
+      return CompletableFuture.completedFuture(new SubmitOutcome.PayoutIdsTaken(taken.conflicts()));
+    }
+    if (check instanceof PayoutIndex.Unconfirmed unconfirmed) {
+      return CompletableFuture.completedFuture(
+          new SubmitOutcome.PayoutIdsUnconfirmed(unconfirmed.ids()));
+    }
+    if (check instanceof PayoutIndex.Full full) {
+      return CompletableFuture.completedFuture(new SubmitOutcome.HeldLimit(full));
+    }
+    PayoutIndex.Reserved reserved = (PayoutIndex.Reserved) check;
+    Map<String, String> earlier = reserved.acceptedEarlier();
+    BatchRecord batch = record.withAcceptedEarlier(earlier);
+    // The same payout accepted earlier is that batch's: written twice, it could be paid twice.
+    List<Payout> fresh =
+        earlier.isEmpty()
+            ? payouts
+            : payouts.stream().filter(p -> !earlier.containsKey(p.id())).toList();
+    BatchWrite write;
+    try {
+      write = writer.submit(batch, fresh);
+    } catch (RuntimeException e) {
+      reserved.release();
+      throw e;
+    }
+    return write
+        .answer()
         .handle(
             (ok, error) -> {
               if (error == null) {
-                view.remember(record);
+                reserved.keep();
+                view.remember(batch);
+                return new SubmitOutcome.Accepted(batch, false);
               }
-              inFlight.remove(record.key(), mine);
-              if (error != null) {
-                mine.completeExceptionally(error);
-                throw new BatchNotWrittenException(error);
+              Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+              if (cause instanceof BatchWriteException unknown && unknown.mayBeWritten()) {
+                // The batch may be in Kafka after all: its ids are held until its fate is known.
+                reserved.doubt();
+                write.fate().thenAccept(fate -> settle(batch, reserved, fate));
+              } else {
+                reserved.release();
               }
-              mine.complete(record);
-              return new SubmitOutcome.Accepted(record, false);
+              throw new BatchNotWrittenException(error);
             });
+  }
+
+  /** Ends the doubt over a batch whose write was not confirmed, once its fate is known. */
+  private void settle(BatchRecord batch, PayoutIndex.Reserved reserved, BatchFate fate) {
+    log.info("batch {}, answered 'not confirmed', ended {}", batch.key(), fate);
+    switch (fate) {
+      case COMMITTED -> {
+        // Before its ids count as written: a re-post must then find the batch.
+        view.remember(batch);
+        reserved.keep();
+      }
+      case ABORTED -> reserved.release();
+      case UNKNOWN ->
+          // Over at the coordinator: once the view has read past it, a committed batch is in the
+          // view's index (which answers for its ids) and one that is not there never will be.
+          view.readPastEnd()
+              .whenComplete(
+                  (read, error) -> {
+                    if (error == null) {
+                      reserved.release();
+                    } else {
+                      log.warn(
+                          "batch {}: the view did not read past its write ({}); its payout ids"
+                              + " stay held",
+                          batch.key(),
+                          error.toString());
+                    }
+                  });
+    }
   }
 
   private static SubmitOutcome compare(BatchRecord existing, BatchRecord posted) {
     return existing.fingerprint().equals(posted.fingerprint())
         ? new SubmitOutcome.Accepted(existing, true)
         : new SubmitOutcome.Conflict(existing);
+  }
+
+  /**
+   * The batch an outcome leaves under its id, if any: not one whose write is in doubt, which posts
+   * waiting for this one must not take for written.
+   */
+  private static Optional<BatchRecord> batchOf(SubmitOutcome outcome) {
+    if (outcome instanceof SubmitOutcome.Accepted accepted) {
+      return Optional.of(accepted.batch());
+    }
+    if (outcome instanceof SubmitOutcome.Conflict conflict && !conflict.unconfirmed()) {
+      return Optional.of(conflict.existing());
+    }
+    return Optional.empty();
   }
 
   /**

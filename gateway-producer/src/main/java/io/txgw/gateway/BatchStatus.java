@@ -33,8 +33,17 @@ public record BatchStatus(
     return handled() == total;
   }
 
-  /** One payout's latest state. */
+  /**
+   * One payout's latest state. {@code acceptedIn} names the earlier batch that accepted this same
+   * payout and whose payment this is; null when this batch wrote it.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Item(
-      String id, PayoutStatus status, String txid, String node, String error, Instant updatedAt) {}
+      String id,
+      PayoutStatus status,
+      String txid,
+      String node,
+      String error,
+      Instant updatedAt,
+      String acceptedIn) {}
 }

@@ -3,6 +3,7 @@ package io.txgw.gateway;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.txgw.common.address.AddressCodec;
+import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.metrics.Telemetry;
 import io.txgw.common.validation.BatchRules;
@@ -18,14 +19,14 @@ import io.vertx.core.http.HttpServer;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +41,7 @@ public final class Gateway implements Closeable {
   private PrometheusMeterRegistry meters;
   private ConsumerLagWatch lag;
   private NodeUseWatch nodes;
-  private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
+  private final Map<Integer, KafkaClientMetrics> laneMetrics = new ConcurrentHashMap<>();
   private HttpServer server;
 
   public Gateway(GatewayConfig config) {
@@ -53,16 +54,18 @@ public final class Gateway implements Closeable {
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap()))) {
       Topics.ensure(admin, config.topicPartitions(), (short) 1);
     }
+    // Before anything is written: a layout that would put accounts off their journal is refused.
+    TopicLayout.check(config.kafkaBootstrap(), TopicLayout.Role.GATEWAY);
     meters = Telemetry.registry("gateway", config.instanceId());
     view =
         new BatchView(
             config.kafkaBootstrap(), config.instanceId(), config.stateDir(), Clock.systemUTC());
     view.start();
     view.bindMetrics(meters);
+    BatchWriter.ProducerFactory producers =
+        BatchWriter.transactional(config.kafkaBootstrap(), "txgw-" + config.instanceId());
     writer =
-        new BatchWriter(
-            config.kafkaBootstrap(), "txgw-" + config.instanceId(), config.writerLanes());
-    writer.producers().forEach(p -> keepMetrics(new KafkaClientMetrics(p)));
+        new BatchWriter(lane -> withMetrics(lane, producers.create(lane)), config.writerLanes());
     lag =
         new ConsumerLagWatch(
                 config.kafkaBootstrap(), config.consumerGroup(), Clock.systemUTC(), meters)
@@ -80,7 +83,12 @@ public final class Gateway implements Closeable {
     vertx = Vertx.vertx();
     GatewayHttp.Monitoring monitoring =
         new GatewayHttp.Monitoring(
-            meters, lag, nodes, new Backpressure(config.maxLag(), lag::latest), config.maxLag());
+            meters,
+            lag,
+            nodes,
+            new Backpressure(config.maxLag(), lag::latest),
+            config.maxLag(),
+            writer::faults);
     try {
       server =
           new GatewayHttp(vertx, service, config.apiKeys(), config.maxBodyBytes(), monitoring)
@@ -99,9 +107,21 @@ public final class Gateway implements Closeable {
     return this;
   }
 
-  private void keepMetrics(KafkaClientMetrics binder) {
+  /**
+   * A lane's producer, its client metrics bound in place of its predecessor's: a lane replaces its
+   * producer after a fatal error, and the old one's meters would report a closed client.
+   */
+  private Producer<String, byte[]> withMetrics(int lane, Producer<String, byte[]> producer) {
+    // Called by one lane's thread at a time for a given lane; the old meters go before the new
+    // ones register under the same names.
+    KafkaClientMetrics old = laneMetrics.remove(lane);
+    if (old != null) {
+      old.close();
+    }
+    KafkaClientMetrics binder = new KafkaClientMetrics(producer);
     binder.bindTo(meters);
-    clientMetrics.add(binder);
+    laneMetrics.put(lane, binder);
+    return producer;
   }
 
   public int port() {
@@ -126,7 +146,6 @@ public final class Gateway implements Closeable {
           .orTimeout(10, TimeUnit.SECONDS)
           .join();
     }
-    clientMetrics.forEach(KafkaClientMetrics::close);
     if (lag != null) {
       lag.close();
     }
@@ -136,6 +155,7 @@ public final class Gateway implements Closeable {
     if (writer != null) {
       writer.close();
     }
+    laneMetrics.values().forEach(KafkaClientMetrics::close);
     if (view != null) {
       view.close();
     }

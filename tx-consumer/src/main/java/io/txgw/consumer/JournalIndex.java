@@ -3,23 +3,66 @@ package io.txgw.consumer;
 import io.txgw.common.model.JournalEntry;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * What the journal of one partition says: which payouts are taken (prepared or recorded, so never
- * prepared again) and which units are journaled but not yet recorded (to re-broadcast before any
- * new work).
+ * What the journal of one partition says: which units are journaled but not yet recorded (to settle
+ * before any new work), and which payouts are taken (prepared or recorded, so never prepared
+ * again).
+ *
+ * <p>Bounded by design. Payouts are remembered in two generations of settled units; once the newer
+ * one holds {@code horizon} payouts and nothing is pending, it becomes the older one and the older
+ * one is forgotten (its units are tombstoned in the journal, and the next owner starts reading the
+ * journal where the newer one begins; see {@link JournalCheckpoint}). Memory and takeover reads are
+ * therefore at most two horizons of payouts, whatever the history. This is safe because a payout is
+ * only read again from {@code sendto} within one round of the committed offset (a partition does no
+ * new work while a unit is pending, so the committed offset never runs far past one), and a payout
+ * id a client posts again long after is refused by the gateway's own payout-id index; the horizon
+ * covers the gap between the two.
  */
 final class JournalIndex {
-  private final Map<String, JournalEntry.State> payoutState = new HashMap<>();
   private final Map<String, JournalEntry> pending = new LinkedHashMap<>();
+  private Generation current = new Generation();
+  private Generation previous = new Generation();
+  private JournalCheckpoint checkpoint;
 
+  /** Payouts and units of one stretch of the journal. */
+  private static final class Generation {
+    final Map<String, JournalEntry.State> payouts = new HashMap<>();
+    final Set<String> units = new HashSet<>();
+
+    /** The highest {@code sendto} offset a payout of this generation was read at. */
+    long lastOffset = -1;
+  }
+
+  JournalIndex() {
+    this(JournalCheckpoint.START);
+  }
+
+  JournalIndex(JournalCheckpoint checkpoint) {
+    this.checkpoint = checkpoint;
+  }
+
+  /** Applies an entry this process wrote: it belongs to the newest generation. */
   void apply(JournalEntry entry) {
+    applyTo(current, entry);
+  }
+
+  /** Applies an entry read from the journal at {@code offset}. */
+  void apply(JournalEntry entry, long offset) {
+    applyTo(offset < checkpoint.currentStart() ? previous : current, entry);
+  }
+
+  private void applyTo(Generation generation, JournalEntry entry) {
     for (JournalEntry.Item item : entry.payouts()) {
-      payoutState.put(item.resultKey(), entry.state());
+      generation.payouts.put(item.resultKey(), entry.state());
     }
+    generation.units.add(entry.unitId());
+    generation.lastOffset = Math.max(generation.lastOffset, entry.lastReadAt());
     if (entry.state() == JournalEntry.State.PREPARED) {
       pending.put(entry.unitId(), entry);
     } else {
@@ -31,7 +74,10 @@ final class JournalIndex {
    * True when the payout is in a unit that was prepared or recorded: it must not be prepared again.
    */
   boolean isTaken(String resultKey) {
-    JournalEntry.State state = payoutState.get(resultKey);
+    JournalEntry.State state = current.payouts.get(resultKey);
+    if (state == null) {
+      state = previous.payouts.get(resultKey);
+    }
     return state != null && state != JournalEntry.State.ABANDONED;
   }
 
@@ -46,5 +92,40 @@ final class JournalIndex {
 
   boolean hasPending() {
     return !pending.isEmpty();
+  }
+
+  /** Where the next owner starts reading, as of the last roll. */
+  JournalCheckpoint checkpoint() {
+    return checkpoint;
+  }
+
+  /** Payouts remembered, both generations: what this index costs in memory. */
+  int remembered() {
+    return current.payouts.size() + previous.payouts.size();
+  }
+
+  /**
+   * True when nothing is pending, the newest generation holds at least {@code generation} payouts,
+   * and {@code committed} is more than {@code window} records past every unit of the oldest: it can
+   * be forgotten.
+   */
+  boolean shouldRoll(int generation, long window, long committed) {
+    return pending.isEmpty()
+        && current.payouts.size() >= generation
+        && previous.lastOffset + window < committed;
+  }
+
+  /**
+   * Starts a new generation at journal offset {@code end} (everything journaled so far lies below
+   * it) and forgets the oldest; answers the unit ids forgotten, to tombstone.
+   */
+  List<String> roll(long end) {
+    List<String> forgotten = new ArrayList<>(previous.units);
+    // A unit id in both (written in the older, settled in the newer) must survive the tombstone.
+    forgotten.removeAll(current.units);
+    previous = current;
+    current = new Generation();
+    checkpoint = new JournalCheckpoint(checkpoint.currentStart(), end);
+    return forgotten;
   }
 }

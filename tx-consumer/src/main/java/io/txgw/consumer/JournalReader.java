@@ -36,10 +36,14 @@ public final class JournalReader {
     this.bootstrap = bootstrap;
   }
 
-  /** The index of each journal partition with the same number as one of {@code sendto}'s. */
-  Map<Integer, JournalIndex> read(Collection<Integer> partitions) {
+  /**
+   * The index of each journal partition with the same number as one of {@code sendto}'s, read from
+   * its checkpoint on: below it nothing is pending or needed to tell a payout already taken.
+   */
+  Map<Integer, JournalIndex> read(Map<Integer, JournalCheckpoint> from) {
     Map<Integer, JournalIndex> indexes = new HashMap<>();
-    partitions.forEach(p -> indexes.put(p, new JournalIndex()));
+    from.forEach((p, checkpoint) -> indexes.put(p, new JournalIndex(checkpoint)));
+    Collection<Integer> partitions = from.keySet();
     if (partitions.isEmpty()) {
       return indexes;
     }
@@ -51,6 +55,10 @@ public final class JournalReader {
             "read_committed",
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
             false,
+            // A checkpoint below the log's start (records compacted away) reads from the start,
+            // never from the end.
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            "earliest",
             ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
             Topics.MAX_MESSAGE_BYTES);
     try (KafkaConsumer<String, JournalEntry> consumer =
@@ -58,7 +66,9 @@ public final class JournalReader {
       List<TopicPartition> tps =
           partitions.stream().map(p -> new TopicPartition(Topics.JOURNAL, p)).toList();
       consumer.assign(tps);
-      consumer.seekToBeginning(tps);
+      for (TopicPartition tp : tps) {
+        consumer.seek(tp, from.get(tp.partition()).previousStart());
+      }
       long deadline = System.nanoTime() + MAX_READ.toNanos();
       Map<TopicPartition, Long> ends = settledEnds(consumer, tps, deadline);
       while (tps.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
@@ -67,7 +77,7 @@ public final class JournalReader {
         }
         for (ConsumerRecord<String, JournalEntry> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.value() != null) {
-            indexes.get(r.partition()).apply(r.value());
+            indexes.get(r.partition()).apply(r.value(), r.offset());
           }
         }
       }

@@ -18,14 +18,15 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
@@ -53,12 +54,23 @@ import org.slf4j.LoggerFactory;
 public final class PayoutProcessor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PayoutProcessor.class);
   private static final Duration NODE_DOWN_PAUSE = Duration.ofSeconds(2);
-  private static final int COMMIT_ATTEMPTS = 3;
+
+  /** Half the group's poll interval (120 s): work left over goes on in the next pass. */
+  private static final Duration PASS_BUDGET = Duration.ofSeconds(60);
 
   private final Consumer<String, byte[]> consumer;
   private final Producer<String, Object> producer;
   private final Map<Chain, ChainSender> senders;
-  private final Function<Collection<Integer>, Map<Integer, JournalIndex>> journal;
+  private final JournalWriter writer;
+  private final Function<Map<Integer, JournalCheckpoint>, Map<Integer, JournalIndex>> journal;
+
+  /**
+   * How many {@code sendto} records after a payout the same payout posted again is still recognised
+   * (see {@link JournalIndex}): about two windows of payout ids per partition, 13 MB, read in
+   * seconds at takeover.
+   */
+  static final int DEFAULT_HORIZON = 50_000;
+
   private final SendRound round;
   private final Clock clock;
   private final JsonSerde<Payout> payoutSerde = new JsonSerde<>(Payout.class);
@@ -83,6 +95,11 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private volatile boolean running = true;
 
+  private Instant passDeadline = Instant.MAX;
+
+  /** True after a failure until journal and offsets are read again from Kafka. */
+  private boolean stale;
+
   private final Backlog backlog = new Backlog();
 
   private final MeterRegistry meters;
@@ -104,6 +121,7 @@ public final class PayoutProcessor implements AutoCloseable {
         producer,
         senders,
         journal::read,
+        DEFAULT_HORIZON,
         guard,
         clock,
         journalBeforeBroadcast,
@@ -115,7 +133,8 @@ public final class PayoutProcessor implements AutoCloseable {
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
-      Function<Collection<Integer>, Map<Integer, JournalIndex>> journal,
+      Function<Map<Integer, JournalCheckpoint>, Map<Integer, JournalIndex>> journal,
+      int horizon,
       AccountGuard guard,
       Clock clock,
       boolean journalBeforeBroadcast,
@@ -128,6 +147,7 @@ public final class PayoutProcessor implements AutoCloseable {
     this.producer = producer;
     this.senders = Map.copyOf(senders);
     this.journal = journal;
+    this.writer = new JournalWriter(producer, consumer, this.senders, clock, horizon, meters);
     this.round = new SendRound(this.senders, guard, clock);
     this.clock = clock;
     // Well inside the group's session timeout: a pause this long may already have cost the
@@ -191,7 +211,34 @@ public final class PayoutProcessor implements AutoCloseable {
    */
   boolean pollOnce() throws InterruptedException {
     resumeRested();
-    ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+    // Well inside the group's poll interval, so that a long round never costs the partitions.
+    passDeadline = clock.instant().plus(PASS_BUDGET);
+    ConsumerRecords<String, byte[]> records;
+    try {
+      records = consumer.poll(Duration.ofMillis(200));
+    } catch (NoOffsetForPartitionException e) {
+      // Never committed: nothing of these partitions was handled, so all of it is to read.
+      log.info("no committed offset for {}; reading from the start", e.partitions());
+      consumer.seekToBeginning(e.partitions());
+      return true;
+    } catch (OffsetOutOfRangeException e) {
+      log.error(
+          "committed offsets {} are no longer in the log: payouts were deleted by retention before"
+              + " they were paid; the consumer stops for an operator",
+          e.offsetOutOfRangePartitions());
+      return false;
+    } catch (KafkaException e) {
+      // A rebalance callback failed (the journal could not be read yet): what this consumer
+      // knows of its partitions is incomplete until it is read again.
+      log.warn("poll failed, re-reading journal and offsets: {}", e.toString());
+      stale = true;
+      return true;
+    }
+    if (stale) {
+      // Whatever this pass read was read from positions the reload moves.
+      reloadOrPutBack(records);
+      return true;
+    }
     countPending();
     for (TopicPartition p : records.partitions()) {
       meters
@@ -232,17 +279,17 @@ public final class PayoutProcessor implements AutoCloseable {
         | FencedInstanceIdException
         | AuthorizationException
         | UnsupportedVersionException
-        | CommitUnknown e) {
+        | JournalWriter.CommitUnknown e) {
       log.error("consumer stops: {}", e.toString());
       return false;
     } catch (KafkaException e) {
       log.warn("transaction aborted, re-reading journal and offsets: {}", e.toString());
       abortQuietly();
-      reload(consumer.assignment());
+      stale = true;
     } catch (Fenced e) {
       log.warn("{}; journaled units wait for the partition's owner", e.getMessage());
       abortQuietly();
-      reload(consumer.assignment());
+      stale = true;
     }
     return true;
   }
@@ -266,7 +313,7 @@ public final class PayoutProcessor implements AutoCloseable {
       return;
     }
     log.info("{}: settling {} journaled units before new work", p, pending.size());
-    SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast);
+    SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast, passDeadline);
     checkNotPaused();
     long offset = committedOffset(p);
     for (JournalEntry unit : broadcast.settled()) {
@@ -276,7 +323,7 @@ public final class PayoutProcessor implements AutoCloseable {
     }
     record(p, broadcast.settled(), List.of(), offset);
     consumer.seek(p, offset);
-    if (!broadcast.unsettled().isEmpty()) {
+    if (rests(null, broadcast)) {
       pause(p);
     }
   }
@@ -309,13 +356,8 @@ public final class PayoutProcessor implements AutoCloseable {
       fresh.add(new SendRound.Read(payout, record.offset()));
       accountsOf(p).add(payout.accountKey());
     }
-    // The offset of each payout that has neither a result nor a journaled unit yet.
-    Map<String, Long> open = new HashMap<>();
-    TreeMap<Long, Integer> openOffsets = new TreeMap<>();
-    for (SendRound.Read r : fresh) {
-      open.put(r.payout().resultKey(), r.offset());
-      openOffsets.merge(r.offset(), 1, Integer::sum);
-    }
+    OpenPayouts open = new OpenPayouts();
+    fresh.forEach(r -> open.open(r.payout().resultKey(), r.offset()));
     List<List<SendRound.Unit>> chunks = round.chunks(round.plan(fresh));
     long committed = records.get(0).offset();
     if (chunks.isEmpty()) {
@@ -323,14 +365,19 @@ public final class PayoutProcessor implements AutoCloseable {
       return;
     }
     for (List<SendRound.Unit> chunk : chunks) {
-      SendRound.Prepared prepared = round.prepare(chunk);
+      SendRound.Prepared prepared = round.prepare(chunk, passDeadline);
       if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
         journal(p, prepared.toJournal(), committed);
         fault.reached(FaultPoint.Stage.AFTER_JOURNAL);
+      } else {
+        // The benchmark's at-least-once mode: remembered in memory only, so that units not mined
+        // yet are settled later like journaled ones; a crash loses them.
+        prepared.toJournal().forEach(indexes.get(p)::apply);
       }
-      settle(open, openOffsets, prepared.toJournal());
-      settle(open, openOffsets, prepared.refused());
-      SendRound.Broadcast broadcast = round.broadcast(prepared.toJournal(), this::mayBroadcast);
+      open.settle(prepared.toJournal());
+      open.settle(prepared.refused());
+      SendRound.Broadcast broadcast =
+          round.broadcast(prepared.toJournal(), this::mayBroadcast, passDeadline);
       checkNotPaused();
       if (!prepared.toJournal().isEmpty()) {
         fault.reached(FaultPoint.Stage.AFTER_BROADCAST);
@@ -339,16 +386,12 @@ public final class PayoutProcessor implements AutoCloseable {
       for (JournalEntry e : broadcast.settled()) {
         if (e.state() == JournalEntry.State.ABANDONED) {
           abandoned = true;
-          for (JournalEntry.Item item : e.payouts()) {
-            long offset = e.rereadFrom();
-            open.put(item.resultKey(), offset);
-            openOffsets.merge(offset, 1, Integer::sum);
-          }
+          open.reopen(e);
         }
       }
       List<JournalEntry> finals = new ArrayList<>(prepared.refused());
       finals.addAll(broadcast.settled());
-      long commit = commitBelow(openOffsets, next);
+      long commit = open.commitBelow(next);
       record(p, finals, extra, commit);
       extra = List.of();
       committed = commit;
@@ -356,7 +399,7 @@ public final class PayoutProcessor implements AutoCloseable {
       if (stopped || abandoned) {
         // Read the rest again: abandoned units are prepared anew, waiting ones after the pause.
         consumer.seek(p, commit);
-        if (stopped) {
+        if (rests(prepared, broadcast)) {
           pause(p);
         }
         return;
@@ -364,35 +407,16 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
-  /** Marks the units' payouts as journaled or recorded: the offset may pass them now. */
-  private static void settle(
-      Map<String, Long> open, TreeMap<Long, Integer> openOffsets, List<JournalEntry> units) {
-    for (JournalEntry unit : units) {
-      for (JournalEntry.Item item : unit.payouts()) {
-        Long offset = open.remove(item.resultKey());
-        if (offset != null) {
-          openOffsets.computeIfPresent(offset, (k, n) -> n == 1 ? null : n - 1);
-        }
-      }
+  /**
+   * True when the partition should rest before going on: a node, lease or refusal needs a moment,
+   * or units wait to be mined. A pass that only ran out of time goes on at once.
+   */
+  private static boolean rests(SendRound.Prepared prepared, SendRound.Broadcast broadcast) {
+    if (prepared != null && prepared.stop() == SendRound.Stop.WAIT) {
+      return true;
     }
-  }
-
-  /** The offset to commit: the lowest open payout's, or past the records read when none is open. */
-  private static long commitBelow(TreeMap<Long, Integer> openOffsets, long next) {
-    return openOffsets.isEmpty() ? next : openOffsets.firstKey();
-  }
-
-  /** Counted once their transaction commits: an aborted one is recorded again later. */
-  private void countRecorded(List<JournalEntry> finals) {
-    for (JournalEntry unit : finals) {
-      if (unit.state() == JournalEntry.State.RECORDED) {
-        // A unit's payouts share its outcome.
-        String status = unit.payouts().get(0).status().name();
-        meters
-            .counter("txgw.payouts", "chain", unit.chain().name(), "status", status)
-            .increment(unit.payouts().size());
-      }
-    }
+    return broadcast.stop() == SendRound.Stop.WAIT
+        || (broadcast.stop() == SendRound.Stop.NONE && !broadcast.unsettled().isEmpty());
   }
 
   private void countPending() {
@@ -418,91 +442,61 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
-  /** Journals prepared units; fails, and nothing is broadcast, if this consumer is fenced. */
   private void journal(TopicPartition p, List<JournalEntry> units, long offset) {
-    producer.beginTransaction();
-    for (JournalEntry unit : units) {
-      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
-    }
-    // The records reach the broker before the offsets are checked against this consumer's
-    // generation. A consumer frozen after that check holds the partition's stable offset back, so
-    // the next owner's journal read waits for this transaction to end; one frozen before it fails
-    // the check and its records are aborted. Either way no journaled unit escapes the next owner.
-    producer.flush();
-    // Re-committing the current offset ties the transaction to this consumer's generation.
-    producer.sendOffsetsToTransaction(
-        Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
-    commit();
-    units.forEach(indexes.get(p)::apply);
+    writer.journal(p, indexes.get(p), units, offset);
   }
 
-  /**
-   * Commits the open transaction. A commit that timed out may still complete, and the producer
-   * accepts nothing else until it is asked again (Kafka 4 refuses even an abort): ask again a few
-   * times, then give the producer up as a fatal error, so that a fresh one fences whatever is left.
-   */
-  private void commit() {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        producer.commitTransaction();
-        return;
-      } catch (org.apache.kafka.common.errors.TimeoutException e) {
-        if (attempt >= COMMIT_ATTEMPTS) {
-          throw new CommitUnknown(e);
-        }
-        log.warn("commit timed out ({}); asking for the same commit again", e.getMessage());
-      }
-    }
-  }
-
-  /** A commit whose outcome stayed unknown: the producer can take no other call. */
-  private static final class CommitUnknown extends RuntimeException {
-    CommitUnknown(Throwable cause) {
-      super("transaction commit outcome unknown after retries", cause);
-    }
-  }
-
-  /** Results, final journal states and the offset, in one transaction. */
   private void record(
       TopicPartition p,
       List<JournalEntry> finals,
       List<ProducerRecord<String, Object>> extra,
       long offset) {
-    producer.beginTransaction();
-    Instant now = clock.instant();
-    for (JournalEntry unit : finals) {
-      if (unit.state() == JournalEntry.State.RECORDED) {
-        String node =
-            senders.containsKey(unit.chain()) ? senders.get(unit.chain()).nodeName() : null;
-        for (JournalEntry.Item item : unit.payouts()) {
-          var result = unit.resultOf(item, node, now);
-          producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
-        }
-      }
-      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
-    }
-    extra.forEach(producer::send);
-    producer.flush();
-    producer.sendOffsetsToTransaction(
-        Map.of(p, new OffsetAndMetadata(offset)), consumer.groupMetadata());
-    commit();
-    countRecorded(finals);
-    finals.forEach(indexes.get(p)::apply);
+    writer.record(p, indexes.get(p), finals, extra, offset);
     backlog.recorded(p, offset);
     backlog.measure(consumer);
   }
 
+  /** Where reading resumes: the committed offset, or the log's start when nothing is committed. */
   private long committedOffset(TopicPartition p) {
     OffsetAndMetadata committed = consumer.committed(Set.of(p)).get(p);
-    return committed != null ? committed.offset() : consumer.position(p);
+    // Not the position: records read ahead of it in this pass are not handled yet.
+    return committed != null ? committed.offset() : consumer.beginningOffsets(List.of(p)).get(p);
+  }
+
+  /**
+   * Reads journal and offsets again after a failure, which also moves every position back to its
+   * committed offset; while Kafka cannot answer yet, the records read are put back instead. Nothing
+   * is processed on what this consumer remembered from before the failure.
+   */
+  private void reloadOrPutBack(ConsumerRecords<String, byte[]> records) {
+    try {
+      reload(consumer.assignment());
+      stale = false;
+    } catch (KafkaException | IllegalStateException e) {
+      log.warn("journal and offsets cannot be read yet: {}", e.toString());
+      for (TopicPartition p : records.partitions()) {
+        consumer.seek(p, records.records(p).get(0).offset());
+      }
+    }
+  }
+
+  /** Each partition's journal, read from the checkpoint committed with its offset. */
+  private Map<Integer, JournalIndex> loadJournal(Collection<TopicPartition> partitions) {
+    Map<Integer, JournalCheckpoint> from = new HashMap<>();
+    if (!partitions.isEmpty()) {
+      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
+      for (TopicPartition p : partitions) {
+        from.put(p.partition(), JournalCheckpoint.of(committed.get(p)));
+      }
+    }
+    return journal.apply(from);
   }
 
   /** After an aborted transaction: state is what Kafka says, from the journal and the offsets. */
   private void reload(Collection<TopicPartition> partitions) {
     senders.values().forEach(ChainSender::reset);
     indexes.keySet().retainAll(partitions);
-    Map<Integer, JournalIndex> loaded =
-        journal.apply(partitions.stream().map(TopicPartition::partition).toList());
+    Map<Integer, JournalIndex> loaded = loadJournal(partitions);
     for (TopicPartition p : partitions) {
       indexes.put(p, loaded.get(p.partition()));
       OffsetAndMetadata committed = consumer.committed(Set.of(p)).get(p);
@@ -515,11 +509,7 @@ public final class PayoutProcessor implements AutoCloseable {
   }
 
   private void abortQuietly() {
-    try {
-      producer.abortTransaction();
-    } catch (KafkaException | IllegalStateException e) {
-      log.debug("nothing to abort: {}", e.toString());
-    }
+    writer.abortQuietly();
   }
 
   private void pause(TopicPartition p) {
@@ -582,8 +572,7 @@ public final class PayoutProcessor implements AutoCloseable {
         return;
       }
       senders.values().forEach(ChainSender::reset);
-      Map<Integer, JournalIndex> loaded =
-          journal.apply(partitions.stream().map(TopicPartition::partition).toList());
+      Map<Integer, JournalIndex> loaded = loadJournal(partitions);
       for (TopicPartition p : partitions) {
         indexes.put(p, loaded.get(p.partition()));
       }

@@ -11,9 +11,11 @@ import io.txgw.consumer.chain.SendOutcome;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,10 @@ final class SendRound {
     long firstOffset() {
       return reads.get(0).offset();
     }
+
+    long lastOffset() {
+      return reads.stream().mapToLong(Read::offset).max().orElseThrow();
+    }
   }
 
   /**
@@ -39,14 +45,27 @@ final class SendRound {
    * refused to build them, nothing was signed), and whether preparing stopped before the last unit
    * (node unavailable, lease held elsewhere). Payouts in neither list were not prepared.
    */
-  record Prepared(List<JournalEntry> toJournal, List<JournalEntry> refused, boolean stopped) {}
+  record Prepared(List<JournalEntry> toJournal, List<JournalEntry> refused, Stop stop) {
+    boolean stopped() {
+      return stop != Stop.NONE;
+    }
+  }
+
+  /** Why a round stopped early, which decides whether the partition rests before going on. */
+  enum Stop {
+    NONE,
+    /** The pass used its time: go on at once, from a fresh poll. */
+    OUT_OF_TIME,
+    /** A node, a lease or a refusal needs a moment: rest before trying again. */
+    WAIT
+  }
 
   /**
    * Broadcast units: final entries to record (RECORDED with their outcome, or ABANDONED: never
    * mined and never will be, their payouts to prepare anew), and units left journaled as they were
    * (node unavailable, not mined yet, or this consumer may no longer own the account).
    */
-  record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled) {}
+  record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled, Stop stop) {}
 
   private final Map<Chain, ChainSender> senders;
   private final AccountGuard guard;
@@ -106,34 +125,72 @@ final class SendRound {
     return chunks;
   }
 
-  Prepared prepare(List<Unit> units) throws InterruptedException {
+  /**
+   * Prepares units in order until one cannot be: its account's lease is elsewhere, its node is
+   * unavailable, the pass is out of time, or the node refused it while an earlier unit of the same
+   * account in this round holds coins or a nonce (then the refusal may be ours, and is tried again
+   * first in a round of its own). A refusal with nothing of the account held is final.
+   */
+  Prepared prepare(List<Unit> units, Instant deadline) throws InterruptedException {
     List<JournalEntry> toJournal = new ArrayList<>();
     List<JournalEntry> refused = new ArrayList<>();
+    Set<String> signed = new HashSet<>();
     for (Unit unit : units) {
-      if (!take(unit.chain(), unit.source())) {
-        log.warn("lease of {}:{} is held elsewhere; its payouts wait", unit.chain(), unit.source());
-        return new Prepared(toJournal, refused, true);
+      if (clock.instant().isAfter(deadline)) {
+        log.info("round out of time; the rest is read again at once");
+        return new Prepared(toJournal, refused, Stop.OUT_OF_TIME);
+      }
+      String account = Payout.accountKey(unit.chain(), unit.source());
+      AccountGuard.Lease lease = guard.acquire(account);
+      if (!lease.granted()) {
+        log.warn("lease of {} is held elsewhere; its payouts wait", account);
+        return new Prepared(toJournal, refused, Stop.WAIT);
+      }
+      if (lease == AccountGuard.Lease.NEW) {
+        if (signed.contains(account)) {
+          // Taken anew while this round holds nonces of it: what it knows of them must stay, and
+          // what others did meanwhile is learned in a round of its own.
+          log.warn("lease of {} was lost and taken anew mid-round; the round stops", account);
+          return new Prepared(toJournal, refused, Stop.WAIT);
+        }
+        forget(unit.chain(), unit.source());
       }
       try {
-        prepareUnit(unit, toJournal, refused);
+        if (!prepareUnit(unit, toJournal, refused, signed.contains(account))) {
+          return new Prepared(toJournal, refused, Stop.WAIT);
+        }
+        if (toJournal.stream().anyMatch(e -> e.accountKey().equals(account))) {
+          signed.add(account);
+        }
       } catch (NodeUnavailableException e) {
         log.warn("{} node unavailable, {} waits: {}", unit.chain(), unit.source(), e.getMessage());
-        return new Prepared(toJournal, refused, true);
+        return new Prepared(toJournal, refused, Stop.WAIT);
       }
     }
-    return new Prepared(toJournal, refused, false);
+    return new Prepared(toJournal, refused, Stop.NONE);
   }
 
-  private void prepareUnit(Unit unit, List<JournalEntry> toJournal, List<JournalEntry> refused)
+  /**
+   * Prepares one unit: signed, or refused for good; false when a refusal is not final because
+   * {@code holding} (an earlier unit of the account in this round holds its coins or nonce).
+   */
+  private boolean prepareUnit(
+      Unit unit, List<JournalEntry> toJournal, List<JournalEntry> refused, boolean holding)
       throws NodeUnavailableException, InterruptedException {
     ChainSender sender = senders.get(unit.chain());
+    if (sender == null) {
+      // Another consumer may have the node; this one waits rather than fail the payouts.
+      throw new NodeUnavailableException("no " + unit.chain() + " node is configured here", null);
+    }
     List<Payout> payouts = unit.reads().stream().map(Read::payout).toList();
-    Preparation preparation =
-        sender == null
-            ? new Preparation.Refused("no " + unit.chain() + " node is configured")
-            : sender.prepare(unit.source(), payouts);
+    Preparation preparation = sender.prepare(unit.source(), payouts);
     Instant now = clock.instant();
     if (preparation instanceof Preparation.Signed signed) {
+      String unitId = unit.chain() + ":" + signed.txid();
+      if (toJournal.stream().anyMatch(e -> e.unitId().equals(unitId))) {
+        // The same bytes twice: a nonce handed out twice. Never journal one unit for two.
+        throw new IllegalStateException("transaction " + signed.txid() + " signed twice");
+      }
       List<JournalEntry.Item> items = new ArrayList<>();
       for (int i = 0; i < payouts.size(); i++) {
         Integer output = signed.outputIndexes().isEmpty() ? null : signed.outputIndexes().get(i);
@@ -141,7 +198,7 @@ final class SendRound {
       }
       toJournal.add(
           new JournalEntry(
-              unit.chain() + ":" + signed.txid(),
+              unitId,
               unit.chain(),
               unit.source(),
               signed.txid(),
@@ -151,16 +208,30 @@ final class SendRound {
               items,
               now,
               now,
-              unit.firstOffset()));
-      return;
+              unit.firstOffset(),
+              unit.lastOffset()));
+      return true;
     }
     String reason = ((Preparation.Refused) preparation).reason();
+    if (holding) {
+      log.info(
+          "{}:{} refused while this round holds its coins: {}",
+          unit.chain(),
+          unit.source(),
+          reason);
+      return false;
+    }
     if (payouts.size() > 1) {
       // One bad output (dust, say) must not fail its neighbours: find it by preparing singly.
+      int before = toJournal.size();
       for (Read read : unit.reads()) {
-        prepareUnit(new Unit(unit.chain(), unit.source(), List.of(read)), toJournal, refused);
+        boolean held = toJournal.size() > before;
+        if (!prepareUnit(
+            new Unit(unit.chain(), unit.source(), List.of(read)), toJournal, refused, held)) {
+          return false;
+        }
       }
-      return;
+      return true;
     }
     Payout p = payouts.get(0);
     refused.add(
@@ -175,7 +246,9 @@ final class SendRound {
             List.of(item(p, null, PayoutStatus.FAILED, reason)),
             now,
             now,
-            unit.firstOffset()));
+            unit.firstOffset(),
+            unit.lastOffset()));
+    return true;
   }
 
   private static JournalEntry.Item item(
@@ -227,15 +300,24 @@ final class SendRound {
    * mined with it. Once the node cannot be reached, or the account's lease is in doubt, nothing
    * more is sent in this round.
    */
-  Broadcast broadcast(List<JournalEntry> units, java.util.function.BooleanSupplier mayBroadcast)
+  Broadcast broadcast(
+      List<JournalEntry> units, java.util.function.BooleanSupplier mayBroadcast, Instant deadline)
       throws InterruptedException {
     List<JournalEntry> settled = new ArrayList<>();
     List<JournalEntry> unsettled = new ArrayList<>();
-    boolean unavailable = false;
+    Stop stop = Stop.NONE;
     for (JournalEntry unit : units) {
-      if (unavailable || !mayBroadcast.getAsBoolean() || !guard.holds(unit.accountKey())) {
+      if (stop == Stop.NONE && clock.instant().isAfter(deadline)) {
+        // Left journaled, settled first thing in the next pass.
+        stop = Stop.OUT_OF_TIME;
+      }
+      ChainSender sender = senders.get(unit.chain());
+      if (stop == Stop.NONE
+          && (sender == null || !mayBroadcast.getAsBoolean() || !guard.holds(unit.accountKey()))) {
         // Left journaled: whoever owns the account next broadcasts these same bytes.
-        unavailable = true;
+        stop = Stop.WAIT;
+      }
+      if (stop != Stop.NONE) {
         unsettled.add(unit);
         forget(unit.chain(), unit.source());
         continue;
@@ -243,10 +325,10 @@ final class SendRound {
       SendOutcome outcome;
       log.debug("broadcasting {} ({} payouts)", unit.unitId(), unit.payouts().size());
       try {
-        outcome = senders.get(unit.chain()).broadcast(unit);
+        outcome = sender.broadcast(unit);
       } catch (NodeUnavailableException e) {
         log.warn("unit {} waits for its node: {}", unit.unitId(), e.getMessage());
-        unavailable = true;
+        stop = Stop.WAIT;
         unsettled.add(unit);
         forget(unit.chain(), unit.source());
         continue;
@@ -280,6 +362,6 @@ final class SendRound {
               .toList();
       settled.add(unit.withState(JournalEntry.State.RECORDED, items, clock.instant()));
     }
-    return new Broadcast(settled, unsettled);
+    return new Broadcast(settled, unsettled, stop);
   }
 }

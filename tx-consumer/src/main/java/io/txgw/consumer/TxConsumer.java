@@ -7,6 +7,7 @@ import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.metrics.MetricsEndpoint;
 import io.txgw.common.metrics.Telemetry;
@@ -85,6 +86,8 @@ public final class TxConsumer implements Closeable {
   }
 
   public TxConsumer start() throws InterruptedException {
+    // Before anything consumes: a layout that moved accounts off their journal is refused.
+    TopicLayout.check(config.kafkaBootstrap(), TopicLayout.Role.CONSUMER);
     meters = Telemetry.registry("consumer", config.instanceId());
     metrics = MetricsEndpoint.start(meters, config.metricsHost(), config.metricsPort());
     if (!config.zookeeper().isEmpty()) {
@@ -222,7 +225,9 @@ public final class TxConsumer implements Closeable {
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, config.instanceId());
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // Never reset silently: a committed offset the log no longer holds means payouts retention
+    // deleted before they were paid. The loop starts a partition never committed at its start.
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
     props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 120_000);
     // A dead consumer's partitions move after this long; the journal makes the move safe.

@@ -16,11 +16,8 @@ import io.txgw.consumer.chain.NodeUnavailableException;
 import io.txgw.consumer.chain.Preparation;
 import io.txgw.consumer.chain.SendOutcome;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -44,7 +41,7 @@ class PayoutProcessorTest {
   private final MockConsumer<String, byte[]> consumer = new MockConsumer<>("earliest");
   private final MockProducer<String, Object> producer =
       new MockProducer<>(true, null, new StringSerializer(), new JsonSerde<>(Object.class));
-  private final MutableClock clock = new MutableClock();
+  private final ManualClock clock = new ManualClock();
   private final FakeSender sender = new FakeSender();
   private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
       new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
@@ -58,31 +55,12 @@ class PayoutProcessorTest {
           producer,
           Map.of(Chain.ETH, sender),
           this::readJournal,
+          PayoutProcessor.DEFAULT_HORIZON,
           AccountGuard.unguarded(),
           clock,
           true,
           meters,
           null);
-
-  /** A clock the test moves by hand, so pauses need no waiting. */
-  static final class MutableClock extends Clock {
-    Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
 
   /** Signs "raw-<id>" with txid "0x<id>"; records what it did and checks journal-first. */
   final class FakeSender implements ChainSender {
@@ -166,9 +144,9 @@ class PayoutProcessorTest {
     }
   }
 
-  private Map<Integer, JournalIndex> readJournal(java.util.Collection<Integer> partitions) {
+  private Map<Integer, JournalIndex> readJournal(Map<Integer, JournalCheckpoint> from) {
     Map<Integer, JournalIndex> indexes = new HashMap<>();
-    for (Integer p : partitions) {
+    for (Integer p : from.keySet()) {
       JournalIndex index = new JournalIndex();
       journalBefore.forEach(index::apply);
       committed(Topics.JOURNAL).forEach(r -> index.apply((JournalEntry) r.value()));

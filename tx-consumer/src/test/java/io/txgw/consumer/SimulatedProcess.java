@@ -21,15 +21,20 @@ import org.apache.kafka.clients.producer.Producer;
 public final class SimulatedProcess {
   private final PayoutProcessor processor;
 
+  /** A journal entry (null for a tombstone) at its offset. */
+  public record Logged(long offset, JournalEntry entry) {}
+
   /**
-   * @param journal the committed journal entries of one partition, in log order
+   * @param journal the committed journal records of one partition, in log order
+   * @param horizon settled payouts per journal generation
    * @param quarantined true while the process should believe it stood still
    */
   public SimulatedProcess(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
-      Function<Integer, List<JournalEntry>> journal,
+      Function<Integer, List<Logged>> journal,
+      int horizon,
       AccountGuard guard,
       Clock clock,
       BooleanSupplier quarantined) {
@@ -38,15 +43,22 @@ public final class SimulatedProcess {
             consumer,
             producer,
             senders,
-            partitions -> {
+            from -> {
+              // As the journal reader does: from the checkpoint on, tombstones skipped.
               Map<Integer, JournalIndex> indexes = new HashMap<>();
-              for (Integer p : partitions) {
-                JournalIndex index = new JournalIndex();
-                journal.apply(p).forEach(index::apply);
-                indexes.put(p, index);
-              }
+              from.forEach(
+                  (p, checkpoint) -> {
+                    JournalIndex index = new JournalIndex(checkpoint);
+                    for (Logged r : journal.apply(p)) {
+                      if (r.offset() >= checkpoint.previousStart() && r.entry() != null) {
+                        index.apply(r.entry(), r.offset());
+                      }
+                    }
+                    indexes.put(p, index);
+                  });
               return indexes;
             },
+            horizon,
             guard,
             clock,
             true,

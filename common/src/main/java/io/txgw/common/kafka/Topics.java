@@ -32,10 +32,22 @@ public final class Topics {
   /** Records of {@code sendto} that could not be read, with the reason in a header. */
   public static final String SENDTO_DEAD_LETTER = "sendto-dlq";
 
+  /**
+   * One compacted record: the partition counts this deployment was laid out with (see {@link
+   * TopicLayout}).
+   */
+  public static final String LAYOUT = "txgw-layout";
+
   /** Batch records list up to 10,000 payout ids; room above the 1 MB default. */
   public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
   private Topics() {}
+
+  /** The layout topic: one partition, compacted, so that its one record lives forever. */
+  static NewTopic layoutTopic(short replication) {
+    return new NewTopic(LAYOUT, 1, replication)
+        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+  }
 
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
   public static void ensure(Admin admin, int partitions, short replication)
@@ -61,6 +73,7 @@ public final class Topics {
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                     maxBytes)));
     wanted.add(new NewTopic(SENDTO_DEAD_LETTER, 1, replication));
+    wanted.add(layoutTopic(replication));
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();

@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param firstOffset the lowest {@code sendto} offset of the unit's payouts: where reading starts
  *     again when the unit is abandoned, so that its payouts are prepared anew and never skipped;
  *     null in units written before it was kept (reading then starts again from the beginning)
+ * @param lastOffset the highest {@code sendto} offset of the unit's payouts: how long the unit is
+ *     remembered to recognise the same payout posted again; null where not kept (then the first)
  */
 public record JournalEntry(
     String unitId,
@@ -30,7 +32,8 @@ public record JournalEntry(
     List<Item> payouts,
     Instant preparedAt,
     Instant updatedAt,
-    Long firstOffset) {
+    Long firstOffset,
+    Long lastOffset) {
 
   /** Where a unit stands. */
   public enum State {
@@ -99,7 +102,41 @@ public record JournalEntry(
         payouts,
         preparedAt,
         updatedAt,
+        null,
         null);
+  }
+
+  /** A unit whose payouts were read at one offset. */
+  public JournalEntry(
+      String unitId,
+      Chain chain,
+      String source,
+      String txid,
+      String rawTransaction,
+      Long nonce,
+      State state,
+      List<Item> payouts,
+      Instant preparedAt,
+      Instant updatedAt,
+      Long firstOffset) {
+    this(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        updatedAt,
+        firstOffset,
+        firstOffset);
+  }
+
+  /** The highest {@code sendto} offset of the unit's payouts, as far as it is known. */
+  public long lastReadAt() {
+    return lastOffset != null ? lastOffset : rereadFrom();
   }
 
   /** Where to read {@code sendto} again from for this unit's payouts. */
@@ -114,7 +151,18 @@ public record JournalEntry(
   public JournalEntry withState(State newState, List<Item> newPayouts, Instant at) {
     String raw = newState == State.PREPARED ? rawTransaction : null;
     return new JournalEntry(
-        unitId, chain, source, txid, raw, nonce, newState, newPayouts, preparedAt, at, firstOffset);
+        unitId,
+        chain,
+        source,
+        txid,
+        raw,
+        nonce,
+        newState,
+        newPayouts,
+        preparedAt,
+        at,
+        firstOffset,
+        lastOffset);
   }
 
   /** The result record of one of this unit's payouts in its current state. */

@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
       Txgw.PauseCommand.class,
       Txgw.ResumeCommand.class,
       Txgw.BudgetsCommand.class,
-      LagCommand.class
+      LagCommand.class,
+      GrowPartitionsCommand.class
     })
 public final class Txgw {
   static final int REFUSED = 1;

@@ -77,6 +77,20 @@ public final class Controls implements Closeable {
     return lifted;
   }
 
+  /**
+   * Lifts the pause of all chains alone: a chain an operator paused by itself stays paused.
+   *
+   * @return false if all chains were not paused
+   */
+  public boolean resumeAllOnly() throws Exception {
+    try {
+      client.delete().forPath(ROOT + "/" + ALL);
+      return true;
+    } catch (KeeperException.NoNodeException e) {
+      return false;
+    }
+  }
+
   /** True if {@code chain} is paused, by itself or through ALL, as the cache saw last. */
   public boolean isPaused(Chain chain) {
     return cache != null

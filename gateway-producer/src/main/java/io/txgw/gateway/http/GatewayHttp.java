@@ -12,9 +12,11 @@ import io.txgw.common.validation.Violation;
 import io.txgw.gateway.ApiKeys;
 import io.txgw.gateway.BatchService;
 import io.txgw.gateway.SubmitOutcome;
+import io.txgw.gateway.kafka.LaneFault;
 import io.txgw.gateway.monitor.Backpressure;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
 import io.txgw.gateway.monitor.NodeUseWatch;
+import io.txgw.gateway.status.PayoutIndex;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -30,6 +32,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,15 +48,21 @@ public final class GatewayHttp {
   private final int maxBodyBytes;
   private final PrometheusMeterRegistry meters;
   private final Backpressure backpressure;
+  private final Supplier<List<LaneFault>> writerFaults;
   private final StatusRoutes status;
 
-  /** What the routes answer from, besides the batch service. */
+  /**
+   * What the routes answer from, besides the batch service.
+   *
+   * @param writerFaults the Kafka writer's lanes that cannot write now, for readiness
+   */
   public record Monitoring(
       PrometheusMeterRegistry meters,
       ConsumerLagWatch lag,
       NodeUseWatch nodes,
       Backpressure backpressure,
-      long maxLag) {}
+      long maxLag,
+      Supplier<List<LaneFault>> writerFaults) {}
 
   public GatewayHttp(
       Vertx vertx, BatchService service, ApiKeys apiKeys, int maxBodyBytes, Monitoring monitoring) {
@@ -63,6 +72,7 @@ public final class GatewayHttp {
     this.maxBodyBytes = maxBodyBytes;
     this.meters = monitoring.meters();
     this.backpressure = monitoring.backpressure();
+    this.writerFaults = monitoring.writerFaults();
     this.status =
         new StatusRoutes(
             vertx,
@@ -126,8 +136,21 @@ public final class GatewayHttp {
   }
 
   private void ready(RoutingContext ctx) {
-    boolean ready = service.isReady();
-    json(ctx, ready ? 200 : 503, Map.of("status", ready ? "READY" : "STARTING"));
+    // Any lane that cannot write makes the gateway unready: the requests it takes fail or wait
+    // for their deadline, and a balancer told so sends them to another gateway instead.
+    // A full payout-id index refuses every new payout id: so does the gateway, to a balancer.
+    // One client's bound does not: the others are served.
+    List<LaneFault> faults = writerFaults.get();
+    PayoutIndex.Holding holding = service.view().payoutIndex().holding();
+    boolean ready = service.isReady() && faults.isEmpty() && !holding.full();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put(
+        "status", ready ? "READY" : faults.isEmpty() && !holding.full() ? "STARTING" : "NOT_READY");
+    if (!faults.isEmpty()) {
+      body.put("lanes", faults);
+    }
+    body.put("payoutIdsHeld", holding);
+    json(ctx, ready ? 200 : 503, body);
   }
 
   private void authenticate(RoutingContext ctx) {
@@ -163,7 +186,7 @@ public final class GatewayHttp {
   private void postBatch(RoutingContext ctx) {
     if (!service.isReady()) {
       refused("not-ready");
-      retrySoon(ctx, "not-ready", "gateway is starting");
+      retrySoon(ctx, "not-ready", "gateway is starting, or its Kafka writer is recovering");
       return;
     }
     Optional<Backpressure.Refusal> busy = backpressure.check();
@@ -252,6 +275,9 @@ public final class GatewayHttp {
       body.put("status", "ACCEPTED");
       body.put("acceptedAt", b.acceptedAt());
       body.put("location", location);
+      if (!b.acceptedEarlier().isEmpty()) {
+        body.put("acceptedEarlier", Responses.acceptedEarlier(b));
+      }
       json(ctx, 202, body);
     } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
       refused("invalid");
@@ -274,9 +300,23 @@ public final class GatewayHttp {
               "Conflict",
               "batch "
                   + conflict.existing().batchId()
-                  + " was accepted at "
-                  + conflict.existing().acceptedAt()
-                  + " with other content; use a new batchId"));
+                  + (conflict.unconfirmed()
+                      ? " was posted at "
+                          + conflict.existing().acceptedAt()
+                          + " with other content, and its write is not confirmed (it may be"
+                          + " written); use a new batchId, or re-post it with the same content"
+                      : " was accepted at "
+                          + conflict.existing().acceptedAt()
+                          + " with other content; use a new batchId")));
+    } else if (outcome instanceof SubmitOutcome.PayoutIdsTaken taken) {
+      refused("payout-id-conflict");
+      Responses.payoutIdsTaken(ctx, taken);
+    } else if (outcome instanceof SubmitOutcome.PayoutIdsUnconfirmed unconfirmed) {
+      refused("payout-id-unconfirmed");
+      Responses.payoutIdsUnconfirmed(ctx, unconfirmed);
+    } else if (outcome instanceof SubmitOutcome.HeldLimit limit) {
+      refused(limit.full().gateway() ? "held-limit" : "client-held-limit");
+      Responses.heldLimit(ctx, limit.full());
     }
   }
 }

@@ -2,11 +2,27 @@ package io.txgw.gateway.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.txgw.common.validation.Violation;
+import io.txgw.gateway.status.PayoutIndex;
 import java.util.List;
 
-/** An RFC 9457 problem body: every client error is answered with one. */
+/**
+ * An RFC 9457 problem body: every client error is answered with one. {@code violations} lists the
+ * invalid items of a batch; {@code conflicts} the payouts whose ids earlier batches hold; {@code
+ * unconfirmed} the payouts whose ids are in batches whose write is not confirmed.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-record Problem(String type, String title, int status, String detail, List<Violation> violations) {
+record Problem(
+    String type,
+    String title,
+    int status,
+    String detail,
+    List<Violation> violations,
+    List<PayoutIndex.Conflict> conflicts,
+    List<PayoutIndex.InDoubt> unconfirmed) {
+  Problem(String type, String title, int status, String detail, List<Violation> violations) {
+    this(type, title, status, detail, violations, null, null);
+  }
+
   static Problem of(int status, String type, String title, String detail) {
     return new Problem("urn:txgw:problem:" + type, title, status, detail, null);
   }

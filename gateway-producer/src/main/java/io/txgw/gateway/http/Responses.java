@@ -2,10 +2,18 @@ package io.txgw.gateway.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.txgw.common.json.Json;
+import io.txgw.common.model.BatchRecord;
 import io.txgw.gateway.BatchService;
+import io.txgw.gateway.SubmitOutcome;
+import io.txgw.gateway.kafka.BatchWriteException;
 import io.txgw.gateway.status.BatchView;
+import io.txgw.gateway.status.PayoutIndex;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +47,27 @@ final class Responses {
     } else if (cause instanceof BatchView.ViewUnavailableException) {
       log.warn("batch status view unavailable: {}", cause.getMessage());
       retrySoon(ctx, "status-unavailable", "batch status is being rebuilt; retry shortly");
+    } else if (cause instanceof BatchService.BatchNotWrittenException
+        && cause.getCause() instanceof BatchWriteException tooLarge
+        && tooLarge.reason() == BatchWriteException.Reason.TOO_LARGE) {
+      problem(
+          ctx,
+          Problem.of(
+              413,
+              "batch-too-large",
+              "Payload Too Large",
+              tooLarge.getMessage() + "; nothing was written: split the batch"));
+    } else if (cause instanceof BatchService.BatchNotWrittenException
+        && cause.getCause() instanceof BatchWriteException write
+        && write.mayBeWritten()) {
+      // Not "not written": the commit may yet land. A re-post of the same batch is recognised once
+      // the status view has read it, and the consumers skip payout ids they have journaled.
+      log.warn("batch write not confirmed: {}", cause.getMessage());
+      retrySoon(
+          ctx,
+          "write-unconfirmed",
+          "the batch's write was not confirmed in time, so it is not known to be written;"
+              + " re-post it with the same batchId and content, which is safe");
     } else if (cause instanceof BatchService.BatchNotWrittenException) {
       log.warn("batch not written to Kafka: {}", cause.getMessage());
       retrySoon(
@@ -46,6 +75,90 @@ final class Responses {
     } else {
       ctx.fail(error);
     }
+  }
+
+  /**
+   * 409 naming each payout whose id an earlier batch accepted for another payment, with that batch
+   * and what differs: payout ids are the client's forever, so each needs a new id (or, if it is
+   * that earlier payout, the content it was accepted with).
+   */
+  static void payoutIdsTaken(RoutingContext ctx, SubmitOutcome.PayoutIdsTaken taken) {
+    List<PayoutIndex.Conflict> conflicts = taken.conflicts();
+    problem(
+        ctx,
+        new Problem(
+            "urn:txgw:problem:payout-id-conflict",
+            "Conflict",
+            409,
+            conflicts.size()
+                + " payout id(s) were accepted earlier in other batches for other payments;"
+                + " nothing was written",
+            null,
+            conflicts,
+            null));
+  }
+
+  /**
+   * 503 naming each payout whose id is in a batch of this gateway whose write is not confirmed: the
+   * id is that batch's if the batch was written, and free if not, which is not known yet.
+   */
+  static void payoutIdsUnconfirmed(RoutingContext ctx, SubmitOutcome.PayoutIdsUnconfirmed held) {
+    List<PayoutIndex.InDoubt> ids = held.ids();
+    PayoutIndex.InDoubt first = ids.get(0);
+    String detail =
+        "payout id "
+            + first.id()
+            + " is in batch "
+            + first.batchId()
+            + " whose write is not confirmed; re-post batch "
+            + first.batchId()
+            + " with the same content, or retry later"
+            + (ids.size() > 1 ? " (" + (ids.size() - 1) + " more such payout ids listed)" : "")
+            + "; nothing was written";
+    ctx.response().putHeader("Retry-After", "1");
+    problem(
+        ctx,
+        new Problem(
+            "urn:txgw:problem:payout-id-unconfirmed",
+            "Service Unavailable",
+            503,
+            detail,
+            null,
+            null,
+            ids));
+  }
+
+  /** 503 for a batch refused by a bound on what the gateway holds; it passes by itself. */
+  static void heldLimit(RoutingContext ctx, PayoutIndex.Full full) {
+    retrySoon(
+        ctx,
+        "payout-ids-held",
+        (full.gateway() ? "this gateway holds " : "this gateway holds, for your batches, ")
+            + full.held()
+            + " payout ids and batches whose write is not confirmed or that the status view has"
+            + " not read back yet (limit "
+            + full.limit()
+            + "); nothing was written, retry shortly");
+  }
+
+  /**
+   * The payouts of an accepted batch that earlier batches had accepted with the same content, in
+   * the batch's order: not written again, they are those batches' payments.
+   */
+  static List<Map<String, Object>> acceptedEarlier(BatchRecord batch) {
+    List<Map<String, Object>> items = new ArrayList<>(batch.acceptedEarlier().size());
+    List<String> ids = batch.payoutIds();
+    for (int i = 0; i < ids.size() && items.size() < batch.acceptedEarlier().size(); i++) {
+      String earlier = batch.acceptedEarlier().get(ids.get(i));
+      if (earlier != null) {
+        Map<String, Object> item = new LinkedHashMap<>();
+        item.put("index", i);
+        item.put("id", ids.get(i));
+        item.put("batchId", earlier);
+        items.add(item);
+      }
+    }
+    return items;
   }
 
   /** 503 with a retry in a second: the condition is the gateway's, and passes by itself. */

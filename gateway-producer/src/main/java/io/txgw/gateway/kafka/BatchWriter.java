@@ -5,28 +5,30 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
 import java.io.Closeable;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Writes each accepted batch (its batch record and one {@code sendto} record per payout) in one
@@ -34,62 +36,154 @@ import org.slf4j.LoggerFactory;
  * Batches that arrive together share a transaction (group commit): one transaction per request
  * would cap the gateway at the ~100 transactions/s a broker manages.
  *
- * <p>Several lanes, each a transactional producer of its own, take groups from one queue: while one
- * lane waits for its commit (most of a transaction's time), another gathers and sends the next
- * group, so a request waits for about one commit rather than for the one before it too.
+ * <p>Several lanes ({@link WriterLane}), each a transactional producer of its own, take groups from
+ * one queue: while one lane waits for its commit (most of a transaction's time), another gathers
+ * and sends the next group, so a request waits for about one commit rather than for the one before
+ * it too. A lane survives every failure, replacing its producer when Kafka requires; and every
+ * request has a deadline, so it is answered even while its lane is stuck.
  */
 public final class BatchWriter implements Closeable {
-  private static final Logger log = LoggerFactory.getLogger(BatchWriter.class);
-
   /** Bounds one transaction so that a burst cannot build one larger than the broker accepts. */
   private static final int MAX_RECORDS_PER_TRANSACTION = 50_000;
+
+  /**
+   * How long one producer call may block (max.block.ms), a commit included. Below the 60 s default
+   * so that a lane learns of a stuck commit while its requests still wait for an answer.
+   */
+  static final Duration MAX_BLOCK = Duration.ofSeconds(10);
 
   private static final JsonSerde<Payout> PAYOUTS = new JsonSerde<>(Payout.class);
   private static final JsonSerde<BatchRecord> BATCHES = new JsonSerde<>(BatchRecord.class);
 
-  /** A batch's records, serialized by the thread that accepted it, ready to send. */
-  private record Pending(
-      List<ProducerRecord<String, byte[]>> records, CompletableFuture<Void> done) {}
+  /** Makes a lane's transactional producer: at start, and whenever the lane replaces one. */
+  @FunctionalInterface
+  public interface ProducerFactory {
+    Producer<String, byte[]> create(int lane);
+  }
 
-  private final List<Producer<String, byte[]>> producers;
-  private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-  private final List<Thread> lanes = new ArrayList<>();
+  /**
+   * Below what Kafka takes in one record ({@link Topics#MAX_MESSAGE_BYTES}) by more than a record's
+   * framing: a batch with a larger record is refused alone instead of failing its transaction.
+   */
+  static final int MAX_RECORD_BYTES = Topics.MAX_MESSAGE_BYTES - 1024;
+
+  /**
+   * How long things may take.
+   *
+   * @param deadline from {@link #write} to the request's answer, whatever the lane is doing
+   * @param firstBackoff the wait before a lane's second producer rebuild without a commit between;
+   *     doubled for each further one (a lane that keeps being fenced, or cannot reach Kafka)
+   * @param idleProbe how long a lane whose last transaction failed waits for work before it checks
+   *     with a fresh producer that it can write
+   * @param stuckAfter how long a lane may hold a batch (from its queueing) before readiness names
+   *     the lane: well above a commit's time, below the request's deadline (10 s unless given)
+   */
+  public record Timing(
+      Duration deadline,
+      Duration firstBackoff,
+      Duration maxBackoff,
+      Duration idleProbe,
+      Duration stuckAfter,
+      Clock clock) {
+    /** A send, the lane's commit and the commit's one retry, each bounded by max.block.ms. */
+    public static final Timing DEFAULT =
+        new Timing(
+            MAX_BLOCK.multipliedBy(3),
+            Duration.ofMillis(200),
+            MAX_BLOCK,
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(10),
+            Clock.systemUTC());
+
+    public Timing(
+        Duration deadline,
+        Duration firstBackoff,
+        Duration maxBackoff,
+        Duration idleProbe,
+        Clock clock) {
+      this(deadline, firstBackoff, maxBackoff, idleProbe, Duration.ofSeconds(10), clock);
+    }
+
+    /** The same, with another deadline. */
+    public Timing withDeadline(Duration deadline) {
+      return new Timing(deadline, firstBackoff, maxBackoff, idleProbe, stuckAfter, clock);
+    }
+  }
+
+  private final BlockingQueue<PendingBatch> queue = new LinkedBlockingQueue<>();
+  private final List<WriterLane> lanes = new ArrayList<>();
+  private final List<Thread> threads = new ArrayList<>();
   private final Object gathering = new Object();
+  private final ScheduledThreadPoolExecutor deadlines;
+  private final CountDownLatch closing = new CountDownLatch(1);
+  private final Timing timing;
   private volatile boolean closed;
 
   /**
-   * @param transactionalId the gateway instance's id; lane i uses {@code transactionalId-i}, so a
-   *     restart with the same id and lane count fences every lane of its predecessor
+   * @param factory see {@link #transactional}; each lane's producer is made and initialized here,
+   *     so that a gateway that cannot reach Kafka fails at start
    */
-  public BatchWriter(String bootstrap, String transactionalId, int lanes) {
-    this(createProducers(bootstrap, transactionalId, lanes));
+  public BatchWriter(ProducerFactory factory, int lanes) {
+    this(factory, lanes, Timing.DEFAULT);
   }
 
-  /** The lanes' producers, for their client metrics. */
-  public List<Producer<String, byte[]>> producers() {
-    return producers;
+  /**
+   * For tests with {@code MockProducer}s: one lane per producer. A lane that must replace its
+   * producer finds no other, and stays unable to write.
+   */
+  public BatchWriter(List<? extends Producer<String, byte[]>> producers) {
+    this(given(producers), producers.size());
   }
 
-  /** For tests with {@code MockProducer}s: one lane per producer. */
-  public BatchWriter(List<Producer<String, byte[]>> producers) {
-    this.producers = List.copyOf(producers);
-    for (int i = 0; i < producers.size(); i++) {
-      Producer<String, byte[]> producer = producers.get(i);
-      producer.initTransactions();
-      Thread lane = new Thread(() -> run(producer), "batch-writer-" + i);
-      lane.setDaemon(true);
-      lanes.add(lane);
+  private static ProducerFactory given(List<? extends Producer<String, byte[]>> producers) {
+    Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
+    return lane -> {
+      if (!handedOut.add(lane)) {
+        throw new IllegalStateException("no producer to replace lane " + lane + "'s with");
+      }
+      return producers.get(lane);
+    };
+  }
+
+  /**
+   * @param factory see {@link #transactional}; each lane's producer is made and initialized here
+   * @param timing see {@link Timing#DEFAULT}
+   */
+  public BatchWriter(ProducerFactory factory, int laneCount, Timing timing) {
+    this.timing = timing;
+    this.deadlines =
+        new ScheduledThreadPoolExecutor(
+            1,
+            task -> {
+              Thread t = new Thread(task, "batch-writer-deadlines");
+              t.setDaemon(true);
+              return t;
+            });
+    // An answered request's timer goes at once, rather than holding its batch until its deadline.
+    deadlines.setRemoveOnCancelPolicy(true);
+    try {
+      for (int i = 0; i < laneCount; i++) {
+        lanes.add(new WriterLane(i, factory, this, timing));
+      }
+    } catch (RuntimeException e) {
+      lanes.forEach(lane -> lane.closeProducer(Duration.ZERO));
+      deadlines.shutdownNow();
+      throw e;
     }
-    lanes.forEach(Thread::start);
+    for (WriterLane lane : lanes) {
+      Thread thread = new Thread(lane, lane.name());
+      thread.setDaemon(true);
+      threads.add(thread);
+    }
+    threads.forEach(Thread::start);
   }
 
-  private static List<Producer<String, byte[]>> createProducers(
-      String bootstrap, String transactionalId, int lanes) {
-    List<Producer<String, byte[]>> producers = new ArrayList<>();
-    for (int i = 0; i < lanes; i++) {
-      producers.add(createProducer(bootstrap, transactionalId + "-" + i));
-    }
-    return producers;
+  /**
+   * The gateway's producers: lane i uses {@code transactionalId-i}, so a restart with the same id
+   * and lane count fences every lane of its predecessor.
+   */
+  public static ProducerFactory transactional(String bootstrap, String transactionalId) {
+    return lane -> createProducer(bootstrap, transactionalId + "-" + lane);
   }
 
   /**
@@ -114,19 +208,26 @@ public final class BatchWriter implements Closeable {
     // makes small transactions several times slower.
     props.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 10);
     props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 60_000);
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
     return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
   }
 
-  /**
-   * Completes when the batch is committed; fails if it was not written (nothing is then). The
-   * records are serialized here, on the caller's thread: the writer lanes would otherwise spend
-   * most of their time in JSON and cap the gateway at what one core serializes.
-   */
+  /** The answer of {@link #submit}, for callers that need not know a batch's later fate. */
   public CompletableFuture<Void> write(BatchRecord batch, List<Payout> payouts) {
-    CompletableFuture<Void> done = new CompletableFuture<>();
+    return submit(batch, payouts).answer();
+  }
+
+  /**
+   * Hands a batch to the lanes. Its answer completes when the batch is committed, or fails with a
+   * {@link BatchWriteException} that says whether the batch may be written all the same, by the
+   * writer's deadline at the latest; its fate follows. The records are serialized here, on the
+   * caller's thread: the writer lanes would otherwise spend most of their time in JSON and cap the
+   * gateway at what one core serializes.
+   */
+  public BatchWrite submit(BatchRecord batch, List<Payout> payouts) {
+    BatchWrite write = new BatchWrite(new CompletableFuture<>(), new CompletableFuture<>());
     if (closed) {
-      done.completeExceptionally(new IllegalStateException("batch writer is closed"));
-      return done;
+      return refused(write, closedException());
     }
     List<ProducerRecord<String, byte[]>> records = new ArrayList<>(payouts.size() + 1);
     try {
@@ -139,103 +240,142 @@ public final class BatchWriter implements Closeable {
           new ProducerRecord<>(
               Topics.BATCHES, batch.key(), BATCHES.serialize(Topics.BATCHES, batch)));
     } catch (SerializationException e) {
-      done.completeExceptionally(e);
-      return done;
+      return refused(write, e);
     }
-    queue.add(new Pending(records, done));
-    return done;
+    for (ProducerRecord<String, byte[]> record : records) {
+      long bytes = record.key().length() * 4L + record.value().length;
+      if (bytes > MAX_RECORD_BYTES) {
+        // Sent, it would fail the transaction of every batch that shares it.
+        return refused(
+            write,
+            new BatchWriteException(
+                BatchWriteException.Reason.TOO_LARGE,
+                "a "
+                    + record.topic()
+                    + " record of the batch takes "
+                    + bytes
+                    + " bytes, more than the "
+                    + MAX_RECORD_BYTES
+                    + " Kafka takes",
+                null));
+      }
+    }
+    PendingBatch pending = new PendingBatch(records, write, timing.clock().instant());
+    String deadline = timing.deadline().toMillis() + " ms";
+    ScheduledFuture<?> timer;
+    try {
+      timer =
+          deadlines.schedule(
+              () -> pending.expire(deadline), timing.deadline().toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // close() stopped the timers between the check above and here.
+      return refused(write, closedException());
+    }
+    write.answer().whenComplete((ok, error) -> timer.cancel(false));
+    queue.add(pending);
+    if (closed) {
+      // close() may have drained the queue just before this batch joined it.
+      failQueued();
+    }
+    return write;
   }
 
-  private void run(Producer<String, byte[]> producer) {
-    while (!closed) {
-      List<Pending> group;
-      try {
-        group = nextGroup();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-      if (!group.isEmpty()) {
-        commit(producer, group);
-      }
-    }
-    failAll(new IllegalStateException("batch writer is closed"));
+  /** A batch that was never sent, nor will be. */
+  private static BatchWrite refused(BatchWrite write, Exception cause) {
+    write.answer().completeExceptionally(cause);
+    write.fate().complete(BatchFate.ABORTED);
+    return write;
   }
 
   /**
-   * The next transaction's batches: whatever is queued, up to the size bound. One lane gathers at a
-   * time, so that the others find the queue as it left it and the bound holds.
+   * The next transaction's batches: whatever is queued and not past its deadline, up to the size
+   * bound. One lane gathers at a time, so that the others find the queue as it left it and the
+   * bound holds.
    */
-  private List<Pending> nextGroup() throws InterruptedException {
+  List<PendingBatch> nextGroup() throws InterruptedException {
     synchronized (gathering) {
-      List<Pending> group = new ArrayList<>();
-      Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-      if (first == null) {
-        return group;
-      }
+      List<PendingBatch> group = new ArrayList<>();
+      PendingBatch first;
+      do {
+        first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          return group;
+        }
+      } while (!first.take());
       group.add(first);
-      int records = first.records().size();
-      Pending next;
-      while ((next = queue.peek()) != null
-          && records + next.records().size() <= MAX_RECORDS_PER_TRANSACTION) {
-        group.add(queue.remove());
-        records += next.records().size();
+      int records = first.size();
+      PendingBatch next;
+      while ((next = queue.peek()) != null) {
+        if (!next.isExpired() && records + next.size() > MAX_RECORDS_PER_TRANSACTION) {
+          break;
+        }
+        queue.remove();
+        if (next.take()) {
+          group.add(next);
+          records += next.size();
+        }
       }
       return group;
     }
   }
 
-  private void commit(Producer<String, byte[]> producer, List<Pending> group) {
-    try {
-      producer.beginTransaction();
-      for (Pending p : group) {
-        for (ProducerRecord<String, byte[]> record : p.records()) {
-          producer.send(record);
-        }
-      }
-      // commitTransaction flushes and fails if any send of the transaction failed.
-      producer.commitTransaction();
-      group.forEach(p -> p.done().complete(null));
-    } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
-      log.error("batch writer cannot continue: {}", e.toString());
-      group.forEach(p -> p.done().completeExceptionally(e));
-      closed = true;
-    } catch (KafkaException e) {
-      log.warn("transaction of {} batches aborted: {}", group.size(), e.toString());
-      abortQuietly(producer);
-      group.forEach(p -> p.done().completeExceptionally(e));
-    }
+  boolean isClosed() {
+    return closed;
   }
 
-  private static void abortQuietly(Producer<String, byte[]> producer) {
-    try {
-      producer.abortTransaction();
-    } catch (KafkaException e) {
-      log.warn("abort failed, the broker will time the transaction out: {}", e.toString());
-    }
+  /**
+   * Waits, for a lane's backoff, until the writer closes.
+   *
+   * @return true when it has
+   */
+  boolean awaitClosing(Duration wait) throws InterruptedException {
+    return closing.await(wait.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  private void failAll(Exception cause) {
-    Pending p;
+  private void failQueued() {
+    PendingBatch p;
     while ((p = queue.poll()) != null) {
-      p.done().completeExceptionally(cause);
+      if (p.take()) {
+        p.fail(closedException());
+      }
     }
   }
 
+  private static BatchWriteException closedException() {
+    return new BatchWriteException(
+        BatchWriteException.Reason.CLOSED, "batch writer is closed", null);
+  }
+
+  /** Takes work: not closed, and some lane has a producer to write with. */
   public boolean isOpen() {
-    return !closed;
+    return !closed && lanes.stream().anyMatch(WriterLane::hasProducer);
+  }
+
+  /** The lanes that cannot write now, and why; empty when every lane can. */
+  public List<LaneFault> faults() {
+    return lanes.stream().map(WriterLane::fault).filter(Objects::nonNull).toList();
   }
 
   @Override
   public void close() {
     closed = true;
-    for (Thread lane : lanes) {
+    closing.countDown();
+    for (Thread thread : threads) {
       try {
-        lane.join(10_000);
+        thread.join(10_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        break;
       }
     }
-    producers.forEach(p -> p.close(Duration.ofSeconds(5)));
+    for (int i = 0; i < lanes.size(); i++) {
+      if (threads.get(i).isAlive()) {
+        // Stuck in a producer call: closing the producer ends the call, and the lane answers.
+        lanes.get(i).closeProducer(Duration.ofSeconds(5));
+      }
+    }
+    failQueued();
+    // Not shutdownNow: a request that a stuck lane still holds gets its answer at its deadline.
+    deadlines.shutdown();
   }
 }

@@ -10,18 +10,21 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.gateway.BatchStatus;
 import java.io.Closeable;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -30,12 +33,10 @@ import java.util.function.BiConsumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -57,7 +58,12 @@ public final class BatchView implements Closeable {
   /** How many recently active batches the view remembers for the dashboard. */
   public static final int RECENT = 200;
 
+  /**
+   * Null when the stores are given ({@link #BatchView(ViewStores.Source, int, Clock, ViewTail)}).
+   */
   private final KafkaStreams streams;
+
+  private final ViewStores stores;
   private final String bootstrap;
   private final String applicationId;
   private final Clock clock;
@@ -68,13 +74,14 @@ public final class BatchView implements Closeable {
       new ConcurrentHashMap<>();
   private final Map<String, Instant> recent = new LinkedHashMap<>(RECENT, 0.75f, true);
   private static final int HEADERS = 1_024;
-  private final Map<String, Header> headers = new LinkedHashMap<>(HEADERS, 0.75f, true);
-  private volatile int resultPartitions;
-  private volatile int batchPartitions;
 
-  /** Store handles per partition, by store name: made once, dropped when a read fails. */
-  private final Map<String, List<ReadOnlyKeyValueStore<String, ?>>> handles =
-      new ConcurrentHashMap<>();
+  /** Bounds the cached headers' payout ids accepted earlier, which a batch may have 10,000 of. */
+  private static final int HEADERS_WEIGHT = 100_000;
+
+  private final Map<String, Header> headers = new LinkedHashMap<>(HEADERS, 0.75f, true);
+  private int headersWeight;
+  private final PayoutIndex payoutIndex = new PayoutIndex(this::storedClaim);
+  private final ViewTail tail;
 
   private volatile boolean closed;
   private KafkaStreamsMetrics streamsMetrics;
@@ -104,12 +111,57 @@ public final class BatchView implements Closeable {
     props.put(
         StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
         Topics.MAX_MESSAGE_BYTES);
-    this.streams = new KafkaStreams(BatchStatusTopology.build(this::changed), props);
+    this.streams = new KafkaStreams(BatchStatusTopology.build(listener()), props);
+    this.tail = new GroupOffsetTail(bootstrap, applicationId);
+    this.stores =
+        new ViewStores(
+            new ViewStores.Source() {
+              @Override
+              public <V> ReadOnlyKeyValueStore<String, V> store(String name, int partition) {
+                return streams.store(
+                    StoreQueryParameters.fromNameAndType(
+                            name, QueryableStoreTypes.<String, V>keyValueStore())
+                        .withPartition(partition));
+              }
+            });
     streams.setUncaughtExceptionHandler(
         e -> {
           log.error("status view thread failed; replacing it", e);
           return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
+  }
+
+  /**
+   * A view over stores that something else fills, such as a test driver running {@link
+   * BatchStatusTopology} with {@link #listener()}: every topic with {@code partitions} partitions,
+   * and {@code tail} telling when it has read what was written.
+   */
+  BatchView(ViewStores.Source stores, int partitions, Clock clock, ViewTail tail) {
+    this.streams = null;
+    this.tail = tail;
+    this.stores = new ViewStores(stores);
+    this.stores.partitions(partitions, partitions);
+    this.bootstrap = null;
+    this.applicationId = null;
+    this.clock = clock;
+    caughtUp.countDown();
+  }
+
+  /** What the topology tells the view of: stored status changes, indexed batches. */
+  BatchStatusTopology.Listener listener() {
+    return new BatchStatusTopology.Listener() {
+      @Override
+      public void changed(String batchKey, String payoutId, PayoutState state) {
+        BatchView.this.changed(batchKey, payoutId, state);
+      }
+
+      @Override
+      public void batchIndexed(String batchKey) {
+        payoutIndex.indexed(batchKey);
+        // The batches store has had it since just before: the copy is not needed any longer.
+        written.remove(batchKey);
+      }
+    };
   }
 
   /** Starts the application; {@link #awaitCaughtUp} tells when it has read what existed before. */
@@ -118,11 +170,11 @@ public final class BatchView implements Closeable {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       ends = ViewOffsets.endOffsets(admin, List.of(Topics.BATCHES, Topics.RESULTS));
     }
-    resultPartitions =
-        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.RESULTS)).count();
-    batchPartitions =
-        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.BATCHES)).count();
+    stores.partitions(
+        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.BATCHES)).count(),
+        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.RESULTS)).count());
     streams.start();
+    ((GroupOffsetTail) tail).start();
     Thread watcher = new Thread(() -> awaitOffsets(ends), "status-view-catch-up");
     watcher.setDaemon(true);
     watcher.start();
@@ -157,7 +209,38 @@ public final class BatchView implements Closeable {
 
   /** Ready to answer: caught up once, and its stores queryable now. */
   public boolean isCaughtUp() {
-    return caughtUp.getCount() == 0 && streams.state() == KafkaStreams.State.RUNNING;
+    return caughtUp.getCount() == 0
+        && (streams == null || streams.state() == KafkaStreams.State.RUNNING);
+  }
+
+  /**
+   * Completes once the view has read the batches topic past its end as of now: a batch whose
+   * transaction was over by now is then in the view if it committed.
+   */
+  public CompletableFuture<Void> readPastEnd() {
+    return tail.readPastEnd();
+  }
+
+  /** The client's payout ids, for the accept path to check and take. */
+  public PayoutIndex payoutIndex() {
+    return payoutIndex;
+  }
+
+  /**
+   * The stored claim on a payout id: the index is kept in the partitions of the batches, so the id
+   * is read in each; of two claims (ids taken before the index, or by two gateways racing) the
+   * earlier wins, on every gateway alike.
+   */
+  private Optional<PayoutClaim> storedClaim(String clientId, String payoutId) {
+    List<PayoutClaim> claims =
+        stores.getAll(BatchStatusTopology.PAYOUT_IDS, clientId + "/" + payoutId);
+    PayoutClaim first = null;
+    for (PayoutClaim claim : claims) {
+      if (first == null || claim.precedes(first)) {
+        first = claim;
+      }
+    }
+    return Optional.ofNullable(first);
   }
 
   /** The batch, whether the view has read it yet or this gateway has just written it. */
@@ -183,20 +266,22 @@ public final class BatchView implements Closeable {
   }
 
   private BatchStatus statusOf(BatchRecord batch) {
-    List<ReadOnlyKeyValueStore<String, PayoutState>> partitions =
-        partitions(BatchStatusTopology.PAYOUTS, resultPartitions);
     Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
     List<BatchStatus.Item> items = new ArrayList<>(batch.payoutIds().size());
     Instant first = null;
     Instant last = null;
     for (String id : batch.payoutIds()) {
       String key = batch.clientId() + "/" + id;
-      PayoutState s = get(BatchStatusTopology.PAYOUTS, partitions, key);
+      // A payout id is one payment, whichever batches name it: an id accepted earlier with the
+      // same content shows that payment, and no other content can come back under the id.
+      PayoutState s = stores.get(BatchStatusTopology.PAYOUTS, key);
+      String acceptedIn = batch.acceptedEarlier().get(id);
       BatchStatus.Item item =
           s == null
               ? new BatchStatus.Item(
-                  id, PayoutStatus.ACCEPTED, null, null, null, batch.acceptedAt())
-              : new BatchStatus.Item(id, s.status(), s.txid(), s.node(), s.error(), s.updatedAt());
+                  id, PayoutStatus.ACCEPTED, null, null, null, batch.acceptedAt(), acceptedIn)
+              : new BatchStatus.Item(
+                  id, s.status(), s.txid(), s.node(), s.error(), s.updatedAt(), acceptedIn);
       if (s != null) {
         first = first == null || s.updatedAt().isBefore(first) ? s.updatedAt() : first;
         last = last == null || s.updatedAt().isAfter(last) ? s.updatedAt() : last;
@@ -230,10 +315,32 @@ public final class BatchView implements Closeable {
    * What a summary needs of a batch: live events and the dashboard ask several times a second, and
    * a batch record lists up to 10,000 payout ids. Accepted content never changes, so a header read
    * once stays true.
+   *
+   * @param acceptedEarlier the batch's payouts that earlier batches accepted: their results count
+   *     for those batches, so a summary reads their states one by one
    */
-  private record Header(String batchId, Chain chain, String source, Instant acceptedAt, int total) {
+  private record Header(
+      String clientId,
+      String batchId,
+      Chain chain,
+      String source,
+      Instant acceptedAt,
+      int total,
+      Map<String, String> acceptedEarlier) {
     static Header of(BatchRecord b) {
-      return new Header(b.batchId(), b.chain(), b.source(), b.acceptedAt(), b.payoutIds().size());
+      return new Header(
+          b.clientId(),
+          b.batchId(),
+          b.chain(),
+          b.source(),
+          b.acceptedAt(),
+          b.payoutIds().size(),
+          b.acceptedEarlier());
+    }
+
+    /** What it costs to keep, in payout ids. */
+    int weight() {
+      return 1 + acceptedEarlier.size();
     }
   }
 
@@ -248,9 +355,12 @@ public final class BatchView implements Closeable {
     read.ifPresent(
         h -> {
           synchronized (headers) {
-            headers.put(key, h);
-            if (headers.size() > HEADERS) {
-              headers.remove(headers.keySet().iterator().next());
+            Header before = headers.put(key, h);
+            headersWeight += h.weight() - (before == null ? 0 : before.weight());
+            while (headers.size() > HEADERS || headersWeight > HEADERS_WEIGHT) {
+              var eldest = headers.entrySet().iterator();
+              headersWeight -= eldest.next().getValue().weight();
+              eldest.remove();
             }
           }
         });
@@ -259,18 +369,14 @@ public final class BatchView implements Closeable {
 
   private BatchStatus summaryOf(String key, Header batch) {
     BatchProgress total = BatchProgress.NONE;
-    List<ReadOnlyKeyValueStore<String, BatchProgress>> progress =
-        partitions(BatchStatusTopology.PROGRESS, resultPartitions);
-    try {
-      for (ReadOnlyKeyValueStore<String, BatchProgress> partition : progress) {
-        BatchProgress part = partition.get(key);
-        if (part != null) {
-          total = total.plus(part);
-        }
+    for (BatchProgress part : stores.<BatchProgress>getAll(BatchStatusTopology.PROGRESS, key)) {
+      total = total.plus(part);
+    }
+    for (String id : batch.acceptedEarlier().keySet()) {
+      PayoutState s = stores.get(BatchStatusTopology.PAYOUTS, batch.clientId() + "/" + id);
+      if (s != null) {
+        total = total.moved(null, s);
       }
-    } catch (InvalidStateStoreException e) {
-      handles.remove(BatchStatusTopology.PROGRESS);
-      throw new ViewUnavailableException(e);
     }
     Map<PayoutStatus, Integer> counts = new EnumMap<>(PayoutStatus.class);
     counts.putAll(total.counts());
@@ -300,6 +406,30 @@ public final class BatchView implements Closeable {
   public AutoCloseable watch(
       String clientId, String batchId, BiConsumer<String, PayoutState> onChange) {
     String key = BatchRecord.key(clientId, batchId);
+    List<AutoCloseable> watches = new ArrayList<>();
+    watches.add(watchKey(key, onChange));
+    // The results of payouts accepted earlier name the batch that accepted them.
+    Map<String, String> earlier = header(key).map(Header::acceptedEarlier).orElse(Map.of());
+    Map<String, Set<String>> idsByBatch = new HashMap<>();
+    earlier.forEach((id, b) -> idsByBatch.computeIfAbsent(b, x -> new HashSet<>()).add(id));
+    idsByBatch.forEach(
+        (earlierBatch, ids) ->
+            watches.add(
+                watchKey(
+                    BatchRecord.key(clientId, earlierBatch),
+                    (id, state) -> {
+                      if (ids.contains(id)) {
+                        onChange.accept(id, state);
+                      }
+                    })));
+    return () -> {
+      for (AutoCloseable w : watches) {
+        w.close();
+      }
+    };
+  }
+
+  private AutoCloseable watchKey(String key, BiConsumer<String, PayoutState> onChange) {
     watchers.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onChange);
     return () ->
         watchers.computeIfPresent(
@@ -346,58 +476,9 @@ public final class BatchView implements Closeable {
     }
   }
 
-  /**
-   * The store's handle for each partition. A key is read in the partition the producer's default
-   * partitioning put it in (the topics are keyed so), one read instead of one per partition.
-   */
-  @SuppressWarnings("unchecked")
-  private <V> List<ReadOnlyKeyValueStore<String, V>> partitions(String name, int count) {
-    List<ReadOnlyKeyValueStore<String, ?>> list =
-        handles.computeIfAbsent(
-            name,
-            n -> {
-              List<ReadOnlyKeyValueStore<String, ?>> stores = new ArrayList<>(count);
-              for (int p = 0; p < count; p++) {
-                stores.add(
-                    store(
-                        StoreQueryParameters.fromNameAndType(
-                                n, QueryableStoreTypes.<String, V>keyValueStore())
-                            .withPartition(p)));
-              }
-              return stores;
-            });
-    return (List<ReadOnlyKeyValueStore<String, V>>) (List<?>) list;
-  }
-
   private BatchRecord storedBatch(String key) {
-    byte[] json = read(BatchStatusTopology.BATCHES, batchPartitions, key);
+    byte[] json = stores.get(BatchStatusTopology.BATCHES, key);
     return json == null ? null : BATCH_JSON.deserialize(Topics.BATCHES, json);
-  }
-
-  private <V> V read(String name, int count, String key) {
-    return get(name, this.<V>partitions(name, count), key);
-  }
-
-  private <V> V get(String name, List<ReadOnlyKeyValueStore<String, V>> stores, String key) {
-    try {
-      return stores.get(partitionOf(key, stores.size())).get(key);
-    } catch (InvalidStateStoreException e) {
-      handles.remove(name);
-      throw new ViewUnavailableException(e);
-    }
-  }
-
-  static int partitionOf(String key, int partitions) {
-    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
-  }
-
-  private <V> ReadOnlyKeyValueStore<String, V> store(
-      StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> query) {
-    try {
-      return streams.store(query);
-    } catch (InvalidStateStoreException e) {
-      throw new ViewUnavailableException(e);
-    }
   }
 
   /** The view's stores cannot be read now (rebalancing, restoring, stopped): try again shortly. */
@@ -405,11 +486,19 @@ public final class BatchView implements Closeable {
     ViewUnavailableException(Throwable cause) {
       super("batch status view unavailable: " + cause.getMessage(), cause);
     }
+
+    ViewUnavailableException(String reason) {
+      super(reason);
+    }
   }
 
   @Override
   public void close() {
     closed = true;
+    tail.close();
+    if (streams == null) {
+      return;
+    }
     if (streamsMetrics != null) {
       streamsMetrics.close();
     }

@@ -10,7 +10,7 @@ import org.rocksdb.WriteBufferManager;
 
 /**
  * Caps the memory of every RocksDB store of the view together: by default each store of each
- * partition takes its own block cache and memtables (tens of MB apiece), which with three stores
+ * partition takes its own block cache and memtables (tens of MB apiece), which with four stores
  * over a dozen partitions would dwarf the gateway's heap. One cache, which the memtables are
  * charged to as well, bounds them all.
  */

@@ -4,10 +4,14 @@ import io.txgw.common.kafka.GroupOffsets;
 import io.txgw.common.kafka.TailProbe;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +33,30 @@ final class ViewOffsets {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted reading the end offsets of " + topics, e);
     }
+  }
+
+  /**
+   * Every partition of the topic with its end: the high watermark, past every record written so
+   * far, open transactions' included (not the last stable offset, which stops at the first open
+   * transaction and may lie before a record that is settled already).
+   */
+  static Map<TopicPartition, Long> highWatermarks(Admin admin, String topic)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+    admin
+        .describeTopics(List.of(topic))
+        .allTopicNames()
+        .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .get(topic)
+        .partitions()
+        .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+    Map<TopicPartition, Long> ends = new HashMap<>();
+    admin
+        .listOffsets(latest)
+        .all()
+        .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .forEach((tp, info) -> ends.put(tp, info.offset()));
+    return ends;
   }
 
   /** True once the application's committed offsets reach {@code ends} on every partition. */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Address;
+import io.txgw.common.model.Amount;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.PayoutResult;
@@ -32,10 +34,12 @@ class BatchStatusTopologyTest {
   @TempDir Path state;
 
   private final List<String> changes = new ArrayList<>();
+  private final List<String> indexed = new ArrayList<>();
   private TopologyTestDriver driver;
   private TestInputTopic<String, PayoutResult> results;
   private TestInputTopic<String, BatchRecord> batches;
   private TestInputTopic<String, byte[]> rawResults;
+  private TestInputTopic<String, byte[]> rawBatches;
 
   @BeforeEach
   void start() {
@@ -46,10 +50,19 @@ class BatchStatusTopologyTest {
     props.put(
         StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
         org.apache.kafka.streams.errors.LogAndContinueExceptionHandler.class);
-    driver =
-        new TopologyTestDriver(
-            BatchStatusTopology.build((b, p, s) -> changes.add(b + " " + p + " " + s.status())),
-            props);
+    BatchStatusTopology.Listener listener =
+        new BatchStatusTopology.Listener() {
+          @Override
+          public void changed(String batchKey, String payoutId, PayoutState state) {
+            changes.add(batchKey + " " + payoutId + " " + state.status());
+          }
+
+          @Override
+          public void batchIndexed(String batchKey) {
+            indexed.add(batchKey);
+          }
+        };
+    driver = new TopologyTestDriver(BatchStatusTopology.build(listener), props);
     results =
         driver.createInputTopic(
             Topics.RESULTS, new StringSerializer(), new JsonSerde<>(PayoutResult.class));
@@ -58,6 +71,8 @@ class BatchStatusTopologyTest {
     batches =
         driver.createInputTopic(
             Topics.BATCHES, new StringSerializer(), new JsonSerde<>(BatchRecord.class));
+    rawBatches =
+        driver.createInputTopic(Topics.BATCHES, new StringSerializer(), new ByteArraySerializer());
   }
 
   @AfterEach
@@ -180,5 +195,87 @@ class BatchStatusTopologyTest {
     send(result("b1", "p1", PayoutStatus.BROADCAST, "0xaa", 1));
 
     assertThat(counts("acme/b1")).isEqualTo(Map.of(PayoutStatus.BROADCAST, 1));
+  }
+
+  private static BatchRecord paying(
+      String id, Instant acceptedAt, Map<String, String> earlier, String... payoutIds) {
+    List<BatchRecord.Line> lines = new ArrayList<>();
+    for (int i = 0; i < payoutIds.length; i++) {
+      lines.add(new BatchRecord.Line(new Address("0xto" + i), Amount.parse("1." + i), null));
+    }
+    return new BatchRecord(
+        "acme",
+        id,
+        Chain.ETH,
+        "0xsource",
+        "fp-" + id,
+        List.of(payoutIds),
+        acceptedAt,
+        lines,
+        earlier);
+  }
+
+  private void send(BatchRecord b) {
+    batches.pipeInput(b.key(), b);
+  }
+
+  private PayoutClaim claim(String payout) {
+    KeyValueStore<String, PayoutClaim> index =
+        driver.getKeyValueStore(BatchStatusTopology.PAYOUT_IDS);
+    return index.get("acme/" + payout);
+  }
+
+  @Test
+  void eachPayoutIdOfABatchIsIndexedWithItsBatchAndPayment() {
+    send(paying("b1", T0, Map.of(), "p1", "p2"));
+
+    assertThat(claim("p2"))
+        .isEqualTo(
+            new PayoutClaim(
+                "b1",
+                Chain.ETH,
+                Chain.ETH.nativeAsset(),
+                "0xsource",
+                new Address("0xto1"),
+                Amount.parse("1.1"),
+                T0));
+    assertThat(claim("p1").batchId()).isEqualTo("b1");
+    assertThat(indexed).containsExactly("acme/b1");
+  }
+
+  @Test
+  void anIdAcceptedEarlierStaysWithTheBatchThatWroteIt() {
+    send(paying("b1", T0, Map.of(), "p1"));
+    send(paying("b2", T0.plusSeconds(1), Map.of("p1", "b1"), "p1", "p2"));
+
+    assertThat(claim("p1").batchId()).isEqualTo("b1");
+    assertThat(claim("p2").batchId()).isEqualTo("b2");
+  }
+
+  @Test
+  void ofTwoBatchesClaimingOneIdTheEarlierAcceptedKeepsItWhicheverIsReadFirst() {
+    send(paying("late", T0.plusSeconds(5), Map.of(), "p1"));
+    send(paying("early", T0, Map.of(), "p1"));
+    send(paying("late", T0.plusSeconds(5), Map.of(), "p1"));
+
+    assertThat(claim("p1").batchId()).isEqualTo("early");
+  }
+
+  @Test
+  void theIdsOfABatchFromBeforeLinesWereKeptAreIndexedWithoutAPayment() {
+    send(batch("b1", "p1"));
+
+    assertThat(claim("p1").batchId()).isEqualTo("b1");
+    assertThat(claim("p1").to()).isNull();
+    assertThat(claim("p1").amount()).isNull();
+  }
+
+  @Test
+  void anUnreadableBatchIsSkippedAndTheNextOneIndexed() {
+    rawBatches.pipeInput("acme/bad", "{not json".getBytes(StandardCharsets.UTF_8));
+    send(paying("b1", T0, Map.of(), "p1"));
+
+    assertThat(claim("p1").batchId()).isEqualTo("b1");
+    assertThat(indexed).containsExactly("acme/b1");
   }
 }

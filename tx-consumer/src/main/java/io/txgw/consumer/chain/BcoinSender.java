@@ -9,6 +9,8 @@ import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,9 +44,26 @@ public final class BcoinSender extends BitcoinWalletSender {
     this(node, wallet, walletName, maxOutputs, MEMPOOL_WAIT_MILLIS);
   }
 
+  /**
+   * @param mempoolWait how long to keep asking for a transaction the node has just been given; a
+   *     node that shows what it took at once (a simulated one) needs none, and no real sleep
+   */
+  public BcoinSender(
+      Rpc node, Rpc wallet, String walletName, int maxOutputs, Duration mempoolWait) {
+    this(node, wallet, walletName, maxOutputs, mempoolWait, Clock.systemUTC());
+  }
+
   BcoinSender(Rpc node, Rpc wallet, String walletName, int maxOutputs, long mempoolWaitMillis) {
-    super(node, wallet, walletName, maxOutputs);
-    this.mempoolWaitMillis = mempoolWaitMillis;
+    this(node, wallet, walletName, maxOutputs, Duration.ofMillis(mempoolWaitMillis));
+  }
+
+  /**
+   * @param clock measures how long a conflict has been seen before it is believed
+   */
+  public BcoinSender(
+      Rpc node, Rpc wallet, String walletName, int maxOutputs, Duration mempoolWait, Clock clock) {
+    super(node, wallet, walletName, maxOutputs, clock);
+    this.mempoolWaitMillis = mempoolWait.toMillis();
   }
 
   @Override
@@ -122,10 +141,11 @@ public final class BcoinSender extends BitcoinWalletSender {
           // Asked after the spend was seen: were the spender ours, the index would hold it now.
           JsonNode ours = lookUp(unit.txid());
           if (ours != null) {
+            settled(unit);
             return outcomeOf(ours, unit);
           }
-          return SendOutcome.conflicted(
-              unit.txid(),
+          return conflictOnceSeenLongEnough(
+              unit,
               "input " + prev + ":" + index + " was spent in the chain by another transaction");
         }
       }

@@ -8,6 +8,7 @@ import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
+import java.time.Clock;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +31,14 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
   private static final int ALREADY_IN_CHAIN = -27;
 
   public BitcoinCoreSender(Rpc node, Rpc wallet, String walletName, int maxOutputs) {
-    super(node, wallet, walletName, maxOutputs);
+    this(node, wallet, walletName, maxOutputs, Clock.systemUTC());
+  }
+
+  /**
+   * @param clock measures how long a conflict has been seen before it is believed
+   */
+  public BitcoinCoreSender(Rpc node, Rpc wallet, String walletName, int maxOutputs, Clock clock) {
+    super(node, wallet, walletName, maxOutputs, clock);
   }
 
   @Override
@@ -101,9 +109,36 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
         throw new NodeUnavailableException(
             "cannot look up " + unit.txid() + ": " + e.getMessage(), e);
       }
-      // Not in the wallet (yet): nothing is known; the same bytes are sent again later.
-      return SendOutcome.waiting(
-          unit.txid(), "wallet does not show transaction " + unit.txid() + ": " + e.getMessage());
+      // Not in the wallet: it never reached this node's mempool or a block. It can never be
+      // mined once one of its inputs, a confirmed coin of the wallet, is spent in the chain.
+      return conflictOrWait(unit);
     }
+  }
+
+  private SendOutcome conflictOrWait(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    try {
+      for (JsonNode input : node.call("decoderawtransaction", unit.rawTransaction()).path("vin")) {
+        String prev = input.path("txid").asText();
+        int index = input.path("vout").asInt();
+        JsonNode prevTx = wallet.call("gettransaction", prev);
+        JsonNode unspent = node.call("gettxout", prev, index, false);
+        if (prevTx.path("confirmations").asInt(0) > 0 && (unspent == null || unspent.isNull())) {
+          return conflictOnceSeenLongEnough(
+              unit,
+              "input " + prev + ":" + index + " was spent in the chain by another transaction");
+        }
+      }
+    } catch (RpcException e) {
+      if (e.kind() != RpcException.Kind.NODE_ERROR) {
+        throw new NodeUnavailableException(
+            "cannot check the inputs of " + unit.txid() + ": " + e.getMessage(), e);
+      }
+      return SendOutcome.waiting(
+          unit.txid(), "wallet does not show it, and its inputs could not be checked: " + e);
+    }
+    return SendOutcome.waiting(
+        unit.txid(),
+        "wallet does not show transaction " + unit.txid() + "; its inputs are unspent");
   }
 }

@@ -2,13 +2,19 @@ package io.txgw.consumer.chain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
 import java.math.BigInteger;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -21,16 +27,54 @@ abstract class BitcoinWalletSender implements ChainSender {
   /** Unbroadcast transactions hold locked coins; their change exists only once broadcast. */
   private static final int UNITS_PER_ROUND = 5;
 
+  /**
+   * How long an input must be seen spent in the chain by another transaction before the unit is
+   * given up: longer than a node in rotation may lag, or a look-up may keep failing in a way that
+   * reads as "not found".
+   */
+  public static final Duration CONFLICT_AFTER = Duration.ofSeconds(60);
+
+  private static final int MAX_SIGHTINGS = 10_000;
+
   protected final Rpc node;
   protected final Rpc wallet;
   protected final String walletName;
   private final int maxOutputs;
+  private final Clock clock;
 
-  BitcoinWalletSender(Rpc node, Rpc wallet, String walletName, int maxOutputs) {
+  /** Since when each unit's input is seen spent in the chain by another; bounded below. */
+  private final Map<String, Instant> spentSince = new HashMap<>();
+
+  BitcoinWalletSender(Rpc node, Rpc wallet, String walletName, int maxOutputs, Clock clock) {
     this.node = node;
     this.wallet = wallet;
     this.walletName = walletName;
     this.maxOutputs = maxOutputs;
+    this.clock = clock;
+  }
+
+  /**
+   * A conflict seen now: believed once it has been seen for {@link #CONFLICT_AFTER}, waiting until
+   * then. Sightings live in memory only; after a restart the wait starts over, which is only
+   * slower.
+   */
+  protected final SendOutcome conflictOnceSeenLongEnough(JournalEntry unit, String reason) {
+    Instant now = clock.instant();
+    if (spentSince.size() >= MAX_SIGHTINGS) {
+      spentSince.clear();
+    }
+    Instant since = spentSince.putIfAbsent(unit.txid(), now);
+    if (since == null || now.isBefore(since.plus(CONFLICT_AFTER))) {
+      return SendOutcome.waiting(
+          unit.txid(), reason + "; believed once that lasts " + CONFLICT_AFTER);
+    }
+    spentSince.remove(unit.txid());
+    return SendOutcome.conflicted(unit.txid(), reason);
+  }
+
+  /** The unit was seen held or mined: any conflict seen before was not one. */
+  protected final void settled(JournalEntry unit) {
+    spentSince.remove(unit.txid());
   }
 
   @Override

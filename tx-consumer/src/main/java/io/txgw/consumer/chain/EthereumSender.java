@@ -46,6 +46,13 @@ public final class EthereumSender implements ChainSender {
   private final Map<String, Instant> waitingSince = new HashMap<>();
 
   private static final int MAX_WAITING = 10_000;
+
+  /** Since when each unit's nonce is seen used in the chain without its receipt; bounded above. */
+  private final Map<String, Instant> usedSince = new HashMap<>();
+
+  /** Longer than a node in rotation may lag the best one (the pool's health check drops it). */
+  static final Duration CONFLICT_AFTER = Duration.ofSeconds(60);
+
   private static final Duration STRANDED_AFTER = Duration.ofSeconds(10);
 
   private BigInteger gasPrice;
@@ -81,6 +88,7 @@ public final class EthereumSender implements ChainSender {
   public void reset() {
     accounts.clear();
     waitingSince.clear();
+    usedSince.clear();
   }
 
   @Override
@@ -90,11 +98,14 @@ public final class EthereumSender implements ChainSender {
       throw new IllegalArgumentException("an Ethereum transaction pays exactly one payout");
     }
     Payout payout = payouts.get(0);
+    BigInteger price;
+    Funds funds;
+    BigInteger cost;
     try {
       BigInteger value = payout.amount().toUnits(payout.asset().decimals());
-      BigInteger price = gasPrice();
-      BigInteger cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
-      Funds funds = fundsOf(source);
+      price = gasPrice();
+      cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
+      funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
         // Asked again once: the account may have been topped up since it was last read.
         funds = readFunds(source);
@@ -107,20 +118,28 @@ public final class EthereumSender implements ChainSender {
                   + " wei with gas");
         }
       }
-      long nonce = funds.next;
-      String raw = sign(payout, BigInteger.valueOf(nonce), price);
-      String txid = "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
-      funds.spend(nonce, cost);
-      return new Preparation.Signed(txid, raw, nonce, List.of());
     } catch (RpcException e) {
-      accounts.remove(source);
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        // The node refused to sign: nothing exists that could ever be mined.
-        return new Preparation.Refused(e.reason());
-      }
+      // A read that failed, whatever the node said: nothing is known, nothing was signed. What
+      // this sender knows of the account stays: transactions it signed this round hold nonces.
       throw new NodeUnavailableException(
           "cannot prepare payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
     }
+    long nonce = funds.next;
+    String raw;
+    try {
+      raw = sign(payout, BigInteger.valueOf(nonce), price);
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        // The node will not sign (no key for the account): nothing exists that could be mined,
+        // and the nonce is still free.
+        return new Preparation.Refused(e.reason());
+      }
+      throw new NodeUnavailableException(
+          "cannot sign payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
+    }
+    String txid = "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
+    funds.spend(nonce, cost);
+    return new Preparation.Signed(txid, raw, nonce, List.of());
   }
 
   @Override
@@ -171,13 +190,27 @@ public final class EthereumSender implements ChainSender {
     long nonce = unit.nonce();
     long used = minedNonces(unit.source());
     if (used > nonce) {
-      // Asked after the nonce count, so a receipt of ours in any block up to that count shows.
+      // Asked after the nonce count, so a receipt of ours in any block up to that count shows,
+      // unless the node that answered lags the one that counted. The absence must last longer
+      // than any node in rotation may lag before this unit's payouts are prepared anew.
       receipt = receipt(unit.txid());
       if (receipt != null) {
         return mined(unit, receipt);
       }
+      Instant now = clock.instant();
+      bound(usedSince);
+      Instant since = usedSince.putIfAbsent(unit.txid(), now);
+      if (since == null || now.isBefore(since.plus(CONFLICT_AFTER))) {
+        return SendOutcome.waiting(
+            unit.txid(),
+            "nonce "
+                + nonce
+                + " is used in the chain and no receipt of this transaction shows"
+                + " yet; another transaction took it if none shows for "
+                + CONFLICT_AFTER);
+      }
+      usedSince.remove(unit.txid());
       waitingSince.remove(unit.txid());
-      accounts.remove(unit.source());
       return SendOutcome.conflicted(
           unit.txid(),
           "nonce " + nonce + " was used in the chain by another transaction; nothing was paid");
@@ -211,6 +244,11 @@ public final class EthereumSender implements ChainSender {
   /** A receipt is final for this step: status 1 paid, status 0 reverted (nothing paid). */
   private SendOutcome mined(JournalEntry unit, JsonNode receipt) {
     waitingSince.remove(unit.txid());
+    usedSince.remove(unit.txid());
+    Funds funds = accounts.get(unit.source());
+    if (funds != null) {
+      funds.mined(unit.nonce());
+    }
     String status = receipt.path("status").asText("0x1");
     if ("0x0".equals(status)) {
       return SendOutcome.failed("transaction " + unit.txid() + " reverted in the chain");
@@ -221,11 +259,16 @@ public final class EthereumSender implements ChainSender {
   /** True once the unit has waited first in line longer than a block should take. */
   private boolean stranded(JournalEntry unit) {
     Instant now = clock.instant();
-    if (waitingSince.size() >= MAX_WAITING && !waitingSince.containsKey(unit.txid())) {
-      waitingSince.clear();
-    }
+    bound(waitingSince);
     Instant since = waitingSince.putIfAbsent(unit.txid(), now);
     return since != null && !now.isBefore(since.plus(STRANDED_AFTER));
+  }
+
+  /** Forgets every first sighting at the bound: a wait then starts over, which is only slower. */
+  private static void bound(Map<String, Instant> sightings) {
+    if (sightings.size() >= MAX_WAITING) {
+      sightings.clear();
+    }
   }
 
   /** Drops one transaction from a development node's pool; false on nodes without the method. */
@@ -277,7 +320,7 @@ public final class EthereumSender implements ChainSender {
    */
   private static final class Funds {
     long next;
-    final BigInteger balance;
+    BigInteger balance;
     final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
 
     Funds(long next, BigInteger balance) {
@@ -296,6 +339,14 @@ public final class EthereumSender implements ChainSender {
     void spend(long nonce, BigInteger cost) {
       unmined.put(nonce, cost);
       next = nonce + 1;
+    }
+
+    /** Mined: its cost leaves the pending list for the balance itself, and the list stays short. */
+    void mined(long nonce) {
+      BigInteger cost = unmined.remove(nonce);
+      if (cost != null) {
+        balance = balance.subtract(cost);
+      }
     }
   }
 

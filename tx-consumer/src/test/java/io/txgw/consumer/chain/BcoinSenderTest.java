@@ -37,6 +37,7 @@ class BcoinSenderTest {
   private volatile MockResponse createAnswer;
   private final OkHttpClient http = new OkHttpClient();
   private BcoinSender sender;
+  private final io.txgw.consumer.ManualClock clock = new io.txgw.consumer.ManualClock();
 
   @BeforeEach
   void start() throws Exception {
@@ -60,7 +61,8 @@ class BcoinSenderTest {
         new RpcEndpoint(
             "bcoin", server.url("/").toString(), null, null, false, Duration.ofMillis(500));
     JsonRpcClient client = new JsonRpcClient(endpoint, RetryPolicy.NONE, http);
-    sender = new BcoinSender(client, client, "primary", 100, 50);
+    sender =
+        new BcoinSender(client, client, "primary", 100, java.time.Duration.ofMillis(50), clock);
   }
 
   @AfterEach
@@ -186,12 +188,15 @@ class BcoinSenderTest {
   }
 
   @Test
-  void aTransactionWhoseInputWasSpentInTheChainByAnotherIsReplanned() throws Exception {
+  void aTransactionWhoseInputWasSpentInTheChainByAnotherIsReplannedOnceThatLastsAMinute()
+      throws Exception {
     rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
         .alwaysError("getrawtransaction", -1, "Transaction not found.")
-        .result("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
+        .alwaysResult("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
         .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
-        .result("gettxout", "null");
+        .alwaysResult("gettxout", "null");
+    assertThat(sender.broadcast(unit("0.001")).waits()).isTrue();
+    clock.advance(BcoinSender.CONFLICT_AFTER);
     SendOutcome outcome = sender.broadcast(unit("0.001"));
     assertThat(outcome.replan()).as(outcome.toString()).isTrue();
     assertThat(outcome.error()).contains(PREV + ":3", "spent in the chain");

@@ -12,6 +12,8 @@ import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.AccountGuard;
 import io.txgw.consumer.ManualClock;
 import io.txgw.consumer.SimulatedProcess;
+import io.txgw.consumer.chain.BcoinSender;
+import io.txgw.consumer.chain.BitcoinCoreSender;
 import io.txgw.consumer.chain.EthereumSender;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +48,8 @@ import org.apache.kafka.common.utils.Utils;
  */
 final class ConsumerSimulation {
   /** What one run found; {@code failure} is null when every invariant held. */
-  record Result(long seed, String failure, List<String> trace, int steps) {
+  record Result(
+      long seed, String failure, List<String> trace, int steps, Map<String, Integer> seen) {
     boolean ok() {
       return failure == null;
     }
@@ -62,13 +65,27 @@ final class ConsumerSimulation {
   private final ManualClock clock = new ManualClock();
   private final SimKafka kafka;
   private final SimEthNode node;
+  private final SimBtcNode btc;
+  private final int btcOutputs;
   private final SimLeases leases = new SimLeases();
   private final boolean guarded;
+  private final int horizon;
   private final List<String> sources = new ArrayList<>();
   private final List<Payout> toPost = new ArrayList<>();
   private final Map<String, Payout> posted = new LinkedHashMap<>();
+
+  /** Where each payout was first posted: a re-post comes within the horizon of it. */
+  private final Map<String, Posted> firstPosts = new LinkedHashMap<>();
+
+  private record Posted(int partition, long offset) {}
+
   private final List<Proc> procs = new ArrayList<>();
   private int nextSession = 1;
+
+  /** The process whose loop pass is running, for faults that strike whoever gets there. */
+  private Proc stepping;
+
+  private final Map<String, Integer> counts = new HashMap<>();
   private int step;
 
   /** One consumer process: what dies with it is everything here but the Kafka logs. */
@@ -96,8 +113,16 @@ final class ConsumerSimulation {
           new SimulatedProcess(
               consumer,
               producer,
-              Map.of(Chain.ETH, new EthereumSender(node, clock)),
+              Map.of(
+                  Chain.ETH,
+                  new EthereumSender(node, clock),
+                  Chain.BTC,
+                  btc.dialect() == SimBtcNode.Dialect.BCOIN
+                      ? new BcoinSender(
+                          btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
+                      : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock)),
               p -> journalOf(p),
+              horizon,
               guard,
               clock,
               () -> clock.instant().isBefore(quarantinedUntil));
@@ -110,6 +135,7 @@ final class ConsumerSimulation {
 
     void crash(String why) {
       log("crash c" + slot + ": " + why);
+      count(why.startsWith("process killed") ? "crashes at a node call" : "crashes " + why);
       alive = false;
       kafka.kill(consumer);
       leases.expire(session);
@@ -124,8 +150,16 @@ final class ConsumerSimulation {
     SimEthNode.Dialect[] dialects = SimEthNode.Dialect.values();
     SimEthNode.Dialect dialect = dialects[random.nextInt(dialects.length)];
     boolean automine = random.nextBoolean();
-    this.node = new SimEthNode(random, dialect, automine, this::log);
+    this.node = new SimEthNode(random, dialect, automine, this::log, clock::instant);
+    SimBtcNode.Dialect btcDialect =
+        random.nextBoolean() ? SimBtcNode.Dialect.BCOIN : SimBtcNode.Dialect.CORE;
+    // A wallet of a few coins, sometimes too few for every payout asked of it.
+    long walletSats = random.nextInt(5) == 0 ? 150_000_000L : 50_000_000_000L;
+    this.btc = new SimBtcNode(random, btcDialect, walletSats, this::log, clock::instant);
+    this.btcOutputs = 1 + random.nextInt(5);
     this.guarded = random.nextInt(4) != 0;
+    // Small horizons make journal generations roll, and their tombstones fall, within a run.
+    this.horizon = 1 + random.nextInt(12);
     log(
         "seed "
             + seed
@@ -150,7 +184,12 @@ final class ConsumerSimulation {
               : ether.multiply(BigInteger.valueOf(1_000_000)));
     }
     int payouts = 3 + random.nextInt(30);
+    int chains = random.nextInt(3); // 0: ETH only, 1: BTC only, 2: both
     for (int i = 0; i < payouts; i++) {
+      if (chains == 1 || (chains == 2 && random.nextBoolean())) {
+        toPost.add(btcPayout(i));
+        continue;
+      }
       String source = sources.get(random.nextInt(sources.size()));
       String amount =
           switch (random.nextInt(4)) {
@@ -178,6 +217,27 @@ final class ConsumerSimulation {
     }
   }
 
+  private Payout btcPayout(int i) {
+    String amount =
+        switch (random.nextInt(4)) {
+          case 0 -> "0.00000100"; // dust: the wallet refuses it
+          case 1 -> "0.5";
+          case 2 -> "0.00012345";
+          default -> "0.0" + (1 + random.nextInt(9_999));
+        };
+    return new Payout(
+        "p" + i,
+        "b" + (i / 10),
+        "acme",
+        Chain.BTC,
+        Chain.BTC.nativeAsset(),
+        btc.walletName(),
+        new Address(String.format("rb1qsim%040d", i)),
+        Amount.parse(amount),
+        null,
+        Instant.EPOCH);
+  }
+
   static Result run(long seed) {
     ConsumerSimulation sim = new ConsumerSimulation(seed);
     String failure;
@@ -187,13 +247,14 @@ final class ConsumerSimulation {
       failure = "simulation error: " + e;
       sim.log(stackOf(e));
     }
-    return new Result(seed, failure, sim.trace, sim.step);
+    return new Result(seed, failure, sim.trace, sim.step, sim.seen());
   }
 
   private String runAll() throws InterruptedException {
     procs.forEach(Proc::boot);
     kafka.rebalance(random);
-    node.faults(new SimEthNode.Faults(0.02, 0.03, 0.02, 0.03, 0.01, 0.01));
+    node.faults(new SimEthNode.Faults(0.02, 0.03, 0.02, 0.03, 0.01, 0.01, 0.2));
+    btc.faults(new SimEthNode.Faults(0.02, 0.03, 0.02, 0.03, 0.01, 0.01, 0.2));
     for (step = 0; step < FAULT_STEPS; step++) {
       faultStep();
       String broken = checkOffsets();
@@ -242,12 +303,26 @@ final class ConsumerSimulation {
     } else if (roll < 93) {
       String source = sources.get(random.nextInt(sources.size()));
       log("someone else spends from " + source);
+      count("foreign spends");
       node.foreignSpend(source);
     } else if (roll < 95) {
       log("transaction timeouts");
       kafka.timeOutTransactions();
-    } else {
+    } else if (roll < 97) {
+      armFreezeInsideTransaction();
+    } else if (roll < 98) {
       node.mine(1 + random.nextInt(20));
+    } else {
+      switch (random.nextInt(3)) {
+        case 0 -> btc.mine(1 + random.nextInt(20));
+        case 1 -> btc.evictOne();
+        default -> {
+          log("someone else spends a wallet coin");
+          if (btc.foreignSpend()) {
+            count("foreign wallet spends");
+          }
+        }
+      }
     }
   }
 
@@ -265,6 +340,46 @@ final class ConsumerSimulation {
       }
       kafka.rebalance(random);
     }
+  }
+
+  /**
+   * The next process to reach the chosen point of a transaction stands still there (a GC pause, a
+   * SIGSTOP) while the group moves its partitions to others, who poll meanwhile; then it carries on
+   * into whatever happened, and notices the pause afterwards.
+   */
+  private void armFreezeInsideTransaction() {
+    SimKafka.Call at = random.nextBoolean() ? SimKafka.Call.SEND_OFFSETS : SimKafka.Call.COMMIT;
+    int others = 1 + random.nextInt(6);
+    boolean timeout = random.nextInt(3) == 0;
+    log("next transaction freezes before " + at);
+    kafka.pauseBeforeNext(
+        at,
+        () -> {
+          Proc frozen = stepping;
+          log("c" + (frozen == null ? "?" : frozen.slot) + " frozen before " + at);
+          if (frozen != null && kafka.liveMembers().contains(frozen.consumer)) {
+            kafka.expire(frozen.consumer);
+            if (guarded) {
+              leases.expire(frozen.session);
+            }
+          }
+          kafka.rebalance(random);
+          if (timeout && frozen != null) {
+            log("its transaction times out");
+            kafka.timeOutTransaction(frozen.producer);
+          }
+          for (int i = 0; i < others; i++) {
+            Proc other = procs.get(random.nextInt(procs.size()));
+            if (other != frozen) {
+              stepOne(other);
+            }
+          }
+          if (frozen != null) {
+            frozen.quarantinedUntil = clock.instant().plusSeconds(10);
+            leases.open(frozen.session);
+            log("c" + frozen.slot + " carries on");
+          }
+        });
   }
 
   private void armKafkaFault() {
@@ -288,7 +403,7 @@ final class ConsumerSimulation {
     }
   }
 
-  private void stepOne(Proc p) throws InterruptedException {
+  private void stepOne(Proc p) {
     if (!p.alive) {
       return;
     }
@@ -302,24 +417,47 @@ final class ConsumerSimulation {
       }
       return;
     }
+    Proc outer = stepping;
+    stepping = p;
     try {
       if (!p.process.pollOnce()) {
         p.crash("loop stopped on a fatal error");
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     } catch (SimCrash e) {
       p.crash(e.getMessage());
     } catch (RuntimeException e) {
       // The loop's own handler would log this and stop; a supervisor restarts the process.
-      p.crash("loop failed: " + e);
+      String message = String.valueOf(e.getMessage());
+      p.crash(
+          "loop failed: "
+              + e.getClass().getSimpleName()
+              + " "
+              + message.substring(0, Math.min(40, message.length())).replaceAll("[0-9]", "#"));
+    } finally {
+      stepping = outer;
     }
   }
 
   private void postSome() {
     if (toPost.isEmpty()) {
       if (!posted.isEmpty() && random.nextInt(4) == 0) {
-        // A client posts a payout it posted before.
-        List<Payout> all = new ArrayList<>(posted.values());
-        post(all.get(random.nextInt(all.size())));
+        // A client posts a payout it posted before, as the gateway lets through only within its
+        // own races (a retried write whose outcome was unknown, two instances at once): soon
+        // after the first, within the consumer's deduplication horizon.
+        int partition = random.nextInt(kafka.partitions());
+        long end = kafka.committed(Topics.SENDTO, partition).size();
+        List<Payout> recent = new ArrayList<>();
+        for (var e : firstPosts.entrySet()) {
+          if (e.getValue().partition() == partition && e.getValue().offset() >= end - horizon) {
+            recent.add(posted.get(e.getKey()));
+          }
+        }
+        if (!recent.isEmpty()) {
+          post(recent.get(random.nextInt(recent.size())));
+        }
       }
       return;
     }
@@ -338,6 +476,8 @@ final class ConsumerSimulation {
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+    long offset = kafka.committed(Topics.SENDTO, partition).size() - 1;
+    firstPosts.putIfAbsent(payout.resultKey(), new Posted(partition, offset));
     posted.put(payout.resultKey(), payout);
     log(
         "post "
@@ -355,12 +495,16 @@ final class ConsumerSimulation {
     if (random.nextInt(3) == 0) {
       node.mine(1 + random.nextInt(50));
     }
+    if (random.nextInt(3) == 0) {
+      btc.mine(1 + random.nextInt(50));
+    }
   }
 
   /** Faults off, everyone up, and every process polls until all is settled. */
   private String drain() throws InterruptedException {
     log("drain");
     node.faults(SimEthNode.Faults.NONE);
+    btc.faults(SimEthNode.Faults.NONE);
     while (!toPost.isEmpty()) {
       post(toPost.remove(0));
     }
@@ -394,6 +538,11 @@ final class ConsumerSimulation {
       }
       clock.advance(Duration.ofSeconds(1));
       node.mine(Integer.MAX_VALUE);
+      // What the wallet does on its own (bcoin on reconnecting, Core every few hours): send its
+      // transactions again. Until confirmations are tracked, a Bitcoin payout recorded BROADCAST
+      // and then evicted from every mempool is paid only so.
+      btc.walletResend();
+      btc.mine(Integer.MAX_VALUE);
       if (settled()) {
         return checkFinal();
       }
@@ -415,6 +564,25 @@ final class ConsumerSimulation {
     return pendingUnits().isEmpty() && resultsByKey().keySet().containsAll(posted.keySet());
   }
 
+  /** What the run went through, to show which paths the seeds reach. */
+  private Map<String, Integer> seen() {
+    Map<String, Integer> seen = new java.util.TreeMap<>(counts);
+    for (SimRecord r : kafka.committed(Topics.JOURNAL)) {
+      JournalEntry e = (JournalEntry) r.value();
+      String what =
+          e == null ? "journal tombstones" : "journal " + e.state().name().toLowerCase(Locale.ROOT);
+      seen.merge(what, 1, Integer::sum);
+    }
+    for (SimRecord r : kafka.committed(Topics.RESULTS)) {
+      seen.merge("results " + ((PayoutResult) r.value()).status(), 1, Integer::sum);
+    }
+    return seen;
+  }
+
+  private void count(String what) {
+    counts.merge(what, 1, Integer::sum);
+  }
+
   private String progress() {
     return "offsets "
         + kafka.groupOffsets()
@@ -423,7 +591,23 @@ final class ConsumerSimulation {
         + ", results "
         + resultsByKey().size()
         + " of "
-        + posted.size();
+        + posted.size()
+        + ", owners "
+        + kafka.assignments()
+        + ", "
+        + procs.stream()
+            .filter(p -> p.alive)
+            .map(
+                p ->
+                    "c"
+                        + p.slot
+                        + " paused "
+                        + p.consumer.paused()
+                        + " at "
+                        + p.consumer.assignment().stream()
+                            .map(tp -> tp.partition() + ":" + p.consumer.position(tp))
+                            .toList())
+            .toList();
   }
 
   /** No committed offset passes a payout with neither a result nor a journaled unit. */
@@ -469,6 +653,13 @@ final class ConsumerSimulation {
         return payout.resultKey() + " has " + rs.size() + " results: " + rs;
       }
       PayoutResult result = rs.get(0);
+      if (payout.chain() == Chain.BTC) {
+        String broken = checkBitcoin(payout, result);
+        if (broken != null) {
+          return broken;
+        }
+        continue;
+      }
       List<SimEthNode.Transfer> transfers =
           paid.getOrDefault(payout.to().value().toLowerCase(Locale.ROOT), List.of());
       if (result.status() == PayoutStatus.BROADCAST) {
@@ -496,6 +687,32 @@ final class ConsumerSimulation {
     return null;
   }
 
+  private String checkBitcoin(Payout payout, PayoutResult result) {
+    List<SimBtcNode.Transfer> transfers =
+        btc.transfers().stream().filter(t -> t.address().equals(payout.to().value())).toList();
+    long sats = payout.amount().toUnits(8).longValueExact();
+    if (result.status() == PayoutStatus.BROADCAST) {
+      if (transfers.size() != 1) {
+        return payout.resultKey()
+            + " is BROADCAST and the chain paid it "
+            + transfers.size()
+            + " times: "
+            + transfers;
+      }
+      SimBtcNode.Transfer t = transfers.get(0);
+      if (t.sats() != sats || !t.txid().equals(result.txid())) {
+        return payout.resultKey() + " paid " + t + " but recorded " + result;
+      }
+      return null;
+    }
+    if (result.status() == PayoutStatus.FAILED) {
+      return transfers.isEmpty()
+          ? null
+          : payout.resultKey() + " is FAILED and the chain paid it: " + transfers;
+    }
+    return payout.resultKey() + " ended " + result.status();
+  }
+
   private Map<String, List<PayoutResult>> resultsByKey() {
     Map<String, List<PayoutResult>> byKey = new HashMap<>();
     for (SimRecord r : kafka.committed(Topics.RESULTS)) {
@@ -509,7 +726,12 @@ final class ConsumerSimulation {
     Map<String, JournalEntry> latest = new LinkedHashMap<>();
     for (SimRecord r : kafka.committed(Topics.JOURNAL)) {
       JournalEntry e = (JournalEntry) r.value();
-      latest.put(e.unitId(), e);
+      if (e == null) {
+        // A tombstone: the unit was settled long ago and forgotten; its result stays.
+        latest.remove(r.key());
+      } else {
+        latest.put(e.unitId(), e);
+      }
     }
     return latest;
   }
@@ -521,13 +743,13 @@ final class ConsumerSimulation {
         .toList();
   }
 
-  private List<JournalEntry> journalOf(int partition) {
+  private List<SimulatedProcess.Logged> journalOf(int partition) {
     if (kafka.hasOpenTransaction(Topics.JOURNAL, partition)) {
       // The real reader waits for the transaction to end; here the read fails and is retried.
       throw new KafkaException("journal partition " + partition + " has an open transaction");
     }
     return kafka.committed(Topics.JOURNAL, partition).stream()
-        .map(r -> (JournalEntry) r.value())
+        .map(r -> new SimulatedProcess.Logged(r.offset(), (JournalEntry) r.value()))
         .toList();
   }
 

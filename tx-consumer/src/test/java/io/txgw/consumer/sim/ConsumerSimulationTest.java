@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the consumer's fault simulation over many seeds. {@code -Dtxgw.sim.seeds=N} and {@code
  * -Dtxgw.sim.first=S} choose which; a failing seed is printed with its event trace and replays
- * exactly with {@code -Dtxgw.sim.first=SEED -Dtxgw.sim.seeds=1}.
+ * exactly with {@code -Dtxgw.sim.first=SEED -Dtxgw.sim.seeds=1} ({@code -Dtxgw.sim.trace=N} shows
+ * the last N events of its trace, 300 by default).
  */
 class ConsumerSimulationTest {
   @Test
@@ -18,10 +19,12 @@ class ConsumerSimulationTest {
     int seeds = Integer.getInteger("txgw.sim.seeds", 300);
     List<ConsumerSimulation.Result> failures = new ArrayList<>();
     long steps = 0;
+    java.util.Map<String, Long> seen = new java.util.TreeMap<>();
     long start = System.nanoTime();
     for (long seed = first; seed < first + seeds; seed++) {
       ConsumerSimulation.Result result = ConsumerSimulation.run(seed);
       steps += result.steps();
+      result.seen().forEach((k, v) -> seen.merge(k, (long) v, Long::sum));
       if (!result.ok()) {
         failures.add(result);
         System.out.println("FAILED seed " + seed + ": " + result.failure());
@@ -31,11 +34,13 @@ class ConsumerSimulationTest {
     System.out.printf(
         "simulation: %d seeds from %d, %d steps, %.1f s, %.0f seeds per minute, %d failed%n",
         seeds, first, steps, minutes * 60, seeds / minutes, failures.size());
+    System.out.println("seen over all seeds: " + seen);
     if (!failures.isEmpty()) {
       ConsumerSimulation.Result f = failures.get(0);
       List<String> trace = f.trace();
-      System.out.println("trace of seed " + f.seed() + " (last 300 events):");
-      trace.subList(Math.max(0, trace.size() - 300), trace.size()).forEach(System.out::println);
+      int shown = Integer.getInteger("txgw.sim.trace", 300);
+      System.out.println("trace of seed " + f.seed() + " (last " + shown + " events):");
+      trace.subList(Math.max(0, trace.size() - shown), trace.size()).forEach(System.out::println);
       System.out.println(
           "failing seeds: " + failures.stream().map(ConsumerSimulation.Result::seed).toList());
     }

@@ -191,6 +191,11 @@ public final class SimConsumer extends UnsupportedConsumer {
       if (paused.contains(tp)) {
         continue;
       }
+      if (!positions.containsKey(tp) && kafka.offsetsUnstable(tp)) {
+        // No position yet, and the committed offset is not stable: the real client retries its
+        // offset fetch and returns nothing of this partition meanwhile.
+        continue;
+      }
       PartitionLog log = kafka.log(tp);
       long position = positionOf(tp);
       long stable = log.lastStableOffset();
@@ -277,9 +282,14 @@ public final class SimConsumer extends UnsupportedConsumer {
     }
     Map<TopicPartition, OffsetAndMetadata> committed = new LinkedHashMap<>();
     for (TopicPartition tp : partitions) {
+      if (kafka.offsetsUnstable(tp)) {
+        // The client retries UNSTABLE_OFFSET_COMMIT until its API timeout, then gives up.
+        throw new org.apache.kafka.common.errors.TimeoutException(
+            "offsets of " + tp + " are pending in an open transaction");
+      }
       Long offset = kafka.group().offset(tp);
       if (offset != null) {
-        committed.put(tp, new OffsetAndMetadata(offset));
+        committed.put(tp, new OffsetAndMetadata(offset, kafka.group().metadata(tp)));
       }
     }
     return committed;

@@ -94,16 +94,34 @@ final class SimEthNode implements Rpc {
     }
   }
 
-  /** The probability of each fault on one call while faults are on. */
+  /**
+   * The probability of each fault on one call while faults are on. {@code lagging}: a read is
+   * answered by a node in rotation that is up to {@link #MAX_LAG} behind the best one.
+   */
   record Faults(
       double refused,
       double throttled,
       double lostRequest,
       double lostAnswer,
       double crashBefore,
-      double crashAfter) {
-    static final Faults NONE = new Faults(0, 0, 0, 0, 0, 0);
+      double crashAfter,
+      double lagging) {
+    static final Faults NONE = new Faults(0, 0, 0, 0, 0, 0, 0);
+
+    /** Without lagging reads. */
+    Faults(
+        double refused,
+        double throttled,
+        double lostRequest,
+        double lostAnswer,
+        double crashBefore,
+        double crashAfter) {
+      this(refused, throttled, lostRequest, lostAnswer, crashBefore, crashAfter, 0);
+    }
   }
+
+  /** How far behind a node may be and stay in rotation: the pool's health check drops it. */
+  static final java.time.Duration MAX_LAG = java.time.Duration.ofSeconds(20);
 
   /** A transaction as the node decodes it from its raw bytes. */
   record Tx(
@@ -138,8 +156,29 @@ final class SimEthNode implements Rpc {
   private final List<Transfer> transfers = new ArrayList<>();
   private long block;
   private int foreign;
+  private final java.util.function.Supplier<java.time.Instant> now;
+
+  /** When each block was mined, by number; block 0 is the start. */
+  private final List<java.time.Instant> blockTimes = new ArrayList<>();
+
+  /** The block a lagging node answers from on this call; the head when it does not lag. */
+  private long view;
 
   SimEthNode(Random random, Dialect dialect, boolean automine, Consumer<String> trace) {
+    this(random, dialect, automine, trace, () -> java.time.Instant.EPOCH);
+  }
+
+  /**
+   * @param now the simulation's clock, which lagging answers are measured against
+   */
+  SimEthNode(
+      Random random,
+      Dialect dialect,
+      boolean automine,
+      Consumer<String> trace,
+      java.util.function.Supplier<java.time.Instant> now) {
+    this.now = now;
+    blockTimes.add(java.time.Instant.MIN);
     this.random = random;
     this.dialect = dialect;
     this.automine = automine;
@@ -193,6 +232,15 @@ final class SimEthNode implements Rpc {
     if (draw < (at += faults.crashBefore())) {
       throw new SimCrash("before " + method);
     }
+    view = block;
+    if (random.nextDouble() < faults.lagging()) {
+      java.time.Instant seen =
+          now.get()
+              .minus(java.time.Duration.ofMillis(1 + random.nextInt((int) MAX_LAG.toMillis())));
+      while (view > 0 && blockTimes.get((int) view).isAfter(seen)) {
+        view--;
+      }
+    }
     JsonNode result = act(method, params);
     if (draw < (at += faults.lostAnswer())) {
       trace.accept("eth: answer to " + method + " lost");
@@ -216,7 +264,7 @@ final class SimEthNode implements Rpc {
                   BigInteger.valueOf(
                       "pending".equals(params.get(1).asText())
                           ? pendingCount(params.get(0).asText())
-                          : nonce(params.get(0).asText()))));
+                          : nonceAt(params.get(0).asText(), view))));
       case "eth_getBalance" -> text(hex(balance(params.get(0).asText())));
       case "eth_getTransactionByHash" -> byHash(params.get(0).asText());
       case "anvil_dropTransaction" -> {
@@ -284,6 +332,7 @@ final class SimEthNode implements Rpc {
   /** Mines one block of at most {@code max} executable pool transactions. */
   void mine(int max) {
     block++;
+    blockTimes.add(now.get());
     int mined = 0;
     boolean progress = true;
     while (progress && mined < max) {
@@ -351,13 +400,14 @@ final class SimEthNode implements Rpc {
       return;
     }
     block++;
+    blockTimes.add(now.get());
     apply(tx);
     pool.values().removeIf(t -> t.nonce() < nonce(t.from()));
   }
 
   private JsonNode receipt(String txid) {
     Transfer t = receipts.get(txid);
-    if (t == null) {
+    if (t == null || t.block() > view) {
       return Json.mapper().nullNode();
     }
     ObjectNode r = Json.mapper().createObjectNode();
@@ -369,6 +419,9 @@ final class SimEthNode implements Rpc {
 
   private JsonNode byHash(String txid) {
     Transfer t = receipts.get(txid);
+    if (t != null && t.block() > view) {
+      t = null;
+    }
     Tx pooled = pool.get(txid);
     if (t == null && pooled == null) {
       return Json.mapper().nullNode();
@@ -385,6 +438,15 @@ final class SimEthNode implements Rpc {
 
   private long nonce(String account) {
     return nonces.getOrDefault(key(account), 0L);
+  }
+
+  /** The account's nonce as of block {@code at}: its transactions mined up to it. */
+  private long nonceAt(String account, long at) {
+    if (at >= block) {
+      return nonce(account);
+    }
+    String from = key(account);
+    return transfers.stream().filter(t -> t.from().equals(from) && t.block() <= at).count();
   }
 
   private long pendingCount(String account) {

@@ -47,6 +47,7 @@ final class SimGroup {
 
   private final Map<String, List<TopicPartition>> owners = new TreeMap<>();
   private final Map<TopicPartition, Long> offsets = new HashMap<>();
+  private final Map<TopicPartition, String> metadata = new HashMap<>();
 
   /** What a member is told at the poll after a rebalance. */
   record Deal(int generation, List<TopicPartition> partitions) {}
@@ -164,6 +165,12 @@ final class SimGroup {
 
   void commit(Map<TopicPartition, OffsetAndMetadata> committed) {
     committed.forEach((tp, o) -> offsets.put(tp, o.offset()));
+    committed.forEach((tp, o) -> metadata.put(tp, o.metadata()));
+  }
+
+  /** The metadata committed with the partition's offset, as the broker keeps it. */
+  String metadata(TopicPartition tp) {
+    return metadata.get(tp);
   }
 
   Long offset(TopicPartition tp) {

@@ -189,6 +189,15 @@ public final class SimKafka {
     group.leave(member.memberId());
   }
 
+  /**
+   * True while an open transaction holds offsets for {@code tp} that are not committed yet: a
+   * consumer asking for the committed offset with require_stable (KIP-447, what read_committed
+   * consumers do) gets UNSTABLE_OFFSET_COMMIT and retries until that transaction ends.
+   */
+  boolean offsetsUnstable(TopicPartition tp) {
+    return producers.stream().anyMatch(p -> p.holdsOffsetsFor(tp));
+  }
+
   public SimProducer newProducer(String transactionalId) {
     SimProducer p = new SimProducer(this, transactionalId, nextProducerId++);
     producers.add(p);

@@ -258,6 +258,11 @@ public final class SimProducer implements Producer<String, Object> {
     close();
   }
 
+  /** True while this producer's open transaction holds offsets for {@code tp} not yet committed. */
+  boolean holdsOffsetsFor(TopicPartition tp) {
+    return offsets.containsKey(tp);
+  }
+
   /** The coordinator aborted the open transaction on its timeout; false if none was open. */
   boolean timedOut() {
     if (written.isEmpty() && offsets.isEmpty()) {

@@ -1,0 +1,151 @@
+package io.txgw.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.txgw.common.kafka.LayoutStore;
+import io.txgw.common.kafka.TopicLayout.Reason;
+import io.txgw.common.kafka.TopicLayout.Recorded;
+import io.txgw.common.kafka.TopicLayout.Refused;
+import io.txgw.common.kafka.Topics;
+import io.txgw.consumer.ConsumerMain;
+import io.txgw.consumer.TxConsumer;
+import io.txgw.consumer.TxConsumerConfig;
+import io.txgw.deploy.infra.ChildProcess;
+import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.Ports;
+import io.txgw.gateway.Gateway;
+import io.txgw.gateway.GatewayConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Gateways and consumers refuse to start on a partition layout that moved accounts off their
+ * journal, against a real broker. Every test starts from topics of 2 partitions, layout recorded.
+ */
+class TopicLayoutIT {
+  @TempDir static Path dir;
+  static EmbeddedKafka kafka;
+  static Admin admin;
+
+  @BeforeAll
+  static void startBroker() {
+    kafka = new EmbeddedKafka(dir.resolve("kafka"));
+    admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (admin != null) {
+      admin.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  @BeforeEach
+  void twoPartitionsLaidOut() throws Exception {
+    FreshTopics.laidOut(admin, kafka.bootstrapServers(), 2);
+  }
+
+  private static Map<String, String> consumerEnv() {
+    Map<String, String> env = new HashMap<>();
+    env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.put("TXGW_CONSUMER_ID", "layout-test");
+    // Never called: the check comes before any node.
+    env.put("TXGW_ETH_RPC_URL", "http://127.0.0.1:" + Ports.freeLoopbackPort());
+    return env;
+  }
+
+  private static void startConsumer() throws InterruptedException {
+    Map<String, String> env = consumerEnv();
+    TxConsumer consumer = new TxConsumer(TxConsumerConfig.fromEnv(env), env);
+    try {
+      consumer.start();
+    } finally {
+      consumer.close();
+    }
+  }
+
+  private static Reason reasonOf(Throwable e) {
+    return ((Refused) e).reason();
+  }
+
+  @Test
+  void aConsumerRefusesToStartWhenSendtoAloneWasGrownAndItsProcessExitsWithOneLine()
+      throws Exception {
+    FreshTopics.growAlone(admin, Topics.SENDTO, 4);
+
+    assertThatThrownBy(TopicLayoutIT::startConsumer)
+        .isInstanceOf(Refused.class)
+        .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.SENDTO_AND_JOURNAL_DIFFER))
+        .hasMessageContaining("topic sendto has 4 partitions but journal has 2")
+        .hasMessageContaining("README.md \"Growing partitions\"");
+
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path log = dir.resolve("refused-consumer.log");
+    try (ChildProcess process =
+        ChildProcess.start(
+            "refused-consumer",
+            List.of(
+                java,
+                "-Xmx128m",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                ConsumerMain.class.getName()),
+            dir,
+            consumerEnv(),
+            log)) {
+      assertThat(process.awaitExit(Duration.ofSeconds(20))).as("exited by itself").isTrue();
+      assertThat(process.exitCode()).isNotZero();
+    }
+    List<String> lines = Files.readAllLines(log);
+    assertThat(lines.stream().filter(l -> l.contains("refusing to start")))
+        .singleElement()
+        .satisfies(l -> assertThat(l).contains("sendto has 4 partitions but journal has 2"));
+    assertThat(lines)
+        .noneMatch(l -> l.startsWith("\tat "))
+        .noneMatch(l -> l.contains("started for"));
+  }
+
+  @Test
+  void sendtoAndJournalGrownTogetherWithoutTheCommandAreRefused() throws Exception {
+    FreshTopics.growAlone(admin, Topics.SENDTO, 3);
+    FreshTopics.growAlone(admin, Topics.JOURNAL, 3);
+
+    assertThatThrownBy(TopicLayoutIT::startConsumer)
+        .isInstanceOf(Refused.class)
+        .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.CHANGED_WITHOUT_PROCEDURE))
+        .hasMessageContaining("have 3 partitions but this deployment was laid out with 2");
+  }
+
+  @Test
+  void aGatewayRefusesToStartWhileAPartitionChangeIsUnderWay() throws Exception {
+    Recorded laidOut = LayoutStore.read(kafka.bootstrapServers()).orElseThrow();
+    LayoutStore.write(admin, kafka.bootstrapServers(), laidOut.growing(4, Instant.now(), "test"));
+    Map<String, String> env = new HashMap<>();
+    env.put("TXGW_HTTP_PORT", "0");
+    env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.put("TXGW_API_KEYS", "acme=0123456789abcdef0123");
+    env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
+
+    assertThatThrownBy(() -> new Gateway(GatewayConfig.fromEnv(env)).start().close())
+        .isInstanceOf(Refused.class)
+        .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.CHANGE_UNDER_WAY))
+        .hasMessageContaining("a partition change from 2 to 4")
+        .hasMessageContaining("run txgw grow-partitions --to 4 again");
+  }
+}

@@ -1,0 +1,181 @@
+package io.txgw.consumer;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.JournalEntry;
+import io.txgw.consumer.chain.ChainSender;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The two Kafka transactions of a round, each carrying the consumer offset with its group metadata
+ * and the journal checkpoint: <b>journal</b> (signed units before they are broadcast) and
+ * <b>record</b> (results, the units' final state, dead letters). Both also roll the partition's
+ * journal generations when due, tombstoning the oldest in the same transaction. The in-memory index
+ * is changed only once a transaction has committed.
+ */
+final class JournalWriter {
+  private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
+  private static final int COMMIT_ATTEMPTS = 3;
+
+  private final Producer<String, Object> producer;
+  private final Consumer<String, byte[]> consumer;
+  private final Map<Chain, ChainSender> senders;
+  private final Clock clock;
+  private final int horizon;
+  private final MeterRegistry meters;
+
+  /** A commit whose outcome stayed unknown: the producer can take no other call. */
+  static final class CommitUnknown extends RuntimeException {
+    CommitUnknown(Throwable cause) {
+      super("transaction commit outcome unknown after retries", cause);
+    }
+  }
+
+  JournalWriter(
+      Producer<String, Object> producer,
+      Consumer<String, byte[]> consumer,
+      Map<Chain, ChainSender> senders,
+      Clock clock,
+      int horizon,
+      MeterRegistry meters) {
+    this.producer = producer;
+    this.consumer = consumer;
+    this.senders = senders;
+    this.clock = clock;
+    this.horizon = horizon;
+    this.meters = meters;
+  }
+
+  /** Journals prepared units; fails, and nothing is broadcast, if this consumer is fenced. */
+  void journal(TopicPartition p, JournalIndex index, List<JournalEntry> units, long offset) {
+    List<String> forgotten = rollIfDue(p, index, offset);
+    producer.beginTransaction();
+    tombstone(p, forgotten);
+    for (JournalEntry unit : units) {
+      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
+    }
+    commitWithOffset(p, index, offset);
+    units.forEach(index::apply);
+  }
+
+  /** Results, final journal states, dead letters and the offset, in one transaction. */
+  void record(
+      TopicPartition p,
+      JournalIndex index,
+      List<JournalEntry> finals,
+      List<ProducerRecord<String, Object>> extra,
+      long offset) {
+    List<String> forgotten = rollIfDue(p, index, offset);
+    producer.beginTransaction();
+    tombstone(p, forgotten);
+    Instant now = clock.instant();
+    for (JournalEntry unit : finals) {
+      if (unit.state() == JournalEntry.State.RECORDED) {
+        String node =
+            senders.containsKey(unit.chain()) ? senders.get(unit.chain()).nodeName() : null;
+        for (JournalEntry.Item item : unit.payouts()) {
+          var result = unit.resultOf(item, node, now);
+          producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
+        }
+      }
+      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unit.unitId(), unit));
+    }
+    extra.forEach(producer::send);
+    commitWithOffset(p, index, offset);
+    countRecorded(finals);
+    finals.forEach(index::apply);
+  }
+
+  void abortQuietly() {
+    try {
+      producer.abortTransaction();
+    } catch (KafkaException | IllegalStateException e) {
+      log.debug("nothing to abort: {}", e.toString());
+    }
+  }
+
+  private void tombstone(TopicPartition p, List<String> unitIds) {
+    for (String unitId : unitIds) {
+      producer.send(new ProducerRecord<>(Topics.JOURNAL, p.partition(), unitId, null));
+    }
+  }
+
+  private void commitWithOffset(TopicPartition p, JournalIndex index, long offset) {
+    // The records reach the broker before the offsets are checked against this consumer's
+    // generation. A consumer frozen after that check holds the partition's stable offset back, so
+    // the next owner's journal read waits for this transaction to end; one frozen before it fails
+    // the check and its records are aborted. Either way no journaled unit escapes the next owner.
+    producer.flush();
+    producer.sendOffsetsToTransaction(
+        Map.of(p, new OffsetAndMetadata(offset, index.checkpoint().metadata())),
+        consumer.groupMetadata());
+    commit();
+  }
+
+  /**
+   * Commits the open transaction. A commit that timed out may still complete, and the producer
+   * accepts nothing else until it is asked again (Kafka 4 refuses even an abort): ask again a few
+   * times, then give the producer up as a fatal error, so that a fresh one fences whatever is left.
+   */
+  private void commit() {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        producer.commitTransaction();
+        return;
+      } catch (TimeoutException e) {
+        if (attempt >= COMMIT_ATTEMPTS) {
+          throw new CommitUnknown(e);
+        }
+        log.warn("commit timed out ({}); asking for the same commit again", e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Starts a new journal generation when the newest is full and nothing is pending, and answers the
+   * units of the oldest, to tombstone in the transaction about to begin, which also commits the new
+   * checkpoint. Should it abort, the index is read again from Kafka, which never saw the roll.
+   */
+  private List<String> rollIfDue(TopicPartition p, JournalIndex index, long committing) {
+    // Generations of a quarter window: a roll (one offset look-up) every few thousand payouts.
+    if (!index.shouldRoll(Math.max(1, horizon / 4), horizon, committing)) {
+      return List.of();
+    }
+    // Nothing is pending, so everything this partition journaled lies below the stable end.
+    TopicPartition journalPartition = new TopicPartition(Topics.JOURNAL, p.partition());
+    long end = consumer.endOffsets(List.of(journalPartition)).get(journalPartition);
+    List<String> forgotten = index.roll(end);
+    log.info(
+        "{}: the journal is read from offset {} on; {} settled units tombstoned",
+        p,
+        index.checkpoint().previousStart(),
+        forgotten.size());
+    return forgotten;
+  }
+
+  /** Counted once their transaction commits: an aborted one is recorded again later. */
+  private void countRecorded(List<JournalEntry> finals) {
+    for (JournalEntry unit : finals) {
+      if (unit.state() == JournalEntry.State.RECORDED) {
+        // A unit's payouts share its outcome.
+        String status = unit.payouts().get(0).status().name();
+        meters
+            .counter("txgw.payouts", "chain", unit.chain().name(), "status", status)
+            .increment(unit.payouts().size());
+      }
+    }
+  }
+}

@@ -1,0 +1,961 @@
+package io.txgw.consumer.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.txgw.common.json.Json;
+import io.txgw.consumer.rpc.Rpc;
+import io.txgw.consumer.rpc.RpcException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Bitcoin node with its wallet, in memory and deterministic: a chain of blocks over a UTXO set, a
+ * mempool, and one wallet ("primary") with a few confirmed coins, locked coins and change. It
+ * answers exactly what {@code BcoinSender} and {@code BitcoinCoreSender} ask, in the shapes and
+ * error codes of the dialect it plays, including what makes those nodes hard to trust: bcoin
+ * answers {@code sendrawtransaction} with the txid whatever its mempool decides, and may show a
+ * transaction it has just taken only a few look-ups later. Faults are drawn from the run's random
+ * source exactly as in {@link SimEthNode}, lagging reads included: a read may be answered as of an
+ * older block, by a node in rotation up to {@link SimEthNode#MAX_LAG} behind.
+ *
+ * <p>Raw bytes are the hex of a canonical text of the inputs and outputs (and whether the wallet
+ * signed); the txid is their double SHA-256, so the same bytes always carry the same txid.
+ */
+final class SimBtcNode implements Rpc {
+  /** Which node plays: bcoin (a wallet REST API, a node that lies) or Bitcoin Core. */
+  enum Dialect {
+    BCOIN,
+    CORE
+  }
+
+  /** A transaction output by its place. */
+  record Outpoint(String txid, int index) {
+    @Override
+    public String toString() {
+      return SimEthNode.short_(txid) + ":" + index;
+    }
+  }
+
+  record Output(String address, long sats) {}
+
+  /** A transaction as the node decodes it from its raw bytes. */
+  record Tx(String txid, String hex, boolean signed, List<Outpoint> inputs, List<Output> outputs) {
+    long paid() {
+      return outputs.stream().mapToLong(Output::sats).sum();
+    }
+  }
+
+  /** An unspent output; {@code block} 0 while its transaction is unconfirmed. */
+  record Coin(String address, long sats, long block) {}
+
+  /** An output the chain paid to an address outside the wallet. */
+  record Transfer(String txid, String address, long sats, long block) {}
+
+  private record Refusal(int code, String message) {}
+
+  private record Funding(List<Outpoint> inputs, List<Output> outputs, int changePosition) {}
+
+  static final long FEE_SATS = 500;
+
+  /** bcoin's and Core's dust threshold for a P2WPKH output at the default relay fee. */
+  static final long DUST_SATS = 294;
+
+  /** Core's and bcoin's default limit on unconfirmed ancestors, the transaction included. */
+  static final int MAX_ANCESTORS = 25;
+
+  private static final int FUNDING_COINS = 4;
+  private static final String WALLET = "primary";
+  private static final String RECEIVE_ADDRESS = "rb1qsimwalletreceive0";
+  private static final Set<String> CORE_WALLET_METHODS =
+      Set.of(
+          "createrawtransaction",
+          "fundrawtransaction",
+          "signrawtransactionwithwallet",
+          "gettransaction");
+  private static final Pattern CREATE = Pattern.compile("/wallet/([^/]+)/create");
+  private static final Pattern LOCK = Pattern.compile("/wallet/([^/]+)/locked/([0-9a-f]+)/(\\d+)");
+  private static final java.util.HexFormat HEX = java.util.HexFormat.of();
+
+  private final Random random;
+  private final Dialect dialect;
+  private final Consumer<String> trace;
+  private SimEthNode.Faults faults = SimEthNode.Faults.NONE;
+  private double lateMempool;
+
+  private final Map<String, Tx> chainTxs = new HashMap<>();
+  private final Map<String, Long> heights = new HashMap<>();
+  private final Map<Outpoint, Coin> utxo = new LinkedHashMap<>();
+  private final Map<Outpoint, String> chainSpender = new HashMap<>();
+  private final Map<String, Tx> mempool = new LinkedHashMap<>();
+  private final Map<Outpoint, String> mempoolSpender = new HashMap<>();
+
+  /** Look-ups left before bcoin shows a transaction its mempool has just taken. */
+  private final Map<String, Integer> hidden = new HashMap<>();
+
+  /** The wallet's unmined transactions it has seen: pending (even if evicted) or conflicted. */
+  private final Map<String, Tx> walletTxs = new LinkedHashMap<>();
+
+  /** Signed by the wallet and never seen by the node: the wallet does not know them. */
+  private final Map<String, Tx> unsent = new LinkedHashMap<>();
+
+  private final Set<Outpoint> locked = new LinkedHashSet<>();
+  private final Set<String> walletAddresses = new HashSet<>();
+  private final List<Transfer> transfers = new ArrayList<>();
+  private final Supplier<Instant> now;
+
+  /** When each block was mined, by height; the funding block counts as there from the start. */
+  private final List<Instant> blockTimes = new ArrayList<>(List.of(Instant.MIN, Instant.MIN));
+
+  /** Mined at once, never in any mempool: a node behind their block has not heard of them. */
+  private final Set<String> foreignTxids = new HashSet<>();
+
+  private long tip;
+
+  /** The block this call's reads are answered as of: the tip unless the answering node lags. */
+  private long view;
+
+  private int changeAddresses;
+  private int foreignSpends;
+
+  /**
+   * @param walletSats what the wallet holds at start, in a few confirmed coins
+   * @param trace where the node tells what it did, for a failing run's story
+   */
+  SimBtcNode(Random random, Dialect dialect, long walletSats, Consumer<String> trace) {
+    this(random, dialect, walletSats, trace, () -> Instant.EPOCH);
+  }
+
+  /**
+   * @param now the simulation's clock, which lagging reads are measured against
+   */
+  SimBtcNode(
+      Random random,
+      Dialect dialect,
+      long walletSats,
+      Consumer<String> trace,
+      Supplier<Instant> now) {
+    this.now = now;
+    this.random = random;
+    this.dialect = dialect;
+    this.trace = trace;
+    walletAddresses.add(RECEIVE_ADDRESS);
+    List<Output> coins = new ArrayList<>();
+    long each = walletSats / FUNDING_COINS;
+    for (int i = 0; i < FUNDING_COINS && walletSats > 0; i++) {
+      long sats = i == 0 ? walletSats - each * (FUNDING_COINS - 1) : each;
+      if (sats > 0) {
+        coins.add(new Output(RECEIVE_ADDRESS, sats));
+      }
+    }
+    tip = 1;
+    view = tip;
+    confirm(tx(true, List.of(), coins));
+  }
+
+  void faults(SimEthNode.Faults faults) {
+    this.faults = faults;
+  }
+
+  /** How often bcoin's mempool shows a transaction it has just taken only 1 to 3 look-ups later. */
+  void lateMempool(double probability) {
+    this.lateMempool = probability;
+  }
+
+  String walletName() {
+    return WALLET;
+  }
+
+  Dialect dialect() {
+    return dialect;
+  }
+
+  /** Every output the chain paid outside the wallet, in block order. */
+  List<Transfer> transfers() {
+    return List.copyOf(transfers);
+  }
+
+  int mempoolSize() {
+    return mempool.size();
+  }
+
+  long height() {
+    return tip;
+  }
+
+  @Override
+  public String name() {
+    return "sim-" + dialect.name().toLowerCase(Locale.ROOT);
+  }
+
+  @Override
+  public JsonNode call(String method, ArrayNode params) throws RpcException {
+    return faulted(method, () -> act(method, params));
+  }
+
+  @Override
+  public JsonNode rest(String httpMethod, String path, JsonNode body) throws RpcException {
+    return faulted(httpMethod + " " + path, () -> restAct(httpMethod, path, body));
+  }
+
+  private interface Action {
+    JsonNode run() throws RpcException;
+  }
+
+  private JsonNode faulted(String what, Action action) throws RpcException {
+    double draw = random.nextDouble();
+    double at = faults.refused();
+    if (draw < at) {
+      throw new RpcException(RpcException.Kind.CONNECT_FAILED, null, 0, "connection refused", null);
+    }
+    if (draw < (at += faults.throttled())) {
+      throw new RpcException(RpcException.Kind.RATE_LIMITED, null, 429, "rate limited", null);
+    }
+    if (draw < (at += faults.lostRequest())) {
+      throw new RpcException(RpcException.Kind.TIMEOUT, null, 0, "timeout before the node", null);
+    }
+    if (draw < (at += faults.crashBefore())) {
+      throw new SimCrash("before " + what);
+    }
+    view = tip;
+    if (random.nextDouble() < faults.lagging()) {
+      Instant seen = now.get().minusMillis(1 + random.nextInt((int) SimEthNode.MAX_LAG.toMillis()));
+      while (view > 1 && blockTimes.get((int) view).isAfter(seen)) {
+        view--;
+      }
+    }
+    JsonNode result = action.run();
+    if (draw < (at += faults.lostAnswer())) {
+      trace.accept("btc: answer to " + what + " lost");
+      throw new RpcException(RpcException.Kind.TIMEOUT, null, 0, "answer lost", null);
+    }
+    if (draw < at + faults.crashAfter()) {
+      throw new SimCrash("after " + what);
+    }
+    return result;
+  }
+
+  private JsonNode act(String method, ArrayNode params) throws RpcException {
+    if (CORE_WALLET_METHODS.contains(method) && dialect != Dialect.CORE) {
+      // bcoin signs through its REST API; a Core sender wired to it must fail loudly.
+      throw error(-32601, "Method not found.");
+    }
+    return switch (method) {
+      case "sendrawtransaction" -> send(decode(params.path(0).asText()));
+      case "getrawtransaction" -> lookUp(params.path(0).asText(), params.path(1).asBoolean(false));
+      case "decoderawtransaction" -> json(decode(params.path(0).asText()));
+      case "gettxout" ->
+          txOut(
+              new Outpoint(params.path(0).asText(), params.path(1).asInt()),
+              params.path(2).asBoolean(true));
+      case "createrawtransaction" -> createRaw(params.path(1));
+      case "fundrawtransaction" -> fundRaw(decode(params.path(0).asText()), params.path(1));
+      case "signrawtransactionwithwallet" -> signWithWallet(decode(params.path(0).asText()));
+      case "gettransaction" -> walletTx(params.path(0).asText());
+      default -> throw error(-32601, "Method not found.");
+    };
+  }
+
+  private JsonNode restAct(String httpMethod, String path, JsonNode body) throws RpcException {
+    if (dialect != Dialect.BCOIN) {
+      throw new RpcException(RpcException.Kind.NODE_ERROR, -32601, 404, "no REST API", null);
+    }
+    Matcher create = CREATE.matcher(path);
+    if (httpMethod.equals("POST") && create.matches()) {
+      requireWallet(create.group(1));
+      return create(body == null ? Json.mapper().missingNode() : body);
+    }
+    Matcher lock = LOCK.matcher(path);
+    if (httpMethod.equals("PUT") && lock.matches()) {
+      requireWallet(lock.group(1));
+      locked.add(new Outpoint(lock.group(2), Integer.parseInt(lock.group(3))));
+      return Json.mapper().createObjectNode().put("success", true);
+    }
+    throw restError(404, "Not found.");
+  }
+
+  private void requireWallet(String id) throws RpcException {
+    if (!id.equals(WALLET)) {
+      throw restError(404, "Wallet not found.");
+    }
+  }
+
+  // bcoin: POST /wallet/:id/create funds, sorts (BIP69) and signs, but neither locks nor sends.
+  private JsonNode create(JsonNode body) throws RpcException {
+    JsonNode requested = body.path("outputs");
+    if (!requested.isArray() || requested.isEmpty()) {
+      throw restError(400, "No outputs available.");
+    }
+    List<Output> outputs = new ArrayList<>();
+    for (JsonNode o : requested) {
+      String address = o.path("address").asText("");
+      if (!o.path("value").isIntegralNumber() || address.isEmpty()) {
+        throw restError(400, "Cannot send to unknown address.");
+      }
+      if (o.path("value").asLong() < DUST_SATS) {
+        throw restError(400, "Output is dust.");
+      }
+      outputs.add(new Output(address, o.path("value").asLong()));
+    }
+    Funding funding = fund(outputs, false);
+    List<Outpoint> inputs = new ArrayList<>(funding.inputs());
+    inputs.sort(Comparator.comparing(Outpoint::txid).thenComparingInt(Outpoint::index));
+    List<Output> sorted = new ArrayList<>(funding.outputs());
+    sorted.sort(Comparator.comparingLong(Output::sats).thenComparing(Output::address));
+    Tx tx = tx(body.path("sign").asBoolean(true), inputs, sorted);
+    if (tx.signed()) {
+      unsent.put(tx.txid(), tx);
+    }
+    trace.accept("btc: wallet created " + SimEthNode.short_(tx.txid()) + " from " + inputs);
+    ObjectNode json = Json.mapper().createObjectNode();
+    json.put("hash", tx.txid()).put("hex", tx.hex()).put("fee", FEE_SATS);
+    ArrayNode ins = json.putArray("inputs");
+    for (Outpoint in : inputs) {
+      ins.addObject().putObject("prevout").put("hash", in.txid()).put("index", in.index());
+    }
+    ArrayNode outs = json.putArray("outputs");
+    for (Output out : sorted) {
+      outs.addObject().put("value", out.sats()).put("address", out.address());
+    }
+    return json;
+  }
+
+  private JsonNode createRaw(JsonNode requested) throws RpcException {
+    List<Output> outputs = new ArrayList<>();
+    for (Map.Entry<String, JsonNode> e : iterable(requested)) {
+      if (e.getKey().isBlank()) {
+        throw error(-5, "Invalid Bitcoin address: " + e.getKey());
+      }
+      outputs.add(new Output(e.getKey(), satsOf(e.getValue())));
+    }
+    return text(tx(false, List.of(), outputs).hex());
+  }
+
+  private JsonNode fundRaw(Tx draft, JsonNode options) throws RpcException {
+    if (!draft.inputs().isEmpty()) {
+      throw new UnsupportedOperationException("the simulated wallet funds only input-less drafts");
+    }
+    for (Output out : draft.outputs()) {
+      if (out.sats() < DUST_SATS) {
+        throw error(-4, "Transaction amount too small");
+      }
+    }
+    Funding funding = fund(draft.outputs(), options.path("lockUnspents").asBoolean(false));
+    Tx funded = tx(false, funding.inputs(), funding.outputs());
+    ObjectNode json = Json.mapper().createObjectNode();
+    json.put("hex", funded.hex()).put("fee", btc(FEE_SATS));
+    json.put("changepos", funding.changePosition());
+    return json;
+  }
+
+  private JsonNode signWithWallet(Tx tx) {
+    ObjectNode json = Json.mapper().createObjectNode();
+    ArrayNode errors = Json.mapper().createArrayNode();
+    for (Outpoint in : tx.inputs()) {
+      Output prev = walletOutput(in);
+      if (prev == null || chainSpender.containsKey(in)) {
+        errors
+            .addObject()
+            .put("txid", in.txid())
+            .put("vout", in.index())
+            .put("error", "Input not found or already spent");
+      }
+    }
+    if (!errors.isEmpty()) {
+      return json.put("hex", tx.hex()).put("complete", false).set("errors", errors);
+    }
+    Tx signed = tx(true, tx.inputs(), tx.outputs());
+    if (!heights.containsKey(signed.txid()) && !walletTxs.containsKey(signed.txid())) {
+      unsent.put(signed.txid(), signed);
+    }
+    trace.accept("btc: wallet signed " + SimEthNode.short_(signed.txid()) + " " + tx.inputs());
+    return json.put("hex", signed.hex()).put("complete", true);
+  }
+
+  /**
+   * Picks coins for {@code outputs} plus the fee and adds change. bcoin takes confirmed coins
+   * first, largest first; Core's selection is random here, and so is where it puts the change.
+   */
+  private Funding fund(List<Output> outputs, boolean lock) throws RpcException {
+    long need = FEE_SATS + outputs.stream().mapToLong(Output::sats).sum();
+    List<Map.Entry<Outpoint, Coin>> coins = new ArrayList<>(spendable().entrySet());
+    if (dialect == Dialect.BCOIN) {
+      coins.sort(
+          Comparator.<Map.Entry<Outpoint, Coin>>comparingInt(e -> e.getValue().block() > 0 ? 0 : 1)
+              .thenComparingLong(e -> -e.getValue().sats())
+              .thenComparing(e -> e.getKey().txid())
+              .thenComparingInt(e -> e.getKey().index()));
+    } else {
+      List<Map.Entry<Outpoint, Coin>> unconfirmed = new ArrayList<>();
+      coins.removeIf(e -> e.getValue().block() == 0 && unconfirmed.add(e));
+      Collections.shuffle(coins, random);
+      Collections.shuffle(unconfirmed, random);
+      coins.addAll(unconfirmed);
+    }
+    List<Outpoint> picked = new ArrayList<>();
+    long have = 0;
+    for (Map.Entry<Outpoint, Coin> coin : coins) {
+      if (have >= need) {
+        break;
+      }
+      picked.add(coin.getKey());
+      have += coin.getValue().sats();
+    }
+    if (have < need) {
+      throw dialect == Dialect.BCOIN
+          ? restError(
+              400, "Not enough funds. (available=" + btc(have) + ", required=" + btc(need) + ")")
+          : error(-4, "Insufficient funds");
+    }
+    List<Output> withChange = new ArrayList<>(outputs);
+    int changePosition = -1;
+    if (have - need >= DUST_SATS) {
+      // Change below dust goes to the miner, as both wallets do.
+      changePosition = dialect == Dialect.CORE ? random.nextInt(outputs.size() + 1) : 0;
+      String change = "rb1qsimwalletchange" + (++changeAddresses);
+      walletAddresses.add(change);
+      withChange.add(changePosition, new Output(change, have - need));
+    }
+    if (lock) {
+      locked.addAll(picked);
+    }
+    return new Funding(picked, withChange, changePosition);
+  }
+
+  /**
+   * The wallet's coins it may spend now: confirmed ones, and outputs of its own pending
+   * transactions (bcoin spends any of them; Core only those in its mempool, which it trusts), less
+   * what a pending transaction of its own spends and what is locked.
+   */
+  private Map<Outpoint, Coin> spendable() {
+    List<Tx> pending = new ArrayList<>();
+    Set<Outpoint> spent = new HashSet<>();
+    for (Tx tx : walletTxs.values()) {
+      if (conflictDepth(tx) == 0) {
+        pending.add(tx);
+        spent.addAll(tx.inputs());
+      }
+    }
+    Map<Outpoint, Coin> coins = new LinkedHashMap<>();
+    utxo.forEach(
+        (at, coin) -> {
+          if (walletAddresses.contains(coin.address()) && !spent.contains(at)) {
+            coins.put(at, coin);
+          }
+        });
+    for (Tx tx : pending) {
+      if (dialect == Dialect.CORE && !mempool.containsKey(tx.txid())) {
+        continue;
+      }
+      for (int i = 0; i < tx.outputs().size(); i++) {
+        Output out = tx.outputs().get(i);
+        Outpoint at = new Outpoint(tx.txid(), i);
+        if (walletAddresses.contains(out.address()) && !spent.contains(at)) {
+          coins.put(at, new Coin(out.address(), out.sats(), 0));
+        }
+      }
+    }
+    coins.keySet().removeAll(locked);
+    return coins;
+  }
+
+  /**
+   * How many blocks deep the chain holds a transaction spending one of {@code tx}'s inputs (or an
+   * unmined ancestor's); 0 when none does.
+   */
+  private long conflictDepth(Tx tx) {
+    return conflictDepth(tx, tip);
+  }
+
+  /** The same as of block {@code height}. */
+  private long conflictDepth(Tx tx, long height) {
+    long depth = 0;
+    for (Outpoint in : tx.inputs()) {
+      String spender = chainSpender.get(in);
+      if (spender != null && heights.get(spender) > height) {
+        spender = null;
+      }
+      if (spender != null && !spender.equals(tx.txid())) {
+        depth = Math.max(depth, height - heights.get(spender) + 1);
+      } else if (spender == null && walletTxs.containsKey(in.txid())) {
+        depth = Math.max(depth, conflictDepth(walletTxs.get(in.txid()), height));
+      }
+    }
+    return depth;
+  }
+
+  private Output walletOutput(Outpoint at) {
+    Tx parent =
+        chainTxs.containsKey(at.txid()) ? chainTxs.get(at.txid()) : walletTxs.get(at.txid());
+    if (parent == null || at.index() >= parent.outputs().size()) {
+      return null;
+    }
+    Output out = parent.outputs().get(at.index());
+    return walletAddresses.contains(out.address()) ? out : null;
+  }
+
+  private JsonNode send(Tx tx) throws RpcException {
+    Refusal refusal = admit(tx);
+    if (refusal == null) {
+      return text(tx.txid());
+    }
+    trace.accept("btc: " + SimEthNode.short_(tx.txid()) + " not taken: " + refusal.message());
+    if (dialect == Dialect.BCOIN) {
+      // bcoin relays without waiting for its mempool's verdict and answers with the txid.
+      return text(tx.txid());
+    }
+    throw error(refusal.code(), refusal.message());
+  }
+
+  /** Takes {@code tx} into the mempool, or says why not, in Core's words; null when it holds it. */
+  private Refusal admit(Tx tx) {
+    if (heights.containsKey(tx.txid())) {
+      return new Refusal(-27, "Transaction already in block chain");
+    }
+    if (mempool.containsKey(tx.txid())) {
+      return null;
+    }
+    if (!tx.signed() || tx.inputs().isEmpty()) {
+      return new Refusal(-26, "mandatory-script-verify-flag-failed (Signature must be non-empty)");
+    }
+    long in = 0;
+    for (Outpoint at : tx.inputs()) {
+      if (mempoolSpender.containsKey(at)) {
+        return new Refusal(-26, "txn-mempool-conflict");
+      }
+      Coin coin = utxo.get(at);
+      Tx parent = mempool.get(at.txid());
+      if (coin != null) {
+        in += coin.sats();
+      } else if (parent != null && at.index() < parent.outputs().size()) {
+        in += parent.outputs().get(at.index()).sats();
+      } else {
+        return new Refusal(-25, "bad-txns-inputs-missingorspent");
+      }
+    }
+    if (in < tx.paid()) {
+      return new Refusal(-26, "bad-txns-in-belowout");
+    }
+    if (tx.outputs().stream().anyMatch(o -> o.sats() < DUST_SATS)) {
+      return new Refusal(-26, "dust");
+    }
+    if (ancestors(tx, new HashSet<>()) + 1 > MAX_ANCESTORS) {
+      return new Refusal(-26, "too-long-mempool-chain, too many unconfirmed ancestors [limit: 25]");
+    }
+    mempool.put(tx.txid(), tx);
+    tx.inputs().forEach(at -> mempoolSpender.put(at, tx.txid()));
+    // The wallet sees every transaction spending its coins.
+    walletTxs.put(tx.txid(), tx);
+    unsent.remove(tx.txid());
+    if (dialect == Dialect.BCOIN && lateMempool > 0 && random.nextDouble() < lateMempool) {
+      hidden.put(tx.txid(), 1 + random.nextInt(3));
+    }
+    trace.accept("btc: mempool took " + SimEthNode.short_(tx.txid()));
+    return null;
+  }
+
+  private int ancestors(Tx tx, Set<String> seen) {
+    for (Outpoint at : tx.inputs()) {
+      Tx parent = mempool.get(at.txid());
+      if (parent != null && seen.add(parent.txid())) {
+        ancestors(parent, seen);
+      }
+    }
+    return seen.size();
+  }
+
+  private JsonNode lookUp(String txid, boolean verbose) throws RpcException {
+    Tx tx = chainTxs.get(txid);
+    if (tx != null && heights.get(txid) > view && foreignTxids.contains(txid)) {
+      tx = null;
+    }
+    if (tx == null && mempool.containsKey(txid) && !stillHidden(txid)) {
+      tx = mempool.get(txid);
+    }
+    if (tx == null) {
+      throw dialect == Dialect.BCOIN
+          ? error(-1, "Transaction not found.")
+          : error(
+              -5,
+              "No such mempool or blockchain transaction. Use gettransaction for wallet"
+                  + " transactions.");
+    }
+    if (!verbose) {
+      return text(tx.hex());
+    }
+    ObjectNode json = json(tx);
+    json.put("hex", tx.hex());
+    Long height = heights.get(txid);
+    if (height != null && height <= view) {
+      json.put("confirmations", view - height + 1);
+    } else if (dialect == Dialect.BCOIN) {
+      // Not mined, or mined in a block a lagging node has not seen: it holds it in its mempool.
+      json.put("confirmations", 0);
+    }
+    return json;
+  }
+
+  private boolean stillHidden(String txid) {
+    Integer left = hidden.get(txid);
+    if (left == null) {
+      return false;
+    }
+    if (left <= 1) {
+      hidden.remove(txid);
+    } else {
+      hidden.put(txid, left - 1);
+    }
+    return true;
+  }
+
+  private JsonNode txOut(Outpoint at, boolean includeMempool) {
+    Coin coin = coinAsOf(at, view);
+    if (includeMempool) {
+      Tx parent = mempool.get(at.txid());
+      if (mempoolSpender.containsKey(at)) {
+        coin = null;
+      } else if (parent != null && at.index() < parent.outputs().size()) {
+        Output out = parent.outputs().get(at.index());
+        coin = new Coin(out.address(), out.sats(), 0);
+      }
+    }
+    if (coin == null) {
+      return Json.mapper().nullNode();
+    }
+    ObjectNode json = Json.mapper().createObjectNode();
+    json.put("confirmations", coin.block() == 0 ? 0 : view - coin.block() + 1);
+    json.put("value", btc(coin.sats()));
+    json.set("scriptPubKey", script(coin.address()));
+    return json;
+  }
+
+  /** The chain's unspent output at {@code at} as of block {@code height}, or null. */
+  private Coin coinAsOf(Outpoint at, long height) {
+    if (height >= tip) {
+      return utxo.get(at);
+    }
+    Tx tx = chainTxs.get(at.txid());
+    String spender = chainSpender.get(at);
+    if (tx == null
+        || heights.get(at.txid()) > height
+        || at.index() >= tx.outputs().size()
+        || (spender != null && heights.get(spender) <= height)) {
+      return null;
+    }
+    Output out = tx.outputs().get(at.index());
+    return new Coin(out.address(), out.sats(), heights.get(at.txid()));
+  }
+
+  // Core's wallet: what it has seen of a transaction, negative when the chain holds a conflict.
+  private JsonNode walletTx(String txid) throws RpcException {
+    ObjectNode json = Json.mapper().createObjectNode().put("txid", txid);
+    Long height = heights.get(txid);
+    if (height != null && height <= view) {
+      return json.put("confirmations", view - height + 1).put("blockheight", height);
+    }
+    Tx tx =
+        height != null && !foreignTxids.contains(txid) ? chainTxs.get(txid) : walletTxs.get(txid);
+    if (tx == null) {
+      throw error(-5, "Invalid or non-wallet transaction id");
+    }
+    return json.put("confirmations", -conflictDepth(tx, view))
+        .put("trusted", mempool.containsKey(txid));
+  }
+
+  /** Mines one block of at most {@code max} mempool transactions, parents before children. */
+  void mine(int max) {
+    tip++;
+    blockTimes.add(now.get());
+    List<String> mined = new ArrayList<>();
+    for (Tx tx : List.copyOf(mempool.values())) {
+      if (mined.size() >= max) {
+        break;
+      }
+      confirm(tx);
+      mined.add(SimEthNode.short_(tx.txid()));
+    }
+    trace.accept("btc: block " + tip + " mined " + mined);
+  }
+
+  /** The mempool forgets one transaction and its descendants; the wallet still counts on them. */
+  void evictOne() {
+    if (mempool.isEmpty()) {
+      return;
+    }
+    List<String> ids = new ArrayList<>(mempool.keySet());
+    evict(ids.get(random.nextInt(ids.size())), "evicted");
+  }
+
+  /**
+   * Someone else holding the wallet's keys spends a coin that a transaction of ours, signed and
+   * never sent, also spends, and it is mined at once: that transaction can never be mined. Only a
+   * coin that nothing the node or the wallet has seen spends is taken, so that no transaction the
+   * network holds is hit.
+   *
+   * @return false when there is no such transaction
+   */
+  boolean foreignSpend() {
+    return foreignSpend(unsent.values());
+  }
+
+  /**
+   * As {@link #foreignSpend()}, the victim also being one the node once held and then evicted
+   * (which a sender may have reported broadcast): Core's wallet then sees it conflicted.
+   */
+  boolean foreignSpendIncludingEvicted() {
+    List<Tx> victims = new ArrayList<>(unsent.values());
+    walletTxs.values().stream().filter(tx -> !mempool.containsKey(tx.txid())).forEach(victims::add);
+    return foreignSpend(victims);
+  }
+
+  private boolean foreignSpend(Iterable<Tx> victims) {
+    Map<Outpoint, String> seen = new HashMap<>(mempoolSpender);
+    walletTxs.values().forEach(w -> w.inputs().forEach(in -> seen.putIfAbsent(in, w.txid())));
+    List<Tx> candidates = new ArrayList<>();
+    List<Outpoint> coins = new ArrayList<>();
+    for (Tx victim : victims) {
+      for (Outpoint in : victim.inputs()) {
+        String spender = seen.get(in);
+        if (utxo.containsKey(in) && (spender == null || spender.equals(victim.txid()))) {
+          candidates.add(victim);
+          coins.add(in);
+          break;
+        }
+      }
+    }
+    if (candidates.isEmpty()) {
+      trace.accept("btc: no unsent transaction of ours to spend under");
+      return false;
+    }
+    int pick = random.nextInt(candidates.size());
+    Outpoint coin = coins.get(pick);
+    long sats = utxo.get(coin).sats();
+    String to = "rb1qsimforeign" + (++foreignSpends);
+    Tx spend =
+        tx(true, List.of(coin), List.of(new Output(to, sats - Math.min(FEE_SATS, sats / 2))));
+    tip++;
+    blockTimes.add(now.get());
+    foreignTxids.add(spend.txid());
+    confirm(spend);
+    trace.accept(
+        "btc: someone else spent "
+            + coin
+            + " under "
+            + SimEthNode.short_(candidates.get(pick).txid())
+            + " in block "
+            + tip);
+    return true;
+  }
+
+  /**
+   * The wallet submits its pending transactions that the mempool does not hold again: Core does so
+   * every 12 to 36 hours, bcoin whenever it connects to its node. Until then, Core spends neither
+   * the coins of such a transaction nor its change.
+   *
+   * @return how many the mempool took
+   */
+  int walletResend() {
+    int resent = 0;
+    for (Tx tx : List.copyOf(walletTxs.values())) {
+      if (mempool.containsKey(tx.txid())) {
+        continue;
+      }
+      Refusal refusal = admit(tx);
+      if (refusal == null) {
+        resent++;
+      } else {
+        trace.accept(
+            "btc: wallet could not send "
+                + SimEthNode.short_(tx.txid())
+                + ": "
+                + refusal.message());
+      }
+    }
+    trace.accept("btc: wallet sent " + resent + " pending transactions again");
+    return resent;
+  }
+
+  /**
+   * The wallet restarts: its coin locks, which both wallets keep only in memory, are gone, and it
+   * sends its pending transactions again.
+   */
+  void restartWallet() {
+    locked.clear();
+    trace.accept("btc: wallet restarted, coin locks gone");
+    walletResend();
+  }
+
+  private void confirm(Tx tx) {
+    if (mempool.remove(tx.txid()) != null) {
+      tx.inputs().forEach(mempoolSpender::remove);
+    }
+    for (Outpoint at : tx.inputs()) {
+      utxo.remove(at);
+      chainSpender.put(at, tx.txid());
+      locked.remove(at);
+      String rival = mempoolSpender.get(at);
+      if (rival != null) {
+        evict(rival, "conflicted by " + SimEthNode.short_(tx.txid()));
+      }
+    }
+    for (int i = 0; i < tx.outputs().size(); i++) {
+      Output out = tx.outputs().get(i);
+      utxo.put(new Outpoint(tx.txid(), i), new Coin(out.address(), out.sats(), tip));
+      if (!walletAddresses.contains(out.address())) {
+        transfers.add(new Transfer(tx.txid(), out.address(), out.sats(), tip));
+      }
+    }
+    chainTxs.put(tx.txid(), tx);
+    heights.put(tx.txid(), tip);
+    walletTxs.remove(tx.txid());
+    unsent.remove(tx.txid());
+    hidden.remove(tx.txid());
+  }
+
+  private void evict(String txid, String why) {
+    Tx tx = mempool.remove(txid);
+    if (tx == null) {
+      return;
+    }
+    tx.inputs().forEach(mempoolSpender::remove);
+    hidden.remove(txid);
+    trace.accept("btc: mempool dropped " + SimEthNode.short_(txid) + ": " + why);
+    for (int i = 0; i < tx.outputs().size(); i++) {
+      String child = mempoolSpender.get(new Outpoint(txid, i));
+      if (child != null) {
+        evict(child, "its parent left");
+      }
+    }
+  }
+
+  private Tx tx(boolean signed, List<Outpoint> inputs, List<Output> outputs) {
+    StringBuilder text = new StringBuilder(signed ? "signed" : "unsigned").append(';');
+    for (int i = 0; i < inputs.size(); i++) {
+      text.append(i == 0 ? "" : ",").append(inputs.get(i).txid()).append(':');
+      text.append(inputs.get(i).index());
+    }
+    text.append(';');
+    for (int i = 0; i < outputs.size(); i++) {
+      text.append(i == 0 ? "" : ",").append(outputs.get(i).address()).append('=');
+      text.append(outputs.get(i).sats());
+    }
+    byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+    return new Tx(
+        HEX.formatHex(sha256(sha256(bytes))),
+        HEX.formatHex(bytes),
+        signed,
+        List.copyOf(inputs),
+        List.copyOf(outputs));
+  }
+
+  private Tx decode(String hex) throws RpcException {
+    try {
+      String[] parts = new String(HEX.parseHex(hex), StandardCharsets.UTF_8).split(";", -1);
+      List<Outpoint> inputs = new ArrayList<>();
+      for (String in : parts[1].isEmpty() ? new String[0] : parts[1].split(",")) {
+        int colon = in.lastIndexOf(':');
+        inputs.add(new Outpoint(in.substring(0, colon), Integer.parseInt(in.substring(colon + 1))));
+      }
+      List<Output> outputs = new ArrayList<>();
+      for (String out : parts[2].isEmpty() ? new String[0] : parts[2].split(",")) {
+        int eq = out.lastIndexOf('=');
+        outputs.add(new Output(out.substring(0, eq), Long.parseLong(out.substring(eq + 1))));
+      }
+      Tx tx = tx(parts[0].equals("signed"), inputs, outputs);
+      if (parts.length != 3 || !tx.hex().equals(hex)) {
+        throw new IllegalArgumentException("not canonical");
+      }
+      return tx;
+    } catch (RuntimeException e) {
+      throw error(-22, "TX decode failed");
+    }
+  }
+
+  private ObjectNode json(Tx tx) {
+    ObjectNode json = Json.mapper().createObjectNode();
+    json.put("txid", tx.txid()).put("hash", tx.txid());
+    ArrayNode vin = json.putArray("vin");
+    tx.inputs().forEach(in -> vin.addObject().put("txid", in.txid()).put("vout", in.index()));
+    ArrayNode vout = json.putArray("vout");
+    for (int i = 0; i < tx.outputs().size(); i++) {
+      Output out = tx.outputs().get(i);
+      ObjectNode o = vout.addObject().put("value", btc(out.sats())).put("n", i);
+      o.set("scriptPubKey", script(out.address()));
+    }
+    return json;
+  }
+
+  private ObjectNode script(String address) {
+    ObjectNode script = Json.mapper().createObjectNode().put("type", "witness_v0_keyhash");
+    if (dialect == Dialect.BCOIN) {
+      script.putArray("addresses").add(address);
+    } else {
+      // Core 22+ writes one address.
+      script.put("address", address);
+    }
+    return script;
+  }
+
+  private long satsOf(JsonNode amount) throws RpcException {
+    try {
+      BigDecimal btc =
+          amount.isNumber() ? amount.decimalValue() : new BigDecimal(amount.asText("x"));
+      if (btc.signum() < 0) {
+        throw error(-3, "Amount out of range");
+      }
+      return btc.movePointRight(8).longValueExact();
+    } catch (ArithmeticException | NumberFormatException e) {
+      throw error(-3, "Invalid amount");
+    }
+  }
+
+  // bcoin answers JSON-RPC errors with HTTP 200, Core with 500.
+  private RpcException error(int code, String message) {
+    int status = dialect == Dialect.CORE ? 500 : 200;
+    return new RpcException(RpcException.Kind.NODE_ERROR, code, status, message, null);
+  }
+
+  // The REST client reads {"error":{"message":...}} as the node's decision, without a code.
+  private static RpcException restError(int status, String message) {
+    return new RpcException(RpcException.Kind.NODE_ERROR, null, status, message, null);
+  }
+
+  private static BigDecimal btc(long sats) {
+    return BigDecimal.valueOf(sats, 8);
+  }
+
+  private static JsonNode text(String value) {
+    return Json.mapper().getNodeFactory().textNode(value);
+  }
+
+  private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode object) {
+    return object::fields;
+  }
+
+  private static byte[] sha256(byte[] bytes) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+}
