@@ -212,7 +212,7 @@ class EthereumSenderTest {
 
   @Test
   void aReceiptALaggingNodeDidNotServeYetIsNeverTakenForAConflict() throws Exception {
-    // Review finding: the count from an up-to-date node, the receipt from one a block behind.
+    // The count from an up-to-date node, the receipt from one a block behind.
     node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
