@@ -55,6 +55,9 @@ public final class PayoutProcessor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PayoutProcessor.class);
   private static final Duration NODE_DOWN_PAUSE = Duration.ofSeconds(2);
 
+  /** Units sent and not mined yet are looked at again soon: a block may be a moment away. */
+  private static final Duration NOT_MINED_PAUSE = Duration.ofMillis(250);
+
   /** Half the group's poll interval (120 s): work left over goes on in the next pass. */
   private static final Duration PASS_BUDGET = Duration.ofSeconds(60);
 
@@ -309,7 +312,7 @@ public final class PayoutProcessor implements AutoCloseable {
     pending.forEach(u -> accountsOf(p).add(u.accountKey()));
     if (!round.acquireAll(pending)) {
       log.warn("{}: an account lease is held elsewhere; recovery waits", p);
-      pause(p);
+      pause(p, NODE_DOWN_PAUSE);
       return;
     }
     log.info("{}: settling {} journaled units before new work", p, pending.size());
@@ -323,8 +326,9 @@ public final class PayoutProcessor implements AutoCloseable {
     }
     record(p, broadcast.settled(), List.of(), offset);
     consumer.seek(p, offset);
-    if (rests(null, broadcast)) {
-      pause(p);
+    Duration rest = rest(null, broadcast);
+    if (rest != null) {
+      pause(p, rest);
     }
   }
 
@@ -399,8 +403,9 @@ public final class PayoutProcessor implements AutoCloseable {
       if (stopped || abandoned) {
         // Read the rest again: abandoned units are prepared anew, waiting ones after the pause.
         consumer.seek(p, commit);
-        if (rests(prepared, broadcast)) {
-          pause(p);
+        Duration rest = rest(prepared, broadcast);
+        if (rest != null) {
+          pause(p, rest);
         }
         return;
       }
@@ -408,15 +413,18 @@ public final class PayoutProcessor implements AutoCloseable {
   }
 
   /**
-   * True when the partition should rest before going on: a node, lease or refusal needs a moment,
-   * or units wait to be mined. A pass that only ran out of time goes on at once.
+   * How long the partition rests before going on: a while when a node, lease or refusal needs a
+   * moment, briefly when units only wait to be mined, not at all when the pass ran out of time.
    */
-  private static boolean rests(SendRound.Prepared prepared, SendRound.Broadcast broadcast) {
-    if (prepared != null && prepared.stop() == SendRound.Stop.WAIT) {
-      return true;
+  private static Duration rest(SendRound.Prepared prepared, SendRound.Broadcast broadcast) {
+    if ((prepared != null && prepared.stop() == SendRound.Stop.WAIT)
+        || broadcast.stop() == SendRound.Stop.WAIT) {
+      return NODE_DOWN_PAUSE;
     }
-    return broadcast.stop() == SendRound.Stop.WAIT
-        || (broadcast.stop() == SendRound.Stop.NONE && !broadcast.unsettled().isEmpty());
+    if (broadcast.stop() == SendRound.Stop.NONE && !broadcast.unsettled().isEmpty()) {
+      return NOT_MINED_PAUSE;
+    }
+    return null;
   }
 
   private void countPending() {
@@ -512,9 +520,9 @@ public final class PayoutProcessor implements AutoCloseable {
     writer.abortQuietly();
   }
 
-  private void pause(TopicPartition p) {
+  private void pause(TopicPartition p, Duration rest) {
     consumer.pause(List.of(p));
-    pausedUntil.put(p, clock.instant().plus(NODE_DOWN_PAUSE));
+    pausedUntil.put(p, clock.instant().plus(rest));
   }
 
   private void resumeRested() {

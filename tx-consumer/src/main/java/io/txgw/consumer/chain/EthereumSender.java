@@ -47,6 +47,9 @@ public final class EthereumSender implements ChainSender {
 
   private static final int MAX_WAITING = 10_000;
 
+  /** Transactions this process has sent, so that a look-up may spare a resend; bounded. */
+  private final java.util.Set<String> sentHere = new java.util.HashSet<>();
+
   /** Since when each unit's nonce is seen used in the chain without its receipt; bounded above. */
   private final Map<String, Instant> usedSince = new HashMap<>();
 
@@ -86,6 +89,7 @@ public final class EthereumSender implements ChainSender {
 
   @Override
   public void reset() {
+    sentHere.clear();
     accounts.clear();
     waitingSince.clear();
     usedSince.clear();
@@ -156,6 +160,23 @@ public final class EthereumSender implements ChainSender {
   @Override
   public SendOutcome broadcast(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
+    if (sentHere.contains(unit.txid())) {
+      // Sent before by this process: mined since is the common case, and needs no resend.
+      try {
+        JsonNode receipt = receipt(unit.txid());
+        if (receipt != null) {
+          return mined(unit, receipt);
+        }
+      } catch (RpcException e) {
+        if (e.kind() != RpcException.Kind.NODE_ERROR) {
+          throw unavailable(unit, e);
+        }
+      }
+    }
+    if (sentHere.size() >= MAX_WAITING) {
+      sentHere.clear();
+    }
+    sentHere.add(unit.txid());
     String said = null;
     try {
       JsonNode hash = rpc.call("eth_sendRawTransaction", unit.rawTransaction());
@@ -243,6 +264,7 @@ public final class EthereumSender implements ChainSender {
 
   /** A receipt is final for this step: status 1 paid, status 0 reverted (nothing paid). */
   private SendOutcome mined(JournalEntry unit, JsonNode receipt) {
+    sentHere.remove(unit.txid());
     waitingSince.remove(unit.txid());
     usedSince.remove(unit.txid());
     Funds funds = accounts.get(unit.source());

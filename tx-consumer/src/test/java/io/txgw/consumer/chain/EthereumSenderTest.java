@@ -151,6 +151,17 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aUnitSentBeforeAndMinedSinceIsSettledByItsReceiptWithoutBeingSentAgain() throws Exception {
+    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", MINED)
+        .alwaysResult("eth_getTransactionCount", "\"0x0\"");
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+    assertThat(node.calls("eth_sendRawTransaction")).hasSize(1);
+  }
+
+  @Test
   void aSendWithoutAnswerIsSettledByTheReceipt() throws Exception {
     node.then(
             "eth_sendRawTransaction",
@@ -218,6 +229,7 @@ class EthereumSenderTest {
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", MINED)
         .resultFor("eth_getTransactionCount", "latest", "\"0x6\"");
     assertThat(sender.broadcast(unit(5)).waits()).isTrue();
@@ -273,6 +285,7 @@ class EthereumSenderTest {
   void aTransactionFirstInLineThatStaysUnminedIsDroppedByItsHashAloneAndSentAgain()
       throws Exception {
     node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", MINED)
