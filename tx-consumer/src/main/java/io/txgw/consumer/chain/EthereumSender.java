@@ -176,7 +176,7 @@ public final class EthereumSender implements ChainSender {
     if (sentHere.size() >= MAX_WAITING) {
       sentHere.clear();
     }
-    sentHere.add(unit.txid());
+    boolean first = sentHere.add(unit.txid());
     String said = null;
     try {
       JsonNode hash = rpc.call("eth_sendRawTransaction", unit.rawTransaction());
@@ -192,7 +192,7 @@ public final class EthereumSender implements ChainSender {
       log.debug("unit {}: send answered {}", unit.unitId(), e.toString());
     }
     try {
-      return settle(unit, said);
+      return settle(unit, said, first);
     } catch (RpcException e) {
       // A look-up that failed tells nothing: the unit stays journaled and is settled later.
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
@@ -202,11 +202,16 @@ public final class EthereumSender implements ChainSender {
     }
   }
 
-  private SendOutcome settle(JournalEntry unit, String said)
+  private SendOutcome settle(JournalEntry unit, String said, boolean first)
       throws RpcException, InterruptedException {
     JsonNode receipt = receipt(unit.txid());
     if (receipt != null) {
       return mined(unit, receipt);
+    }
+    if (first && said == null) {
+      // Just taken and not in a block yet, the usual moment before mining: whether another
+      // transaction took its nonce is asked the next time round.
+      return SendOutcome.waiting(unit.txid(), "sent, not mined yet");
     }
     long nonce = unit.nonce();
     long used = minedNonces(unit.source());

@@ -257,6 +257,8 @@ class EthereumSenderTest {
         .alwaysResult("eth_getTransactionByHash", "{\"hash\":\"" + HASH + "\"}")
         .resultFor("eth_getTransactionCount", "latest", "\"0x3\"")
         .resultFor("eth_getTransactionCount", "pending", "\"0x9\"");
+    SendOutcome first = sender.broadcast(unit(5));
+    assertThat(first.waits()).as(first.toString()).isTrue();
     SendOutcome outcome = sender.broadcast(unit(5));
     assertThat(outcome.waits()).as(outcome.toString()).isTrue();
     assertThat(outcome.status()).isNull();
@@ -288,10 +290,13 @@ class EthereumSenderTest {
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", "null")
+        .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", MINED)
         .alwaysResult("eth_getTransactionCount", "\"0x5\"")
         .result("anvil_dropTransaction", "null");
     assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    assertThat(sender.broadcast(unit(5)).waits()).as("first in line since now").isTrue();
     clock.now = clock.now.plusSeconds(11);
     assertThat(sender.broadcast(unit(5))).isEqualTo(SendOutcome.broadcast(HASH));
     // Only this transaction leaves the pool: the account's others (a new owner's) stay.
@@ -300,7 +305,7 @@ class EthereumSenderTest {
         .singleElement()
         .satisfies(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(HASH));
     assertThat(node.calls("eth_sendRawTransaction"))
-        .hasSize(3)
+        .hasSize(4)
         .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
   }
 
