@@ -257,6 +257,38 @@ class EndToEndIT {
 
     GatewayClient.Answer xml = client.post("/v1/batches", "application/xml", new byte[] {'<'});
     assertThat(xml.status()).isEqualTo(415);
+    GatewayClient.Answer untyped =
+        client.post("/v1/batches", null, "{}".getBytes(StandardCharsets.UTF_8));
+    assertThat(untyped.status()).isEqualTo(415);
+
+    GatewayClient.Answer repeatedKey =
+        client.post(
+            "/v1/batches",
+            "application/json",
+            "{\"batchId\":\"r\",\"batchId\":\"s\"}".getBytes(StandardCharsets.UTF_8));
+    assertThat(repeatedKey.status()).isEqualTo(400);
+    assertThat(repeatedKey.body().path("detail").asText()).contains("Duplicate field 'batchId'");
+
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 150; i++) {
+      many.append(i == 0 ? "" : ",")
+          .append("{\"id\":\"m")
+          .append(i)
+          .append("\",\"to\":\"nowhere\",\"amount\":\"1\"}");
+    }
+    GatewayClient.Answer manyBad =
+        client.post(
+            "/v1/batches",
+            "application/json",
+            ("{\"batchId\":\"many\",\"chain\":\"ETH\",\"source\":\""
+                    + stack.ethSource()
+                    + "\",\"payouts\":["
+                    + many
+                    + "]}")
+                .getBytes(StandardCharsets.UTF_8));
+    assertThat(manyBad.status()).isEqualTo(422);
+    assertThat(manyBad.body().path("violations").size()).isEqualTo(100);
+    assertThat(manyBad.body().path("more").asInt()).isEqualTo(50);
 
     GatewayClient wrongKey =
         new GatewayClient(stack.gatewayUrl(), new Secret("not-a-real-key-at-all"));

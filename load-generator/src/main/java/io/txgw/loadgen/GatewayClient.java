@@ -36,14 +36,16 @@ public final class GatewayClient {
 
   public Answer post(String path, String contentType, byte[] body)
       throws IOException, InterruptedException {
-    HttpRequest request =
+    HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(baseUrl + path))
             .timeout(Duration.ofSeconds(60))
-            .header("Content-Type", contentType)
             .header("X-Api-Key", apiKey.reveal())
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-            .build();
-    return send(request);
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    // Null sends no Content-Type at all, as a careless client does.
+    if (contentType != null) {
+      request.header("Content-Type", contentType);
+    }
+    return send(request.build());
   }
 
   public Answer get(String path) throws IOException, InterruptedException {

@@ -1,8 +1,13 @@
 package io.txgw.gateway.http;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.txgw.common.json.Json;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
 import io.txgw.common.validation.Violation;
@@ -24,19 +29,46 @@ public final class BatchRequestParser {
   /** The submission and the type problems found while reading it. */
   public record Parsed(BatchSubmission submission, List<Violation> typeViolations) {}
 
+  /** How deep a request body may nest: a batch needs 3 levels, a payout's values none more. */
+  static final int MAX_NESTING = 8;
+
+  /**
+   * Request bodies are read strictly: a repeated key would leave it to the parser which value
+   * counts (the validator could see one amount and a later reader another), and a batch is never
+   * nested deeper than an array of objects in an object, so deeper nesting is refused before it
+   * costs anything.
+   */
+  private static final ObjectReader STRICT =
+      new ObjectMapper(
+              JsonFactory.builder()
+                  .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                  .streamReadConstraints(
+                      StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build())
+                  .build())
+          .reader();
+
   private BatchRequestParser() {}
 
   public static Parsed json(byte[] body) {
     JsonNode root;
     try {
-      root = Json.mapper().readTree(body);
-    } catch (JsonProcessingException e) {
+      root = STRICT.readTree(body);
+    } catch (StreamConstraintsException e) {
       throw new MalformedRequestException(
-          "body is not valid JSON (line "
-              + e.getLocation().getLineNr()
-              + ", column "
-              + e.getLocation().getColumnNr()
-              + ")");
+          "body nests deeper than " + MAX_NESTING + " levels; a batch needs 3");
+    } catch (JsonProcessingException e) {
+      String where =
+          e.getLocation() == null
+              ? ""
+              : " (line "
+                  + e.getLocation().getLineNr()
+                  + ", column "
+                  + e.getLocation().getColumnNr()
+                  + ")";
+      String why = e.getOriginalMessage();
+      // The parser's own words name a repeated key; other messages stay out of the answer.
+      String repeated = why != null && why.startsWith("Duplicate field") ? ": " + why : "";
+      throw new MalformedRequestException("body is not valid JSON" + where + repeated);
     } catch (IOException e) {
       throw new MalformedRequestException("body is not valid JSON");
     }

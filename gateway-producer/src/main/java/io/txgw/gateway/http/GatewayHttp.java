@@ -243,7 +243,11 @@ public final class GatewayHttp {
           ctx.queryParams().get("chain"),
           ctx.queryParams().get("source"));
     }
-    if (type.isEmpty() || type.startsWith("application/json")) {
+    if (type.isEmpty()) {
+      // Guessing the format of money is not this API's business.
+      throw new Responses.UnsupportedMediaTypeException("a body without Content-Type");
+    }
+    if (type.startsWith("application/json")) {
       if (bytes.length == 0) {
         throw new MalformedRequestException("body is empty");
       }
@@ -251,6 +255,9 @@ public final class GatewayHttp {
     }
     throw new Responses.UnsupportedMediaTypeException(contentType);
   }
+
+  /** At most this many violations in one answer; {@code more} counts the rest. */
+  static final int MAX_VIOLATIONS_LISTED = 100;
 
   private void refused(String reason) {
     meters.counter("txgw.batches.refused", "reason", reason).increment();
@@ -282,14 +289,22 @@ public final class GatewayHttp {
     } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
       refused("invalid");
       List<Violation> violations = rejected.violations();
+      // A bounded answer whatever the body: the first problems, and how many more there are.
+      int shown = Math.min(violations.size(), MAX_VIOLATIONS_LISTED);
       problem(
           ctx,
           new Problem(
               "urn:txgw:problem:invalid-batch",
               "Unprocessable Content",
               422,
-              violations.size() + " problem(s); nothing was written",
-              violations));
+              violations.size()
+                  + " problem(s)"
+                  + (shown < violations.size() ? ", the first " + shown + " listed" : "")
+                  + "; nothing was written",
+              List.copyOf(violations.subList(0, shown)),
+              null,
+              null,
+              violations.size() - shown));
     } else if (outcome instanceof SubmitOutcome.Conflict conflict) {
       refused("conflict");
       problem(

@@ -25,6 +25,26 @@ class BatchRequestParserTest {
   }
 
   @Test
+  void aRepeatedKeyIsRefusedRatherThanLeftToTheParserToPickAValue() {
+    assertThatThrownBy(
+            () ->
+                BatchRequestParser.json(
+                    utf8(
+                        "{\"batchId\":\"b1\",\"payouts\":[{\"id\":\"p1\",\"amount\":\"1\","
+                            + "\"amount\":\"1000\"}]}")))
+        .isInstanceOf(MalformedRequestException.class)
+        .hasMessageContaining("Duplicate field 'amount'");
+  }
+
+  @Test
+  void nestingDeeperThanABatchNeedsIsRefusedBeforeItCostsAnything() {
+    String deep = "[".repeat(10_000) + "]".repeat(10_000);
+    assertThatThrownBy(() -> BatchRequestParser.json(utf8("{\"payouts\":" + deep + "}")))
+        .isInstanceOf(MalformedRequestException.class)
+        .hasMessageContaining("nests deeper than " + BatchRequestParser.MAX_NESTING);
+  }
+
+  @Test
   void anAmountSentAsAJsonNumberIsAViolationNotACoercion() {
     BatchRequestParser.Parsed parsed =
         BatchRequestParser.json(
