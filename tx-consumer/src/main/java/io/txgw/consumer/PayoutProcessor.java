@@ -53,10 +53,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PayoutProcessor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PayoutProcessor.class);
-  private static final Duration NODE_DOWN_PAUSE = Duration.ofSeconds(2);
-
-  /** Units sent and not mined yet are looked at again soon: a block may be a moment away. */
-  private static final Duration NOT_MINED_PAUSE = Duration.ofMillis(250);
 
   /** Half the group's poll interval (120 s): work left over goes on in the next pass. */
   private static final Duration PASS_BUDGET = Duration.ofSeconds(60);
@@ -78,7 +74,7 @@ public final class PayoutProcessor implements AutoCloseable {
   private final Clock clock;
   private final JsonSerde<Payout> payoutSerde = new JsonSerde<>(Payout.class);
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
-  private final Map<TopicPartition, Instant> pausedUntil = new HashMap<>();
+  private final PartitionRests rests;
   private final PauseDetector pauses;
 
   /** True while a recent pause of the process may have cost it its partitions. */
@@ -153,6 +149,7 @@ public final class PayoutProcessor implements AutoCloseable {
     this.writer = new JournalWriter(producer, consumer, this.senders, clock, horizon, meters);
     this.round = new SendRound(this.senders, guard, clock);
     this.clock = clock;
+    this.rests = new PartitionRests(consumer, clock);
     // Well inside the group's session timeout: a pause this long may already have cost the
     // partitions, a longer one certainly has.
     this.pauses =
@@ -213,7 +210,7 @@ public final class PayoutProcessor implements AutoCloseable {
    * transaction is recovered from (state reloaded from Kafka); a fatal Kafka error answers false.
    */
   boolean pollOnce() throws InterruptedException {
-    resumeRested();
+    rests.wakeRested();
     // Well inside the group's poll interval, so that a long round never costs the partitions.
     passDeadline = clock.instant().plus(PASS_BUDGET);
     ConsumerRecords<String, byte[]> records;
@@ -259,7 +256,7 @@ public final class PayoutProcessor implements AutoCloseable {
     try {
       Set<TopicPartition> recovered = new HashSet<>();
       for (TopicPartition p : List.copyOf(indexes.keySet())) {
-        if (indexes.get(p).hasPending() && !pausedUntil.containsKey(p)) {
+        if (indexes.get(p).hasPending() && !rests.resting(p)) {
           recover(p);
           recovered.add(p);
         }
@@ -271,7 +268,7 @@ public final class PayoutProcessor implements AutoCloseable {
           // records); these were read before it and are read again from there.
           continue;
         }
-        if (pausedUntil.containsKey(p) || indexes.get(p).hasPending()) {
+        if (rests.resting(p) || indexes.get(p).hasPending()) {
           // Recovery must finish first; read these again later.
           consumer.seek(p, batch.get(0).offset());
         } else {
@@ -312,7 +309,7 @@ public final class PayoutProcessor implements AutoCloseable {
     pending.forEach(u -> accountsOf(p).add(u.accountKey()));
     if (!round.acquireAll(pending)) {
       log.warn("{}: an account lease is held elsewhere; recovery waits", p);
-      pause(p, NODE_DOWN_PAUSE);
+      rests.rest(p, PartitionRests.WAIT);
       return;
     }
     log.info("{}: settling {} journaled units before new work", p, pending.size());
@@ -326,10 +323,7 @@ public final class PayoutProcessor implements AutoCloseable {
     }
     record(p, broadcast.settled(), List.of(), offset);
     consumer.seek(p, offset);
-    Duration rest = rest(null, broadcast);
-    if (rest != null) {
-      pause(p, rest);
-    }
+    rests.after(p, null, broadcast);
   }
 
   /**
@@ -403,28 +397,10 @@ public final class PayoutProcessor implements AutoCloseable {
       if (stopped || abandoned) {
         // Read the rest again: abandoned units are prepared anew, waiting ones after the pause.
         consumer.seek(p, commit);
-        Duration rest = rest(prepared, broadcast);
-        if (rest != null) {
-          pause(p, rest);
-        }
+        rests.after(p, prepared, broadcast);
         return;
       }
     }
-  }
-
-  /**
-   * How long the partition rests before going on: a while when a node, lease or refusal needs a
-   * moment, briefly when units only wait to be mined, not at all when the pass ran out of time.
-   */
-  private static Duration rest(SendRound.Prepared prepared, SendRound.Broadcast broadcast) {
-    if ((prepared != null && prepared.stop() == SendRound.Stop.WAIT)
-        || broadcast.stop() == SendRound.Stop.WAIT) {
-      return NODE_DOWN_PAUSE;
-    }
-    if (broadcast.stop() == SendRound.Stop.NONE && !broadcast.unsettled().isEmpty()) {
-      return NOT_MINED_PAUSE;
-    }
-    return null;
   }
 
   private void countPending() {
@@ -520,27 +496,6 @@ public final class PayoutProcessor implements AutoCloseable {
     writer.abortQuietly();
   }
 
-  private void pause(TopicPartition p, Duration rest) {
-    consumer.pause(List.of(p));
-    pausedUntil.put(p, clock.instant().plus(rest));
-  }
-
-  private void resumeRested() {
-    Instant now = clock.instant();
-    pausedUntil
-        .entrySet()
-        .removeIf(
-            e -> {
-              if (now.isBefore(e.getValue())) {
-                return false;
-              }
-              if (consumer.assignment().contains(e.getKey())) {
-                consumer.resume(List.of(e.getKey()));
-              }
-              return true;
-            });
-  }
-
   /** Asks the loop to finish its current round and return within a poll interval. */
   public void stop() {
     running = false;
@@ -570,7 +525,7 @@ public final class PayoutProcessor implements AutoCloseable {
         }
       }
       partitions.forEach(indexes::remove);
-      partitions.forEach(pausedUntil::remove);
+      rests.forget(partitions);
       backlog.forget(partitions);
     }
 

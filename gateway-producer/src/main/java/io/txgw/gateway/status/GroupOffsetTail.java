@@ -1,6 +1,7 @@
 package io.txgw.gateway.status;
 
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,11 +14,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,18 +93,7 @@ final class GroupOffsetTail implements ViewTail {
   }
 
   private KafkaConsumer<byte[], byte[]> probe() {
-    return new KafkaConsumer<>(
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            IsolationLevel.READ_COMMITTED.toString(),
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false,
-            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-            1),
-        new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
+    return TailProbe.oneRecordReader(bootstrap);
   }
 
   /** True once the application has read every committed record before {@code ends}. */
