@@ -294,6 +294,16 @@ public final class PayoutProcessor implements AutoCloseable {
     return true;
   }
 
+  /**
+   * Each partition's share of what is left of the pass: one partition's long recovery cannot use
+   * all of it every pass while the others get none.
+   */
+  private Instant shareOfPass() {
+    Instant now = clock.instant();
+    Instant share = now.plus(PASS_BUDGET.dividedBy(Math.max(1, indexes.size())));
+    return share.isBefore(passDeadline) ? share : passDeadline;
+  }
+
   /** Records on this consumer's partitions not yet paid: what the budget leader weighs by. */
   public long backlog() {
     return backlog.get();
@@ -313,15 +323,21 @@ public final class PayoutProcessor implements AutoCloseable {
       return;
     }
     log.info("{}: settling {} journaled units before new work", p, pending.size());
-    SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast, passDeadline);
+    SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast, shareOfPass());
     checkNotPaused();
-    long offset = committedOffset(p);
+    long committed = committedOffset(p);
+    long offset = committed;
     for (JournalEntry unit : broadcast.settled()) {
       if (unit.state() == JournalEntry.State.ABANDONED) {
         offset = Math.min(offset, unit.rereadFrom());
       }
     }
-    record(p, broadcast.settled(), List.of(), offset);
+    // A unit from before offsets were kept rereads from the log's start, never below it.
+    offset = Math.max(offset, consumer.beginningOffsets(List.of(p)).get(p));
+    if (!broadcast.settled().isEmpty() || offset != committed) {
+      // Nothing settled and nothing to move: no transaction just to say so.
+      record(p, broadcast.settled(), List.of(), offset);
+    }
     consumer.seek(p, offset);
     rests.after(p, null, broadcast);
   }
@@ -363,7 +379,7 @@ public final class PayoutProcessor implements AutoCloseable {
       return;
     }
     for (List<SendRound.Unit> chunk : chunks) {
-      SendRound.Prepared prepared = round.prepare(chunk, passDeadline);
+      SendRound.Prepared prepared = round.prepare(chunk, shareOfPass());
       if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
         journal(p, prepared.toJournal(), committed);
         fault.reached(FaultPoint.Stage.AFTER_JOURNAL);
@@ -375,7 +391,7 @@ public final class PayoutProcessor implements AutoCloseable {
       open.settle(prepared.toJournal());
       open.settle(prepared.refused());
       SendRound.Broadcast broadcast =
-          round.broadcast(prepared.toJournal(), this::mayBroadcast, passDeadline);
+          round.broadcast(prepared.toJournal(), this::mayBroadcast, shareOfPass());
       checkNotPaused();
       if (!prepared.toJournal().isEmpty()) {
         fault.reached(FaultPoint.Stage.AFTER_BROADCAST);

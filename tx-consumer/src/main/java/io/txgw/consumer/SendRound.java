@@ -135,6 +135,7 @@ final class SendRound {
     List<JournalEntry> toJournal = new ArrayList<>();
     List<JournalEntry> refused = new ArrayList<>();
     Set<String> signed = new HashSet<>();
+    Set<String> ids = new HashSet<>();
     for (Unit unit : units) {
       if (clock.instant().isAfter(deadline)) {
         log.info("round out of time; the rest is read again at once");
@@ -156,10 +157,11 @@ final class SendRound {
         forget(unit.chain(), unit.source());
       }
       try {
-        if (!prepareUnit(unit, toJournal, refused, signed.contains(account))) {
+        int before = toJournal.size();
+        if (!prepareUnit(unit, toJournal, ids, refused, signed.contains(account))) {
           return new Prepared(toJournal, refused, Stop.WAIT);
         }
-        if (toJournal.stream().anyMatch(e -> e.accountKey().equals(account))) {
+        if (toJournal.size() > before) {
           signed.add(account);
         }
       } catch (NodeUnavailableException e) {
@@ -175,7 +177,11 @@ final class SendRound {
    * {@code holding} (an earlier unit of the account in this round holds its coins or nonce).
    */
   private boolean prepareUnit(
-      Unit unit, List<JournalEntry> toJournal, List<JournalEntry> refused, boolean holding)
+      Unit unit,
+      List<JournalEntry> toJournal,
+      Set<String> ids,
+      List<JournalEntry> refused,
+      boolean holding)
       throws NodeUnavailableException, InterruptedException {
     ChainSender sender = senders.get(unit.chain());
     if (sender == null) {
@@ -187,7 +193,7 @@ final class SendRound {
     Instant now = clock.instant();
     if (preparation instanceof Preparation.Signed signed) {
       String unitId = unit.chain() + ":" + signed.txid();
-      if (toJournal.stream().anyMatch(e -> e.unitId().equals(unitId))) {
+      if (!ids.add(unitId)) {
         // The same bytes twice: a nonce handed out twice. Never journal one unit for two.
         throw new IllegalStateException("transaction " + signed.txid() + " signed twice");
       }
@@ -227,7 +233,7 @@ final class SendRound {
       for (Read read : unit.reads()) {
         boolean held = toJournal.size() > before;
         if (!prepareUnit(
-            new Unit(unit.chain(), unit.source(), List.of(read)), toJournal, refused, held)) {
+            new Unit(unit.chain(), unit.source(), List.of(read)), toJournal, ids, refused, held)) {
           return false;
         }
       }

@@ -147,7 +147,8 @@ public final class TxConsumer implements Closeable {
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(
-          "consumer {} broadcasts WITHOUT journaling: a benchmark mode that can pay twice",
+          "consumer {} broadcasts WITHOUT journaling: a benchmark mode that can pay twice, and"
+              + " loses units not mined yet on a crash or a rebalance",
           config.instanceId());
     }
     thread = new Thread(processor::run, "payouts-" + config.instanceId());

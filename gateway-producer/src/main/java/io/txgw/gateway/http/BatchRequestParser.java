@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -45,7 +46,9 @@ public final class BatchRequestParser {
                   .streamReadConstraints(
                       StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build())
                   .build())
-          .reader();
+          .reader()
+          // {"batchId":...}{...}: one batch and something else, never read as the first alone.
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private BatchRequestParser() {}
 
@@ -55,7 +58,9 @@ public final class BatchRequestParser {
       root = STRICT.readTree(body);
     } catch (StreamConstraintsException e) {
       throw new MalformedRequestException(
-          "body nests deeper than " + MAX_NESTING + " levels; a batch needs 3");
+          "body exceeds a read limit (nesting deeper than "
+              + MAX_NESTING
+              + " levels, or a name or number far longer than any batch has)");
     } catch (JsonProcessingException e) {
       String where =
           e.getLocation() == null

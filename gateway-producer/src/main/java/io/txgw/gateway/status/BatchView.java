@@ -257,6 +257,11 @@ public final class BatchView implements Closeable {
   /** Records a batch this gateway has just committed, until the view reads it back. */
   public void remember(BatchRecord batch) {
     written.put(batch.key(), batch);
+    // The view may have read the batch already (its commit returns before this runs): then
+    // nothing would ever take it out of the map again.
+    if (storedBatch(batch.key()) != null) {
+      written.remove(batch.key());
+    }
     touch(batch.key());
   }
 

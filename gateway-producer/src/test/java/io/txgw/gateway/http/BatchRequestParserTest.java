@@ -41,7 +41,14 @@ class BatchRequestParserTest {
     String deep = "[".repeat(10_000) + "]".repeat(10_000);
     assertThatThrownBy(() -> BatchRequestParser.json(utf8("{\"payouts\":" + deep + "}")))
         .isInstanceOf(MalformedRequestException.class)
-        .hasMessageContaining("nests deeper than " + BatchRequestParser.MAX_NESTING);
+        .hasMessageContaining("nesting deeper than " + BatchRequestParser.MAX_NESTING);
+  }
+
+  @Test
+  void aSecondValueAfterTheBatchIsRefusedNotIgnored() {
+    assertThatThrownBy(
+            () -> BatchRequestParser.json(utf8("{\"batchId\":\"b1\"}{\"batchId\":\"b2\"}")))
+        .isInstanceOf(MalformedRequestException.class);
   }
 
   @Test

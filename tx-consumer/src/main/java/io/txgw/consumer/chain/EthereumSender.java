@@ -173,10 +173,8 @@ public final class EthereumSender implements ChainSender {
         }
       }
     }
-    if (sentHere.size() >= MAX_WAITING) {
-      sentHere.clear();
-    }
-    boolean first = sentHere.add(unit.txid());
+    // Past the bound a unit is simply never taken for a first send: it gets every check.
+    boolean first = sentHere.size() < MAX_WAITING && sentHere.add(unit.txid());
     String said = null;
     try {
       JsonNode hash = rpc.call("eth_sendRawTransaction", unit.rawTransaction());
@@ -237,6 +235,7 @@ public final class EthereumSender implements ChainSender {
       }
       usedSince.remove(unit.txid());
       waitingSince.remove(unit.txid());
+      sentHere.remove(unit.txid());
       return SendOutcome.conflicted(
           unit.txid(),
           "nonce " + nonce + " was used in the chain by another transaction; nothing was paid");
@@ -333,7 +332,7 @@ public final class EthereumSender implements ChainSender {
     Funds before = accounts.get(account);
     Funds funds = new Funds(nonce, balance);
     if (before != null) {
-      funds.unmined.putAll(before.unmined.tailMap(nonce));
+      funds.carry(before.unmined.tailMap(nonce));
       funds.next = Math.max(nonce, before.next);
     }
     accounts.put(account, funds);
@@ -350,28 +349,34 @@ public final class EthereumSender implements ChainSender {
     BigInteger balance;
     final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
 
+    /** The sum of {@link #unmined}, kept as it changes: asked before every signature. */
+    private BigInteger unminedCost = BigInteger.ZERO;
+
     Funds(long next, BigInteger balance) {
       this.next = next;
       this.balance = balance;
     }
 
     BigInteger left() {
-      BigInteger left = balance;
-      for (BigInteger cost : unmined.values()) {
-        left = left.subtract(cost);
-      }
-      return left;
+      return balance.subtract(unminedCost);
     }
 
     void spend(long nonce, BigInteger cost) {
-      unmined.put(nonce, cost);
+      BigInteger replaced = unmined.put(nonce, cost);
+      unminedCost = unminedCost.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
       next = nonce + 1;
+    }
+
+    /** Carries over what was signed at or above {@code nonce} and is not mined yet. */
+    void carry(Map<Long, BigInteger> signed) {
+      signed.forEach(this::spend);
     }
 
     /** Mined: its cost leaves the pending list for the balance itself, and the list stays short. */
     void mined(long nonce) {
       BigInteger cost = unmined.remove(nonce);
       if (cost != null) {
+        unminedCost = unminedCost.subtract(cost);
         balance = balance.subtract(cost);
       }
     }
