@@ -39,7 +39,11 @@ final class GatewayProcess implements Closeable {
    * @param jvmOptions heap and collector options, as an operator would set them
    */
   static GatewayProcess start(
-      String kafkaBootstrap, String apiKeys, List<String> jvmOptions, Path logDir)
+      String kafkaBootstrap,
+      String apiKeys,
+      Map<String, String> trust,
+      List<String> jvmOptions,
+      Path logDir)
       throws InterruptedException {
     int port = Ports.freeLoopbackPort();
     List<String> command = new ArrayList<>();
@@ -58,19 +62,27 @@ final class GatewayProcess implements Closeable {
             "gateway",
             command,
             Path.of("."),
-            Map.of(
-                "TXGW_HTTP_PORT",
-                Integer.toString(port),
-                "TXGW_KAFKA_BOOTSTRAP",
-                kafkaBootstrap,
-                "TXGW_API_KEYS",
-                apiKeys,
-                "TXGW_GATEWAY_ID",
-                "bench-gateway-" + port),
+            env(kafkaBootstrap, apiKeys, trust, port),
             logDir.resolve("gateway.log"));
     GatewayProcess gateway = new GatewayProcess(child, port);
     gateway.awaitReady(Duration.ofSeconds(90));
     return gateway;
+  }
+
+  private static Map<String, String> env(
+      String kafkaBootstrap, String apiKeys, Map<String, String> trust, int port) {
+    Map<String, String> env = new java.util.HashMap<>(trust);
+    env.put("TXGW_HTTP_PORT", Integer.toString(port));
+    env.put("TXGW_ADMIN_PORT", "0");
+    env.put("TXGW_KAFKA_BOOTSTRAP", kafkaBootstrap);
+    env.put("TXGW_API_KEYS", apiKeys);
+    env.put("TXGW_GATEWAY_ID", "bench-gateway-" + port);
+    // The benchmark measures what the gateway takes, not the rate it allows one client.
+    env.put("TXGW_RATE_LIMIT", "0");
+    env.put(
+        "TXGW_STATE_DIR",
+        Path.of(System.getProperty("java.io.tmpdir"), "txgw-bench-" + port).toString());
+    return env;
   }
 
   private void awaitReady(Duration timeout) throws InterruptedException {

@@ -15,6 +15,7 @@ import io.txgw.common.validation.PayoutLine;
 import io.txgw.common.validation.ValidatedBatch;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.TempDirs;
+import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.kafka.BatchWriter;
 import io.txgw.loadgen.PayoutFactory;
 import java.io.IOException;
@@ -129,7 +130,13 @@ public final class IngestBenchmark {
     try (EmbeddedKafka kafka = new EmbeddedKafka(work.resolve("kafka"));
         GatewayProcess gateway =
             GatewayProcess.start(
-                kafka.bootstrapServers(), CLIENT + "=" + API_KEY, gatewayJvm, LOG_DIR);
+                kafka.bootstrapServers(),
+                CLIENT + "=" + API_KEY,
+                TrustFiles.create(
+                        work.resolve("trust"), Map.of(CLIENT, List.of("ETH:" + workload.source())))
+                    .env(),
+                gatewayJvm,
+                LOG_DIR);
         MemoryWatch memory = new MemoryWatch(gateway)) {
       createRawTopic(kafka.bootstrapServers());
       CpuMeter cpu = new CpuMeter(gateway);
@@ -257,7 +264,8 @@ public final class IngestBenchmark {
       List<byte[]> batches,
       List<byte[]> warmupSingles,
       List<byte[]> singles,
-      List<ProducerRecord<String, byte[]>> records) {
+      List<ProducerRecord<String, byte[]>> records,
+      String source) {
 
     static Workload make(Sizes sizes) {
       AddressCodec codec = new AddressCodec(BitcoinNetwork.MAIN);
@@ -280,7 +288,8 @@ public final class IngestBenchmark {
           measured.stream().map(Workload::json).toList(),
           bodies("ws", warmSingles, source, recipients, 1),
           bodies("s", sizes.singles(), source, recipients, 1),
-          records);
+          records,
+          source);
     }
 
     private static List<byte[]> bodies(

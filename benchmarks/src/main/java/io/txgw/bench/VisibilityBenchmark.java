@@ -132,7 +132,7 @@ public final class VisibilityBenchmark {
         }
       }
       long lastWritten = written.values().stream().mapToLong(Long::longValue).max().orElseThrow();
-      long lagShown = awaitNoLag(stack.gatewayUrl() + "/metrics");
+      long lagShown = awaitNoLag(stack.gatewayAdminUrl() + "/metrics");
       Delays fullGet = timeGets(client, "/v1/batches/vis", "GET every payout's state");
       Delays countsGet = timeGets(client, "/v1/batches/vis?payouts=false", "GET the counts alone");
       return new Result(

@@ -160,7 +160,7 @@ public final class Demo {
     out.printf(
         Locale.ROOT,
         "%nmetrics: %s/metrics (gateway), %s (consumer-1); Prometheus scrape config: %s%n",
-        stack.gatewayUrl(),
+        stack.gatewayAdminUrl(),
         stack.consumer("consumer-1").metricsUrl(),
         stack.scrapeConfig());
     return ok;

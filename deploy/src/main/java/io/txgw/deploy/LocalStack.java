@@ -11,6 +11,7 @@ import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
 import io.txgw.deploy.infra.TempDirs;
+import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.deploy.nodes.AnvilNode;
 import io.txgw.deploy.nodes.BcoinNode;
 import io.txgw.deploy.nodes.NodePackages;
@@ -108,6 +109,7 @@ public final class LocalStack implements Closeable {
   private CuratorFramework zk;
   private Gateway gateway;
   private String ethSource;
+  private TrustFiles trust;
 
   private LocalStack(Path workDir) {
     this.workDir = workDir;
@@ -160,6 +162,13 @@ public final class LocalStack implements Closeable {
               .value();
       keep(new RegtestMiner(() -> bcoins, bcoin.newWalletAddress(), options.mineEvery()));
       register();
+      List<String> rights = new ArrayList<>();
+      for (String account : anvil.accounts()) {
+        rights.add("ETH:" + account);
+      }
+      rights.add("BTC:" + BcoinNode.WALLET);
+      trust =
+          TrustFiles.create(workDir.resolve("trust"), Map.of(CLIENT, rights, OTHER_CLIENT, rights));
     } catch (io.txgw.consumer.rpc.RpcException e) {
       throw new IllegalStateException("cannot prepare the nodes: " + e.getMessage(), e);
     } catch (Exception e) {
@@ -344,6 +353,10 @@ public final class LocalStack implements Closeable {
   private Map<String, String> gatewayEnv() {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_HTTP_PORT", "0");
+    env.put("TXGW_ADMIN_PORT", "0");
+    // Tests and the demo post as fast as they can: the rate limit is tested on its own.
+    env.put("TXGW_RATE_LIMIT", "0");
+    env.putAll(trust.env());
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put(
         "TXGW_API_KEYS",
@@ -380,6 +393,8 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("TXGW_CONSUMER_ID", id);
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
+    env.putAll(trust.env());
+    env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     env.put("TXGW_ETH_RPC_URL", anvil.rpcUrl());
     BcoinNode bcoin = bcoins.get(0);
     env.put("TXGW_BTC_RPC_URL", bcoin.nodeUrl());
@@ -412,7 +427,7 @@ public final class LocalStack implements Closeable {
         .append(Path.of("deploy/prometheus/alerts.yml").toAbsolutePath())
         .append("\nscrape_configs:\n")
         .append("  - job_name: txgw-gateway\n    static_configs:\n      - targets: ['127.0.0.1:")
-        .append(gateway.port())
+        .append(gateway.adminPort())
         .append("']\n")
         .append("  - job_name: txgw-consumer\n    static_configs:\n      - targets: [");
     yml.append(
@@ -436,6 +451,16 @@ public final class LocalStack implements Closeable {
 
   public String gatewayUrl() {
     return "http://127.0.0.1:" + gateway.port();
+  }
+
+  /** Where the gateway serves /metrics, /healthz and /readyz. */
+  public String gatewayAdminUrl() {
+    return "http://127.0.0.1:" + gateway.adminPort();
+  }
+
+  /** The record keys and clients file this stack's gateways and consumers share. */
+  public TrustFiles trust() {
+    return trust;
   }
 
   public Secret apiKey() {

@@ -16,6 +16,7 @@ import io.txgw.coordinator.cli.Txgw;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
+import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.Gateway;
 import io.txgw.gateway.GatewayConfig;
 import java.io.PrintWriter;
@@ -147,6 +148,8 @@ class GrowPartitionsIT {
   void refusesWhileAGatewayRunsAndChangesNothing() throws Exception {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_HTTP_PORT", "0");
+    env.put("TXGW_ADMIN_PORT", "0");
+    env.putAll(TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of())).env());
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("TXGW_GATEWAY_ID", "gw-running");
     env.put("TXGW_API_KEYS", "acme=0123456789abcdef0123");

@@ -88,7 +88,7 @@ class ObservabilityIT {
         .atMost(Duration.ofSeconds(20))
         .untilAsserted(
             () ->
-                assertThat(scrape(stack.gatewayUrl() + "/metrics"))
+                assertThat(scrape(stack.gatewayAdminUrl() + "/metrics"))
                     .contains(
                         "txgw_http_requests_total{",
                         "route=\"/v1/batches\"",

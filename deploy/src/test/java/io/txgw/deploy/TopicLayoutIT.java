@@ -14,6 +14,7 @@ import io.txgw.consumer.TxConsumerConfig;
 import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.Ports;
+import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.Gateway;
 import io.txgw.gateway.GatewayConfig;
 import java.nio.file.Files;
@@ -64,6 +65,7 @@ class TopicLayoutIT {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("TXGW_CONSUMER_ID", "layout-test");
+    env.putAll(TrustFiles.create(dir.resolve("trust-c"), Map.of("acme", List.of())).env());
     // Never called: the check comes before any node.
     env.put("TXGW_ETH_RPC_URL", "http://127.0.0.1:" + Ports.freeLoopbackPort());
     return env;
@@ -138,6 +140,8 @@ class TopicLayoutIT {
     LayoutStore.write(admin, kafka.bootstrapServers(), laidOut.growing(4, Instant.now(), "test"));
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_HTTP_PORT", "0");
+    env.put("TXGW_ADMIN_PORT", "0");
+    env.putAll(TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of())).env());
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("TXGW_API_KEYS", "acme=0123456789abcdef0123");
     env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());

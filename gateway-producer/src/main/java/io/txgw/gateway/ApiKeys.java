@@ -4,55 +4,123 @@ import io.txgw.common.config.Secret;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Maps API keys to client ids. Only SHA-256 digests of the keys are kept, so that a heap dump or a
- * log of this object reveals no key, and lookups compare digests rather than the keys themselves.
+ * Maps API keys to the client they belong to and what they may do. Only SHA-256 digests of the keys
+ * are kept, so that a heap dump or a log of this object reveals no key, and lookups compare digests
+ * rather than the keys themselves.
+ *
+ * <p>Entries are {@code client=key} or {@code client:scope+scope=key}, separated by commas or
+ * lines. Scopes: {@code read} (a batch's status, its events, the dashboard), {@code pay} (post
+ * batches), {@code approve} (approve or reject another person's batch). A key without scopes reads
+ * and pays: a separate key to approve is a deliberate act.
  */
 public final class ApiKeys {
-  private final Map<String, String> clientByKeyDigest;
-
-  private ApiKeys(Map<String, String> clientByKeyDigest) {
-    this.clientByKeyDigest = Map.copyOf(clientByKeyDigest);
+  /** What a key may do. */
+  public enum Scope {
+    READ,
+    PAY,
+    APPROVE
   }
 
   /**
-   * Parses {@code client=key,client2=key2}.
+   * Who is calling.
+   *
+   * @param keyId the first 12 hex digits of the key's digest: names the key in logs and the audit
+   *     trail without revealing it
+   */
+  public record Caller(String client, Set<Scope> scopes, String keyId) {
+    public Caller {
+      scopes = Set.copyOf(scopes);
+    }
+
+    public boolean may(Scope scope) {
+      return scopes.contains(scope);
+    }
+  }
+
+  private final Map<String, Caller> callerByKeyDigest;
+
+  private ApiKeys(Map<String, Caller> callerByKeyDigest) {
+    this.callerByKeyDigest = Map.copyOf(callerByKeyDigest);
+  }
+
+  /**
+   * Parses the entries.
    *
    * @throws IllegalArgumentException naming the bad entry by position, never by its key
    */
   public static ApiKeys parse(Secret text) {
-    Map<String, String> byDigest = new HashMap<>();
-    String[] entries = text.reveal().split(",");
-    for (int i = 0; i < entries.length; i++) {
-      String entry = entries[i].trim();
+    Map<String, Caller> byDigest = new HashMap<>();
+    String[] entries = text.reveal().split("[,\\n]");
+    int position = 0;
+    for (String raw : entries) {
+      String entry = raw.trim();
+      if (entry.isEmpty() || entry.startsWith("#")) {
+        continue;
+      }
+      position++;
       int eq = entry.indexOf('=');
       if (eq <= 0 || eq == entry.length() - 1) {
-        throw new IllegalArgumentException("entry " + (i + 1) + " is not client=key");
+        throw new IllegalArgumentException("entry " + position + " is not client=key");
       }
-      String client = entry.substring(0, eq).trim();
+      String name = entry.substring(0, eq).trim();
       String key = entry.substring(eq + 1).trim();
+      int colon = name.indexOf(':');
+      String client = colon < 0 ? name : name.substring(0, colon).trim();
+      Set<Scope> scopes =
+          colon < 0
+              ? EnumSet.of(Scope.READ, Scope.PAY)
+              : scopes(name.substring(colon + 1), position);
+      if (client.isEmpty()) {
+        throw new IllegalArgumentException("entry " + position + " names no client");
+      }
       if (key.length() < 16) {
         throw new IllegalArgumentException(
             "the key of client " + client + " is shorter than 16 characters");
       }
-      if (byDigest.put(digest(key), client) != null) {
-        throw new IllegalArgumentException("two clients share one key");
+      String digest = digest(key);
+      if (byDigest.put(digest, new Caller(client, scopes, digest.substring(0, 12))) != null) {
+        throw new IllegalArgumentException("two entries share one key");
       }
+    }
+    if (byDigest.isEmpty()) {
+      throw new IllegalArgumentException("no key given");
     }
     return new ApiKeys(byDigest);
   }
 
-  /** The client a key belongs to, if any. */
-  public Optional<String> clientFor(String key) {
+  private static Set<Scope> scopes(String text, int position) {
+    Set<Scope> scopes = EnumSet.noneOf(Scope.class);
+    for (String s : text.split("\\+")) {
+      try {
+        scopes.add(Scope.valueOf(s.trim().toUpperCase(Locale.ROOT)));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "entry " + position + ": scope '" + s.trim() + "' is not read, pay or approve");
+      }
+    }
+    return scopes;
+  }
+
+  /** The caller a key belongs to, if any. */
+  public Optional<Caller> callerFor(String key) {
     if (key == null || key.isEmpty()) {
       return Optional.empty();
     }
-    return Optional.ofNullable(clientByKeyDigest.get(digest(key)));
+    return Optional.ofNullable(callerByKeyDigest.get(digest(key)));
+  }
+
+  /** The client a key belongs to, if any. */
+  public Optional<String> clientFor(String key) {
+    return callerFor(key).map(Caller::client);
   }
 
   private static String digest(String key) {
@@ -67,6 +135,6 @@ public final class ApiKeys {
 
   @Override
   public String toString() {
-    return "ApiKeys[" + clientByKeyDigest.size() + " clients]";
+    return "ApiKeys[" + callerByKeyDigest.size() + " keys]";
   }
 }

@@ -2,6 +2,7 @@ package io.txgw.gateway;
 
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
+import io.txgw.common.security.ClientPolicies;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.ValidatedBatch;
@@ -18,6 +19,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,12 +42,22 @@ public final class BatchService {
   private final BatchView view;
   private final PayoutIndex payoutIds;
   private final Clock clock;
+  private final Supplier<ClientPolicies> policies;
 
   /** Batches being accepted, by key: the batch written, or empty when it was refused. */
   private final Map<String, CompletableFuture<Optional<BatchRecord>>> inFlight =
       new ConcurrentHashMap<>();
 
-  public BatchService(BatchValidator validator, BatchWriter writer, BatchView view, Clock clock) {
+  /**
+   * @param policies each client's spending rights and limits, read anew when their file changes
+   */
+  public BatchService(
+      BatchValidator validator,
+      BatchWriter writer,
+      BatchView view,
+      Clock clock,
+      Supplier<ClientPolicies> policies) {
+    this.policies = policies;
     this.validator = validator;
     this.writer = writer;
     this.view = view;
@@ -59,7 +71,8 @@ public final class BatchService {
 
   /** Validates and writes a batch; the future fails only when Kafka did not take it. */
   public CompletableFuture<SubmitOutcome> submit(String clientId, BatchSubmission submission) {
-    ValidatedBatch validated = validator.validate(submission, clientId, clock.instant());
+    ValidatedBatch validated =
+        validator.validate(submission, policies.get().of(clientId), clock.instant());
     if (!validated.valid()) {
       return CompletableFuture.completedFuture(new SubmitOutcome.Rejected(validated.violations()));
     }

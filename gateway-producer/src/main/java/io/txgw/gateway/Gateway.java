@@ -8,6 +8,7 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.metrics.Telemetry;
 import io.txgw.common.validation.BatchRules;
 import io.txgw.common.validation.BatchValidator;
+import io.txgw.gateway.http.AuditLog;
 import io.txgw.gateway.http.GatewayHttp;
 import io.txgw.gateway.kafka.BatchWriter;
 import io.txgw.gateway.monitor.Backpressure;
@@ -16,6 +17,7 @@ import io.txgw.gateway.monitor.NodeUseWatch;
 import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -43,6 +45,8 @@ public final class Gateway implements Closeable {
   private NodeUseWatch nodes;
   private final Map<Integer, KafkaClientMetrics> laneMetrics = new ConcurrentHashMap<>();
   private HttpServer server;
+  private HttpServer admin;
+  private AuditLog audit;
 
   public Gateway(GatewayConfig config) {
     this.config = config;
@@ -65,7 +69,11 @@ public final class Gateway implements Closeable {
     BatchWriter.ProducerFactory producers =
         BatchWriter.transactional(config.kafkaBootstrap(), "txgw-" + config.instanceId());
     writer =
-        new BatchWriter(lane -> withMetrics(lane, producers.create(lane)), config.writerLanes());
+        new BatchWriter(
+            lane -> withMetrics(lane, producers.create(lane)),
+            config.writerLanes(),
+            BatchWriter.Timing.DEFAULT,
+            config.seal());
     lag =
         new ConsumerLagWatch(
                 config.kafkaBootstrap(), config.consumerGroup(), Clock.systemUTC(), meters)
@@ -79,7 +87,9 @@ public final class Gateway implements Closeable {
                 config.maxBatchPayouts(),
                 config.maxPerPayout(),
                 new AddressCodec(config.bitcoinNetwork())));
-    BatchService service = new BatchService(validator, writer, view, Clock.systemUTC());
+    BatchService service =
+        new BatchService(validator, writer, view, Clock.systemUTC(), config.policies());
+    audit = new AuditLog(config.auditLog());
     vertx = Vertx.vertx();
     GatewayHttp.Monitoring monitoring =
         new GatewayHttp.Monitoring(
@@ -90,9 +100,28 @@ public final class Gateway implements Closeable {
             config.maxLag(),
             writer::faults);
     try {
+      GatewayHttp http =
+          new GatewayHttp(
+              vertx,
+              service,
+              config.apiKeys(),
+              config.maxBodyBytes(),
+              config.http(),
+              audit,
+              monitoring);
+      PemKeyCertOptions tls =
+          config.tlsCert() == null
+              ? null
+              : new PemKeyCertOptions()
+                  .setCertPath(config.tlsCert().toString())
+                  .setKeyPath(config.tlsKey().toString());
       server =
-          new GatewayHttp(vertx, service, config.apiKeys(), config.maxBodyBytes(), monitoring)
-              .listen(config.httpHost(), config.httpPort())
+          http.listen(config.httpHost(), config.httpPort(), tls, config.http().idleTimeoutSeconds())
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
+      admin =
+          http.listenAdmin(config.httpHost(), config.adminPort())
               .toCompletionStage()
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
@@ -103,7 +132,13 @@ public final class Gateway implements Closeable {
       log.warn("batch status view has not caught up after 60 s; POST answers 503 until it has");
     }
     log.info(
-        "gateway {} listening on http://{}:{}", config.instanceId(), config.httpHost(), port());
+        "gateway {} listening on {}://{}:{}, admin (metrics, health) on http://{}:{}",
+        config.instanceId(),
+        config.tlsCert() == null ? "http" : "https",
+        config.httpHost(),
+        port(),
+        config.httpHost(),
+        adminPort());
     return this;
   }
 
@@ -128,8 +163,21 @@ public final class Gateway implements Closeable {
     return server.actualPort();
   }
 
+  /** The port of /metrics, /healthz and /readyz. */
+  public int adminPort() {
+    return admin.actualPort();
+  }
+
   @Override
   public void close() {
+    if (admin != null) {
+      admin
+          .close()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .orTimeout(10, TimeUnit.SECONDS)
+          .join();
+    }
     if (server != null) {
       server
           .close()
@@ -158,6 +206,9 @@ public final class Gateway implements Closeable {
     laneMetrics.values().forEach(KafkaClientMetrics::close);
     if (view != null) {
       view.close();
+    }
+    if (audit != null) {
+      audit.close();
     }
   }
 }

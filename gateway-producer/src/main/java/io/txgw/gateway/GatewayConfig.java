@@ -1,14 +1,24 @@
 package io.txgw.gateway;
 
+import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.ConfigReader;
+import io.txgw.common.config.ReloadingFile;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
+import io.txgw.common.security.ClientPolicies;
+import io.txgw.common.security.RecordSeal;
+import io.txgw.common.security.TrustSettings;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /** Everything the gateway is configured with, read once from the environment. */
 public record GatewayConfig(
@@ -17,7 +27,14 @@ public record GatewayConfig(
     String kafkaBootstrap,
     String instanceId,
     int topicPartitions,
-    ApiKeys apiKeys,
+    Supplier<ApiKeys> apiKeys,
+    Supplier<ClientPolicies> policies,
+    RecordSeal seal,
+    HttpLimits http,
+    Path tlsCert,
+    Path tlsKey,
+    int adminPort,
+    Path auditLog,
     BitcoinNetwork bitcoinNetwork,
     int maxBatchPayouts,
     int maxBodyBytes,
@@ -27,6 +44,22 @@ public record GatewayConfig(
     String consumerGroup,
     long maxLag,
     String zookeeper) {
+
+  /**
+   * What one client, one address and all of them together may hold of the HTTP server.
+   *
+   * @param rateLimit requests per second per client (a burst of twice as many); 0 is off
+   */
+  public record HttpLimits(
+      int idleTimeoutSeconds,
+      int maxConnections,
+      int maxConnectionsPerAddress,
+      int rateLimit,
+      int maxStreamsPerClient,
+      int maxStreams) {
+    /** Generous limits for tests that build the HTTP API by hand. */
+    public static final HttpLimits DEFAULTS = new HttpLimits(30, 1024, 64, 0, 16, 1000);
+  }
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -47,6 +80,48 @@ public record GatewayConfig(
           "TXGW_API_KEYS",
           null,
           "client API keys as client=key pairs separated by commas (or TXGW_API_KEYS_FILE)");
+  static final Setting<String> API_KEYS_RELOAD =
+      Setting.string(
+          "TXGW_API_KEYS_FILE",
+          "",
+          "file of client[:scopes]=key lines, read again within 2 s of a change (no restart)");
+  static final Setting<String> TLS_CERT =
+      Setting.string("TXGW_TLS_CERT", "", "PEM certificate chain for HTTPS; empty serves HTTP");
+  static final Setting<String> TLS_KEY =
+      Setting.string("TXGW_TLS_KEY", "", "PEM private key (PKCS#8) of TXGW_TLS_CERT");
+  static final Setting<Integer> ADMIN_PORT =
+      Setting.integer(
+          "TXGW_ADMIN_PORT",
+          8081,
+          0,
+          65535,
+          "port of /metrics, /healthz and /readyz, on TXGW_HTTP_HOST; 0 picks a free one");
+  static final Setting<String> AUDIT_LOG =
+      Setting.string(
+          "TXGW_AUDIT_LOG",
+          "",
+          "file of one JSON line per accepted or refused batch; empty is audit.log in the state"
+              + " directory");
+  static final Setting<Integer> IDLE_TIMEOUT =
+      Setting.integer(
+          "TXGW_IDLE_TIMEOUT_S", 30, 1, 3600, "seconds a connection may send and receive nothing");
+  static final Setting<Integer> MAX_CONNECTIONS =
+      Setting.integer("TXGW_MAX_CONNECTIONS", 1024, 1, 1_000_000, "open connections in all");
+  static final Setting<Integer> MAX_CONNECTIONS_PER_ADDRESS =
+      Setting.integer(
+          "TXGW_MAX_CONNECTIONS_PER_ADDRESS", 64, 1, 1_000_000, "open connections per client IP");
+  static final Setting<Integer> RATE_LIMIT =
+      Setting.integer(
+          "TXGW_RATE_LIMIT",
+          50,
+          0,
+          1_000_000,
+          "API requests per second per client, with bursts of twice as many; 0 is off");
+  static final Setting<Integer> MAX_STREAMS_PER_CLIENT =
+      Setting.integer(
+          "TXGW_MAX_STREAMS_PER_CLIENT", 16, 1, 100_000, "open event streams per client");
+  static final Setting<Integer> MAX_STREAMS =
+      Setting.integer("TXGW_MAX_STREAMS", 1000, 1, 1_000_000, "open event streams in all");
   static final Setting<BitcoinNetwork> BTC_NETWORK =
       Setting.choice(
           "TXGW_BTC_NETWORK",
@@ -100,6 +175,19 @@ public record GatewayConfig(
           INSTANCE,
           PARTITIONS,
           API_KEYS,
+          API_KEYS_RELOAD,
+          TrustSettings.CLIENTS_FILE,
+          TrustSettings.RECORD_KEYS,
+          TLS_CERT,
+          TLS_KEY,
+          ADMIN_PORT,
+          AUDIT_LOG,
+          IDLE_TIMEOUT,
+          MAX_CONNECTIONS,
+          MAX_CONNECTIONS_PER_ADDRESS,
+          RATE_LIMIT,
+          MAX_STREAMS_PER_CLIENT,
+          MAX_STREAMS,
           BTC_NETWORK,
           MAX_PAYOUTS,
           MAX_BODY,
@@ -110,6 +198,50 @@ public record GatewayConfig(
           CONSUMER_GROUP,
           MAX_LAG,
           ZOOKEEPER);
+
+  private static final Duration RELOAD_EVERY = TrustSettings.RELOAD_EVERY;
+
+  private static int orZero(Integer value) {
+    return value == null ? 0 : value;
+  }
+
+  /**
+   * The API keys: from {@code TXGW_API_KEYS_FILE}, read again when it changes, or from {@code
+   * TXGW_API_KEYS}, fixed for the process's life.
+   */
+  private static Supplier<ApiKeys> apiKeys(Map<String, String> env, ConfigReader reader) {
+    String file = reader.get(API_KEYS_RELOAD);
+    if (file != null && !file.isEmpty() && !env.containsKey(API_KEYS.name())) {
+      try {
+        return new ReloadingFile<>(
+                Path.of(file),
+                path -> {
+                  try {
+                    return ApiKeys.parse(new Secret(Files.readString(path)));
+                  } catch (IOException e) {
+                    throw new IllegalArgumentException("cannot read the file");
+                  }
+                },
+                RELOAD_EVERY,
+                Clock.systemUTC())
+            ::get;
+      } catch (IllegalArgumentException e) {
+        reader.problem(API_KEYS_RELOAD.name() + ": " + e.getMessage());
+        return null;
+      }
+    }
+    Secret text = reader.get(API_KEYS);
+    if (text == null) {
+      return null;
+    }
+    try {
+      ApiKeys keys = ApiKeys.parse(text);
+      return () -> keys;
+    } catch (IllegalArgumentException e) {
+      reader.problem(API_KEYS.name() + ": " + e.getMessage());
+      return null;
+    }
+  }
 
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
@@ -126,16 +258,26 @@ public record GatewayConfig(
     String kafka = reader.get(KAFKA);
     String instance = reader.get(INSTANCE);
     Integer partitions = reader.get(PARTITIONS);
-    Secret keysText = reader.get(API_KEYS);
-    ApiKeys keys = null;
-    if (keysText != null) {
-      try {
-        keys = ApiKeys.parse(keysText);
-      } catch (IllegalArgumentException e) {
-        reader.problem(API_KEYS.name() + ": " + e.getMessage());
-      }
-    }
     BitcoinNetwork network = reader.get(BTC_NETWORK);
+    AddressCodec addresses = network == null ? null : new AddressCodec(network);
+    Supplier<ApiKeys> keys = apiKeys(env, reader);
+    Supplier<ClientPolicies> policies = TrustSettings.policies(reader, addresses);
+    RecordSeal seal = TrustSettings.seal(reader);
+    String tlsCert = reader.get(TLS_CERT);
+    String tlsKey = reader.get(TLS_KEY);
+    if (tlsCert != null && tlsKey != null && tlsCert.isEmpty() != tlsKey.isEmpty()) {
+      reader.problem("TXGW_TLS_CERT and TXGW_TLS_KEY are set together or not at all");
+    }
+    Integer adminPort = reader.get(ADMIN_PORT);
+    String auditLog = reader.get(AUDIT_LOG);
+    HttpLimits limits =
+        new HttpLimits(
+            orZero(reader.get(IDLE_TIMEOUT)),
+            orZero(reader.get(MAX_CONNECTIONS)),
+            orZero(reader.get(MAX_CONNECTIONS_PER_ADDRESS)),
+            orZero(reader.get(RATE_LIMIT)),
+            orZero(reader.get(MAX_STREAMS_PER_CLIENT)),
+            orZero(reader.get(MAX_STREAMS)));
     Integer maxPayouts = reader.get(MAX_PAYOUTS);
     Integer maxBody = reader.get(MAX_BODY);
     Amount maxBtc = reader.get(MAX_BTC);
@@ -153,6 +295,15 @@ public record GatewayConfig(
         instance,
         partitions,
         keys,
+        policies,
+        seal,
+        limits,
+        tlsCert == null || tlsCert.isEmpty() ? null : Path.of(tlsCert),
+        tlsKey == null || tlsKey.isEmpty() ? null : Path.of(tlsKey),
+        adminPort,
+        auditLog == null || auditLog.isEmpty()
+            ? Path.of(stateDir == null ? "." : stateDir, "audit.log")
+            : Path.of(auditLog),
         network,
         maxPayouts,
         maxBody,

@@ -13,6 +13,8 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
+import io.txgw.common.security.ClientPolicies;
+import io.txgw.common.security.ClientPolicy;
 import io.txgw.common.validation.BatchRules;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
@@ -31,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -168,7 +171,16 @@ class BatchServiceTest {
             },
             1,
             BatchWriter.Timing.DEFAULT.withDeadline(deadline));
-    service = new BatchService(validator, writer, driver.view(), clock);
+    Set<String> rights =
+        Set.of("ETH:" + SOURCE, "ETH:" + OTHER_SOURCE, "BTC:primary", "BTC:payouts");
+    ClientPolicies policies =
+        new ClientPolicies(
+            Map.of(
+                "acme",
+                new ClientPolicy("acme", rights, Map.of(), Set.of(), null),
+                "globex",
+                new ClientPolicy("globex", rights, Map.of(), Set.of(), null)));
+    service = new BatchService(validator, writer, driver.view(), clock, () -> policies);
   }
 
   @AfterEach

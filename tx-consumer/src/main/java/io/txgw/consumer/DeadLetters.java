@@ -16,20 +16,28 @@ final class DeadLetters {
 
   static ProducerRecord<String, Object> of(
       ConsumerRecord<String, byte[]> record, SerializationException e) {
-    log.warn(
-        "unreadable record {}-{}@{} moved to {}: {}",
+    return of(record, e.getMessage());
+  }
+
+  /**
+   * The record moved aside with why. Logged at error: a record no gateway sealed on {@code sendto}
+   * means someone other than a gateway can write the topic, which the operator must hear of.
+   */
+  static ProducerRecord<String, Object> of(ConsumerRecord<String, byte[]> record, String reason) {
+    log.error(
+        "record {}-{}@{} moved to {}, unpaid: {}",
         record.topic(),
         record.partition(),
         record.offset(),
         Topics.SENDTO_DEAD_LETTER,
-        e.getMessage());
+        reason);
     ProducerRecord<String, Object> dead =
         new ProducerRecord<>(
             Topics.SENDTO_DEAD_LETTER,
             record.key(),
             record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8));
     dead.headers()
-        .add("txgw.error", String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8))
+        .add("txgw.error", String.valueOf(reason).getBytes(StandardCharsets.UTF_8))
         .add(
             "txgw.origin",
             (record.topic() + "-" + record.partition() + "@" + record.offset())

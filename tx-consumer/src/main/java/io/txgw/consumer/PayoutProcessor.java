@@ -2,7 +2,6 @@ package io.txgw.consumer;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
@@ -34,7 +33,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,7 +70,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private final SendRound round;
   private final Clock clock;
-  private final JsonSerde<Payout> payoutSerde = new JsonSerde<>(Payout.class);
+  private final RecordIntake intake;
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final PartitionRests rests;
   private final PauseDetector pauses;
@@ -114,11 +112,13 @@ public final class PayoutProcessor implements AutoCloseable {
       AccountGuard guard,
       Clock clock,
       boolean journalBeforeBroadcast,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      RecordIntake intake) {
     this(
         consumer,
         producer,
         senders,
+        intake,
         journal::read,
         DEFAULT_HORIZON,
         guard,
@@ -132,6 +132,7 @@ public final class PayoutProcessor implements AutoCloseable {
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
+      RecordIntake intake,
       Function<Map<Integer, JournalCheckpoint>, Map<Integer, JournalIndex>> journal,
       int horizon,
       AccountGuard guard,
@@ -140,6 +141,7 @@ public final class PayoutProcessor implements AutoCloseable {
       MeterRegistry meters,
       java.util.function.BooleanSupplier quarantined) {
     this.meters = meters;
+    this.intake = intake;
     this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
     this.consumer = consumer;
@@ -354,17 +356,29 @@ public final class PayoutProcessor implements AutoCloseable {
     long next = records.get(records.size() - 1).offset() + 1;
     List<ProducerRecord<String, Object>> extra = new ArrayList<>();
     List<SendRound.Read> fresh = new ArrayList<>();
+    List<JournalEntry> refusedHere = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (ConsumerRecord<String, byte[]> record : records) {
-      Payout payout;
-      try {
-        payout = payoutSerde.deserialize(record.topic(), record.value());
-      } catch (SerializationException e) {
-        extra.add(DeadLetters.of(record, e));
+      RecordIntake.Verdict verdict = intake.check(record);
+      if (verdict instanceof RecordIntake.Verdict.Dead dead) {
+        meters.counter("txgw.sendto.dead.letters").increment();
+        extra.add(DeadLetters.of(record, dead.reason()));
         continue;
       }
+      Payout payout =
+          verdict instanceof RecordIntake.Verdict.Refuse r
+              ? r.payout()
+              : ((RecordIntake.Verdict.Pay) verdict).payout();
       if (index.isTaken(payout.resultKey()) || !seen.add(payout.resultKey())) {
         log.debug("payout {} is already in the journal; not prepared again", payout.resultKey());
+        continue;
+      }
+      if (verdict instanceof RecordIntake.Verdict.Refuse r) {
+        // Recorded with the offset that passes it, in one transaction: never signed, never lost.
+        log.warn("payout {} refused before preparing: {}", payout.resultKey(), r.reason());
+        refusedHere.add(
+            SendRound.refusal(
+                payout, r.reason(), record.offset(), record.offset(), clock.instant()));
         continue;
       }
       fresh.add(new SendRound.Read(payout, record.offset()));
@@ -375,7 +389,7 @@ public final class PayoutProcessor implements AutoCloseable {
     List<List<SendRound.Unit>> chunks = round.chunks(round.plan(fresh));
     long committed = records.get(0).offset();
     if (chunks.isEmpty()) {
-      record(p, List.of(), extra, next);
+      record(p, refusedHere, extra, next);
       return;
     }
     for (List<SendRound.Unit> chunk : chunks) {
@@ -405,6 +419,8 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       List<JournalEntry> finals = new ArrayList<>(prepared.refused());
       finals.addAll(broadcast.settled());
+      finals.addAll(refusedHere);
+      refusedHere = List.of();
       long commit = open.commitBelow(next);
       record(p, finals, extra, commit);
       extra = List.of();

@@ -239,22 +239,26 @@ final class SendRound {
       }
       return true;
     }
-    Payout p = payouts.get(0);
-    refused.add(
-        new JournalEntry(
-            unit.chain() + ":refused:" + p.resultKey(),
-            unit.chain(),
-            unit.source(),
-            null,
-            null,
-            null,
-            JournalEntry.State.RECORDED,
-            List.of(item(p, null, PayoutStatus.FAILED, reason)),
-            now,
-            now,
-            unit.firstOffset(),
-            unit.lastOffset()));
+    refused.add(refusal(payouts.get(0), reason, unit.firstOffset(), unit.lastOffset(), now));
     return true;
+  }
+
+  /** A payout refused for good before anything was signed: recorded FAILED with the reason. */
+  static JournalEntry refusal(
+      Payout p, String reason, long firstOffset, long lastOffset, Instant now) {
+    return new JournalEntry(
+        p.chain() + ":refused:" + p.resultKey(),
+        p.chain(),
+        p.source(),
+        null,
+        null,
+        null,
+        JournalEntry.State.RECORDED,
+        List.of(item(p, null, PayoutStatus.FAILED, reason)),
+        now,
+        now,
+        firstOffset,
+        lastOffset);
   }
 
   private static JournalEntry.Item item(

@@ -143,7 +143,8 @@ public final class TxConsumer implements Closeable {
                 : AccountGuard.of(new AccountLeases(membership.client())),
             Clock.systemUTC(),
             !config.unjournaledForBenchmark(),
-            meters);
+            meters,
+            config.intake());
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(

@@ -1,11 +1,19 @@
 package io.txgw.consumer;
 
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import io.txgw.common.security.ClientPolicies;
+import io.txgw.common.security.RecordSeal;
+import io.txgw.common.security.TrustSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Everything a consumer is configured with, read once from the environment. A chain whose node URL
@@ -35,7 +43,8 @@ public record TxConsumerConfig(
     Duration throttleMaxWait,
     Duration healthInterval,
     String metricsHost,
-    int metricsPort) {
+    int metricsPort,
+    RecordIntake intake) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -141,6 +150,27 @@ public record TxConsumerConfig(
       Setting.integer(
           "TXGW_METRICS_PORT", 0, 0, 65535, "port of /metrics (Prometheus); 0 picks a free one");
 
+  static final Setting<BitcoinNetwork> BTC_NETWORK =
+      Setting.choice(
+          "TXGW_BTC_NETWORK",
+          BitcoinNetwork.class,
+          BitcoinNetwork.MAIN,
+          "Bitcoin address network payouts are checked against, as the gateway's");
+  static final Setting<Amount> MAX_BTC =
+      new Setting<>(
+          "TXGW_MAX_PAYOUT_BTC",
+          "largest single payout paid, as the gateway's",
+          "100",
+          Amount::parse,
+          false);
+  static final Setting<Amount> MAX_ETH =
+      new Setting<>(
+          "TXGW_MAX_PAYOUT_ETH",
+          "largest single payout paid, as the gateway's",
+          "1000",
+          Amount::parse,
+          false);
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -164,13 +194,29 @@ public record TxConsumerConfig(
           THROTTLE_MAX_WAIT,
           HEALTH_INTERVAL,
           METRICS_HOST,
-          METRICS_PORT);
+          METRICS_PORT,
+          TrustSettings.CLIENTS_FILE,
+          TrustSettings.RECORD_KEYS,
+          BTC_NETWORK,
+          MAX_BTC,
+          MAX_ETH);
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
    */
   public static TxConsumerConfig fromEnv(Map<String, String> env) {
     ConfigReader r = new ConfigReader(env);
+    BitcoinNetwork network = r.get(BTC_NETWORK);
+    AddressCodec addresses = network == null ? null : new AddressCodec(network);
+    Supplier<ClientPolicies> policies = TrustSettings.policies(r, addresses);
+    RecordSeal seal = TrustSettings.seal(r);
+    Amount maxBtc = r.get(MAX_BTC);
+    Amount maxEth = r.get(MAX_ETH);
+    RecordIntake intake =
+        policies == null || seal == null || maxBtc == null || maxEth == null
+            ? null
+            : new RecordIntake(
+                seal, policies, addresses, Map.of(Chain.BTC, maxBtc, Chain.ETH, maxEth));
     TxConsumerConfig config =
         new TxConsumerConfig(
             r.get(KAFKA),
@@ -196,7 +242,8 @@ public record TxConsumerConfig(
             Duration.ofMillis(orZero(r.get(THROTTLE_MAX_WAIT))),
             Duration.ofMillis(orZero(r.get(HEALTH_INTERVAL))),
             r.get(METRICS_HOST),
-            orZero(r.get(METRICS_PORT)));
+            orZero(r.get(METRICS_PORT)),
+            intake);
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

@@ -54,6 +54,7 @@ class PayoutProcessorTest {
           consumer,
           producer,
           Map.of(Chain.ETH, sender),
+          TestTrust.intake("acme", Set.of("ETH:" + SOURCE, "ETH:" + OTHER)),
           this::readJournal,
           PayoutProcessor.DEFAULT_HORIZON,
           AccountGuard.unguarded(),
@@ -170,12 +171,13 @@ class PayoutProcessorTest {
   private static ConsumerRecord<String, byte[]> record(
       long offset, String payoutId, String source) {
     try {
-      return new ConsumerRecord<>(
-          Topics.SENDTO,
-          0,
-          offset,
-          "ETH:" + source,
-          Json.mapper().writeValueAsBytes(TestPayouts.eth(payoutId, source)));
+      return TestTrust.sealed(
+          new ConsumerRecord<>(
+              Topics.SENDTO,
+              0,
+              offset,
+              "ETH:" + source,
+              Json.mapper().writeValueAsBytes(TestPayouts.eth(payoutId, source))));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -460,6 +462,60 @@ class PayoutProcessorTest {
         .singleElement()
         .satisfies(r -> assertThat(r.value()).isEqualTo("{not json"));
     assertThat(sender.broadcast).containsExactly("raw-p1");
+    assertThat(lastCommittedOffset()).isEqualTo(2);
+  }
+
+  @Test
+  void aRecordNoGatewaySealedGoesToTheDeadLetterTopicUnpaidAndWithoutAResult() {
+    ConsumerRecord<String, byte[]> forged = record(0, "p0");
+    forged.headers().remove(io.txgw.common.security.RecordSeal.HEADER);
+    forged
+        .headers()
+        .add(
+            io.txgw.common.security.RecordSeal.HEADER,
+            TestTrust.FORGER.seal(forged.key(), forged.value()));
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(P0));
+          consumer.updateBeginningOffsets(Map.of(P0, 0L));
+          consumer.addRecord(forged);
+          deliver(1, "p1");
+        });
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(committed(Topics.SENDTO_DEAD_LETTER)).hasSize(1);
+    assertThat(sender.prepared).containsExactly("p1");
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p1");
+    assertThat(lastCommittedOffset()).isEqualTo(2);
+  }
+
+  @Test
+  void aSealedPayoutFromASourceItsClientMayNotSpendFromIsRecordedFailedAndNeverSigned() {
+    String stranger = "0x0000000000000000000000000000000000001234";
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(P0));
+          consumer.updateBeginningOffsets(Map.of(P0, 0L));
+          consumer.addRecord(record(0, "p0", stranger));
+          deliver(1, "p1");
+        });
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    assertThat(sender.prepared).containsExactly("p1");
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("p0", PayoutStatus.FAILED),
+            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST));
+    assertThat(
+            results().stream()
+                .filter(r -> r.payoutId().equals("p0"))
+                .findFirst()
+                .orElseThrow()
+                .error())
+        .startsWith("not-permitted: client acme may not spend from ETH:" + stranger);
     assertThat(lastCommittedOffset()).isEqualTo(2);
   }
 }

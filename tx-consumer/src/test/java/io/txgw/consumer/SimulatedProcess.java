@@ -33,6 +33,7 @@ public final class SimulatedProcess {
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
       Map<Chain, ChainSender> senders,
+      RecordIntake intake,
       Function<Integer, List<Logged>> journal,
       int horizon,
       AccountGuard guard,
@@ -43,6 +44,7 @@ public final class SimulatedProcess {
             consumer,
             producer,
             senders,
+            intake,
             from -> {
               // As the journal reader does: from the checkpoint on, tombstones skipped.
               Map<Integer, JournalIndex> indexes = new HashMap<>();

@@ -1,10 +1,12 @@
 package io.txgw.common.validation;
 
 import io.txgw.common.address.AddressCodec;
+import io.txgw.common.model.Address;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Asset;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
+import io.txgw.common.security.ClientPolicy;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -78,6 +80,8 @@ public final class BatchValidator {
       AddressCodec.Decoded to = rules.addresses().decode(chain, line.to());
       if (!to.valid()) {
         violations.add(new Violation(i, line.id(), "to", to.reason()));
+      } else if (isBurnAddress(to.address())) {
+        violations.add(new Violation(i, line.id(), "to", BURN_ADDRESS_REASON));
       }
       Amount amount = checkAmount(i, line, asset, rules.maxPerPayout().get(chain), violations);
       if (line.memo() != null && line.memo().length() > MAX_MEMO_CHARS) {
@@ -103,6 +107,60 @@ public final class BatchValidator {
       return new ValidatedBatch(List.of(), null, violations);
     }
     return new ValidatedBatch(payouts, fingerprint(chain, source, payouts), List.of());
+  }
+
+  /**
+   * Checks the batch as {@link #validate(BatchSubmission, String, Instant)} does, then against the
+   * posting client's policy: the source must be one it may spend from, no recipient may be one it
+   * may not pay, and the batch's total may not pass its per-batch maximum. Every problem is named.
+   */
+  public ValidatedBatch validate(BatchSubmission batch, ClientPolicy policy, Instant acceptedAt) {
+    ValidatedBatch checked = validate(batch, policy.client(), acceptedAt);
+    if (!checked.violations().isEmpty()) {
+      return checked;
+    }
+    List<Payout> payouts = checked.payouts();
+    Payout first = payouts.get(0);
+    List<Violation> violations = new ArrayList<>();
+    if (!policy.maySpend(first.chain(), first.source())) {
+      violations.add(
+          Violation.ofBatch(
+              "source",
+              "client "
+                  + policy.client()
+                  + " may not spend from "
+                  + ClientPolicy.right(first.chain(), first.source())));
+    }
+    for (int i = 0; i < payouts.size(); i++) {
+      Payout p = payouts.get(i);
+      int index = i;
+      policy
+          .recipientRefusal(p.to())
+          .ifPresent(why -> violations.add(new Violation(index, p.id(), "to", why)));
+    }
+    Amount cap = policy.maxBatchTotal().get(first.asset().symbol());
+    if (cap != null) {
+      Amount total = payouts.stream().map(Payout::amount).reduce(Amount::plus).orElseThrow();
+      if (total.compareTo(cap) > 0) {
+        violations.add(
+            Violation.ofBatch(
+                "payouts",
+                "the batch pays "
+                    + total
+                    + " "
+                    + first.asset().symbol()
+                    + " in total, above this client's per-batch maximum of "
+                    + cap));
+      }
+    }
+    return violations.isEmpty() ? checked : new ValidatedBatch(List.of(), null, violations);
+  }
+
+  static final String BURN_ADDRESS_REASON = "the zero address burns what it is sent";
+
+  /** The Ethereum zero address: coins sent there are gone, and no exchange means to. */
+  public static boolean isBurnAddress(Address to) {
+    return to.value().equals("0x0000000000000000000000000000000000000000");
   }
 
   /**

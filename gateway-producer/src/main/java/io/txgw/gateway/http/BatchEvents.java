@@ -14,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,12 +34,43 @@ final class BatchEvents {
   /** Changed payouts sent per flush at most; past it only the counts tell. */
   static final int MAX_PAYOUTS_PER_EVENT = 1_000;
 
+  /**
+   * Bytes an open stream may have waiting to be sent; a client that reads slower has its stream
+   * closed (it reconnects and starts from the counts), so an open stream costs at most this, its
+   * {@link #MAX_PAYOUTS_PER_EVENT} changes and two timers.
+   */
+  static final int MAX_QUEUED_BYTES = 256 * 1024;
+
   private final Vertx vertx;
   private final BatchView view;
+  private final int maxPerClient;
+  private final int maxStreams;
+  private final AtomicInteger open = new AtomicInteger();
+  private final Map<String, AtomicInteger> openByClient = new ConcurrentHashMap<>();
 
-  BatchEvents(Vertx vertx, BatchView view) {
+  BatchEvents(Vertx vertx, BatchView view, int maxPerClient, int maxStreams) {
     this.vertx = vertx;
     this.view = view;
+    this.maxPerClient = maxPerClient;
+    this.maxStreams = maxStreams;
+  }
+
+  /** Streams open now, in all. */
+  int openStreams() {
+    return open.get();
+  }
+
+  /** Why a stream cannot be opened now, if it cannot. */
+  Optional<String> refusal(String client) {
+    AtomicInteger mine = openByClient.get(client);
+    if (mine != null && mine.get() >= maxPerClient) {
+      return Optional.of(
+          "client " + client + " has " + maxPerClient + " event streams open, its most");
+    }
+    if (open.get() >= maxStreams) {
+      return Optional.of("the gateway has " + maxStreams + " event streams open, its most");
+    }
+    return Optional.empty();
   }
 
   /**
@@ -51,14 +84,26 @@ final class BatchEvents {
       return false;
     }
     HttpServerResponse response = ctx.response();
+    AtomicInteger mine = openByClient.computeIfAbsent(client, c -> new AtomicInteger());
+    mine.incrementAndGet();
+    open.incrementAndGet();
+    response.setWriteQueueMaxSize(MAX_QUEUED_BYTES);
     response
         .setChunked(true)
         .putHeader("Content-Type", "text/event-stream; charset=utf-8")
         .putHeader("Cache-Control", "no-cache")
         .putHeader("X-Accel-Buffering", "no")
         .setStatusCode(200);
-    new Stream(vertx.getOrCreateContext(), response, client, batchId).begin(first.get());
+    new Stream(vertx.getOrCreateContext(), response, client, batchId, () -> release(client, mine))
+        .begin(first.get());
     return true;
+  }
+
+  private void release(String client, AtomicInteger mine) {
+    open.decrementAndGet();
+    if (mine.decrementAndGet() <= 0) {
+      openByClient.remove(client, mine);
+    }
   }
 
   /** One open stream; everything but the view's callback runs on its event loop. */
@@ -74,12 +119,19 @@ final class BatchEvents {
     private long keepAlive = -1;
     private AutoCloseable watch;
     private boolean ended;
+    private final Runnable onEnd;
 
-    Stream(Context context, HttpServerResponse response, String client, String batchId) {
+    Stream(
+        Context context,
+        HttpServerResponse response,
+        String client,
+        String batchId,
+        Runnable onEnd) {
       this.context = context;
       this.response = response;
       this.client = client;
       this.batchId = batchId;
+      this.onEnd = onEnd;
     }
 
     void begin(BatchStatus first) {
@@ -172,6 +224,7 @@ final class BatchEvents {
         return;
       }
       ended = true;
+      onEnd.run();
       if (flushTimer >= 0) {
         vertx.cancelTimer(flushTimer);
       }
@@ -197,9 +250,17 @@ final class BatchEvents {
     }
 
     private void write(String text) {
-      if (!ended && !response.ended() && !response.closed()) {
-        response.write(text);
+      if (ended || response.ended() || response.closed()) {
+        return;
       }
+      if (response.writeQueueFull()) {
+        // The client reads slower than the batch changes: its stream would grow without bound.
+        log.debug("event stream of {} closed: its client does not keep up", batchId);
+        end();
+        response.reset();
+        return;
+      }
+      response.write(text);
     }
   }
 

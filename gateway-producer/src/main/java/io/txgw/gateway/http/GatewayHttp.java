@@ -11,6 +11,7 @@ import io.txgw.common.model.BatchRecord;
 import io.txgw.common.validation.Violation;
 import io.txgw.gateway.ApiKeys;
 import io.txgw.gateway.BatchService;
+import io.txgw.gateway.GatewayConfig;
 import io.txgw.gateway.SubmitOutcome;
 import io.txgw.gateway.kafka.LaneFault;
 import io.txgw.gateway.monitor.Backpressure;
@@ -22,6 +23,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -32,6 +34,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,12 +43,17 @@ import org.slf4j.LoggerFactory;
 public final class GatewayHttp {
   private static final Logger log = LoggerFactory.getLogger(GatewayHttp.class);
   private static final String CLIENT = "txgw.client";
+  private static final String CALLER = "txgw.caller";
+  private static final String BATCH_ID = "txgw.batchId";
+  private static final String BODY_DIGEST = "txgw.bodyDigest";
   private static final int INLINE_BODY_BYTES = 16 * 1024;
 
   private final Vertx vertx;
   private final BatchService service;
-  private final ApiKeys apiKeys;
+  private final Supplier<ApiKeys> apiKeys;
   private final int maxBodyBytes;
+  private final HttpGuards guards;
+  private final AuditLog audit;
   private final PrometheusMeterRegistry meters;
   private final Backpressure backpressure;
   private final Supplier<List<LaneFault>> writerFaults;
@@ -64,12 +72,23 @@ public final class GatewayHttp {
       long maxLag,
       Supplier<List<LaneFault>> writerFaults) {}
 
+  /**
+   * @param audit where accepted and refused batches are recorded; null records nothing (tests)
+   */
   public GatewayHttp(
-      Vertx vertx, BatchService service, ApiKeys apiKeys, int maxBodyBytes, Monitoring monitoring) {
+      Vertx vertx,
+      BatchService service,
+      Supplier<ApiKeys> apiKeys,
+      int maxBodyBytes,
+      GatewayConfig.HttpLimits limits,
+      AuditLog audit,
+      Monitoring monitoring) {
     this.vertx = vertx;
     this.service = service;
     this.apiKeys = apiKeys;
     this.maxBodyBytes = maxBodyBytes;
+    this.guards = new HttpGuards(limits, System::nanoTime);
+    this.audit = audit;
     this.meters = monitoring.meters();
     this.backpressure = monitoring.backpressure();
     this.writerFaults = monitoring.writerFaults();
@@ -77,25 +96,67 @@ public final class GatewayHttp {
         new StatusRoutes(
             vertx,
             service,
-            new BatchEvents(vertx, service.view()),
+            new BatchEvents(
+                vertx, service.view(), limits.maxStreamsPerClient(), limits.maxStreams()),
             new Dashboard(
                 service.view(), monitoring.lag(), monitoring.nodes(), monitoring.maxLag()),
             CLIENT);
   }
 
-  public Future<HttpServer> listen(String host, int port) {
+  /**
+   * Serves the API on {@code host:port}, over TLS when {@code tls} is given.
+   *
+   * @param idleTimeoutSeconds a connection that sends and receives nothing this long is closed
+   */
+  public Future<HttpServer> listen(
+      String host, int port, PemKeyCertOptions tls, int idleTimeoutSeconds) {
+    HttpServerOptions options =
+        new HttpServerOptions()
+            .setHost(host)
+            .setPort(port)
+            .setIdleTimeout(idleTimeoutSeconds)
+            .setIdleTimeoutUnit(TimeUnit.SECONDS)
+            // Headers bounded: a request's first line and headers are read before any handler.
+            .setMaxInitialLineLength(4096)
+            .setMaxHeaderSize(16 * 1024);
+    if (tls != null) {
+      options.setSsl(true).setKeyCertOptions(tls);
+    }
     return vertx
-        .createHttpServer(new HttpServerOptions().setHost(host).setPort(port))
-        .requestHandler(router())
+        .createHttpServer(options)
+        .connectionHandler(guards::admit)
+        .requestHandler(router(tls != null))
+        .listen();
+  }
+
+  /**
+   * Serves {@code /metrics}, {@code /healthz} and {@code /readyz} on a port of their own: the
+   * scrape carries per-client figures that API clients have no business reading, and a network rule
+   * can let the monitoring in there without letting it reach the API.
+   */
+  public Future<HttpServer> listenAdmin(String host, int port) {
+    Router router = Router.router(vertx);
+    router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
+    router.get("/readyz").handler(ctx -> ready(ctx, true));
+    router.get("/metrics").handler(this::metrics);
+    router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
+    router.errorHandler(500, Responses::internalError);
+    return vertx
+        .createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setIdleTimeout(60))
+        .requestHandler(router)
         .listen();
   }
 
   Router router() {
+    return router(false);
+  }
+
+  Router router(boolean tls) {
     Router router = Router.router(vertx);
+    router.route().handler(ctx -> SecurityHeaders.add(ctx, tls));
     router.route().handler(new HttpMetrics(meters)::handle);
     router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
-    router.get("/readyz").handler(this::ready);
-    router.get("/metrics").handler(this::metrics);
+    router.get("/readyz").handler(ctx -> ready(ctx, false));
     router
         .get("/ui")
         .handler(
@@ -112,11 +173,21 @@ public final class GatewayHttp {
     router.route("/v1/*").handler(this::authenticate);
     router
         .post("/v1/batches")
+        .handler(ctx -> require(ctx, ApiKeys.Scope.PAY))
         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
         .handler(this::postBatch);
-    router.get("/v1/batches/:batchId").handler(status::getBatch);
-    router.get("/v1/batches/:batchId/events").handler(status::batchEvents);
-    router.get("/v1/dashboard").handler(status::dashboard);
+    router
+        .get("/v1/batches/:batchId")
+        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(status::getBatch);
+    router
+        .get("/v1/batches/:batchId/events")
+        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(status::batchEvents);
+    router
+        .get("/v1/dashboard")
+        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(status::dashboard);
     router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
     router.errorHandler(
         405,
@@ -135,7 +206,7 @@ public final class GatewayHttp {
     return router;
   }
 
-  private void ready(RoutingContext ctx) {
+  private void ready(RoutingContext ctx, boolean detailed) {
     // Any lane that cannot write makes the gateway unready: the requests it takes fail or wait
     // for their deadline, and a balancer told so sends them to another gateway instead.
     // A full payout-id index refuses every new payout id: so does the gateway, to a balancer.
@@ -146,10 +217,13 @@ public final class GatewayHttp {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put(
         "status", ready ? "READY" : faults.isEmpty() && !holding.full() ? "STARTING" : "NOT_READY");
-    if (!faults.isEmpty()) {
-      body.put("lanes", faults);
+    // The API port says only whether to send traffic; the admin port says why not.
+    if (detailed) {
+      if (!faults.isEmpty()) {
+        body.put("lanes", faults);
+      }
+      body.put("payoutIdsHeld", holding);
     }
-    body.put("payoutIdsHeld", holding);
     json(ctx, ready ? 200 : 503, body);
   }
 
@@ -159,24 +233,79 @@ public final class GatewayHttp {
     if (key == null && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
       key = auth.substring(7).trim();
     }
-    Optional<String> client = apiKeys.clientFor(key);
-    if (client.isEmpty()) {
+    Optional<ApiKeys.Caller> caller = apiKeys.get().callerFor(key);
+    if (caller.isEmpty()) {
+      String address = remote(ctx);
       // The key itself is never logged: a typo of a real key is nearly a real key.
       log.warn(
           "rejected {} {} from {}: {} API key",
           ctx.request().method(),
           ctx.request().path(),
-          ctx.request().remoteAddress(),
+          address,
           key == null ? "missing" : "unknown");
-      ctx.response().putHeader("WWW-Authenticate", "ApiKey");
+      refused("unauthorized");
+      // Each failure from an address waits longer for its answer: guessing keys gets slow, and the
+      // connection cap per address bounds how many guesses wait at once.
+      long delay = guards.failedAuthentication(address).toMillis();
+      vertx.setTimer(
+          delay,
+          t -> {
+            ctx.response().putHeader("WWW-Authenticate", "ApiKey");
+            problem(
+                ctx,
+                Problem.of(
+                    401,
+                    "unauthorized",
+                    "Unauthorized",
+                    "send a valid API key in the X-Api-Key header"));
+          });
+      return;
+    }
+    ApiKeys.Caller who = caller.get();
+    Optional<java.time.Duration> wait = guards.takeRequest(who.client());
+    if (wait.isPresent()) {
+      long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
+      ctx.response().putHeader("Retry-After", Long.toString(seconds));
+      refused("rate-limit");
       problem(
           ctx,
           Problem.of(
-              401, "unauthorized", "Unauthorized", "send a valid API key in the X-Api-Key header"));
+              429,
+              "rate-limit",
+              "Too Many Requests",
+              "client "
+                  + who.client()
+                  + " is over its request rate; retry after "
+                  + seconds
+                  + " s"));
       return;
     }
-    ctx.put(CLIENT, client.get());
+    ctx.put(CLIENT, who.client());
+    ctx.put(CALLER, who);
     ctx.next();
+  }
+
+  private static void require(RoutingContext ctx, ApiKeys.Scope scope) {
+    ApiKeys.Caller who = ctx.get(CALLER);
+    if (!who.may(scope)) {
+      problem(
+          ctx,
+          Problem.of(
+              403,
+              "forbidden",
+              "Forbidden",
+              "this key may not "
+                  + scope.name().toLowerCase(Locale.ROOT)
+                  + "; ask for a key that may"));
+      return;
+    }
+    ctx.next();
+  }
+
+  private static String remote(RoutingContext ctx) {
+    return ctx.request().remoteAddress() == null
+        ? "?"
+        : ctx.request().remoteAddress().hostAddress();
   }
 
   private void metrics(RoutingContext ctx) {
@@ -186,6 +315,7 @@ public final class GatewayHttp {
   private void postBatch(RoutingContext ctx) {
     if (!service.isReady()) {
       refused("not-ready");
+      audit(ctx, "REFUSED", "not-ready", 503, null);
       retrySoon(ctx, "not-ready", "gateway is starting, or its Kafka writer is recovering");
       return;
     }
@@ -194,6 +324,7 @@ public final class GatewayHttp {
       Backpressure.Refusal r = busy.get();
       ctx.response().putHeader("Retry-After", Long.toString(r.retryAfter().toSeconds()));
       refused("backpressure");
+      audit(ctx, "REFUSED", "backpressure", 429, null);
       problem(
           ctx,
           Problem.of(
@@ -221,12 +352,53 @@ public final class GatewayHttp {
     accepted
         .compose(outcome -> Future.fromCompletionStage(outcome, vertx.getOrCreateContext()))
         .onSuccess(outcome -> answer(ctx, outcome))
-        .onFailure(error -> failure(ctx, error));
+        .onFailure(
+            error -> {
+              failure(ctx, error);
+              audit(ctx, "REFUSED", "error", ctx.response().getStatusCode(), null);
+            });
+  }
+
+  /**
+   * One audit line for a posted batch: the client and key, the batch id when the body named one, a
+   * digest of the body as received (of the validated content when accepted), and for an accepted
+   * batch its payouts and totals per asset.
+   */
+  private void audit(
+      RoutingContext ctx, String event, String reason, int status, BatchRecord accepted) {
+    if (audit == null) {
+      return;
+    }
+    ApiKeys.Caller who = ctx.get(CALLER);
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("event", event);
+    entry.put("client", who == null ? null : who.client());
+    entry.put("key", who == null ? null : who.keyId());
+    entry.put("remote", remote(ctx));
+    entry.put("status", status);
+    if (reason != null) {
+      entry.put("reason", reason);
+    }
+    String batchId = accepted != null ? accepted.batchId() : ctx.get(BATCH_ID);
+    entry.put("batchId", batchId);
+    entry.put("bodySha256", ctx.get(BODY_DIGEST));
+    if (accepted != null) {
+      entry.put("contentSha256", accepted.fingerprint());
+      entry.put("chain", accepted.chain());
+      entry.put("source", accepted.source());
+      entry.put("payouts", accepted.payoutIds().size());
+      entry.put("totals", Responses.totals(accepted));
+    }
+    audit.write(entry);
   }
 
   private CompletableFuture<SubmitOutcome> submit(
       RoutingContext ctx, String client, String contentType, byte[] bytes) {
+    ctx.put(BODY_DIGEST, Responses.sha256(bytes));
     BatchRequestParser.Parsed parsed = parse(ctx, contentType, bytes);
+    if (parsed.submission() != null) {
+      ctx.put(BATCH_ID, parsed.submission().batchId());
+    }
     if (!parsed.typeViolations().isEmpty()) {
       return CompletableFuture.completedFuture(new SubmitOutcome.Rejected(parsed.typeViolations()));
     }
@@ -286,8 +458,10 @@ public final class GatewayHttp {
         body.put("acceptedEarlier", Responses.acceptedEarlier(b));
       }
       json(ctx, 202, body);
+      audit(ctx, accepted.replay() ? "REPLAYED" : "ACCEPTED", null, 202, b);
     } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
       refused("invalid");
+      audit(ctx, "REFUSED", "invalid", 422, null);
       List<Violation> violations = rejected.violations();
       // A bounded answer whatever the body: the first problems, and how many more there are.
       int shown = Math.min(violations.size(), MAX_VIOLATIONS_LISTED);
@@ -307,6 +481,7 @@ public final class GatewayHttp {
               violations.size() - shown));
     } else if (outcome instanceof SubmitOutcome.Conflict conflict) {
       refused("conflict");
+      audit(ctx, "REFUSED", "batch-id-conflict", 409, null);
       problem(
           ctx,
           Problem.of(
@@ -325,12 +500,15 @@ public final class GatewayHttp {
                           + " with other content; use a new batchId")));
     } else if (outcome instanceof SubmitOutcome.PayoutIdsTaken taken) {
       refused("payout-id-conflict");
+      audit(ctx, "REFUSED", "payout-id-conflict", 409, null);
       Responses.payoutIdsTaken(ctx, taken);
     } else if (outcome instanceof SubmitOutcome.PayoutIdsUnconfirmed unconfirmed) {
       refused("payout-id-unconfirmed");
+      audit(ctx, "REFUSED", "payout-id-unconfirmed", 409, null);
       Responses.payoutIdsUnconfirmed(ctx, unconfirmed);
     } else if (outcome instanceof SubmitOutcome.HeldLimit limit) {
       refused(limit.full().gateway() ? "held-limit" : "client-held-limit");
+      audit(ctx, "REFUSED", "held-limit", 429, null);
       Responses.heldLimit(ctx, limit.full());
     }
   }

@@ -162,6 +162,30 @@ final class Responses {
   }
 
   /** 503 with a retry in a second: the condition is the gateway's, and passes by itself. */
+  /** Per asset symbol, the sum of a batch's amounts, as exact decimal strings. */
+  static Map<String, String> totals(BatchRecord batch) {
+    Map<String, io.txgw.common.model.Amount> sums = new java.util.TreeMap<>();
+    if (batch.lines() != null) {
+      for (BatchRecord.Line line : batch.lines()) {
+        String asset =
+            line.asset() == null ? batch.chain().nativeAsset().symbol() : line.asset().symbol();
+        sums.merge(asset, line.amount(), io.txgw.common.model.Amount::plus);
+      }
+    }
+    Map<String, String> out = new java.util.TreeMap<>();
+    sums.forEach((asset, sum) -> out.put(asset, sum.toString()));
+    return out;
+  }
+
+  static String sha256(byte[] bytes) {
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java runtime", e);
+    }
+  }
+
   static void retrySoon(RoutingContext ctx, String type, String detail) {
     ctx.response().putHeader("Retry-After", "1");
     problem(ctx, Problem.of(503, type, "Service Unavailable", detail));

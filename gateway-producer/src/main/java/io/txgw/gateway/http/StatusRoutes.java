@@ -8,6 +8,7 @@ import io.txgw.gateway.BatchService;
 import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
+import java.util.Optional;
 
 /** The routes that read batches: status, live events, the dashboard's data. */
 final class StatusRoutes {
@@ -48,6 +49,12 @@ final class StatusRoutes {
 
   void batchEvents(RoutingContext ctx) {
     String batchId = ctx.pathParam("batchId");
+    Optional<String> full = events.refusal(ctx.get(clientKey));
+    if (full.isPresent()) {
+      ctx.response().putHeader("Retry-After", "5");
+      problem(ctx, Problem.of(429, "too-many-streams", "Too Many Requests", full.get()));
+      return;
+    }
     try {
       if (!events.open(ctx, ctx.get(clientKey), batchId)) {
         notFound(ctx, batchId);

@@ -4,6 +4,7 @@ import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
+import io.txgw.common.security.RecordSeal;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -117,6 +118,7 @@ public final class BatchWriter implements Closeable {
   private final ScheduledThreadPoolExecutor deadlines;
   private final CountDownLatch closing = new CountDownLatch(1);
   private final Timing timing;
+  private final RecordSeal seal;
   private volatile boolean closed;
 
   /**
@@ -150,6 +152,15 @@ public final class BatchWriter implements Closeable {
    * @param timing see {@link Timing#DEFAULT}
    */
   public BatchWriter(ProducerFactory factory, int laneCount, Timing timing) {
+    this(factory, laneCount, timing, null);
+  }
+
+  /**
+   * @param seal seals every {@code sendto} record so that consumers pay it; null writes them
+   *     unsealed (writer tests), and consumers then refuse them
+   */
+  public BatchWriter(ProducerFactory factory, int laneCount, Timing timing, RecordSeal seal) {
+    this.seal = seal;
     this.timing = timing;
     this.deadlines =
         new ScheduledThreadPoolExecutor(
@@ -232,9 +243,13 @@ public final class BatchWriter implements Closeable {
     List<ProducerRecord<String, byte[]>> records = new ArrayList<>(payouts.size() + 1);
     try {
       for (Payout payout : payouts) {
-        records.add(
-            new ProducerRecord<>(
-                Topics.SENDTO, payout.accountKey(), PAYOUTS.serialize(Topics.SENDTO, payout)));
+        String key = payout.accountKey();
+        byte[] value = PAYOUTS.serialize(Topics.SENDTO, payout);
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.SENDTO, key, value);
+        if (seal != null) {
+          record.headers().add(RecordSeal.HEADER, seal.seal(key, value));
+        }
+        records.add(record);
       }
       records.add(
           new ProducerRecord<>(

@@ -9,9 +9,13 @@ import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
+import io.txgw.common.security.ClientPolicy;
+import io.txgw.common.security.RecordSeal;
 import io.txgw.consumer.AccountGuard;
 import io.txgw.consumer.ManualClock;
+import io.txgw.consumer.RecordIntake;
 import io.txgw.consumer.SimulatedProcess;
+import io.txgw.consumer.TestTrust;
 import io.txgw.consumer.chain.BcoinSender;
 import io.txgw.consumer.chain.BitcoinCoreSender;
 import io.txgw.consumer.chain.EthereumSender;
@@ -74,6 +78,15 @@ final class ConsumerSimulation {
   private final List<Payout> toPost = new ArrayList<>();
   private final Map<String, Payout> posted = new LinkedHashMap<>();
 
+  /** The spending rights and seal every process checks records against. */
+  private RecordIntake intake;
+
+  /** Whether someone without the gateway's key writes records to sendto in this run. */
+  private boolean forging;
+
+  /** Recipients of forged records: the chain must never pay them. */
+  private final Set<String> forgedRecipients = new HashSet<>();
+
   /** Where each payout was first posted: a re-post comes within the horizon of it. */
   private final Map<String, Posted> firstPosts = new LinkedHashMap<>();
 
@@ -121,6 +134,7 @@ final class ConsumerSimulation {
                       ? new BcoinSender(
                           btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
                       : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock)),
+              intake,
               p -> journalOf(p),
               horizon,
               guard,
@@ -211,6 +225,17 @@ final class ConsumerSimulation {
               null,
               Instant.EPOCH));
     }
+    Set<String> rights = new HashSet<>();
+    sources.forEach(source -> rights.add(ClientPolicy.right(Chain.ETH, source)));
+    rights.add(ClientPolicy.right(Chain.BTC, btc.walletName()));
+    if (sources.size() > 1 && random.nextInt(4) == 0) {
+      // The client lost its right to one account after its payouts were accepted: none is paid.
+      String withdrawn = sources.get(random.nextInt(sources.size()));
+      rights.remove(ClientPolicy.right(Chain.ETH, withdrawn));
+      log("acme may not spend from " + withdrawn);
+    }
+    intake = TestTrust.intake("acme", rights);
+    forging = random.nextInt(3) == 0;
     int processes = 1 + random.nextInt(3);
     for (int i = 0; i < processes; i++) {
       procs.add(new Proc(i));
@@ -232,7 +257,7 @@ final class ConsumerSimulation {
         Chain.BTC,
         Chain.BTC.nativeAsset(),
         btc.walletName(),
-        new Address(String.format("rb1qsim%040d", i)),
+        TestTrust.btcAddress(i),
         Amount.parse(amount),
         null,
         Instant.EPOCH);
@@ -442,6 +467,9 @@ final class ConsumerSimulation {
   }
 
   private void postSome() {
+    if (forging && !posted.isEmpty() && random.nextInt(6) == 0) {
+      forge(new ArrayList<>(posted.values()).get(random.nextInt(posted.size())));
+    }
     if (toPost.isEmpty()) {
       if (!posted.isEmpty() && random.nextInt(4) == 0) {
         // A client posts a payout it posted before, as the gateway lets through only within its
@@ -467,15 +495,60 @@ final class ConsumerSimulation {
     }
   }
 
-  private void post(Payout payout) {
-    String key = payout.accountKey();
-    int partition =
-        Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % kafka.partitions();
+  /**
+   * Someone who can write sendto but holds no gateway key posts the payout again to their own
+   * address: unsealed, sealed by another key, or with the gateway's seal of the real record.
+   */
+  private void forge(Payout real) {
+    Address thief =
+        real.chain() == Chain.ETH
+            ? new Address(address(0xbad000 + forgedRecipients.size()))
+            : TestTrust.btcAddress(0xbad000 + forgedRecipients.size());
+    forgedRecipients.add(thief.value().toLowerCase(Locale.ROOT));
+    Payout forged =
+        new Payout(
+            real.id(),
+            real.batchId(),
+            real.clientId(),
+            real.chain(),
+            real.asset(),
+            real.source(),
+            thief,
+            real.amount(),
+            real.memo(),
+            real.acceptedAt());
+    String key = forged.accountKey();
+    byte[] bytes = bytes(forged);
+    byte[] seal =
+        switch (random.nextInt(3)) {
+          case 0 -> null;
+          case 1 -> TestTrust.FORGER.seal(key, bytes);
+          default -> TestTrust.SEAL.seal(key, bytes(real));
+        };
+    kafka.append(Topics.SENDTO, partitionOf(key), key, new SealedValue(bytes, seal));
+    count("forged records");
+    log("forged " + real.id() + " to " + thief);
+  }
+
+  private static byte[] bytes(Payout payout) {
     try {
-      kafka.append(Topics.SENDTO, partition, key, Json.mapper().writeValueAsBytes(payout));
+      return Json.mapper().writeValueAsBytes(payout);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private int partitionOf(String key) {
+    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8)))
+        % kafka.partitions();
+  }
+
+  private void post(Payout payout) {
+    String key = payout.accountKey();
+    int partition = partitionOf(key);
+    byte[] bytes = bytes(payout);
+    kafka.append(
+        Topics.SENDTO, partition, key, new SealedValue(bytes, TestTrust.SEAL.seal(key, bytes)));
     long offset = kafka.committed(Topics.SENDTO, partition).size() - 1;
     firstPosts.putIfAbsent(payout.resultKey(), new Posted(partition, offset));
     posted.put(payout.resultKey(), payout);
@@ -684,6 +757,12 @@ final class ConsumerSimulation {
     if (!pendingUnits().isEmpty()) {
       return "units left journaled: " + pendingUnits();
     }
+    for (String thief : forgedRecipients) {
+      if (paid.containsKey(thief)
+          || btc.transfers().stream().anyMatch(t -> t.address().equalsIgnoreCase(thief))) {
+        return "a forged record was paid, to " + thief;
+      }
+    }
     return null;
   }
 
@@ -754,8 +833,13 @@ final class ConsumerSimulation {
   }
 
   private static String keyOf(SimRecord r) {
+    if (!(r.value() instanceof SealedValue v)
+        || TestTrust.SEAL.verify(r.key(), v.bytes(), v.seal()) != RecordSeal.Verdict.VALID) {
+      // Not a gateway's record: passing it without a result is right.
+      return null;
+    }
     try {
-      return Json.mapper().readValue((byte[]) r.value(), Payout.class).resultKey();
+      return Json.mapper().readValue(v.bytes(), Payout.class).resultKey();
     } catch (java.io.IOException e) {
       return null;
     }
@@ -768,7 +852,7 @@ final class ConsumerSimulation {
   }
 
   private static String address(int n) {
-    return String.format("0x%040x", n);
+    return TestTrust.ethAddress(n);
   }
 
   private static String stackOf(Throwable e) {

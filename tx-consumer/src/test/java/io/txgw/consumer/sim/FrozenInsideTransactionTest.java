@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * owner then prepares the payouts itself). Each payout is paid once.
  */
 class FrozenInsideTransactionTest {
-  private static final String SOURCE = "0x00000000000000000000000000000000000000a0";
+  private static final String SOURCE = io.txgw.consumer.TestTrust.ethAddress(0xa0);
 
   private final List<String> trace = new ArrayList<>();
   private final SimKafka kafka = new SimKafka(1);
@@ -58,6 +58,7 @@ class FrozenInsideTransactionTest {
               consumer,
               producer,
               Map.of(Chain.ETH, new EthereumSender(node, clock)),
+              io.txgw.consumer.TestTrust.intake("acme", java.util.Set.of("ETH:" + SOURCE)),
               p -> journal(p),
               1_000,
               AccountGuard.unguarded(),
@@ -95,12 +96,17 @@ class FrozenInsideTransactionTest {
               Chain.ETH,
               Chain.ETH.nativeAsset(),
               SOURCE,
-              new Address(String.format("0x%040x", 0x1000 + i)),
+              new Address(io.txgw.consumer.TestTrust.ethAddress(0x1000 + i)),
               Amount.parse("1"),
               null,
               Instant.EPOCH);
       payouts.add(p);
-      kafka.append(Topics.SENDTO, 0, p.accountKey(), Json.mapper().writeValueAsBytes(p));
+      byte[] bytes = Json.mapper().writeValueAsBytes(p);
+      kafka.append(
+          Topics.SENDTO,
+          0,
+          p.accountKey(),
+          new SealedValue(bytes, io.txgw.consumer.TestTrust.SEAL.seal(p.accountKey(), bytes)));
     }
   }
 

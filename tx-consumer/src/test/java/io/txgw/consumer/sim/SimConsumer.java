@@ -1,6 +1,7 @@
 package io.txgw.consumer.sim;
 
 import io.txgw.common.kafka.Topics;
+import io.txgw.common.security.RecordSeal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,6 +22,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
 
 /**
  * A read_committed member of group {@code txgw} on {@code sendto}, as the real client behaves
@@ -203,9 +206,29 @@ public final class SimConsumer extends UnsupportedConsumer {
       while (position < stable && budget > 0) {
         SimRecord r = log.get(position++);
         if (r.state() == SimRecord.State.COMMITTED) {
-          batch.add(
-              new ConsumerRecord<>(
-                  tp.topic(), tp.partition(), r.offset(), r.key(), (byte[]) r.value()));
+          if (r.value() instanceof SealedValue sealed) {
+            RecordHeaders headers = new RecordHeaders();
+            if (sealed.seal() != null) {
+              headers.add(RecordSeal.HEADER, sealed.seal());
+            }
+            batch.add(
+                new ConsumerRecord<>(
+                    tp.topic(),
+                    tp.partition(),
+                    r.offset(),
+                    ConsumerRecord.NO_TIMESTAMP,
+                    TimestampType.NO_TIMESTAMP_TYPE,
+                    ConsumerRecord.NULL_SIZE,
+                    ConsumerRecord.NULL_SIZE,
+                    r.key(),
+                    sealed.bytes(),
+                    headers,
+                    Optional.empty()));
+          } else {
+            batch.add(
+                new ConsumerRecord<>(
+                    tp.topic(), tp.partition(), r.offset(), r.key(), (byte[]) r.value()));
+          }
           budget--;
         }
       }

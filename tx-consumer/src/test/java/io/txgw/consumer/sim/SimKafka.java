@@ -102,10 +102,13 @@ public final class SimKafka {
 
   /**
    * A committed write outside any transaction, as the gateway writes payouts; {@code sendto} values
-   * must be the record's bytes ({@code byte[]}), as the consumer reads them.
+   * must be the record's bytes ({@code byte[]}) or bytes with their seal ({@link SealedValue}).
    */
   public void append(String topic, int partition, String key, Object value) {
-    if (Topics.SENDTO.equals(topic) && value != null && !(value instanceof byte[])) {
+    if (Topics.SENDTO.equals(topic)
+        && value != null
+        && !(value instanceof byte[])
+        && !(value instanceof SealedValue)) {
       throw new IllegalArgumentException("sendto values are bytes, not " + value.getClass());
     }
     log(new TopicPartition(topic, partition))

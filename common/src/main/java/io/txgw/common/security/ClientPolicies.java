@@ -1,0 +1,230 @@
+package io.txgw.common.security;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.json.Json;
+import io.txgw.common.model.Address;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Every client's {@link ClientPolicy}, read from one JSON file that gateways and consumers share:
+ *
+ * <pre>{@code
+ * {"clients": {
+ *   "acme": {
+ *     "spend": ["ETH:0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "BTC:primary"],
+ *     "maxBatchTotal": {"ETH": "500", "BTC": "10"},
+ *     "deny": ["0x0000000000000000000000000000000000000bad"],
+ *     "allow": null
+ *   }}}
+ * }</pre>
+ *
+ * A client that is not named may spend from nothing. Addresses are checked and kept in canonical
+ * form, so that a deny list entry in another letter case still matches.
+ */
+public final class ClientPolicies {
+  /** The most entries one list of one client may hold: the file is read into memory. */
+  public static final int MAX_LIST_ENTRIES = 100_000;
+
+  private final Map<String, ClientPolicy> byClient;
+
+  public ClientPolicies(Map<String, ClientPolicy> byClient) {
+    this.byClient = Map.copyOf(byClient);
+  }
+
+  /** The client's policy; one that is not named has no rights at all. */
+  public ClientPolicy of(String client) {
+    ClientPolicy p = byClient.get(client);
+    return p != null ? p : new ClientPolicy(client, Set.of(), Map.of(), Set.of(), null);
+  }
+
+  public int size() {
+    return byClient.size();
+  }
+
+  /**
+   * Reads the policy file.
+   *
+   * @throws IllegalArgumentException listing each problem of the file
+   */
+  public static ClientPolicies load(Path file, AddressCodec addresses) {
+    try {
+      return parse(Files.readAllBytes(file), addresses);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage());
+    }
+  }
+
+  public static ClientPolicies parse(byte[] json, AddressCodec addresses) {
+    JsonNode root;
+    try (JsonParser parser = Json.mapper().getFactory().createParser(json)) {
+      parser.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+      root = Json.mapper().readTree(parser);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "not valid JSON: "
+              + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                  ? j.getOriginalMessage()
+                  : e.getMessage()));
+    }
+    List<String> problems = new ArrayList<>();
+    JsonNode clients = root == null ? null : root.get("clients");
+    if (clients == null || !clients.isObject()) {
+      throw new IllegalArgumentException("expected an object {\"clients\": {...}}");
+    }
+    Map<String, ClientPolicy> byClient = new HashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = clients.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      ClientPolicy p = client(e.getKey(), e.getValue(), addresses, problems);
+      if (p != null) {
+        byClient.put(e.getKey(), p);
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(String.join("; ", problems));
+    }
+    return new ClientPolicies(byClient);
+  }
+
+  private static ClientPolicy client(
+      String client, JsonNode node, AddressCodec addresses, List<String> problems) {
+    if (!node.isObject()) {
+      problems.add(client + ": expected an object");
+      return null;
+    }
+    Set<String> known = Set.of("spend", "maxBatchTotal", "deny", "allow");
+    node.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!known.contains(f)) {
+                problems.add(client + ": unknown field " + f);
+              }
+            });
+    Set<String> spend = new HashSet<>();
+    for (String right : strings(client, "spend", node.get("spend"), problems)) {
+      Optional<String> canonical = canonicalRight(right, addresses);
+      if (canonical.isEmpty()) {
+        problems.add(
+            client + ": spend entry " + right + " is not CHAIN:source (an ETH address or wallet)");
+      } else {
+        spend.add(canonical.get());
+      }
+    }
+    Map<String, Amount> caps = new HashMap<>();
+    JsonNode max = node.get("maxBatchTotal");
+    if (max != null && !max.isNull()) {
+      if (!max.isObject()) {
+        problems.add(client + ": maxBatchTotal must map an asset to an amount");
+      } else {
+        max.fields()
+            .forEachRemaining(
+                cap -> {
+                  String asset = cap.getKey().toUpperCase(Locale.ROOT);
+                  try {
+                    Amount amount = Amount.parse(cap.getValue().asText());
+                    if (!amount.isPositive()) {
+                      throw new IllegalArgumentException("must be greater than zero");
+                    }
+                    caps.put(asset, amount);
+                  } catch (IllegalArgumentException bad) {
+                    problems.add(client + ": maxBatchTotal " + asset + ": " + bad.getMessage());
+                  }
+                });
+      }
+    }
+    Set<String> deny = recipients(client, "deny", node.get("deny"), addresses, problems);
+    JsonNode allowNode = node.get("allow");
+    Set<String> allow =
+        allowNode == null || allowNode.isNull()
+            ? null
+            : recipients(client, "allow", allowNode, addresses, problems);
+    return new ClientPolicy(client, spend, caps, deny, allow);
+  }
+
+  private static Optional<String> canonicalRight(String right, AddressCodec addresses) {
+    int colon = right.indexOf(':');
+    Chain chain = colon <= 0 ? null : Chain.parse(right.substring(0, colon));
+    if (chain == null) {
+      return Optional.empty();
+    }
+    String source = right.substring(colon + 1);
+    if (chain == Chain.ETH) {
+      AddressCodec.Decoded d = addresses.decode(chain, source);
+      return d.valid()
+          ? Optional.of(ClientPolicy.right(chain, d.address().value()))
+          : Optional.empty();
+    }
+    return source.matches("[A-Za-z0-9._-]{1,64}")
+        ? Optional.of(ClientPolicy.right(chain, source))
+        : Optional.empty();
+  }
+
+  private static Set<String> recipients(
+      String client, String field, JsonNode node, AddressCodec addresses, List<String> problems) {
+    Set<String> out = new HashSet<>();
+    for (String text : strings(client, field, node, problems)) {
+      // A recipient list names addresses of either chain: whichever decodes is the canonical one.
+      Address address = canonicalAddress(text, addresses);
+      if (address == null) {
+        problems.add(client + ": " + field + " entry " + text + " is not a valid address");
+      } else {
+        out.add(address.value());
+      }
+    }
+    return out;
+  }
+
+  /** The canonical form of an address of either chain, or null. */
+  public static Address canonicalAddress(String text, AddressCodec addresses) {
+    for (Chain chain : Chain.values()) {
+      AddressCodec.Decoded d = addresses.decode(chain, text);
+      if (d.valid()) {
+        return d.address();
+      }
+    }
+    return null;
+  }
+
+  private static List<String> strings(
+      String client, String field, JsonNode node, List<String> problems) {
+    List<String> out = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      return out;
+    }
+    if (!node.isArray()) {
+      problems.add(client + ": " + field + " must be a list of strings");
+      return out;
+    }
+    if (node.size() > MAX_LIST_ENTRIES) {
+      problems.add(client + ": " + field + " has more than " + MAX_LIST_ENTRIES + " entries");
+      return out;
+    }
+    for (JsonNode n : node) {
+      if (!n.isTextual()) {
+        problems.add(client + ": " + field + " must be a list of strings");
+        return out;
+      }
+      out.add(n.asText());
+    }
+    return out;
+  }
+
+  @Override
+  public String toString() {
+    return "ClientPolicies[" + byClient.size() + " clients]";
+  }
+}

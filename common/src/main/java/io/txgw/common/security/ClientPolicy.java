@@ -1,0 +1,52 @@
+package io.txgw.common.security;
+
+import io.txgw.common.model.Address;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What one client may do with money: the sources it may spend from, the most one batch may move per
+ * asset, and the recipients it may not (or, with an allow list, only may) pay.
+ *
+ * @param spend the sending accounts, as {@code CHAIN:source} in the validator's canonical form
+ * @param maxBatchTotal per asset symbol, the most one batch may pay in total; an asset missing here
+ *     has no batch cap beyond the per-payout maximum and the batch size
+ * @param deny recipients never paid for this client, canonical form
+ * @param allow when not null, the only recipients paid for this client
+ */
+public record ClientPolicy(
+    String client,
+    Set<String> spend,
+    Map<String, Amount> maxBatchTotal,
+    Set<String> deny,
+    Set<String> allow) {
+  public ClientPolicy {
+    spend = Set.copyOf(spend);
+    maxBatchTotal = Map.copyOf(maxBatchTotal);
+    deny = Set.copyOf(deny);
+    allow = allow == null ? null : Set.copyOf(allow);
+  }
+
+  /** The right to spend from {@code source} on {@code chain}, written as the policy names it. */
+  public static String right(Chain chain, String source) {
+    return chain.name() + ":" + source;
+  }
+
+  public boolean maySpend(Chain chain, String source) {
+    return spend.contains(right(chain, source));
+  }
+
+  /** Why this client may not pay {@code to}, if it may not. */
+  public Optional<String> recipientRefusal(Address to) {
+    if (deny.contains(to.value())) {
+      return Optional.of("recipient is on this client's deny list");
+    }
+    if (allow != null && !allow.contains(to.value())) {
+      return Optional.of("recipient is not on this client's allow list");
+    }
+    return Optional.empty();
+  }
+}

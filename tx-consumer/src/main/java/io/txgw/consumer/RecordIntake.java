@@ -1,0 +1,112 @@
+package io.txgw.consumer;
+
+import io.txgw.common.address.AddressCodec;
+import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.Chain;
+import io.txgw.common.model.Payout;
+import io.txgw.common.security.ClientPolicies;
+import io.txgw.common.security.ClientPolicy;
+import io.txgw.common.security.RecordSeal;
+import io.txgw.common.validation.BatchValidator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
+
+/**
+ * What a consumer checks of a {@code sendto} record before anything is prepared for it, whatever
+ * the gateway checked: the gateway's seal, then the payout itself (address, amount, the per-payout
+ * maximum) and the client's spending right and recipient lists as they stand now. A record without
+ * a valid seal was not written by a gateway: it goes to the dead-letter topic, unpaid and without a
+ * result, since its client id is as untrustworthy as the rest. A sealed payout that fails a check
+ * (a right withdrawn since it was accepted, a limit lowered) is recorded FAILED and never signed.
+ */
+public final class RecordIntake {
+  private static final JsonSerde<Payout> PAYOUTS = new JsonSerde<>(Payout.class);
+
+  /** The verdict on one record. */
+  public sealed interface Verdict {
+    /** Pay it. */
+    record Pay(Payout payout) implements Verdict {}
+
+    /** Not a record a gateway vouched for, or unreadable: moved aside, unpaid. */
+    record Dead(String reason) implements Verdict {}
+
+    /** A vouched payout this consumer must not pay: recorded FAILED with the reason. */
+    record Refuse(Payout payout, String reason) implements Verdict {}
+  }
+
+  private final RecordSeal seal;
+  private final Supplier<ClientPolicies> policies;
+  private final AddressCodec addresses;
+  private final Map<Chain, Amount> maxPerPayout;
+
+  /**
+   * @param seal the keys records are sealed with; required, since an unsealed topic is one anyone
+   *     who can produce to it spends from
+   */
+  public RecordIntake(
+      RecordSeal seal,
+      Supplier<ClientPolicies> policies,
+      AddressCodec addresses,
+      Map<Chain, Amount> maxPerPayout) {
+    this.seal = java.util.Objects.requireNonNull(seal, "seal");
+    this.policies = policies;
+    this.addresses = addresses;
+    this.maxPerPayout = Map.copyOf(maxPerPayout);
+  }
+
+  public Verdict check(ConsumerRecord<String, byte[]> record) {
+    Header header = record.headers().lastHeader(RecordSeal.HEADER);
+    RecordSeal.Verdict sealed =
+        seal.verify(record.key(), record.value(), header == null ? null : header.value());
+    if (sealed != RecordSeal.Verdict.VALID) {
+      return new Verdict.Dead("not sealed by a gateway: " + sealed);
+    }
+    Payout payout;
+    try {
+      payout = PAYOUTS.deserialize(record.topic(), record.value());
+    } catch (SerializationException e) {
+      return new Verdict.Dead(e.getMessage());
+    }
+    if (payout == null || !payout.accountKey().equals(record.key())) {
+      return new Verdict.Dead("the record's key is not its payout's account");
+    }
+    return problem(payout)
+        .<Verdict>map(why -> new Verdict.Refuse(payout, why))
+        .orElse(new Verdict.Pay(payout));
+  }
+
+  /** Why this payout must not be paid, if so: the gateway's rules and the client's policy. */
+  Optional<String> problem(Payout p) {
+    if (!p.asset().equals(p.chain().nativeAsset())) {
+      return Optional.of("invalid: asset " + p.asset().symbol() + " is not paid by this consumer");
+    }
+    AddressCodec.Decoded to = addresses.decode(p.chain(), p.to().value());
+    if (!to.valid() || !to.address().equals(p.to())) {
+      return Optional.of(
+          "invalid: recipient " + (to.valid() ? "not in canonical form" : to.reason()));
+    }
+    if (BatchValidator.isBurnAddress(p.to())) {
+      return Optional.of("invalid: the zero address burns what it is sent");
+    }
+    Amount amount = p.amount();
+    if (!amount.isPositive()
+        || amount.scale() > p.asset().decimals()
+        || amount.compareTo(maxPerPayout.get(p.chain())) > 0) {
+      return Optional.of("invalid: amount outside what the gateway accepts");
+    }
+    ClientPolicy policy = policies.get().of(p.clientId());
+    if (!policy.maySpend(p.chain(), p.source())) {
+      return Optional.of(
+          "not-permitted: client "
+              + p.clientId()
+              + " may not spend from "
+              + ClientPolicy.right(p.chain(), p.source()));
+    }
+    return policy.recipientRefusal(p.to()).map(why -> "not-permitted: " + why);
+  }
+}
