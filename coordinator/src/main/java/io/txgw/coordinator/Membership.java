@@ -1,5 +1,6 @@
 package io.txgw.coordinator;
 
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -7,7 +8,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.nodes.GroupMember;
 import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.ExponentialBackoffRetry;
@@ -39,10 +39,19 @@ public final class Membership implements Closeable {
    * @param payload what the member tells others about itself (host, partitions...)
    */
   public Membership(String connectString, String kind, String id, String payload) {
+    this(ZkClients.open(connectString), kind, id, payload);
+  }
+
+  /**
+   * @param zooKeeper the ensemble and the identity the member's session authenticates as
+   * @param kind the group, e.g. {@code consumers}
+   * @param payload what the member tells others about itself (host, partitions...)
+   */
+  public Membership(ZkClients zooKeeper, String kind, String id, String payload) {
     this.id = id;
     this.client =
-        CuratorFrameworkFactory.builder()
-            .connectString(connectString)
+        zooKeeper
+            .builder()
             // As short as the Kafka group's session: a dead consumer's account leases must be
             // free by the time its partitions have moved.
             .sessionTimeoutMs(6_000)

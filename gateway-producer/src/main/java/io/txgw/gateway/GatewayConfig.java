@@ -6,6 +6,7 @@ import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
+import io.txgw.coordinator.zk.ZkClients;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +27,7 @@ public record GatewayConfig(
     Path stateDir,
     String consumerGroup,
     long maxLag,
-    String zookeeper) {
+    ZkClients zookeeper) {
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -109,7 +110,9 @@ public record GatewayConfig(
           STATE_DIR,
           CONSUMER_GROUP,
           MAX_LAG,
-          ZOOKEEPER);
+          ZOOKEEPER,
+          ZkClients.AUTH,
+          ZkClients.ACL_EXTRA);
 
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
@@ -144,7 +147,7 @@ public record GatewayConfig(
     String stateDir = reader.get(STATE_DIR);
     String group = reader.get(CONSUMER_GROUP);
     Integer maxLag = reader.get(MAX_LAG);
-    String zookeeper = reader.get(ZOOKEEPER);
+    ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
     reader.throwIfProblems();
     return new GatewayConfig(
         host,

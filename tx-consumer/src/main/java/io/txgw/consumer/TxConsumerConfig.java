@@ -3,6 +3,8 @@ package io.txgw.consumer;
 import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.coordinator.nodes.NodeEndpointRules;
+import io.txgw.coordinator.zk.ZkClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +17,7 @@ public record TxConsumerConfig(
     String kafkaBootstrap,
     String group,
     String instanceId,
-    String zookeeper,
+    ZkClients zookeeper,
     Duration rpcTimeout,
     String ethRpcUrl,
     String ethRpcUser,
@@ -147,6 +149,11 @@ public record TxConsumerConfig(
           GROUP,
           INSTANCE,
           ZOOKEEPER,
+          ZkClients.AUTH,
+          ZkClients.ACL_EXTRA,
+          NodeEndpointRules.ENV_PREFIX,
+          NodeEndpointRules.CREDENTIALS_DIR,
+          NodeEndpointRules.ALLOW_PLAIN_HTTP,
           RPC_TIMEOUT,
           ETH_URL,
           ETH_USER,
@@ -176,7 +183,7 @@ public record TxConsumerConfig(
             r.get(KAFKA),
             r.get(GROUP),
             r.get(INSTANCE),
-            r.get(ZOOKEEPER),
+            ZkClients.read(r, r.get(ZOOKEEPER)),
             Duration.ofMillis(orZero(r.get(RPC_TIMEOUT))),
             r.get(ETH_URL),
             r.get(ETH_USER),
@@ -205,6 +212,9 @@ public record TxConsumerConfig(
     if ("".equals(config.ethRpcUrl()) && "".equals(config.btcNodeUrl())) {
       r.problem("no node configured: set TXGW_ETH_RPC_URL, TXGW_BTC_RPC_URL or both");
     }
+    // Read again where registered nodes are admitted; here only to report its problems with the
+    // rest.
+    NodeEndpointRules.read(r);
     r.throwIfProblems();
     return config;
   }
