@@ -12,6 +12,7 @@ import io.txgw.coordinator.nodes.NodeEndpointRules;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.coordinator.nodes.NodeUrls;
+import io.txgw.coordinator.zk.ZkAcls;
 import io.txgw.coordinator.zk.ZkClients;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -47,6 +48,7 @@ import picocli.CommandLine.Spec;
       Txgw.PauseCommand.class,
       Txgw.ResumeCommand.class,
       Txgw.BudgetsCommand.class,
+      Txgw.ZkAclCommand.class,
       LagCommand.class,
       GrowPartitionsCommand.class
     })
@@ -385,6 +387,41 @@ public final class Txgw {
                 "note: all chains are still paused; %s stays paused until 'txgw resume'%n", chain);
       }
       return 0;
+    }
+  }
+
+  @Command(
+      name = "zk-acl",
+      description =
+          "Lists the znodes under /txgw whose ACL is not this identity's (made before"
+              + " TXGW_ZK_AUTH was set, or by others); --apply sets it on them.")
+  static final class ZkAclCommand extends ZkCommand {
+    @Option(names = "--apply", description = "set this identity's ACL on every one listed")
+    boolean apply;
+
+    @Override
+    int run(CuratorFramework client) throws Exception {
+      ZkClients clients = connection.clients();
+      if (!clients.authenticated()) {
+        err()
+            .println("error: needs an identity: TXGW_ZK_AUTH, TXGW_ZK_AUTH_FILE or --zk-auth-file");
+        return REFUSED;
+      }
+      List<ZkAcls.Found> found =
+          ZkAcls.differing(client, clients.acl(), java.util.Set.of(), Integer.MAX_VALUE);
+      for (ZkAcls.Found f : found) {
+        out().printf("%s %s%n", f.path(), ZkAcls.describe(f.acl()));
+      }
+      if (!apply) {
+        out().printf("%d znode(s) with another ACL%n", found.size());
+        return found.isEmpty() ? 0 : REFUSED;
+      }
+      List<String> refused = ZkAcls.apply(client, clients.acl());
+      out().printf("set the ACL of %d znode(s)%n", found.size() - refused.size());
+      for (String path : refused) {
+        err().printf("error: no permission to set the ACL of %s%n", path);
+      }
+      return refused.isEmpty() ? 0 : REFUSED;
     }
   }
 

@@ -177,6 +177,28 @@ class TxgwTest {
   }
 
   @Test
+  void aTreeMadeBeforeTheIdentityIsListedAndClosedByZkAcl(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path auth = dir.resolve("zk-auth");
+    java.nio.file.Files.writeString(auth, "txgw:cli-password");
+    assertThat(add("http://127.0.0.1:8545", "env:TXGW_NODE_GETH")).isZero();
+    assertThat(run("pause", "--chain", "BTC")).isZero();
+
+    assertThat(run("zk-acl", "--zk-auth-file", auth.toString())).isEqualTo(1);
+    assertThat(out)
+        .contains("/txgw/nodes/ETH/geth-1 world:anyone=rwcda", "/txgw/control/paused/BTC");
+    assertThat(run("zk-acl", "--apply", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(run("zk-acl", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(out).contains("0 znode(s)");
+
+    assertThat(run("nodes", "list")).isEqualTo(1);
+    assertThat(err).contains("NoAuth");
+    assertThat(run("resume")).isEqualTo(1);
+    assertThat(run("nodes", "list", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(out).contains("geth-1");
+  }
+
+  @Test
   void anUnknownChainOrMissingOptionIsAUsageError() {
     assertThat(run("pause", "--chain", "DOGE")).isEqualTo(2);
     assertThat(err).contains("DOGE", "BTC, ETH");
