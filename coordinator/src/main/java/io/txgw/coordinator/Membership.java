@@ -1,13 +1,16 @@
 package io.txgw.coordinator;
 
+import io.txgw.coordinator.zk.ZkAcls;
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.nodes.GroupMember;
 import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.ExponentialBackoffRetry;
@@ -33,16 +36,27 @@ public final class Membership implements Closeable {
   private final CuratorFramework client;
   private final GroupMember member;
   private final String id;
+  private final ZkClients zooKeeper;
 
   /**
    * @param kind the group, e.g. {@code consumers}
    * @param payload what the member tells others about itself (host, partitions...)
    */
   public Membership(String connectString, String kind, String id, String payload) {
+    this(ZkClients.open(connectString), kind, id, payload);
+  }
+
+  /**
+   * @param zooKeeper the ensemble and the identity the member's session authenticates as
+   * @param kind the group, e.g. {@code consumers}
+   * @param payload what the member tells others about itself (host, partitions...)
+   */
+  public Membership(ZkClients zooKeeper, String kind, String id, String payload) {
     this.id = id;
+    this.zooKeeper = zooKeeper;
     this.client =
-        CuratorFrameworkFactory.builder()
-            .connectString(connectString)
+        zooKeeper
+            .builder()
             // As short as the Kafka group's session: a dead consumer's account leases must be
             // free by the time its partitions have moved.
             .sessionTimeoutMs(6_000)
@@ -74,6 +88,37 @@ public final class Membership implements Closeable {
           "cannot reach ZooKeeper within " + unit.toMillis(timeout) + " ms");
     }
     member.start();
+    checkAcls();
+  }
+
+  /**
+   * Says loudly when part of the tree is not protected by this identity's ACL: znodes keep the ACL
+   * they were created with, so a registry made before the identity was set stays open to anyone.
+   */
+  private void checkAcls() throws InterruptedException {
+    if (!zooKeeper.authenticated()) {
+      return;
+    }
+    try {
+      List<ZkAcls.Found> open =
+          ZkAcls.differing(client, zooKeeper.acl(), Set.of(AccountLeases.ROOT, ROOT), 100);
+      if (!open.isEmpty()) {
+        log.error(
+            "{}{} znode(s) under {} carry another ACL than this identity's, e.g. {} ({}): made"
+                + " before {} was set, or by someone else; run 'txgw zk-acl --apply' as this"
+                + " identity",
+            open.size(),
+            open.size() == 100 ? "+" : "",
+            ZkAcls.ROOT,
+            open.get(0).path(),
+            ZkAcls.describe(open.get(0).acl()),
+            ZkClients.AUTH.name());
+      }
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      log.warn("member {}: ZooKeeper ACLs not checked: {}", id, e.toString());
+    }
   }
 
   /** The live members of this group with their payloads, as last seen. */

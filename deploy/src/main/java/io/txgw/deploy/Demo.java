@@ -75,6 +75,10 @@ public final class Demo {
         keyFile);
     out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
     out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
+    out.printf(
+        Locale.ROOT,
+        "  export TXGW_ZK_AUTH_FILE=%s   # the stack's ZooKeeper identity%n",
+        stack.zkAuthFile());
     out.printf(Locale.ROOT, "  deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());
     out.printf(
         Locale.ROOT,
@@ -141,13 +145,17 @@ public final class Demo {
     }
     out.println(ok ? "\nall payouts paid exactly once" : "\nSOME PAYOUTS DID NOT MATCH");
     // What an operator sees: the registered nodes and each consumer's share of their budgets.
-    out.printf(Locale.ROOT, "%n$ deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());
+    out.printf(
+        Locale.ROOT,
+        "%n$ deploy/txgw budgets -z %s --zk-auth-file %s%n",
+        stack.zooKeeperConnect(),
+        stack.zkAuthFile());
+    List<String> budgets = new ArrayList<>(List.of("budgets"));
+    budgets.addAll(stack.zkCliArgs());
     io.txgw.coordinator.cli.Txgw.run(
         new java.io.PrintWriter(out, true),
         new java.io.PrintWriter(System.err, true),
-        "budgets",
-        "-z",
-        stack.zooKeeperConnect());
+        budgets.toArray(String[]::new));
     out.printf(Locale.ROOT, "%n$ deploy/txgw lag -b %s --interval 1%n", stack.kafkaBootstrap());
     io.txgw.coordinator.cli.Txgw.run(
         new java.io.PrintWriter(out, true),

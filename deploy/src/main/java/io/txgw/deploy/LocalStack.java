@@ -8,6 +8,7 @@ import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
 import io.txgw.deploy.infra.TempDirs;
@@ -34,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,6 +100,10 @@ public final class LocalStack implements Closeable {
   private final Path workDir;
   private final Secret apiKey;
   private final Secret otherApiKey;
+
+  /** The stack's ZooKeeper identity: every process it starts authenticates as it. */
+  private final Secret zkAuth;
+
   private EmbeddedKafka kafka;
   private EmbeddedZooKeeper zooKeeper;
   private AnvilNode anvil;
@@ -115,6 +119,7 @@ public final class LocalStack implements Closeable {
     this.workDir = workDir;
     this.apiKey = randomKey();
     this.otherApiKey = randomKey();
+    this.zkAuth = new Secret("txgw:" + randomKey().reveal());
   }
 
   private static Secret randomKey() {
@@ -145,7 +150,8 @@ public final class LocalStack implements Closeable {
     this.options = options;
     packages = NodePackages.locate().ensureInstalled();
     zooKeeper = keep(new EmbeddedZooKeeper(workDir.resolve("zookeeper")));
-    zk = CuratorFrameworkFactory.newClient(zooKeeper.connectString(), new RetryOneTime(200));
+    writeZkAuthFile();
+    zk = zkClients().newClient(60_000, 15_000, new RetryOneTime(200));
     keep(zk::close);
     zk.start();
     kafka = keep(new EmbeddedKafka(workDir.resolve("kafka")));
@@ -364,6 +370,7 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     env.put("TXGW_STATE_DIR", workDir.resolve("gateway-state").toString());
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
+    env.put(ZkClients.AUTH.name(), zkAuth.reveal());
     return env;
   }
 
@@ -395,6 +402,7 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
     env.putAll(trust.env());
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
+    env.put(ZkClients.AUTH.name(), zkAuth.reveal());
     env.put("TXGW_ETH_RPC_URL", anvil.rpcUrl());
     BcoinNode bcoin = bcoins.get(0);
     env.put("TXGW_BTC_RPC_URL", bcoin.nodeUrl());
@@ -477,6 +485,37 @@ public final class LocalStack implements Closeable {
 
   public String zooKeeperConnect() {
     return zooKeeper.connectString();
+  }
+
+  /** Clients of the stack's ZooKeeper with its identity, whose znodes only it can touch. */
+  public ZkClients zkClients() {
+    return ZkClients.authenticated(zooKeeper.connectString(), zkAuth, List.of());
+  }
+
+  /**
+   * The file holding the stack's ZooKeeper identity, readable by this user only: for {@code txgw
+   * --zk-auth-file} and for child processes as {@code TXGW_ZK_AUTH_FILE}.
+   */
+  public Path zkAuthFile() {
+    return workDir.resolve("zk-auth");
+  }
+
+  /** The arguments that point the {@code txgw} command line at the stack's ZooKeeper. */
+  public List<String> zkCliArgs() {
+    return List.of("-z", zooKeeperConnect(), "--zk-auth-file", zkAuthFile().toString());
+  }
+
+  private void writeZkAuthFile() {
+    try {
+      Path file =
+          Files.createFile(
+              zkAuthFile(),
+              java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                  java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(file, zkAuth.reveal());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the ZooKeeper identity file", e);
+    }
   }
 
   public AnvilNode anvil() {

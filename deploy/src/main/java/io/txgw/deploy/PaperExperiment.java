@@ -6,6 +6,7 @@ import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import io.txgw.common.validation.PayoutLine;
+import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.CountingProxy;
 import io.txgw.deploy.infra.GroupLag;
@@ -214,7 +215,11 @@ public final class PaperExperiment {
             "--report",
             outDir.resolve("box-" + b).toAbsolutePath().toString());
     return ChildProcess.start(
-        "box-" + b, command, stack.workDir(), Map.of(), outDir.resolve("box-" + b + ".log"));
+        "box-" + b,
+        command,
+        stack.workDir(),
+        Map.of(ZkClients.AUTH.name() + "_FILE", stack.zkAuthFile().toString()),
+        outDir.resolve("box-" + b + ".log"));
   }
 
   private static void writeReports(Result r) throws Exception {

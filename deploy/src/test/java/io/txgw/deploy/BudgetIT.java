@@ -216,9 +216,7 @@ class BudgetIT {
             Txgw.run(
                 new PrintWriter(budgetsOut, true),
                 new PrintWriter(new StringWriter()),
-                "budgets",
-                "-z",
-                stack.zooKeeperConnect()))
+                withStack("budgets")))
         .isZero();
     assertThat(budgetsOut.toString()).contains("paused: [ETH]", "ETH/anvil", "consumer-1");
 
@@ -230,15 +228,16 @@ class BudgetIT {
     assertExactlyOnce(batches);
   }
 
-  private int cli(String... args) {
+  private String[] withStack(String... args) {
     List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("-z", stack.zooKeeperConnect()));
+    all.addAll(stack.zkCliArgs());
+    return all.toArray(String[]::new);
+  }
+
+  private int cli(String... args) {
     StringWriter err = new StringWriter();
     int code =
-        Txgw.run(
-            new PrintWriter(new StringWriter()),
-            new PrintWriter(err, true),
-            all.toArray(String[]::new));
+        Txgw.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), withStack(args));
     assertThat(err.toString()).isEmpty();
     return code;
   }

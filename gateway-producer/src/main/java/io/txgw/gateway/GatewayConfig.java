@@ -11,6 +11,7 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.security.ClientPolicies;
 import io.txgw.common.security.RecordSeal;
 import io.txgw.common.security.TrustSettings;
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ public record GatewayConfig(
     Path stateDir,
     String consumerGroup,
     long maxLag,
-    String zookeeper) {
+    ZkClients zookeeper) {
 
   /**
    * What one client, one address and all of them together may hold of the HTTP server.
@@ -197,7 +198,9 @@ public record GatewayConfig(
           STATE_DIR,
           CONSUMER_GROUP,
           MAX_LAG,
-          ZOOKEEPER);
+          ZOOKEEPER,
+          ZkClients.AUTH,
+          ZkClients.ACL_EXTRA);
 
   private static final Duration RELOAD_EVERY = TrustSettings.RELOAD_EVERY;
 
@@ -286,7 +289,7 @@ public record GatewayConfig(
     String stateDir = reader.get(STATE_DIR);
     String group = reader.get(CONSUMER_GROUP);
     Integer maxLag = reader.get(MAX_LAG);
-    String zookeeper = reader.get(ZOOKEEPER);
+    ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
     reader.throwIfProblems();
     return new GatewayConfig(
         host,

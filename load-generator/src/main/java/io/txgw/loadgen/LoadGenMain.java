@@ -5,6 +5,7 @@ import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.retry.RetryOneTime;
 import picocli.CommandLine;
@@ -217,9 +217,10 @@ public final class LoadGenMain implements Callable<Integer> {
       if (zookeeper == null) {
         return new Barrier(null, null, 0);
       }
+      // The identity comes from TXGW_ZK_AUTH or TXGW_ZK_AUTH_FILE, as for every txgw process.
       CuratorFramework client =
-          CuratorFrameworkFactory.builder()
-              .connectString(zookeeper)
+          ZkClients.fromEnv(zookeeper, System.getenv())
+              .builder()
               .connectionTimeoutMs(5_000)
               .retryPolicy(new RetryOneTime(200))
               .build();

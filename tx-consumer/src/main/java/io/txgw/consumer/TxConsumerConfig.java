@@ -10,6 +10,8 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.security.ClientPolicies;
 import io.txgw.common.security.RecordSeal;
 import io.txgw.common.security.TrustSettings;
+import io.txgw.coordinator.nodes.NodeEndpointRules;
+import io.txgw.coordinator.zk.ZkClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +25,7 @@ public record TxConsumerConfig(
     String kafkaBootstrap,
     String group,
     String instanceId,
-    String zookeeper,
+    ZkClients zookeeper,
     Duration rpcTimeout,
     String ethRpcUrl,
     String ethRpcUser,
@@ -177,6 +179,11 @@ public record TxConsumerConfig(
           GROUP,
           INSTANCE,
           ZOOKEEPER,
+          ZkClients.AUTH,
+          ZkClients.ACL_EXTRA,
+          NodeEndpointRules.ENV_PREFIX,
+          NodeEndpointRules.CREDENTIALS_DIR,
+          NodeEndpointRules.ALLOW_PLAIN_HTTP,
           RPC_TIMEOUT,
           ETH_URL,
           ETH_USER,
@@ -222,7 +229,7 @@ public record TxConsumerConfig(
             r.get(KAFKA),
             r.get(GROUP),
             r.get(INSTANCE),
-            r.get(ZOOKEEPER),
+            ZkClients.read(r, r.get(ZOOKEEPER)),
             Duration.ofMillis(orZero(r.get(RPC_TIMEOUT))),
             r.get(ETH_URL),
             r.get(ETH_USER),
@@ -252,6 +259,9 @@ public record TxConsumerConfig(
     if ("".equals(config.ethRpcUrl()) && "".equals(config.btcNodeUrl())) {
       r.problem("no node configured: set TXGW_ETH_RPC_URL, TXGW_BTC_RPC_URL or both");
     }
+    // Read again where registered nodes are admitted; here only to report its problems with the
+    // rest.
+    NodeEndpointRules.read(r);
     r.throwIfProblems();
     return config;
   }

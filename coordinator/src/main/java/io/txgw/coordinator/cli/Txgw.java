@@ -1,5 +1,6 @@
 package io.txgw.coordinator.cli;
 
+import io.txgw.common.config.ConfigException;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.budget.BudgetSnapshot;
@@ -7,11 +8,17 @@ import io.txgw.coordinator.budget.BudgetTable;
 import io.txgw.coordinator.budget.MemberReport;
 import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.control.Controls;
+import io.txgw.coordinator.nodes.NodeEndpointRules;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.coordinator.nodes.NodeUrls;
+import io.txgw.coordinator.zk.ZkAcls;
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,7 +26,6 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,6 +48,7 @@ import picocli.CommandLine.Spec;
       Txgw.PauseCommand.class,
       Txgw.ResumeCommand.class,
       Txgw.BudgetsCommand.class,
+      Txgw.ZkAclCommand.class,
       LagCommand.class,
       GrowPartitionsCommand.class
     })
@@ -102,6 +109,13 @@ public final class Txgw {
         description = "seconds to wait for ZooKeeper (default: ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
+    @Option(
+        names = "--zk-auth-file",
+        description =
+            "file holding user:password of the ZooKeeper digest identity (default: $TXGW_ZK_AUTH"
+                + " or $TXGW_ZK_AUTH_FILE; none: unauthenticated)")
+    Path authFile;
+
     String connectString() {
       if (zookeeper != null) {
         return zookeeper;
@@ -110,10 +124,24 @@ public final class Txgw {
       return env == null || env.isBlank() ? "127.0.0.1:2181" : env;
     }
 
+    /** The ensemble and identity, from the options and then the environment. */
+    ZkClients clients() {
+      Map<String, String> env = new HashMap<>(System.getenv());
+      if (authFile != null) {
+        env.remove(ZkClients.AUTH.name());
+        env.put(ZkClients.AUTH.name() + "_FILE", authFile.toString());
+      }
+      try {
+        return ZkClients.fromEnv(connectString(), env);
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException(String.join("; ", e.problems()), e);
+      }
+    }
+
     CuratorFramework connect() throws Unreachable, InterruptedException {
       CuratorFramework client =
-          CuratorFrameworkFactory.builder()
-              .connectString(connectString())
+          clients()
+              .builder()
               .sessionTimeoutMs(10_000)
               .connectionTimeoutMs(timeoutSeconds * 1_000)
               .retryPolicy(new RetryOneTime(200))
@@ -202,12 +230,24 @@ public final class Txgw {
 
       private NodeSpec spec;
 
-      /** A bad node is refused before anything connects. */
+      /**
+       * A bad node is refused before anything connects, and so is one the consumers would refuse: a
+       * credentials reference outside what they set aside for nodes, or plain http off loopback.
+       */
       @Override
       public Integer call() throws Exception {
         spec =
             new NodeSpec(
                 chain, name, url, walletUrl, user, credentials, maxRps, maxInFlight, weight, false);
+        List<String> problems;
+        try {
+          problems = NodeEndpointRules.fromEnv(System.getenv()).problems(spec);
+        } catch (ConfigException e) {
+          problems = e.problems();
+        }
+        if (!problems.isEmpty()) {
+          throw new IllegalArgumentException(String.join("; ", problems));
+        }
         return super.call();
       }
 
@@ -217,7 +257,7 @@ public final class Txgw {
         out()
             .printf(
                 "added %s/%s %s (%.1f req/s, %d in flight)%n",
-                chain, name, url, maxRps, maxInFlight);
+                chain, name, NodeUrls.shown(url), maxRps, maxInFlight);
         return 0;
       }
     }
@@ -231,7 +271,9 @@ public final class Txgw {
       int run(CuratorFramework client) throws Exception {
         List<NodeSpec> nodes = new NodeRegistry(client).readAll();
         if (json) {
-          out().println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(nodes));
+          // A URL's path can hold a key: even the operator's listing shows scheme://host:port.
+          List<NodeSpec> shown = nodes.stream().map(NodeUrls::shown).toList();
+          out().println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(shown));
           return 0;
         }
         out()
@@ -244,7 +286,7 @@ public final class Txgw {
                   "%-5s %-16s %-36s %9.1f %9d %6d %s%n",
                   n.chain(),
                   n.name(),
-                  n.url(),
+                  NodeUrls.shown(n.url()),
                   n.maxRequestsPerSecond(),
                   n.maxInFlight(),
                   n.weight(),
@@ -345,6 +387,41 @@ public final class Txgw {
                 "note: all chains are still paused; %s stays paused until 'txgw resume'%n", chain);
       }
       return 0;
+    }
+  }
+
+  @Command(
+      name = "zk-acl",
+      description =
+          "Lists the znodes under /txgw whose ACL is not this identity's (made before"
+              + " TXGW_ZK_AUTH was set, or by others); --apply sets it on them.")
+  static final class ZkAclCommand extends ZkCommand {
+    @Option(names = "--apply", description = "set this identity's ACL on every one listed")
+    boolean apply;
+
+    @Override
+    int run(CuratorFramework client) throws Exception {
+      ZkClients clients = connection.clients();
+      if (!clients.authenticated()) {
+        err()
+            .println("error: needs an identity: TXGW_ZK_AUTH, TXGW_ZK_AUTH_FILE or --zk-auth-file");
+        return REFUSED;
+      }
+      List<ZkAcls.Found> found =
+          ZkAcls.differing(client, clients.acl(), java.util.Set.of(), Integer.MAX_VALUE);
+      for (ZkAcls.Found f : found) {
+        out().printf("%s %s%n", f.path(), ZkAcls.describe(f.acl()));
+      }
+      if (!apply) {
+        out().printf("%d znode(s) with another ACL%n", found.size());
+        return found.isEmpty() ? 0 : REFUSED;
+      }
+      List<String> refused = ZkAcls.apply(client, clients.acl());
+      out().printf("set the ACL of %d znode(s)%n", found.size() - refused.size());
+      for (String path : refused) {
+        err().printf("error: no permission to set the ACL of %s%n", path);
+      }
+      return refused.isEmpty() ? 0 : REFUSED;
     }
   }
 

@@ -59,6 +59,21 @@ public record NodeSpec(
         drained);
   }
 
+  /** Its URLs as scheme://host:port only: a path can hold a key. */
+  @Override
+  public String toString() {
+    return "NodeSpec["
+        + chain
+        + "/"
+        + name
+        + " "
+        + NodeUrls.shown(url)
+        + (walletUrl == null ? "" : " wallet " + NodeUrls.shown(walletUrl))
+        + (credentials == null ? "" : " credentials " + credentials)
+        + (drained ? " drained" : "")
+        + "]";
+  }
+
   private static List<String> problems(
       Chain chain,
       String name,
@@ -108,7 +123,8 @@ public record NodeSpec(
         problems.add(field + " must not carry credentials; use credentials=env:... or file:...");
       }
     } catch (URISyntaxException e) {
-      problems.add(field + " is not a URL: " + e.getMessage());
+      // The exception's message quotes the URL, and its path can hold a key.
+      problems.add(field + " is not a URL: " + e.getReason() + " at index " + e.getIndex());
     }
   }
 }

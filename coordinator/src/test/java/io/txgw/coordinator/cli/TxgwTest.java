@@ -59,7 +59,7 @@ class TxgwTest {
                 "--wallet-url",
                 "http://127.0.0.1:48334",
                 "--credentials",
-                "env:BCOIN_KEY",
+                "env:TXGW_NODE_BCOIN_KEY",
                 "--max-rps",
                 "50",
                 "--max-in-flight",
@@ -69,7 +69,7 @@ class TxgwTest {
     assertThat(out).contains("bcoin-1", "http://127.0.0.1:48332", "50.0", "active");
     assertThat(run("nodes", "drain", "btc", "bcoin-1")).isZero();
     assertThat(run("nodes", "list", "--json")).isZero();
-    assertThat(out).contains("\"drained\" : true", "\"credentials\" : \"env:BCOIN_KEY\"");
+    assertThat(out).contains("\"drained\" : true", "\"credentials\" : \"env:TXGW_NODE_BCOIN_KEY\"");
     assertThat(run("nodes", "remove", "BTC", "bcoin-1")).isZero();
     assertThat(run("nodes", "remove", "BTC", "bcoin-1")).isEqualTo(1);
     assertThat(err).contains("no node BTC/bcoin-1");
@@ -99,6 +99,103 @@ class TxgwTest {
     assertThat(err).doesNotContain("Exception");
     assertThat(run("nodes", "list", "--json")).isZero();
     assertThat(out.strip()).isEqualTo("[ ]");
+  }
+
+  private int add(String url, String credentials) {
+    return run(
+        "nodes",
+        "add",
+        "ETH",
+        "geth-1",
+        "--url",
+        url,
+        "--credentials",
+        credentials,
+        "--max-rps",
+        "5");
+  }
+
+  @Test
+  void credentialsNamingAVariableOutsideTheNodePrefixAreRefusedBeforeAnythingIsWritten() {
+    assertThat(add("http://127.0.0.1:8545", "env:TXGW_BTC_RPC_PASSWORD")).isEqualTo(2);
+    assertThat(err).contains("env:TXGW_BTC_RPC_PASSWORD", "outside TXGW_NODE_*");
+    assertThat(run("nodes", "list", "--json")).isZero();
+    assertThat(out.strip()).isEqualTo("[ ]");
+  }
+
+  @Test
+  void aFileReferenceIsRefusedWhileNoCredentialsDirectoryIsSet() {
+    assertThat(add("http://127.0.0.1:8545", "file:/proc/self/environ")).isEqualTo(2);
+    assertThat(err).contains("file references are off", "TXGW_CREDENTIALS_DIR");
+  }
+
+  @Test
+  void aPlainHttpNodeOffLoopbackIsRefusedAndHttpsIsTaken() {
+    assertThat(add("http://10.0.0.5:8545", "env:TXGW_NODE_GETH")).isEqualTo(2);
+    assertThat(err).contains("must be https off loopback", "TXGW_NODE_ALLOW_PLAIN_HTTP");
+    assertThat(add("https://10.0.0.5:8545", "env:TXGW_NODE_GETH")).isZero();
+  }
+
+  @Test
+  void aUrlPathHoldingAKeyIsNeverPrinted() {
+    assertThat(add("https://mainnet.example.io/v3/SECRETKEY", "env:TXGW_NODE_INFURA")).isZero();
+    assertThat(out).contains("https://mainnet.example.io:443").doesNotContain("SECRETKEY");
+    assertThat(run("nodes", "list")).isZero();
+    assertThat(out).contains("https://mainnet.example.io:443").doesNotContain("SECRETKEY");
+    assertThat(run("nodes", "list", "--json")).isZero();
+    assertThat(out).contains("https://mainnet.example.io:443").doesNotContain("SECRETKEY");
+    assertThat(add("https://mainnet.example.io/v3/SECRET KEY", "env:TXGW_NODE_INFURA"))
+        .isEqualTo(2);
+    assertThat(err).contains("url is not a URL").doesNotContain("SECRET");
+  }
+
+  @Test
+  void theCommandLineAuthenticatesWithItsIdentityFileAndOthersAreLockedOut(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path auth = dir.resolve("zk-auth");
+    java.nio.file.Files.writeString(auth, "txgw:cli-password\n");
+    assertThat(
+            run(
+                "nodes",
+                "add",
+                "ETH",
+                "anvil",
+                "--url",
+                "http://127.0.0.1:8545",
+                "--max-rps",
+                "5",
+                "--zk-auth-file",
+                auth.toString()))
+        .isZero();
+    assertThat(run("nodes", "list", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(out).contains("anvil");
+    assertThat(run("nodes", "list")).isEqualTo(1);
+    assertThat(err).contains("NoAuth");
+    assertThat(run("nodes", "remove", "ETH", "anvil")).isEqualTo(1);
+    assertThat(run("pause", "--chain", "ETH", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(run("resume")).isEqualTo(1);
+  }
+
+  @Test
+  void aTreeMadeBeforeTheIdentityIsListedAndClosedByZkAcl(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path auth = dir.resolve("zk-auth");
+    java.nio.file.Files.writeString(auth, "txgw:cli-password");
+    assertThat(add("http://127.0.0.1:8545", "env:TXGW_NODE_GETH")).isZero();
+    assertThat(run("pause", "--chain", "BTC")).isZero();
+
+    assertThat(run("zk-acl", "--zk-auth-file", auth.toString())).isEqualTo(1);
+    assertThat(out)
+        .contains("/txgw/nodes/ETH/geth-1 world:anyone=rwcda", "/txgw/control/paused/BTC");
+    assertThat(run("zk-acl", "--apply", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(run("zk-acl", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(out).contains("0 znode(s)");
+
+    assertThat(run("nodes", "list")).isEqualTo(1);
+    assertThat(err).contains("NoAuth");
+    assertThat(run("resume")).isEqualTo(1);
+    assertThat(run("nodes", "list", "--zk-auth-file", auth.toString())).isZero();
+    assertThat(out).contains("geth-1");
   }
 
   @Test

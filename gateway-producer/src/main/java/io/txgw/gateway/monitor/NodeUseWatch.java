@@ -2,6 +2,7 @@ package io.txgw.gateway.monitor;
 
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.coordinator.budget.BudgetSnapshot;
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,7 +12,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,10 +33,8 @@ public final class NodeUseWatch implements Closeable {
       Executors.newSingleThreadScheduledExecutor(Daemons.named("node-use"));
   private final History<Reading> history = new History<>(HISTORY);
 
-  public NodeUseWatch(String zookeeper, Clock clock) {
-    this.client =
-        CuratorFrameworkFactory.newClient(
-            zookeeper, 15_000, 5_000, new ExponentialBackoffRetry(200, 3));
+  public NodeUseWatch(ZkClients zookeeper, Clock clock) {
+    this.client = zookeeper.newClient(15_000, 5_000, new ExponentialBackoffRetry(200, 3));
     this.clock = clock;
   }
 

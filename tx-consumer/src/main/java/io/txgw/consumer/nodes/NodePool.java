@@ -14,6 +14,7 @@ import io.txgw.consumer.rpc.RpcException;
 import io.txgw.coordinator.budget.MemberReport;
 import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.coordinator.nodes.NodeUrls;
 import java.io.Closeable;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -55,12 +56,16 @@ public final class NodePool implements Closeable {
   private final OkHttpClient http;
   private final Duration timeout;
   private final long maxLag;
-  private final Function<String, Secret> credentials;
+  private final Credentials credentials;
   private final BooleanSupplier paused;
   private final Function<String, Share> shareOf;
   private final Duration maxWait;
   private final MeterRegistry meters;
   private final Map<String, Endpoint> endpoints = new ConcurrentSkipListMap<>();
+
+  /** Entries refused as they are, so that an unchanged one is not reported on every update. */
+  private final Map<String, NodeSpec> unusable = new ConcurrentSkipListMap<>();
+
   private final ScheduledExecutorService checker;
   private volatile Endpoint primary;
   private volatile boolean pauseLogged;
@@ -112,7 +117,7 @@ public final class NodePool implements Closeable {
   }
 
   /**
-   * @param credentials resolves a spec's credentials reference to the secret
+   * @param credentials admits a spec and resolves its credentials reference to the secret
    * @param shareOf this consumer's current share of a node, by node name
    */
   public NodePool(
@@ -121,7 +126,7 @@ public final class NodePool implements Closeable {
       OkHttpClient http,
       Duration timeout,
       long maxLag,
-      Function<String, Secret> credentials,
+      Credentials credentials,
       BooleanSupplier paused,
       Function<String, Share> shareOf,
       Duration maxWait,
@@ -155,6 +160,7 @@ public final class NodePool implements Closeable {
   public synchronized void update(Collection<NodeSpec> specs) {
     Map<String, NodeSpec> wanted = new TreeMap<>();
     specs.stream().filter(s -> s.chain() == chain).forEach(s -> wanted.put(s.name(), s));
+    unusable.keySet().retainAll(wanted.keySet());
     for (String name : List.copyOf(endpoints.keySet())) {
       if (!wanted.containsKey(name)) {
         endpoints.remove(name);
@@ -173,14 +179,18 @@ public final class NodePool implements Closeable {
         kept.height = old.height;
         endpoints.put(spec.name(), kept);
       } else {
-        endpoints.put(spec.name(), build(spec, old == null ? null : old.limiter));
+        Endpoint built = admit(spec, old);
+        if (built == null) {
+          continue;
+        }
+        endpoints.put(spec.name(), built);
       }
       log.info(
           "{} node {} {}: {}{}",
           chain,
           spec.name(),
           old == null ? "joined" : "changed",
-          spec.url(),
+          NodeUrls.shown(spec.url()),
           spec.drained() ? " (drained)" : "");
     }
     Endpoint current = primary;
@@ -197,14 +207,32 @@ public final class NodePool implements Closeable {
         && Objects.equals(a.credentials(), b.credentials());
   }
 
-  private Endpoint build(NodeSpec spec, NodeLimiter limiter) {
+  /**
+   * The endpoint for {@code spec}, or null when its entry is refused: then nothing is sent to it,
+   * and a node it replaces leaves the rotation too.
+   */
+  private Endpoint admit(NodeSpec spec, Endpoint old) {
+    Secret secret;
+    try {
+      secret = credentials.forNode(spec);
+    } catch (UnusableNodeException e) {
+      boolean dropped = endpoints.remove(spec.name()) != null;
+      if (!spec.equals(unusable.put(spec.name(), spec)) || dropped) {
+        log.warn("{} node {} is unusable, never called: {}", chain, spec.name(), e.getMessage());
+      }
+      return null;
+    }
+    unusable.remove(spec.name());
+    return build(spec, old == null ? null : old.limiter, secret);
+  }
+
+  private Endpoint build(NodeSpec spec, NodeLimiter limiter, Secret secret) {
     NodeLimiter gate =
         limiter != null
             ? limiter
             : new NodeLimiter(
                     chain + "/" + spec.name(), shareOf.apply(spec.name()), paused, maxWait)
                 .instrument(NodeMeters.of(meters, chain, spec.name()));
-    Secret secret = spec.credentials() == null ? null : credentials.apply(spec.credentials());
     boolean v2 = chain == Chain.ETH;
     JsonRpcClient node =
         new JsonRpcClient(
@@ -272,7 +300,11 @@ public final class NodePool implements Closeable {
       if (next == null) {
         log.warn("{}: no node in rotation", chain);
       } else {
-        log.info("{}: calls now go to {} ({})", chain, next.spec.name(), next.spec.url());
+        log.info(
+            "{}: calls now go to {} ({})",
+            chain,
+            next.spec.name(),
+            NodeUrls.shown(next.spec.url()));
       }
       primary = next;
     }

@@ -1,7 +1,6 @@
 package io.txgw.consumer.nodes;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.txgw.common.config.Secret;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.Membership;
 import io.txgw.coordinator.budget.BudgetLeader;
@@ -11,6 +10,7 @@ import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.coordinator.nodes.NodeUrls;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,7 +45,7 @@ public final class NodeRouting implements Closeable {
       long maxLag,
       Duration maxWait,
       Duration healthInterval,
-      Function<String, Secret> credentials,
+      Credentials credentials,
       MeterRegistry meters) {}
 
   private final String memberId;
@@ -96,19 +96,21 @@ public final class NodeRouting implements Closeable {
       if (nodes != null) {
         pools.put(
             chain,
-            keep(pool(chain, node -> budgetedShare(chain, node))).start(settings.healthInterval()));
+            keep(pool(chain, node -> budgetedShare(chain, node), settings.credentials()))
+                .start(settings.healthInterval()));
         pools.get(chain).update(nodes);
         log.info("{}: {} registered node(s), budgets from ZooKeeper", chain, nodes.size());
       } else if (fallback.containsKey(chain)) {
         NodeSpec only = fallback.get(chain);
         Share whole = new Share(only.maxRequestsPerSecond(), only.maxInFlight());
-        NodePool pool = keep(pool(chain, name -> whole));
+        NodePool pool =
+            keep(pool(chain, name -> whole, settings.credentials().forEnvironmentNodes()));
         pool.update(List.of(only));
         pools.put(chain, pool.start(settings.healthInterval()));
         log.info(
             "{}: node {} from the environment (not in the registry, not budgeted)",
             chain,
-            only.url());
+            NodeUrls.shown(only.url()));
       }
     }
     if (registry != null) {
@@ -129,14 +131,14 @@ public final class NodeRouting implements Closeable {
   /**
    * @param shareOf this consumer's share of a node of the chain, by node name
    */
-  private NodePool pool(Chain chain, Function<String, Share> shareOf) {
+  private NodePool pool(Chain chain, Function<String, Share> shareOf, Credentials credentials) {
     return new NodePool(
         chain,
         memberId,
         settings.http(),
         settings.timeout(),
         settings.maxLag(),
-        settings.credentials(),
+        credentials,
         () -> controls != null && controls.isPaused(chain),
         shareOf,
         settings.maxWait(),

@@ -1,6 +1,7 @@
 package io.txgw.consumer.rpc;
 
 import io.txgw.common.config.Secret;
+import io.txgw.coordinator.nodes.NodeUrls;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -21,6 +22,12 @@ public record RpcEndpoint(
 
   @Override
   public String toString() {
-    return "RpcEndpoint[" + name + " " + url + (user == null ? "" : " user=" + user) + "]";
+    // A URL's path can hold a key (https://host/v3/KEY): scheme, host and port only.
+    return "RpcEndpoint["
+        + name
+        + " "
+        + NodeUrls.shown(url)
+        + (user == null ? "" : " user=" + user)
+        + "]";
   }
 }

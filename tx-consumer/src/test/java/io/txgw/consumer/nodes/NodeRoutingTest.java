@@ -76,6 +76,11 @@ class NodeRoutingTest {
   }
 
   private NodePool startRouting() throws Exception {
+    return startRouting(Map.of());
+  }
+
+  /** With {@code env} as the consumer's environment, where node credentials are read. */
+  private NodePool startRouting(Map<String, String> env) throws Exception {
     membership = new Membership(zooKeeper.getConnectString(), "consumers", "c1", "{}");
     membership.start(10, TimeUnit.SECONDS);
     routing =
@@ -88,7 +93,7 @@ class NodeRoutingTest {
                 3,
                 Duration.ofMillis(300),
                 Duration.ofMillis(200),
-                new Credentials(Map.of()),
+                new Credentials(env),
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
     routing.start(Map.of());
     return routing.pools().get(Chain.ETH);
@@ -195,5 +200,50 @@ class NodeRoutingTest {
     NodePool pool = startRouting();
     await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(pool.primaryName()));
     assertThat(pool.endpoints().get("a").healthy()).isFalse();
+  }
+
+  @Test
+  void aRegisteredNodeWhoseCredentialsAreRefusedIsNeverCalledUntilItsEntryIsFixed()
+      throws Exception {
+    AtomicLong callsToB = new AtomicLong();
+    nodeB.setDispatcher(height("0x10", callsToB));
+    NodeRegistry registry = new NodeRegistry(admin);
+    // It weighs more than a: admitted, it would take every call.
+    registry.put(withCredentials(spec("b", nodeB, 50, 300), "env:TXGW_BTC_RPC_PASSWORD"));
+    NodePool pool =
+        startRouting(Map.of("TXGW_BTC_RPC_PASSWORD", "wallet-key", "TXGW_NODE_B", "node-b-key"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> "a".equals(pool.primaryName()));
+    assertThat(pool.endpoints()).doesNotContainKey("b");
+    // A health check period or two, and a registry change that rebuilds nothing.
+    registry.put(spec("a", nodeA, 40, 200));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> pool.endpoints().get("a").share().requestsPerSecond() == 40);
+    long seenByA = callsToA.get();
+    await().atMost(Duration.ofSeconds(10)).until(() -> callsToA.get() > seenByA);
+    assertThat(callsToB.get()).as("calls to the refused node").isZero();
+
+    registry.put(withCredentials(spec("b", nodeB, 50, 300), "env:TXGW_NODE_B"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                pool.endpoints().containsKey("b")
+                    && Boolean.TRUE.equals(pool.endpoints().get("b").healthy()));
+    assertThat(nodeB.takeRequest().getHeaders().get("Authorization")).startsWith("Basic ");
+  }
+
+  private static NodeSpec withCredentials(NodeSpec s, String credentials) {
+    return new NodeSpec(
+        s.chain(),
+        s.name(),
+        s.url(),
+        s.walletUrl(),
+        "x",
+        credentials,
+        s.maxRequestsPerSecond(),
+        s.maxInFlight(),
+        s.weight(),
+        s.drained());
   }
 }
