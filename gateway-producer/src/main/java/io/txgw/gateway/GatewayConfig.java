@@ -4,6 +4,8 @@ import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import java.nio.file.Path;
@@ -26,7 +28,8 @@ public record GatewayConfig(
     Path stateDir,
     String consumerGroup,
     long maxLag,
-    String zookeeper) {
+    String zookeeper,
+    KafkaSecurity kafkaSecurity) {
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -111,6 +114,11 @@ public record GatewayConfig(
           MAX_LAG,
           ZOOKEEPER);
 
+  /** The connection every Kafka client of the gateway starts from. */
+  public KafkaConnection kafka() {
+    return new KafkaConnection(kafkaBootstrap, kafkaSecurity);
+  }
+
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
         name, "largest single payout, in coin units", defaultValue, Amount::parse, false);
@@ -145,6 +153,7 @@ public record GatewayConfig(
     String group = reader.get(CONSUMER_GROUP);
     Integer maxLag = reader.get(MAX_LAG);
     String zookeeper = reader.get(ZOOKEEPER);
+    KafkaSecurity kafkaSecurity = KafkaSecurity.read(reader);
     reader.throwIfProblems();
     return new GatewayConfig(
         host,
@@ -161,6 +170,7 @@ public record GatewayConfig(
         Path.of(stateDir),
         group,
         maxLag,
-        zookeeper);
+        zookeeper,
+        kafkaSecurity);
   }
 }

@@ -3,6 +3,8 @@ package io.txgw.consumer;
 import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +37,8 @@ public record TxConsumerConfig(
     Duration throttleMaxWait,
     Duration healthInterval,
     String metricsHost,
-    int metricsPort) {
+    int metricsPort,
+    KafkaSecurity kafkaSecurity) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -196,7 +199,8 @@ public record TxConsumerConfig(
             Duration.ofMillis(orZero(r.get(THROTTLE_MAX_WAIT))),
             Duration.ofMillis(orZero(r.get(HEALTH_INTERVAL))),
             r.get(METRICS_HOST),
-            orZero(r.get(METRICS_PORT)));
+            orZero(r.get(METRICS_PORT)),
+            KafkaSecurity.read(r));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {
@@ -207,6 +211,11 @@ public record TxConsumerConfig(
     }
     r.throwIfProblems();
     return config;
+  }
+
+  /** The connection every Kafka client of the consumer starts from. */
+  public KafkaConnection kafka() {
+    return new KafkaConnection(kafkaBootstrap, kafkaSecurity);
   }
 
   private static int orZero(Integer value) {
