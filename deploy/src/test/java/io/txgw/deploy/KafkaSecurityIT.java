@@ -17,6 +17,8 @@ import io.txgw.common.model.PayoutResult;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
+import io.txgw.coordinator.cli.Txgw;
+import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.Ports;
 import io.txgw.deploy.infra.ScramKafka;
@@ -25,6 +27,7 @@ import io.txgw.gateway.GatewayConfig;
 import io.txgw.loadgen.GatewayClient;
 import io.txgw.loadgen.PayoutFactory;
 import java.math.BigInteger;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,7 +56,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -61,6 +67,7 @@ import org.junit.jupiter.api.io.TempDir;
  * io.txgw.common.kafka.KafkaAcls}: the gateway and the consumers do their work with their own
  * credentials, and nobody else writes what they write.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KafkaSecurityIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final Secret API_KEY = new Secret("it-key-0123456789abcdef");
@@ -268,6 +275,45 @@ class KafkaSecurityIT {
       assertThatThrownBy(() -> admin.describeCluster().clusterId().get(10, TimeUnit.SECONDS))
           .isInstanceOf(ExecutionException.class)
           .hasCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+    }
+  }
+
+  @Test
+  @Order(Integer.MAX_VALUE) // the payout group exists once the tests above have run
+  void theOperatorReadsLagButOnlyTheAdminAppliesTheAcls() throws Exception {
+    CliRun lag = cli(ScramKafka.OPERATOR, "lag", "--interval", "0.2", "--json");
+    assertThat(lag.exit()).as(lag.output()).isZero();
+    assertThat(lag.output()).contains("\"group\"").contains("txgw-payouts");
+
+    CliRun asOperator = cli(ScramKafka.OPERATOR, "kafka-acls", "--apply", "--timeout", "10");
+    assertThat(asOperator.exit()).as(asOperator.output()).isEqualTo(1);
+    assertThat(asOperator.output()).contains("ACLs not created").contains("Authorization");
+
+    CliRun asAdmin = cli(EmbeddedKafka.ADMIN, "kafka-acls", "--apply", "--timeout", "10");
+    assertThat(asAdmin.exit()).as(asAdmin.output()).isZero();
+    assertThat(asAdmin.output()).contains("created").doesNotContain("password");
+  }
+
+  private record CliRun(int exit, String output) {}
+
+  /** The txgw command in a JVM of its own, whose environment holds {@code user}'s login. */
+  private static CliRun cli(String user, String... args) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-Xmx128m",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Txgw.class.getName()));
+    command.addAll(List.of(args));
+    Path log = dir.resolve("cli-" + user + "-" + args[0] + "-" + System.nanoTime() + ".log");
+    try (ChildProcess process =
+        ChildProcess.start("txgw-" + args[0], command, dir, kafka.clientEnv(user), log)) {
+      assertThat(process.awaitExit(WAIT)).as("txgw " + args[0] + " exited").isTrue();
+      return new CliRun(process.exitCode(), Files.readString(log));
     }
   }
 

@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
       Txgw.ResumeCommand.class,
       Txgw.BudgetsCommand.class,
       LagCommand.class,
-      GrowPartitionsCommand.class
+      GrowPartitionsCommand.class,
+      KafkaAclsCommand.class
     })
 public final class Txgw {
   static final int REFUSED = 1;
