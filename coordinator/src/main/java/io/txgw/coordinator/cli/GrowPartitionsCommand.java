@@ -375,6 +375,6 @@ final class GrowPartitionsCommand implements Callable<Integer> {
 
   private Txgw.Unreachable unreachable() {
     return new Txgw.Unreachable(
-        "cannot reach Kafka at " + kafka() + " within " + timeoutSeconds + " s");
+        "cannot reach Kafka at " + kafka().bootstrap() + " within " + timeoutSeconds + " s");
   }
 }

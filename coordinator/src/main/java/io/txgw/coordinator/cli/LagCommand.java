@@ -283,7 +283,7 @@ final class LagCommand implements Callable<Integer> {
 
   private Txgw.Unreachable unreachable() {
     return new Txgw.Unreachable(
-        "cannot reach Kafka at " + kafka() + " within " + timeoutSeconds + " s");
+        "cannot reach Kafka at " + kafka().bootstrap() + " within " + timeoutSeconds + " s");
   }
 
   /** The group or topic does not exist: said in one line, exit code 1. */
