@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.json.Json;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.PayoutResult;
@@ -305,7 +306,10 @@ public final class BeforeAfterBenchmark {
         payouts.stream().map(p -> "single-" + p.id()).collect(Collectors.toSet());
     Collection<PayoutResult> results =
         ResultsReader.read(
-                stack.kafkaBootstrap(), batchIds, batchIds.size(), Duration.ofMinutes(10))
+                KafkaConnection.plaintext(stack.kafkaBootstrap()),
+                batchIds,
+                batchIds.size(),
+                Duration.ofMinutes(10))
             .latest()
             .values();
     long t1 = node.now();

@@ -4,6 +4,7 @@ import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
@@ -199,7 +200,7 @@ public final class IngestBenchmark {
       String bootstrap, List<ProducerRecord<String, byte[]>> records, String name)
       throws InterruptedException {
     // The gateway's own producer settings, so the two differ only by what the gateway does.
-    Map<String, Object> props = BatchWriter.writeSettings(bootstrap);
+    Map<String, Object> props = BatchWriter.writeSettings(KafkaConnection.plaintext(bootstrap));
     AtomicLong errors = new AtomicLong();
     try (KafkaProducer<String, byte[]> producer =
         new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {

@@ -1,6 +1,7 @@
 package io.txgw.consumer;
 
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Address;
 import io.txgw.common.model.Amount;
@@ -70,7 +71,7 @@ public final class JournalTakeoverBenchmark {
       double writeSeconds = (System.nanoTime() - start) / 1e9;
       writeHistory(bootstrap, 1, payouts, Integer.MAX_VALUE);
       JournalCheckpoint checkpoint = committedCheckpoint(bootstrap);
-      JournalReader reader = new JournalReader(bootstrap);
+      JournalReader reader = new JournalReader(KafkaConnection.plaintext(bootstrap));
       List<Read> reads = new ArrayList<>();
       // Baseline first, so that the checkpoint read cannot profit from a colder cache.
       reads.add(read(reader, "whole journal (before)", 1, JournalCheckpoint.START));

@@ -3,6 +3,7 @@ package io.txgw.deploy;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.Secret;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
@@ -11,6 +12,7 @@ import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
+import io.txgw.deploy.infra.ScramKafka;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.deploy.nodes.AnvilNode;
@@ -112,6 +114,7 @@ public final class LocalStack implements Closeable {
   private NodePackages packages;
   private CuratorFramework zk;
   private Gateway gateway;
+  private boolean kafkaScram;
   private String ethSource;
   private TrustFiles trust;
 
@@ -129,6 +132,18 @@ public final class LocalStack implements Closeable {
   }
 
   public static LocalStack start(Options options) throws InterruptedException {
+    return start(options, false);
+  }
+
+  /**
+   * As {@link #start}, with Kafka taking SCRAM logins only and authorizing by {@link
+   * io.txgw.common.kafka.KafkaAcls}: the gateway and the consumers connect as their principals.
+   */
+  public static LocalStack startWithKafkaScram(Options options) throws InterruptedException {
+    return start(options, true);
+  }
+
+  private static LocalStack start(Options options, boolean kafkaScram) throws InterruptedException {
     Path workDir;
     try {
       workDir = Files.createTempDirectory("txgw-stack-");
@@ -136,6 +151,7 @@ public final class LocalStack implements Closeable {
       throw new UncheckedIOException(e);
     }
     LocalStack stack = new LocalStack(workDir);
+    stack.kafkaScram = kafkaScram;
     try {
       stack.startAll(options);
       return stack;
@@ -154,7 +170,12 @@ public final class LocalStack implements Closeable {
     zk = zkClients().newClient(60_000, 15_000, new RetryOneTime(200));
     keep(zk::close);
     zk.start();
-    kafka = keep(new EmbeddedKafka(workDir.resolve("kafka")));
+    kafka =
+        keep(
+            kafkaScram
+                // Topics as the gateway would create them: its default partition count.
+                ? ScramKafka.start(workDir.resolve("kafka"), 6)
+                : new EmbeddedKafka(workDir.resolve("kafka")));
     anvil = keep(AnvilNode.start(packages, workDir, options.anvilBlockTimeSeconds()));
     startBcoins(options.bcoinNodes());
     BcoinNode bcoin = bcoins.get(0);
@@ -363,7 +384,7 @@ public final class LocalStack implements Closeable {
     // Tests and the demo post as fast as they can: the rate limit is tested on its own.
     env.put("TXGW_RATE_LIMIT", "0");
     env.putAll(trust.env());
-    env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.putAll(kafka.clientEnv(ScramKafka.GATEWAY));
     env.put(
         "TXGW_API_KEYS",
         CLIENT + "=" + apiKey.reveal() + "," + OTHER_CLIENT + "=" + otherApiKey.reveal());
@@ -396,8 +417,7 @@ public final class LocalStack implements Closeable {
 
   /** The environment a consumer of this stack runs with (secrets included: keep it private). */
   public Map<String, String> consumerEnv(String id) {
-    Map<String, String> env = new HashMap<>();
-    env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    Map<String, String> env = new HashMap<>(kafka.clientEnv(ScramKafka.CONSUMER));
     env.put("TXGW_CONSUMER_ID", id);
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
     env.putAll(trust.env());
@@ -481,6 +501,11 @@ public final class LocalStack implements Closeable {
 
   public String kafkaBootstrap() {
     return kafka.bootstrapServers();
+  }
+
+  /** How {@code user} (a {@link ScramKafka} principal) connects to the stack's Kafka. */
+  public KafkaConnection kafkaConnection(String user) {
+    return kafka.connection(user);
   }
 
   public String zooKeeperConnect() {

@@ -2,6 +2,7 @@ package io.txgw.deploy;
 
 import static org.awaitility.Awaitility.await;
 
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.LayoutStore;
 import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.kafka.Topics;
@@ -40,7 +41,7 @@ final class FreshTopics {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> LayoutStore.live(admin).count(Topics.JOURNAL) == partitions);
-    TopicLayout.check(bootstrap, TopicLayout.Role.GATEWAY);
+    TopicLayout.check(KafkaConnection.plaintext(bootstrap), TopicLayout.Role.GATEWAY);
   }
 
   /** What an operator does with {@code kafka-topics --alter --partitions}. */

@@ -3,6 +3,7 @@ package io.txgw.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.LayoutStore;
 import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.kafka.TopicLayout.Recorded;
@@ -113,7 +114,8 @@ class GrowPartitionsIT {
         .contains("resumed all chains", "done");
     assertThat(LayoutStore.live(admin).count(Topics.SENDTO)).isEqualTo(4);
     assertThat(LayoutStore.live(admin).count(Topics.JOURNAL)).isEqualTo(4);
-    Recorded layout = LayoutStore.read(kafka.bootstrapServers()).orElseThrow();
+    Recorded layout =
+        LayoutStore.read(KafkaConnection.plaintext(kafka.bootstrapServers())).orElseThrow();
     assertThat(layout.partitions()).isEqualTo(4);
     assertThat(layout.changing()).isFalse();
     assertThat(new Controls(zk).read()).isEmpty();
@@ -127,7 +129,10 @@ class GrowPartitionsIT {
                   r.partition() == TopicLayout.partitionOf(account, 4)
                       && r.key().equals("unit-" + account));
     }
-    assertThat(TopicLayout.check(kafka.bootstrapServers(), TopicLayout.Role.CONSUMER).partitions())
+    assertThat(
+            TopicLayout.check(
+                    KafkaConnection.plaintext(kafka.bootstrapServers()), TopicLayout.Role.CONSUMER)
+                .partitions())
         .isEqualTo(4);
   }
 
@@ -171,7 +176,8 @@ class GrowPartitionsIT {
   private static void assertUnchanged() throws Exception {
     assertThat(LayoutStore.live(admin).count(Topics.SENDTO)).isEqualTo(2);
     assertThat(LayoutStore.live(admin).count(Topics.JOURNAL)).isEqualTo(2);
-    Recorded layout = LayoutStore.read(kafka.bootstrapServers()).orElseThrow();
+    Recorded layout =
+        LayoutStore.read(KafkaConnection.plaintext(kafka.bootstrapServers())).orElseThrow();
     assertThat(layout.partitions()).isEqualTo(2);
     assertThat(layout.changing()).isFalse();
     assertThat(new Controls(zk).read()).isEmpty();

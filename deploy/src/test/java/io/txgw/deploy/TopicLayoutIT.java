@@ -3,6 +3,7 @@ package io.txgw.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.LayoutStore;
 import io.txgw.common.kafka.TopicLayout.Reason;
 import io.txgw.common.kafka.TopicLayout.Recorded;
@@ -136,8 +137,12 @@ class TopicLayoutIT {
 
   @Test
   void aGatewayRefusesToStartWhileAPartitionChangeIsUnderWay() throws Exception {
-    Recorded laidOut = LayoutStore.read(kafka.bootstrapServers()).orElseThrow();
-    LayoutStore.write(admin, kafka.bootstrapServers(), laidOut.growing(4, Instant.now(), "test"));
+    Recorded laidOut =
+        LayoutStore.read(KafkaConnection.plaintext(kafka.bootstrapServers())).orElseThrow();
+    LayoutStore.write(
+        admin,
+        KafkaConnection.plaintext(kafka.bootstrapServers()),
+        laidOut.growing(4, Instant.now(), "test"));
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_HTTP_PORT", "0");
     env.put("TXGW_ADMIN_PORT", "0");

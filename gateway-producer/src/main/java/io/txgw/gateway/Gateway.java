@@ -27,7 +27,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,20 +53,17 @@ public final class Gateway implements Closeable {
 
   /** Starts everything and returns once the HTTP port is bound and the view has caught up. */
   public Gateway start() throws InterruptedException {
-    try (Admin admin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap()))) {
+    try (Admin admin = Admin.create(config.kafka().clientProperties())) {
       Topics.ensure(admin, config.topicPartitions(), (short) 1);
     }
     // Before anything is written: a layout that would put accounts off their journal is refused.
-    TopicLayout.check(config.kafkaBootstrap(), TopicLayout.Role.GATEWAY);
+    TopicLayout.check(config.kafka(), TopicLayout.Role.GATEWAY);
     meters = Telemetry.registry("gateway", config.instanceId());
-    view =
-        new BatchView(
-            config.kafkaBootstrap(), config.instanceId(), config.stateDir(), Clock.systemUTC());
+    view = new BatchView(config.kafka(), config.instanceId(), config.stateDir(), Clock.systemUTC());
     view.start();
     view.bindMetrics(meters);
     BatchWriter.ProducerFactory producers =
-        BatchWriter.transactional(config.kafkaBootstrap(), "txgw-" + config.instanceId());
+        BatchWriter.transactional(config.kafka(), "txgw-" + config.instanceId());
     writer =
         new BatchWriter(
             lane -> withMetrics(lane, producers.create(lane)),
@@ -75,8 +71,7 @@ public final class Gateway implements Closeable {
             BatchWriter.Timing.DEFAULT,
             config.seal());
     lag =
-        new ConsumerLagWatch(
-                config.kafkaBootstrap(), config.consumerGroup(), Clock.systemUTC(), meters)
+        new ConsumerLagWatch(config.kafka(), config.consumerGroup(), Clock.systemUTC(), meters)
             .start(Duration.ofSeconds(1));
     if (!config.zookeeper().isEmpty()) {
       nodes = new NodeUseWatch(config.zookeeper(), Clock.systemUTC()).start(Duration.ofSeconds(1));

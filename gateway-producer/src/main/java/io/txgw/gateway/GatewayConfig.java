@@ -6,6 +6,8 @@ import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.ReloadingFile;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.security.ClientPolicies;
@@ -44,7 +46,8 @@ public record GatewayConfig(
     Path stateDir,
     String consumerGroup,
     long maxLag,
-    ZkClients zookeeper) {
+    ZkClients zookeeper,
+    KafkaSecurity kafkaSecurity) {
 
   /**
    * What one client, one address and all of them together may hold of the HTTP server.
@@ -57,10 +60,8 @@ public record GatewayConfig(
       int maxConnectionsPerAddress,
       int rateLimit,
       int maxStreamsPerClient,
-      int maxStreams) {
-    /** Generous limits for tests that build the HTTP API by hand. */
-    public static final HttpLimits DEFAULTS = new HttpLimits(30, 1024, 64, 0, 16, 1000);
-  }
+      int maxStreams,
+      int authFailureMaxDelayMillis) {}
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -121,6 +122,14 @@ public record GatewayConfig(
   static final Setting<Integer> MAX_STREAMS_PER_CLIENT =
       Setting.integer(
           "TXGW_MAX_STREAMS_PER_CLIENT", 16, 1, 100_000, "open event streams per client");
+  static final Setting<Integer> AUTH_DELAY =
+      Setting.integer(
+          "TXGW_AUTH_FAILURE_MAX_DELAY_MS",
+          5_000,
+          0,
+          60_000,
+          "longest wait before answering a failed authentication; each failure from an address"
+              + " in 10 minutes doubles it from 100 ms");
   static final Setting<Integer> MAX_STREAMS =
       Setting.integer("TXGW_MAX_STREAMS", 1000, 1, 1_000_000, "open event streams in all");
   static final Setting<BitcoinNetwork> BTC_NETWORK =
@@ -189,6 +198,7 @@ public record GatewayConfig(
           RATE_LIMIT,
           MAX_STREAMS_PER_CLIENT,
           MAX_STREAMS,
+          AUTH_DELAY,
           BTC_NETWORK,
           MAX_PAYOUTS,
           MAX_BODY,
@@ -246,6 +256,11 @@ public record GatewayConfig(
     }
   }
 
+  /** The connection every Kafka client of the gateway starts from. */
+  public KafkaConnection kafka() {
+    return new KafkaConnection(kafkaBootstrap, kafkaSecurity);
+  }
+
   private static Setting<Amount> amount(String name, String defaultValue) {
     return new Setting<>(
         name, "largest single payout, in coin units", defaultValue, Amount::parse, false);
@@ -280,7 +295,8 @@ public record GatewayConfig(
             orZero(reader.get(MAX_CONNECTIONS_PER_ADDRESS)),
             orZero(reader.get(RATE_LIMIT)),
             orZero(reader.get(MAX_STREAMS_PER_CLIENT)),
-            orZero(reader.get(MAX_STREAMS)));
+            orZero(reader.get(MAX_STREAMS)),
+            orZero(reader.get(AUTH_DELAY)));
     Integer maxPayouts = reader.get(MAX_PAYOUTS);
     Integer maxBody = reader.get(MAX_BODY);
     Amount maxBtc = reader.get(MAX_BTC);
@@ -290,6 +306,7 @@ public record GatewayConfig(
     String group = reader.get(CONSUMER_GROUP);
     Integer maxLag = reader.get(MAX_LAG);
     ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
+    KafkaSecurity kafkaSecurity = KafkaSecurity.read(reader);
     reader.throwIfProblems();
     return new GatewayConfig(
         host,
@@ -315,6 +332,7 @@ public record GatewayConfig(
         Path.of(stateDir),
         group,
         maxLag,
-        zookeeper);
+        zookeeper,
+        kafkaSecurity);
   }
 }

@@ -2,6 +2,7 @@ package io.txgw.loadgen;
 
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
@@ -28,20 +29,19 @@ final class KafkaTarget implements Target {
   private final AddressCodec codec;
   private final String clientId;
 
-  KafkaTarget(String bootstrap, AddressCodec codec, String clientId) {
+  KafkaTarget(KafkaConnection kafka, AddressCodec codec, String clientId) {
     this.codec = codec;
     this.clientId = clientId;
     this.producer =
         new KafkaProducer<>(
-            Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                ProducerConfig.ACKS_CONFIG,
-                "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-                true,
-                ProducerConfig.LINGER_MS_CONFIG,
-                5),
+            kafka.clientProperties(
+                Map.of(
+                    ProducerConfig.ACKS_CONFIG,
+                    "all",
+                    ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                    true,
+                    ProducerConfig.LINGER_MS_CONFIG,
+                    5)),
             new StringSerializer(),
             new JsonSerde<>(Payout.class).serializer());
   }

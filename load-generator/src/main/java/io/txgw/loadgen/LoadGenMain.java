@@ -4,6 +4,8 @@ import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.zk.ZkClients;
 import java.io.PrintWriter;
@@ -138,7 +140,7 @@ public final class LoadGenMain implements Callable<Integer> {
       }
       LoadRun.ResultsCheck results =
           waitResults
-              ? LoadRun.awaitResults(sent, kafka, Duration.ofSeconds(resultsTimeout))
+              ? LoadRun.awaitResults(sent, kafkaConnection(), Duration.ofSeconds(resultsTimeout))
               : null;
       LoadReport r = LoadRun.report(sent, target, results);
       out.println(Json.mapper().writeValueAsString(r));
@@ -149,9 +151,14 @@ public final class LoadGenMain implements Callable<Integer> {
     }
   }
 
+  /** {@code --kafka} with the security settings of the environment, as the services read them. */
+  private KafkaConnection kafkaConnection() {
+    return new KafkaConnection(kafka, KafkaSecurity.fromEnv(System.getenv()));
+  }
+
   private Target target() throws Exception {
     if (target.equals("kafka")) {
-      return new KafkaTarget(kafka, new AddressCodec(btcNetwork), "loadgen");
+      return new KafkaTarget(kafkaConnection(), new AddressCodec(btcNetwork), "loadgen");
     }
     String key =
         apiKeyFile != null ? Files.readString(apiKeyFile).strip() : System.getenv("TXGW_API_KEY");

@@ -1,6 +1,7 @@
 package io.txgw.loadgen;
 
 import io.txgw.common.address.AddressCodec;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.model.Chain;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
@@ -240,11 +241,11 @@ public final class LoadRun {
       Map<String, Long> statuses, long duplicates, long missing, double seconds) {}
 
   /** Waits until every accepted payout has a result on the results topic; counts them. */
-  public static ResultsCheck awaitResults(Sent sent, String bootstrap, Duration timeout)
+  public static ResultsCheck awaitResults(Sent sent, KafkaConnection kafka, Duration timeout)
       throws Exception {
     long t0 = System.nanoTime();
     ResultsReader.Seen seen =
-        ResultsReader.read(bootstrap, sent.batchIds(), (int) sent.accepted(), timeout);
+        ResultsReader.read(kafka, sent.batchIds(), (int) sent.accepted(), timeout);
     Map<String, Long> statuses = new TreeMap<>();
     seen.statuses().values().forEach(s -> statuses.merge(s, 1L, Long::sum));
     long duplicates = seen.counts().values().stream().filter(c -> c > 1).count();

@@ -1,6 +1,7 @@
 package io.txgw.loadgen;
 
 import io.txgw.common.json.Json;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.PayoutResult;
 import java.io.IOException;
@@ -40,12 +41,12 @@ public final class ResultsReader {
    * Reads until every one of {@code expected} payouts (by {@code batchId/payoutId}) has a result,
    * or the timeout passes.
    */
-  public static Seen read(String bootstrap, Set<String> batchIds, int expected, Duration timeout)
+  public static Seen read(
+      KafkaConnection kafka, Set<String> batchIds, int expected, Duration timeout)
       throws IOException {
     Map<String, Integer> counts = new HashMap<>();
     Map<String, PayoutResult> latest = new HashMap<>();
-    Map<String, Object> props = new HashMap<>();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    Map<String, Object> props = kafka.clientProperties();
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     try (KafkaConsumer<String, byte[]> consumer =

@@ -1,6 +1,7 @@
 package io.txgw.consumer;
 
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.JournalEntry;
 import java.time.Duration;
@@ -30,10 +31,10 @@ public final class JournalReader {
   private static final Logger log = LoggerFactory.getLogger(JournalReader.class);
   private static final Duration MAX_READ = Duration.ofMinutes(2);
 
-  private final String bootstrap;
+  private final KafkaConnection kafka;
 
-  public JournalReader(String bootstrap) {
-    this.bootstrap = bootstrap;
+  public JournalReader(KafkaConnection kafka) {
+    this.kafka = kafka;
   }
 
   /**
@@ -48,19 +49,18 @@ public final class JournalReader {
       return indexes;
     }
     Map<String, Object> props =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed",
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false,
-            // A checkpoint below the log's start (records compacted away) reads from the start,
-            // never from the end.
-            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-            "earliest",
-            ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
-            Topics.MAX_MESSAGE_BYTES);
+        kafka.clientProperties(
+            Map.of(
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                // A checkpoint below the log's start (records compacted away) reads from the start,
+                // never from the end.
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                Topics.MAX_MESSAGE_BYTES));
     try (KafkaConsumer<String, JournalEntry> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new JsonSerde<>(JournalEntry.class))) {
       List<TopicPartition> tps =
@@ -89,11 +89,7 @@ public final class JournalReader {
   private Map<TopicPartition, Long> settledEnds(
       KafkaConsumer<String, JournalEntry> committed, List<TopicPartition> tps, long deadline) {
     Map<String, Object> props =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_uncommitted");
+        kafka.clientProperties(Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted"));
     try (KafkaConsumer<byte[], byte[]> uncommitted =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       while (true) {

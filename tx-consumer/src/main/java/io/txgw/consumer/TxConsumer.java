@@ -31,7 +31,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -87,7 +86,7 @@ public final class TxConsumer implements Closeable {
 
   public TxConsumer start() throws InterruptedException {
     // Before anything consumes: a layout that moved accounts off their journal is refused.
-    TopicLayout.check(config.kafkaBootstrap(), TopicLayout.Role.CONSUMER);
+    TopicLayout.check(config.kafka(), TopicLayout.Role.CONSUMER);
     meters = Telemetry.registry("consumer", config.instanceId());
     metrics = MetricsEndpoint.start(meters, config.metricsHost(), config.metricsPort());
     if (!config.zookeeper().isEmpty()) {
@@ -137,7 +136,7 @@ public final class TxConsumer implements Closeable {
             kafkaConsumer,
             kafkaProducer,
             senders,
-            new JournalReader(config.kafkaBootstrap()),
+            new JournalReader(config.kafka()),
             membership == null
                 ? AccountGuard.unguarded()
                 : AccountGuard.of(new AccountLeases(membership.client())),
@@ -221,8 +220,7 @@ public final class TxConsumer implements Closeable {
   }
 
   private KafkaConsumer<String, byte[]> kafkaConsumer() {
-    Map<String, Object> props = new HashMap<>();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
+    Map<String, Object> props = config.kafka().clientProperties();
     props.put(ConsumerConfig.GROUP_ID_CONFIG, config.group());
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, config.instanceId());
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -239,8 +237,7 @@ public final class TxConsumer implements Closeable {
   }
 
   private KafkaProducer<String, Object> kafkaProducer() {
-    Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
+    Map<String, Object> props = config.kafka().clientProperties();
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "txgw-" + config.instanceId());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -5,6 +5,8 @@ import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.security.ClientPolicies;
@@ -46,7 +48,8 @@ public record TxConsumerConfig(
     Duration healthInterval,
     String metricsHost,
     int metricsPort,
-    RecordIntake intake) {
+    RecordIntake intake,
+    KafkaSecurity kafkaSecurity) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -250,7 +253,8 @@ public record TxConsumerConfig(
             Duration.ofMillis(orZero(r.get(HEALTH_INTERVAL))),
             r.get(METRICS_HOST),
             orZero(r.get(METRICS_PORT)),
-            intake);
+            intake,
+            KafkaSecurity.read(r));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {
@@ -264,6 +268,11 @@ public record TxConsumerConfig(
     NodeEndpointRules.read(r);
     r.throwIfProblems();
     return config;
+  }
+
+  /** The connection every Kafka client of the consumer starts from. */
+  public KafkaConnection kafka() {
+    return new KafkaConnection(kafkaBootstrap, kafkaSecurity);
   }
 
   private static int orZero(Integer value) {

@@ -62,16 +62,15 @@ public final class LayoutStore {
   }
 
   /** The layout record, if one was written. */
-  public static Optional<Recorded> read(String bootstrap) {
+  public static Optional<Recorded> read(KafkaConnection kafka) {
     TopicPartition tp = new TopicPartition(Topics.LAYOUT, 0);
     Map<String, Object> props =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed");
+        kafka.clientProperties(
+            Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed"));
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
       if (!consumer.listTopics(TIMEOUT).containsKey(Topics.LAYOUT)) {
@@ -113,11 +112,10 @@ public final class LayoutStore {
   }
 
   /** Writes the layout record, creating its topic first if an older txgw did not. */
-  public static void write(Admin admin, String bootstrap, Recorded record)
+  public static void write(Admin admin, KafkaConnection kafka, Recorded record)
       throws ExecutionException, TimeoutException, InterruptedException {
     createTopicIfMissing(admin);
-    Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    Map<String, Object> props = kafka.clientProperties();
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     byte[] value;
@@ -168,12 +166,9 @@ public final class LayoutStore {
   }
 
   /** An admin client that gives up as the check does. */
-  public static Admin admin(String bootstrap) {
+  public static Admin admin(KafkaConnection kafka) {
     return Admin.create(
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-            (int) TIMEOUT.toMillis()));
+        kafka.clientProperties(
+            Map.of(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis())));
   }
 }

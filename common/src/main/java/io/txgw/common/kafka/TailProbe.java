@@ -22,22 +22,21 @@ public final class TailProbe implements AutoCloseable {
 
   private final KafkaConsumer<byte[], byte[]> consumer;
 
-  public TailProbe(String bootstrap) {
-    this.consumer = oneRecordReader(bootstrap);
+  public TailProbe(KafkaConnection kafka) {
+    this.consumer = oneRecordReader(kafka);
   }
 
   /** A read_committed consumer that fetches one record at a time: for looking at a tail. */
-  public static KafkaConsumer<byte[], byte[]> oneRecordReader(String bootstrap) {
+  public static KafkaConsumer<byte[], byte[]> oneRecordReader(KafkaConnection kafka) {
     return new KafkaConsumer<>(
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            IsolationLevel.READ_COMMITTED.toString(),
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false,
-            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-            1),
+        kafka.clientProperties(
+            Map.of(
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                IsolationLevel.READ_COMMITTED.toString(),
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                1)),
         new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
   }

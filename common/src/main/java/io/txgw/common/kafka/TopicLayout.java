@@ -137,17 +137,17 @@ public final class TopicLayout {
    *
    * @throws Refused with the counts in question and where the procedure is described
    */
-  public static Recorded check(String bootstrap, Role role) throws InterruptedException {
-    try (Admin admin = LayoutStore.admin(bootstrap)) {
+  public static Recorded check(KafkaConnection kafka, Role role) throws InterruptedException {
+    try (Admin admin = LayoutStore.admin(kafka)) {
       Live live = LayoutStore.live(admin);
-      Optional<Recorded> recorded = LayoutStore.read(bootstrap);
+      Optional<Recorded> recorded = LayoutStore.read(kafka);
       verify(role, live, recorded);
       if (recorded.isPresent()) {
         return recorded.get();
       }
       Recorded first =
           Recorded.of(live, Instant.now(), role.name().toLowerCase(Locale.ROOT) + "@" + host());
-      LayoutStore.write(admin, bootstrap, first);
+      LayoutStore.write(admin, kafka, first);
       log.info(
           "topic layout recorded: sendto and journal {}, results {}, batches {} partitions",
           first.partitions(),
@@ -158,7 +158,7 @@ public final class TopicLayout {
       throw new Refused(
           Reason.UNREADABLE,
           "refusing to start: cannot read the topic layout from Kafka at "
-              + bootstrap
+              + kafka.bootstrap()
               + ": "
               + (e.getCause() == null ? e : e.getCause()));
     }

@@ -1,6 +1,7 @@
 package io.txgw.coordinator.cli;
 
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.JournalEntry;
@@ -87,17 +88,17 @@ final class Drain implements AutoCloseable {
   }
 
   private final Admin admin;
-  private final String bootstrap;
+  private final KafkaConnection kafka;
   private final String group;
   private final Duration timeout;
   private final TailProbe probe;
 
-  Drain(Admin admin, String bootstrap, String group, Duration timeout) {
+  Drain(Admin admin, KafkaConnection kafka, String group, Duration timeout) {
     this.admin = admin;
-    this.bootstrap = bootstrap;
+    this.kafka = kafka;
     this.group = group;
     this.timeout = timeout;
-    this.probe = new TailProbe(bootstrap);
+    this.probe = new TailProbe(kafka);
   }
 
   /** Group ids of the gateways' status views that have members. */
@@ -141,7 +142,7 @@ final class Drain implements AutoCloseable {
     if (!stable.equals(highWatermarks(Topics.JOURNAL))) {
       return new State(gateways, lagging, false, List.of(), null, members);
     }
-    JournalScan journal = JournalScan.read(bootstrap, journalPartitions, timeout);
+    JournalScan journal = JournalScan.read(kafka, journalPartitions, timeout);
     return new State(gateways, lagging, true, journal.pending(), journal, members);
   }
 

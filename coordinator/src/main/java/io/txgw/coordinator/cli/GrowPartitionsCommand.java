@@ -1,5 +1,6 @@
 package io.txgw.coordinator.cli;
 
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.LayoutStore;
 import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.kafka.TopicLayout.Live;
@@ -56,6 +57,8 @@ final class GrowPartitionsCommand implements Callable<Integer> {
       description = "Kafka bootstrap servers (default: $TXGW_KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
   String bootstrap;
 
+  private KafkaConnection kafka;
+
   @Option(
       names = {"-g", "--group"},
       defaultValue = "txgw-payouts",
@@ -107,8 +110,8 @@ final class GrowPartitionsCommand implements Callable<Integer> {
     }
     out = spec.commandLine().getOut();
     Duration timeout = Duration.ofSeconds(timeoutSeconds);
-    try (Admin a = LayoutStore.admin(bootstrap());
-        Drain d = new Drain(a, bootstrap(), group, timeout)) {
+    try (Admin a = LayoutStore.admin(kafka());
+        Drain d = new Drain(a, kafka(), group, timeout)) {
       admin = a;
       drain = d;
       return grow();
@@ -151,7 +154,7 @@ final class GrowPartitionsCommand implements Callable<Integer> {
     try (CuratorFramework zk = noPause ? null : zookeeper.connect()) {
       Controls controls = zk == null ? null : new Controls(zk);
       Recorded growing = before.changing() ? before : before.growing(to, Instant.now(), by());
-      LayoutStore.write(admin, bootstrap(), growing);
+      LayoutStore.write(admin, kafka(), growing);
       out.printf("layout record: growing to %d; gateways refuse to start until it is done%n", to);
       boolean ours = pause(controls);
       Drain.State again = drain.read(journal);
@@ -163,7 +166,7 @@ final class GrowPartitionsCommand implements Callable<Integer> {
                   + again.describe(group)
                   + "). Chains stay paused and gateways refused; run this command again");
         }
-        LayoutStore.write(admin, bootstrap(), before);
+        LayoutStore.write(admin, kafka(), before);
         if (ours) {
           controls.resumeAllOnly();
         }
@@ -202,7 +205,7 @@ final class GrowPartitionsCommand implements Callable<Integer> {
     // Journal first: a sendto partition without its journal partition stops its consumer.
     growTopic(Topics.JOURNAL, journal);
     List<JournalScan.Move> moves = history.moves(to);
-    JournalScan.copy(bootstrap(), moves, Duration.ofSeconds(timeoutSeconds));
+    JournalScan.copy(kafka(), moves, Duration.ofSeconds(timeoutSeconds));
     Set<String> accounts = new HashSet<>();
     moves.forEach(m -> accounts.add(m.entry().unit().accountKey()));
     out.printf(
@@ -221,13 +224,13 @@ final class GrowPartitionsCommand implements Callable<Integer> {
               + "): a gateway still ran. Chains stay paused and the change unfinished; see"
               + " README.md \"Growing partitions\"");
     }
-    LayoutStore.write(admin, bootstrap(), growing.grown(Instant.now(), by()));
+    LayoutStore.write(admin, kafka(), growing.grown(Instant.now(), by()));
     out.printf("layout record: %d partitions%n", to);
   }
 
   /** The layout record; a deployment from before it was kept records its current counts first. */
   private Recorded recordedOrAdopted(Live live) throws Exception {
-    Optional<Recorded> recorded = LayoutStore.read(bootstrap());
+    Optional<Recorded> recorded = LayoutStore.read(kafka());
     if (recorded.isPresent()) {
       return recorded.get();
     }
@@ -241,7 +244,7 @@ final class GrowPartitionsCommand implements Callable<Integer> {
               sendto, journal));
     }
     Recorded adopted = Recorded.of(live, Instant.now(), by());
-    LayoutStore.write(admin, bootstrap(), adopted);
+    LayoutStore.write(admin, kafka(), adopted);
     return adopted;
   }
 
@@ -359,12 +362,11 @@ final class GrowPartitionsCommand implements Callable<Integer> {
     out.printf("the consumers of %s own all %d partitions%n", group, to);
   }
 
-  private String bootstrap() {
-    if (bootstrap != null) {
-      return bootstrap;
+  private KafkaConnection kafka() {
+    if (kafka == null) {
+      kafka = CliKafka.connection(bootstrap, System.getenv());
     }
-    String env = System.getenv("TXGW_KAFKA_BOOTSTRAP");
-    return env == null || env.isBlank() ? "127.0.0.1:9092" : env;
+    return kafka;
   }
 
   private static String by() {
@@ -373,6 +375,6 @@ final class GrowPartitionsCommand implements Callable<Integer> {
 
   private Txgw.Unreachable unreachable() {
     return new Txgw.Unreachable(
-        "cannot reach Kafka at " + bootstrap() + " within " + timeoutSeconds + " s");
+        "cannot reach Kafka at " + kafka().bootstrap() + " within " + timeoutSeconds + " s");
   }
 }

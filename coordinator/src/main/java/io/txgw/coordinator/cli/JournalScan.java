@@ -1,6 +1,7 @@
 package io.txgw.coordinator.cli;
 
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.JournalEntry;
@@ -55,18 +56,17 @@ final class JournalScan {
    *
    * @param stall how long reading may make no progress before it gives up
    */
-  static JournalScan read(String bootstrap, int count, Duration stall)
+  static JournalScan read(KafkaConnection kafka, int count, Duration stall)
       throws TimeoutException, InterruptedException {
     Map<String, Object> props =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed",
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false,
-            ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
-            Topics.MAX_MESSAGE_BYTES);
+        kafka.clientProperties(
+            Map.of(
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                Topics.MAX_MESSAGE_BYTES));
     List<ConsumerRecord<byte[], byte[]>> read = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -164,10 +164,9 @@ final class JournalScan {
    * again nor read back to its old partition's offsets; it only tells the account's new owner which
    * payouts are taken.
    */
-  static void copy(String bootstrap, List<Move> moves, Duration timeout)
+  static void copy(KafkaConnection kafka, List<Move> moves, Duration timeout)
       throws ExecutionException, TimeoutException, InterruptedException {
-    Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    Map<String, Object> props = kafka.clientProperties();
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     // Idempotence keeps the order per partition across retries.
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -2,6 +2,7 @@ package io.txgw.coordinator.cli;
 
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.io.PrintWriter;
@@ -97,6 +98,7 @@ final class LagCommand implements Callable<Integer> {
       long nanos, Map<TopicPartition, Long> committed, Map<TopicPartition, Long> ends) {}
 
   private TailProbe probe;
+  private KafkaConnection kafka;
 
   @Override
   public Integer call() throws Exception {
@@ -115,14 +117,14 @@ final class LagCommand implements Callable<Integer> {
   private int watch(PrintWriter out) throws Exception {
     try (Admin admin =
             Admin.create(
-                Map.of(
-                    AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    bootstrapServers(),
-                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                    timeoutSeconds * 1_000,
-                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                    timeoutSeconds * 1_000));
-        TailProbe probe = new TailProbe(bootstrapServers())) {
+                kafka()
+                    .clientProperties(
+                        Map.of(
+                            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                            timeoutSeconds * 1_000,
+                            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                            timeoutSeconds * 1_000)));
+        TailProbe probe = new TailProbe(kafka())) {
       this.probe = probe;
       Reading before = read(admin);
       int printed = 0;
@@ -137,12 +139,11 @@ final class LagCommand implements Callable<Integer> {
     return 0;
   }
 
-  private String bootstrapServers() {
-    if (bootstrap != null) {
-      return bootstrap;
+  private KafkaConnection kafka() {
+    if (kafka == null) {
+      kafka = CliKafka.connection(bootstrap, System.getenv());
     }
-    String env = System.getenv("TXGW_KAFKA_BOOTSTRAP");
-    return env == null || env.isBlank() ? "127.0.0.1:9092" : env;
+    return kafka;
   }
 
   private Reading read(Admin admin) throws Exception {
@@ -282,7 +283,7 @@ final class LagCommand implements Callable<Integer> {
 
   private Txgw.Unreachable unreachable() {
     return new Txgw.Unreachable(
-        "cannot reach Kafka at " + bootstrapServers() + " within " + timeoutSeconds + " s");
+        "cannot reach Kafka at " + kafka().bootstrap() + " within " + timeoutSeconds + " s");
   }
 
   /** The group or topic does not exist: said in one line, exit code 1. */

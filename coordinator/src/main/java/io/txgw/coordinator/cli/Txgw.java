@@ -50,7 +50,8 @@ import picocli.CommandLine.Spec;
       Txgw.BudgetsCommand.class,
       Txgw.ZkAclCommand.class,
       LagCommand.class,
-      GrowPartitionsCommand.class
+      GrowPartitionsCommand.class,
+      KafkaAclsCommand.class
     })
 public final class Txgw {
   static final int REFUSED = 1;

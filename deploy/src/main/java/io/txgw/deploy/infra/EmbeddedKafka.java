@@ -1,5 +1,8 @@
 package io.txgw.deploy.infra;
 
+import io.txgw.common.config.Secret;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -9,6 +12,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -19,24 +26,65 @@ import org.apache.kafka.common.utils.Time;
 /**
  * A real single-node Kafka broker in KRaft mode (broker and controller in one) in this JVM, on
  * loopback ports of its own, with the settings transactions need on one broker.
+ *
+ * <p>{@link #withScram} starts it authenticated: clients log in with SCRAM-SHA-512 on a
+ * SASL_PLAINTEXT listener and are authorized by ACLs, denied where none allows.
  */
 public final class EmbeddedKafka implements Closeable {
+  /** The super user of a SCRAM broker; it also carries the broker's own requests. */
+  public static final String ADMIN = "admin";
+
+  private static final String SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule";
+  private static final String PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule";
+
   private final KafkaRaftServer server;
   private final int port;
+  private final Map<String, Secret> users;
 
   public EmbeddedKafka(Path dataDir) {
+    this(dataDir, Map.of());
+  }
+
+  /**
+   * A broker whose only client listener takes SCRAM-SHA-512 logins, with the StandardAuthorizer:
+   * {@value #ADMIN} is the super user, everyone else may do only what an ACL allows.
+   *
+   * @param users name and password of every SCRAM user, {@value #ADMIN} among them
+   */
+  public static EmbeddedKafka withScram(Path dataDir, Map<String, Secret> users) {
+    if (!users.containsKey(ADMIN)) {
+      throw new IllegalArgumentException("a SCRAM broker needs the user " + ADMIN);
+    }
+    // The format tool's --add-scram and the broker's own JAAS text take these unquoted.
+    users.forEach(
+        (name, password) -> {
+          if (!name.matches("[A-Za-z0-9._-]+") || !password.reveal().matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException(
+                "SCRAM user " + name + ": names and passwords are letters, digits, . _ - only");
+          }
+        });
+    return new EmbeddedKafka(dataDir, users);
+  }
+
+  private EmbeddedKafka(Path dataDir, Map<String, Secret> users) {
+    this.users = Map.copyOf(users);
     port = Ports.freeLoopbackPort();
     int controllerPort = Ports.freeLoopbackPort();
     Properties props = new Properties();
     props.put("process.roles", "broker,controller");
     props.put("node.id", "1");
     props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    props.put(
-        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-    props.put("controller.listener.names", "CONTROLLER");
-    props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    props.put("inter.broker.listener.name", "PLAINTEXT");
+    if (users.isEmpty()) {
+      props.put(
+          "listeners",
+          "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+      props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+      props.put("controller.listener.names", "CONTROLLER");
+      props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+      props.put("inter.broker.listener.name", "PLAINTEXT");
+    } else {
+      scramListeners(props, controllerPort);
+    }
     props.put("log.dirs", dataDir.toAbsolutePath().toString());
     props.put("offsets.topic.replication.factor", "1");
     props.put("offsets.topic.num.partitions", "6");
@@ -59,8 +107,7 @@ public final class EmbeddedKafka implements Closeable {
       ByteArrayOutputStream formatLog = new ByteArrayOutputStream();
       int rc =
           StorageTool.execute(
-              new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()},
-              new PrintStream(formatLog, true, StandardCharsets.UTF_8));
+              formatArguments(config), new PrintStream(formatLog, true, StandardCharsets.UTF_8));
       if (rc != 0) {
         throw new IllegalStateException(
             "kafka storage format failed: " + formatLog.toString(StandardCharsets.UTF_8));
@@ -72,8 +119,85 @@ public final class EmbeddedKafka implements Closeable {
     server.startup();
   }
 
+  /**
+   * Clients and the broker's own requests (transaction markers, for one) go through CLIENT, with
+   * SCRAM; KRaft keeps SCRAM credentials in its metadata log, which the controller cannot read
+   * before it runs, so the controller listener takes PLAIN with the admin's password instead.
+   */
+  private void scramListeners(Properties props, int controllerPort) {
+    String admin = users.get(ADMIN).reveal();
+    props.put(
+        "listeners", "CLIENT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    props.put("advertised.listeners", "CLIENT://127.0.0.1:" + port);
+    props.put("controller.listener.names", "CONTROLLER");
+    props.put("listener.security.protocol.map", "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+    props.put("inter.broker.listener.name", "CLIENT");
+    props.put("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512");
+    props.put("sasl.mechanism.controller.protocol", "PLAIN");
+    props.put("listener.name.client.sasl.enabled.mechanisms", "SCRAM-SHA-512");
+    props.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+    props.put(
+        "listener.name.client.scram-sha-512.sasl.jaas.config",
+        SCRAM + " required username=\"" + ADMIN + "\" password=\"" + admin + "\";");
+    props.put(
+        "listener.name.controller.plain.sasl.jaas.config",
+        PLAIN
+            + " required username=\""
+            + ADMIN
+            + "\" password=\""
+            + admin
+            + "\" user_"
+            + ADMIN
+            + "=\""
+            + admin
+            + "\";");
+    props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    props.put("super.users", "User:" + ADMIN);
+    props.put("allow.everyone.if.no.acl.found", "false");
+  }
+
+  /** SCRAM users are written into the first metadata at format time: they exist at start. */
+  private String[] formatArguments(Path config) {
+    List<String> args =
+        new ArrayList<>(
+            List.of("format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()));
+    users.forEach(
+        (name, password) -> {
+          args.add("--add-scram");
+          args.add("SCRAM-SHA-512=[name=" + name + ",password=" + password.reveal() + "]");
+        });
+    return args.toArray(String[]::new);
+  }
+
   public String bootstrapServers() {
     return "127.0.0.1:" + port;
+  }
+
+  /**
+   * How {@code user} connects: plaintext on a plain broker, with its SCRAM login on a SCRAM one.
+   */
+  public KafkaConnection connection(String user) {
+    if (users.isEmpty()) {
+      return KafkaConnection.plaintext(bootstrapServers());
+    }
+    Secret password = users.get(user);
+    if (password == null) {
+      throw new IllegalArgumentException("no SCRAM user " + user);
+    }
+    return new KafkaConnection(bootstrapServers(), KafkaSecurity.scram(user, password));
+  }
+
+  /** The environment a txgw process needs to connect as {@code user}. */
+  public Map<String, String> clientEnv(String user) {
+    Map<String, String> env = new HashMap<>();
+    env.put("TXGW_KAFKA_BOOTSTRAP", bootstrapServers());
+    if (!users.isEmpty()) {
+      KafkaConnection connection = connection(user);
+      env.put(KafkaSecurity.PROTOCOL.name(), connection.security().protocol().name());
+      env.put(KafkaSecurity.USERNAME.name(), user);
+      env.put(KafkaSecurity.PASSWORD.name(), users.get(user).reveal());
+    }
+    return env;
   }
 
   @Override

@@ -1,13 +1,12 @@
 package io.txgw.deploy.infra;
 
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 
 /** The payout consumers' lag on {@code sendto}: records written and not yet committed by them. */
 public final class GroupLag implements AutoCloseable {
@@ -17,8 +16,12 @@ public final class GroupLag implements AutoCloseable {
   private final TailProbe probe;
 
   public GroupLag(String bootstrap) {
-    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
-    this.probe = new TailProbe(bootstrap);
+    this(KafkaConnection.plaintext(bootstrap));
+  }
+
+  public GroupLag(KafkaConnection kafka) {
+    this.admin = Admin.create(kafka.clientProperties());
+    this.probe = new TailProbe(kafka);
   }
 
   /** Sum over partitions of the records after the committed offset, transaction markers aside. */

@@ -29,7 +29,6 @@ final class HttpGuards {
 
   static final Duration FAILURE_WINDOW = Duration.ofMinutes(10);
   static final Duration FIRST_DELAY = Duration.ofMillis(100);
-  static final Duration MAX_DELAY = Duration.ofSeconds(5);
 
   private final GatewayConfig.HttpLimits limits;
   private final LongSupplier nanos;
@@ -107,7 +106,7 @@ final class HttpGuards {
       count = ++f.count;
     }
     long delay = FIRST_DELAY.toMillis() << Math.min(count - 1, 16);
-    return Duration.ofMillis(Math.min(delay, MAX_DELAY.toMillis()));
+    return Duration.ofMillis(Math.min(delay, limits.authFailureMaxDelayMillis()));
   }
 
   int addressesRemembered() {

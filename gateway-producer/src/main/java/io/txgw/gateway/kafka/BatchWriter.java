@@ -1,6 +1,7 @@
 package io.txgw.gateway.kafka;
 
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
@@ -9,7 +10,6 @@ import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -193,17 +193,16 @@ public final class BatchWriter implements Closeable {
    * The gateway's producers: lane i uses {@code transactionalId-i}, so a restart with the same id
    * and lane count fences every lane of its predecessor.
    */
-  public static ProducerFactory transactional(String bootstrap, String transactionalId) {
-    return lane -> createProducer(bootstrap, transactionalId + "-" + lane);
+  public static ProducerFactory transactional(KafkaConnection kafka, String transactionalId) {
+    return lane -> createProducer(kafka, transactionalId + "-" + lane);
   }
 
   /**
    * How the gateway's producers write, transactions aside: durable (acks=all, idempotent) and in
    * large batches. Public so that a benchmark's bare producer writes exactly as the gateway does.
    */
-  public static Map<String, Object> writeSettings(String bootstrap) {
-    Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+  public static Map<String, Object> writeSettings(KafkaConnection kafka) {
+    Map<String, Object> props = kafka.clientProperties();
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -212,8 +211,8 @@ public final class BatchWriter implements Closeable {
     return props;
   }
 
-  static Producer<String, byte[]> createProducer(String bootstrap, String transactionalId) {
-    Map<String, Object> props = writeSettings(bootstrap);
+  static Producer<String, byte[]> createProducer(KafkaConnection kafka, String transactionalId) {
+    Map<String, Object> props = writeSettings(kafka);
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     // Back-to-back transactions meet CONCURRENT_TRANSACTIONS; the 100 ms default backoff
     // makes small transactions several times slower.

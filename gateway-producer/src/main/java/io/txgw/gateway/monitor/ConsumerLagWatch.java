@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.io.Closeable;
@@ -59,17 +60,16 @@ public final class ConsumerLagWatch implements Closeable {
   private Map<TopicPartition, Long> lastCommitted;
   private Instant lastAt;
 
-  public ConsumerLagWatch(String bootstrap, String group, Clock clock, MeterRegistry meters) {
+  public ConsumerLagWatch(KafkaConnection kafka, String group, Clock clock, MeterRegistry meters) {
     this.admin =
         Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                (int) TIMEOUT.toMillis(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                (int) TIMEOUT.toMillis()));
-    this.probe = new TailProbe(bootstrap);
+            kafka.clientProperties(
+                Map.of(
+                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    (int) TIMEOUT.toMillis(),
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    (int) TIMEOUT.toMillis())));
+    this.probe = new TailProbe(kafka);
     this.group = group;
     this.clock = clock;
     this.meters = meters;

@@ -3,6 +3,7 @@ package io.txgw.gateway.status;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
@@ -64,7 +65,7 @@ public final class BatchView implements Closeable {
   private final KafkaStreams streams;
 
   private final ViewStores stores;
-  private final String bootstrap;
+  private final KafkaConnection kafka;
   private final String applicationId;
   private final Clock clock;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
@@ -86,13 +87,13 @@ public final class BatchView implements Closeable {
   private volatile boolean closed;
   private KafkaStreamsMetrics streamsMetrics;
 
-  public BatchView(String bootstrap, String instanceId, Path stateDir, Clock clock) {
-    this.bootstrap = bootstrap;
+  public BatchView(KafkaConnection kafka, String instanceId, Path stateDir, Clock clock) {
+    this.kafka = kafka;
     this.applicationId = "txgw-status-" + instanceId;
     this.clock = clock;
     Properties props = new Properties();
+    props.putAll(kafka.clientProperties());
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     // Stores and offsets move together, so a restart neither skips nor counts a result twice;
     // and only committed results (the consumers write them in transactions) are read.
@@ -112,7 +113,7 @@ public final class BatchView implements Closeable {
         StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
         Topics.MAX_MESSAGE_BYTES);
     this.streams = new KafkaStreams(BatchStatusTopology.build(listener()), props);
-    this.tail = new GroupOffsetTail(bootstrap, applicationId);
+    this.tail = new GroupOffsetTail(kafka, applicationId);
     this.stores =
         new ViewStores(
             new ViewStores.Source() {
@@ -141,7 +142,7 @@ public final class BatchView implements Closeable {
     this.tail = tail;
     this.stores = new ViewStores(stores);
     this.stores.partitions(partitions, partitions);
-    this.bootstrap = null;
+    this.kafka = null;
     this.applicationId = null;
     this.clock = clock;
     caughtUp.countDown();
@@ -167,7 +168,7 @@ public final class BatchView implements Closeable {
   /** Starts the application; {@link #awaitCaughtUp} tells when it has read what existed before. */
   public void start() {
     Map<org.apache.kafka.common.TopicPartition, Long> ends;
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+    try (Admin admin = Admin.create(kafka.clientProperties())) {
       ends = ViewOffsets.endOffsets(admin, List.of(Topics.BATCHES, Topics.RESULTS));
     }
     stores.partitions(
@@ -181,8 +182,8 @@ public final class BatchView implements Closeable {
   }
 
   private void awaitOffsets(Map<org.apache.kafka.common.TopicPartition, Long> ends) {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap));
-        TailProbe probe = new TailProbe(bootstrap)) {
+    try (Admin admin = Admin.create(kafka.clientProperties());
+        TailProbe probe = new TailProbe(kafka)) {
       while (!closed) {
         if (streams.state() == KafkaStreams.State.RUNNING
             && ViewOffsets.reached(admin, probe, applicationId, ends)) {

@@ -1,6 +1,7 @@
 package io.txgw.gateway.status;
 
 import io.txgw.common.kafka.GroupOffsets;
+import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import java.time.Duration;
@@ -34,14 +35,14 @@ final class GroupOffsetTail implements ViewTail {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PROBE = Duration.ofMillis(500);
 
-  private final String bootstrap;
+  private final KafkaConnection kafka;
   private final String applicationId;
   private final BlockingQueue<CompletableFuture<Void>> waiting = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean closed;
 
-  GroupOffsetTail(String bootstrap, String applicationId) {
-    this.bootstrap = bootstrap;
+  GroupOffsetTail(KafkaConnection kafka, String applicationId) {
+    this.kafka = kafka;
     this.applicationId = applicationId;
     this.thread = new Thread(this::run, "status-view-tail");
     thread.setDaemon(true);
@@ -59,7 +60,7 @@ final class GroupOffsetTail implements ViewTail {
   }
 
   private void run() {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap));
+    try (Admin admin = Admin.create(kafka.clientProperties());
         KafkaConsumer<byte[], byte[]> probe = probe()) {
       List<CompletableFuture<Void>> round = new ArrayList<>();
       while (!closed) {
@@ -93,7 +94,7 @@ final class GroupOffsetTail implements ViewTail {
   }
 
   private KafkaConsumer<byte[], byte[]> probe() {
-    return TailProbe.oneRecordReader(bootstrap);
+    return TailProbe.oneRecordReader(kafka);
   }
 
   /** True once the application has read every committed record before {@code ends}. */

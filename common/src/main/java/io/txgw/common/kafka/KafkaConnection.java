@@ -1,0 +1,43 @@
+package io.txgw.common.kafka;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Where a process's Kafka is and how its clients authenticate: the one source of the connection
+ * properties every producer, consumer, admin client and Streams application starts from.
+ */
+public record KafkaConnection(String bootstrap, KafkaSecurity security) {
+  public KafkaConnection {
+    Objects.requireNonNull(bootstrap, "bootstrap");
+    Objects.requireNonNull(security, "security");
+  }
+
+  /** A broker's PLAINTEXT listener: no authentication. */
+  public static KafkaConnection plaintext(String bootstrap) {
+    return new KafkaConnection(bootstrap, KafkaSecurity.PLAINTEXT);
+  }
+
+  /**
+   * A fresh, mutable map holding {@code bootstrap.servers} and the security properties; the caller
+   * adds its client's own settings.
+   */
+  public Map<String, Object> clientProperties() {
+    Map<String, Object> props = new HashMap<>(security.clientProperties());
+    props.put("bootstrap.servers", bootstrap);
+    return props;
+  }
+
+  /** {@link #clientProperties()} with the caller's settings on top. */
+  public Map<String, Object> clientProperties(Map<String, Object> own) {
+    Map<String, Object> props = clientProperties();
+    props.putAll(own);
+    return props;
+  }
+
+  @Override
+  public String toString() {
+    return bootstrap + " (" + security + ")";
+  }
+}
