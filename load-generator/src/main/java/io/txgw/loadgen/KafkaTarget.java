@@ -7,6 +7,7 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
+import io.txgw.common.security.RecordSeal;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
 import java.time.Instant;
@@ -17,19 +18,25 @@ import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Writes payout records straight to {@code sendto}, as the gateway would after validation, keyed
- * {@code chain:source} with acks=all: the ceiling without HTTP and the gateway. The gateway never
- * hears of these batches; their results are read from the results topic.
+ * {@code chain:source} with acks=all and sealed with the gateways' record key (consumers pay
+ * nothing else): the ceiling without HTTP and the gateway. It needs what a gateway holds, the
+ * gateway's Kafka credentials and {@code TXGW_RECORD_KEYS}. The gateway never hears of these
+ * batches; their results are read from the results topic.
  */
 final class KafkaTarget implements Target {
-  private final KafkaProducer<String, Payout> producer;
+  private static final JsonSerde<Payout> PAYOUTS = new JsonSerde<>(Payout.class);
+  private final KafkaProducer<String, byte[]> producer;
+  private final RecordSeal seal;
   private final AddressCodec codec;
   private final String clientId;
 
-  KafkaTarget(KafkaConnection kafka, AddressCodec codec, String clientId) {
+  KafkaTarget(KafkaConnection kafka, AddressCodec codec, String clientId, RecordSeal seal) {
+    this.seal = java.util.Objects.requireNonNull(seal, "seal");
     this.codec = codec;
     this.clientId = clientId;
     this.producer =
@@ -43,7 +50,7 @@ final class KafkaTarget implements Target {
                     ProducerConfig.LINGER_MS_CONFIG,
                     5)),
             new StringSerializer(),
-            new JsonSerde<>(Payout.class).serializer());
+            new ByteArraySerializer());
   }
 
   @Override
@@ -64,7 +71,11 @@ final class KafkaTarget implements Target {
               Amount.parse(line.amount()),
               line.memo(),
               now);
-      acks.add(producer.send(new ProducerRecord<>(Topics.SENDTO, payout.accountKey(), payout)));
+      byte[] value = PAYOUTS.serialize(Topics.SENDTO, payout);
+      ProducerRecord<String, byte[]> record =
+          new ProducerRecord<>(Topics.SENDTO, payout.accountKey(), value);
+      record.headers().add(RecordSeal.HEADER, seal.seal(payout.accountKey(), value));
+      acks.add(producer.send(record));
     }
     for (Future<?> ack : acks) {
       ack.get();

@@ -158,7 +158,12 @@ public final class LoadGenMain implements Callable<Integer> {
 
   private Target target() throws Exception {
     if (target.equals("kafka")) {
-      return new KafkaTarget(kafkaConnection(), new AddressCodec(btcNetwork), "loadgen");
+      // Writing sendto directly, the load generator stands in for a gateway: it seals as one.
+      io.txgw.common.config.ConfigReader reader =
+          new io.txgw.common.config.ConfigReader(System.getenv());
+      io.txgw.common.security.RecordSeal seal = io.txgw.common.security.TrustSettings.seal(reader);
+      reader.throwIfProblems();
+      return new KafkaTarget(kafkaConnection(), new AddressCodec(btcNetwork), "loadgen", seal);
     }
     String key =
         apiKeyFile != null ? Files.readString(apiKeyFile).strip() : System.getenv("TXGW_API_KEY");

@@ -117,7 +117,8 @@ public final class BatchValidator {
   public ValidatedBatch validate(BatchSubmission batch, ClientPolicy policy, Instant acceptedAt) {
     ValidatedBatch checked = validate(batch, policy.client(), acceptedAt);
     if (!checked.violations().isEmpty()) {
-      return checked;
+      return new ValidatedBatch(
+          List.of(), null, withPolicyProblems(batch, policy, checked.violations()));
     }
     List<Payout> payouts = checked.payouts();
     Payout first = payouts.get(0);
@@ -154,6 +155,41 @@ public final class BatchValidator {
       }
     }
     return violations.isEmpty() ? checked : new ValidatedBatch(List.of(), null, violations);
+  }
+
+  /**
+   * A batch that broke a rule is not paid whatever its policy says, but the client hears of every
+   * problem at once: the source it may not spend from and the recipients it may not pay too.
+   */
+  private List<Violation> withPolicyProblems(
+      BatchSubmission batch, ClientPolicy policy, List<Violation> found) {
+    Chain chain = Chain.parse(batch.chain());
+    List<PayoutLine> lines = batch.payouts();
+    if (chain == null || lines == null || lines.size() > rules.maxPayouts()) {
+      return found;
+    }
+    List<Violation> all = new ArrayList<>(found);
+    String source = canonicalSource(chain, batch.source(), new ArrayList<>());
+    if (source != null && !policy.maySpend(chain, source)) {
+      all.add(
+          Violation.ofBatch(
+              "source",
+              "client "
+                  + policy.client()
+                  + " may not spend from "
+                  + ClientPolicy.right(chain, source)));
+    }
+    for (int i = 0; i < lines.size(); i++) {
+      PayoutLine line = lines.get(i);
+      AddressCodec.Decoded to = line == null ? null : rules.addresses().decode(chain, line.to());
+      if (to != null && to.valid()) {
+        int index = i;
+        policy
+            .recipientRefusal(to.address())
+            .ifPresent(why -> all.add(new Violation(index, line.id(), "to", why)));
+      }
+    }
+    return all;
   }
 
   static final String BURN_ADDRESS_REASON = "the zero address burns what it is sent";

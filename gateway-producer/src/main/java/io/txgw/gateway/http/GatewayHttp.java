@@ -248,18 +248,11 @@ public final class GatewayHttp {
       // Each failure from an address waits longer for its answer: guessing keys gets slow, and the
       // connection cap per address bounds how many guesses wait at once.
       long delay = guards.failedAuthentication(address).toMillis();
-      vertx.setTimer(
-          delay,
-          t -> {
-            ctx.response().putHeader("WWW-Authenticate", "ApiKey");
-            problem(
-                ctx,
-                Problem.of(
-                    401,
-                    "unauthorized",
-                    "Unauthorized",
-                    "send a valid API key in the X-Api-Key header"));
-          });
+      if (delay < 1) {
+        unauthorized(ctx);
+      } else {
+        vertx.setTimer(delay, t -> unauthorized(ctx));
+      }
       return;
     }
     ApiKeys.Caller who = caller.get();
@@ -284,6 +277,17 @@ public final class GatewayHttp {
     ctx.put(CLIENT, who.client());
     ctx.put(CALLER, who);
     ctx.next();
+  }
+
+  private static void unauthorized(RoutingContext ctx) {
+    if (ctx.response().closed()) {
+      return;
+    }
+    ctx.response().putHeader("WWW-Authenticate", "ApiKey");
+    problem(
+        ctx,
+        Problem.of(
+            401, "unauthorized", "Unauthorized", "send a valid API key in the X-Api-Key header"));
   }
 
   private static void require(RoutingContext ctx, ApiKeys.Scope scope) {
