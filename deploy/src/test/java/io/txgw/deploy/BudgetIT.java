@@ -1,6 +1,7 @@
 package io.txgw.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.txgw.common.address.AddressCodec;
@@ -14,6 +15,10 @@ import io.txgw.coordinator.budget.BudgetTable;
 import io.txgw.coordinator.budget.Budgets;
 import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.cli.Txgw;
+import io.txgw.coordinator.control.Controls;
+import io.txgw.coordinator.nodes.NodeRegistry;
+import io.txgw.coordinator.zk.ZkAcls;
+import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.ConsumerGroups;
 import io.txgw.deploy.infra.ConsumerProcess;
 import io.txgw.deploy.infra.CountingProxy;
@@ -27,8 +32,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.retry.RetryOneTime;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.zookeeper.KeeperException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -226,6 +236,25 @@ class BudgetIT {
         .pollInterval(Duration.ofMillis(500))
         .until(() -> Pending.of(client, batches) == 0);
     assertExactlyOnce(batches);
+  }
+
+  @Test
+  @Order(3)
+  void everyZnodeTheStackMadeIsClosedToClientsWithoutItsIdentity() throws Exception {
+    // Consumers in their own JVMs, the gateway, the command line and the stack all wrote here.
+    assertThat(ZkAcls.differing(stack.zk(), stack.zkClients().acl(), Set.of(), 100)).isEmpty();
+    assertThat(stack.zk().getChildren().forPath("/txgw/members/consumers")).isNotEmpty();
+    try (CuratorFramework anonymous =
+        ZkClients.open(stack.zooKeeperConnect()).newClient(10_000, 5_000, new RetryOneTime(100))) {
+      anonymous.start();
+      assertThat(anonymous.blockUntilConnected(10, TimeUnit.SECONDS)).isTrue();
+      assertThatThrownBy(() -> anonymous.getChildren().forPath(NodeRegistry.ROOT + "/ETH"))
+          .isInstanceOf(KeeperException.NoAuthException.class);
+      assertThatThrownBy(() -> anonymous.create().forPath(NodeRegistry.ROOT + "/ETH/evil"))
+          .isInstanceOf(KeeperException.NoAuthException.class);
+      assertThatThrownBy(() -> anonymous.create().forPath(Controls.ROOT + "/ALL"))
+          .isInstanceOf(KeeperException.NoAuthException.class);
+    }
   }
 
   private String[] withStack(String... args) {

@@ -15,6 +15,7 @@ import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.coordinator.cli.Txgw;
 import io.txgw.coordinator.control.Controls;
+import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
 import io.txgw.deploy.infra.TrustFiles;
@@ -30,7 +31,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -58,7 +58,7 @@ class GrowPartitionsIT {
   static void startBrokerAndZooKeeper() {
     kafka = new EmbeddedKafka(dir.resolve("kafka"));
     zooKeeper = new EmbeddedZooKeeper(dir.resolve("zookeeper"));
-    zk = CuratorFrameworkFactory.newClient(zooKeeper.connectString(), new RetryOneTime(200));
+    zk = ZkClients.open(zooKeeper.connectString()).newClient(60_000, 15_000, new RetryOneTime(200));
     zk.start();
     admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()));
   }

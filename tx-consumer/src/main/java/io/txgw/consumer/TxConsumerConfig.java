@@ -263,8 +263,7 @@ public record TxConsumerConfig(
     if ("".equals(config.ethRpcUrl()) && "".equals(config.btcNodeUrl())) {
       r.problem("no node configured: set TXGW_ETH_RPC_URL, TXGW_BTC_RPC_URL or both");
     }
-    // Read again where registered nodes are admitted; here only to report its problems with the
-    // rest.
+    // Reported with the rest; the consumer reads the rules again where it admits nodes.
     NodeEndpointRules.read(r);
     r.throwIfProblems();
     return config;

@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -409,7 +410,7 @@ public final class Txgw {
         return REFUSED;
       }
       List<ZkAcls.Found> found =
-          ZkAcls.differing(client, clients.acl(), java.util.Set.of(), Integer.MAX_VALUE);
+          ZkAcls.differing(client, clients.acl(), Set.of(), Integer.MAX_VALUE);
       for (ZkAcls.Found f : found) {
         out().printf("%s %s%n", f.path(), ZkAcls.describe(f.acl()));
       }

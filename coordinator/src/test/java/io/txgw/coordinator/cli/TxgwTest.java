@@ -6,13 +6,13 @@ import static org.awaitility.Awaitility.await;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.LoopbackZooKeeper;
 import io.txgw.coordinator.control.Controls;
+import io.txgw.coordinator.zk.ZkClients;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.AfterEach;
@@ -209,7 +209,8 @@ class TxgwTest {
   @Test
   void pauseAndResumeAreSeenByEveryWatcher() throws Exception {
     try (CuratorFramework client =
-            CuratorFrameworkFactory.newClient(zooKeeper.getConnectString(), new RetryOneTime(100));
+            ZkClients.open(zooKeeper.getConnectString())
+                .newClient(10_000, 5_000, new RetryOneTime(100));
         Controls controls = new Controls(client)) {
       client.start();
       controls.watch();

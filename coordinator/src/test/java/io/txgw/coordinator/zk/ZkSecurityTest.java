@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.KeeperException;
@@ -106,6 +107,10 @@ class ZkSecurityTest {
     Membership member = coordinate(clients);
 
     assertThat(new NodeRegistry(member.client()).read(Chain.ETH, "anvil")).isPresent();
+    // The load generator's barrier, as its boxes meet.
+    DistributedDoubleBarrier barrier =
+        new DistributedDoubleBarrier(member.client(), "/txgw/loadgen/run-1", 1);
+    assertThat(barrier.enter(10, TimeUnit.SECONDS)).isTrue();
     List<String> paths = new ArrayList<>();
     walk(member.client(), "/txgw", paths);
     // Members, leases, the latch, budgets, nodes and pauses: recipes' own znodes included.
@@ -117,6 +122,7 @@ class ZkSecurityTest {
             "/txgw/control/paused/BTC",
             "/txgw/budgets/ETH/anvil")
         .anyMatch(p -> p.startsWith("/txgw/leases/"))
+        .anyMatch(p -> p.startsWith("/txgw/loadgen/run-1/"))
         .anyMatch(p -> p.startsWith("/txgw/budget-leader/"));
     List<ACL> only = List.of(new ACL(ZooDefs.Perms.ALL, ZkClients.digestId(SERVICE.reveal())));
     for (String path : paths) {

@@ -62,10 +62,8 @@ public final class NodePool implements Closeable {
   private final Duration maxWait;
   private final MeterRegistry meters;
   private final Map<String, Endpoint> endpoints = new ConcurrentSkipListMap<>();
-
-  /** Entries refused as they are, so that an unchanged one is not reported on every update. */
+  // Entries refused as they are, so that an unchanged one is not reported on every update.
   private final Map<String, NodeSpec> unusable = new ConcurrentSkipListMap<>();
-
   private final ScheduledExecutorService checker;
   private volatile Endpoint primary;
   private volatile boolean pauseLogged;
@@ -300,11 +298,8 @@ public final class NodePool implements Closeable {
       if (next == null) {
         log.warn("{}: no node in rotation", chain);
       } else {
-        log.info(
-            "{}: calls now go to {} ({})",
-            chain,
-            next.spec.name(),
-            NodeUrls.shown(next.spec.url()));
+        String where = NodeUrls.shown(next.spec.url());
+        log.info("{}: calls now go to {} ({})", chain, next.spec.name(), where);
       }
       primary = next;
     }

@@ -13,6 +13,7 @@ import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
+import io.txgw.coordinator.zk.ZkClients;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,7 +26,6 @@ import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import okhttp3.OkHttpClient;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.AfterEach;
@@ -65,7 +65,9 @@ class NodeRoutingTest {
     nodeA.start(InetAddress.getLoopbackAddress(), 0);
     nodeB.setDispatcher(height("0x10", new AtomicLong()));
     nodeB.start(InetAddress.getLoopbackAddress(), 0);
-    admin = CuratorFrameworkFactory.newClient(zooKeeper.getConnectString(), new RetryOneTime(100));
+    admin =
+        ZkClients.open(zooKeeper.getConnectString())
+            .newClient(10_000, 5_000, new RetryOneTime(100));
     admin.start();
     new NodeRegistry(admin).put(spec("a", nodeA, 50, 200));
   }
