@@ -6,6 +6,7 @@ import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -193,41 +194,36 @@ public final class KafkaSecurity {
       String truststore,
       String keystore,
       Secret keyPassword) {
-    List<String> problems = new java.util.ArrayList<>();
-    String why = " (TXGW_KAFKA_SECURITY_PROTOCOL is " + protocol + ")";
-    if (protocol.sasl()) {
-      if (username.isBlank()) {
-        problems.add(USERNAME.name() + " is required with SASL" + why);
-      }
-      if (password.reveal().isEmpty()) {
-        problems.add(PASSWORD.name() + " is required with SASL" + why);
-      }
-    } else {
-      if (!username.isEmpty()) {
-        problems.add(
-            USERNAME.name() + " is set but only used with SASL_PLAINTEXT or SASL_SSL" + why);
-      }
-      if (!password.reveal().isEmpty()) {
-        problems.add(
-            PASSWORD.name() + " is set but only used with SASL_PLAINTEXT or SASL_SSL" + why);
-      }
-    }
-    if (!protocol.tls()) {
-      if (!truststore.isEmpty()) {
-        problems.add(TRUSTSTORE.name() + " is set but only used with SSL or SASL_SSL" + why);
-      }
-      if (!keystore.isEmpty()) {
-        problems.add(KEYSTORE.name() + " is set but only used with SSL or SASL_SSL" + why);
-      }
-    }
-    if (protocol.tls()) {
+    List<String> problems = new ArrayList<>();
+    String why = " (" + PROTOCOL.name() + " is " + protocol + ")";
+    String notSasl = " is set but only used with SASL_PLAINTEXT or SASL_SSL" + why;
+    String notTls = " is set but only used with SSL or SASL_SSL" + why;
+    boolean sasl = protocol.sasl();
+    boolean tls = protocol.tls();
+    check(problems, sasl && username.isBlank(), USERNAME.name() + " is required with SASL" + why);
+    check(
+        problems,
+        sasl && password.reveal().isEmpty(),
+        PASSWORD.name() + " is required with SASL" + why);
+    check(problems, !sasl && !username.isEmpty(), USERNAME.name() + notSasl);
+    check(problems, !sasl && !password.reveal().isEmpty(), PASSWORD.name() + notSasl);
+    check(problems, !tls && !truststore.isEmpty(), TRUSTSTORE.name() + notTls);
+    check(problems, !tls && !keystore.isEmpty(), KEYSTORE.name() + notTls);
+    check(
+        problems,
+        keystore.isEmpty() && !keyPassword.reveal().isEmpty(),
+        KEY_PASSWORD.name() + " is set without " + KEYSTORE.name());
+    if (tls) {
       readable(TRUSTSTORE, truststore, problems);
       readable(KEYSTORE, keystore, problems);
     }
-    if (keystore.isEmpty() && !keyPassword.reveal().isEmpty()) {
-      problems.add(KEY_PASSWORD.name() + " is set without " + KEYSTORE.name());
-    }
     return problems;
+  }
+
+  private static void check(List<String> problems, boolean wrong, String problem) {
+    if (wrong) {
+      problems.add(problem);
+    }
   }
 
   private static void readable(Setting<String> setting, String path, List<String> problems) {
@@ -238,11 +234,6 @@ public final class KafkaSecurity {
 
   public Protocol protocol() {
     return protocol;
-  }
-
-  /** The SASL user, empty without SASL. */
-  public String username() {
-    return protocol.sasl() ? username : "";
   }
 
   /**

@@ -40,9 +40,18 @@ public final class EmbeddedKafka implements Closeable {
   private final KafkaRaftServer server;
   private final int port;
   private final Map<String, Secret> users;
+  private final Tls tls;
+
+  /**
+   * TLS on the client listener, from PEM files.
+   *
+   * @param keystore the broker's private key (unencrypted PKCS#8) and certificate chain
+   * @param truststore the CA certificates clients verify the broker with
+   */
+  public record Tls(Path keystore, Path truststore) {}
 
   public EmbeddedKafka(Path dataDir) {
-    this(dataDir, Map.of());
+    this(dataDir, Map.of(), null);
   }
 
   /**
@@ -52,6 +61,11 @@ public final class EmbeddedKafka implements Closeable {
    * @param users name and password of every SCRAM user, {@value #ADMIN} among them
    */
   public static EmbeddedKafka withScram(Path dataDir, Map<String, Secret> users) {
+    return withScram(dataDir, users, null);
+  }
+
+  /** As {@link #withScram(Path, Map)}, the client listener SASL_SSL when {@code tls} is given. */
+  public static EmbeddedKafka withScram(Path dataDir, Map<String, Secret> users, Tls tls) {
     if (!users.containsKey(ADMIN)) {
       throw new IllegalArgumentException("a SCRAM broker needs the user " + ADMIN);
     }
@@ -63,11 +77,12 @@ public final class EmbeddedKafka implements Closeable {
                 "SCRAM user " + name + ": names and passwords are letters, digits, . _ - only");
           }
         });
-    return new EmbeddedKafka(dataDir, users);
+    return new EmbeddedKafka(dataDir, users, tls);
   }
 
-  private EmbeddedKafka(Path dataDir, Map<String, Secret> users) {
+  private EmbeddedKafka(Path dataDir, Map<String, Secret> users, Tls tls) {
     this.users = Map.copyOf(users);
+    this.tls = tls;
     port = Ports.freeLoopbackPort();
     int controllerPort = Ports.freeLoopbackPort();
     Properties props = new Properties();
@@ -130,7 +145,16 @@ public final class EmbeddedKafka implements Closeable {
         "listeners", "CLIENT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
     props.put("advertised.listeners", "CLIENT://127.0.0.1:" + port);
     props.put("controller.listener.names", "CONTROLLER");
-    props.put("listener.security.protocol.map", "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+    props.put(
+        "listener.security.protocol.map",
+        "CLIENT:" + clientProtocol() + ",CONTROLLER:SASL_PLAINTEXT");
+    if (tls != null) {
+      // The broker's own connections to CLIENT verify it with the same CA as the clients do.
+      props.put("listener.name.client.ssl.keystore.type", "PEM");
+      props.put("listener.name.client.ssl.keystore.location", tls.keystore().toString());
+      props.put("listener.name.client.ssl.truststore.type", "PEM");
+      props.put("listener.name.client.ssl.truststore.location", tls.truststore().toString());
+    }
     props.put("inter.broker.listener.name", "CLIENT");
     props.put("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512");
     props.put("sasl.mechanism.controller.protocol", "PLAIN");
@@ -156,6 +180,10 @@ public final class EmbeddedKafka implements Closeable {
     props.put("allow.everyone.if.no.acl.found", "false");
   }
 
+  private KafkaSecurity.Protocol clientProtocol() {
+    return tls == null ? KafkaSecurity.Protocol.SASL_PLAINTEXT : KafkaSecurity.Protocol.SASL_SSL;
+  }
+
   /** SCRAM users are written into the first metadata at format time: they exist at start. */
   private String[] formatArguments(Path config) {
     List<String> args =
@@ -177,14 +205,7 @@ public final class EmbeddedKafka implements Closeable {
    * How {@code user} connects: plaintext on a plain broker, with its SCRAM login on a SCRAM one.
    */
   public KafkaConnection connection(String user) {
-    if (users.isEmpty()) {
-      return KafkaConnection.plaintext(bootstrapServers());
-    }
-    Secret password = users.get(user);
-    if (password == null) {
-      throw new IllegalArgumentException("no SCRAM user " + user);
-    }
-    return new KafkaConnection(bootstrapServers(), KafkaSecurity.scram(user, password));
+    return new KafkaConnection(bootstrapServers(), KafkaSecurity.fromEnv(clientEnv(user)));
   }
 
   /** The environment a txgw process needs to connect as {@code user}. */
@@ -192,10 +213,16 @@ public final class EmbeddedKafka implements Closeable {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_KAFKA_BOOTSTRAP", bootstrapServers());
     if (!users.isEmpty()) {
-      KafkaConnection connection = connection(user);
-      env.put(KafkaSecurity.PROTOCOL.name(), connection.security().protocol().name());
+      Secret password = users.get(user);
+      if (password == null) {
+        throw new IllegalArgumentException("no SCRAM user " + user);
+      }
+      env.put(KafkaSecurity.PROTOCOL.name(), clientProtocol().name());
       env.put(KafkaSecurity.USERNAME.name(), user);
-      env.put(KafkaSecurity.PASSWORD.name(), users.get(user).reveal());
+      env.put(KafkaSecurity.PASSWORD.name(), password.reveal());
+      if (tls != null) {
+        env.put(KafkaSecurity.TRUSTSTORE.name(), tls.truststore().toString());
+      }
     }
     return env;
   }
