@@ -1,15 +1,19 @@
 package io.txgw.gateway;
 
+import io.txgw.common.model.Amount;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
 import io.txgw.common.security.ClientPolicies;
+import io.txgw.common.security.ClientPolicy;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.ValidatedBatch;
+import io.txgw.common.validation.Violation;
 import io.txgw.gateway.kafka.BatchFate;
 import io.txgw.gateway.kafka.BatchWrite;
 import io.txgw.gateway.kafka.BatchWriteException;
 import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.policy.DailySpend;
 import io.txgw.gateway.status.BatchView;
 import io.txgw.gateway.status.PayoutIndex;
 import java.time.Clock;
@@ -43,6 +47,7 @@ public final class BatchService {
   private final PayoutIndex payoutIds;
   private final Clock clock;
   private final Supplier<ClientPolicies> policies;
+  private final DailySpend dailySpend;
 
   /** Batches being accepted, by key: the batch written, or empty when it was refused. */
   private final Map<String, CompletableFuture<Optional<BatchRecord>>> inFlight =
@@ -57,7 +62,22 @@ public final class BatchService {
       BatchView view,
       Clock clock,
       Supplier<ClientPolicies> policies) {
+    this(validator, writer, view, clock, policies, null);
+  }
+
+  /**
+   * @param dailySpend what each client paid in the last 24 hours; null refuses every batch of a
+   *     client that has a daily maximum, since it cannot be checked
+   */
+  public BatchService(
+      BatchValidator validator,
+      BatchWriter writer,
+      BatchView view,
+      Clock clock,
+      Supplier<ClientPolicies> policies,
+      DailySpend dailySpend) {
     this.policies = policies;
+    this.dailySpend = dailySpend;
     this.validator = validator;
     this.writer = writer;
     this.view = view;
@@ -66,7 +86,7 @@ public final class BatchService {
   }
 
   public boolean isReady() {
-    return view.isCaughtUp() && writer.isOpen();
+    return view.isCaughtUp() && writer.isOpen() && (dailySpend == null || dailySpend.isCaughtUp());
   }
 
   /** Validates and writes a batch; the future fails only when Kafka did not take it. */
@@ -174,11 +194,20 @@ public final class BatchService {
         earlier.isEmpty()
             ? payouts
             : payouts.stream().filter(p -> !earlier.containsKey(p.id())).toList();
+    Optional<DailySpend.Reservation> spent;
+    try {
+      spent = spendToday(batch, fresh);
+    } catch (DailyMaximumException e) {
+      reserved.release();
+      return CompletableFuture.completedFuture(
+          new SubmitOutcome.Rejected(List.of(Violation.ofBatch("payouts", e.getMessage()))));
+    }
     BatchWrite write;
     try {
       write = writer.submit(batch, fresh);
     } catch (RuntimeException e) {
       reserved.release();
+      spent.ifPresent(DailySpend.Reservation::release);
       throw e;
     }
     return write
@@ -194,12 +223,90 @@ public final class BatchService {
               if (cause instanceof BatchWriteException unknown && unknown.mayBeWritten()) {
                 // The batch may be in Kafka after all: its ids are held until its fate is known.
                 reserved.doubt();
-                write.fate().thenAccept(fate -> settle(batch, reserved, fate));
+                write
+                    .fate()
+                    .thenAccept(
+                        fate -> {
+                          if (fate == BatchFate.ABORTED) {
+                            spent.ifPresent(DailySpend.Reservation::release);
+                          }
+                          settle(batch, reserved, fate);
+                        });
               } else {
                 reserved.release();
+                spent.ifPresent(DailySpend.Reservation::release);
               }
               throw new BatchNotWrittenException(error);
             });
+  }
+
+  /**
+   * Reserves what the batch pays against its client's daily maximum, if it has one. A batch whose
+   * write is in doubt keeps its reservation until the daily ledger reads it or a day passes: a
+   * maximum is kept by counting too much, never too little.
+   */
+  private Optional<DailySpend.Reservation> spendToday(BatchRecord batch, List<Payout> fresh) {
+    if (fresh.isEmpty()) {
+      return Optional.empty();
+    }
+    String asset = fresh.get(0).asset().symbol();
+    Amount max = policies.get().of(batch.clientId()).maxDailyTotal().get(asset);
+    if (max == null) {
+      return Optional.empty();
+    }
+    if (dailySpend == null) {
+      throw new DailyMaximumException(
+          "client " + batch.clientId() + " has a daily maximum this gateway cannot check");
+    }
+    Amount total = fresh.stream().map(Payout::amount).reduce(Amount::plus).orElseThrow();
+    String[] why = new String[1];
+    Optional<DailySpend.Reservation> r =
+        dailySpend.reserve(batch.clientId(), asset, total, max, batch.key(), why);
+    if (r.isEmpty()) {
+      throw new DailyMaximumException(why[0]);
+    }
+    return r;
+  }
+
+  /**
+   * What the client may spend from and how much: its sources, its per-batch maxima and, per asset
+   * with a daily maximum, what its batches paid in the last 24 hours and what is left.
+   */
+  public Map<String, Object> limits(String clientId) {
+    ClientPolicy p = policies.get().of(clientId);
+    Map<String, Object> body = new java.util.LinkedHashMap<>();
+    body.put("client", clientId);
+    body.put("sources", new java.util.TreeSet<>(p.spend()));
+    Map<String, String> perBatch = new java.util.TreeMap<>();
+    p.maxBatchTotal().forEach((asset, max) -> perBatch.put(asset, max.toString()));
+    body.put("maxBatchTotal", perBatch);
+    Map<String, Object> daily = new java.util.TreeMap<>();
+    p.maxDailyTotal()
+        .forEach(
+            (asset, max) -> {
+              Map<String, String> d = new java.util.LinkedHashMap<>();
+              d.put("max", max.toString());
+              if (dailySpend != null) {
+                java.math.BigDecimal spent = dailySpend.total(clientId, asset, clock.instant());
+                d.put("spent", spent.stripTrailingZeros().toPlainString());
+                d.put(
+                    "left",
+                    max.toBigDecimal()
+                        .subtract(spent)
+                        .max(java.math.BigDecimal.ZERO)
+                        .stripTrailingZeros()
+                        .toPlainString());
+              }
+              daily.put(asset, d);
+            });
+    body.put("maxDailyTotal", daily);
+    return body;
+  }
+
+  private static final class DailyMaximumException extends RuntimeException {
+    DailyMaximumException(String message) {
+      super(message, null, false, false);
+    }
   }
 
   /** Ends the doubt over a batch whose write was not confirmed, once its fate is known. */

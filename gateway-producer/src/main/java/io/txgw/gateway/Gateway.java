@@ -14,6 +14,7 @@ import io.txgw.gateway.kafka.BatchWriter;
 import io.txgw.gateway.monitor.Backpressure;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
 import io.txgw.gateway.monitor.NodeUseWatch;
+import io.txgw.gateway.policy.DailySpend;
 import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -46,6 +47,7 @@ public final class Gateway implements Closeable {
   private HttpServer server;
   private HttpServer admin;
   private AuditLog audit;
+  private DailySpend dailySpend;
 
   public Gateway(GatewayConfig config) {
     this.config = config;
@@ -82,8 +84,9 @@ public final class Gateway implements Closeable {
                 config.maxBatchPayouts(),
                 config.maxPerPayout(),
                 new AddressCodec(config.bitcoinNetwork())));
+    dailySpend = DailySpend.start(config.kafka(), Clock.systemUTC());
     BatchService service =
-        new BatchService(validator, writer, view, Clock.systemUTC(), config.policies());
+        new BatchService(validator, writer, view, Clock.systemUTC(), config.policies(), dailySpend);
     audit = new AuditLog(config.auditLog());
     vertx = Vertx.vertx();
     GatewayHttp.Monitoring monitoring =
@@ -122,6 +125,9 @@ public final class Gateway implements Closeable {
               .get(30, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("cannot bind the HTTP API: " + e.getMessage(), e);
+    }
+    if (!dailySpend.awaitCaughtUp(Duration.ofSeconds(60))) {
+      log.warn("the last 24 hours of batches are not read after 60 s; POST answers 503 until so");
     }
     if (!view.awaitCaughtUp(Duration.ofSeconds(60))) {
       log.warn("batch status view has not caught up after 60 s; POST answers 503 until it has");
@@ -204,6 +210,9 @@ public final class Gateway implements Closeable {
     }
     if (audit != null) {
       audit.close();
+    }
+    if (dailySpend != null) {
+      dailySpend.close();
     }
   }
 }

@@ -32,7 +32,7 @@ public final class TestTrust {
   public static RecordIntake intake(String client, Set<String> rights) {
     ClientPolicies policies =
         new ClientPolicies(
-            Map.of(client, new ClientPolicy(client, rights, Map.of(), Set.of(), null)));
+            Map.of(client, new ClientPolicy(client, rights, Map.of(), Map.of(), Set.of(), null)));
     return new RecordIntake(
         SEAL,
         () -> policies,

@@ -28,6 +28,7 @@ import java.util.Set;
  *   "acme": {
  *     "spend": ["ETH:0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "BTC:primary"],
  *     "maxBatchTotal": {"ETH": "500", "BTC": "10"},
+ *     "maxDailyTotal": {"ETH": "2000"},
  *     "deny": ["0x0000000000000000000000000000000000000bad"],
  *     "allow": null
  *   }}}
@@ -49,7 +50,7 @@ public final class ClientPolicies {
   /** The client's policy; one that is not named has no rights at all. */
   public ClientPolicy of(String client) {
     ClientPolicy p = byClient.get(client);
-    return p != null ? p : new ClientPolicy(client, Set.of(), Map.of(), Set.of(), null);
+    return p != null ? p : new ClientPolicy(client, Set.of(), Map.of(), Map.of(), Set.of(), null);
   }
 
   public int size() {
@@ -106,7 +107,7 @@ public final class ClientPolicies {
       problems.add(client + ": expected an object");
       return null;
     }
-    Set<String> known = Set.of("spend", "maxBatchTotal", "deny", "allow");
+    Set<String> known = Set.of("spend", "maxBatchTotal", "maxDailyTotal", "deny", "allow");
     node.fieldNames()
         .forEachRemaining(
             f -> {
@@ -124,35 +125,42 @@ public final class ClientPolicies {
         spend.add(canonical.get());
       }
     }
-    Map<String, Amount> caps = new HashMap<>();
-    JsonNode max = node.get("maxBatchTotal");
-    if (max != null && !max.isNull()) {
-      if (!max.isObject()) {
-        problems.add(client + ": maxBatchTotal must map an asset to an amount");
-      } else {
-        max.fields()
-            .forEachRemaining(
-                cap -> {
-                  String asset = cap.getKey().toUpperCase(Locale.ROOT);
-                  try {
-                    Amount amount = Amount.parse(cap.getValue().asText());
-                    if (!amount.isPositive()) {
-                      throw new IllegalArgumentException("must be greater than zero");
-                    }
-                    caps.put(asset, amount);
-                  } catch (IllegalArgumentException bad) {
-                    problems.add(client + ": maxBatchTotal " + asset + ": " + bad.getMessage());
-                  }
-                });
-      }
-    }
+    Map<String, Amount> caps = caps(client, "maxBatchTotal", node.get("maxBatchTotal"), problems);
+    Map<String, Amount> daily = caps(client, "maxDailyTotal", node.get("maxDailyTotal"), problems);
     Set<String> deny = recipients(client, "deny", node.get("deny"), addresses, problems);
     JsonNode allowNode = node.get("allow");
     Set<String> allow =
         allowNode == null || allowNode.isNull()
             ? null
             : recipients(client, "allow", allowNode, addresses, problems);
-    return new ClientPolicy(client, spend, caps, deny, allow);
+    return new ClientPolicy(client, spend, caps, daily, deny, allow);
+  }
+
+  private static Map<String, Amount> caps(
+      String client, String field, JsonNode max, List<String> problems) {
+    Map<String, Amount> caps = new HashMap<>();
+    if (max == null || max.isNull()) {
+      return caps;
+    }
+    if (!max.isObject()) {
+      problems.add(client + ": " + field + " must map an asset to an amount");
+      return caps;
+    }
+    max.fields()
+        .forEachRemaining(
+            cap -> {
+              String asset = cap.getKey().toUpperCase(Locale.ROOT);
+              try {
+                Amount amount = Amount.parse(cap.getValue().asText());
+                if (!amount.isPositive()) {
+                  throw new IllegalArgumentException("must be greater than zero");
+                }
+                caps.put(asset, amount);
+              } catch (IllegalArgumentException bad) {
+                problems.add(client + ": " + field + " " + asset + ": " + bad.getMessage());
+              }
+            });
+    return caps;
   }
 
   private static Optional<String> canonicalRight(String right, AddressCodec addresses) {

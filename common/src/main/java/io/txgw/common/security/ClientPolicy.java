@@ -14,6 +14,8 @@ import java.util.Set;
  * @param spend the sending accounts, as {@code CHAIN:source} in the validator's canonical form
  * @param maxBatchTotal per asset symbol, the most one batch may pay in total; an asset missing here
  *     has no batch cap beyond the per-payout maximum and the batch size
+ * @param maxDailyTotal per asset symbol, the most this client's batches may pay in any 24 hours,
+ *     across gateway instances
  * @param deny recipients never paid for this client, canonical form
  * @param allow when not null, the only recipients paid for this client
  */
@@ -21,11 +23,13 @@ public record ClientPolicy(
     String client,
     Set<String> spend,
     Map<String, Amount> maxBatchTotal,
+    Map<String, Amount> maxDailyTotal,
     Set<String> deny,
     Set<String> allow) {
   public ClientPolicy {
     spend = Set.copyOf(spend);
     maxBatchTotal = Map.copyOf(maxBatchTotal);
+    maxDailyTotal = Map.copyOf(maxDailyTotal);
     deny = Set.copyOf(deny);
     allow = allow == null ? null : Set.copyOf(allow);
   }

@@ -47,10 +47,12 @@ class SecurityIT {
   static final String PAYER_KEY = "payer-key-0123456789";
   static final String READER_KEY = "reader-key-0123456789";
   static final String HASTY_KEY = "hasty-key-0123456789";
+  static final String DAILY_KEY = "daily-key-0123456789";
 
   @TempDir static Path dir;
   static EmbeddedKafka kafka;
   static Gateway gateway;
+  static Gateway second;
   static SelfSignedTls tls;
   static HttpClient http;
   static Path keysFile;
@@ -70,6 +72,8 @@ class SecurityIT {
             + READER_KEY
             + "\nhasty="
             + HASTY_KEY
+            + "\ndaily="
+            + DAILY_KEY
             + "\n");
     Path clients = dir.resolve("clients.json");
     Files.writeString(
@@ -77,10 +81,11 @@ class SecurityIT {
         """
         {"clients": {
           "acme": {"spend": ["ETH:%s"], "maxBatchTotal": {"ETH": "5"}, "deny": ["%s"]},
-          "hasty": {"spend": []}
+          "hasty": {"spend": []},
+          "daily": {"spend": ["ETH:%s"], "maxDailyTotal": {"ETH": "5"}}
         }}
         """
-            .formatted(SOURCE.toLowerCase(), DENIED.toLowerCase()));
+            .formatted(SOURCE.toLowerCase(), DENIED.toLowerCase(), SOURCE));
     recordKeys = RecordSeal.generate("k1");
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_HTTP_PORT", "0");
@@ -96,10 +101,17 @@ class SecurityIT {
     env.put("TXGW_STATE_DIR", dir.resolve("state").toString());
     env.put("TXGW_AUDIT_LOG", dir.resolve("audit.log").toString());
     gateway = new Gateway(GatewayConfig.fromEnv(env)).start();
+    env.put("TXGW_GATEWAY_ID", "gateway-2");
+    env.put("TXGW_STATE_DIR", dir.resolve("state-2").toString());
+    env.put("TXGW_AUDIT_LOG", dir.resolve("audit-2.log").toString());
+    second = new Gateway(GatewayConfig.fromEnv(env)).start();
   }
 
   @AfterAll
   static void stop() {
+    if (second != null) {
+      second.close();
+    }
     if (gateway != null) {
       gateway.close();
     }
@@ -121,8 +133,12 @@ class SecurityIT {
   }
 
   static HttpResponse<String> post(String key, String body) throws Exception {
+    return post(api(), key, body);
+  }
+
+  static HttpResponse<String> post(String base, String key, String body) throws Exception {
     return http.send(
-        HttpRequest.newBuilder(URI.create(api() + "/v1/batches"))
+        HttpRequest.newBuilder(URI.create(base + "/v1/batches"))
             .header("X-Api-Key", key)
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body))
@@ -370,5 +386,37 @@ class SecurityIT {
           .atMost(Duration.ofSeconds(20))
           .until(() -> get("/v1/batches/none", READER_KEY).statusCode() == 404);
     }
+  }
+
+  @Test
+  void aClientsDailyMaximumHoldsAcrossGatewayInstances() throws Exception {
+    String secondApi = "https://127.0.0.1:" + second.port();
+    assertThat(post(DAILY_KEY, batch("daily-1", SOURCE, ALICE, "3")).statusCode()).isEqualTo(202);
+    // The other instance learns what this one wrote from Kafka, not from this process. Polled
+    // well below the client's request rate, which the posts after it need.
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () -> {
+              HttpResponse<String> limits =
+                  http.send(
+                      HttpRequest.newBuilder(URI.create(secondApi + "/v1/limits"))
+                          .header("X-Api-Key", DAILY_KEY)
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString());
+              return json(limits)
+                  .path("maxDailyTotal")
+                  .path("ETH")
+                  .path("spent")
+                  .asText()
+                  .equals("3");
+            });
+    HttpResponse<String> over = post(secondApi, DAILY_KEY, batch("daily-2", SOURCE, ALICE, "2.5"));
+    assertThat(over.statusCode()).isEqualTo(422);
+    assertThat(json(over).path("violations").get(0).path("reason").asText())
+        .contains("to 5.5 ETH", "daily maximum of 5");
+    assertThat(post(secondApi, DAILY_KEY, batch("daily-3", SOURCE, ALICE, "2")).statusCode())
+        .isEqualTo(202);
   }
 }

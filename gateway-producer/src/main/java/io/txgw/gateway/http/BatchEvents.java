@@ -2,6 +2,7 @@ package io.txgw.gateway.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.txgw.common.json.Json;
+import io.txgw.common.model.FailureCode;
 import io.txgw.gateway.BatchStatus;
 import io.txgw.gateway.status.BatchView;
 import io.txgw.gateway.status.PayoutState;
@@ -182,7 +183,7 @@ final class BatchEvents {
                 item.put("txid", s.txid());
               }
               if (s.error() != null) {
-                item.put("error", s.error());
+                item.put("error", FailureCode.of(s.error()));
               }
               item.put("updatedAt", s.updatedAt());
               payouts.add(item);

@@ -186,6 +186,10 @@ public final class GatewayHttp {
         .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
         .handler(status::batchEvents);
     router
+        .get("/v1/limits")
+        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(ctx -> json(ctx, 200, service.limits(ctx.get(CLIENT))));
+    router
         .get("/v1/dashboard")
         .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
         .handler(status::dashboard);

@@ -8,6 +8,7 @@ import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Chain;
+import io.txgw.common.model.FailureCode;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.gateway.BatchStatus;
 import java.io.Closeable;
@@ -287,7 +288,14 @@ public final class BatchView implements Closeable {
               ? new BatchStatus.Item(
                   id, PayoutStatus.ACCEPTED, null, null, null, batch.acceptedAt(), acceptedIn)
               : new BatchStatus.Item(
-                  id, s.status(), s.txid(), s.node(), s.error(), s.updatedAt(), acceptedIn);
+                  id,
+                  s.status(),
+                  s.txid(),
+                  s.node(),
+                  // Clients see a stable code; the node's own words stay in the results topic.
+                  FailureCode.of(s.error()),
+                  s.updatedAt(),
+                  acceptedIn);
       if (s != null) {
         first = first == null || s.updatedAt().isBefore(first) ? s.updatedAt() : first;
         last = last == null || s.updatedAt().isAfter(last) ? s.updatedAt() : last;

@@ -1,0 +1,284 @@
+package io.txgw.gateway.policy;
+
+import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.Topics;
+import io.txgw.common.model.Amount;
+import io.txgw.common.model.BatchRecord;
+import java.io.Closeable;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What each client paid in the last 24 hours, per asset, as every gateway instance wrote it: read
+ * from the {@code batches} topic (from 24 hours back at start, then as it grows), so that a
+ * client's daily maximum holds across instances and restarts rather than per process. Batches this
+ * instance is writing count from the moment they are reserved until the topic shows them.
+ *
+ * <p>Across instances the maximum holds up to what the others are writing at the same moment and
+ * this one has not read yet (milliseconds to a second): two instances accepting at once can each
+ * pass one batch. Route a client to one instance where that matters.
+ *
+ * <p>Bounded: per client and asset at most one sum per minute of the window (1,440); batches being
+ * written are held only until the topic shows them, or a day.
+ */
+public final class DailySpend implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(DailySpend.class);
+  public static final Duration WINDOW = Duration.ofHours(24);
+  private static final JsonSerde<BatchRecord> BATCHES = new JsonSerde<>(BatchRecord.class);
+
+  private final Clock clock;
+  private final Object lock = new Object();
+
+  /** client → asset → minute (epoch minutes) → sum written in that minute. */
+  private final Map<String, Map<String, TreeMap<Long, BigDecimal>>> written = new HashMap<>();
+
+  /** Batches reserved here and not yet read back, by batch key. */
+  private final Map<String, Pending> pending = new LinkedHashMap<>();
+
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final Thread reader;
+  private final CountDownLatch caughtUp = new CountDownLatch(1);
+  private volatile boolean closed;
+
+  private record Pending(String client, String asset, BigDecimal amount, Instant at) {}
+
+  /** A reservation of a batch's amount; released when its batch is not written after all. */
+  public interface Reservation {
+    void release();
+  }
+
+  private DailySpend(Clock clock, KafkaConsumer<String, byte[]> consumer) {
+    this.clock = clock;
+    this.consumer = consumer;
+    this.reader = consumer == null ? null : new Thread(this::read, "daily-spend");
+  }
+
+  /** Reads {@code batches} from 24 hours back, then follows it. */
+  public static DailySpend start(KafkaConnection kafka, Clock clock) {
+    KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(
+            kafka.clientProperties(
+                Map.of(
+                    ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")),
+            new StringDeserializer(),
+            new ByteArrayDeserializer());
+    DailySpend spend = new DailySpend(clock, consumer);
+    spend.reader.setDaemon(true);
+    spend.reader.start();
+    return spend;
+  }
+
+  /** A ledger fed by hand, for tests. */
+  static DailySpend unread(Clock clock) {
+    DailySpend spend = new DailySpend(clock, null);
+    spend.caughtUp.countDown();
+    return spend;
+  }
+
+  /** Whether the window read at start is in: until then a maximum cannot be checked. */
+  public boolean isCaughtUp() {
+    return caughtUp.getCount() == 0;
+  }
+
+  public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Reserves {@code amount} of {@code asset} for a batch of {@code client}, unless that would take
+   * the client's last 24 hours past {@code max}.
+   *
+   * @return the reservation, or why not
+   */
+  public Optional<Reservation> reserve(
+      String client, String asset, Amount amount, Amount max, String batchKey, String[] refusal) {
+    synchronized (lock) {
+      Instant now = clock.instant();
+      BigDecimal total = total(client, asset, now).add(amount.toBigDecimal());
+      if (total.compareTo(max.toBigDecimal()) > 0) {
+        refusal[0] =
+            "this batch would take client "
+                + client
+                + "'s payouts of the last 24 hours to "
+                + total.stripTrailingZeros().toPlainString()
+                + " "
+                + asset
+                + ", above its daily maximum of "
+                + max;
+        return Optional.empty();
+      }
+      pending.put(batchKey, new Pending(client, asset, amount.toBigDecimal(), now));
+      return Optional.of(() -> release(batchKey));
+    }
+  }
+
+  private void release(String batchKey) {
+    synchronized (lock) {
+      pending.remove(batchKey);
+    }
+  }
+
+  /** What the client paid in the window, with what this instance is writing. */
+  public BigDecimal total(String client, String asset, Instant now) {
+    synchronized (lock) {
+      long from = minute(now.minus(WINDOW)) + 1;
+      BigDecimal sum = BigDecimal.ZERO;
+      TreeMap<Long, BigDecimal> minutes = written.getOrDefault(client, Map.of()).get(asset);
+      if (minutes != null) {
+        minutes.headMap(from).clear();
+        for (BigDecimal b : minutes.values()) {
+          sum = sum.add(b);
+        }
+      }
+      Instant oldest = now.minus(WINDOW);
+      for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+        Pending p = it.next();
+        if (p.at().isBefore(oldest)) {
+          it.remove();
+        } else if (p.client().equals(client) && p.asset().equals(asset)) {
+          sum = sum.add(p.amount());
+        }
+      }
+      return sum;
+    }
+  }
+
+  /** Counts a batch read from the topic, and ends its reservation if it was made here. */
+  void apply(BatchRecord batch) {
+    Map<String, BigDecimal> byAsset = new HashMap<>();
+    List<String> ids = batch.payoutIds();
+    List<BatchRecord.Line> lines = batch.lines();
+    for (int i = 0; i < lines.size() && i < ids.size(); i++) {
+      if (batch.acceptedEarlier().containsKey(ids.get(i))) {
+        continue; // paid by its earlier batch, not again
+      }
+      BatchRecord.Line line = lines.get(i);
+      String asset =
+          line.asset() == null ? batch.chain().nativeAsset().symbol() : line.asset().symbol();
+      byAsset.merge(asset, line.amount().toBigDecimal(), BigDecimal::add);
+    }
+    synchronized (lock) {
+      pending.remove(batch.key());
+      if (batch.acceptedAt().isBefore(clock.instant().minus(WINDOW))) {
+        return;
+      }
+      long minute = minute(batch.acceptedAt());
+      byAsset.forEach(
+          (asset, sum) ->
+              written
+                  .computeIfAbsent(batch.clientId(), c -> new HashMap<>())
+                  .computeIfAbsent(asset, a -> new TreeMap<>())
+                  .merge(minute, sum, BigDecimal::add));
+    }
+  }
+
+  int minutesHeld() {
+    synchronized (lock) {
+      int n = 0;
+      for (Map<String, TreeMap<Long, BigDecimal>> byAsset : written.values()) {
+        for (TreeMap<Long, BigDecimal> minutes : byAsset.values()) {
+          n += minutes.size();
+        }
+      }
+      return n;
+    }
+  }
+
+  private static long minute(Instant at) {
+    return at.getEpochSecond() / 60;
+  }
+
+  private void read() {
+    try {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (PartitionInfo p : consumer.partitionsFor(Topics.BATCHES, Duration.ofSeconds(30))) {
+        partitions.add(new TopicPartition(p.topic(), p.partition()));
+      }
+      consumer.assign(partitions);
+      long since = clock.instant().minus(WINDOW).toEpochMilli();
+      Map<TopicPartition, Long> times = new HashMap<>();
+      partitions.forEach(tp -> times.put(tp, since));
+      Map<TopicPartition, OffsetAndTimestamp> from =
+          consumer.offsetsForTimes(times, Duration.ofSeconds(30));
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+      for (TopicPartition tp : partitions) {
+        OffsetAndTimestamp at = from.get(tp);
+        consumer.seek(tp, at == null ? ends.get(tp) : at.offset());
+      }
+      while (!closed) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          try {
+            BatchRecord batch = BATCHES.deserialize(r.topic(), r.value());
+            if (batch != null) {
+              apply(batch);
+            }
+          } catch (SerializationException e) {
+            log.warn("unreadable batch record {}-{}@{}", r.topic(), r.partition(), r.offset());
+          }
+        }
+        if (caughtUp.getCount() > 0 && reachedEnds(ends)) {
+          caughtUp.countDown();
+          log.info("daily spend read from {} back", WINDOW);
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (KafkaException e) {
+      if (!closed) {
+        log.error("daily spend stopped reading batches: {}", e.toString());
+      }
+    } finally {
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  private boolean reachedEnds(Map<TopicPartition, Long> ends) {
+    for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+      if (consumer.position(e.getKey()) < e.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    if (consumer != null) {
+      consumer.wakeup();
+      try {
+        reader.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
