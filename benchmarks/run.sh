@@ -11,6 +11,8 @@
 #   benchmarks/run.sh visibility [payouts, default 2000]
 #   benchmarks/run.sh takeover [payouts of history, default 1000000] [dedup window, default 50000]
 #   benchmarks/run.sh simulate [seeds, default 100000] [first seed, default 1]
+#   benchmarks/run.sh fuzz [seconds, default 60] [threads, default 8]
+#   benchmarks/run.sh streams [open streams, default 2000] [batch payouts, default 10000]
 #   benchmarks/run.sh jmh [JMH options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,10 +31,12 @@ case "${1:-}" in
   ingest) main=io.txgw.bench.IngestBenchmark ;;
   before-after) main=io.txgw.bench.BeforeAfterBenchmark ;;
   visibility) main=io.txgw.bench.VisibilityBenchmark ;;
+  fuzz) main=io.txgw.bench.ApiFuzzBenchmark ;;
+  streams) main=io.txgw.bench.EventStreamBenchmark ;;
   jmh) main=org.openjdk.jmh.Main
        # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
        set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|jmh [sizes]" >&2
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|fuzz|streams|jmh [sizes]" >&2
      exit 2 ;;
 esac
 shift

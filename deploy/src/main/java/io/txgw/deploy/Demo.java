@@ -74,6 +74,7 @@ public final class Demo {
         stack.gatewayUrl(),
         keyFile);
     out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
+    out.printf(Locale.ROOT, "  export TXGW_ADMIN_URL=%s%n", stack.gatewayAdminUrl());
     out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
     out.printf(
         Locale.ROOT,

@@ -22,6 +22,7 @@ import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.Ports;
 import io.txgw.deploy.infra.ScramKafka;
+import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.Gateway;
 import io.txgw.gateway.GatewayConfig;
 import io.txgw.loadgen.GatewayClient;
@@ -76,12 +77,16 @@ class KafkaSecurityIT {
   @TempDir static Path dir;
   static EmbeddedKafka kafka;
   static Gateway gateway;
+  static TrustFiles trust;
 
   @BeforeAll
   static void startBrokerAndGateway() throws Exception {
     kafka = ScramKafka.start(dir.resolve("kafka"), 2);
+    trust = TrustFiles.create(dir.resolve("trust"), Map.of("it", List.of("ETH:" + ETH_SOURCE)));
     Map<String, String> env = new HashMap<>(kafka.clientEnv(ScramKafka.GATEWAY));
+    env.putAll(trust.env());
     env.put("TXGW_HTTP_PORT", "0");
+    env.put("TXGW_ADMIN_PORT", "0");
     env.put("TXGW_API_KEYS", "it=" + API_KEY.reveal());
     env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
     env.put("TXGW_TOPIC_PARTITIONS", "2");
@@ -185,6 +190,7 @@ class KafkaSecurityIT {
   @Test
   void theRealConsumerStartsAndJoinsItsGroupAsTheConsumerPrincipal() throws Exception {
     Map<String, String> env = new HashMap<>(kafka.clientEnv(ScramKafka.CONSUMER));
+    env.putAll(trust.env());
     env.put("TXGW_CONSUMER_ID", "consumer-sec");
     env.put("TXGW_CONSUMER_GROUP", "txgw-payouts");
     // Never called while sendto holds nothing this group has not committed past.

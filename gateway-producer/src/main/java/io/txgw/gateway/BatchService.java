@@ -85,6 +85,11 @@ public final class BatchService {
     this.clock = clock;
   }
 
+  /** The most payouts a batch may hold here. */
+  public int maxBatchPayouts() {
+    return validator.rules().maxPayouts();
+  }
+
   public boolean isReady() {
     return view.isCaughtUp() && writer.isOpen() && (dailySpend == null || dailySpend.isCaughtUp());
   }

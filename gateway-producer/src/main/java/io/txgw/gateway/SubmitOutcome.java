@@ -15,7 +15,15 @@ public sealed interface SubmitOutcome {
   record Accepted(BatchRecord batch, boolean replay) implements SubmitOutcome {}
 
   /** At least one item is invalid; nothing was written. */
-  record Rejected(List<Violation> violations) implements SubmitOutcome {}
+  /**
+   * @param total how many violations were found: more than listed when a body had so many that only
+   *     the first were kept
+   */
+  record Rejected(List<Violation> violations, int total) implements SubmitOutcome {
+    public Rejected(List<Violation> violations) {
+      this(violations, violations.size());
+    }
+  }
 
   /**
    * The batch id is taken by a batch with other content, or may be ({@code unconfirmed}: a write of

@@ -83,7 +83,7 @@ public final class KafkaAcls {
 
   private KafkaAcls() {}
 
-  /** Every binding, in the order the table in docs/security-kafka.md lists them. */
+  /** Every binding, in the order the table in docs/security.md lists them. */
   public static List<AclBinding> bindings(Principals p) {
     List<AclBinding> acls = new ArrayList<>();
     gateway(p, acls);

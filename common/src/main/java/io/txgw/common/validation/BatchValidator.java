@@ -32,6 +32,10 @@ public final class BatchValidator {
     this.rules = rules;
   }
 
+  public BatchRules rules() {
+    return rules;
+  }
+
   public ValidatedBatch validate(BatchSubmission batch, String clientId, Instant acceptedAt) {
     List<Violation> violations = new ArrayList<>();
     if (!isId(batch.batchId())) {

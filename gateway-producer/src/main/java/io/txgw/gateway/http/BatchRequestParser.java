@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
 import io.txgw.common.validation.Violation;
+import io.txgw.common.validation.ViolationList;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -28,7 +29,7 @@ import java.util.Locale;
  */
 public final class BatchRequestParser {
   /** The submission and the type problems found while reading it. */
-  public record Parsed(BatchSubmission submission, List<Violation> typeViolations) {}
+  public record Parsed(BatchSubmission submission, ViolationList typeViolations) {}
 
   /** How deep a request body may nest: a batch needs 3 levels, a payout's values none more. */
   static final int MAX_NESTING = 8;
@@ -39,28 +40,48 @@ public final class BatchRequestParser {
    * nested deeper than an array of objects in an object, so deeper nesting is refused before it
    * costs anything.
    */
-  private static final ObjectReader STRICT =
-      new ObjectMapper(
-              JsonFactory.builder()
-                  .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                  .streamReadConstraints(
-                      StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build())
-                  .build())
-          .reader()
-          // {"batchId":...}{...}: one batch and something else, never read as the first alone.
-          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static ObjectReader strict(int maxPayouts) {
+    return new ObjectMapper(
+            JsonFactory.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .streamReadConstraints(
+                    StreamReadConstraints.builder()
+                        .maxNestingDepth(MAX_NESTING)
+                        // A payout is about 10 tokens; a body of many more is no batch this
+                        // gateway takes, and is refused before it is built in memory.
+                        .maxTokenCount(TOKENS_PER_PAYOUT * (long) maxPayouts + 1_000)
+                        .build())
+                .build())
+        .reader()
+        // {"batchId":...}{...}: one batch and something else, never read as the first alone.
+        .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  }
+
+  /** Tokens allowed per payout of the largest batch: its four fields and some to spare. */
+  static final int TOKENS_PER_PAYOUT = 24;
+
+  private static final java.util.Map<Integer, ObjectReader> READERS =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private BatchRequestParser() {}
 
+  /** Reads a body for a gateway that takes batches of at most 10,000 payouts. */
   public static Parsed json(byte[] body) {
+    return json(body, 10_000);
+  }
+
+  /** Reads a body for a gateway that takes batches of at most {@code maxPayouts} payouts. */
+  public static Parsed json(byte[] body, int maxPayouts) {
     JsonNode root;
     try {
-      root = STRICT.readTree(body);
+      root = READERS.computeIfAbsent(maxPayouts, BatchRequestParser::strict).readTree(body);
     } catch (StreamConstraintsException e) {
       throw new MalformedRequestException(
           "body exceeds a read limit (nesting deeper than "
               + MAX_NESTING
-              + " levels, or a name or number far longer than any batch has)");
+              + " levels, more values than a batch of "
+              + maxPayouts
+              + " payouts holds, or a name or number far longer than any batch has)");
     } catch (JsonProcessingException e) {
       String where =
           e.getLocation() == null
@@ -80,7 +101,7 @@ public final class BatchRequestParser {
     if (root == null || !root.isObject()) {
       throw new MalformedRequestException("body must be a JSON object");
     }
-    List<Violation> violations = new ArrayList<>();
+    ViolationList violations = new ViolationList();
     String batchId = text(root, "batchId", null, null, violations);
     String chain = text(root, "chain", null, null, violations);
     String source = text(root, "source", null, null, violations);
@@ -132,7 +153,7 @@ public final class BatchRequestParser {
   public static Parsed csv(byte[] body, String batchId, String chain, String source) {
     String text = utf8(body);
     List<PayoutLine> lines = new ArrayList<>();
-    List<Violation> violations = new ArrayList<>();
+    ViolationList violations = new ViolationList();
     String[] rows = text.split("\n", -1);
     boolean first = true;
     for (int row = 0; row < rows.length; row++) {

@@ -409,7 +409,8 @@ public final class GatewayHttp {
       ctx.put(BATCH_ID, parsed.submission().batchId());
     }
     if (!parsed.typeViolations().isEmpty()) {
-      return CompletableFuture.completedFuture(new SubmitOutcome.Rejected(parsed.typeViolations()));
+      return CompletableFuture.completedFuture(
+          new SubmitOutcome.Rejected(parsed.typeViolations(), parsed.typeViolations().total()));
     }
     return service.submit(client, parsed.submission());
   }
@@ -432,7 +433,7 @@ public final class GatewayHttp {
       if (bytes.length == 0) {
         throw new MalformedRequestException("body is empty");
       }
-      return BatchRequestParser.json(bytes);
+      return BatchRequestParser.json(bytes, service.maxBatchPayouts());
     }
     throw new Responses.UnsupportedMediaTypeException(contentType);
   }
@@ -472,6 +473,7 @@ public final class GatewayHttp {
       refused("invalid");
       audit(ctx, "REFUSED", "invalid", 422, null);
       List<Violation> violations = rejected.violations();
+      int total = Math.max(rejected.total(), violations.size());
       // A bounded answer whatever the body: the first problems, and how many more there are.
       int shown = Math.min(violations.size(), MAX_VIOLATIONS_LISTED);
       problem(
@@ -480,14 +482,14 @@ public final class GatewayHttp {
               "urn:txgw:problem:invalid-batch",
               "Unprocessable Content",
               422,
-              violations.size()
+              total
                   + " problem(s)"
-                  + (shown < violations.size() ? ", the first " + shown + " listed" : "")
+                  + (shown < total ? ", the first " + shown + " listed" : "")
                   + "; nothing was written",
               List.copyOf(violations.subList(0, shown)),
               null,
               null,
-              violations.size() - shown));
+              total - shown));
     } else if (outcome instanceof SubmitOutcome.Conflict conflict) {
       refused("conflict");
       audit(ctx, "REFUSED", "batch-id-conflict", 409, null);

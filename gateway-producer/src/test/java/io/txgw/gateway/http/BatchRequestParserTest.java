@@ -108,4 +108,25 @@ class BatchRequestParserTest {
     assertThatThrownBy(() -> BatchRequestParser.csv(utf8("p1,addr,\"1\n"), "b", "BTC", "w"))
         .isInstanceOf(MalformedRequestException.class);
   }
+
+  @Test
+  void aBodyOfMillionsOfValuesIsRefusedBeforeItIsBuiltInMemory() {
+    StringBuilder body = new StringBuilder("{\"payouts\":[");
+    for (int i = 0; i < 1_000_000; i++) {
+      body.append(i == 0 ? "1" : ",1");
+    }
+    body.append("]}");
+    byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> BatchRequestParser.json(bytes, 10_000))
+        .isInstanceOf(MalformedRequestException.class)
+        .hasMessageContaining("more values than a batch of 10000 payouts holds");
+  }
+
+  @Test
+  void aCsvBodyOfManyBadRowsKeepsTheFirstThousandProblemsAndCountsTheRest() {
+    byte[] rows = "x\n".repeat(100_000).getBytes(StandardCharsets.UTF_8);
+    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "ETH", "s");
+    assertThat(parsed.typeViolations()).hasSize(1_000);
+    assertThat(parsed.typeViolations().total()).isEqualTo(100_000);
+  }
 }
