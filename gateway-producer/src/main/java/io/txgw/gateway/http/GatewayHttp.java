@@ -415,8 +415,7 @@ public final class GatewayHttp {
     return service.submit(client, parsed.submission());
   }
 
-  private static BatchRequestParser.Parsed parse(
-      RoutingContext ctx, String contentType, byte[] bytes) {
+  private BatchRequestParser.Parsed parse(RoutingContext ctx, String contentType, byte[] bytes) {
     String type = contentType.toLowerCase(Locale.ROOT);
     if (type.startsWith("text/csv")) {
       return BatchRequestParser.csv(
