@@ -119,7 +119,7 @@ public final class Gateway implements Closeable {
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       admin =
-          http.listenAdmin(config.httpHost(), config.adminPort())
+          http.listenAdmin(config.adminHost(), config.adminPort())
               .toCompletionStage()
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
@@ -138,7 +138,7 @@ public final class Gateway implements Closeable {
         config.tlsCert() == null ? "http" : "https",
         config.httpHost(),
         port(),
-        config.httpHost(),
+        config.adminHost(),
         adminPort());
     return this;
   }

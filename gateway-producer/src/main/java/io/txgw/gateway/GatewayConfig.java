@@ -36,6 +36,7 @@ public record GatewayConfig(
     HttpLimits http,
     Path tlsCert,
     Path tlsKey,
+    String adminHost,
     int adminPort,
     Path auditLog,
     BitcoinNetwork bitcoinNetwork,
@@ -61,7 +62,9 @@ public record GatewayConfig(
       int rateLimit,
       int maxStreamsPerClient,
       int maxStreams,
-      int authFailureMaxDelayMillis) {}
+      int authFailureMaxDelayMillis,
+      long bodyBytesInFlight,
+      long bodyBytesInFlightPerClient) {}
 
   static final Setting<String> HTTP_HOST =
       Setting.string("TXGW_HTTP_HOST", "127.0.0.1", "address the HTTP API binds to");
@@ -130,6 +133,24 @@ public record GatewayConfig(
           60_000,
           "longest wait before answering a failed authentication; each failure from an address"
               + " in 10 minutes doubles it from 100 ms");
+  static final Setting<Integer> BODY_BYTES_IN_FLIGHT =
+      Setting.integer(
+          "TXGW_BODY_BYTES_IN_FLIGHT",
+          64 * 1024 * 1024,
+          1024,
+          Integer.MAX_VALUE,
+          "bytes of request bodies received at once, in all (a body without Content-Length counts"
+              + " as TXGW_MAX_BODY_BYTES); more waits for 429 and a retry");
+  static final Setting<Integer> BODY_BYTES_PER_CLIENT =
+      Setting.integer(
+          "TXGW_BODY_BYTES_IN_FLIGHT_PER_CLIENT",
+          24 * 1024 * 1024,
+          1024,
+          Integer.MAX_VALUE,
+          "bytes of request bodies received at once from one client");
+  static final Setting<String> ADMIN_HOST =
+      Setting.string(
+          "TXGW_ADMIN_HOST", "127.0.0.1", "address the admin port (metrics, health) binds to");
   static final Setting<Integer> MAX_STREAMS =
       Setting.integer("TXGW_MAX_STREAMS", 1000, 1, 1_000_000, "open event streams in all");
   static final Setting<BitcoinNetwork> BTC_NETWORK =
@@ -199,6 +220,9 @@ public record GatewayConfig(
           MAX_STREAMS_PER_CLIENT,
           MAX_STREAMS,
           AUTH_DELAY,
+          BODY_BYTES_IN_FLIGHT,
+          BODY_BYTES_PER_CLIENT,
+          ADMIN_HOST,
           BTC_NETWORK,
           MAX_PAYOUTS,
           MAX_BODY,
@@ -296,7 +320,10 @@ public record GatewayConfig(
             orZero(reader.get(RATE_LIMIT)),
             orZero(reader.get(MAX_STREAMS_PER_CLIENT)),
             orZero(reader.get(MAX_STREAMS)),
-            orZero(reader.get(AUTH_DELAY)));
+            orZero(reader.get(AUTH_DELAY)),
+            orZero(reader.get(BODY_BYTES_IN_FLIGHT)),
+            orZero(reader.get(BODY_BYTES_PER_CLIENT)));
+    String adminHost = reader.get(ADMIN_HOST);
     Integer maxPayouts = reader.get(MAX_PAYOUTS);
     Integer maxBody = reader.get(MAX_BODY);
     Amount maxBtc = reader.get(MAX_BTC);
@@ -320,6 +347,7 @@ public record GatewayConfig(
         limits,
         tlsCert == null || tlsCert.isEmpty() ? null : Path.of(tlsCert),
         tlsKey == null || tlsKey.isEmpty() ? null : Path.of(tlsKey),
+        adminHost,
         adminPort,
         auditLog == null || auditLog.isEmpty()
             ? Path.of(stateDir == null ? "." : stateDir, "audit.log")

@@ -358,8 +358,18 @@ public final class PayoutProcessor implements AutoCloseable {
     List<SendRound.Read> fresh = new ArrayList<>();
     List<JournalEntry> refusedHere = new ArrayList<>();
     Set<String> seen = new HashSet<>();
+    int partitions = consumer.partitionsFor(Topics.SENDTO).size();
+    Long waitAt = null;
     for (ConsumerRecord<String, byte[]> record : records) {
-      RecordIntake.Verdict verdict = intake.check(record);
+      RecordIntake.Verdict verdict = intake.check(record, partitions);
+      if (verdict instanceof RecordIntake.Verdict.Wait wait) {
+        // Nothing from here on is decided: the records before it are, and it is read again.
+        log.error("{}@{}: {}; the partition waits for the keys", p, record.offset(), wait.reason());
+        meters.counter("txgw.sendto.unknown.seal.key").increment();
+        waitAt = record.offset();
+        next = waitAt;
+        break;
+      }
       if (verdict instanceof RecordIntake.Verdict.Dead dead) {
         meters.counter("txgw.sendto.dead.letters").increment();
         extra.add(DeadLetters.of(record, dead.reason()));
@@ -390,6 +400,7 @@ public final class PayoutProcessor implements AutoCloseable {
     long committed = records.get(0).offset();
     if (chunks.isEmpty()) {
       record(p, refusedHere, extra, next);
+      waitFor(p, waitAt);
       return;
     }
     for (List<SendRound.Unit> chunk : chunks) {
@@ -432,6 +443,15 @@ public final class PayoutProcessor implements AutoCloseable {
         rests.after(p, prepared, broadcast);
         return;
       }
+    }
+    waitFor(p, waitAt);
+  }
+
+  /** Reads the partition again from a record it could not decide yet, after a rest. */
+  private void waitFor(TopicPartition p, Long waitAt) {
+    if (waitAt != null) {
+      consumer.seek(p, waitAt);
+      rests.rest(p, PartitionRests.WAIT);
     }
   }
 

@@ -2,6 +2,7 @@ package io.txgw.consumer;
 
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.kafka.JsonSerde;
+import io.txgw.common.kafka.TopicLayout;
 import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.Payout;
@@ -37,6 +38,12 @@ public final class RecordIntake {
 
     /** A vouched payout this consumer must not pay: recorded FAILED with the reason. */
     record Refuse(Payout payout, String reason) implements Verdict {}
+
+    /**
+     * Sealed by a key this consumer does not hold (yet): during a key rotation the gateway can be
+     * ahead of the consumers. Neither paid nor moved aside: read again once the keys are given.
+     */
+    record Wait(String reason) implements Verdict {}
   }
 
   private final RecordSeal seal;
@@ -59,12 +66,29 @@ public final class RecordIntake {
     this.maxPerPayout = Map.copyOf(maxPerPayout);
   }
 
-  public Verdict check(ConsumerRecord<String, byte[]> record) {
+  /**
+   * @param partitions {@code sendto}'s partition count: a record is its account's only in the
+   *     partition its key hashes to, where that account's journal and dedup index live
+   */
+  public Verdict check(ConsumerRecord<String, byte[]> record, int partitions) {
     Header header = record.headers().lastHeader(RecordSeal.HEADER);
     RecordSeal.Verdict sealed =
         seal.verify(record.key(), record.value(), header == null ? null : header.value());
+    if (sealed == RecordSeal.Verdict.UNKNOWN_KEY) {
+      return new Verdict.Wait("sealed by a key this consumer does not hold");
+    }
     if (sealed != RecordSeal.Verdict.VALID) {
       return new Verdict.Dead("not sealed by a gateway: " + sealed);
+    }
+    if (record.key() == null
+        || record.partition() != TopicLayout.partitionOf(record.key(), partitions)) {
+      // A gateway's record copied into another partition: that partition's index does not know
+      // the payout, and would pay it again.
+      return new Verdict.Dead(
+          "a sealed record in partition "
+              + record.partition()
+              + ", not its account's "
+              + (record.key() == null ? "" : TopicLayout.partitionOf(record.key(), partitions)));
     }
     Payout payout;
     try {

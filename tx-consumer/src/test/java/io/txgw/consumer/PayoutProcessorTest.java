@@ -39,6 +39,13 @@ class PayoutProcessorTest {
   private static final String OTHER = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
 
   private final MockConsumer<String, byte[]> consumer = new MockConsumer<>("earliest");
+
+  {
+    consumer.updatePartitions(
+        Topics.SENDTO,
+        List.of(new org.apache.kafka.common.PartitionInfo(Topics.SENDTO, 0, null, null, null)));
+  }
+
   private final MockProducer<String, Object> producer =
       new MockProducer<>(true, null, new StringSerializer(), new JsonSerde<>(Object.class));
   private final ManualClock clock = new ManualClock();
@@ -517,5 +524,33 @@ class PayoutProcessorTest {
                 .error())
         .startsWith("not-permitted: client acme may not spend from ETH:" + stranger);
     assertThat(lastCommittedOffset()).isEqualTo(2);
+  }
+
+  @Test
+  void aRecordSealedByAKeyThisConsumerDoesNotHoldIsNeitherPaidNorMovedAsideNorPassed() {
+    ConsumerRecord<String, byte[]> later = record(1, "p1");
+    later.headers().remove(io.txgw.common.security.RecordSeal.HEADER);
+    io.txgw.common.security.RecordSeal rotated =
+        io.txgw.common.security.RecordSeal.parse(
+            new io.txgw.common.config.Secret(io.txgw.common.security.RecordSeal.generate("k2")));
+    later
+        .headers()
+        .add(io.txgw.common.security.RecordSeal.HEADER, rotated.seal(later.key(), later.value()));
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(P0));
+          consumer.updateBeginningOffsets(Map.of(P0, 0L));
+          consumer.addRecord(record(0, "p0"));
+          consumer.addRecord(later);
+          consumer.addRecord(record(2, "p2"));
+        });
+    consumer.schedulePollTask(processor::stop);
+    processor.run();
+
+    // p0 before it is paid; p1 and everything after it wait for the key.
+    assertThat(sender.prepared).containsExactly("p0");
+    assertThat(committed(Topics.SENDTO_DEAD_LETTER)).isEmpty();
+    assertThat(lastCommittedOffset()).isEqualTo(1);
+    assertThat(consumer.position(P0)).isEqualTo(1);
   }
 }

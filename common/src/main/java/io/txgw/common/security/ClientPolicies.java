@@ -176,7 +176,7 @@ public final class ClientPolicies {
           ? Optional.of(ClientPolicy.right(chain, d.address().value()))
           : Optional.empty();
     }
-    return source.matches("[A-Za-z0-9._-]{1,64}")
+    return source.matches("[A-Za-z0-9._-]{1,64}") && !source.equals(".") && !source.equals("..")
         ? Optional.of(ClientPolicy.right(chain, source))
         : Optional.empty();
   }

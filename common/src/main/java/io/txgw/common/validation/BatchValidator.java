@@ -203,6 +203,11 @@ public final class BatchValidator {
     return to.value().equals("0x0000000000000000000000000000000000000000");
   }
 
+  /** Whether {@code id} is a valid batch or payout id. */
+  public static boolean isValidId(String id) {
+    return isId(id);
+  }
+
   /**
    * 1-128 of A-Z a-z 0-9 . _ : @ -, checked by hand rather than by a regex: it runs for every
    * payout.
@@ -243,7 +248,8 @@ public final class BatchValidator {
       return decoded.address().value();
     }
     // A Bitcoin source is the wallet that pays, not an address: coins come from many addresses.
-    if (!WALLET_NAME.matcher(source).matches()) {
+    // "." and ".." would name no wallet but a path above it in a wallet URL.
+    if (!WALLET_NAME.matcher(source).matches() || source.equals(".") || source.equals("..")) {
       violations.add(Violation.ofBatch("source", "a wallet name: 1-64 of A-Z a-z 0-9 . _ -"));
       return null;
     }

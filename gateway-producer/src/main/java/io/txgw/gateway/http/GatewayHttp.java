@@ -118,7 +118,9 @@ public final class GatewayHttp {
             .setIdleTimeoutUnit(TimeUnit.SECONDS)
             // Headers bounded: a request's first line and headers are read before any handler.
             .setMaxInitialLineLength(4096)
-            .setMaxHeaderSize(16 * 1024);
+            .setMaxHeaderSize(16 * 1024)
+            // HTTP/1.1 only: an h2c connection carries 100 requests at once past the caps here.
+            .setHttp2ClearTextEnabled(false);
     if (tls != null) {
       options.setSsl(true).setKeyCertOptions(tls);
     }
@@ -135,6 +137,7 @@ public final class GatewayHttp {
    * can let the monitoring in there without letting it reach the API.
    */
   public Future<HttpServer> listenAdmin(String host, int port) {
+    // Its own host: an API on all interfaces does not open the scrape with it.
     Router router = Router.router(vertx);
     router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
     router.get("/readyz").handler(ctx -> ready(ctx, true));
@@ -173,6 +176,7 @@ public final class GatewayHttp {
     router.route("/v1/*").handler(this::authenticate);
     // The scope is checked on a route of its own: a body handler must be a route's first.
     router.post("/v1/batches").handler(ctx -> require(ctx, ApiKeys.Scope.PAY));
+    router.post("/v1/batches").handler(this::reserveBody);
     router
         .post("/v1/batches")
         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
@@ -283,6 +287,40 @@ public final class GatewayHttp {
     ctx.next();
   }
 
+  /**
+   * Holds back a body the gateway cannot afford to receive now: bodies are read whole before they
+   * are parsed, so what is being received at once is bounded per client and in all. A body without
+   * a length counts as the largest allowed.
+   */
+  private void reserveBody(RoutingContext ctx) {
+    long declared = maxBodyBytes;
+    String length = ctx.request().getHeader("Content-Length");
+    if (length != null) {
+      try {
+        declared = Math.min(Math.max(0, Long.parseLong(length.trim())), maxBodyBytes);
+      } catch (NumberFormatException e) {
+        declared = maxBodyBytes;
+      }
+    }
+    String client = ctx.get(CLIENT);
+    Optional<HttpGuards.BodyBudget.Held> held = guards.bodies().take(client, declared);
+    if (held.isEmpty()) {
+      ctx.response().putHeader("Retry-After", "1");
+      refused("receiving");
+      problem(
+          ctx,
+          Problem.of(
+              429,
+              "too-much-in-flight",
+              "Too Many Requests",
+              "the gateway is receiving as many request bodies as it takes at once (from this"
+                  + " client or in all); nothing was written, retry after 1 s"));
+      return;
+    }
+    ctx.addEndHandler(v -> held.get().release());
+    ctx.next();
+  }
+
   private static void unauthorized(RoutingContext ctx) {
     if (ctx.response().closed()) {
       return;
@@ -389,7 +427,13 @@ public final class GatewayHttp {
       entry.put("reason", reason);
     }
     String batchId = accepted != null ? accepted.batchId() : ctx.get(BATCH_ID);
-    entry.put("batchId", batchId);
+    // A refused body's batch id is whatever the client wrote: kept only if it is a valid id, so
+    // that no request can write a large line or fill the log.
+    entry.put(
+        "batchId",
+        batchId == null || io.txgw.common.validation.BatchValidator.isValidId(batchId)
+            ? batchId
+            : "(invalid, " + batchId.length() + " chars)");
     entry.put("bodySha256", ctx.get(BODY_DIGEST));
     if (accepted != null) {
       entry.put("contentSha256", accepted.fingerprint());

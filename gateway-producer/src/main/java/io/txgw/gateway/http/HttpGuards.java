@@ -43,9 +43,68 @@ final class HttpGuards {
         }
       };
 
+  private final BodyBudget bodies;
+
   HttpGuards(GatewayConfig.HttpLimits limits, LongSupplier nanos) {
     this.limits = limits;
     this.nanos = nanos;
+    this.bodies = new BodyBudget(limits.bodyBytesInFlight(), limits.bodyBytesInFlightPerClient());
+  }
+
+  BodyBudget bodies() {
+    return bodies;
+  }
+
+  /**
+   * Bytes of request bodies being received, per client and in all: a body is read whole before it
+   * is parsed, so this is what bodies can take of the heap at once.
+   */
+  static final class BodyBudget {
+    private final long total;
+    private final long perClient;
+    private long used;
+    private final Map<String, Long> usedBy = new java.util.HashMap<>();
+
+    BodyBudget(long total, long perClient) {
+      this.total = total;
+      this.perClient = perClient;
+    }
+
+    /** What is held for one body; released once its answer is sent. */
+    interface Held {
+      void release();
+    }
+
+    synchronized Optional<Held> take(String client, long bytes) {
+      long mine = usedBy.getOrDefault(client, 0L);
+      // One body always fits when nothing else is being received: a lone large batch is served.
+      if ((used > 0 && used + bytes > total) || (mine > 0 && mine + bytes > perClient)) {
+        return Optional.empty();
+      }
+      used += bytes;
+      usedBy.put(client, mine + bytes);
+      boolean[] released = new boolean[1];
+      return Optional.of(
+          () -> {
+            synchronized (this) {
+              if (released[0]) {
+                return;
+              }
+              released[0] = true;
+              used -= bytes;
+              long left = usedBy.getOrDefault(client, 0L) - bytes;
+              if (left <= 0) {
+                usedBy.remove(client);
+              } else {
+                usedBy.put(client, left);
+              }
+            }
+          });
+    }
+
+    synchronized long used() {
+      return used;
+    }
   }
 
   /** Admits a new connection or closes it at once when a cap is reached. */

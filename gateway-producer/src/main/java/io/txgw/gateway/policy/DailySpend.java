@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * this one has not read yet (milliseconds to a second): two instances accepting at once can each
  * pass one batch. Route a client to one instance where that matters.
  *
- * <p>Bounded: per client and asset at most one sum per minute of the window (1,440); batches being
- * written are held only until the topic shows them, or a day.
+ * <p>Bounded: per client and asset at most one sum per minute of the window (1,441), pruned as
+ * batches are read; batches being written are held only until the topic shows them, or a day.
  */
 public final class DailySpend implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(DailySpend.class);
@@ -58,15 +58,19 @@ public final class DailySpend implements Closeable {
   /** client → asset → minute (epoch minutes) → sum written in that minute. */
   private final Map<String, Map<String, TreeMap<Long, BigDecimal>>> written = new HashMap<>();
 
-  /** Batches reserved here and not yet read back, by batch key. */
-  private final Map<String, Pending> pending = new LinkedHashMap<>();
+  /** Batches reserved here and not yet read back, by reservation (a batch may be posted twice). */
+  private final Map<Long, Pending> pending = new LinkedHashMap<>();
+
+  private long nextToken;
 
   private final KafkaConsumer<String, byte[]> consumer;
   private final Thread reader;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private volatile boolean closed;
+  private volatile boolean failed;
 
-  private record Pending(String client, String asset, BigDecimal amount, Instant at) {}
+  private record Pending(
+      String batchKey, String client, String asset, BigDecimal amount, Instant at) {}
 
   /** A reservation of a batch's amount; released when its batch is not written after all. */
   public interface Reservation {
@@ -105,7 +109,7 @@ public final class DailySpend implements Closeable {
 
   /** Whether the window read at start is in: until then a maximum cannot be checked. */
   public boolean isCaughtUp() {
-    return caughtUp.getCount() == 0;
+    return caughtUp.getCount() == 0 && !failed;
   }
 
   public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
@@ -135,21 +139,24 @@ public final class DailySpend implements Closeable {
                 + max;
         return Optional.empty();
       }
-      pending.put(batchKey, new Pending(client, asset, amount.toBigDecimal(), now));
-      return Optional.of(() -> release(batchKey));
+      long token = nextToken++;
+      pending.put(token, new Pending(batchKey, client, asset, amount.toBigDecimal(), now));
+      return Optional.of(() -> release(token));
     }
   }
 
-  private void release(String batchKey) {
+  private void release(long token) {
     synchronized (lock) {
-      pending.remove(batchKey);
+      pending.remove(token);
     }
   }
 
   /** What the client paid in the window, with what this instance is writing. */
   public BigDecimal total(String client, String asset, Instant now) {
     synchronized (lock) {
-      long from = minute(now.minus(WINDOW)) + 1;
+      // The minute the window starts in counts whole: a maximum is kept by counting a little too
+      // much (under a minute's worth), never too little.
+      long from = minute(now.minus(WINDOW));
       BigDecimal sum = BigDecimal.ZERO;
       TreeMap<Long, BigDecimal> minutes = written.getOrDefault(client, Map.of()).get(asset);
       if (minutes != null) {
@@ -186,17 +193,23 @@ public final class DailySpend implements Closeable {
       byAsset.merge(asset, line.amount().toBigDecimal(), BigDecimal::add);
     }
     synchronized (lock) {
-      pending.remove(batch.key());
-      if (batch.acceptedAt().isBefore(clock.instant().minus(WINDOW))) {
+      pending.values().removeIf(p -> p.batchKey().equals(batch.key()));
+      Instant now = clock.instant();
+      if (batch.acceptedAt().isBefore(now.minus(WINDOW))) {
         return;
       }
       long minute = minute(batch.acceptedAt());
+      long from = minute(now.minus(WINDOW));
       byAsset.forEach(
-          (asset, sum) ->
-              written
-                  .computeIfAbsent(batch.clientId(), c -> new HashMap<>())
-                  .computeIfAbsent(asset, a -> new TreeMap<>())
-                  .merge(minute, sum, BigDecimal::add));
+          (asset, sum) -> {
+            TreeMap<Long, BigDecimal> minutes =
+                written
+                    .computeIfAbsent(batch.clientId(), c -> new HashMap<>())
+                    .computeIfAbsent(asset, a -> new TreeMap<>());
+            minutes.merge(minute, sum, BigDecimal::add);
+            // Pruned as it grows, whether or not anyone asks: at most a day of minutes.
+            minutes.headMap(from).clear();
+          });
     }
   }
 
@@ -251,9 +264,14 @@ public final class DailySpend implements Closeable {
       }
     } catch (WakeupException e) {
       // closing
-    } catch (KafkaException e) {
+    } catch (KafkaException | IllegalStateException e) {
       if (!closed) {
-        log.error("daily spend stopped reading batches: {}", e.toString());
+        // Other instances' batches would no longer count: batches are refused (not ready)
+        // rather than let a daily maximum become one per instance.
+        failed = true;
+        log.error(
+            "daily spend stopped reading batches; new batches are refused until a restart: {}",
+            e.toString());
       }
     } finally {
       consumer.close(Duration.ofSeconds(5));

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class HttpGuardsTest {
   private final AtomicLong nanos = new AtomicLong();
   private final HttpGuards guards =
-      new HttpGuards(new GatewayConfig.HttpLimits(30, 10, 2, 5, 2, 10, 5_000), nanos::get);
+      new HttpGuards(new GatewayConfig.HttpLimits(30, 10, 2, 5, 2, 10, 5_000, 100, 40), nanos::get);
 
   @Test
   void eachFailedAuthenticationFromAnAddressWaitsLongerUpToACap() {
@@ -45,5 +45,22 @@ class HttpGuardsTest {
     assertThat(guards.takeRequest("globex")).isEmpty();
     nanos.addAndGet(Duration.ofMillis(200).toNanos());
     assertThat(guards.takeRequest("acme")).isEmpty();
+  }
+
+  @Test
+  void bodiesBeingReceivedAreBoundedPerClientAndInAllAndGiveTheirPlaceBack() {
+    HttpGuards.BodyBudget budget = guards.bodies();
+    var a = budget.take("acme", 30).orElseThrow();
+    assertThat(budget.take("acme", 30)).isEmpty(); // acme would hold 60 > 40
+    var b = budget.take("globex", 40).orElseThrow();
+    assertThat(budget.take("initech", 40)).isEmpty(); // 110 > 100 in all
+    a.release();
+    a.release(); // twice is once
+    assertThat(budget.used()).isEqualTo(40);
+    assertThat(budget.take("acme", 30)).isPresent();
+    b.release();
+    // A lone body larger than the budget is still received when nothing else is.
+    var huge = budget.take("initech", 500);
+    assertThat(huge).isEmpty(); // acme still holds 30
   }
 }

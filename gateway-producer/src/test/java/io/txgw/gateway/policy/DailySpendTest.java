@@ -83,11 +83,31 @@ class DailySpendTest {
     for (int m = 0; m < 3000; m++) {
       spend.apply(batch("b" + m, now.minus(Duration.ofMinutes(m)), "0.001"));
     }
-    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("1.440");
-    assertThat(spend.minutesHeld()).isLessThanOrEqualTo(1440);
-    now = now.plus(Duration.ofHours(24));
+    // The minute the window starts in counts whole: 1,441 minutes of 0.001.
+    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("1.441");
+    assertThat(spend.minutesHeld()).isLessThanOrEqualTo(1441);
+    now = now.plus(Duration.ofHours(24)).plus(Duration.ofMinutes(1));
     assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("0");
     assertThat(spend.minutesHeld()).isZero();
+  }
+
+  @Test
+  void aClientNobodyAsksAboutStillHoldsAtMostADayOfMinutes() {
+    for (int m = 3000; m >= 0; m--) {
+      now = Instant.parse("2026-11-29T12:00:00Z").plus(Duration.ofMinutes(3000 - m));
+      spend.apply(batch("b" + m, now, "0.001"));
+    }
+    assertThat(spend.minutesHeld()).isLessThanOrEqualTo(1441);
+  }
+
+  @Test
+  void aBatchPostedTwiceKeepsOneReservationWhenTheOtherIsReleased() {
+    var first = spend.reserve("acme", "ETH", Amount.parse("2"), max, "acme/b1", new String[1]);
+    var second = spend.reserve("acme", "ETH", Amount.parse("2"), max, "acme/b1", new String[1]);
+    first.orElseThrow().release();
+    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("2");
+    second.orElseThrow().release();
+    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("0");
   }
 
   @Test

@@ -61,6 +61,8 @@ public final class JsonRpcClient implements Rpc {
     this.http =
         base.newBuilder()
             .retryOnConnectionFailure(false)
+            .followRedirects(false)
+            .followSslRedirects(false)
             .connectTimeout(Math.min(endpoint.timeout().toMillis(), 5_000), TimeUnit.MILLISECONDS)
             .readTimeout(endpoint.timeout().toMillis(), TimeUnit.MILLISECONDS)
             .writeTimeout(endpoint.timeout().toMillis(), TimeUnit.MILLISECONDS)
@@ -185,7 +187,7 @@ public final class JsonRpcClient implements Rpc {
   private static JsonNode readRest(String what, Response response)
       throws RpcException, IOException {
     ResponseBody body = response.body();
-    String text = body == null ? "" : body.string();
+    String text = bounded(body);
     JsonNode json;
     try {
       json = text.isEmpty() ? null : Json.mapper().readTree(text);
@@ -221,7 +223,7 @@ public final class JsonRpcClient implements Rpc {
 
   private JsonNode read(String method, Response response) throws RpcException, IOException {
     ResponseBody body = response.body();
-    String text = body == null ? "" : body.string();
+    String text = bounded(body);
     if (response.code() == 429) {
       throw new RpcException(
           RpcException.Kind.RATE_LIMITED, null, 429, method + ": HTTP 429", null);
@@ -311,7 +313,27 @@ public final class JsonRpcClient implements Rpc {
   public static OkHttpClient httpClient() {
     return new OkHttpClient.Builder()
         .connectionPool(new ConnectionPool(16, 4, TimeUnit.SECONDS))
+        // A node answers; it does not send a request (a transaction, a wallet call) elsewhere.
+        .followRedirects(false)
+        .followSslRedirects(false)
         .build();
+  }
+
+  /** The largest answer read from a node: a node cannot make this process hold more. */
+  static final long MAX_ANSWER_BYTES = 64L * 1024 * 1024;
+
+  private static String bounded(ResponseBody body) throws IOException {
+    if (body == null) {
+      return "";
+    }
+    if (body.contentLength() > MAX_ANSWER_BYTES) {
+      throw new IOException("answer of " + body.contentLength() + " bytes, over the limit");
+    }
+    okio.BufferedSource source = body.source();
+    if (source.request(MAX_ANSWER_BYTES + 1)) {
+      throw new IOException("answer over " + MAX_ANSWER_BYTES + " bytes");
+    }
+    return source.getBuffer().readUtf8();
   }
 
   /** Releases threads and pooled connections shared by every client made from one base. */

@@ -500,6 +500,21 @@ final class ConsumerSimulation {
    * address: unsealed, sealed by another key, or with the gateway's seal of the real record.
    */
   private void forge(Payout real) {
+    String realKey = real.accountKey();
+    if (kafka.partitions() > 1 && random.nextInt(4) == 0) {
+      // The gateway's own sealed record, copied into a partition that is not its account's.
+      int other =
+          (partitionOf(realKey) + 1 + random.nextInt(kafka.partitions() - 1)) % kafka.partitions();
+      byte[] realBytes = bytes(real);
+      kafka.append(
+          Topics.SENDTO,
+          other,
+          realKey,
+          new SealedValue(realBytes, TestTrust.SEAL.seal(realKey, realBytes)));
+      count("sealed records copied to another partition");
+      log("copied " + real.id() + " into partition " + other);
+      return;
+    }
     Address thief =
         real.chain() == Chain.ETH
             ? new Address(address(0xbad000 + forgedRecipients.size()))
@@ -697,7 +712,7 @@ final class ConsumerSimulation {
         if (r.offset() >= e.getValue()) {
           break;
         }
-        String key = keyOf(r);
+        String key = keyOf(r, e.getKey().partition());
         if (key != null && !covered.contains(key)) {
           return "committed offset "
               + e.getValue()
@@ -832,9 +847,10 @@ final class ConsumerSimulation {
         .toList();
   }
 
-  private static String keyOf(SimRecord r) {
+  private String keyOf(SimRecord r, int partition) {
     if (!(r.value() instanceof SealedValue v)
-        || TestTrust.SEAL.verify(r.key(), v.bytes(), v.seal()) != RecordSeal.Verdict.VALID) {
+        || TestTrust.SEAL.verify(r.key(), v.bytes(), v.seal()) != RecordSeal.Verdict.VALID
+        || partitionOf(r.key()) != partition) {
       // Not a gateway's record: passing it without a result is right.
       return null;
     }

@@ -21,6 +21,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
@@ -443,5 +444,17 @@ public final class SimConsumer extends UnsupportedConsumer {
     if (closed) {
       throw new IllegalStateException("This consumer has already been closed.");
     }
+  }
+
+  @Override
+  public List<PartitionInfo> partitionsFor(String topic) {
+    if (!Topics.SENDTO.equals(topic)) {
+      throw new UnsupportedOperationException("only " + Topics.SENDTO + " is simulated");
+    }
+    List<PartitionInfo> infos = new ArrayList<>();
+    for (int i = 0; i < kafka.partitions(); i++) {
+      infos.add(new PartitionInfo(topic, i, null, null, null));
+    }
+    return infos;
   }
 }
