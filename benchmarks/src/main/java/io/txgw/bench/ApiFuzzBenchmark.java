@@ -10,7 +10,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,6 +30,9 @@ import net.jqwik.api.Arbitrary;
 public final class ApiFuzzBenchmark {
   static final String KEY = "fuzz-key-0123456789";
 
+  /** Distinct cases drawn; cycled when the run asks for more. */
+  static final int POOL = 100_000;
+
   public static void main(String[] args) throws Exception {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 60;
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 8;
@@ -47,8 +49,18 @@ public final class ApiFuzzBenchmark {
                         .env()),
                 IngestBenchmark.gatewayJvm(),
                 work.resolve("logs"))) {
+      // Daemon threads: the client's pool must not keep the JVM alive once the run is over.
       HttpClient http =
-          HttpClient.newBuilder().executor(Executors.newFixedThreadPool(threads)).build();
+          HttpClient.newBuilder()
+              .executor(
+                  Executors.newFixedThreadPool(
+                      threads,
+                      r -> {
+                        Thread t = new Thread(r, "fuzz-http");
+                        t.setDaemon(true);
+                        return t;
+                      }))
+              .build();
       String base = gateway.url();
       long rssBefore = gateway.residentBytes();
       double healthz =
@@ -67,10 +79,15 @@ public final class ApiFuzzBenchmark {
               .perSecond;
       ApiFuzz.Tally tally = new ApiFuzz.Tally();
       Arbitrary<ApiFuzz.Case> cases = ApiFuzz.cases(KEY);
-      ThreadLocal<Iterator<ApiFuzz.Case>> samples =
-          ThreadLocal.withInitial(() -> cases.sampleStream().iterator());
+      // jqwik samples on the thread that made the stream: a pool is drawn here and cycled.
+      List<ApiFuzz.Case> pool = cases.sampleStream().limit(POOL).toList();
+      AtomicLong turn = new AtomicLong();
       Run fuzz =
-          rate(threads, seconds, () -> ApiFuzz.send(http, base, samples.get().next(), tally));
+          rate(
+              threads,
+              seconds,
+              () ->
+                  ApiFuzz.send(http, base, pool.get((int) (turn.getAndIncrement() % POOL)), tally));
       long rssAfter = gateway.residentBytes();
       System.out.printf(
           Locale.ROOT,

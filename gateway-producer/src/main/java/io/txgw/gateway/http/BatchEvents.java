@@ -8,13 +8,16 @@ import io.txgw.gateway.status.BatchView;
 import io.txgw.gateway.status.PayoutState;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -26,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * changed ({@code payouts}) and the new counts ({@code progress}); once every payout has a result
  * it sends {@code complete} and ends. A comment line every {@value #KEEP_ALIVE_MS} ms keeps idle
  * proxies from closing the stream.
+ *
+ * <p>Every stream of one batch shares one feed: one watch on the status view, one set of changes,
+ * one read of the counts and one encoded flush, written to each stream {@link #SLICE} at a time. A
+ * change costs the same whether one client or thousands follow the batch; a flush writes at most
+ * {@link #BYTES_PER_FLUSH} to all of them together (past it, the counts without each payout's
+ * details); an open stream costs its connection and at most {@link #MAX_QUEUED_BYTES} not yet sent.
  */
 final class BatchEvents {
   private static final Logger log = LoggerFactory.getLogger(BatchEvents.class);
@@ -37,10 +46,18 @@ final class BatchEvents {
 
   /**
    * Bytes an open stream may have waiting to be sent; a client that reads slower has its stream
-   * closed (it reconnects and starts from the counts), so an open stream costs at most this, its
-   * {@link #MAX_PAYOUTS_PER_EVENT} changes and two timers.
+   * closed (it reconnects and starts from the counts).
    */
   static final int MAX_QUEUED_BYTES = 256 * 1024;
+
+  /**
+   * What one flush of one batch may write to all its streams together; past it the streams get the
+   * counts without each payout's details.
+   */
+  static final long BYTES_PER_FLUSH = 4L * 1024 * 1024;
+
+  /** Streams written in one turn of the event loop. */
+  static final int SLICE = 64;
 
   private final Vertx vertx;
   private final BatchView view;
@@ -48,6 +65,9 @@ final class BatchEvents {
   private final int maxStreams;
   private final AtomicInteger open = new AtomicInteger();
   private final Map<String, AtomicInteger> openByClient = new ConcurrentHashMap<>();
+
+  /** One feed per batch followed, by batch key; touched on the event loop only. */
+  private final Map<String, Feed> feeds = new LinkedHashMap<>();
 
   BatchEvents(Vertx vertx, BatchView view, int maxPerClient, int maxStreams) {
     this.vertx = vertx;
@@ -95,8 +115,22 @@ final class BatchEvents {
         .putHeader("Cache-Control", "no-cache")
         .putHeader("X-Accel-Buffering", "no")
         .setStatusCode(200);
-    new Stream(vertx.getOrCreateContext(), response, client, batchId, () -> release(client, mine))
-        .begin(first.get());
+    Stream stream = new Stream(response, batchId, () -> release(client, mine));
+    response.closeHandler(v -> stream.end());
+    stream.send("progress", progress(first.get()), 1);
+    if (first.get().complete()) {
+      stream.send("complete", progress(first.get()), 2);
+      stream.finish();
+      return true;
+    }
+    String key = client + "/" + batchId;
+    Feed feed = feeds.get(key);
+    if (feed == null) {
+      feed = new Feed(vertx.getOrCreateContext(), key, client, batchId);
+      feeds.put(key, feed);
+      feed.start();
+    }
+    feed.join(stream);
     return true;
   }
 
@@ -107,73 +141,94 @@ final class BatchEvents {
     }
   }
 
-  /** One open stream; everything but the view's callback runs on its event loop. */
-  private final class Stream {
+  /** Everything one batch's streams are sent; all but the view's callback runs on its context. */
+  private final class Feed {
     private final Context context;
-    private final HttpServerResponse response;
+    private final String key;
     private final String client;
     private final String batchId;
+    private final Set<Stream> streams = new LinkedHashSet<>();
+
+    /** Written by the view's thread, taken by the flush: guarded by itself. */
     private final Map<String, PayoutState> changed = new LinkedHashMap<>();
+
     private int dropped;
-    private long sequence;
-    private long flushTimer = -1;
+    private boolean flushDue;
+    private long sequence = 1;
     private long keepAlive = -1;
     private AutoCloseable watch;
-    private boolean ended;
-    private final Runnable onEnd;
+    private boolean closed;
+    private boolean delivering;
 
-    Stream(
-        Context context,
-        HttpServerResponse response,
-        String client,
-        String batchId,
-        Runnable onEnd) {
+    Feed(Context context, String key, String client, String batchId) {
       this.context = context;
-      this.response = response;
+      this.key = key;
       this.client = client;
       this.batchId = batchId;
-      this.onEnd = onEnd;
     }
 
-    void begin(BatchStatus first) {
-      response.closeHandler(v -> end());
-      send("progress", progress(first));
-      if (first.complete()) {
-        finish(first);
-        return;
-      }
-      watch =
-          view.watch(client, batchId, (id, state) -> context.runOnContext(v -> changed(id, state)));
-      keepAlive = vertx.setPeriodic(KEEP_ALIVE_MS, t -> write(": keep-alive\n\n"));
+    void start() {
+      watch = view.watch(client, batchId, this::changed);
+      keepAlive =
+          vertx.setPeriodic(
+              KEEP_ALIVE_MS,
+              t -> {
+                if (!delivering) {
+                  deliver(Buffer.buffer(": keep-alive\n\n"), false);
+                }
+              });
       // A result stored between the first read and the watch would otherwise wait for the next.
-      flushSoon();
+      schedule();
     }
 
+    void join(Stream stream) {
+      streams.add(stream);
+      stream.feed = this;
+    }
+
+    void leave(Stream stream) {
+      streams.remove(stream);
+      if (streams.isEmpty()) {
+        close();
+      }
+    }
+
+    /** On the view's thread: O(1) whatever the number of streams. */
     private void changed(String payoutId, PayoutState state) {
-      if (ended) {
-        return;
+      boolean first;
+      synchronized (changed) {
+        if (changed.size() < MAX_PAYOUTS_PER_EVENT || changed.containsKey(payoutId)) {
+          changed.put(payoutId, state);
+        } else {
+          dropped++;
+        }
+        first = !flushDue;
+        flushDue = true;
       }
-      if (changed.size() < MAX_PAYOUTS_PER_EVENT || changed.containsKey(payoutId)) {
-        changed.put(payoutId, state);
-      } else {
-        dropped++;
+      if (first) {
+        context.runOnContext(v -> schedule());
       }
-      flushSoon();
     }
 
-    private void flushSoon() {
-      if (flushTimer < 0) {
-        flushTimer = vertx.setTimer(FLUSH_MS, t -> flush());
+    private void schedule() {
+      if (!closed) {
+        vertx.setTimer(FLUSH_MS, t -> flush());
       }
     }
 
     private void flush() {
-      flushTimer = -1;
-      if (ended) {
+      if (closed) {
         return;
       }
-      if (!changed.isEmpty()) {
-        List<Map<String, Object>> payouts = new ArrayList<>(changed.size());
+      if (delivering) {
+        // The last flush is still being written: its changes wait for the next.
+        vertx.setTimer(FLUSH_MS, t -> flush());
+        return;
+      }
+      List<Map<String, Object>> payouts;
+      int more;
+      synchronized (changed) {
+        payouts = new ArrayList<>(changed.size());
         changed.forEach(
             (id, s) -> {
               Map<String, Object> item = new LinkedHashMap<>();
@@ -188,47 +243,94 @@ final class BatchEvents {
               item.put("updatedAt", s.updatedAt());
               payouts.add(item);
             });
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("payouts", payouts);
-        if (dropped > 0) {
-          body.put("more", dropped);
-        }
+        more = dropped;
         changed.clear();
         dropped = 0;
-        send("payouts", body);
+        flushDue = false;
+      }
+      Buffer out = Buffer.buffer();
+      if (!payouts.isEmpty()) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("payouts", payouts);
+        if (more > 0) {
+          body.put("more", more);
+        }
+        Buffer detail = event("payouts", body);
+        if ((long) detail.length() * streams.size() > BYTES_PER_FLUSH) {
+          // Followed by so many that the details would flood the gateway: the counts tell, and
+          // GET /v1/batches/{id} has every payout.
+          detail = event("payouts", Map.of("payouts", List.of(), "more", payouts.size() + more));
+        }
+        out.appendBuffer(detail);
       }
       Optional<BatchStatus> now;
       try {
         now = view.summary(client, batchId);
       } catch (BatchView.ViewUnavailableException e) {
         // Rebalancing or restoring: the next change (or this retry) sends the counts.
-        flushTimer = vertx.setTimer(1_000, t -> flush());
-        return;
+        vertx.setTimer(1_000, t -> flush());
+        now = Optional.empty();
       }
-      now.ifPresent(
-          status -> {
-            send("progress", progress(status));
-            if (status.complete()) {
-              finish(status);
-            }
-          });
+      boolean complete = now.isPresent() && now.get().complete();
+      if (now.isPresent()) {
+        out.appendBuffer(event("progress", progress(now.get())));
+        if (complete) {
+          out.appendBuffer(event("complete", progress(now.get())));
+        }
+      }
+      if (out.length() > 0) {
+        deliver(out, complete);
+      }
     }
 
-    private void finish(BatchStatus status) {
-      send("complete", progress(status));
-      response.end();
-      end();
+    /**
+     * Writes one flush to every stream, {@link #SLICE} streams at a time with the event loop's
+     * other work in between: a batch followed by thousands delays a post by one slice, not by
+     * thousands of writes.
+     */
+    private void deliver(Buffer out, boolean complete) {
+      delivering = true;
+      deliverFrom(List.copyOf(streams), 0, out, complete);
     }
 
-    private void end() {
-      if (ended) {
+    private void deliverFrom(List<Stream> targets, int from, Buffer out, boolean complete) {
+      int to = Math.min(targets.size(), from + SLICE);
+      for (int i = from; i < to; i++) {
+        Stream s = targets.get(i);
+        s.write(out);
+        if (complete) {
+          s.finish();
+        }
+      }
+      if (to < targets.size()) {
+        context.runOnContext(v -> deliverFrom(targets, to, out, complete));
+      } else {
+        delivering = false;
+      }
+    }
+
+    private Buffer event(String name, Object data) {
+      try {
+        return Buffer.buffer(
+            "id: "
+                + (++sequence)
+                + "\nevent: "
+                + name
+                + "\ndata: "
+                + Json.mapper().writeValueAsString(data)
+                + "\n\n");
+      } catch (JsonProcessingException e) {
+        log.error("cannot write a {} event of batch {}", name, batchId, e);
+        return Buffer.buffer();
+      }
+    }
+
+    private void close() {
+      if (closed) {
         return;
       }
-      ended = true;
-      onEnd.run();
-      if (flushTimer >= 0) {
-        vertx.cancelTimer(flushTimer);
-      }
+      closed = true;
+      feeds.remove(key, this);
       if (keepAlive >= 0) {
         vertx.cancelTimer(keepAlive);
       }
@@ -240,17 +342,39 @@ final class BatchEvents {
         }
       }
     }
+  }
 
-    private void send(String event, Object data) {
+  /** One client's open stream. */
+  private static final class Stream {
+    private final HttpServerResponse response;
+    private final String batchId;
+    private final Runnable onEnd;
+    private Feed feed;
+    private boolean ended;
+
+    Stream(HttpServerResponse response, String batchId, Runnable onEnd) {
+      this.response = response;
+      this.batchId = batchId;
+      this.onEnd = onEnd;
+    }
+
+    void send(String event, Object data, long id) {
       try {
-        String json = Json.mapper().writeValueAsString(data);
-        write("id: " + (++sequence) + "\nevent: " + event + "\ndata: " + json + "\n\n");
+        write(
+            Buffer.buffer(
+                "id: "
+                    + id
+                    + "\nevent: "
+                    + event
+                    + "\ndata: "
+                    + Json.mapper().writeValueAsString(data)
+                    + "\n\n"));
       } catch (JsonProcessingException e) {
         log.error("cannot write a {} event of batch {}", event, batchId, e);
       }
     }
 
-    private void write(String text) {
+    void write(Buffer buffer) {
       if (ended || response.ended() || response.closed()) {
         return;
       }
@@ -261,7 +385,25 @@ final class BatchEvents {
         response.reset();
         return;
       }
-      response.write(text);
+      response.write(buffer);
+    }
+
+    void finish() {
+      if (!ended && !response.ended()) {
+        response.end();
+      }
+      end();
+    }
+
+    void end() {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      onEnd.run();
+      if (feed != null) {
+        feed.leave(this);
+      }
     }
   }
 
