@@ -7,12 +7,11 @@ import io.txgw.common.config.Secret;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.Pem;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -66,8 +65,8 @@ class KafkaTlsIT {
     try (InputStream in = Files.newInputStream(p12)) {
       store.load(in, STORE_PASSWORD);
     }
-    String cert = pem("CERTIFICATE", store.getCertificate("broker").getEncoded());
-    String key = pem("PRIVATE KEY", store.getKey("broker", STORE_PASSWORD).getEncoded());
+    String cert = Pem.of("CERTIFICATE", store.getCertificate("broker").getEncoded());
+    String key = Pem.of("PRIVATE KEY", store.getKey("broker", STORE_PASSWORD).getEncoded());
     Path truststore = Files.writeString(dir.resolve("ca.pem"), cert);
     Path keystore = Files.writeString(dir.resolve("broker.pem"), key + cert);
     kafka =
@@ -82,16 +81,6 @@ class KafkaTlsIT {
     if (kafka != null) {
       kafka.close();
     }
-  }
-
-  private static String pem(String type, byte[] der) {
-    return "-----BEGIN "
-        + type
-        + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END "
-        + type
-        + "-----\n";
   }
 
   private static Map<String, Object> quick(KafkaConnection connection) {

@@ -71,6 +71,7 @@ public final class PayoutProcessor implements AutoCloseable {
   private final SendRound round;
   private final Clock clock;
   private final RecordIntake intake;
+  private final RecordWaits waits = new RecordWaits();
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final PartitionRests rests;
   private final PauseDetector pauses;
@@ -363,9 +364,19 @@ public final class PayoutProcessor implements AutoCloseable {
     for (ConsumerRecord<String, byte[]> record : records) {
       RecordIntake.Verdict verdict = intake.check(record, partitions);
       if (verdict instanceof RecordIntake.Verdict.Wait wait) {
+        Payout known = RecordIntake.readUnverified(record);
+        if (known != null && index.isTaken(known.resultKey())) {
+          // Already journaled, whatever this copy is: skipping it never pays.
+          continue;
+        }
+        if (waits.overdue(p, record.offset(), clock.instant(), wait.limit())) {
+          meters.counter("txgw.sendto.dead.letters").increment();
+          extra.add(DeadLetters.of(record, wait.reason()));
+          continue;
+        }
         // Nothing from here on is decided: the records before it are, and it is read again.
-        log.error("{}@{}: {}; the partition waits for the keys", p, record.offset(), wait.reason());
-        meters.counter("txgw.sendto.unknown.seal.key").increment();
+        log.error("{}@{}: {}; the partition waits", p, record.offset(), wait.reason());
+        meters.counter("txgw.sendto.waiting").increment();
         waitAt = record.offset();
         next = waitAt;
         break;
@@ -578,6 +589,7 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       partitions.forEach(indexes::remove);
       rests.forget(partitions);
+      waits.forget(partitions);
       backlog.forget(partitions);
     }
 

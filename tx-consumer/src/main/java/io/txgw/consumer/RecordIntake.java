@@ -40,16 +40,27 @@ public final class RecordIntake {
     record Refuse(Payout payout, String reason) implements Verdict {}
 
     /**
-     * Sealed by a key this consumer does not hold (yet): during a key rotation the gateway can be
-     * ahead of the consumers. Neither paid nor moved aside: read again once the keys are given.
+     * Not decided yet, and neither paid nor moved aside: read again after a rest. Sealed by a key
+     * this consumer was told is coming (a gateway ahead in a key rotation): until it is given.
+     * Sealed, but outside the partition its key hashes to by this consumer's partition count, which
+     * may be stale for minutes after the topic grew: for {@code limit}, then moved aside.
+     *
+     * @param limit how long the record may hold its partition; null for as long as it takes
      */
-    record Wait(String reason) implements Verdict {}
+    record Wait(String reason, java.time.Duration limit) implements Verdict {}
   }
+
+  /**
+   * How long a record outside its account's partition holds the partition before it is moved aside:
+   * longer than a consumer takes to see a grown topic's new partition count.
+   */
+  static final java.time.Duration MISPLACED_LIMIT = java.time.Duration.ofSeconds(90);
 
   private final RecordSeal seal;
   private final Supplier<ClientPolicies> policies;
   private final AddressCodec addresses;
   private final Map<Chain, Amount> maxPerPayout;
+  private final java.time.Duration misplacedLimit;
 
   /**
    * @param seal the keys records are sealed with; required, since an unsealed topic is one anyone
@@ -60,10 +71,23 @@ public final class RecordIntake {
       Supplier<ClientPolicies> policies,
       AddressCodec addresses,
       Map<Chain, Amount> maxPerPayout) {
+    this(seal, policies, addresses, maxPerPayout, MISPLACED_LIMIT);
+  }
+
+  /**
+   * @param misplacedLimit how long a record outside its account's partition may hold it
+   */
+  public RecordIntake(
+      RecordSeal seal,
+      Supplier<ClientPolicies> policies,
+      AddressCodec addresses,
+      Map<Chain, Amount> maxPerPayout,
+      java.time.Duration misplacedLimit) {
     this.seal = java.util.Objects.requireNonNull(seal, "seal");
     this.policies = policies;
     this.addresses = addresses;
     this.maxPerPayout = Map.copyOf(maxPerPayout);
+    this.misplacedLimit = misplacedLimit;
   }
 
   /**
@@ -74,21 +98,26 @@ public final class RecordIntake {
     Header header = record.headers().lastHeader(RecordSeal.HEADER);
     RecordSeal.Verdict sealed =
         seal.verify(record.key(), record.value(), header == null ? null : header.value());
-    if (sealed == RecordSeal.Verdict.UNKNOWN_KEY) {
-      return new Verdict.Wait("sealed by a key this consumer does not hold");
+    if (sealed == RecordSeal.Verdict.EXPECTED_KEY) {
+      return new Verdict.Wait("sealed by a key announced but not given to this consumer", null);
     }
     if (sealed != RecordSeal.Verdict.VALID) {
       return new Verdict.Dead("not sealed by a gateway: " + sealed);
     }
-    if (record.key() == null
+    if (record.key() == null) {
+      return new Verdict.Dead("a sealed record without a key");
+    }
+    if (partitions <= 0
         || record.partition() != TopicLayout.partitionOf(record.key(), partitions)) {
-      // A gateway's record copied into another partition: that partition's index does not know
-      // the payout, and would pay it again.
-      return new Verdict.Dead(
+      // A gateway's record in another partition than its account's: that partition's index does
+      // not know the payout and would pay it again. Or this consumer's partition count is stale.
+      return new Verdict.Wait(
           "a sealed record in partition "
               + record.partition()
-              + ", not its account's "
-              + (record.key() == null ? "" : TopicLayout.partitionOf(record.key(), partitions)));
+              + ", not its account's by "
+              + partitions
+              + " partitions",
+          misplacedLimit);
     }
     Payout payout;
     try {
@@ -102,6 +131,18 @@ public final class RecordIntake {
     return problem(payout)
         .<Verdict>map(why -> new Verdict.Refuse(payout, why))
         .orElse(new Verdict.Pay(payout));
+  }
+
+  /**
+   * The payout a record says it holds, unverified: only to see whether it is already journaled, in
+   * which case skipping it never pays. Null when unreadable.
+   */
+  static Payout readUnverified(ConsumerRecord<String, byte[]> record) {
+    try {
+      return PAYOUTS.deserialize(record.topic(), record.value());
+    } catch (SerializationException e) {
+      return null;
+    }
   }
 
   /** Why this payout must not be paid, if so: the gateway's rules and the client's policy. */

@@ -229,6 +229,9 @@ public final class TxConsumer implements Closeable {
     // deleted before they were paid. The loop starts a partition never committed at its start.
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+    // A grown sendto is seen within 30 s, well inside the time a record that looks misplaced by a
+    // stale partition count may wait (RecordIntake.MISPLACED_LIMIT).
+    props.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 30_000);
     props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 120_000);
     // A dead consumer's partitions move after this long; the journal makes the move safe.
     props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6_000);

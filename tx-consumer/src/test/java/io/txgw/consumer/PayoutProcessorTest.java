@@ -527,12 +527,12 @@ class PayoutProcessorTest {
   }
 
   @Test
-  void aRecordSealedByAKeyThisConsumerDoesNotHoldIsNeitherPaidNorMovedAsideNorPassed() {
+  void aRecordSealedByAnAnnouncedKeyThisConsumerDoesNotHoldYetWaitsUnpaidAndUnpassed() {
     ConsumerRecord<String, byte[]> later = record(1, "p1");
     later.headers().remove(io.txgw.common.security.RecordSeal.HEADER);
     io.txgw.common.security.RecordSeal rotated =
         io.txgw.common.security.RecordSeal.parse(
-            new io.txgw.common.config.Secret(io.txgw.common.security.RecordSeal.generate("k2")));
+            new io.txgw.common.config.Secret(io.txgw.common.security.RecordSeal.generate("next")));
     later
         .headers()
         .add(io.txgw.common.security.RecordSeal.HEADER, rotated.seal(later.key(), later.value()));
@@ -547,7 +547,7 @@ class PayoutProcessorTest {
     consumer.schedulePollTask(processor::stop);
     processor.run();
 
-    // p0 before it is paid; p1 and everything after it wait for the key.
+    // p0 before it is paid; p1 and everything after it wait for the key ("next" is announced).
     assertThat(sender.prepared).containsExactly("p0");
     assertThat(committed(Topics.SENDTO_DEAD_LETTER)).isEmpty();
     assertThat(lastCommittedOffset()).isEqualTo(1);

@@ -16,7 +16,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /** The seal and policies the consumer's tests pay under, and a forger's key that is not theirs. */
 public final class TestTrust {
+  /** The gateways' key "gw"; a key "next" is announced and not held (a rotation under way). */
   public static final RecordSeal SEAL = seal("gw", 7);
+
   public static final RecordSeal FORGER = seal("gw", 9);
   public static final AddressCodec ADDRESSES = new AddressCodec(BitcoinNetwork.BCOIN_REGTEST);
 
@@ -25,7 +27,8 @@ public final class TestTrust {
   private static RecordSeal seal(String id, int fill) {
     byte[] key = new byte[32];
     java.util.Arrays.fill(key, (byte) fill);
-    return RecordSeal.parse(new Secret(id + "=" + Base64.getEncoder().encodeToString(key)));
+    return RecordSeal.parse(
+        new Secret(id + "=" + Base64.getEncoder().encodeToString(key) + ",next="));
   }
 
   /** An intake under which {@code client} may spend from exactly {@code rights} (CHAIN:source). */
@@ -37,7 +40,9 @@ public final class TestTrust {
         SEAL,
         () -> policies,
         ADDRESSES,
-        Map.of(Chain.BTC, Amount.parse("100"), Chain.ETH, Amount.parse("1000000")));
+        Map.of(Chain.BTC, Amount.parse("100"), Chain.ETH, Amount.parse("1000000")),
+        // Shorter than in production (90 s): the simulation's rounds cover seconds, not minutes.
+        java.time.Duration.ofSeconds(5));
   }
 
   /** The canonical (EIP-55) form of a 20-byte Ethereum account given as a number. */

@@ -41,7 +41,12 @@ public final class RecordSeal {
     VALID,
     /** The record has no seal at all. */
     MISSING,
-    /** The seal names a key this process does not hold. */
+    /**
+     * The seal names a key this process was told is coming ({@code id=} with no key) and does not
+     * hold yet: a gateway is ahead in a key rotation.
+     */
+    EXPECTED_KEY,
+    /** The seal names a key this process neither holds nor expects. */
     UNKNOWN_KEY,
     /** The seal is not the one the named key gives this record: forged or altered. */
     MISMATCH,
@@ -51,19 +56,24 @@ public final class RecordSeal {
 
   private final String sealingKeyId;
   private final Map<String, Mac> macs;
+  private final java.util.Set<String> expected;
 
-  private RecordSeal(String sealingKeyId, Map<String, Mac> macs) {
+  private RecordSeal(String sealingKeyId, Map<String, Mac> macs, java.util.Set<String> expected) {
     this.sealingKeyId = sealingKeyId;
     this.macs = macs;
+    this.expected = expected;
   }
 
   /**
-   * Parses {@code id=base64key[,id2=base64key2...]}; the first key seals.
+   * Parses {@code id=base64key[,id2=base64key2...]}; the first key seals. An entry {@code id=}
+   * without a key announces a key a gateway may seal with before this process holds it: records
+   * sealed by it wait instead of being moved aside.
    *
    * @throws IllegalArgumentException naming the bad entry by position, never by its key
    */
   public static RecordSeal parse(Secret text) {
     Map<String, Mac> macs = new LinkedHashMap<>();
+    java.util.Set<String> expected = new java.util.HashSet<>();
     String first = null;
     String[] entries = text.reveal().split("[,\\n]");
     for (int i = 0; i < entries.length; i++) {
@@ -79,6 +89,10 @@ public final class RecordSeal {
       if (!KEY_ID.matcher(id).matches()) {
         throw new IllegalArgumentException(
             "entry " + (i + 1) + ": a key id is 1-32 of A-Z a-z 0-9 . _ -");
+      }
+      if (entry.substring(eq + 1).isBlank()) {
+        expected.add(id);
+        continue;
       }
       byte[] key;
       try {
@@ -100,7 +114,8 @@ public final class RecordSeal {
     if (first == null) {
       throw new IllegalArgumentException("no key given");
     }
-    return new RecordSeal(first, Map.copyOf(macs));
+    expected.removeAll(macs.keySet());
+    return new RecordSeal(first, Map.copyOf(macs), java.util.Set.copyOf(expected));
   }
 
   /** A fresh random key in the form {@link #parse} takes, for a local stack and tests. */
@@ -127,7 +142,7 @@ public final class RecordSeal {
       return Verdict.MALFORMED;
     }
     if (!macs.containsKey(parts[1])) {
-      return Verdict.UNKNOWN_KEY;
+      return expected.contains(parts[1]) ? Verdict.EXPECTED_KEY : Verdict.UNKNOWN_KEY;
     }
     byte[] given;
     try {

@@ -45,6 +45,17 @@ class RecordSealTest {
   }
 
   @Test
+  void aKeyAnnouncedButNotHeldIsToldApartFromAStrangersKey() {
+    RecordSeal consumer = RecordSeal.parse(new Secret(RecordSeal.generate("old") + ",new="));
+    RecordSeal gatewayAhead = RecordSeal.parse(new Secret(RecordSeal.generate("new")));
+    RecordSeal stranger = RecordSeal.parse(new Secret(RecordSeal.generate("evil")));
+    assertThat(consumer.verify("k", value, gatewayAhead.seal("k", value)))
+        .isEqualTo(RecordSeal.Verdict.EXPECTED_KEY);
+    assertThat(consumer.verify("k", value, stranger.seal("k", value)))
+        .isEqualTo(RecordSeal.Verdict.UNKNOWN_KEY);
+  }
+
+  @Test
   void aShortKeyIsRefusedWithoutShowingIt() {
     assertThatThrownBy(() -> RecordSeal.parse(new Secret("k=c2VjcmV0")))
         .hasMessageContaining("at least 32")

@@ -1,12 +1,12 @@
 package io.txgw.deploy.security;
 
+import io.txgw.deploy.infra.Pem;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -70,8 +70,8 @@ final class SelfSignedTls {
     byte[] key = ks.getKey("gateway", pass).getEncoded(); // PKCS#8
     Path certPem = dir.resolve("cert.pem");
     Path keyPem = dir.resolve("key.pem");
-    Files.writeString(certPem, pem("CERTIFICATE", cert.getEncoded()));
-    Files.writeString(keyPem, pem("PRIVATE KEY", key));
+    Files.writeString(certPem, Pem.of("CERTIFICATE", cert.getEncoded()));
+    Files.writeString(keyPem, Pem.of("PRIVATE KEY", key));
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
     trust.setCertificateEntry("gateway", cert);
@@ -81,15 +81,5 @@ final class SelfSignedTls {
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, tmf.getTrustManagers(), null);
     return new SelfSignedTls(certPem, keyPem, context);
-  }
-
-  private static String pem(String type, byte[] der) {
-    return "-----BEGIN "
-        + type
-        + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END "
-        + type
-        + "-----\n";
   }
 }

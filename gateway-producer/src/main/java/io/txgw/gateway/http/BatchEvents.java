@@ -127,8 +127,16 @@ final class BatchEvents {
     Feed feed = feeds.get(key);
     if (feed == null) {
       feed = new Feed(vertx.getOrCreateContext(), key, client, batchId);
+      try {
+        feed.start();
+      } catch (RuntimeException e) {
+        // No feed half-built for the next stream to join: this one ends, the client reconnects.
+        feed.close();
+        stream.finish();
+        log.warn("event stream of {} ended at its start: {}", batchId, e.toString());
+        return true;
+      }
       feeds.put(key, feed);
-      feed.start();
     }
     feed.join(stream);
     return true;
@@ -159,6 +167,7 @@ final class BatchEvents {
     private AutoCloseable watch;
     private boolean closed;
     private boolean delivering;
+    private boolean retrying;
 
     Feed(Context context, String key, String client, String batchId) {
       this.context = context;
@@ -267,8 +276,16 @@ final class BatchEvents {
       try {
         now = view.summary(client, batchId);
       } catch (BatchView.ViewUnavailableException e) {
-        // Rebalancing or restoring: the next change (or this retry) sends the counts.
-        vertx.setTimer(1_000, t -> flush());
+        // Rebalancing or restoring: the next change (or this one retry) sends the counts.
+        if (!retrying) {
+          retrying = true;
+          vertx.setTimer(
+              1_000,
+              t -> {
+                retrying = false;
+                flush();
+              });
+        }
         now = Optional.empty();
       }
       boolean complete = now.isPresent() && now.get().complete();

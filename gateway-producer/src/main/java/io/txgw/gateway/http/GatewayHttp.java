@@ -48,6 +48,9 @@ public final class GatewayHttp {
   private static final String BODY_DIGEST = "txgw.bodyDigest";
   private static final int INLINE_BODY_BYTES = 16 * 1024;
 
+  /** A request body must be received in full within this, whatever its pace. */
+  static final long BODY_DEADLINE_MS = 60_000;
+
   private final Vertx vertx;
   private final BatchService service;
   private final Supplier<ApiKeys> apiKeys;
@@ -317,7 +320,24 @@ public final class GatewayHttp {
                   + " client or in all); nothing was written, retry after 1 s"));
       return;
     }
-    ctx.addEndHandler(v -> held.get().release());
+    // A body trickled in a byte at a time would hold its share for ever: it has a deadline.
+    long deadline =
+        vertx.setTimer(
+            BODY_DEADLINE_MS,
+            t -> {
+              if (!ctx.request().isEnded()) {
+                log.warn(
+                    "request body from {} not received in {} s; connection closed",
+                    remote(ctx),
+                    BODY_DEADLINE_MS / 1000);
+                ctx.request().connection().close();
+              }
+            });
+    ctx.addEndHandler(
+        v -> {
+          vertx.cancelTimer(deadline);
+          held.get().release();
+        });
     ctx.next();
   }
 
@@ -466,7 +486,8 @@ public final class GatewayHttp {
           bytes,
           ctx.queryParams().get("batchId"),
           ctx.queryParams().get("chain"),
-          ctx.queryParams().get("source"));
+          ctx.queryParams().get("source"),
+          service.maxBatchPayouts());
     }
     if (type.isEmpty()) {
       // Guessing the format of money is not this API's business.

@@ -27,7 +27,6 @@ import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -250,11 +249,13 @@ public final class DailySpend implements Closeable {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           try {
             BatchRecord batch = BATCHES.deserialize(r.topic(), r.value());
-            if (batch != null) {
+            if (batch != null && batch.acceptedAt() != null) {
               apply(batch);
             }
-          } catch (SerializationException e) {
-            log.warn("unreadable batch record {}-{}@{}", r.topic(), r.partition(), r.offset());
+          } catch (RuntimeException e) {
+            // One record this reader cannot count must not stop it counting the rest.
+            log.warn(
+                "batch record {}-{}@{} not counted: {}", r.topic(), r.partition(), r.offset(), e);
           }
         }
         if (caughtUp.getCount() > 0 && reachedEnds(ends)) {
@@ -274,6 +275,9 @@ public final class DailySpend implements Closeable {
             e.toString());
       }
     } finally {
+      if (!closed) {
+        failed = true;
+      }
       consumer.close(Duration.ofSeconds(5));
     }
   }

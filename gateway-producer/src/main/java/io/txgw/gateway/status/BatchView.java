@@ -423,7 +423,20 @@ public final class BatchView implements Closeable {
     List<AutoCloseable> watches = new ArrayList<>();
     watches.add(watchKey(key, onChange));
     // The results of payouts accepted earlier name the batch that accepted them.
-    Map<String, String> earlier = header(key).map(Header::acceptedEarlier).orElse(Map.of());
+    Map<String, String> earlier;
+    try {
+      earlier = header(key).map(Header::acceptedEarlier).orElse(Map.of());
+    } catch (RuntimeException e) {
+      // Not left watching for a caller that never gets the handle to stop it.
+      for (AutoCloseable w : watches) {
+        try {
+          w.close();
+        } catch (Exception closing) {
+          e.addSuppressed(closing);
+        }
+      }
+      throw e;
+    }
     Map<String, Set<String>> idsByBatch = new HashMap<>();
     earlier.forEach((id, b) -> idsByBatch.computeIfAbsent(b, x -> new HashSet<>()).add(id));
     idsByBatch.forEach(

@@ -125,8 +125,18 @@ class BatchRequestParserTest {
   @Test
   void aCsvBodyOfManyBadRowsKeepsTheFirstThousandProblemsAndCountsTheRest() {
     byte[] rows = "x\n".repeat(100_000).getBytes(StandardCharsets.UTF_8);
-    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "ETH", "s");
+    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "ETH", "s", 200_000);
     assertThat(parsed.typeViolations()).hasSize(1_000);
     assertThat(parsed.typeViolations().total()).isEqualTo(100_000);
+  }
+
+  @Test
+  void aCsvBodyWithMoreRowsThanTheLargestBatchIsNotReadPastIt() {
+    byte[] rows = "p,rb1qx,1\n".repeat(100_000).getBytes(StandardCharsets.UTF_8);
+    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "BTC", "s", 10_000);
+    assertThat(parsed.submission().payouts()).isEmpty();
+    assertThat(parsed.typeViolations())
+        .singleElement()
+        .satisfies(v -> assertThat(v.reason()).contains("more than 10000 payouts"));
   }
 }
