@@ -363,20 +363,28 @@ public final class PayoutProcessor implements AutoCloseable {
     Long waitAt = null;
     for (ConsumerRecord<String, byte[]> record : records) {
       RecordIntake.Verdict verdict = intake.check(record, partitions);
-      if (verdict instanceof RecordIntake.Verdict.Wait wait) {
+      if (!(verdict instanceof RecordIntake.Verdict.Pay)
+          && !(verdict instanceof RecordIntake.Verdict.Refuse)) {
         Payout known = RecordIntake.readUnverified(record);
         if (known != null && index.isTaken(known.resultKey())) {
-          // Already journaled, whatever this copy is: skipping it never pays.
+          // Already journaled, whatever this copy is (read again from before the committed
+          // offset, sealed by a key since dropped, or a forgery): skipping it never pays.
           continue;
         }
-        if (waits.overdue(p, record.offset(), clock.instant(), wait.limit())) {
+      }
+      if (verdict instanceof RecordIntake.Verdict.Wait wait) {
+        RecordWaits.State state = waits.check(p, record.offset(), clock.instant(), wait.limit());
+        if (state == RecordWaits.State.OVERDUE) {
           meters.counter("txgw.sendto.dead.letters").increment();
           extra.add(DeadLetters.of(record, wait.reason()));
           continue;
         }
+        if (state == RecordWaits.State.STARTED) {
+          // Once per record: it is read again every rest until it is decided.
+          log.error("{}@{}: {}; the partition waits", p, record.offset(), wait.reason());
+          meters.counter("txgw.sendto.waiting").increment();
+        }
         // Nothing from here on is decided: the records before it are, and it is read again.
-        log.error("{}@{}: {}; the partition waits", p, record.offset(), wait.reason());
-        meters.counter("txgw.sendto.waiting").increment();
         waitAt = record.offset();
         next = waitAt;
         break;

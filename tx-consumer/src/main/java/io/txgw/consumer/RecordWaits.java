@@ -15,21 +15,30 @@ final class RecordWaits {
 
   private final Map<TopicPartition, Waiting> waiting = new HashMap<>();
 
+  /** Where a record stands in its wait. */
+  enum State {
+    /** Seen waiting for the first time: worth saying so once. */
+    STARTED,
+    WAITING,
+    /** It has held the partition longer than allowed. */
+    OVERDUE
+  }
+
   /**
-   * Whether the record at {@code offset} has held {@code p} longer than {@code limit}; a null limit
-   * never runs out. Starts the count the first time a record is seen waiting.
+   * Where the record at {@code offset} of {@code p} stands, given it may wait {@code limit} (null:
+   * for ever). Starts the count the first time a record is seen waiting.
    */
-  boolean overdue(TopicPartition p, long offset, Instant now, Duration limit) {
+  State check(TopicPartition p, long offset, Instant now, Duration limit) {
     Waiting w = waiting.get(p);
     if (w == null || w.offset() != offset) {
       waiting.put(p, new Waiting(offset, now));
-      return false;
+      return State.STARTED;
     }
     if (limit == null || !now.isAfter(w.since().plus(limit))) {
-      return false;
+      return State.WAITING;
     }
     waiting.remove(p);
-    return true;
+    return State.OVERDUE;
   }
 
   void forget(java.util.Collection<TopicPartition> partitions) {
