@@ -177,9 +177,9 @@ class BatchServiceTest {
         new ClientPolicies(
             Map.of(
                 "acme",
-                new ClientPolicy("acme", rights, Map.of(), Map.of(), Set.of(), null),
+                new ClientPolicy("acme", rights, Map.of(), Map.of(), Set.of(), null, false),
                 "globex",
-                new ClientPolicy("globex", rights, Map.of(), Map.of(), Set.of(), null)));
+                new ClientPolicy("globex", rights, Map.of(), Map.of(), Set.of(), null, false)));
     service = new BatchService(validator, writer, driver.view(), clock, () -> policies);
   }
 

@@ -145,6 +145,13 @@ public final class RecordIntake {
     }
   }
 
+  /**
+   * Whether the payout's client may pay a contract with a native transfer, as its policy says now.
+   */
+  public boolean contractsAllowed(Payout p) {
+    return policies.get().of(p.clientId()).payContracts();
+  }
+
   /** Why this payout must not be paid, if so: the gateway's rules and the client's policy. */
   Optional<String> problem(Payout p) {
     if (!p.asset().equals(p.chain().nativeAsset())) {

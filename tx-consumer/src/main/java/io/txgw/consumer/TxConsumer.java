@@ -115,7 +115,9 @@ public final class TxConsumer implements Closeable {
     Map<Chain, ChainSender> senders = new EnumMap<>(Chain.class);
     NodePool eth = routing.pools().get(Chain.ETH);
     if (eth != null) {
-      senders.put(Chain.ETH, new EthereumSender(eth.node(), Clock.systemUTC()));
+      senders.put(
+          Chain.ETH,
+          new EthereumSender(eth.node(), Clock.systemUTC(), config.intake()::contractsAllowed));
     }
     NodePool btc = routing.pools().get(Chain.BTC);
     if (btc != null) {

@@ -35,7 +35,9 @@ public final class TestTrust {
   public static RecordIntake intake(String client, Set<String> rights) {
     ClientPolicies policies =
         new ClientPolicies(
-            Map.of(client, new ClientPolicy(client, rights, Map.of(), Map.of(), Set.of(), null)));
+            Map.of(
+                client,
+                new ClientPolicy(client, rights, Map.of(), Map.of(), Set.of(), null, false)));
     return new RecordIntake(
         SEAL,
         () -> policies,

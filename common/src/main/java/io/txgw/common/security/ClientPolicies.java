@@ -30,7 +30,8 @@ import java.util.Set;
  *     "maxBatchTotal": {"ETH": "500", "BTC": "10"},
  *     "maxDailyTotal": {"ETH": "2000"},
  *     "deny": ["0x0000000000000000000000000000000000000bad"],
- *     "allow": null
+ *     "allow": null,
+ *     "contractRecipients": false
  *   }}}
  * }</pre>
  *
@@ -50,7 +51,9 @@ public final class ClientPolicies {
   /** The client's policy; one that is not named has no rights at all. */
   public ClientPolicy of(String client) {
     ClientPolicy p = byClient.get(client);
-    return p != null ? p : new ClientPolicy(client, Set.of(), Map.of(), Map.of(), Set.of(), null);
+    return p != null
+        ? p
+        : new ClientPolicy(client, Set.of(), Map.of(), Map.of(), Set.of(), null, false);
   }
 
   public int size() {
@@ -107,7 +110,8 @@ public final class ClientPolicies {
       problems.add(client + ": expected an object");
       return null;
     }
-    Set<String> known = Set.of("spend", "maxBatchTotal", "maxDailyTotal", "deny", "allow");
+    Set<String> known =
+        Set.of("spend", "maxBatchTotal", "maxDailyTotal", "deny", "allow", "contractRecipients");
     node.fieldNames()
         .forEachRemaining(
             f -> {
@@ -133,7 +137,12 @@ public final class ClientPolicies {
         allowNode == null || allowNode.isNull()
             ? null
             : recipients(client, "allow", allowNode, addresses, problems);
-    return new ClientPolicy(client, spend, caps, daily, deny, allow);
+    JsonNode contracts = node.get("contractRecipients");
+    if (contracts != null && !contracts.isNull() && !contracts.isBoolean()) {
+      problems.add(client + ": contractRecipients must be true or false");
+    }
+    boolean payContracts = contracts != null && contracts.asBoolean(false);
+    return new ClientPolicy(client, spend, caps, daily, deny, allow, payContracts);
   }
 
   private static Map<String, Amount> caps(

@@ -18,6 +18,8 @@ import java.util.Set;
  *     across gateway instances
  * @param deny recipients never paid for this client, canonical form
  * @param allow when not null, the only recipients paid for this client
+ * @param payContracts whether a native transfer may go to a contract; off, a recipient with code is
+ *     refused before anything is signed (a contract that cannot handle the coin keeps it)
  */
 public record ClientPolicy(
     String client,
@@ -25,7 +27,8 @@ public record ClientPolicy(
     Map<String, Amount> maxBatchTotal,
     Map<String, Amount> maxDailyTotal,
     Set<String> deny,
-    Set<String> allow) {
+    Set<String> allow,
+    boolean payContracts) {
   public ClientPolicy {
     spend = Set.copyOf(spend);
     maxBatchTotal = Map.copyOf(maxBatchTotal);

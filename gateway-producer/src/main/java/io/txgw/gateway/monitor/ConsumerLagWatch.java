@@ -115,7 +115,8 @@ public final class ConsumerLagWatch implements Closeable {
       history.add(reading);
     } catch (ExecutionException | TimeoutException e) {
       log.debug("consumer lag not read: {}", e.toString());
-    } catch (InterruptedException e) {
+    } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException e) {
+      // Closing: the reading stops here.
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       log.warn("consumer lag not read", e);

@@ -61,9 +61,21 @@ public final class EthereumSender implements ChainSender {
   private BigInteger gasPrice;
   private Instant gasPriceAt = Instant.MIN;
 
+  private final java.util.function.Predicate<Payout> contractsAllowed;
+
+  /** A sender that refuses every contract recipient. */
   public EthereumSender(Rpc rpc, Clock clock) {
+    this(rpc, clock, p -> false);
+  }
+
+  /**
+   * @param contractsAllowed whether a payout may go to a contract (its client's policy)
+   */
+  public EthereumSender(
+      Rpc rpc, Clock clock, java.util.function.Predicate<Payout> contractsAllowed) {
     this.rpc = rpc;
     this.clock = clock;
+    this.contractsAllowed = contractsAllowed;
   }
 
   @Override
@@ -106,6 +118,12 @@ public final class EthereumSender implements ChainSender {
     Funds funds;
     BigInteger cost;
     try {
+      if (!contractsAllowed.test(payout) && isContract(payout.to().value())) {
+        // Refused before anything is signed: a contract that cannot handle the coin keeps it.
+        return new Preparation.Refused(
+            "not-permitted: the recipient is a contract, which this client may not pay with a"
+                + " native transfer");
+      }
       BigInteger value = payout.amount().toUnits(payout.asset().decimals());
       price = gasPrice();
       cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
@@ -320,6 +338,19 @@ public final class EthereumSender implements ChainSender {
   private Funds fundsOf(String account) throws RpcException, InterruptedException {
     Funds funds = accounts.get(account);
     return funds != null ? funds : readFunds(account);
+  }
+
+  /**
+   * Whether the address holds code at the latest block. An account that delegates to code
+   * (EIP-7702, code {@code 0xef0100} and an address) is a person's account, not a contract.
+   */
+  private boolean isContract(String address) throws RpcException, InterruptedException {
+    String code = rpc.call("eth_getCode", address, "latest").asText("");
+    if (code.isEmpty() || code.equals("0x")) {
+      return false;
+    }
+    return !(code.length() == 2 + 46
+        && code.toLowerCase(java.util.Locale.ROOT).startsWith("0xef0100"));
   }
 
   /**

@@ -42,16 +42,18 @@ class EthereumSenderTest {
   private final ScriptedNode node = new ScriptedNode();
   private final OkHttpClient http = new OkHttpClient();
   private EthereumSender sender;
+  private RpcEndpoint endpoint;
 
   @BeforeEach
   void start() throws Exception {
     server.setDispatcher(node);
     server.start(InetAddress.getLoopbackAddress(), 0);
-    RpcEndpoint endpoint =
+    endpoint =
         new RpcEndpoint(
             "anvil", server.url("/").toString(), null, null, true, Duration.ofMillis(500));
     sender = new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock);
     node.alwaysResult("eth_gasPrice", "\"0x3b9aca00\"")
+        .alwaysResult("eth_getCode", "\"0x\"")
         .alwaysResult("eth_signTransaction", "\"" + RAW + "\"")
         .alwaysResult("eth_getBalance", "\"" + RICH + "\"");
   }
@@ -333,11 +335,36 @@ class EthereumSenderTest {
     ScriptedNode refusing = new ScriptedNode();
     server.setDispatcher(refusing);
     refusing
+        .alwaysResult("eth_getCode", "\"0x\"")
         .alwaysResult("eth_getTransactionCount", "\"0x0\"")
         .alwaysResult("eth_getBalance", "\"" + RICH + "\"")
         .alwaysResult("eth_gasPrice", "\"0x1\"")
         .alwaysError("eth_signTransaction", -32602, "No Signer available");
     assertThat(sender.prepare(FROM, List.of(payout("p1", "1"))))
         .isEqualTo(new Preparation.Refused("No Signer available (code -32602)"));
+  }
+
+  @Test
+  void aContractRecipientIsRefusedBeforeAnythingIsSignedUnlessItsClientMayPayContracts()
+      throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_getCode", "\"0x6080604052\"");
+    assertThat(sender.prepare(FROM, List.of(payout("c1", "1"))))
+        .isInstanceOfSatisfying(
+            Preparation.Refused.class,
+            r -> assertThat(r.reason()).startsWith("not-permitted: the recipient is a contract"));
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+    EthereumSender allowing =
+        new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock, p -> true);
+    assertThat(allowing.prepare(FROM, List.of(payout("c2", "1"))))
+        .isInstanceOf(Preparation.Signed.class);
+  }
+
+  @Test
+  void anAccountDelegatingToCodeIsPaidAsThePersonsAccountItIs() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_getCode", "\"0xef0100" + "ab".repeat(20) + "\"");
+    assertThat(sender.prepare(FROM, List.of(payout("d1", "1"))))
+        .isInstanceOf(Preparation.Signed.class);
   }
 }

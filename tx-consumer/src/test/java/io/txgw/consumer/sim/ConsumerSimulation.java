@@ -212,6 +212,10 @@ final class ConsumerSimulation {
             case 2 -> "2.5";
             default -> "0." + (1 + random.nextInt(999_999));
           };
+      if (random.nextInt(12) == 0) {
+        // The recipient is a contract: never paid with a native transfer (acme may not).
+        node.deployContractAt(address(0x1000 + i));
+      }
       toPost.add(
           new Payout(
               "p" + i,
@@ -750,6 +754,9 @@ final class ConsumerSimulation {
       }
       List<SimEthNode.Transfer> transfers =
           paid.getOrDefault(payout.to().value().toLowerCase(Locale.ROOT), List.of());
+      if (result.status() == PayoutStatus.BROADCAST && node.isContract(payout.to().value())) {
+        return payout.resultKey() + " paid a contract: " + result;
+      }
       if (result.status() == PayoutStatus.BROADCAST) {
         if (transfers.size() != 1) {
           return payout.resultKey()

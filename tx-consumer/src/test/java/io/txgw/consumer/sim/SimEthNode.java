@@ -30,6 +30,18 @@ import java.util.function.Consumer;
  * exactly as the sender computes it.
  */
 final class SimEthNode implements Rpc {
+  /** Addresses that hold code: a native transfer to them is refused unless a client allows it. */
+  private final java.util.Set<String> contracts = new java.util.HashSet<>();
+
+  /** Makes {@code address} a contract. */
+  void deployContractAt(String address) {
+    contracts.add(address.toLowerCase(java.util.Locale.ROOT));
+  }
+
+  boolean isContract(String address) {
+    return contracts.contains(address.toLowerCase(java.util.Locale.ROOT));
+  }
+
   /** How a real node words things and what it offers. */
   enum Dialect {
     GETH(
@@ -266,6 +278,11 @@ final class SimEthNode implements Rpc {
                           ? pendingCount(params.get(0).asText())
                           : nonceAt(params.get(0).asText(), view))));
       case "eth_getBalance" -> text(hex(balance(params.get(0).asText())));
+      case "eth_getCode" ->
+          text(
+              contracts.contains(params.get(0).asText().toLowerCase(java.util.Locale.ROOT))
+                  ? "0x6080604052"
+                  : "0x");
       case "eth_getTransactionByHash" -> byHash(params.get(0).asText());
       case "anvil_dropTransaction" -> {
         if (!dialect.canDrop) {
