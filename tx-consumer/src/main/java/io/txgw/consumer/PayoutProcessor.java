@@ -160,6 +160,9 @@ public final class PayoutProcessor implements AutoCloseable {
     // The simulation says itself when the process stood still; everything else measures it.
     this.measuresPauses = quarantined == null;
     this.quarantined = measuresPauses ? pauses::quarantined : quarantined;
+    Gauge.builder("txgw.sendto.partitions.waiting", waits, RecordWaits::size)
+        .description("partitions held by a record not decided yet (a key announced, not given)")
+        .register(meters);
     Gauge.builder("txgw.journal.pending.units", pendingUnits, AtomicInteger::get)
         .description("transactions journaled and not yet recorded, to broadcast before new work")
         .register(meters);
@@ -363,16 +366,14 @@ public final class PayoutProcessor implements AutoCloseable {
     Long waitAt = null;
     for (ConsumerRecord<String, byte[]> record : records) {
       RecordIntake.Verdict verdict = intake.check(record, partitions);
-      if (!(verdict instanceof RecordIntake.Verdict.Pay)
-          && !(verdict instanceof RecordIntake.Verdict.Refuse)) {
+      if (verdict instanceof RecordIntake.Verdict.Wait wait) {
         Payout known = RecordIntake.readUnverified(record);
         if (known != null && index.isTaken(known.resultKey())) {
-          // Already journaled, whatever this copy is (read again from before the committed
-          // offset, sealed by a key since dropped, or a forgery): skipping it never pays.
+          // Already journaled, whatever this copy is: skipping it never pays, and a copy must
+          // not hold the partition. Counted, since a copy may be someone else's doing.
+          meters.counter("txgw.sendto.skipped.copies").increment();
           continue;
         }
-      }
-      if (verdict instanceof RecordIntake.Verdict.Wait wait) {
         RecordWaits.State state = waits.check(p, record.offset(), clock.instant(), wait.limit());
         if (state == RecordWaits.State.OVERDUE) {
           meters.counter("txgw.sendto.dead.letters").increment();

@@ -28,7 +28,7 @@ final class RecordWaits {
    * Where the record at {@code offset} of {@code p} stands, given it may wait {@code limit} (null:
    * for ever). Starts the count the first time a record is seen waiting.
    */
-  State check(TopicPartition p, long offset, Instant now, Duration limit) {
+  synchronized State check(TopicPartition p, long offset, Instant now, Duration limit) {
     Waiting w = waiting.get(p);
     if (w == null || w.offset() != offset) {
       waiting.put(p, new Waiting(offset, now));
@@ -41,7 +41,12 @@ final class RecordWaits {
     return State.OVERDUE;
   }
 
-  void forget(java.util.Collection<TopicPartition> partitions) {
+  /** Partitions waiting now; read by a gauge from another thread. */
+  synchronized int size() {
+    return waiting.size();
+  }
+
+  synchronized void forget(java.util.Collection<TopicPartition> partitions) {
     partitions.forEach(waiting::remove);
   }
 }

@@ -218,8 +218,9 @@ final class SendRound {
               unit.lastOffset()));
       return true;
     }
-    String reason = ((Preparation.Refused) preparation).reason();
-    if (holding) {
+    Preparation.Refused refusal = (Preparation.Refused) preparation;
+    String reason = refusal.reason();
+    if (holding && !refusal.regardless()) {
       log.info(
           "{}:{} refused while this round holds its coins: {}",
           unit.chain(),

@@ -119,10 +119,13 @@ public final class EthereumSender implements ChainSender {
     BigInteger cost;
     try {
       if (!contractsAllowed.test(payout) && isContract(payout.to().value())) {
-        // Refused before anything is signed: a contract that cannot handle the coin keeps it.
+        // Refused before anything is signed, whatever else the round holds: sent with a plain
+        // transfer's gas, the contract's code would run out of it and the transaction revert,
+        // spending the fee for nothing.
         return new Preparation.Refused(
             "not-permitted: the recipient is a contract, which this client may not pay with a"
-                + " native transfer");
+                + " native transfer",
+            true);
       }
       BigInteger value = payout.amount().toUnits(payout.asset().decimals());
       price = gasPrice();
@@ -341,17 +344,28 @@ public final class EthereumSender implements ChainSender {
   }
 
   /**
-   * Whether the address holds code at the latest block. An account that delegates to code
-   * (EIP-7702, code {@code 0xef0100} and an address) is a person's account, not a contract.
+   * Whether the address holds code at the latest block: a chain fact, so an answer that is not hex
+   * code is a failed call (nothing is decided), never "no code". An account that delegates to code
+   * (EIP-7702, code {@code 0xef0100} and an address) is a person's account: it is paid, and if its
+   * code runs out of a transfer's gas the transaction reverts (FAILED, fee spent, nothing lost).
+   * Best effort: code deployed after the check (or not yet seen by a lagging node) is not seen.
    */
   private boolean isContract(String address) throws RpcException, InterruptedException {
-    String code = rpc.call("eth_getCode", address, "latest").asText("");
-    if (code.isEmpty() || code.equals("0x")) {
+    JsonNode answer = rpc.call("eth_getCode", address, "latest");
+    String code = answer == null || !answer.isTextual() ? null : answer.asText();
+    if (code == null || !HEX_CODE.matcher(code).matches()) {
+      throw new RpcException(
+          RpcException.Kind.MALFORMED, null, 0, "eth_getCode: the answer is not hex code", null);
+    }
+    if (code.equals("0x")) {
       return false;
     }
     return !(code.length() == 2 + 46
         && code.toLowerCase(java.util.Locale.ROOT).startsWith("0xef0100"));
   }
+
+  private static final java.util.regex.Pattern HEX_CODE =
+      java.util.regex.Pattern.compile("0x([0-9a-fA-F]{2})*");
 
   /**
    * The account's next nonce and balance at the latest block: chain facts. What this sender signed

@@ -18,6 +18,16 @@ public sealed interface Preparation {
     }
   }
 
-  /** The node refused to build the transaction (funds, dust, address); nothing was signed. */
-  record Refused(String reason) implements Preparation {}
+  /**
+   * The node refused to build the transaction (funds, dust, address), or the payout may not be made
+   * (a policy); nothing was signed.
+   *
+   * @param regardless final whatever the round holds: a refusal about the payout itself (its
+   *     recipient), not one that coins or nonces held by the round's earlier units could cause
+   */
+  record Refused(String reason, boolean regardless) implements Preparation {
+    public Refused(String reason) {
+      this(reason, false);
+    }
+  }
 }

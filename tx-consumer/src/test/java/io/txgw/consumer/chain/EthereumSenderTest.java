@@ -352,7 +352,11 @@ class EthereumSenderTest {
     assertThat(sender.prepare(FROM, List.of(payout("c1", "1"))))
         .isInstanceOfSatisfying(
             Preparation.Refused.class,
-            r -> assertThat(r.reason()).startsWith("not-permitted: the recipient is a contract"));
+            r -> {
+              assertThat(r.reason()).startsWith("not-permitted: the recipient is a contract");
+              // About the recipient, not the round: final even behind the account's other units.
+              assertThat(r.regardless()).isTrue();
+            });
     assertThat(node.calls("eth_signTransaction")).isEmpty();
     EthereumSender allowing =
         new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock, p -> true);
@@ -366,5 +370,15 @@ class EthereumSenderTest {
         .alwaysResult("eth_getCode", "\"0xef0100" + "ab".repeat(20) + "\"");
     assertThat(sender.prepare(FROM, List.of(payout("d1", "1"))))
         .isInstanceOf(Preparation.Signed.class);
+  }
+
+  @Test
+  void anAnswerToGetCodeThatIsNotHexCodeDecidesNothing() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_getCode", "null");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> sender.prepare(FROM, List.of(payout("n1", "1"))))
+        .isInstanceOf(NodeUnavailableException.class);
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
   }
 }

@@ -772,6 +772,10 @@ final class ConsumerSimulation {
         if (!transfers.isEmpty()) {
           return payout.resultKey() + " is FAILED and the chain paid it: " + transfers;
         }
+        if (String.valueOf(result.error()).startsWith("not-permitted: the recipient is a contract")
+            && !node.isContract(payout.to().value())) {
+          return payout.resultKey() + " refused as a contract, which it is not";
+        }
       } else {
         return payout.resultKey() + " ended " + result.status();
       }
