@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
-import io.txgw.common.model.Payout;
 import io.txgw.consumer.chain.ChainSender;
 import java.time.Clock;
 import java.time.Duration;
@@ -70,8 +69,8 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private final SendRound round;
   private final Clock clock;
-  private final RecordIntake intake;
   private final RecordWaits waits = new RecordWaits();
+  private final RecordTriage triage;
   private final Map<TopicPartition, JournalIndex> indexes = new HashMap<>();
   private final PartitionRests rests;
   private final PauseDetector pauses;
@@ -142,7 +141,7 @@ public final class PayoutProcessor implements AutoCloseable {
       MeterRegistry meters,
       java.util.function.BooleanSupplier quarantined) {
     this.meters = meters;
-    this.intake = intake;
+    this.triage = new RecordTriage(intake, waits, clock, meters);
     this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
     this.consumer = consumer;
@@ -358,62 +357,16 @@ public final class PayoutProcessor implements AutoCloseable {
       throws InterruptedException {
     JournalIndex index = indexes.get(p);
     long next = records.get(records.size() - 1).offset() + 1;
-    List<ProducerRecord<String, Object>> extra = new ArrayList<>();
-    List<SendRound.Read> fresh = new ArrayList<>();
-    List<JournalEntry> refusedHere = new ArrayList<>();
-    Set<String> seen = new HashSet<>();
-    int partitions = consumer.partitionsFor(Topics.SENDTO).size();
-    Long waitAt = null;
-    for (ConsumerRecord<String, byte[]> record : records) {
-      RecordIntake.Verdict verdict = intake.check(record, partitions);
-      if (verdict instanceof RecordIntake.Verdict.Wait wait) {
-        Payout known = RecordIntake.readUnverified(record);
-        if (known != null && index.isTaken(known.resultKey())) {
-          // Already journaled, whatever this copy is: skipping it never pays, and a copy must
-          // not hold the partition. Counted, since a copy may be someone else's doing.
-          meters.counter("txgw.sendto.skipped.copies").increment();
-          continue;
-        }
-        RecordWaits.State state = waits.check(p, record.offset(), clock.instant(), wait.limit());
-        if (state == RecordWaits.State.OVERDUE) {
-          meters.counter("txgw.sendto.dead.letters").increment();
-          extra.add(DeadLetters.of(record, wait.reason()));
-          continue;
-        }
-        if (state == RecordWaits.State.STARTED) {
-          // Once per record: it is read again every rest until it is decided.
-          log.error("{}@{}: {}; the partition waits", p, record.offset(), wait.reason());
-          meters.counter("txgw.sendto.waiting").increment();
-        }
-        // Nothing from here on is decided: the records before it are, and it is read again.
-        waitAt = record.offset();
-        next = waitAt;
-        break;
-      }
-      if (verdict instanceof RecordIntake.Verdict.Dead dead) {
-        meters.counter("txgw.sendto.dead.letters").increment();
-        extra.add(DeadLetters.of(record, dead.reason()));
-        continue;
-      }
-      Payout payout =
-          verdict instanceof RecordIntake.Verdict.Refuse r
-              ? r.payout()
-              : ((RecordIntake.Verdict.Pay) verdict).payout();
-      if (index.isTaken(payout.resultKey()) || !seen.add(payout.resultKey())) {
-        log.debug("payout {} is already in the journal; not prepared again", payout.resultKey());
-        continue;
-      }
-      if (verdict instanceof RecordIntake.Verdict.Refuse r) {
-        // Recorded with the offset that passes it, in one transaction: never signed, never lost.
-        log.warn("payout {} refused before preparing: {}", payout.resultKey(), r.reason());
-        refusedHere.add(
-            SendRound.refusal(
-                payout, r.reason(), record.offset(), record.offset(), clock.instant()));
-        continue;
-      }
-      fresh.add(new SendRound.Read(payout, record.offset()));
-      accountsOf(p).add(payout.accountKey());
+    RecordTriage.Triaged triaged =
+        triage.sort(p, records, index, consumer.partitionsFor(Topics.SENDTO).size());
+    List<ProducerRecord<String, Object>> extra = triaged.deadLetters();
+    List<SendRound.Read> fresh = triaged.fresh();
+    List<JournalEntry> refusedHere = triaged.refused();
+    Long waitAt = triaged.waitAt();
+    if (waitAt != null) {
+      next = waitAt;
     }
+    fresh.forEach(r -> accountsOf(p).add(r.payout().accountKey()));
     OpenPayouts open = new OpenPayouts();
     fresh.forEach(r -> open.open(r.payout().resultKey(), r.offset()));
     List<List<SendRound.Unit>> chunks = round.chunks(round.plan(fresh));

@@ -327,19 +327,7 @@ final class BatchEvents {
     }
 
     private Buffer event(String name, Object data) {
-      try {
-        return Buffer.buffer(
-            "id: "
-                + (++sequence)
-                + "\nevent: "
-                + name
-                + "\ndata: "
-                + Json.mapper().writeValueAsString(data)
-                + "\n\n");
-      } catch (JsonProcessingException e) {
-        log.error("cannot write a {} event of batch {}", name, batchId, e);
-        return Buffer.buffer();
-      }
+      return BatchEvents.event(++sequence, name, data, batchId);
     }
 
     private void close() {
@@ -376,19 +364,7 @@ final class BatchEvents {
     }
 
     void send(String event, Object data, long id) {
-      try {
-        write(
-            Buffer.buffer(
-                "id: "
-                    + id
-                    + "\nevent: "
-                    + event
-                    + "\ndata: "
-                    + Json.mapper().writeValueAsString(data)
-                    + "\n\n"));
-      } catch (JsonProcessingException e) {
-        log.error("cannot write a {} event of batch {}", event, batchId, e);
-      }
+      write(BatchEvents.event(id, event, data, batchId));
     }
 
     void write(Buffer buffer) {
@@ -421,6 +397,23 @@ final class BatchEvents {
       if (feed != null) {
         feed.leave(this);
       }
+    }
+  }
+
+  /** One server-sent event, encoded once whatever the number of streams it goes to. */
+  private static Buffer event(long id, String name, Object data, String batchId) {
+    try {
+      return Buffer.buffer(
+          "id: "
+              + id
+              + "\nevent: "
+              + name
+              + "\ndata: "
+              + Json.mapper().writeValueAsString(data)
+              + "\n\n");
+    } catch (JsonProcessingException e) {
+      log.error("cannot write a {} event of batch {}", name, batchId, e);
+      return Buffer.buffer();
     }
   }
 

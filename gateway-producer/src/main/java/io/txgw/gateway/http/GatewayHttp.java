@@ -42,20 +42,17 @@ import org.slf4j.LoggerFactory;
 /** The HTTP API: a route table over {@link BatchService}, and one error policy. */
 public final class GatewayHttp {
   private static final Logger log = LoggerFactory.getLogger(GatewayHttp.class);
-  private static final String CLIENT = "txgw.client";
-  private static final String CALLER = "txgw.caller";
+  private static final String CLIENT = Admission.CLIENT;
+  private static final String CALLER = Admission.CALLER;
   private static final String BATCH_ID = "txgw.batchId";
   private static final String BODY_DIGEST = "txgw.bodyDigest";
   private static final int INLINE_BODY_BYTES = 16 * 1024;
 
-  /** A request body must be received in full within this, whatever its pace. */
-  static final long BODY_DEADLINE_MS = 60_000;
-
   private final Vertx vertx;
   private final BatchService service;
-  private final Supplier<ApiKeys> apiKeys;
   private final int maxBodyBytes;
   private final HttpGuards guards;
+  private final Admission admission;
   private final AuditLog audit;
   private final PrometheusMeterRegistry meters;
   private final Backpressure backpressure;
@@ -88,9 +85,9 @@ public final class GatewayHttp {
       Monitoring monitoring) {
     this.vertx = vertx;
     this.service = service;
-    this.apiKeys = apiKeys;
     this.maxBodyBytes = maxBodyBytes;
     this.guards = new HttpGuards(limits, System::nanoTime);
+    this.admission = new Admission(vertx, apiKeys, guards, maxBodyBytes, this::refused);
     this.audit = audit;
     this.meters = monitoring.meters();
     this.backpressure = monitoring.backpressure();
@@ -176,29 +173,29 @@ public final class GatewayHttp {
             });
     // The page and its script come from the jar: nothing is fetched from elsewhere.
     router.get("/ui/*").handler(StaticHandler.create("ui").setCachingEnabled(false));
-    router.route("/v1/*").handler(this::authenticate);
+    router.route("/v1/*").handler(admission::authenticate);
     // The scope is checked on a route of its own: a body handler must be a route's first.
-    router.post("/v1/batches").handler(ctx -> require(ctx, ApiKeys.Scope.PAY));
-    router.post("/v1/batches").handler(this::reserveBody);
+    router.post("/v1/batches").handler(ctx -> Admission.require(ctx, ApiKeys.Scope.PAY));
+    router.post("/v1/batches").handler(admission::reserveBody);
     router
         .post("/v1/batches")
         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
         .handler(this::postBatch);
     router
         .get("/v1/batches/:batchId")
-        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
         .handler(status::getBatch);
     router
         .get("/v1/batches/:batchId/events")
-        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
         .handler(status::batchEvents);
     router
         .get("/v1/limits")
-        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
         .handler(ctx -> json(ctx, 200, service.limits(ctx.get(CLIENT))));
     router
         .get("/v1/dashboard")
-        .handler(ctx -> require(ctx, ApiKeys.Scope.READ))
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
         .handler(status::dashboard);
     router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
     router.errorHandler(
@@ -237,142 +234,6 @@ public final class GatewayHttp {
       body.put("payoutIdsHeld", holding);
     }
     json(ctx, ready ? 200 : 503, body);
-  }
-
-  private void authenticate(RoutingContext ctx) {
-    String key = ctx.request().getHeader("X-Api-Key");
-    String auth = ctx.request().getHeader("Authorization");
-    if (key == null && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      key = auth.substring(7).trim();
-    }
-    Optional<ApiKeys.Caller> caller = apiKeys.get().callerFor(key);
-    if (caller.isEmpty()) {
-      String address = remote(ctx);
-      // The key itself is never logged: a typo of a real key is nearly a real key.
-      log.warn(
-          "rejected {} {} from {}: {} API key",
-          ctx.request().method(),
-          ctx.request().path(),
-          address,
-          key == null ? "missing" : "unknown");
-      refused("unauthorized");
-      // Each failure from an address waits longer for its answer: guessing keys gets slow, and the
-      // connection cap per address bounds how many guesses wait at once.
-      long delay = guards.failedAuthentication(address).toMillis();
-      if (delay < 1) {
-        unauthorized(ctx);
-      } else {
-        vertx.setTimer(delay, t -> unauthorized(ctx));
-      }
-      return;
-    }
-    ApiKeys.Caller who = caller.get();
-    Optional<java.time.Duration> wait = guards.takeRequest(who.client());
-    if (wait.isPresent()) {
-      long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
-      ctx.response().putHeader("Retry-After", Long.toString(seconds));
-      refused("rate-limit");
-      problem(
-          ctx,
-          Problem.of(
-              429,
-              "rate-limit",
-              "Too Many Requests",
-              "client "
-                  + who.client()
-                  + " is over its request rate; retry after "
-                  + seconds
-                  + " s"));
-      return;
-    }
-    ctx.put(CLIENT, who.client());
-    ctx.put(CALLER, who);
-    ctx.next();
-  }
-
-  /**
-   * Holds back a body the gateway cannot afford to receive now: bodies are read whole before they
-   * are parsed, so what is being received at once is bounded per client and in all. A body without
-   * a length counts as the largest allowed.
-   */
-  private void reserveBody(RoutingContext ctx) {
-    long declared = maxBodyBytes;
-    String length = ctx.request().getHeader("Content-Length");
-    if (length != null) {
-      try {
-        declared = Math.min(Math.max(0, Long.parseLong(length.trim())), maxBodyBytes);
-      } catch (NumberFormatException e) {
-        declared = maxBodyBytes;
-      }
-    }
-    String client = ctx.get(CLIENT);
-    Optional<HttpGuards.BodyBudget.Held> held = guards.bodies().take(client, declared);
-    if (held.isEmpty()) {
-      ctx.response().putHeader("Retry-After", "1");
-      refused("receiving");
-      problem(
-          ctx,
-          Problem.of(
-              429,
-              "too-much-in-flight",
-              "Too Many Requests",
-              "the gateway is receiving as many request bodies as it takes at once (from this"
-                  + " client or in all); nothing was written, retry after 1 s"));
-      return;
-    }
-    // A body trickled in a byte at a time would hold its share for ever: it has a deadline.
-    long deadline =
-        vertx.setTimer(
-            BODY_DEADLINE_MS,
-            t -> {
-              if (!ctx.request().isEnded()) {
-                log.warn(
-                    "request body from {} not received in {} s; connection closed",
-                    remote(ctx),
-                    BODY_DEADLINE_MS / 1000);
-                ctx.request().connection().close();
-              }
-            });
-    ctx.addEndHandler(
-        v -> {
-          vertx.cancelTimer(deadline);
-          held.get().release();
-        });
-    ctx.next();
-  }
-
-  private static void unauthorized(RoutingContext ctx) {
-    if (ctx.response().closed()) {
-      return;
-    }
-    ctx.response().putHeader("WWW-Authenticate", "ApiKey");
-    problem(
-        ctx,
-        Problem.of(
-            401, "unauthorized", "Unauthorized", "send a valid API key in the X-Api-Key header"));
-  }
-
-  private static void require(RoutingContext ctx, ApiKeys.Scope scope) {
-    ApiKeys.Caller who = ctx.get(CALLER);
-    if (!who.may(scope)) {
-      problem(
-          ctx,
-          Problem.of(
-              403,
-              "forbidden",
-              "Forbidden",
-              "this key may not "
-                  + scope.name().toLowerCase(Locale.ROOT)
-                  + "; ask for a key that may"));
-      return;
-    }
-    ctx.next();
-  }
-
-  private static String remote(RoutingContext ctx) {
-    return ctx.request().remoteAddress() == null
-        ? "?"
-        : ctx.request().remoteAddress().hostAddress();
   }
 
   private void metrics(RoutingContext ctx) {
@@ -441,7 +302,7 @@ public final class GatewayHttp {
     entry.put("event", event);
     entry.put("client", who == null ? null : who.client());
     entry.put("key", who == null ? null : who.keyId());
-    entry.put("remote", remote(ctx));
+    entry.put("remote", Admission.remote(ctx));
     entry.put("status", status);
     if (reason != null) {
       entry.put("reason", reason);
