@@ -364,7 +364,10 @@ final class BatchEvents {
     }
 
     void send(String event, Object data, long id) {
-      write(BatchEvents.event(id, event, data, batchId));
+      Buffer encoded = BatchEvents.event(id, event, data, batchId);
+      if (encoded.length() > 0) {
+        write(encoded);
+      }
     }
 
     void write(Buffer buffer) {
