@@ -113,11 +113,12 @@ public final class Demo {
     List<Row> rows = new ArrayList<>();
     rows.add(runBatch(stack, client, Chain.ETH, stack.ethSource(), "payroll-eth-" + run, eth));
     rows.add(runBatch(stack, client, Chain.BTC, BcoinNode.WALLET, "payroll-btc-" + run, btc));
+    rows.add(approvedBatch(stack, factory, "treasury-" + run));
     out.println();
     out.printf(
         Locale.ROOT,
-        "%-5s %9s %8s %8s %8s %9s %10s %10s  %s%n",
-        "chain",
+        "%-9s %9s %8s %8s %8s %9s %10s %10s  %s%n",
+        "batch",
         "payouts",
         "accepted",
         "sent",
@@ -130,8 +131,8 @@ public final class Demo {
     for (Row r : rows) {
       out.printf(
           Locale.ROOT,
-          "%-5s %9d %8d %8d %8d %9d %10d %10.1f  %s%n",
-          r.chain,
+          "%-9s %9d %8d %8d %8d %9d %10d %10.1f  %s%n",
+          r.label,
           r.total,
           r.accepted,
           r.broadcast,
@@ -176,7 +177,7 @@ public final class Demo {
   }
 
   private record Row(
-      Chain chain,
+      String label,
       int total,
       int accepted,
       int broadcast,
@@ -217,7 +218,74 @@ public final class Demo {
     }
     int mismatches = new OnChainCheck(stack).check(chain, lines).size();
     return new Row(
-        chain,
+        chain.name(),
+        lines.size(),
+        lines.size(),
+        counts.path("BROADCAST").asInt(),
+        counts.path("FAILED").asInt(),
+        counts.path("UNKNOWN").asInt(),
+        acceptMillis,
+        seconds,
+        mismatches);
+  }
+
+  /**
+   * Four eyes: the treasury client's payroll office posts a batch above the client's approval
+   * threshold; it is held, nothing written, until the treasurer (another person) approves it; then
+   * it is paid like any other.
+   */
+  private static Row approvedBatch(LocalStack stack, PayoutFactory factory, String batchId)
+      throws Exception {
+    GatewayClient office = new GatewayClient(stack.gatewayUrl(), stack.treasuryPayerKey());
+    GatewayClient treasurer = new GatewayClient(stack.gatewayUrl(), stack.treasuryApproverKey());
+    List<PayoutLine> lines =
+        factory.payouts(
+            Chain.ETH,
+            batchId,
+            3,
+            new BigInteger("500000000000000000"),
+            new BigInteger("900000000000000000"));
+    // Another account than the payrolls': its nonces are its own.
+    String source = stack.ethAccount(1);
+    long t0 = System.nanoTime();
+    GatewayClient.Answer held =
+        office.postBatch(new BatchSubmission(batchId, Chain.ETH.name(), source, lines));
+    if (held.status() != 202 || !"PENDING_APPROVAL".equals(held.body().path("status").asText())) {
+      throw new IllegalStateException(
+          "batch " + batchId + " was not held: HTTP " + held.status() + " " + held.body());
+    }
+    out.printf(
+        Locale.ROOT,
+        "%n%s: %s ETH in 3 payouts, above the treasury client's %s ETH threshold: held for"
+            + " approval, posted by %s%n",
+        batchId,
+        held.body().path("totals").path("ETH").asText(),
+        LocalStack.TREASURY_APPROVE_ABOVE,
+        held.body().path("postedBy").asText());
+    GatewayClient.Answer approved =
+        treasurer.post(
+            "/v1/batches/"
+                + batchId
+                + "/approve?contentSha256="
+                + held.body().path("contentSha256").asText(),
+            null,
+            new byte[0]);
+    long acceptMillis = (System.nanoTime() - t0) / 1_000_000;
+    if (approved.status() != 202) {
+      throw new IllegalStateException(
+          "batch " + batchId + " not approved: HTTP " + approved.status() + " " + approved.body());
+    }
+    out.printf(
+        Locale.ROOT,
+        "%s: approved by %s, written; waiting for results...%n",
+        batchId,
+        approved.body().path("decidedBy").asText());
+    JsonNode status = awaitHandled(office, batchId, lines.size(), Duration.ofMinutes(5));
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    JsonNode counts = status.path("counts");
+    int mismatches = new OnChainCheck(stack).check(Chain.ETH, lines).size();
+    return new Row(
+        "ETH 4-eye",
         lines.size(),
         lines.size(),
         counts.path("BROADCAST").asInt(),
@@ -235,7 +303,8 @@ public final class Demo {
     int lastReported = -1;
     while (true) {
       GatewayClient.Answer answer = client.batch(batchId);
-      JsonNode counts = answer.body() == null ? null : answer.body().path("counts");
+      // No counts yet: the view has not read the batch (an approved one is written just now).
+      JsonNode counts = answer.body() == null ? null : answer.body().get("counts");
       int pending = counts == null ? total : counts.path("ACCEPTED").asInt(0);
       if (answer.status() == 200 && pending == 0) {
         return answer.body();

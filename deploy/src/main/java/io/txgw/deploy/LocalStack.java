@@ -56,6 +56,14 @@ public final class LocalStack implements Closeable {
   public static final String OTHER_CLIENT = "other";
 
   /**
+   * A client whose batches above {@link #TREASURY_APPROVE_ABOVE} ETH wait for a second person: its
+   * payroll office posts, its treasurer approves.
+   */
+  public static final String TREASURY = "treasury";
+
+  public static final String TREASURY_APPROVE_ABOVE = "1";
+
+  /**
    * Sizes of the stack.
    *
    * @param bcoinNodes 1 for a lone node; more are peered on loopback and share one wallet
@@ -102,6 +110,8 @@ public final class LocalStack implements Closeable {
   private final Path workDir;
   private final Secret apiKey;
   private final Secret otherApiKey;
+  private final Secret treasuryPayerKey;
+  private final Secret treasuryApproverKey;
 
   /** The stack's ZooKeeper identity: every process it starts authenticates as it. */
   private final Secret zkAuth;
@@ -116,12 +126,15 @@ public final class LocalStack implements Closeable {
   private Gateway gateway;
   private boolean kafkaScram;
   private String ethSource;
+  private List<String> ethAccounts = List.of();
   private TrustFiles trust;
 
   private LocalStack(Path workDir) {
     this.workDir = workDir;
     this.apiKey = randomKey();
     this.otherApiKey = randomKey();
+    this.treasuryPayerKey = randomKey();
+    this.treasuryApproverKey = randomKey();
     this.zkAuth = new Secret("txgw:" + randomKey().reveal());
   }
 
@@ -190,12 +203,21 @@ public final class LocalStack implements Closeable {
       keep(new RegtestMiner(() -> bcoins, bcoin.newWalletAddress(), options.mineEvery()));
       register();
       List<String> rights = new ArrayList<>();
-      for (String account : anvil.accounts()) {
+      ethAccounts = List.copyOf(anvil.accounts());
+      for (String account : ethAccounts) {
         rights.add("ETH:" + account);
       }
       rights.add("BTC:" + BcoinNode.WALLET);
       trust =
-          TrustFiles.create(workDir.resolve("trust"), Map.of(CLIENT, rights, OTHER_CLIENT, rights));
+          TrustFiles.createPolicies(
+              workDir.resolve("trust"),
+              Map.of(
+                  CLIENT,
+                  Map.of("spend", rights),
+                  OTHER_CLIENT,
+                  Map.of("spend", rights),
+                  TREASURY,
+                  Map.of("spend", rights, "approveAbove", Map.of("ETH", TREASURY_APPROVE_ABOVE))));
     } catch (io.txgw.consumer.rpc.RpcException e) {
       throw new IllegalStateException("cannot prepare the nodes: " + e.getMessage(), e);
     } catch (Exception e) {
@@ -387,7 +409,12 @@ public final class LocalStack implements Closeable {
     env.putAll(kafka.clientEnv(ScramKafka.GATEWAY));
     env.put(
         "TXGW_API_KEYS",
-        CLIENT + "=" + apiKey.reveal() + "," + OTHER_CLIENT + "=" + otherApiKey.reveal());
+        String.join(
+            ",",
+            CLIENT + "=" + apiKey.reveal(),
+            OTHER_CLIENT + "=" + otherApiKey.reveal(),
+            TREASURY + "/payroll-office:pay+read=" + treasuryPayerKey.reveal(),
+            TREASURY + "/treasurer:approve+read=" + treasuryApproverKey.reveal()));
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     env.put("TXGW_STATE_DIR", workDir.resolve("gateway-state").toString());
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
@@ -499,6 +526,16 @@ public final class LocalStack implements Closeable {
     return otherApiKey;
   }
 
+  /** The treasury client's payroll office: posts batches, which above the threshold are held. */
+  public Secret treasuryPayerKey() {
+    return treasuryPayerKey;
+  }
+
+  /** The treasury client's treasurer: approves or rejects what the payroll office posted. */
+  public Secret treasuryApproverKey() {
+    return treasuryApproverKey;
+  }
+
   public String kafkaBootstrap() {
     return kafka.bootstrapServers();
   }
@@ -555,6 +592,14 @@ public final class LocalStack implements Closeable {
   /** The funded anvil account ETH payouts are sent from. */
   public String ethSource() {
     return ethSource;
+  }
+
+  /** The canonical address of anvil's {@code index}th funded account. */
+  public String ethAccount(int index) {
+    return new AddressCodec(BitcoinNetwork.BCOIN_REGTEST)
+        .decode(Chain.ETH, ethAccounts.get(index))
+        .address()
+        .value();
   }
 
   public Path workDir() {

@@ -17,10 +17,15 @@ import java.util.Set;
  * are kept, so that a heap dump or a log of this object reveals no key, and lookups compare digests
  * rather than the keys themselves.
  *
- * <p>Entries are {@code client=key} or {@code client:scope+scope=key}, separated by commas or
- * lines. Scopes: {@code read} (a batch's status, its events, the dashboard), {@code pay} (post
- * batches), {@code approve} (approve or reject another person's batch). A key without scopes reads
- * and pays: a separate key to approve is a deliberate act.
+ * <p>Entries are {@code client[/person][:scope+scope]=key}, separated by commas or lines. Scopes:
+ * {@code read} (a batch's status, its events, the dashboard), {@code pay} (post batches), {@code
+ * approve} (approve or reject another person's batch). A key without scopes reads and pays: a
+ * separate key to approve is a deliberate act.
+ *
+ * <p>{@code person} names the one human (or system) who holds the key. A batch that needs approval
+ * is approved only by a key of another person of the same client, so a key that may approve must
+ * name its person, and so must the key that posts such a batch; one person's keys all name the same
+ * person. An unnamed key is nobody's for approvals.
  */
 public final class ApiKeys {
   /** What a key may do. */
@@ -36,9 +41,18 @@ public final class ApiKeys {
    * @param keyId the first 12 hex digits of the key's digest: names the key in logs and the audit
    *     trail without revealing it
    */
-  public record Caller(String client, Set<Scope> scopes, String keyId) {
+  public record Caller(String client, String person, Set<Scope> scopes, String keyId) {
     public Caller {
       scopes = Set.copyOf(scopes);
+    }
+
+    /** A key that names no person. */
+    public Caller(String client, Set<Scope> scopes, String keyId) {
+      this(client, null, scopes, keyId);
+    }
+
+    public Optional<String> personName() {
+      return Optional.ofNullable(person);
     }
 
     public boolean may(Scope scope) {
@@ -74,7 +88,16 @@ public final class ApiKeys {
       String name = entry.substring(0, eq).trim();
       String key = entry.substring(eq + 1).trim();
       int colon = name.indexOf(':');
-      String client = colon < 0 ? name : name.substring(0, colon).trim();
+      String holder = colon < 0 ? name : name.substring(0, colon).trim();
+      int slash = holder.indexOf('/');
+      String client = slash < 0 ? holder : holder.substring(0, slash).trim();
+      // One person whatever the letter case their name is written in.
+      String person =
+          slash < 0 ? null : holder.substring(slash + 1).trim().toLowerCase(Locale.ROOT);
+      if (person != null && !PERSON.matcher(person).matches()) {
+        throw new IllegalArgumentException(
+            "entry " + position + ": a person is 1 to 64 letters, digits, '.', '_', '-' or '@'");
+      }
       Set<Scope> scopes =
           colon < 0
               ? EnumSet.of(Scope.READ, Scope.PAY)
@@ -82,12 +105,18 @@ public final class ApiKeys {
       if (client.isEmpty()) {
         throw new IllegalArgumentException("entry " + position + " names no client");
       }
+      if (person == null && scopes.contains(Scope.APPROVE)) {
+        // Approving another person's batch means nothing when nobody knows whose key this is.
+        throw new IllegalArgumentException(
+            "entry " + position + ": a key that may approve must name its person (client/person)");
+      }
       if (key.length() < 16) {
         throw new IllegalArgumentException(
             "the key of client " + client + " is shorter than 16 characters");
       }
       String digest = digest(key);
-      if (byDigest.put(digest, new Caller(client, scopes, digest.substring(0, 12))) != null) {
+      if (byDigest.put(digest, new Caller(client, person, scopes, digest.substring(0, 12)))
+          != null) {
         throw new IllegalArgumentException("two entries share one key");
       }
     }
@@ -96,6 +125,9 @@ public final class ApiKeys {
     }
     return new ApiKeys(byDigest);
   }
+
+  private static final java.util.regex.Pattern PERSON =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
 
   private static Set<Scope> scopes(String text, int position) {
     Set<Scope> scopes = EnumSet.noneOf(Scope.class);

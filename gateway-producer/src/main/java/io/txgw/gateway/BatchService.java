@@ -94,19 +94,90 @@ public final class BatchService {
     return view.isCaughtUp() && writer.isOpen() && (dailySpend == null || dailySpend.isCaughtUp());
   }
 
-  /** Validates and writes a batch; the future fails only when Kafka did not take it. */
+  /**
+   * Validates and writes a batch; the future fails only when Kafka did not take it. A batch that
+   * needs a second person's approval is refused here: only {@link
+   * io.txgw.gateway.approval.ApprovalDesk} holds batches, and writes them once approved.
+   */
   public CompletableFuture<SubmitOutcome> submit(String clientId, BatchSubmission submission) {
-    ValidatedBatch validated =
-        validator.validate(submission, policies.get().of(clientId), clock.instant());
+    ValidatedBatch validated = validate(clientId, submission);
     if (!validated.valid()) {
       return CompletableFuture.completedFuture(new SubmitOutcome.Rejected(validated.violations()));
     }
+    Optional<Amount> threshold = approvalThreshold(clientId, validated.payouts());
+    if (threshold.isPresent()) {
+      return CompletableFuture.completedFuture(
+          new SubmitOutcome.Rejected(
+              List.of(
+                  Violation.ofBatch(
+                      "payouts",
+                      "the batch needs approval (its total is above "
+                          + threshold.get()
+                          + "), which this gateway cannot hold"))));
+    }
+    return write(clientId, validated);
+  }
+
+  /** The batch checked against the rules and the client's policy as its file says now. */
+  public ValidatedBatch validate(String clientId, BatchSubmission submission) {
+    return validator.validate(submission, policies.get().of(clientId), clock.instant());
+  }
+
+  /**
+   * The total above which the client's batch of these payouts waits for approval, if it is above.
+   */
+  public Optional<Amount> approvalThreshold(String clientId, List<Payout> payouts) {
+    return policies
+        .get()
+        .of(clientId)
+        .approvalThreshold(payouts.get(0).asset().symbol(), total(payouts));
+  }
+
+  private static Amount total(List<Payout> payouts) {
+    return payouts.stream().map(Payout::amount).reduce(Amount::plus).orElseThrow();
+  }
+
+  /**
+   * Why the payouts would take the client past its daily maximum as counted now, if they would;
+   * reserves nothing (the write does, and decides).
+   */
+  public Optional<String> dailyShortfall(String clientId, List<Payout> payouts) {
+    String asset = payouts.get(0).asset().symbol();
+    Amount max = policies.get().of(clientId).maxDailyTotal().get(asset);
+    if (max == null || dailySpend == null) {
+      return Optional.empty();
+    }
+    java.math.BigDecimal after =
+        dailySpend.total(clientId, asset, clock.instant()).add(total(payouts).toBigDecimal());
+    return after.compareTo(max.toBigDecimal()) > 0
+        ? Optional.of(
+            "this batch would take client "
+                + clientId
+                + "'s payouts of the last 24 hours to "
+                + after.stripTrailingZeros().toPlainString()
+                + " "
+                + asset
+                + ", above its daily maximum of "
+                + max)
+        : Optional.empty();
+  }
+
+  /** The batch written under this id, if the view has it. */
+  public Optional<BatchRecord> written(String clientId, String batchId) {
+    return view.batch(clientId, batchId);
+  }
+
+  /**
+   * Writes a validated batch, approval or not: the caller has decided that it may be written (under
+   * its threshold, or approved).
+   */
+  public CompletableFuture<SubmitOutcome> write(String clientId, ValidatedBatch validated) {
     List<Payout> payouts = validated.payouts();
     Payout first = payouts.get(0);
     BatchRecord record =
         new BatchRecord(
             clientId,
-            submission.batchId(),
+            first.batchId(),
             first.chain(),
             first.source(),
             validated.fingerprint(),

@@ -8,6 +8,7 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.metrics.Telemetry;
 import io.txgw.common.validation.BatchRules;
 import io.txgw.common.validation.BatchValidator;
+import io.txgw.gateway.approval.ApprovalBook;
 import io.txgw.gateway.http.AuditLog;
 import io.txgw.gateway.http.GatewayHttp;
 import io.txgw.gateway.kafka.BatchWriter;
@@ -22,6 +23,7 @@ import io.vertx.core.net.PemKeyCertOptions;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -48,6 +50,8 @@ public final class Gateway implements Closeable {
   private HttpServer admin;
   private AuditLog audit;
   private DailySpend dailySpend;
+  private ApprovalBook approvals;
+  private ApprovalDesk desk;
 
   public Gateway(GatewayConfig config) {
     this.config = config;
@@ -57,6 +61,10 @@ public final class Gateway implements Closeable {
   public Gateway start() throws InterruptedException {
     try (Admin admin = Admin.create(config.kafka().clientProperties())) {
       Topics.ensure(admin, config.topicPartitions(), (short) 1);
+      List<String> problems = Topics.approvalsProblems(admin, config.approvalWait());
+      if (!problems.isEmpty()) {
+        throw new IllegalStateException(String.join("; ", problems));
+      }
     }
     // Before anything is written: a layout that would put accounts off their journal is refused.
     TopicLayout.check(config.kafka(), TopicLayout.Role.GATEWAY);
@@ -87,6 +95,16 @@ public final class Gateway implements Closeable {
     dailySpend = DailySpend.start(config.kafka(), Clock.systemUTC());
     BatchService service =
         new BatchService(validator, writer, view, Clock.systemUTC(), config.policies(), dailySpend);
+    approvals = ApprovalBook.start(config.kafka());
+    desk =
+        new ApprovalDesk(
+                service,
+                approvals,
+                Clock.systemUTC(),
+                config.approvalWait(),
+                config.maxPendingApprovals())
+            .start(config.approvalSweep());
+    meters.gauge("txgw.approvals.held", approvals, ApprovalBook::size);
     audit = new AuditLog(config.auditLog());
     vertx = Vertx.vertx();
     GatewayHttp.Monitoring monitoring =
@@ -102,6 +120,7 @@ public final class Gateway implements Closeable {
           new GatewayHttp(
               vertx,
               service,
+              desk,
               config.apiKeys(),
               config.maxBodyBytes(),
               config.http(),
@@ -128,6 +147,9 @@ public final class Gateway implements Closeable {
     }
     if (!dailySpend.awaitCaughtUp(Duration.ofSeconds(60))) {
       log.warn("the last 24 hours of batches are not read after 60 s; POST answers 503 until so");
+    }
+    if (!approvals.awaitCaughtUp(Duration.ofSeconds(60))) {
+      log.warn("batches held for approval are not read after 60 s; POST answers 503 until so");
     }
     if (!view.awaitCaughtUp(Duration.ofSeconds(60))) {
       log.warn("batch status view has not caught up after 60 s; POST answers 503 until it has");
@@ -213,6 +235,12 @@ public final class Gateway implements Closeable {
     }
     if (dailySpend != null) {
       dailySpend.close();
+    }
+    if (desk != null) {
+      desk.close();
+    }
+    if (approvals != null) {
+      approvals.close();
     }
   }
 }

@@ -48,7 +48,10 @@ public record GatewayConfig(
     String consumerGroup,
     long maxLag,
     ZkClients zookeeper,
-    KafkaSecurity kafkaSecurity) {
+    KafkaSecurity kafkaSecurity,
+    Duration approvalWait,
+    Duration approvalSweep,
+    int maxPendingApprovals) {
 
   /**
    * What one client, one address and all of them together may hold of the HTTP server.
@@ -194,6 +197,28 @@ public record GatewayConfig(
           "TXGW_ZOOKEEPER",
           "",
           "ZooKeeper connect string, for the dashboard's node budgets; empty shows none");
+  static final Setting<Integer> APPROVAL_WAIT =
+      Setting.integer(
+          "TXGW_APPROVAL_WAIT_S",
+          86_400,
+          5,
+          302_400,
+          "seconds a batch held for approval waits for a decision before it expires unpaid");
+  static final Setting<Integer> APPROVAL_SWEEP =
+      Setting.integer(
+          "TXGW_APPROVAL_SWEEP_S",
+          10,
+          1,
+          3600,
+          "seconds between sweeps that expire overdue holds and write approved batches not yet"
+              + " written (an approval's own write is given three sweeps)");
+  static final Setting<Integer> MAX_PENDING_APPROVALS =
+      Setting.integer(
+          "TXGW_MAX_PENDING_APPROVALS",
+          100,
+          1,
+          10_000,
+          "batches one client may have waiting for approval at once; more get 429");
   static final Setting<Amount> MAX_BTC = amount("TXGW_MAX_PAYOUT_BTC", "100");
   static final Setting<Amount> MAX_ETH = amount("TXGW_MAX_PAYOUT_ETH", "1000");
 
@@ -232,6 +257,9 @@ public record GatewayConfig(
           STATE_DIR,
           CONSUMER_GROUP,
           MAX_LAG,
+          APPROVAL_WAIT,
+          APPROVAL_SWEEP,
+          MAX_PENDING_APPROVALS,
           ZOOKEEPER,
           ZkClients.AUTH,
           ZkClients.ACL_EXTRA);
@@ -332,6 +360,9 @@ public record GatewayConfig(
     String stateDir = reader.get(STATE_DIR);
     String group = reader.get(CONSUMER_GROUP);
     Integer maxLag = reader.get(MAX_LAG);
+    Integer approvalWait = reader.get(APPROVAL_WAIT);
+    Integer approvalSweep = reader.get(APPROVAL_SWEEP);
+    Integer maxPendingApprovals = reader.get(MAX_PENDING_APPROVALS);
     ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
     KafkaSecurity kafkaSecurity = KafkaSecurity.read(reader);
     reader.throwIfProblems();
@@ -361,6 +392,9 @@ public record GatewayConfig(
         group,
         maxLag,
         zookeeper,
-        kafkaSecurity);
+        kafkaSecurity,
+        Duration.ofSeconds(approvalWait),
+        Duration.ofSeconds(approvalSweep),
+        maxPendingApprovals);
   }
 }

@@ -61,4 +61,21 @@ public sealed interface SubmitOutcome {
    * over all ({@link PayoutIndex.Full#gateway()}); nothing was written.
    */
   record HeldLimit(PayoutIndex.Full full) implements SubmitOutcome {}
+
+  /**
+   * Held for a second person's approval: nothing is written to {@code sendto} until then. {@code
+   * replay}: held earlier with the same content; its state may be decided since (rejected, expired,
+   * approved).
+   */
+  record Held(io.txgw.gateway.approval.ApprovalState state, boolean replay)
+      implements SubmitOutcome {}
+
+  /** The batch id is held for approval with other content; nothing was written. */
+  record HeldConflict(io.txgw.gateway.approval.ApprovalState existing) implements SubmitOutcome {}
+
+  /**
+   * The client has as many batches waiting for approval as it may ({@code maxPending}), or has held
+   * {@code maxPerDay} in the last 24 hours; nothing was written.
+   */
+  record ApprovalsFull(int maxPending, int maxPerDay) implements SubmitOutcome {}
 }

@@ -101,6 +101,7 @@ public final class KafkaAcls {
     // The lag watch reads the tail of sendto to tell records from transaction markers.
     allow(acls, g, TOPIC, Topics.SENDTO, LITERAL, READ);
     allow(acls, g, TOPIC, Topics.BATCHES, LITERAL, WRITE, READ, DESCRIBE);
+    allow(acls, g, TOPIC, Topics.APPROVALS, LITERAL, WRITE, READ, DESCRIBE);
     allow(acls, g, TOPIC, Topics.RESULTS, LITERAL, READ, DESCRIBE);
     // Seeing every topic lets the start-up check find them all instead of trying to create one.
     allow(acls, g, TOPIC, Topics.JOURNAL, LITERAL, DESCRIBE);
@@ -124,6 +125,7 @@ public final class KafkaAcls {
     allow(acls, c, TOPIC, Topics.JOURNAL, LITERAL, WRITE, READ, DESCRIBE);
     allow(acls, c, TOPIC, Topics.SENDTO_DEAD_LETTER, LITERAL, WRITE, DESCRIBE);
     allow(acls, c, TOPIC, Topics.BATCHES, LITERAL, DESCRIBE);
+    allow(acls, c, TOPIC, Topics.APPROVALS, LITERAL, DESCRIBE);
     layout(acls, c);
     allow(acls, c, TRANSACTIONAL_ID, "txgw-" + p.consumerIdPrefix(), PREFIXED, WRITE, DESCRIBE);
   }
@@ -138,6 +140,7 @@ public final class KafkaAcls {
             Topics.BATCHES,
             Topics.JOURNAL,
             Topics.SENDTO_DEAD_LETTER,
+            Topics.APPROVALS,
             Topics.LAYOUT)) {
       allow(acls, o, TOPIC, topic, LITERAL, READ, DESCRIBE);
     }

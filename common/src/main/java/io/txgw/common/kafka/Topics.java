@@ -38,6 +38,15 @@ public final class Topics {
    */
   public static final String LAYOUT = "txgw-layout";
 
+  /**
+   * Batches held for a second person's approval, and the decisions on them: one partition, so that
+   * one order decides every race between gateways. Kept {@link #APPROVALS_RETENTION}.
+   */
+  public static final String APPROVALS = "approvals";
+
+  /** How long the approvals topic keeps its records: longer than any batch may wait. */
+  public static final java.time.Duration APPROVALS_RETENTION = java.time.Duration.ofDays(7);
+
   /** Batch records list up to 10,000 payout ids; room above the 1 MB default. */
   public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
@@ -47,6 +56,54 @@ public final class Topics {
   static NewTopic layoutTopic(short replication) {
     return new NewTopic(LAYOUT, 1, replication)
         .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+  }
+
+  /**
+   * What is wrong with an existing approvals topic for batches that wait up to {@code wait}: it
+   * must keep each hold (not compact it away under a later decision of the same key) for twice the
+   * wait, take a held batch as large as a batch record, and have one partition (one order).
+   */
+  public static List<String> approvalsProblems(Admin admin, java.time.Duration wait)
+      throws InterruptedException {
+    List<String> problems = new ArrayList<>();
+    try {
+      var resource =
+          new org.apache.kafka.common.config.ConfigResource(
+              org.apache.kafka.common.config.ConfigResource.Type.TOPIC, APPROVALS);
+      var config =
+          admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource);
+      int partitions =
+          admin
+              .describeTopics(List.of(APPROVALS))
+              .allTopicNames()
+              .get(30, TimeUnit.SECONDS)
+              .get(APPROVALS)
+              .partitions()
+              .size();
+      if (partitions != 1) {
+        problems.add("has " + partitions + " partitions, not 1");
+      }
+      String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+      if (policy.contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+        problems.add("is compacted (cleanup.policy=" + policy + "); it must be delete");
+      }
+      long retention = Long.parseLong(config.get(TopicConfig.RETENTION_MS_CONFIG).value());
+      if (retention >= 0 && retention < wait.multipliedBy(2).toMillis()) {
+        problems.add(
+            "keeps records "
+                + retention
+                + " ms, less than twice the approval wait ("
+                + wait.multipliedBy(2).toMillis()
+                + " ms)");
+      }
+      long maxBytes = Long.parseLong(config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG).value());
+      if (maxBytes < MAX_MESSAGE_BYTES) {
+        problems.add("takes records of " + maxBytes + " bytes, fewer than " + MAX_MESSAGE_BYTES);
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      problems.add("cannot be described: " + e.getMessage());
+    }
+    return problems.stream().map(p -> "topic " + APPROVALS + " " + p).toList();
   }
 
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -73,6 +130,19 @@ public final class Topics {
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                     maxBytes)));
     wanted.add(new NewTopic(SENDTO_DEAD_LETTER, 1, replication));
+    wanted.add(
+        new NewTopic(APPROVALS, 1, replication)
+            .configs(
+                Map.of(
+                    TopicConfig.CLEANUP_POLICY_CONFIG,
+                    TopicConfig.CLEANUP_POLICY_DELETE,
+                    TopicConfig.RETENTION_MS_CONFIG,
+                    Long.toString(APPROVALS_RETENTION.toMillis()),
+                    // The fold goes by the log's time: the broker's, alike for every record.
+                    TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG,
+                    "LogAppendTime",
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                    maxBytes)));
     wanted.add(layoutTopic(replication));
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);

@@ -29,6 +29,7 @@ import java.util.Set;
  *     "spend": ["ETH:0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "BTC:primary"],
  *     "maxBatchTotal": {"ETH": "500", "BTC": "10"},
  *     "maxDailyTotal": {"ETH": "2000"},
+ *     "approveAbove": {"ETH": "100"},
  *     "deny": ["0x0000000000000000000000000000000000000bad"],
  *     "allow": null,
  *     "contractRecipients": false
@@ -43,6 +44,11 @@ public final class ClientPolicies {
   public static final int MAX_LIST_ENTRIES = 100_000;
 
   private final Map<String, ClientPolicy> byClient;
+
+  private static final Set<String> KNOWN_ASSETS =
+      java.util.Arrays.stream(Chain.values())
+          .map(c -> c.nativeAsset().symbol())
+          .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
 
   public ClientPolicies(Map<String, ClientPolicy> byClient) {
     this.byClient = Map.copyOf(byClient);
@@ -110,8 +116,19 @@ public final class ClientPolicies {
       problems.add(client + ": expected an object");
       return null;
     }
+    if (client.isEmpty() || client.contains("/") || client.contains(":")) {
+      // An API key names its client and person as client/person:scopes.
+      problems.add(client + ": a client's name has no '/' or ':'");
+    }
     Set<String> known =
-        Set.of("spend", "maxBatchTotal", "maxDailyTotal", "deny", "allow", "contractRecipients");
+        Set.of(
+            "spend",
+            "maxBatchTotal",
+            "maxDailyTotal",
+            "approveAbove",
+            "deny",
+            "allow",
+            "contractRecipients");
     node.fieldNames()
         .forEachRemaining(
             f -> {
@@ -131,6 +148,8 @@ public final class ClientPolicies {
     }
     Map<String, Amount> caps = caps(client, "maxBatchTotal", node.get("maxBatchTotal"), problems);
     Map<String, Amount> daily = caps(client, "maxDailyTotal", node.get("maxDailyTotal"), problems);
+    Map<String, Amount> approveAbove =
+        caps(client, "approveAbove", node.get("approveAbove"), problems);
     Set<String> deny = recipients(client, "deny", node.get("deny"), addresses, problems);
     JsonNode allowNode = node.get("allow");
     Set<String> allow =
@@ -142,7 +161,7 @@ public final class ClientPolicies {
       problems.add(client + ": contractRecipients must be true or false");
     }
     boolean payContracts = contracts != null && contracts.asBoolean(false);
-    return new ClientPolicy(client, spend, caps, daily, deny, allow, payContracts);
+    return new ClientPolicy(client, spend, caps, daily, deny, allow, payContracts, approveAbove);
   }
 
   private static Map<String, Amount> caps(
@@ -159,6 +178,19 @@ public final class ClientPolicies {
         .forEachRemaining(
             cap -> {
               String asset = cap.getKey().toUpperCase(Locale.ROOT);
+              if (!KNOWN_ASSETS.contains(asset)) {
+                // A misspelt asset would make its limit apply to nothing, silently.
+                problems.add(
+                    client
+                        + ": "
+                        + field
+                        + " "
+                        + cap.getKey()
+                        + ": not an asset ("
+                        + KNOWN_ASSETS
+                        + ")");
+                return;
+              }
               try {
                 Amount amount = Amount.parse(cap.getValue().asText());
                 if (!amount.isPositive()) {

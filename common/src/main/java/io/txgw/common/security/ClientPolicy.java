@@ -20,6 +20,8 @@ import java.util.Set;
  * @param allow when not null, the only recipients paid for this client
  * @param payContracts whether a native transfer may go to a contract; off, a recipient with code is
  *     refused before anything is signed (a contract that cannot handle the coin keeps it)
+ * @param approveAbove per asset symbol, the batch total above which a batch waits for another
+ *     person of the client to approve it before anything of it is written to {@code sendto}
  */
 public record ClientPolicy(
     String client,
@@ -28,13 +30,36 @@ public record ClientPolicy(
     Map<String, Amount> maxDailyTotal,
     Set<String> deny,
     Set<String> allow,
-    boolean payContracts) {
+    boolean payContracts,
+    Map<String, Amount> approveAbove) {
   public ClientPolicy {
+    approveAbove = approveAbove == null ? Map.of() : Map.copyOf(approveAbove);
     spend = Set.copyOf(spend);
     maxBatchTotal = Map.copyOf(maxBatchTotal);
     maxDailyTotal = Map.copyOf(maxDailyTotal);
     deny = Set.copyOf(deny);
     allow = allow == null ? null : Set.copyOf(allow);
+  }
+
+  /** A policy under which no batch waits for approval. */
+  public ClientPolicy(
+      String client,
+      Set<String> spend,
+      Map<String, Amount> maxBatchTotal,
+      Map<String, Amount> maxDailyTotal,
+      Set<String> deny,
+      Set<String> allow,
+      boolean payContracts) {
+    this(client, spend, maxBatchTotal, maxDailyTotal, deny, allow, payContracts, Map.of());
+  }
+
+  /**
+   * The total above which a batch of {@code asset} paying {@code total} waits for approval, if it
+   * does.
+   */
+  public Optional<Amount> approvalThreshold(String asset, Amount total) {
+    Amount above = approveAbove.get(asset);
+    return above != null && total.compareTo(above) > 0 ? Optional.of(above) : Optional.empty();
   }
 
   /** The right to spend from {@code source} on {@code chain}, written as the policy names it. */

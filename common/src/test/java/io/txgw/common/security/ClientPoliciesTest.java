@@ -44,6 +44,28 @@ class ClientPoliciesTest {
   }
 
   @Test
+  void aBatchAboveTheApprovalThresholdOfItsAssetNeedsApprovalAndOneAtItDoesNot() {
+    ClientPolicies p =
+        parse(
+            """
+            {"clients": {"acme": {"spend": ["BTC:payouts"], "approveAbove": {"eth": "10"}}}}
+            """);
+    ClientPolicy acme = p.of("acme");
+    assertThat(acme.approvalThreshold("ETH", io.txgw.common.model.Amount.parse("10.000000001")))
+        .contains(io.txgw.common.model.Amount.parse("10"));
+    assertThat(acme.approvalThreshold("ETH", io.txgw.common.model.Amount.parse("10"))).isEmpty();
+    assertThat(acme.approvalThreshold("BTC", io.txgw.common.model.Amount.parse("1000"))).isEmpty();
+    assertThatThrownBy(
+            () -> parse("{\"clients\": {\"acme\": {\"approveAbove\": {\"ETH\": \"0\"}}}}"))
+        .hasMessageContaining("approveAbove ETH");
+    assertThatThrownBy(
+            () -> parse("{\"clients\": {\"acme\": {\"approveAbove\": {\"ETHER\": \"5\"}}}}"))
+        .hasMessageContaining("approveAbove ETHER: not an asset");
+    assertThatThrownBy(() -> parse("{\"clients\": {\"acme/eu\": {}}}"))
+        .hasMessageContaining("no '/' or ':'");
+  }
+
+  @Test
   void everyProblemOfTheFileIsNamed() {
     assertThatThrownBy(
             () ->

@@ -262,7 +262,17 @@ public final class ApiFuzz {
                         "read"),
                     new Case(
                         "GET", "/v1/batches/" + id + "/events", "", key + "x", new byte[0], "read"),
-                    new Case("GET", "/v1/" + id, "", key, new byte[0], "read")));
+                    new Case("GET", "/v1/" + id, "", key, new byte[0], "read"),
+                    new Case("GET", "/v1/approvals/" + id, "", key, new byte[0], "approval"),
+                    new Case(
+                        "POST", "/v1/batches/" + id + "/approve", "", key, new byte[0], "approval"),
+                    new Case(
+                        "POST",
+                        "/v1/batches/" + id + "/reject?reason=" + id,
+                        "",
+                        key,
+                        new byte[0],
+                        "approval")));
   }
 
   static String validBatch(String batchId, int payouts) {

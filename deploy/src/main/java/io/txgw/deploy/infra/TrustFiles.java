@@ -29,8 +29,15 @@ public final class TrustFiles {
    * @param rights per client, the {@code CHAIN:source} entries it may spend from
    */
   public static TrustFiles create(Path dir, Map<String, List<String>> rights) {
-    Map<String, Object> clients = new LinkedHashMap<>();
+    Map<String, Map<String, Object>> clients = new LinkedHashMap<>();
     rights.forEach((client, spend) -> clients.put(client, Map.of("spend", spend)));
+    return createPolicies(dir, clients);
+  }
+
+  /**
+   * @param clients per client, its entry of the clients file as {@code ClientPolicies} reads it
+   */
+  public static TrustFiles createPolicies(Path dir, Map<String, Map<String, Object>> clients) {
     Path file = dir.resolve("clients.json");
     try {
       Files.createDirectories(dir);

@@ -40,6 +40,28 @@ public final class AuditLog implements Closeable {
     this.maxBytes = maxBytes;
   }
 
+  /** What an entry says of a batch held for approval: its content, and who posted and decided. */
+  static Map<String, Object> held(io.txgw.gateway.approval.ApprovalState s) {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("batchId", s.batchId());
+    entry.put("contentSha256", s.fingerprint());
+    entry.put("chain", s.chain());
+    entry.put("source", s.source());
+    entry.put("payouts", s.payouts());
+    entry.put("totals", s.totals());
+    entry.put("postedBy", s.postedBy());
+    entry.put("postedWithKey", s.postedKey());
+    entry.put("state", s.status());
+    if (s.decidedBy() != null) {
+      entry.put("decidedBy", s.decidedBy());
+      entry.put("decidedWithKey", s.decidedKey());
+    }
+    if (s.reason() != null) {
+      entry.put("decisionReason", s.reason());
+    }
+    return entry;
+  }
+
   /** Appends one entry; a failure to write is logged, not thrown: the answer is already decided. */
   public synchronized void write(Map<String, Object> fields) {
     Map<String, Object> entry = new LinkedHashMap<>();

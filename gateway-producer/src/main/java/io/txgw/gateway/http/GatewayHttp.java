@@ -10,9 +10,11 @@ import io.txgw.common.metrics.MetricsEndpoint;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.validation.Violation;
 import io.txgw.gateway.ApiKeys;
+import io.txgw.gateway.ApprovalDesk;
 import io.txgw.gateway.BatchService;
 import io.txgw.gateway.GatewayConfig;
 import io.txgw.gateway.SubmitOutcome;
+import io.txgw.gateway.approval.ApprovalState;
 import io.txgw.gateway.kafka.LaneFault;
 import io.txgw.gateway.monitor.Backpressure;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
@@ -44,7 +46,7 @@ public final class GatewayHttp {
   private static final Logger log = LoggerFactory.getLogger(GatewayHttp.class);
   private static final String CLIENT = Admission.CLIENT;
   private static final String CALLER = Admission.CALLER;
-  private static final String BATCH_ID = "txgw.batchId";
+  static final String BATCH_ID = "txgw.batchId";
   private static final String BODY_DIGEST = "txgw.bodyDigest";
   private static final int INLINE_BODY_BYTES = 16 * 1024;
 
@@ -58,6 +60,8 @@ public final class GatewayHttp {
   private final Backpressure backpressure;
   private final Supplier<List<LaneFault>> writerFaults;
   private final StatusRoutes status;
+  private final ApprovalDesk desk;
+  private final ApprovalRoutes approvals;
 
   /**
    * What the routes answer from, besides the batch service.
@@ -83,6 +87,24 @@ public final class GatewayHttp {
       GatewayConfig.HttpLimits limits,
       AuditLog audit,
       Monitoring monitoring) {
+    this(vertx, service, null, apiKeys, maxBodyBytes, limits, audit, monitoring);
+  }
+
+  /**
+   * @param desk holds batches that need approval, and decides them; null holds none (a batch that
+   *     needs approval is then refused)
+   * @param audit where accepted and refused batches are recorded; null records nothing (tests)
+   */
+  public GatewayHttp(
+      Vertx vertx,
+      BatchService service,
+      ApprovalDesk desk,
+      Supplier<ApiKeys> apiKeys,
+      int maxBodyBytes,
+      GatewayConfig.HttpLimits limits,
+      AuditLog audit,
+      Monitoring monitoring) {
+    this.desk = desk;
     this.vertx = vertx;
     this.service = service;
     this.maxBodyBytes = maxBodyBytes;
@@ -100,7 +122,9 @@ public final class GatewayHttp {
                 vertx, service.view(), limits.maxStreamsPerClient(), limits.maxStreams()),
             new Dashboard(
                 service.view(), monitoring.lag(), monitoring.nodes(), monitoring.maxLag()),
-            CLIENT);
+            CLIENT,
+            desk);
+    this.approvals = new ApprovalRoutes(vertx, desk, this::auditDecision, CALLER);
   }
 
   /**
@@ -190,6 +214,22 @@ public final class GatewayHttp {
         .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
         .handler(status::batchEvents);
     router
+        .post("/v1/batches/:batchId/approve")
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
+        .handler(approvals::approve);
+    router
+        .post("/v1/batches/:batchId/reject")
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
+        .handler(approvals::reject);
+    router
+        .get("/v1/approvals")
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
+        .handler(approvals::approvals);
+    router
+        .get("/v1/approvals/:batchId")
+        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
+        .handler(approvals::heldBatch);
+    router
         .get("/v1/limits")
         .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
         .handler(ctx -> json(ctx, 200, service.limits(ctx.get(CLIENT))));
@@ -222,7 +262,7 @@ public final class GatewayHttp {
     // One client's bound does not: the others are served.
     List<LaneFault> faults = writerFaults.get();
     PayoutIndex.Holding holding = service.view().payoutIndex().holding();
-    boolean ready = service.isReady() && faults.isEmpty() && !holding.full();
+    boolean ready = serviceReady() && faults.isEmpty() && !holding.full();
     Map<String, Object> body = new LinkedHashMap<>();
     body.put(
         "status", ready ? "READY" : faults.isEmpty() && !holding.full() ? "STARTING" : "NOT_READY");
@@ -240,8 +280,12 @@ public final class GatewayHttp {
     ctx.response().putHeader("Content-Type", MetricsEndpoint.CONTENT_TYPE).end(meters.scrape());
   }
 
+  private boolean serviceReady() {
+    return desk == null ? service.isReady() : desk.isReady();
+  }
+
   private void postBatch(RoutingContext ctx) {
-    if (!service.isReady()) {
+    if (!serviceReady()) {
       refused("not-ready");
       audit(ctx, "REFUSED", "not-ready", 503, null);
       retrySoon(ctx, "not-ready", "gateway is starting, or its Kafka writer is recovering");
@@ -294,6 +338,16 @@ public final class GatewayHttp {
    */
   private void audit(
       RoutingContext ctx, String event, String reason, int status, BatchRecord accepted) {
+    audit(ctx, event, reason, status, accepted, null);
+  }
+
+  private void audit(
+      RoutingContext ctx,
+      String event,
+      String reason,
+      int status,
+      BatchRecord accepted,
+      ApprovalState held) {
     if (audit == null) {
       return;
     }
@@ -323,7 +377,16 @@ public final class GatewayHttp {
       entry.put("payouts", accepted.payoutIds().size());
       entry.put("totals", Responses.totals(accepted));
     }
+    if (held != null) {
+      entry.putAll(AuditLog.held(held));
+    }
     audit.write(entry);
+  }
+
+  /** One audit line for an approval or a rejection, or an attempt at one. */
+  private void auditDecision(
+      RoutingContext ctx, String event, String reason, int status, ApprovalState held) {
+    audit(ctx, event, reason, status, null, held);
   }
 
   private CompletableFuture<SubmitOutcome> submit(
@@ -337,7 +400,9 @@ public final class GatewayHttp {
       return CompletableFuture.completedFuture(
           new SubmitOutcome.Rejected(parsed.typeViolations(), parsed.typeViolations().total()));
     }
-    return service.submit(client, parsed.submission());
+    return desk == null
+        ? service.submit(client, parsed.submission())
+        : desk.submit(ctx.get(CALLER), parsed.submission());
   }
 
   private BatchRequestParser.Parsed parse(RoutingContext ctx, String contentType, byte[] bytes) {
@@ -442,6 +507,61 @@ public final class GatewayHttp {
       refused("payout-id-unconfirmed");
       audit(ctx, "REFUSED", "payout-id-unconfirmed", 409, null);
       Responses.payoutIdsUnconfirmed(ctx, unconfirmed);
+    } else if (outcome instanceof SubmitOutcome.Held held) {
+      ApprovalState state = held.state();
+      ApprovalState.Status now = state.status();
+      if (now == ApprovalState.Status.PENDING_APPROVAL) {
+        String location = "/v1/batches/" + state.batchId();
+        ctx.response().putHeader("Location", location);
+        Map<String, Object> body = new LinkedHashMap<>(desk.describe(state));
+        body.put("location", location);
+        json(ctx, 202, body);
+        audit(ctx, held.replay() ? "HELD_REPLAYED" : "HELD", null, 202, null, state);
+      } else {
+        refused("held-" + now.name().toLowerCase(Locale.ROOT));
+        audit(ctx, "REFUSED", "batch-" + now.name().toLowerCase(Locale.ROOT), 409, null);
+        problem(
+            ctx,
+            Problem.of(
+                409,
+                now == ApprovalState.Status.REJECTED ? "batch-rejected" : "approval-expired",
+                "Conflict",
+                "batch "
+                    + state.batchId()
+                    + (now == ApprovalState.Status.REJECTED
+                        ? " was rejected by " + state.decidedBy() + " at " + state.decidedAt()
+                        : " waited for approval until " + state.expiresAt())
+                    + "; nothing of it was written: post it again under a new batchId"));
+      }
+    } else if (outcome instanceof SubmitOutcome.HeldConflict conflict) {
+      refused("conflict");
+      audit(ctx, "REFUSED", "batch-id-conflict", 409, null);
+      problem(
+          ctx,
+          Problem.of(
+              409,
+              "batch-id-conflict",
+              "Conflict",
+              "batch "
+                  + conflict.existing().batchId()
+                  + " was held for approval at "
+                  + conflict.existing().postedAt()
+                  + " with other content; use a new batchId"));
+    } else if (outcome instanceof SubmitOutcome.ApprovalsFull full) {
+      refused("approvals-full");
+      audit(ctx, "REFUSED", "approvals-full", 429, null);
+      ctx.response().putHeader("Retry-After", "60");
+      problem(
+          ctx,
+          Problem.of(
+              429,
+              "approvals-full",
+              "Too Many Requests",
+              "this client has "
+                  + full.maxPending()
+                  + " batches waiting for approval, or held "
+                  + full.maxPerDay()
+                  + " in the last 24 hours; nothing was written: decide some, then post again"));
     } else if (outcome instanceof SubmitOutcome.HeldLimit limit) {
       refused(limit.full().gateway() ? "held-limit" : "client-held-limit");
       audit(ctx, "REFUSED", "held-limit", 429, null);

@@ -68,6 +68,39 @@ final class Responses {
           "write-unconfirmed",
           "the batch's write was not confirmed in time, so it is not known to be written;"
               + " re-post it with the same batchId and content, which is safe");
+    } else if (cause instanceof io.txgw.gateway.ApprovalDesk.DecisionNotConfirmedException) {
+      log.warn("approvals record not confirmed: {}", cause.getMessage());
+      retrySoon(
+          ctx,
+          "approval-unconfirmed",
+          "the hold or decision was not confirmed in time; it may count: the batch's status says,"
+              + " and asking again is safe");
+    } else if (cause instanceof io.txgw.gateway.ApprovalDesk.WriteNotConfirmedException) {
+      log.warn("approved batch's write not confirmed");
+      retrySoon(
+          ctx,
+          "write-unconfirmed",
+          "the batch is approved; its write was not confirmed in time: its status shows whether it"
+              + " was written, and approving again is safe");
+    } else if (cause
+        instanceof io.txgw.gateway.approval.ApprovalBook.ProposalNotWrittenException busy) {
+      retrySoon(ctx, "approvals-busy", busy.getMessage() + "; nothing was written, retry is safe");
+    } else if (cause instanceof java.util.concurrent.RejectedExecutionException) {
+      retrySoon(ctx, "approvals-busy", "approvals are busy; nothing was done, retry is safe");
+    } else if (cause
+        instanceof io.txgw.gateway.approval.ApprovalBook.HeldContentUnavailableException held) {
+      log.warn("held content: {}", held.getMessage());
+      if (held.gone()) {
+        problem(
+            ctx,
+            Problem.of(
+                409,
+                "held-content-gone",
+                "Conflict",
+                "the held batch's content is no longer kept; post it again under a new batchId"));
+      } else {
+        retrySoon(ctx, "held-content-unavailable", "the held batch cannot be read now; retry");
+      }
     } else if (cause instanceof BatchService.BatchNotWrittenException) {
       log.warn("batch not written to Kafka: {}", cause.getMessage());
       retrySoon(
@@ -195,6 +228,11 @@ final class Responses {
     return t instanceof MalformedRequestException
         || t instanceof UnsupportedMediaTypeException
         || t instanceof BatchService.BatchNotWrittenException
+        || t instanceof io.txgw.gateway.ApprovalDesk.DecisionNotConfirmedException
+        || t instanceof io.txgw.gateway.ApprovalDesk.WriteNotConfirmedException
+        || t instanceof io.txgw.gateway.approval.ApprovalBook.ProposalNotWrittenException
+        || t instanceof io.txgw.gateway.approval.ApprovalBook.HeldContentUnavailableException
+        || t instanceof java.util.concurrent.RejectedExecutionException
         || t instanceof BatchView.ViewUnavailableException;
   }
 

@@ -4,6 +4,7 @@ import static io.txgw.gateway.http.Responses.failure;
 import static io.txgw.gateway.http.Responses.json;
 import static io.txgw.gateway.http.Responses.problem;
 
+import io.txgw.gateway.ApprovalDesk;
 import io.txgw.gateway.BatchService;
 import io.txgw.gateway.status.BatchView;
 import io.vertx.core.Vertx;
@@ -17,13 +18,19 @@ final class StatusRoutes {
   private final BatchEvents events;
   private final Dashboard dashboard;
   private final String clientKey;
+  private final ApprovalDesk desk;
 
+  /**
+   * @param desk where a batch not written may be held for approval; null when none is
+   */
   StatusRoutes(
       Vertx vertx,
       BatchService service,
       BatchEvents events,
       Dashboard dashboard,
-      String clientKey) {
+      String clientKey,
+      ApprovalDesk desk) {
+    this.desk = desk;
     this.vertx = vertx;
     this.service = service;
     this.events = events;
@@ -42,8 +49,16 @@ final class StatusRoutes {
             status ->
                 status.ifPresentOrElse(
                     s -> json(ctx, 200, s),
-                    // Another client's batch is answered like a missing one, so ids do not leak.
-                    () -> notFound(ctx, batchId)))
+                    () -> {
+                      // Not written: held for approval, or decided unwritten, or nothing.
+                      var held = desk == null ? null : desk.state(client, batchId).orElse(null);
+                      if (held != null) {
+                        json(ctx, 200, desk.describe(held));
+                      } else {
+                        // Another client's batch is answered like a missing one: ids do not leak.
+                        notFound(ctx, batchId);
+                      }
+                    }))
         .onFailure(error -> failure(ctx, error));
   }
 

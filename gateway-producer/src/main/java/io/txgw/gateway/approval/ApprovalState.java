@@ -1,0 +1,104 @@
+package io.txgw.gateway.approval;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * A held batch as the approvals topic has decided it so far. Holds no payout: those stay on the
+ * topic ({@code offset}) until an approval writes them. Its times are the log's, alike on every
+ * gateway, except {@code expiresAt}, which the poster's gateway set.
+ *
+ * @param holdProposal the proposal of the HOLD record that created this state
+ * @param decisionProposal the proposal of the decision that counted; null while pending
+ * @param offset where the HOLD record is on the approvals topic
+ */
+public record ApprovalState(
+    String clientId,
+    String batchId,
+    String chain,
+    String source,
+    String fingerprint,
+    int payouts,
+    Map<String, String> totals,
+    String postedBy,
+    String postedKey,
+    Instant postedAt,
+    Instant expiresAt,
+    Status status,
+    String decidedBy,
+    String decidedKey,
+    Instant decidedAt,
+    String reason,
+    String holdProposal,
+    String decisionProposal,
+    long offset) {
+  public enum Status {
+    PENDING_APPROVAL,
+    APPROVED,
+    REJECTED,
+    EXPIRED
+  }
+
+  public ApprovalState {
+    totals = Map.copyOf(totals);
+  }
+
+  public boolean pending() {
+    return status == Status.PENDING_APPROVAL;
+  }
+
+  /** Pending past its expiry at {@code now}: due for an EXPIRE, and not to be decided otherwise. */
+  public boolean overdue(Instant now) {
+    return pending() && !now.isBefore(expiresAt);
+  }
+
+  String key() {
+    return clientId + "/" + batchId;
+  }
+
+  ApprovalState decided(Status to, ApprovalRecord by, Instant at) {
+    return new ApprovalState(
+        clientId,
+        batchId,
+        chain,
+        source,
+        fingerprint,
+        payouts,
+        totals,
+        postedBy,
+        postedKey,
+        postedAt,
+        expiresAt,
+        to,
+        by.person(),
+        by.keyId(),
+        at,
+        by.reason(),
+        holdProposal,
+        by.proposal(),
+        offset);
+  }
+
+  static ApprovalState held(ApprovalRecord hold, long offset, Instant at) {
+    return new ApprovalState(
+        hold.clientId(),
+        hold.batchId(),
+        hold.chain(),
+        hold.source(),
+        hold.fingerprint(),
+        hold.payouts(),
+        hold.totals() == null ? Map.of() : hold.totals(),
+        hold.person(),
+        hold.keyId(),
+        at,
+        hold.expiresAt(),
+        Status.PENDING_APPROVAL,
+        null,
+        null,
+        null,
+        null,
+        hold.proposal(),
+        null,
+        offset);
+  }
+}

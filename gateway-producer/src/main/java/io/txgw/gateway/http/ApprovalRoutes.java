@@ -1,0 +1,231 @@
+package io.txgw.gateway.http;
+
+import static io.txgw.gateway.http.Responses.failure;
+import static io.txgw.gateway.http.Responses.json;
+import static io.txgw.gateway.http.Responses.problem;
+
+import io.txgw.common.validation.BatchSubmission;
+import io.txgw.gateway.ApiKeys;
+import io.txgw.gateway.ApprovalDesk;
+import io.txgw.gateway.SubmitOutcome;
+import io.txgw.gateway.approval.ApprovalState;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The routes of four-eyes approval: the batches waiting, one with its payouts, approve, reject. All
+ * need the {@code approve} scope; each decision is answered and audited whatever its outcome.
+ */
+final class ApprovalRoutes {
+  /** A rejection's reason is kept, logged and answered: bounded, and plain text. */
+  static final int MAX_REASON_CHARS = 200;
+
+  /** Letters, digits, punctuation, symbols and plain spaces: no controls, no direction marks. */
+  private static final java.util.regex.Pattern PLAIN =
+      java.util.regex.Pattern.compile("[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\x20]*");
+
+  /** Writes one audit line for a decision or an attempt. */
+  @FunctionalInterface
+  interface Audit {
+    void write(RoutingContext ctx, String event, String reason, int status, ApprovalState held);
+  }
+
+  private final Vertx vertx;
+  private final ApprovalDesk desk;
+  private final Audit audit;
+  private final String callerKey;
+
+  ApprovalRoutes(Vertx vertx, ApprovalDesk desk, Audit audit, String callerKey) {
+    this.vertx = vertx;
+    this.desk = desk;
+    this.audit = audit;
+    this.callerKey = callerKey;
+  }
+
+  /** No desk, or one that cannot decide now (its topic not read): answered here. */
+  private boolean absent(RoutingContext ctx) {
+    if (desk == null) {
+      problem(ctx, Problem.of(404, "not-found", "Not Found", "this gateway holds no approvals"));
+      return true;
+    }
+    String batchId = ctx.pathParam("batchId");
+    if (batchId != null) {
+      ctx.put(GatewayHttp.BATCH_ID, batchId);
+    }
+    if (!desk.decides()) {
+      Responses.retrySoon(ctx, "not-ready", "the approvals topic is not read yet");
+      return true;
+    }
+    return false;
+  }
+
+  /** Runs blocking approval work on the desk's threads and answers on the request's context. */
+  private <T> io.vertx.core.Future<T> blocking(java.util.concurrent.Callable<T> task) {
+    try {
+      return io.vertx.core.Future.fromCompletionStage(desk.run(task), vertx.getOrCreateContext());
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return io.vertx.core.Future.failedFuture(e);
+    }
+  }
+
+  void approvals(RoutingContext ctx) {
+    if (absent(ctx)) {
+      return;
+    }
+    ApiKeys.Caller who = ctx.get(callerKey);
+    List<Map<String, Object>> waiting =
+        desk.pending(who.client()).stream().map(desk::describe).toList();
+    json(ctx, 200, Map.of("pending", waiting));
+  }
+
+  /** One held batch with every payout, as posted: what an approver looks at before deciding. */
+  void heldBatch(RoutingContext ctx) {
+    if (absent(ctx)) {
+      return;
+    }
+    ApiKeys.Caller who = ctx.get(callerKey);
+    String batchId = ctx.pathParam("batchId");
+    Optional<ApprovalState> held = desk.state(who.client(), batchId);
+    if (held.isEmpty()) {
+      notHeld(ctx, batchId);
+      return;
+    }
+    blocking(
+            () -> {
+              Map<String, Object> body = new LinkedHashMap<>(desk.describe(held.get()));
+              BatchSubmission content = desk.content(held.get());
+              body.put("lines", content.payouts());
+              return body;
+            })
+        .onSuccess(body -> json(ctx, 200, body))
+        .onFailure(error -> failure(ctx, error));
+  }
+
+  void approve(RoutingContext ctx) {
+    if (absent(ctx)) {
+      return;
+    }
+    ApiKeys.Caller who = ctx.get(callerKey);
+    String batchId = ctx.pathParam("batchId");
+    String content = ctx.request().getParam("contentSha256");
+    blocking(() -> desk.approve(who, batchId, content))
+        .onSuccess(decision -> answer(ctx, "APPROVED", decision))
+        .onFailure(
+            error -> {
+              failure(ctx, error);
+              audit.write(ctx, "APPROVE_FAILED", "error", ctx.response().getStatusCode(), null);
+            });
+  }
+
+  void reject(RoutingContext ctx) {
+    if (absent(ctx)) {
+      return;
+    }
+    ApiKeys.Caller who = ctx.get(callerKey);
+    String batchId = ctx.pathParam("batchId");
+    String reason = ctx.request().getParam("reason");
+    if (reason != null
+        && (reason.length() > MAX_REASON_CHARS || !PLAIN.matcher(reason).matches())) {
+      problem(
+          ctx,
+          Problem.of(
+              400,
+              "bad-reason",
+              "Bad Request",
+              "reason: at most " + MAX_REASON_CHARS + " letters, digits, punctuation and spaces"));
+      return;
+    }
+    blocking(() -> desk.reject(who, batchId, reason))
+        .onSuccess(decision -> answer(ctx, "REJECTED", decision))
+        .onFailure(
+            error -> {
+              failure(ctx, error);
+              audit.write(ctx, "REJECT_FAILED", "error", ctx.response().getStatusCode(), null);
+            });
+  }
+
+  private void answer(RoutingContext ctx, String event, ApprovalDesk.Decision decision) {
+    if (decision instanceof ApprovalDesk.Decision.Done done) {
+      Map<String, Object> body = new LinkedHashMap<>(desk.describe(done.state()));
+      int status = 200;
+      if (done.written() instanceof SubmitOutcome.Accepted accepted) {
+        body.put("status", "ACCEPTED");
+        body.put("acceptedAt", accepted.batch().acceptedAt());
+        body.put("location", "/v1/batches/" + accepted.batch().batchId());
+        if (!accepted.batch().acceptedEarlier().isEmpty()) {
+          body.put("acceptedEarlier", Responses.acceptedEarlier(accepted.batch()));
+        }
+        status = 202;
+      } else if (done.written() instanceof SubmitOutcome.PayoutIdsUnconfirmed
+          || done.written() instanceof SubmitOutcome.HeldLimit) {
+        // Approved, and not written for now: the condition passes, and approving again (or the
+        // sweep) writes it.
+        ctx.response().putHeader("Retry-After", "5");
+        body.put("write", writeRefusal(done.written()));
+        status = 503;
+      } else if (done.written() != null) {
+        // Approved, and refused by the write (payout ids taken meanwhile, a conflict, the rules
+        // or the daily maximum): nothing was written; the approval stands.
+        body.put("write", writeRefusal(done.written()));
+        status = 409;
+      }
+      json(ctx, status, body);
+      audit.write(ctx, event, status >= 400 ? "not-written" : null, status, done.state());
+    } else if (decision instanceof ApprovalDesk.Decision.Refused refused) {
+      problem(
+          ctx,
+          Problem.of(refused.status(), refused.type(), title(refused.status()), refused.detail()));
+      audit.write(ctx, "REFUSED", refused.type(), refused.status(), null);
+    } else if (decision instanceof ApprovalDesk.Decision.Invalid invalid) {
+      int shown = Math.min(invalid.violations().size(), GatewayHttp.MAX_VIOLATIONS_LISTED);
+      problem(
+          ctx,
+          new Problem(
+              "urn:txgw:problem:invalid-batch",
+              "Unprocessable Content",
+              422,
+              "the batch breaks the rules or its client's policy as they are now; it was not"
+                  + " approved, nothing was written",
+              List.copyOf(invalid.violations().subList(0, shown)),
+              null,
+              null,
+              invalid.violations().size() - shown));
+      audit.write(ctx, "REFUSED", "invalid-now", 422, null);
+    }
+  }
+
+  private static String writeRefusal(SubmitOutcome outcome) {
+    if (outcome instanceof SubmitOutcome.Conflict) {
+      return "batch-id-conflict: the batch id was accepted with other content";
+    }
+    if (outcome instanceof SubmitOutcome.PayoutIdsTaken taken) {
+      return "payout-id-conflict: "
+          + taken.conflicts().size()
+          + " payout id(s) were accepted meanwhile in other batches";
+    }
+    if (outcome instanceof SubmitOutcome.Rejected rejected) {
+      return "invalid: " + rejected.violations().stream().limit(3).map(v -> v.reason()).toList();
+    }
+    if (outcome instanceof SubmitOutcome.PayoutIdsUnconfirmed) {
+      return "payout-id-unconfirmed: payout ids are in batches whose write is not confirmed yet";
+    }
+    return outcome.getClass().getSimpleName();
+  }
+
+  private static String title(int status) {
+    return switch (status) {
+      case 403 -> "Forbidden";
+      case 404 -> "Not Found";
+      default -> "Conflict";
+    };
+  }
+
+  private static void notHeld(RoutingContext ctx, String batchId) {
+    problem(
+        ctx, Problem.of(404, "batch-not-found", "Not Found", "no batch " + batchId + " is held"));
+  }
+}
