@@ -1,7 +1,7 @@
 package io.txgw.gateway;
 
-import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Amount;
+import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
@@ -14,13 +14,10 @@ import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -55,11 +52,8 @@ public final class ApprovalDesk implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(ApprovalDesk.class);
   private static final Duration WRITE_WITHIN = Duration.ofSeconds(60);
 
-  /** How long after a failed write a sweep tries an approved batch again. */
-  static final Duration RETRY_WRITE_AFTER = Duration.ofMinutes(5);
-
   /** Batches one client may hold in any 24 hours: bounds what a client can put on the topic. */
-  public static final int MAX_HOLDS_PER_DAY = ApprovalBook.MAX_SETTLED_PER_CLIENT;
+  public static final int MAX_HOLDS_PER_DAY = ApprovalBook.MAX_HOLDS_PER_DAY;
 
   /** The outcome of an approval or a rejection. */
   public sealed interface Decision {
@@ -81,6 +75,12 @@ public final class ApprovalDesk implements Closeable {
   private final Clock clock;
   private final Duration wait;
   private final int maxPending;
+
+  /**
+   * How long a write claim of this gateway holds (carried in its records): above the longest a
+   * write can take to be decided.
+   */
+  private volatile Duration lease = ApprovalBook.WRITE_LEASE;
 
   /**
    * Runs the blocking approval work (reading held content back, deciding, writing): a few threads
@@ -107,11 +107,10 @@ public final class ApprovalDesk implements Closeable {
             return t;
           });
 
-  /** Approved batches the view has shown written: not looked up again. Sweep thread only. */
-  private final Set<String> seenWritten = new HashSet<>();
+  /** Where decisions made without a caller (expiries, writes taken over) are audited. */
+  private volatile java.util.function.Consumer<Map<String, Object>> audit;
 
-  /** Approved batches whose write failed, to when a sweep tries again. Sweep thread only. */
-  private final Map<String, Instant> retryAt = new HashMap<>();
+  private volatile java.util.function.Function<ApprovalState, Map<String, Object>> auditFields;
 
   /**
    * @param wait how long a held batch may wait for a decision
@@ -119,9 +118,9 @@ public final class ApprovalDesk implements Closeable {
    */
   public ApprovalDesk(
       BatchService service, ApprovalBook book, Clock clock, Duration wait, int maxPending) {
-    if (wait.compareTo(Topics.APPROVALS_RETENTION.dividedBy(2)) > 0) {
+    if (wait.compareTo(ApprovalBook.KEEP.dividedBy(2)) > 0) {
       throw new IllegalArgumentException(
-          "a batch may wait at most half the approvals topic's retention");
+          "a batch may wait at most half as long as held batches are remembered");
     }
     this.service = service;
     this.book = book;
@@ -134,14 +133,25 @@ public final class ApprovalDesk implements Closeable {
    * Starts the sweep, every {@code every}: overdue holds expired, approved batches not written
    * written (an approval is left to its own caller's write for three sweeps).
    */
-  public ApprovalDesk start(Duration every) {
-    this.ownWriteGrace = every.multipliedBy(3);
+  public ApprovalDesk start(Duration every, Duration writeLease) {
+    this.lease = writeLease;
     sweeper.scheduleWithFixedDelay(
         this::sweepSafely, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     return this;
   }
 
-  private volatile Duration ownWriteGrace = Duration.ofSeconds(30);
+  /**
+   * Audits what the desk decides on its own: expiries, writes and refused writes.
+   *
+   * @param fields what an audit line says of a held batch
+   */
+  public ApprovalDesk auditTo(
+      java.util.function.Consumer<Map<String, Object>> sink,
+      java.util.function.Function<ApprovalState, Map<String, Object>> fields) {
+    this.auditFields = fields;
+    this.audit = sink;
+    return this;
+  }
 
   public boolean isReady() {
     return service.isReady() && book.isCaughtUp();
@@ -210,7 +220,7 @@ public final class ApprovalDesk implements Closeable {
     }
     Instant now = clock.instant();
     if (book.pendingCount(client) >= maxPending
-        || book.heldSince(client, now.minus(Duration.ofDays(1))) >= MAX_HOLDS_PER_DAY) {
+        || book.holdsInDayBefore(client, now) >= MAX_HOLDS_PER_DAY) {
       return done(new SubmitOutcome.ApprovalsFull(maxPending, MAX_HOLDS_PER_DAY));
     }
     Payout first = payouts.get(0);
@@ -224,6 +234,7 @@ public final class ApprovalDesk implements Closeable {
             caller.person(),
             caller.keyId(),
             null,
+            null,
             validated.fingerprint(),
             first.chain().name(),
             first.source(),
@@ -231,6 +242,7 @@ public final class ApprovalDesk implements Closeable {
             totals(payouts),
             now.plus(wait),
             submission,
+            null,
             null);
     return book.propose(hold)
         .handleAsync(
@@ -269,10 +281,15 @@ public final class ApprovalDesk implements Closeable {
     if (!state.fingerprint().equals(posted.fingerprint())) {
       return done(new SubmitOutcome.HeldConflict(state));
     }
-    if (state.status() == ApprovalState.Status.APPROVED) {
-      // Approved with this content: written already (answered as a re-post), or its write is due.
+    if (state.status() == ApprovalState.Status.APPROVED
+        && service
+            .written(state.clientId(), state.batchId())
+            .filter(b -> b.fingerprint().equals(state.fingerprint()))
+            .isPresent()) {
+      // Approved and written with this content: answered as a re-post, nothing written.
       return service.write(state.clientId(), posted);
     }
+    // Pending, or decided: an approved batch is written by the holder of its write claim only.
     return done(new SubmitOutcome.Held(state, true));
   }
 
@@ -290,21 +307,8 @@ public final class ApprovalDesk implements Closeable {
       return notHeld(caller.client(), batchId);
     }
     ApprovalState state = found.get();
-    if (content == null || !content.equals(state.fingerprint())) {
-      return new Decision.Refused(
-          409,
-          "content-mismatch",
-          "batch "
-              + batchId
-              + " holds content "
-              + state.fingerprint()
-              + (content == null ? "; name it" : ", not " + content)
-              + " (contentSha256 of GET /v1/approvals/"
-              + batchId
-              + "): an approval is of the content looked at");
-    }
     if (state.status() == ApprovalState.Status.APPROVED) {
-      return writeApproved(state);
+      return approvedAlready(state);
     }
     if (!state.pending()) {
       return settled(state);
@@ -321,6 +325,24 @@ public final class ApprovalDesk implements Closeable {
               + state.postedBy()
               + "; another person of the client approves it");
     }
+    if (content == null) {
+      return new Decision.Refused(
+          400,
+          "content-missing",
+          "name the content approved: contentSha256 as GET /v1/approvals/" + batchId + " shows it");
+    }
+    if (!content.equals(state.fingerprint())) {
+      return new Decision.Refused(
+          409,
+          "content-mismatch",
+          "batch "
+              + batchId
+              + " holds content "
+              + state.fingerprint()
+              + ", not "
+              + content
+              + ": an approval is of the content looked at");
+    }
     if (state.overdue(clock.instant())) {
       return settled(expire(state));
     }
@@ -334,10 +356,24 @@ public final class ApprovalDesk implements Closeable {
     if (shortfall.isPresent()) {
       return new Decision.Invalid(List.of(Violation.ofBatch("payouts", shortfall.get())));
     }
-    ApprovalState after = decide(ApprovalRecord.Kind.APPROVE, caller, state, null);
+    ApprovalRecord approval =
+        ApprovalRecord.decision(
+                ApprovalRecord.Kind.APPROVE,
+                UUID.randomUUID().toString(),
+                state,
+                clock.instant(),
+                caller.person(),
+                caller.keyId(),
+                null)
+            .withLease(lease);
+    ApprovalState after = propose(approval).orElse(state);
     if (after.status() != ApprovalState.Status.APPROVED
         || !after.holdProposal().equals(state.holdProposal())) {
       return settled(after);
+    }
+    if (!approval.proposal().equals(after.decisionProposal())) {
+      // Another approver's counted first: its gateway writes the batch.
+      return approvedAlready(after);
     }
     log.info(
         "batch {}/{} approved by {} (posted by {})",
@@ -345,7 +381,179 @@ public final class ApprovalDesk implements Closeable {
         batchId,
         after.decidedBy(),
         state.postedBy());
-    return new Decision.Done(after, write(state.clientId(), validated));
+    return writeUnderClaim(after, validated, approval.proposal());
+  }
+
+  /**
+   * An approved batch asked about again: written (answered as a re-post), refused for good, or
+   * being written by the holder of its claim, or taken over when that claim has lapsed.
+   */
+  private Decision approvedAlready(ApprovalState state) throws InterruptedException {
+    Optional<Decision> known = writtenOrRefused(state);
+    if (known.isPresent()) {
+      return known.get();
+    }
+    if (clock.instant().isBefore(state.write().lapsesAt())) {
+      return new Decision.Refused(
+          503,
+          "write-under-way",
+          "batch " + state.batchId() + " is approved and being written; its status shows when");
+    }
+    return takeOver(state);
+  }
+
+  /** The answer for an approved batch whose write has ended, if it has. */
+  private Optional<Decision> writtenOrRefused(ApprovalState state) {
+    Optional<BatchRecord> written = service.written(state.clientId(), state.batchId());
+    if (written.isPresent() && written.get().fingerprint().equals(state.fingerprint())) {
+      return Optional.of(new Decision.Done(state, new SubmitOutcome.Accepted(written.get(), true)));
+    }
+    ApprovalState.Write w = state.write();
+    if (w != null && w.outcome() == ApprovalState.Outcome.REFUSED) {
+      return Optional.of(
+          new Decision.Refused(
+              409,
+              "approved-not-written",
+              "batch "
+                  + state.batchId()
+                  + " was approved and its write refused ("
+                  + w.reason()
+                  + "); nothing of it was written, nor will be: post it again under a new"
+                  + " batchId"));
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Claims the write of an approved batch whose claim has lapsed, and writes it if the claim
+   * counts.
+   */
+  private Decision takeOver(ApprovalState state) throws InterruptedException {
+    ApprovalRecord claim =
+        ApprovalRecord.write(
+                ApprovalRecord.Kind.CLAIM,
+                UUID.randomUUID().toString(),
+                state,
+                clock.instant(),
+                null,
+                null)
+            .withLease(lease);
+    ApprovalState after = propose(claim).orElse(state);
+    if (after.write() == null || !claim.proposal().equals(after.write().claim())) {
+      return writtenOrRefused(after)
+          .orElse(
+              new Decision.Refused(
+                  503,
+                  "write-under-way",
+                  "batch " + state.batchId() + " is approved and being written"));
+    }
+    ValidatedBatch validated;
+    try {
+      validated = revalidate(after);
+    } catch (ContentChangedException e) {
+      return refuseWrite(after, claim.proposal(), e.getMessage(), null);
+    }
+    if (!validated.valid()) {
+      return refuseWrite(
+          after,
+          claim.proposal(),
+          "the batch breaks the rules or its client's policy as they are now",
+          new Decision.Refused(
+              422,
+              "approved-not-written",
+              "batch "
+                  + after.batchId()
+                  + " was approved; it breaks the rules or its client's policy as they are now,"
+                  + " so nothing of it was written, nor will be"));
+    }
+    return writeUnderClaim(after, validated, claim.proposal());
+  }
+
+  /**
+   * Writes an approved batch under a claim that counted, and records how the write ended: WRITTEN,
+   * or REFUSED when it was refused for good (and the view, read to now, does not show it written by
+   * an earlier claim). A write whose outcome is unknown records nothing: the claim lapses and a
+   * later claim finds out.
+   */
+  private Decision writeUnderClaim(ApprovalState state, ValidatedBatch validated, String claim)
+      throws InterruptedException {
+    SubmitOutcome outcome;
+    try {
+      outcome =
+          service
+              .write(state.clientId(), validated)
+              .get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
+    } catch (TimeoutException e) {
+      throw new WriteNotConfirmedException();
+    }
+    if (outcome instanceof SubmitOutcome.Accepted) {
+      record(ApprovalRecord.Kind.WRITTEN, state, claim, null);
+      audit("WRITTEN", state, null);
+      return new Decision.Done(state, outcome);
+    }
+    String why = refusedForGood(outcome);
+    if (why == null) {
+      // Held back for now (ids in doubt, a bound): the claim lapses, and a later one writes it.
+      return new Decision.Done(state, outcome);
+    }
+    return refuseWrite(state, claim, why, new Decision.Done(state, outcome));
+  }
+
+  /** Records a write refused for good, unless a write of the batch is in fact committed. */
+  private Decision refuseWrite(ApprovalState state, String claim, String why, Decision answer)
+      throws InterruptedException {
+    Optional<BatchRecord> written;
+    try {
+      written = service.writtenAsOfNow(state.clientId(), state.batchId(), Duration.ofSeconds(30));
+    } catch (TimeoutException e) {
+      throw new WriteNotConfirmedException();
+    }
+    if (written.isPresent() && written.get().fingerprint().equals(state.fingerprint())) {
+      record(ApprovalRecord.Kind.WRITTEN, state, claim, null);
+      return new Decision.Done(state, new SubmitOutcome.Accepted(written.get(), true));
+    }
+    record(ApprovalRecord.Kind.REFUSED, state, claim, why);
+    audit("NOT_WRITTEN", state, why);
+    log.warn("batch {}/{} approved, its write refused: {}", state.clientId(), state.batchId(), why);
+    return answer != null
+        ? answer
+        : new Decision.Refused(409, "approved-not-written", "its write was refused: " + why);
+  }
+
+  /** Why a write's outcome means it never will be written, or null when it may yet be. */
+  private static String refusedForGood(SubmitOutcome outcome) {
+    if (outcome instanceof SubmitOutcome.Rejected rejected) {
+      return "invalid: "
+          + String.join(
+              "; ", rejected.violations().stream().limit(3).map(Violation::reason).toList());
+    }
+    if (outcome instanceof SubmitOutcome.PayoutIdsTaken taken) {
+      return taken.conflicts().size() + " payout id(s) were accepted meanwhile in other batches";
+    }
+    if (outcome instanceof SubmitOutcome.Conflict conflict && !conflict.unconfirmed()) {
+      return "the batch id was accepted with other content";
+    }
+    return null;
+  }
+
+  private void record(ApprovalRecord.Kind kind, ApprovalState state, String claim, String why)
+      throws InterruptedException {
+    try {
+      propose(
+          ApprovalRecord.write(
+              kind, UUID.randomUUID().toString(), state, clock.instant(), claim, why));
+    } catch (RuntimeException e) {
+      // WRITTEN is a courtesy (the view shows it); a REFUSED not recorded leaves the claim to
+      // lapse, and the next claim finds the same refusal.
+      log.warn(
+          "batch {}/{}: {} not recorded: {}",
+          state.clientId(),
+          state.batchId(),
+          kind,
+          e.toString());
+    }
   }
 
   /**
@@ -362,7 +570,16 @@ public final class ApprovalDesk implements Closeable {
       state =
           state.overdue(clock.instant())
               ? expire(state)
-              : decide(ApprovalRecord.Kind.REJECT, caller, state, reason);
+              : propose(
+                      ApprovalRecord.decision(
+                          ApprovalRecord.Kind.REJECT,
+                          UUID.randomUUID().toString(),
+                          state,
+                          clock.instant(),
+                          caller.person(),
+                          caller.keyId(),
+                          reason))
+                  .orElse(state);
     }
     if (state.status() == ApprovalState.Status.REJECTED) {
       log.info("batch {}/{} rejected by {}", state.clientId(), batchId, state.decidedBy());
@@ -413,50 +630,23 @@ public final class ApprovalDesk implements Closeable {
     };
   }
 
-  /** The approved batch, written (again: a second write answers as a re-post). */
-  private Decision writeApproved(ApprovalState state) throws InterruptedException {
-    ValidatedBatch validated = revalidate(state);
-    if (!validated.valid()) {
-      return new Decision.Invalid(validated.violations());
-    }
-    return new Decision.Done(state, write(state.clientId(), validated));
-  }
-
+  /** The held content, validated as the rules and the client's policy are now. */
   private ValidatedBatch revalidate(ApprovalState state) {
     ApprovalRecord hold = book.held(state);
     ValidatedBatch validated = service.validate(state.clientId(), hold.submission());
     if (validated.valid() && !validated.fingerprint().equals(state.fingerprint())) {
-      throw new IllegalStateException(
-          "batch " + state.batchId() + "'s held content does not match its fingerprint");
+      // The rules read it otherwise than when it was held (another release): not what was
+      // approved.
+      throw new ContentChangedException(
+          "the held content no longer reads as the content approved (" + state.fingerprint() + ")");
     }
     return validated;
   }
 
-  private SubmitOutcome write(String client, ValidatedBatch validated) throws InterruptedException {
+  /** Proposes a record; the batch's state once it is read back, whoever's record counted. */
+  private Optional<ApprovalState> propose(ApprovalRecord record) throws InterruptedException {
     try {
-      return service.write(client, validated).get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
-    } catch (TimeoutException e) {
-      throw new WriteNotConfirmedException();
-    }
-  }
-
-  /** Proposes a decision; the batch's state once it is read back, whoever's decision counted. */
-  private ApprovalState decide(
-      ApprovalRecord.Kind kind, ApiKeys.Caller caller, ApprovalState state, String reason)
-      throws InterruptedException {
-    ApprovalRecord decision =
-        ApprovalRecord.decision(
-            kind,
-            UUID.randomUUID().toString(),
-            state,
-            clock.instant(),
-            caller == null ? null : caller.person(),
-            caller == null ? null : caller.keyId(),
-            reason);
-    try {
-      return book.propose(decision).get().orElse(state);
+      return book.propose(record).get();
     } catch (ExecutionException e) {
       throw e.getCause() instanceof ApprovalBook.ProposalNotWrittenException refused
           ? refused
@@ -465,7 +655,21 @@ public final class ApprovalDesk implements Closeable {
   }
 
   private ApprovalState expire(ApprovalState state) throws InterruptedException {
-    return decide(ApprovalRecord.Kind.EXPIRE, null, state, null);
+    ApprovalState after =
+        propose(
+                ApprovalRecord.decision(
+                    ApprovalRecord.Kind.EXPIRE,
+                    UUID.randomUUID().toString(),
+                    state,
+                    clock.instant(),
+                    null,
+                    null,
+                    null))
+            .orElse(state);
+    if (after.status() == ApprovalState.Status.EXPIRED) {
+      audit("EXPIRED", after, null);
+    }
+    return after;
   }
 
   private void sweepSafely() {
@@ -479,58 +683,63 @@ public final class ApprovalDesk implements Closeable {
   }
 
   /**
-   * Expires overdue holds and writes approved batches the view does not show written. Every gateway
-   * sweeps: of its EXPIRE records only the first counts, and a second write of a batch is answered
-   * as a re-post.
+   * Expires overdue holds and takes over the writes of approved batches whose claim has lapsed
+   * without an outcome (a gateway stopped between approval and write, or its write is in doubt).
+   * Every gateway sweeps: of its records only the first that may count does.
    */
   void sweep() throws InterruptedException {
     if (!isReady()) {
       return;
     }
-    Instant now = clock.instant();
-    for (ApprovalState s : book.inStatus(ApprovalState.Status.PENDING_APPROVAL, 1_000)) {
-      if (s.overdue(now)) {
-        ApprovalState after = expire(s);
-        log.info(
-            "batch {}/{} waited until {}: {}",
-            s.clientId(),
-            s.batchId(),
-            s.expiresAt(),
-            after.status());
-      }
-    }
-    List<ApprovalState> approved = book.inStatus(ApprovalState.Status.APPROVED, 100_000);
-    Set<String> keys = new HashSet<>();
-    for (ApprovalState s : approved) {
-      String key = s.clientId() + "/" + s.batchId();
-      keys.add(key);
-      if (seenWritten.contains(key)
-          || s.decidedAt().isAfter(now.minus(ownWriteGrace))
-          || retryAt.getOrDefault(key, Instant.MIN).isAfter(now)
-          || s.decidedAt().plus(wait).isBefore(now)) {
-        continue;
-      }
-      if (service.written(s.clientId(), s.batchId()).isPresent()) {
-        seenWritten.add(key);
-        continue;
-      }
-      retryAt.put(key, now.plus(RETRY_WRITE_AFTER));
+    int open = 0;
+    for (ApprovalState s : book.open()) {
+      Instant now = clock.instant();
       try {
-        Decision d = writeApproved(s);
-        log.info("batch {} approved earlier, written by the sweep: {}", key, describe(d));
+        if (s.overdue(now)) {
+          expire(s);
+        } else if (s.writeOpen()) {
+          open++;
+          // The log's time against this clock: a little late rather than early.
+          if (now.isAfter(s.write().lapsesAt().plus(s.write().lease().dividedBy(6)))) {
+            Decision d = writtenOrRefused(s).isPresent() ? null : takeOver(s);
+            if (d != null) {
+              log.info("batch {}/{}: write taken over: {}", s.clientId(), s.batchId(), describe(d));
+            }
+          }
+        }
       } catch (RuntimeException e) {
-        log.warn("batch {} approved earlier, not written by the sweep: {}", key, e.toString());
+        log.warn("approvals sweep, batch {}/{}: {}", s.clientId(), s.batchId(), e.toString());
       }
     }
-    // Bounded by what the book remembers.
-    seenWritten.retainAll(keys);
-    retryAt.keySet().retainAll(keys);
+    openWrites = open;
+  }
+
+  private volatile int openWrites;
+
+  /** Approved batches whose write has no outcome yet, as of the last sweep: for an alert. */
+  public int openWrites() {
+    return openWrites;
   }
 
   private static String describe(Decision d) {
     return d instanceof Decision.Done done && done.written() != null
         ? done.written().getClass().getSimpleName()
         : d.getClass().getSimpleName();
+  }
+
+  private void audit(String event, ApprovalState state, String reason) {
+    if (audit == null) {
+      return;
+    }
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("event", event);
+    entry.put("client", state.clientId());
+    entry.put("by", "gateway");
+    if (reason != null) {
+      entry.put("reason", reason);
+    }
+    entry.putAll(auditFields.apply(state));
+    audit.accept(entry);
   }
 
   public Optional<ApprovalState> state(String client, String batchId) {
@@ -570,7 +779,24 @@ public final class ApprovalDesk implements Closeable {
       body.put("reason", s.reason());
     }
     if (s.status() == ApprovalState.Status.APPROVED) {
-      body.put("written", service.written(s.clientId(), s.batchId()).isPresent());
+      boolean written =
+          service
+              .written(s.clientId(), s.batchId())
+              .filter(b -> b.fingerprint().equals(s.fingerprint()))
+              .isPresent();
+      Map<String, Object> write = new LinkedHashMap<>();
+      ApprovalState.Write w = s.write();
+      write.put(
+          "state",
+          written
+              ? "WRITTEN"
+              : w != null && w.outcome() == ApprovalState.Outcome.REFUSED
+                  ? "REFUSED"
+                  : "UNDER_WAY");
+      if (!written && w != null && w.reason() != null) {
+        write.put("reason", w.reason());
+      }
+      body.put("write", write);
     }
     return body;
   }
@@ -603,6 +829,13 @@ public final class ApprovalDesk implements Closeable {
   public void close() {
     sweeper.shutdownNow();
     work.shutdownNow();
+  }
+
+  /** The held content reads otherwise than the content approved: it is not written. */
+  static final class ContentChangedException extends RuntimeException {
+    ContentChangedException(String message) {
+      super(message, null, false, false);
+    }
   }
 
   /**

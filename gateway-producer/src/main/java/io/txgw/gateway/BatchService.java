@@ -17,6 +17,7 @@ import io.txgw.gateway.policy.DailySpend;
 import io.txgw.gateway.status.BatchView;
 import io.txgw.gateway.status.PayoutIndex;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -164,6 +165,22 @@ public final class BatchService {
 
   /** The batch written under this id, if the view has it. */
   public Optional<BatchRecord> written(String clientId, String batchId) {
+    return view.batch(clientId, batchId);
+  }
+
+  /**
+   * The batch written under this id once the view has read everything written before this call:
+   * empty then means no write of it is committed.
+   *
+   * @throws java.util.concurrent.TimeoutException when the view does not read that far in time
+   */
+  public Optional<BatchRecord> writtenAsOfNow(String clientId, String batchId, Duration within)
+      throws InterruptedException, java.util.concurrent.TimeoutException {
+    try {
+      view.readPastEnd().get(within.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new java.util.concurrent.TimeoutException("the view did not read on: " + e.getCause());
+    }
     return view.batch(clientId, batchId);
   }
 

@@ -61,7 +61,7 @@ public final class Gateway implements Closeable {
   public Gateway start() throws InterruptedException {
     try (Admin admin = Admin.create(config.kafka().clientProperties())) {
       Topics.ensure(admin, config.topicPartitions(), (short) 1);
-      List<String> problems = Topics.approvalsProblems(admin, config.approvalWait());
+      List<String> problems = Topics.approvalsProblems(admin);
       if (!problems.isEmpty()) {
         throw new IllegalStateException(String.join("; ", problems));
       }
@@ -103,9 +103,18 @@ public final class Gateway implements Closeable {
                 Clock.systemUTC(),
                 config.approvalWait(),
                 config.maxPendingApprovals())
-            .start(config.approvalSweep());
+            .start(config.approvalSweep(), config.approvalWriteLease());
+    if (config.approvalWriteLease().toSeconds() < 130) {
+      log.warn(
+          "TXGW_APPROVAL_WRITE_LEASE_S is {} s: a write taken over before the first one has ended"
+              + " can be written twice, or called refused while it lands",
+          config.approvalWriteLease().toSeconds());
+    }
     meters.gauge("txgw.approvals.held", approvals, ApprovalBook::size);
+    // Approved batches not known written for a lease and more: alert when it stays above zero.
+    meters.gauge("txgw.approvals.writes.open", desk, ApprovalDesk::openWrites);
     audit = new AuditLog(config.auditLog());
+    desk.auditTo(audit::write, AuditLog::held);
     vertx = Vertx.vertx();
     GatewayHttp.Monitoring monitoring =
         new GatewayHttp.Monitoring(

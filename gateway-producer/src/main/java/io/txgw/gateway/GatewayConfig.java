@@ -51,6 +51,7 @@ public record GatewayConfig(
     KafkaSecurity kafkaSecurity,
     Duration approvalWait,
     Duration approvalSweep,
+    Duration approvalWriteLease,
     int maxPendingApprovals) {
 
   /**
@@ -212,6 +213,14 @@ public record GatewayConfig(
           3600,
           "seconds between sweeps that expire overdue holds and write approved batches not yet"
               + " written (an approval's own write is given three sweeps)");
+  static final Setting<Integer> APPROVAL_WRITE_LEASE =
+      Setting.integer(
+          "TXGW_APPROVAL_WRITE_LEASE_S",
+          180,
+          1,
+          3600,
+          "seconds an approved batch's writer holds its write before another gateway takes it"
+              + " over; keep it above 130 (a write's 60 s and a Kafka transaction's 60 s timeout)");
   static final Setting<Integer> MAX_PENDING_APPROVALS =
       Setting.integer(
           "TXGW_MAX_PENDING_APPROVALS",
@@ -259,6 +268,7 @@ public record GatewayConfig(
           MAX_LAG,
           APPROVAL_WAIT,
           APPROVAL_SWEEP,
+          APPROVAL_WRITE_LEASE,
           MAX_PENDING_APPROVALS,
           ZOOKEEPER,
           ZkClients.AUTH,
@@ -362,6 +372,7 @@ public record GatewayConfig(
     Integer maxLag = reader.get(MAX_LAG);
     Integer approvalWait = reader.get(APPROVAL_WAIT);
     Integer approvalSweep = reader.get(APPROVAL_SWEEP);
+    Integer approvalLease = reader.get(APPROVAL_WRITE_LEASE);
     Integer maxPendingApprovals = reader.get(MAX_PENDING_APPROVALS);
     ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
     KafkaSecurity kafkaSecurity = KafkaSecurity.read(reader);
@@ -395,6 +406,7 @@ public record GatewayConfig(
         kafkaSecurity,
         Duration.ofSeconds(approvalWait),
         Duration.ofSeconds(approvalSweep),
+        Duration.ofSeconds(approvalLease),
         maxPendingApprovals);
   }
 }

@@ -3,6 +3,7 @@ package io.txgw.common.kafka;
 import static org.apache.kafka.common.acl.AclOperation.ALL;
 import static org.apache.kafka.common.acl.AclOperation.CREATE;
 import static org.apache.kafka.common.acl.AclOperation.DESCRIBE;
+import static org.apache.kafka.common.acl.AclOperation.DESCRIBE_CONFIGS;
 import static org.apache.kafka.common.acl.AclOperation.READ;
 import static org.apache.kafka.common.acl.AclOperation.WRITE;
 import static org.apache.kafka.common.resource.PatternType.LITERAL;
@@ -101,7 +102,8 @@ public final class KafkaAcls {
     // The lag watch reads the tail of sendto to tell records from transaction markers.
     allow(acls, g, TOPIC, Topics.SENDTO, LITERAL, READ);
     allow(acls, g, TOPIC, Topics.BATCHES, LITERAL, WRITE, READ, DESCRIBE);
-    allow(acls, g, TOPIC, Topics.APPROVALS, LITERAL, WRITE, READ, DESCRIBE);
+    // DESCRIBE_CONFIGS: at start the gateway checks that the topic keeps every hold.
+    allow(acls, g, TOPIC, Topics.APPROVALS, LITERAL, WRITE, READ, DESCRIBE, DESCRIBE_CONFIGS);
     allow(acls, g, TOPIC, Topics.RESULTS, LITERAL, READ, DESCRIBE);
     // Seeing every topic lets the start-up check find them all instead of trying to create one.
     allow(acls, g, TOPIC, Topics.JOURNAL, LITERAL, DESCRIBE);

@@ -44,8 +44,12 @@ public final class Topics {
    */
   public static final String APPROVALS = "approvals";
 
-  /** How long the approvals topic keeps its records: longer than any batch may wait. */
-  public static final java.time.Duration APPROVALS_RETENTION = java.time.Duration.ofDays(7);
+  /**
+   * How long the approvals topic keeps its records: twice as long as gateways remember a held batch
+   * (7 days), so that one that reads it from its start holds the same states as one that kept
+   * running.
+   */
+  public static final java.time.Duration APPROVALS_RETENTION = java.time.Duration.ofDays(14);
 
   /** Batch records list up to 10,000 payout ids; room above the 1 MB default. */
   public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -59,12 +63,12 @@ public final class Topics {
   }
 
   /**
-   * What is wrong with an existing approvals topic for batches that wait up to {@code wait}: it
-   * must keep each hold (not compact it away under a later decision of the same key) for twice the
-   * wait, take a held batch as large as a batch record, and have one partition (one order).
+   * What is wrong with an existing approvals topic: it must keep each hold (not compact it away
+   * under a later decision of the same key, nor delete it by size) for {@link
+   * #APPROVALS_RETENTION}, stamp records with the broker's time, take a held batch as large as a
+   * batch record, and have one partition (one order).
    */
-  public static List<String> approvalsProblems(Admin admin, java.time.Duration wait)
-      throws InterruptedException {
+  public static List<String> approvalsProblems(Admin admin) throws InterruptedException {
     List<String> problems = new ArrayList<>();
     try {
       var resource =
@@ -88,13 +92,22 @@ public final class Topics {
         problems.add("is compacted (cleanup.policy=" + policy + "); it must be delete");
       }
       long retention = Long.parseLong(config.get(TopicConfig.RETENTION_MS_CONFIG).value());
-      if (retention >= 0 && retention < wait.multipliedBy(2).toMillis()) {
+      if (retention >= 0 && retention < APPROVALS_RETENTION.toMillis()) {
         problems.add(
             "keeps records "
                 + retention
-                + " ms, less than twice the approval wait ("
-                + wait.multipliedBy(2).toMillis()
-                + " ms)");
+                + " ms, less than "
+                + APPROVALS_RETENTION.toMillis()
+                + " (retention.ms)");
+      }
+      long bytes = Long.parseLong(config.get(TopicConfig.RETENTION_BYTES_CONFIG).value());
+      if (bytes >= 0) {
+        problems.add("deletes by size (retention.bytes=" + bytes + "); it must be -1");
+      }
+      String time = config.get(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG).value();
+      if (!"LogAppendTime".equals(time)) {
+        // A writer's clock far ahead would otherwise age every held batch out at once.
+        problems.add("stamps records with " + time + "; it must be LogAppendTime");
       }
       long maxBytes = Long.parseLong(config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG).value());
       if (maxBytes < MAX_MESSAGE_BYTES) {

@@ -53,8 +53,14 @@ public final class ApprovalBook implements Closeable {
   /** How long a proposal may take from its write to its answer. */
   static final Duration ANSWER_WITHIN = Duration.ofSeconds(15);
 
-  /** Decided batches remembered per client besides its pending ones. */
-  public static final int MAX_SETTLED_PER_CLIENT = 1_000;
+  /** How long a held batch is remembered, decided or not: half the topic's retention. */
+  public static final Duration KEEP = Topics.APPROVALS_RETENTION.dividedBy(2);
+
+  /** Batches one client may hold in any 24 hours: bounds what a client can put on the topic. */
+  public static final int MAX_HOLDS_PER_DAY = ApprovalFold.MAX_HOLDS_PER_DAY;
+
+  /** How long a write claim holds before another gateway may take the write over. */
+  public static final Duration WRITE_LEASE = ApprovalFold.LEASE;
 
   /** At most this many bytes of proposals wait for the writer; more are refused at once. */
   static final long MAX_QUEUED_BYTES = 64L * 1024 * 1024;
@@ -77,19 +83,27 @@ public final class ApprovalBook implements Closeable {
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private final AtomicLong queuedBytes = new AtomicLong();
 
-  /** Sends proposals one at a time, off the callers' threads (a send can block on metadata). */
-  private final ThreadPoolExecutor sender =
-      new ThreadPoolExecutor(
-          1,
-          1,
-          0,
-          TimeUnit.SECONDS,
-          new ArrayBlockingQueue<>(256),
-          task -> {
-            Thread t = new Thread(task, "approvals-writer");
-            t.setDaemon(true);
-            return t;
-          });
+  /**
+   * Send proposals off the callers' threads (a send can block on metadata): holds, which carry a
+   * batch, apart from the small decisions, so that large holds never hold up a decision.
+   */
+  private final ThreadPoolExecutor holdSender = sender("approvals-holds");
+
+  private final ThreadPoolExecutor decisionSender = sender("approvals-decisions");
+
+  private static ThreadPoolExecutor sender(String name) {
+    return new ThreadPoolExecutor(
+        1,
+        1,
+        0,
+        TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(256),
+        task -> {
+          Thread t = new Thread(task, name);
+          t.setDaemon(true);
+          return t;
+        });
+  }
 
   /** Guards the fold, the position and the waiters. */
   private final Object lock = new Object();
@@ -136,9 +150,7 @@ public final class ApprovalBook implements Closeable {
 
   /** Reads the approvals topic from its start (its retention bounds that), then follows it. */
   public static ApprovalBook start(KafkaConnection kafka) {
-    ApprovalBook book =
-        new ApprovalBook(
-            kafka, new ApprovalFold(MAX_SETTLED_PER_CLIENT, Topics.APPROVALS_RETENTION));
+    ApprovalBook book = new ApprovalBook(kafka, new ApprovalFold(KEEP));
     book.thread.start();
     return book;
   }
@@ -170,16 +182,17 @@ public final class ApprovalBook implements Closeable {
     }
   }
 
-  public int heldSince(String client, Instant since) {
+  /** The client's holds in the 24 hours before {@code at}, as read so far. */
+  public int holdsInDayBefore(String client, Instant at) {
     synchronized (lock) {
-      return fold.heldSince(client, since);
+      return fold.holdsInDayBefore(client, at);
     }
   }
 
-  /** Up to {@code limit} batches in {@code status}, of every client. */
-  public List<ApprovalState> inStatus(ApprovalState.Status status, int limit) {
+  /** Pending batches and approved ones whose write is open: what the sweep looks at. */
+  public List<ApprovalState> open() {
     synchronized (lock) {
-      return fold.inStatus(status, limit);
+      return fold.open();
     }
   }
 
@@ -205,16 +218,19 @@ public final class ApprovalBook implements Closeable {
               "the batch takes " + value.length + " bytes to hold, more than Kafka takes", true));
       return done;
     }
-    if (queuedBytes.addAndGet(value.length) > MAX_QUEUED_BYTES) {
+    boolean hold = proposal.kind() == ApprovalRecord.Kind.HOLD;
+    if (hold && queuedBytes.addAndGet(value.length) > MAX_QUEUED_BYTES) {
       queuedBytes.addAndGet(-value.length);
       done.completeExceptionally(
           new ProposalNotWrittenException("the approvals writer is busy", false));
       return done;
     }
     try {
-      sender.execute(() -> send(proposal, value, done));
+      (hold ? holdSender : decisionSender).execute(() -> send(proposal, value, done));
     } catch (RejectedExecutionException e) {
-      queuedBytes.addAndGet(-value.length);
+      if (hold) {
+        queuedBytes.addAndGet(-value.length);
+      }
       done.completeExceptionally(
           new ProposalNotWrittenException("the approvals writer is busy or closed", false));
     }
@@ -223,7 +239,9 @@ public final class ApprovalBook implements Closeable {
 
   private void send(
       ApprovalRecord proposal, byte[] value, CompletableFuture<Optional<ApprovalState>> done) {
-    queuedBytes.addAndGet(-value.length);
+    if (proposal.kind() == ApprovalRecord.Kind.HOLD) {
+      queuedBytes.addAndGet(-value.length);
+    }
     if (done.isDone()) {
       // Its caller has its answer (a timeout): written now, it would count unseen.
       return;
@@ -316,7 +334,13 @@ public final class ApprovalBook implements Closeable {
         }
         synchronized (lock) {
           for (Object[] p : parsed) {
-            fold.apply((ApprovalRecord) p[0], (Long) p[1], (Instant) p[2]);
+            try {
+              fold.apply((ApprovalRecord) p[0], (Long) p[1], (Instant) p[2]);
+            } catch (RuntimeException e) {
+              // A record that passed parsing and still cannot be applied (a null inside it):
+              // every gateway fails on it alike and skips it; the reader goes on.
+              log.warn("approvals record at {} not applied: {}", p[1], e.toString());
+            }
           }
           position = reader.position(PARTITION);
           for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
@@ -340,7 +364,7 @@ public final class ApprovalBook implements Closeable {
         }
       } catch (WakeupException e) {
         // closing
-      } catch (KafkaException | IllegalStateException e) {
+      } catch (RuntimeException e) {
         if (closed) {
           break;
         }
@@ -368,7 +392,8 @@ public final class ApprovalBook implements Closeable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    sender.shutdownNow();
+    holdSender.shutdownNow();
+    decisionSender.shutdownNow();
     producer.close(Duration.ofSeconds(5));
     synchronized (fetcher) {
       fetcher.close(Duration.ofSeconds(5));

@@ -2,11 +2,11 @@ package io.txgw.gateway.approval;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,36 +14,52 @@ import java.util.Optional;
 /**
  * The state of every held batch, from the approvals topic read in offset order. Deterministic: it
  * depends on the records, their order and the log's time of each, never on this process's clock or
- * configuration, so every gateway that has read to the same offset holds the same state.
+ * configuration, and its bounds are by log time only, so every gateway that has read to the same
+ * offset holds the same state, whether it read the topic from its start or kept running while
+ * retention deleted the oldest records (the topic keeps twice {@code keep}).
  *
  * <p>Rules: a HOLD for a batch id that has a state is ignored (the first one counts), as is one
- * beyond {@link #MAX_PENDING_PER_CLIENT}; a decision counts only on the hold it names while that
- * hold is pending; an approval only for the content held, by another person than the poster and
- * with another key. So of decisions written at once on several gateways (an approval, a rejection,
- * an expiry), exactly one counts, and every writer learns which.
+ * past {@link #MAX_HOLDS_PER_DAY} of its client in the 24 hours before it; a decision counts only
+ * on the hold it names while that hold is pending; an approval only for the content held, by
+ * another person than the poster and with another key. So of decisions written at once on several
+ * gateways (an approval, a rejection, an expiry), exactly one counts, and every writer learns
+ * which.
  *
- * <p>Bounded: per client at most {@link #MAX_PENDING_PER_CLIENT} pending batches and the last
- * {@code maxSettledPerClient} decided ones (the oldest decision forgotten first); nothing held
- * longer ago than {@code keep} (the topic's retention). A batch forgotten is as if never held: a
- * re-post of it is held anew (and approvals name the content they approve).
+ * <p>An approved batch is written by the holder of its write claim: the approver's gateway, or,
+ * when that one says nothing within {@link #LEASE}, whoever then claims it. WRITTEN counts from any
+ * claim of the hold; REFUSED only from the current claim, so a batch is never called refused by one
+ * writer while another writes it.
+ *
+ * <p>Bounded: per client at most {@link #MAX_HOLDS_PER_DAY} holds in any 24 hours, each kept for
+ * {@code keep} after it was held: {@code 1,000 × 7} states per client with the defaults.
  */
 final class ApprovalFold {
   /** A code constant, not a setting: folds with other limits would disagree. */
-  static final int MAX_PENDING_PER_CLIENT = 10_000;
+  static final int MAX_HOLDS_PER_DAY = 1_000;
 
-  private final int maxSettledPerClient;
+  /**
+   * How long a write claim holds: above the longest a write can take to be decided (the request's
+   * 60 s and a Kafka transaction's 60 s timeout), so that a claim taken over is one whose writer's
+   * write has ended, one way or the other.
+   */
+  static final Duration LEASE = Duration.ofMinutes(3);
+
+  private static final Duration DAY = Duration.ofDays(1);
+
+  /** The lease a record's claim holds: the one it carries, or {@link #LEASE}. */
+  static Duration leaseOf(ApprovalRecord r) {
+    return r.lease() == null || r.lease().isNegative() ? LEASE : r.lease();
+  }
+
   private final Duration keep;
 
   /** By key, in the order they were held: the oldest first. */
   private final LinkedHashMap<String, ApprovalState> byKey = new LinkedHashMap<>();
 
-  /** Per client, its decided batches' keys in the order they were decided. */
-  private final Map<String, LinkedHashSet<String>> settled = new HashMap<>();
+  /** Per client, the log times of its holds in the last 24 hours, the oldest first. */
+  private final Map<String, ArrayDeque<Instant>> recentHolds = new HashMap<>();
 
-  private final Map<String, Integer> pendingCount = new HashMap<>();
-
-  ApprovalFold(int maxSettledPerClient, Duration keep) {
-    this.maxSettledPerClient = maxSettledPerClient;
+  ApprovalFold(Duration keep) {
     this.keep = keep;
   }
 
@@ -51,19 +67,24 @@ final class ApprovalFold {
    * Applies one record at {@code offset}, written to the log at {@code logTime}.
    *
    * @return the state of the record's batch after it; empty when it has none (a HOLD past the
-   *     count, a decision on a batch never held or forgotten)
+   *     count, a record on a batch never held or forgotten)
    */
   Optional<ApprovalState> apply(ApprovalRecord r, long offset, Instant logTime) {
-    // Before the record: a gateway that read the topic from its start (retention has deleted the
-    // oldest records) and one that kept running must hold the same states when they apply it.
+    // Before the record: a gateway that read the topic from its start and one that kept running
+    // must hold the same states when they apply it.
     prune(logTime);
     String key = r.key();
     ApprovalState now = byKey.get(key);
     switch (r.kind()) {
       case HOLD -> {
-        if (now == null && pendingCount.getOrDefault(r.clientId(), 0) < MAX_PENDING_PER_CLIENT) {
+        ArrayDeque<Instant> holds =
+            recentHolds.computeIfAbsent(r.clientId(), c -> new ArrayDeque<>());
+        while (!holds.isEmpty() && holds.peekFirst().isBefore(logTime.minus(DAY))) {
+          holds.pollFirst();
+        }
+        if (now == null && holds.size() < MAX_HOLDS_PER_DAY) {
           byKey.put(key, ApprovalState.held(r, offset, logTime));
-          pendingCount.merge(r.clientId(), 1, Integer::sum);
+          holds.addLast(logTime);
         }
       }
       case APPROVE -> {
@@ -71,17 +92,49 @@ final class ApprovalFold {
             && r.fingerprint().equals(now.fingerprint())
             && !r.person().equalsIgnoreCase(now.postedBy())
             && !r.keyId().equals(now.postedKey())) {
-          settle(now, ApprovalState.Status.APPROVED, r, logTime);
+          byKey.put(key, now.decided(ApprovalState.Status.APPROVED, r, logTime));
         }
       }
       case REJECT -> {
         if (decides(now, r)) {
-          settle(now, ApprovalState.Status.REJECTED, r, logTime);
+          byKey.put(key, now.decided(ApprovalState.Status.REJECTED, r, logTime));
         }
       }
       case EXPIRE -> {
         if (decides(now, r)) {
-          settle(now, ApprovalState.Status.EXPIRED, r, logTime);
+          byKey.put(key, now.decided(ApprovalState.Status.EXPIRED, r, logTime));
+        }
+      }
+      case CLAIM -> {
+        if (writeOpen(now, r) && !logTime.isBefore(now.write().lapsesAt())) {
+          byKey.put(
+              key,
+              now.withWrite(
+                  new ApprovalState.Write(r.proposal(), logTime, leaseOf(r), null, null)));
+        }
+      }
+      case WRITTEN -> {
+        if (writeOpen(now, r)) {
+          ApprovalState.Write w = now.write();
+          byKey.put(
+              key,
+              now.withWrite(
+                  new ApprovalState.Write(
+                      w.claim(), w.claimedAt(), w.lease(), ApprovalState.Outcome.WRITTEN, null)));
+        }
+      }
+      case REFUSED -> {
+        if (writeOpen(now, r) && now.write().claim().equals(r.claim())) {
+          ApprovalState.Write w = now.write();
+          byKey.put(
+              key,
+              now.withWrite(
+                  new ApprovalState.Write(
+                      w.claim(),
+                      w.claimedAt(),
+                      w.lease(),
+                      ApprovalState.Outcome.REFUSED,
+                      r.reason())));
         }
       }
     }
@@ -92,18 +145,8 @@ final class ApprovalFold {
     return now != null && now.pending() && now.holdProposal().equals(r.hold());
   }
 
-  private void settle(ApprovalState now, ApprovalState.Status to, ApprovalRecord r, Instant at) {
-    String key = now.key();
-    byKey.put(key, now.decided(to, r, at));
-    pendingCount.merge(now.clientId(), -1, Integer::sum);
-    LinkedHashSet<String> done =
-        settled.computeIfAbsent(now.clientId(), c -> new LinkedHashSet<>());
-    done.add(key);
-    if (done.size() > maxSettledPerClient) {
-      Iterator<String> oldest = done.iterator();
-      byKey.remove(oldest.next());
-      oldest.remove();
-    }
+  private static boolean writeOpen(ApprovalState now, ApprovalRecord r) {
+    return now != null && now.writeOpen() && now.holdProposal().equals(r.hold());
   }
 
   Optional<ApprovalState> state(String key) {
@@ -116,28 +159,35 @@ final class ApprovalFold {
   }
 
   int pendingCount(String client) {
-    return pendingCount.getOrDefault(client, 0);
-  }
-
-  /** How many of the client's batches were held at or after {@code since}, as far as remembered. */
-  int heldSince(String client, Instant since) {
     int n = 0;
     for (ApprovalState s : byKey.values()) {
-      if (s.clientId().equals(client) && !s.postedAt().isBefore(since)) {
+      if (s.pending() && s.clientId().equals(client)) {
         n++;
       }
     }
     return n;
   }
 
-  /** Up to {@code limit} batches in {@code status}, of every client, the oldest held first. */
-  List<ApprovalState> inStatus(ApprovalState.Status status, int limit) {
+  /** How many holds of the client count against its day at {@code at} (as far as read). */
+  int holdsInDayBefore(String client, Instant at) {
+    ArrayDeque<Instant> holds = recentHolds.get(client);
+    if (holds == null) {
+      return 0;
+    }
+    int n = 0;
+    for (Instant t : holds) {
+      if (!t.isBefore(at.minus(DAY))) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Batches that are pending, or approved with their write open: the sweep's work. */
+  List<ApprovalState> open() {
     List<ApprovalState> out = new ArrayList<>();
     for (ApprovalState s : byKey.values()) {
-      if (out.size() >= limit) {
-        break;
-      }
-      if (s.status() == status) {
+      if (s.pending() || s.writeOpen()) {
         out.add(s);
       }
     }
@@ -152,18 +202,18 @@ final class ApprovalFold {
     Instant oldest = at.minus(keep);
     // Held in log order, so the oldest are at the head.
     for (Iterator<ApprovalState> it = byKey.values().iterator(); it.hasNext(); ) {
-      ApprovalState s = it.next();
-      if (!s.postedAt().isBefore(oldest)) {
+      if (!it.next().postedAt().isBefore(oldest)) {
         break;
       }
       it.remove();
-      if (s.pending()) {
-        pendingCount.merge(s.clientId(), -1, Integer::sum);
-      } else {
-        LinkedHashSet<String> done = settled.get(s.clientId());
-        if (done != null) {
-          done.remove(s.key());
-        }
+    }
+    for (Iterator<ArrayDeque<Instant>> it = recentHolds.values().iterator(); it.hasNext(); ) {
+      ArrayDeque<Instant> holds = it.next();
+      while (!holds.isEmpty() && holds.peekFirst().isBefore(at.minus(DAY))) {
+        holds.pollFirst();
+      }
+      if (holds.isEmpty()) {
+        it.remove();
       }
     }
   }

@@ -18,7 +18,11 @@ import java.util.Objects;
  * @param at when the writer wrote it, by its clock: for people; the fold goes by the log's time
  * @param person the person who posted (HOLD) or decided (APPROVE, REJECT); null for EXPIRE
  * @param keyId the id of the key they used (the first hex digits of its digest)
- * @param hold a decision: the proposal of the HOLD it decides
+ * @param hold a decision or a write record: the proposal of the HOLD it is about
+ * @param claim WRITTEN, REFUSED: the write claim (an APPROVE's or a CLAIM's proposal) it acts under
+ * @param lease APPROVE, CLAIM: how long the write claim it makes holds (its gateway's setting,
+ *     carried in the record so that every fold goes by the same); null is {@link
+ *     ApprovalFold#LEASE}
  * @param fingerprint HOLD: the batch's content digest; APPROVE: the content approved
  * @param expiresAt HOLD: when the batch stops waiting; a gateway then writes an EXPIRE
  * @param submission HOLD only: the batch as posted, re-validated and written when approved
@@ -33,6 +37,7 @@ public record ApprovalRecord(
     String person,
     String keyId,
     String hold,
+    String claim,
     String fingerprint,
     String chain,
     String source,
@@ -40,13 +45,23 @@ public record ApprovalRecord(
     Map<String, String> totals,
     Instant expiresAt,
     BatchSubmission submission,
-    String reason) {
+    String reason,
+    java.time.Duration lease) {
   public enum Kind {
     HOLD,
     APPROVE,
     REJECT,
     /** Nobody decided in time: written by any gateway that sees the batch overdue. */
-    EXPIRE
+    EXPIRE,
+    /**
+     * Takes over the write of an approved batch whose writer said nothing within {@link
+     * ApprovalFold#LEASE}: only the holder of the current claim writes.
+     */
+    CLAIM,
+    /** The approved batch is on {@code sendto}. */
+    WRITTEN,
+    /** The approved batch's write was refused for good (by its current claim holder). */
+    REFUSED
   }
 
   public ApprovalRecord {
@@ -66,10 +81,36 @@ public record ApprovalRecord(
     if (kind == Kind.APPROVE) {
       Objects.requireNonNull(fingerprint, "fingerprint");
     }
+    if (kind == Kind.WRITTEN || kind == Kind.REFUSED) {
+      Objects.requireNonNull(claim, "claim");
+    }
     if (kind == Kind.APPROVE || kind == Kind.REJECT) {
       Objects.requireNonNull(person, "person");
       Objects.requireNonNull(keyId, "keyId");
     }
+  }
+
+  /** The same record, making its write claim hold {@code lease}. */
+  public ApprovalRecord withLease(java.time.Duration lease) {
+    return new ApprovalRecord(
+        kind,
+        proposal,
+        clientId,
+        batchId,
+        at,
+        person,
+        keyId,
+        hold,
+        claim,
+        fingerprint,
+        chain,
+        source,
+        payouts,
+        totals,
+        expiresAt,
+        submission,
+        reason,
+        lease);
   }
 
   /** A decision on the hold {@code state} records. */
@@ -90,6 +131,7 @@ public record ApprovalRecord(
         person,
         keyId,
         state.holdProposal(),
+        null,
         kind == Kind.APPROVE ? state.fingerprint() : null,
         null,
         null,
@@ -97,7 +139,32 @@ public record ApprovalRecord(
         null,
         null,
         null,
-        reason);
+        reason,
+        null);
+  }
+
+  /** A record about the write of the approved batch {@code state}: CLAIM, WRITTEN or REFUSED. */
+  public static ApprovalRecord write(
+      Kind kind, String proposal, ApprovalState state, Instant at, String claim, String reason) {
+    return new ApprovalRecord(
+        kind,
+        proposal,
+        state.clientId(),
+        state.batchId(),
+        at,
+        null,
+        null,
+        state.holdProposal(),
+        claim,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        reason,
+        null);
   }
 
   /** The record's key on the topic. */

@@ -11,6 +11,7 @@ import java.util.Map;
  * @param holdProposal the proposal of the HOLD record that created this state
  * @param decisionProposal the proposal of the decision that counted; null while pending
  * @param offset where the HOLD record is on the approvals topic
+ * @param write an approved batch's write: who may write it, and how it ended; null otherwise
  */
 public record ApprovalState(
     String clientId,
@@ -31,7 +32,31 @@ public record ApprovalState(
     String reason,
     String holdProposal,
     String decisionProposal,
-    long offset) {
+    long offset,
+    Write write) {
+  /**
+   * The write of an approved batch.
+   *
+   * @param claim the proposal under which it is written: the approval's, or a later CLAIM's
+   * @param claimedAt the log's time of that claim
+   * @param lease how long the claim holds
+   * @param outcome null while nobody has said how it ended
+   */
+  public record Write(
+      String claim, Instant claimedAt, java.time.Duration lease, Outcome outcome, String reason) {
+    /** When another gateway may take the write over, by the log's time. */
+    public Instant lapsesAt() {
+      return claimedAt.plus(lease);
+    }
+  }
+
+  /** How an approved batch's write ended. */
+  public enum Outcome {
+    WRITTEN,
+    /** Refused for good (the rules, the daily maximum, payout ids taken): never written. */
+    REFUSED
+  }
+
   public enum Status {
     PENDING_APPROVAL,
     APPROVED,
@@ -50,6 +75,35 @@ public record ApprovalState(
   /** Pending past its expiry at {@code now}: due for an EXPIRE, and not to be decided otherwise. */
   public boolean overdue(Instant now) {
     return pending() && !now.isBefore(expiresAt);
+  }
+
+  /** Approved, and nobody has said how its write ended. */
+  public boolean writeOpen() {
+    return status == Status.APPROVED && write != null && write.outcome() == null;
+  }
+
+  ApprovalState withWrite(Write w) {
+    return new ApprovalState(
+        clientId,
+        batchId,
+        chain,
+        source,
+        fingerprint,
+        payouts,
+        totals,
+        postedBy,
+        postedKey,
+        postedAt,
+        expiresAt,
+        status,
+        decidedBy,
+        decidedKey,
+        decidedAt,
+        reason,
+        holdProposal,
+        decisionProposal,
+        offset,
+        w);
   }
 
   String key() {
@@ -76,7 +130,11 @@ public record ApprovalState(
         by.reason(),
         holdProposal,
         by.proposal(),
-        offset);
+        offset,
+        // The approver's gateway writes it, under its approval.
+        to == Status.APPROVED
+            ? new Write(by.proposal(), at, ApprovalFold.leaseOf(by), null, null)
+            : null);
   }
 
   static ApprovalState held(ApprovalRecord hold, long offset, Instant at) {
@@ -99,6 +157,7 @@ public record ApprovalState(
         null,
         hold.proposal(),
         null,
-        offset);
+        offset,
+        null);
   }
 }

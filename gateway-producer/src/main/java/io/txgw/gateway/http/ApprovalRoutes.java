@@ -39,15 +39,28 @@ final class ApprovalRoutes {
   private final Audit audit;
   private final String callerKey;
 
-  ApprovalRoutes(Vertx vertx, ApprovalDesk desk, Audit audit, String callerKey) {
+  private final java.util.function.Supplier<Optional<io.txgw.gateway.monitor.Backpressure.Refusal>>
+      backpressure;
+
+  ApprovalRoutes(
+      Vertx vertx,
+      ApprovalDesk desk,
+      Audit audit,
+      String callerKey,
+      java.util.function.Supplier<Optional<io.txgw.gateway.monitor.Backpressure.Refusal>>
+          backpressure) {
+    this.backpressure = backpressure;
     this.vertx = vertx;
     this.desk = desk;
     this.audit = audit;
     this.callerKey = callerKey;
   }
 
-  /** No desk, or one that cannot decide now (its topic not read): answered here. */
-  private boolean absent(RoutingContext ctx) {
+  /**
+   * No desk, or one that cannot decide now (its topic not read; for a decision, the gateway not
+   * ready to write, or the consumers too far behind): answered here.
+   */
+  private boolean absent(RoutingContext ctx, boolean decision) {
     if (desk == null) {
       problem(ctx, Problem.of(404, "not-found", "Not Found", "this gateway holds no approvals"));
       return true;
@@ -56,24 +69,61 @@ final class ApprovalRoutes {
     if (batchId != null) {
       ctx.put(GatewayHttp.BATCH_ID, batchId);
     }
-    if (!desk.decides()) {
-      Responses.retrySoon(ctx, "not-ready", "the approvals topic is not read yet");
+    if (!(decision ? desk.isReady() : desk.decides())) {
+      Responses.retrySoon(
+          ctx, "not-ready", "the gateway is starting, or its Kafka readers are recovering");
+      return true;
+    }
+    Optional<io.txgw.gateway.monitor.Backpressure.Refusal> busy =
+        decision ? backpressure.get() : Optional.empty();
+    if (busy.isPresent()) {
+      ctx.response().putHeader("Retry-After", Long.toString(busy.get().retryAfter().toSeconds()));
+      problem(
+          ctx,
+          Problem.of(
+              429,
+              "backpressure",
+              "Too Many Requests",
+              busy.get().lag() + " payouts are waiting for the consumers; decide again later"));
       return true;
     }
     return false;
   }
 
-  /** Runs blocking approval work on the desk's threads and answers on the request's context. */
-  private <T> io.vertx.core.Future<T> blocking(java.util.concurrent.Callable<T> task) {
+  /** Approval work one client may have running or queued at once. */
+  static final int MAX_WORK_PER_CLIENT = 4;
+
+  private final java.util.concurrent.ConcurrentHashMap<
+          String, java.util.concurrent.atomic.AtomicInteger>
+      working = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Runs blocking approval work on the desk's threads and answers on the request's context; a
+   * client with {@link #MAX_WORK_PER_CLIENT} pieces under way is told to wait, so that one client
+   * cannot take the desk's threads from the others.
+   */
+  private <T> io.vertx.core.Future<T> blocking(
+      RoutingContext ctx, java.util.concurrent.Callable<T> task) {
+    ApiKeys.Caller who = ctx.get(callerKey);
+    java.util.concurrent.atomic.AtomicInteger mine =
+        working.computeIfAbsent(who.client(), c -> new java.util.concurrent.atomic.AtomicInteger());
+    if (mine.incrementAndGet() > MAX_WORK_PER_CLIENT) {
+      mine.decrementAndGet();
+      return io.vertx.core.Future.failedFuture(
+          new java.util.concurrent.RejectedExecutionException("client busy"));
+    }
     try {
-      return io.vertx.core.Future.fromCompletionStage(desk.run(task), vertx.getOrCreateContext());
+      return io.vertx.core.Future.fromCompletionStage(
+          desk.run(task).whenComplete((r, e) -> mine.decrementAndGet()),
+          vertx.getOrCreateContext());
     } catch (java.util.concurrent.RejectedExecutionException e) {
+      mine.decrementAndGet();
       return io.vertx.core.Future.failedFuture(e);
     }
   }
 
   void approvals(RoutingContext ctx) {
-    if (absent(ctx)) {
+    if (absent(ctx, false)) {
       return;
     }
     ApiKeys.Caller who = ctx.get(callerKey);
@@ -84,7 +134,7 @@ final class ApprovalRoutes {
 
   /** One held batch with every payout, as posted: what an approver looks at before deciding. */
   void heldBatch(RoutingContext ctx) {
-    if (absent(ctx)) {
+    if (absent(ctx, false)) {
       return;
     }
     ApiKeys.Caller who = ctx.get(callerKey);
@@ -95,6 +145,7 @@ final class ApprovalRoutes {
       return;
     }
     blocking(
+            ctx,
             () -> {
               Map<String, Object> body = new LinkedHashMap<>(desk.describe(held.get()));
               BatchSubmission content = desk.content(held.get());
@@ -106,13 +157,13 @@ final class ApprovalRoutes {
   }
 
   void approve(RoutingContext ctx) {
-    if (absent(ctx)) {
+    if (absent(ctx, true)) {
       return;
     }
     ApiKeys.Caller who = ctx.get(callerKey);
     String batchId = ctx.pathParam("batchId");
     String content = ctx.request().getParam("contentSha256");
-    blocking(() -> desk.approve(who, batchId, content))
+    blocking(ctx, () -> desk.approve(who, batchId, content))
         .onSuccess(decision -> answer(ctx, "APPROVED", decision))
         .onFailure(
             error -> {
@@ -122,7 +173,7 @@ final class ApprovalRoutes {
   }
 
   void reject(RoutingContext ctx) {
-    if (absent(ctx)) {
+    if (absent(ctx, true)) {
       return;
     }
     ApiKeys.Caller who = ctx.get(callerKey);
@@ -139,7 +190,7 @@ final class ApprovalRoutes {
               "reason: at most " + MAX_REASON_CHARS + " letters, digits, punctuation and spaces"));
       return;
     }
-    blocking(() -> desk.reject(who, batchId, reason))
+    blocking(ctx, () -> desk.reject(who, batchId, reason))
         .onSuccess(decision -> answer(ctx, "REJECTED", decision))
         .onFailure(
             error -> {
@@ -160,22 +211,16 @@ final class ApprovalRoutes {
           body.put("acceptedEarlier", Responses.acceptedEarlier(accepted.batch()));
         }
         status = 202;
-      } else if (done.written() instanceof SubmitOutcome.PayoutIdsUnconfirmed
-          || done.written() instanceof SubmitOutcome.HeldLimit) {
-        // Approved, and not written for now: the condition passes, and approving again (or the
-        // sweep) writes it.
-        ctx.response().putHeader("Retry-After", "5");
-        body.put("write", writeRefusal(done.written()));
-        status = 503;
       } else if (done.written() != null) {
-        // Approved, and refused by the write (payout ids taken meanwhile, a conflict, the rules
-        // or the daily maximum): nothing was written; the approval stands.
-        body.put("write", writeRefusal(done.written()));
-        status = 409;
+        notWritten(ctx, event, done);
+        return;
       }
       json(ctx, status, body);
-      audit.write(ctx, event, status >= 400 ? "not-written" : null, status, done.state());
+      audit.write(ctx, eventOf(ctx, event, done.state()), null, status, done.state());
     } else if (decision instanceof ApprovalDesk.Decision.Refused refused) {
+      if (refused.status() == 503) {
+        ctx.response().putHeader("Retry-After", "30");
+      }
       problem(
           ctx,
           Problem.of(refused.status(), refused.type(), title(refused.status()), refused.detail()));
@@ -196,6 +241,47 @@ final class ApprovalRoutes {
               invalid.violations().size() - shown));
       audit.write(ctx, "REFUSED", "invalid-now", 422, null);
     }
+  }
+
+  /**
+   * An approval that counted (this caller's, or another's) whose write did not happen: held back
+   * for now (503: the claim lapses and a later one writes it), or refused for good (nothing is
+   * written, ever: post it anew under a new batch id).
+   */
+  private void notWritten(RoutingContext ctx, String event, ApprovalDesk.Decision.Done done) {
+    SubmitOutcome w = done.written();
+    boolean forNow =
+        w instanceof SubmitOutcome.PayoutIdsUnconfirmed
+            || w instanceof SubmitOutcome.HeldLimit
+            || (w instanceof SubmitOutcome.Conflict c && c.unconfirmed());
+    int status = forNow ? 503 : w instanceof SubmitOutcome.Rejected ? 422 : 409;
+    String detail =
+        "batch "
+            + done.state().batchId()
+            + " was approved by "
+            + done.state().decidedBy()
+            + "; "
+            + writeRefusal(w)
+            + (forNow
+                ? ": it is written once that passes (its status shows when)"
+                : ": nothing of it was written, nor will be; post it anew under a new batchId");
+    if (forNow) {
+      ctx.response().putHeader("Retry-After", "30");
+    }
+    problem(
+        ctx,
+        Problem.of(
+            status,
+            forNow ? "write-held-back" : "approved-not-written",
+            forNow ? "Service Unavailable" : title(status),
+            detail));
+    audit.write(ctx, eventOf(ctx, event, done.state()), "not-written", status, done.state());
+  }
+
+  /** APPROVED only for the caller whose approval counted; a repeated call is audited as such. */
+  private String eventOf(RoutingContext ctx, String event, ApprovalState state) {
+    ApiKeys.Caller who = ctx.get(callerKey);
+    return who != null && who.keyId().equals(state.decidedKey()) ? event : event + "_SEEN";
   }
 
   private static String writeRefusal(SubmitOutcome outcome) {
@@ -220,6 +306,9 @@ final class ApprovalRoutes {
     return switch (status) {
       case 403 -> "Forbidden";
       case 404 -> "Not Found";
+      case 400 -> "Bad Request";
+      case 422 -> "Unprocessable Content";
+      case 503 -> "Service Unavailable";
       default -> "Conflict";
     };
   }

@@ -41,7 +41,7 @@ public final class AuditLog implements Closeable {
   }
 
   /** What an entry says of a batch held for approval: its content, and who posted and decided. */
-  static Map<String, Object> held(io.txgw.gateway.approval.ApprovalState s) {
+  public static Map<String, Object> held(io.txgw.gateway.approval.ApprovalState s) {
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("batchId", s.batchId());
     entry.put("contentSha256", s.fingerprint());

@@ -124,7 +124,8 @@ public final class GatewayHttp {
                 service.view(), monitoring.lag(), monitoring.nodes(), monitoring.maxLag()),
             CLIENT,
             desk);
-    this.approvals = new ApprovalRoutes(vertx, desk, this::auditDecision, CALLER);
+    this.approvals =
+        new ApprovalRoutes(vertx, desk, this::auditDecision, CALLER, backpressure::check);
   }
 
   /**
@@ -327,7 +328,9 @@ public final class GatewayHttp {
         .onFailure(
             error -> {
               failure(ctx, error);
-              audit(ctx, "REFUSED", "error", ctx.response().getStatusCode(), null);
+              int status = ctx.response().getStatusCode();
+              // A 503 may be a batch in doubt (its write, or its hold, not confirmed): not refused.
+              audit(ctx, status >= 500 ? "NOT_CONFIRMED" : "REFUSED", "error", status, null);
             });
   }
 

@@ -16,7 +16,7 @@ class ApprovalFoldTest {
   private static final Instant T0 = Instant.parse("2026-11-29T12:00:00Z");
   private static final Duration KEEP = Duration.ofDays(7);
 
-  private final ApprovalFold fold = new ApprovalFold(50, KEEP);
+  private final ApprovalFold fold = new ApprovalFold(KEEP);
   private long offset;
 
   private static ApprovalRecord hold(String client, String batch, String person, String content) {
@@ -29,6 +29,7 @@ class ApprovalFoldTest {
         person,
         "key-" + person,
         null,
+        null,
         content,
         "ETH",
         "0xsource",
@@ -36,6 +37,7 @@ class ApprovalFoldTest {
         Map.of("ETH", "12"),
         T0.plus(Duration.ofDays(1)),
         new BatchSubmission(batch, "ETH", "0xsource", List.of()),
+        null,
         null);
   }
 
@@ -47,6 +49,11 @@ class ApprovalFoldTest {
       ApprovalRecord.Kind kind, ApprovalState on, String person, String proposal) {
     return ApprovalRecord.decision(
         kind, proposal, on, T0, person, person == null ? null : "key-" + person, null);
+  }
+
+  private static ApprovalRecord write(
+      ApprovalRecord.Kind kind, ApprovalState on, String proposal, String claim) {
+    return ApprovalRecord.write(kind, proposal, on, T0, claim, kind.name().toLowerCase());
   }
 
   private ApprovalState apply(ApprovalRecord r, Instant at) {
@@ -80,6 +87,7 @@ class ApprovalFoldTest {
     ApprovalState other = apply(decide(ApprovalRecord.Kind.APPROVE, held, "bob", "a3"));
     assertThat(other.status()).isEqualTo(ApprovalState.Status.APPROVED);
     assertThat(other.decisionProposal()).isEqualTo("a3");
+    assertThat(other.write().claim()).isEqualTo("a3");
   }
 
   @Test
@@ -96,7 +104,9 @@ class ApprovalFoldTest {
             approval.person(),
             approval.keyId(),
             approval.hold(),
+            null,
             "c2",
+            null,
             null,
             null,
             null,
@@ -105,17 +115,14 @@ class ApprovalFoldTest {
             null,
             null);
     assertThat(apply(otherContent).status()).isEqualTo(ApprovalState.Status.PENDING_APPROVAL);
-    // The batch is rejected and forgotten, then held again under its id with other content: the
-    // approval given for the first content does not count on the second.
+    // The batch is rejected and forgotten (a week later), then held again under its id with
+    // other content: the approval given for the first content does not count on the second.
     apply(decide(ApprovalRecord.Kind.REJECT, reviewed, "carol", "r1"));
-    ApprovalFold small = new ApprovalFold(0, KEEP);
-    small.apply(hold("b1", "alice", "c1"), 0, T0);
-    small.apply(decide(ApprovalRecord.Kind.REJECT, reviewed, "carol", "r1"), 1, T0);
-    assertThat(small.state("acme/b1")).isEmpty();
-    ApprovalState again = small.apply(hold("b1", "alice", "c2"), 2, T0).orElseThrow();
+    Instant later = T0.plus(KEEP).plusSeconds(60);
+    ApprovalState again = apply(hold("b1", "alice", "c2"), later);
     assertThat(again.pending()).isTrue();
-    assertThat(small.apply(approval, 3, T0).orElseThrow().status())
-        .isEqualTo(ApprovalState.Status.PENDING_APPROVAL);
+    assertThat(again.fingerprint()).isEqualTo("c2");
+    assertThat(apply(approval, later).status()).isEqualTo(ApprovalState.Status.PENDING_APPROVAL);
   }
 
   @Test
@@ -147,32 +154,50 @@ class ApprovalFoldTest {
   }
 
   @Test
-  void settledBatchesAreBoundedPerClientTheOldestDecisionForgottenFirst() {
-    ApprovalState keepMe = apply(hold("other", "keep", "alice", "c"));
-    apply(decide(ApprovalRecord.Kind.REJECT, keepMe, "bob", "rk"));
-    ApprovalState heldLongAgo = apply(hold("old-pending", "alice", "c"));
-    for (int i = 0; i < 5_000; i++) {
-      ApprovalState s = apply(hold("b" + i, "alice", "c"));
-      apply(decide(ApprovalRecord.Kind.REJECT, s, "bob", "r" + i));
-    }
-    // A batch held long ago and decided just now is among the newest decisions: it stays.
-    assertThat(apply(decide(ApprovalRecord.Kind.REJECT, heldLongAgo, "bob", "late")).status())
-        .isEqualTo(ApprovalState.Status.REJECTED);
-    assertThat(fold.size()).isEqualTo(50 + 1);
-    assertThat(fold.state("acme/b4999")).isPresent();
-    assertThat(fold.state("acme/b0")).isEmpty();
-    // One client's decisions do not push out another's.
-    assertThat(fold.state("other/keep")).isPresent();
+  void onlyTheCurrentClaimSaysAWriteWasRefusedAndAClaimTakesOverOnlyAfterTheLease() {
+    ApprovalState held = apply(hold("b1", "alice", "c1"), T0);
+    ApprovalState approved = apply(decide(ApprovalRecord.Kind.APPROVE, held, "bob", "a1"), T0);
+    // Too early: the approver's gateway is still writing.
+    Instant early = T0.plus(ApprovalFold.LEASE).minusSeconds(1);
+    assertThat(
+            apply(write(ApprovalRecord.Kind.CLAIM, approved, "c-early", null), early)
+                .write()
+                .claim())
+        .isEqualTo("a1");
+    Instant late = T0.plus(ApprovalFold.LEASE);
+    ApprovalState taken = apply(write(ApprovalRecord.Kind.CLAIM, approved, "c2", null), late);
+    assertThat(taken.write().claim()).isEqualTo("c2");
+    // The first writer, late, says it was refused: not the current claim, so it does not count.
+    assertThat(apply(write(ApprovalRecord.Kind.REFUSED, approved, "x1", "a1"), late).writeOpen())
+        .isTrue();
+    ApprovalState refused = apply(write(ApprovalRecord.Kind.REFUSED, approved, "x2", "c2"), late);
+    assertThat(refused.write().outcome()).isEqualTo(ApprovalState.Outcome.REFUSED);
+    // Ended: no later claim or outcome changes it.
+    assertThat(
+            apply(write(ApprovalRecord.Kind.WRITTEN, approved, "x3", "c2"), late.plusSeconds(1))
+                .write()
+                .outcome())
+        .isEqualTo(ApprovalState.Outcome.REFUSED);
+    ApprovalState other = apply(hold("b2", "alice", "c1"), late);
+    apply(decide(ApprovalRecord.Kind.APPROVE, other, "bob", "a2"), late);
+    // A write is true whoever made it: WRITTEN from an earlier claim counts.
+    assertThat(
+            apply(write(ApprovalRecord.Kind.WRITTEN, other, "w", "a-old"), late).write().outcome())
+        .isEqualTo(ApprovalState.Outcome.WRITTEN);
   }
 
   @Test
-  void aClientHoldsAtMostTheConstantCountOfPendingBatches() {
-    for (int i = 0; i < ApprovalFold.MAX_PENDING_PER_CLIENT; i++) {
+  void aClientHoldsAtMostTheDailyCountOfBatchesInAny24Hours() {
+    for (int i = 0; i < ApprovalFold.MAX_HOLDS_PER_DAY; i++) {
       assertThat(apply(hold("b" + i, "alice", "c"), T0)).isNotNull();
     }
-    assertThat(apply(hold("one-more", "alice", "c"), T0)).isNull();
+    assertThat(apply(hold("one-more", "alice", "c"), T0.plusSeconds(60))).isNull();
     assertThat(apply(hold("other", "b", "alice", "c"), T0)).isNotNull();
-    assertThat(fold.pendingCount("acme")).isEqualTo(ApprovalFold.MAX_PENDING_PER_CLIENT);
+    assertThat(apply(hold("next-day", "alice", "c"), T0.plus(Duration.ofDays(1)).plusSeconds(1)))
+        .isNotNull();
+    // Bounded by time alone: a week later everything held then is forgotten.
+    apply(hold("week-later", "alice", "c"), T0.plus(KEEP).plus(Duration.ofDays(1)).plusSeconds(2));
+    assertThat(fold.size()).isEqualTo(1);
   }
 
   /**
@@ -181,8 +206,8 @@ class ApprovalFoldTest {
    */
   @Test
   void aFoldThatReadTheTopicFromItsStartAndOneThatKeptRunningAgree() {
-    ApprovalFold running = new ApprovalFold(50, KEEP);
-    ApprovalFold restarted = new ApprovalFold(50, KEEP);
+    ApprovalFold running = new ApprovalFold(KEEP);
+    ApprovalFold restarted = new ApprovalFold(KEEP);
     ApprovalState old = running.apply(hold("x", "alice", "c1"), 0, T0).orElseThrow();
     running.apply(decide(ApprovalRecord.Kind.REJECT, old, "bob", "r"), 1, T0.plusSeconds(1));
     // Eight days later the records above are deleted; the restarted fold never saw them.
@@ -201,8 +226,8 @@ class ApprovalFoldTest {
   void ofRacingDecisionsTheFirstEligibleCountsWhateverTheirOrder() {
     Random random = new Random(7);
     for (int round = 0; round < 3_000; round++) {
-      ApprovalFold a = new ApprovalFold(100, KEEP);
-      ApprovalFold b = new ApprovalFold(100, KEEP);
+      ApprovalFold a = new ApprovalFold(KEEP);
+      ApprovalFold b = new ApprovalFold(KEEP);
       ApprovalRecord h = hold("x", "alice", "c1");
       ApprovalState held = ApprovalState.held(h, 0, T0);
       ApprovalState stale = ApprovalState.held(hold("x", "alice", "c0"), 0, T0);
