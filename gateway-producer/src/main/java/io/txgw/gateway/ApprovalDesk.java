@@ -10,6 +10,7 @@ import io.txgw.common.validation.Violation;
 import io.txgw.gateway.approval.ApprovalBook;
 import io.txgw.gateway.approval.ApprovalRecord;
 import io.txgw.gateway.approval.ApprovalState;
+import io.txgw.gateway.kafka.BatchWriter;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,6 +32,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +78,9 @@ public final class ApprovalDesk implements Closeable {
   private final Duration wait;
   private final int maxPending;
 
+  /** A fencing transactional producer for an id ({@link BatchWriter#fencing}). */
+  private final java.util.function.Function<String, Producer<String, byte[]>> fencing;
+
   /**
    * How long a write claim of this gateway holds (carried in its records): above the longest a
    * write can take to be decided.
@@ -117,7 +122,13 @@ public final class ApprovalDesk implements Closeable {
    * @param maxPending batches one client may have waiting at once
    */
   public ApprovalDesk(
-      BatchService service, ApprovalBook book, Clock clock, Duration wait, int maxPending) {
+      BatchService service,
+      ApprovalBook book,
+      java.util.function.Function<String, Producer<String, byte[]>> fencing,
+      Clock clock,
+      Duration wait,
+      int maxPending) {
+    this.fencing = fencing;
     if (wait.compareTo(ApprovalBook.KEEP.dividedBy(2)) > 0) {
       throw new IllegalArgumentException(
           "a batch may wait at most half as long as held batches are remembered");
@@ -447,85 +458,144 @@ public final class ApprovalDesk implements Closeable {
                   "write-under-way",
                   "batch " + state.batchId() + " is approved and being written"));
     }
-    ValidatedBatch validated;
-    try {
-      validated = revalidate(after);
-    } catch (ContentChangedException e) {
-      return refuseWrite(after, claim.proposal(), e.getMessage(), null);
-    }
-    if (!validated.valid()) {
-      return refuseWrite(
-          after,
-          claim.proposal(),
-          "the batch breaks the rules or its client's policy as they are now",
-          new Decision.Refused(
-              422,
-              "approved-not-written",
-              "batch "
-                  + after.batchId()
-                  + " was approved; it breaks the rules or its client's policy as they are now,"
-                  + " so nothing of it was written, nor will be"));
-    }
-    return writeUnderClaim(after, validated, claim.proposal());
+    return writeUnderClaim(after, null, claim.proposal());
   }
 
   /**
-   * Writes an approved batch under a claim that counted, and records how the write ended: WRITTEN,
-   * or REFUSED when it was refused for good (and the view, read to now, does not show it written by
-   * an earlier claim). A write whose outcome is unknown records nothing: the claim lapses and a
-   * later claim finds out.
+   * Writes an approved batch under a claim that counted, fenced: the producer is initialized under
+   * the batch's own transactional id first, which ends whatever an earlier claim's write had open
+   * (committed if its commit was asked for, aborted otherwise) and stops it writing any more. Then
+   * the view, read to now, shows whether an earlier claim wrote it; if not, the batch is written
+   * (revalidated when {@code validated} is null) and the outcome recorded: WRITTEN, or REFUSED when
+   * it was refused for good. A write whose outcome is unknown records nothing: the claim lapses and
+   * a later one finds out.
    */
   private Decision writeUnderClaim(ApprovalState state, ValidatedBatch validated, String claim)
       throws InterruptedException {
-    SubmitOutcome outcome;
-    try {
-      outcome =
-          service
-              .write(state.clientId(), validated)
-              .get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
-    } catch (TimeoutException e) {
-      throw new WriteNotConfirmedException();
+    try (Producer<String, byte[]> fenced = fencing.apply(transactionalId(state))) {
+      Optional<BatchRecord> earlier = writtenAsOfNow(state);
+      if (earlier.isPresent()) {
+        return earlier.get().fingerprint().equals(state.fingerprint())
+            ? written(state, claim, earlier.get())
+            : refuseWrite(state, claim, "the batch id was accepted with other content");
+      }
+      if (validated == null) {
+        if (clock.instant().isAfter(state.decidedAt().plus(wait))) {
+          return refuseWrite(state, claim, "not written within " + wait + " of its approval");
+        }
+        try {
+          validated = revalidate(state);
+        } catch (ContentChangedException e) {
+          return refuseWrite(state, claim, e.getMessage());
+        } catch (ApprovalBook.HeldContentUnavailableException e) {
+          if (!e.gone()) {
+            throw e;
+          }
+          return refuseWrite(state, claim, "its held content is no longer kept");
+        }
+        if (!validated.valid()) {
+          return refuseWrite(
+              state, claim, "it breaks the rules or its client's policy as they are now");
+        }
+      }
+      SubmitOutcome outcome;
+      try {
+        outcome =
+            service
+                .write(state.clientId(), validated, fenced)
+                .get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
+      } catch (TimeoutException e) {
+        throw new WriteNotConfirmedException();
+      }
+      if (outcome instanceof SubmitOutcome.Accepted accepted) {
+        return written(state, claim, accepted.batch());
+      }
+      String why = refusedForGood(outcome);
+      if (why == null) {
+        // Held back for now (ids in doubt, a bound): the claim lapses, and a later one writes it.
+        return new Decision.Done(state, outcome);
+      }
+      return refuseWrite(state, claim, why);
     }
-    if (outcome instanceof SubmitOutcome.Accepted) {
-      record(ApprovalRecord.Kind.WRITTEN, state, claim, null);
-      audit("WRITTEN", state, null);
-      return new Decision.Done(state, outcome);
-    }
-    String why = refusedForGood(outcome);
-    if (why == null) {
-      // Held back for now (ids in doubt, a bound): the claim lapses, and a later one writes it.
-      return new Decision.Done(state, outcome);
-    }
-    return refuseWrite(state, claim, why, new Decision.Done(state, outcome));
   }
 
-  /** Records a write refused for good, unless a write of the batch is in fact committed. */
-  private Decision refuseWrite(ApprovalState state, String claim, String why, Decision answer)
-      throws InterruptedException {
-    Optional<BatchRecord> written;
+  private Optional<BatchRecord> writtenAsOfNow(ApprovalState state) throws InterruptedException {
     try {
-      written = service.writtenAsOfNow(state.clientId(), state.batchId(), Duration.ofSeconds(30));
+      return service.writtenAsOfNow(state.clientId(), state.batchId(), Duration.ofSeconds(30));
     } catch (TimeoutException e) {
       throw new WriteNotConfirmedException();
     }
-    if (written.isPresent() && written.get().fingerprint().equals(state.fingerprint())) {
-      record(ApprovalRecord.Kind.WRITTEN, state, claim, null);
-      return new Decision.Done(state, new SubmitOutcome.Accepted(written.get(), true));
+  }
+
+  /** The approved batch is written: recorded (a courtesy: the view shows it too) and answered. */
+  private Decision written(ApprovalState state, String claim, BatchRecord batch)
+      throws InterruptedException {
+    try {
+      propose(
+          ApprovalRecord.write(
+              ApprovalRecord.Kind.WRITTEN,
+              UUID.randomUUID().toString(),
+              state,
+              clock.instant(),
+              claim,
+              null));
+      audit("WRITTEN", state, null);
+    } catch (RuntimeException e) {
+      log.warn(
+          "batch {}/{}: WRITTEN not recorded: {}", state.clientId(), state.batchId(), e.toString());
     }
-    record(ApprovalRecord.Kind.REFUSED, state, claim, why);
-    audit("NOT_WRITTEN", state, why);
-    log.warn("batch {}/{} approved, its write refused: {}", state.clientId(), state.batchId(), why);
-    return answer != null
-        ? answer
-        : new Decision.Refused(409, "approved-not-written", "its write was refused: " + why);
+    return new Decision.Done(state, new SubmitOutcome.Accepted(batch, false));
+  }
+
+  /**
+   * Records that the approved batch will never be written, and says so only once that record has
+   * counted: the caller holds the current claim, its producer has fenced every earlier writer, and
+   * the view read to now does not show the batch. Otherwise (a claim taken over meanwhile, the
+   * record not confirmed) the answer is that its status will tell.
+   */
+  private Decision refuseWrite(ApprovalState state, String claim, String why)
+      throws InterruptedException {
+    ApprovalState after =
+        propose(
+                ApprovalRecord.write(
+                    ApprovalRecord.Kind.REFUSED,
+                    UUID.randomUUID().toString(),
+                    state,
+                    clock.instant(),
+                    claim,
+                    why))
+            .orElse(state);
+    ApprovalState.Write w = after.write();
+    if (w != null && w.outcome() == ApprovalState.Outcome.REFUSED && claim.equals(w.claim())) {
+      audit("NOT_WRITTEN", after, why);
+      log.warn(
+          "batch {}/{} approved, its write refused: {}", state.clientId(), state.batchId(), why);
+      return new Decision.Refused(
+          why.startsWith("it breaks the rules") ? 422 : 409,
+          "approved-not-written",
+          "batch "
+              + state.batchId()
+              + " was approved by "
+              + state.decidedBy()
+              + " and its write refused: "
+              + why
+              + "; nothing of it was written, nor will be: post it again under a new batchId"
+              + " (with the same payout ids, so that nothing can be paid twice)");
+    }
+    Optional<Decision> known = writtenOrRefused(after);
+    if (known.isPresent()) {
+      return known.get();
+    }
+    throw new DecisionNotConfirmedException(
+        new IllegalStateException("the refusal of the approved batch's write did not count"));
   }
 
   /** Why a write's outcome means it never will be written, or null when it may yet be. */
   private static String refusedForGood(SubmitOutcome outcome) {
     if (outcome instanceof SubmitOutcome.Rejected rejected) {
-      return "invalid: "
+      return "it breaks the rules or its client's policy as they are now: "
           + String.join(
               "; ", rejected.violations().stream().limit(3).map(Violation::reason).toList());
     }
@@ -538,21 +608,21 @@ public final class ApprovalDesk implements Closeable {
     return null;
   }
 
-  private void record(ApprovalRecord.Kind kind, ApprovalState state, String claim, String why)
-      throws InterruptedException {
+  /**
+   * The transactional id every write of one approved batch uses, on whichever gateway: the next
+   * claim's producer fences the last one's. Under the gateway's transactional-id prefix ({@code
+   * txgw-gateway}), which its Kafka ACLs grant.
+   */
+  static String transactionalId(ApprovalState state) {
     try {
-      propose(
-          ApprovalRecord.write(
-              kind, UUID.randomUUID().toString(), state, clock.instant(), claim, why));
-    } catch (RuntimeException e) {
-      // WRITTEN is a courtesy (the view shows it); a REFUSED not recorded leaves the claim to
-      // lapse, and the next claim finds the same refusal.
-      log.warn(
-          "batch {}/{}: {} not recorded: {}",
-          state.clientId(),
-          state.batchId(),
-          kind,
-          e.toString());
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(
+                  (state.clientId() + "/" + state.batchId() + "/" + state.holdProposal())
+                      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "txgw-gateway-approval-" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java runtime", e);
     }
   }
 

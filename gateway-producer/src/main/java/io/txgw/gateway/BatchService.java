@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -189,6 +190,16 @@ public final class BatchService {
    * its threshold, or approved).
    */
   public CompletableFuture<SubmitOutcome> write(String clientId, ValidatedBatch validated) {
+    return write(clientId, validated, null);
+  }
+
+  /**
+   * Writes a validated batch as {@link #write(String, ValidatedBatch)} does, in a transaction of
+   * {@code fenced}'s own when given (a producer from {@link BatchWriter#fencing}): a later writer
+   * of the same transactional id stops this write from committing.
+   */
+  public CompletableFuture<SubmitOutcome> write(
+      String clientId, ValidatedBatch validated, Producer<String, byte[]> fenced) {
     List<Payout> payouts = validated.payouts();
     Payout first = payouts.get(0);
     BatchRecord record =
@@ -202,10 +213,11 @@ public final class BatchService {
             first.acceptedAt(),
             payouts.stream().map(BatchRecord.Line::of).toList(),
             Map.of());
-    return accept(record, payouts);
+    return accept(record, payouts, fenced);
   }
 
-  private CompletableFuture<SubmitOutcome> accept(BatchRecord record, List<Payout> payouts) {
+  private CompletableFuture<SubmitOutcome> accept(
+      BatchRecord record, List<Payout> payouts, Producer<String, byte[]> fenced) {
     Optional<BatchRecord> known = view.batch(record.clientId(), record.batchId());
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(compare(known.get(), record));
@@ -219,11 +231,11 @@ public final class BatchService {
           written ->
               written.isPresent()
                   ? CompletableFuture.completedFuture(compare(written.get(), record))
-                  : accept(record, payouts));
+                  : accept(record, payouts, fenced));
     }
     CompletableFuture<SubmitOutcome> outcome;
     try {
-      outcome = acceptHolding(record, payouts);
+      outcome = acceptHolding(record, payouts, fenced);
     } catch (RuntimeException e) {
       // Whatever happens, the slot is settled: later posts of this batch id wait on it.
       outcome = CompletableFuture.failedFuture(e);
@@ -240,7 +252,8 @@ public final class BatchService {
   }
 
   /** Decides a batch while it holds the slot of its batch id. */
-  private CompletableFuture<SubmitOutcome> acceptHolding(BatchRecord record, List<Payout> payouts) {
+  private CompletableFuture<SubmitOutcome> acceptHolding(
+      BatchRecord record, List<Payout> payouts, Producer<String, byte[]> fenced) {
     // Before the view: a write in doubt ends either in the view, or released after the view has
     // read past it; read in the other order, a batch could slip between the two.
     Optional<BatchRecord> unsure = payoutIds.unconfirmed(record.clientId(), record.batchId());
@@ -248,14 +261,14 @@ public final class BatchService {
       // The same content may be written again: a second copy of a payout from the same source
       // is one the consumers recognise. Other content could be a second payment.
       return unsure.get().fingerprint().equals(record.fingerprint())
-          ? admit(record, payouts)
+          ? admit(record, payouts, fenced)
           : CompletableFuture.completedFuture(new SubmitOutcome.Conflict(unsure.get(), true));
     }
     // The write that held the slot may have finished between the ledger check and the reserve.
     Optional<BatchRecord> known = view.batch(record.clientId(), record.batchId());
     return known.isPresent()
         ? CompletableFuture.completedFuture(compare(known.get(), record))
-        : admit(record, payouts);
+        : admit(record, payouts, fenced);
   }
 
   /**
@@ -263,11 +276,12 @@ public final class BatchService {
    * and for the time of it: a batch racing it on this gateway with one of them waits for its
    * outcome.
    */
-  private CompletableFuture<SubmitOutcome> admit(BatchRecord record, List<Payout> payouts) {
+  private CompletableFuture<SubmitOutcome> admit(
+      BatchRecord record, List<Payout> payouts, Producer<String, byte[]> fenced) {
     PayoutIndex.Check check = payoutIds.reserve(record, payouts);
     if (check instanceof PayoutIndex.Busy busy) {
       // Off the writer lane that settles it: checking reads the view's stores.
-      return busy.settled().thenComposeAsync(settled -> admit(record, payouts));
+      return busy.settled().thenComposeAsync(settled -> admit(record, payouts, fenced));
     }
     if (check instanceof PayoutIndex.Taken taken) {
       return CompletableFuture.completedFuture(new SubmitOutcome.PayoutIdsTaken(taken.conflicts()));
@@ -297,7 +311,8 @@ public final class BatchService {
     }
     BatchWrite write;
     try {
-      write = writer.submit(batch, fresh);
+      write =
+          fenced == null ? writer.submit(batch, fresh) : writer.submitFenced(fenced, batch, fresh);
     } catch (RuntimeException e) {
       reserved.release();
       spent.ifPresent(DailySpend.Reservation::release);

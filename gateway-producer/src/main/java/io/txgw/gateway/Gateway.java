@@ -100,14 +100,15 @@ public final class Gateway implements Closeable {
         new ApprovalDesk(
                 service,
                 approvals,
+                id -> BatchWriter.fencing(config.kafka(), id),
                 Clock.systemUTC(),
                 config.approvalWait(),
                 config.maxPendingApprovals())
             .start(config.approvalSweep(), config.approvalWriteLease());
     if (config.approvalWriteLease().toSeconds() < 130) {
       log.warn(
-          "TXGW_APPROVAL_WRITE_LEASE_S is {} s: a write taken over before the first one has ended"
-              + " can be written twice, or called refused while it lands",
+          "TXGW_APPROVAL_WRITE_LEASE_S is {} s: another gateway may take over (and stop) an"
+              + " approved batch's write that is still under way",
           config.approvalWriteLease().toSeconds());
     }
     meters.gauge("txgw.approvals.held", approvals, ApprovalBook::size);

@@ -219,8 +219,8 @@ public record GatewayConfig(
           180,
           1,
           3600,
-          "seconds an approved batch's writer holds its write before another gateway takes it"
-              + " over; keep it above 130 (a write's 60 s and a Kafka transaction's 60 s timeout)");
+          "seconds an approved batch's writer holds its write before another gateway may take it"
+              + " over (fencing it); keep it above 130, the longest a write takes to be decided");
   static final Setting<Integer> MAX_PENDING_APPROVALS =
       Setting.integer(
           "TXGW_MAX_PENDING_APPROVALS",

@@ -69,6 +69,20 @@ public final class Topics {
    * batch record, and have one partition (one order).
    */
   public static List<String> approvalsProblems(Admin admin) throws InterruptedException {
+    // A topic just created is not known to every broker at once: asked too early, it is unknown.
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    while (true) {
+      List<String> problems = approvalsProblemsOnce(admin);
+      boolean unknown =
+          problems.stream().anyMatch(p -> p.contains("UnknownTopicOrPartitionException"));
+      if (!unknown || System.nanoTime() > deadline) {
+        return problems;
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  private static List<String> approvalsProblemsOnce(Admin admin) throws InterruptedException {
     List<String> problems = new ArrayList<>();
     try {
       var resource =

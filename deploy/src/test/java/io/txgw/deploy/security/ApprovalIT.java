@@ -261,7 +261,9 @@ class ApprovalIT {
     assertThat(approve(first, "big-1", CAROL, content).statusCode()).isEqualTo(202);
     HttpResponse<String> again = post(first, "/v1/batches", ALICE, body);
     assertThat(again.statusCode()).isEqualTo(202);
-    assertThat(json(again).path("status").asText()).isEqualTo("ACCEPTED");
+    // Answered from the write (ACCEPTED) or, while this gateway's view is behind, from the
+    // approval (APPROVED): never as anything to post again.
+    assertThat(json(again).path("status").asText()).isIn("ACCEPTED", "APPROVED");
     assertThat(written("big-1")).hasSize(2);
     assertThat(Files.readString(dir.resolve("audit-2.log")))
         .contains("\"event\":\"APPROVED\"", "\"decidedBy\":\"bob\"", "\"postedBy\":\"alice\"");
@@ -358,6 +360,38 @@ class ApprovalIT {
   }
 
   @Test
+  void anApprovedBatchWhosePayoutIdsWereTakenMeanwhileIsRecordedNotWrittenAndNeverWritten()
+      throws Exception {
+    HttpResponse<String> held =
+        post(first, "/v1/batches", ALICE, batch("taken-1", ALICE_ADDR, "6", BOB_ADDR, "6"));
+    assertThat(held.statusCode()).isEqualTo(202);
+    // Another batch of the client takes one of its payout ids for another payment.
+    String small =
+        "{\"batchId\":\"small-2\",\"chain\":\"ETH\",\"source\":\"%s\",\"payouts\":[{\"id\":\"taken-1-0\",\"to\":\"%s\",\"amount\":\"1\"}]}"
+            .formatted(SOURCE, BOB_ADDR);
+    assertThat(post(first, "/v1/batches", ROBOT, small).statusCode()).isEqualTo(202);
+    HttpResponse<String> approved =
+        approve(second, "taken-1", BOB, json(held).path("contentSha256").asText());
+    assertThat(approved.statusCode()).isEqualTo(409);
+    assertThat(json(approved).path("type").asText()).endsWith("approved-not-written");
+    assertThat(json(approved).path("detail").asText()).contains("payout id", "nor will be");
+    JsonNode status = json(get(first, "/v1/batches/taken-1", ALICE));
+    assertThat(status.path("status").asText()).isEqualTo("APPROVED");
+    await(
+        () ->
+            json(get(first, "/v1/batches/taken-1", ALICE))
+                .path("write")
+                .path("state")
+                .asText()
+                .equals("REFUSED"));
+    HttpResponse<String> repost =
+        post(first, "/v1/batches", ALICE, batch("taken-1", ALICE_ADDR, "6", BOB_ADDR, "6"));
+    assertThat(repost.statusCode()).isEqualTo(409);
+    assertThat(json(repost).path("type").asText()).endsWith("approved-not-written");
+    assertThat(written("taken-1")).isEmpty();
+  }
+
+  @Test
   void aBatchNotDecidedInTimeExpiresUnpaidOnEveryGateway() throws Exception {
     HttpResponse<String> held = post(quick, "/v1/batches", ALICE, batch("slow-1", BOB_ADDR, "30"));
     assertThat(held.statusCode()).isEqualTo(202);
@@ -441,6 +475,55 @@ class ApprovalIT {
     await(() -> paid("crash-1").size() == 2);
     assertThat(paid("crash-1")).containsExactly("crash-1-0", "crash-1-1");
     await(() -> get(first, "/v1/batches/crash-1", ALICE).body().contains("\"counts\""));
+  }
+
+  /**
+   * What a takeover relies on: once the next claim's producer is initialized under the batch's
+   * transactional id, the write of the claim before it cannot commit, whatever it had sent.
+   */
+  @Test
+  void aWriteUnderAnEarlierClaimCannotCommitOnceTheNextClaimsProducerIsUp() throws Exception {
+    var kafkaConnection = io.txgw.common.kafka.KafkaConnection.plaintext(kafka.bootstrapServers());
+    String id = "txgw-gateway-approval-test";
+    try (var slow = io.txgw.gateway.kafka.BatchWriter.fencing(kafkaConnection, id)) {
+      slow.beginTransaction();
+      slow.send(
+              new org.apache.kafka.clients.producer.ProducerRecord<>(
+                  Topics.SENDTO, "ETH:fence", "late".getBytes()))
+          .get();
+      try (var next = io.txgw.gateway.kafka.BatchWriter.fencing(kafkaConnection, id)) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(slow::commitTransaction)
+            .isInstanceOf(org.apache.kafka.common.KafkaException.class);
+      }
+    }
+    assertThat(readCommitted(Topics.SENDTO)).doesNotContain("late");
+  }
+
+  /** Every value on {@code topic} as a read_committed consumer sees it, read to its end now. */
+  static List<String> readCommitted(String topic) {
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    List<String> values = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> c =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (PartitionInfo p : c.partitionsFor(topic)) {
+        parts.add(new TopicPartition(p.topic(), p.partition()));
+      }
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      Map<TopicPartition, Long> ends = c.endOffsets(parts);
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
+        assertThat(System.nanoTime()).isLessThan(deadline);
+        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+          values.add(new String(r.value(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+      }
+    }
+    return values;
   }
 
   static HttpResponse<String> call(Gateway g, String path, String key) {

@@ -513,7 +513,33 @@ public final class GatewayHttp {
     } else if (outcome instanceof SubmitOutcome.Held held) {
       ApprovalState state = held.state();
       ApprovalState.Status now = state.status();
-      if (now == ApprovalState.Status.PENDING_APPROVAL) {
+      ApprovalState.Write write = state.write();
+      if (now == ApprovalState.Status.APPROVED
+          && write != null
+          && write.outcome() == ApprovalState.Outcome.REFUSED) {
+        refused("approved-not-written");
+        audit(ctx, "REFUSED", "approved-not-written", 409, null, state);
+        problem(
+            ctx,
+            Problem.of(
+                409,
+                "approved-not-written",
+                "Conflict",
+                "batch "
+                    + state.batchId()
+                    + " was approved and its write refused ("
+                    + write.reason()
+                    + "); nothing of it was written, nor will be: post it again under a new"
+                    + " batchId (with the same payout ids)"));
+      } else if (now == ApprovalState.Status.APPROVED) {
+        // Approved: written (the view behind), or being written by the holder of its claim.
+        String location = "/v1/batches/" + state.batchId();
+        ctx.response().putHeader("Location", location);
+        Map<String, Object> body = new LinkedHashMap<>(desk.describe(state));
+        body.put("location", location);
+        json(ctx, 202, body);
+        audit(ctx, "HELD_REPLAYED", null, 202, null, state);
+      } else if (now == ApprovalState.Status.PENDING_APPROVAL) {
         String location = "/v1/batches/" + state.batchId();
         ctx.response().putHeader("Location", location);
         Map<String, Object> body = new LinkedHashMap<>(desk.describe(state));

@@ -239,40 +239,11 @@ public final class BatchWriter implements Closeable {
     if (closed) {
       return refused(write, closedException());
     }
-    List<ProducerRecord<String, byte[]>> records = new ArrayList<>(payouts.size() + 1);
+    List<ProducerRecord<String, byte[]>> records;
     try {
-      for (Payout payout : payouts) {
-        String key = payout.accountKey();
-        byte[] value = PAYOUTS.serialize(Topics.SENDTO, payout);
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.SENDTO, key, value);
-        if (seal != null) {
-          record.headers().add(RecordSeal.HEADER, seal.seal(key, value));
-        }
-        records.add(record);
-      }
-      records.add(
-          new ProducerRecord<>(
-              Topics.BATCHES, batch.key(), BATCHES.serialize(Topics.BATCHES, batch)));
-    } catch (SerializationException e) {
+      records = records(batch, payouts);
+    } catch (SerializationException | BatchWriteException e) {
       return refused(write, e);
-    }
-    for (ProducerRecord<String, byte[]> record : records) {
-      long bytes = record.key().length() * 4L + record.value().length;
-      if (bytes > MAX_RECORD_BYTES) {
-        // Sent, it would fail the transaction of every batch that shares it.
-        return refused(
-            write,
-            new BatchWriteException(
-                BatchWriteException.Reason.TOO_LARGE,
-                "a "
-                    + record.topic()
-                    + " record of the batch takes "
-                    + bytes
-                    + " bytes, more than the "
-                    + MAX_RECORD_BYTES
-                    + " Kafka takes",
-                null));
-      }
     }
     PendingBatch pending = new PendingBatch(records, write, timing.clock().instant());
     String deadline = timing.deadline().toMillis() + " ms";
@@ -290,6 +261,112 @@ public final class BatchWriter implements Closeable {
     if (closed) {
       // close() may have drained the queue just before this batch joined it.
       failQueued();
+    }
+    return write;
+  }
+
+  /**
+   * The batch's records: one sealed {@code sendto} record per payout, then its batch record.
+   *
+   * @throws BatchWriteException TOO_LARGE when a record is larger than Kafka takes: sent, it would
+   *     fail the transaction of every batch that shares it
+   */
+  private List<ProducerRecord<String, byte[]>> records(BatchRecord batch, List<Payout> payouts) {
+    List<ProducerRecord<String, byte[]>> records = new ArrayList<>(payouts.size() + 1);
+    for (Payout payout : payouts) {
+      String key = payout.accountKey();
+      byte[] value = PAYOUTS.serialize(Topics.SENDTO, payout);
+      ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.SENDTO, key, value);
+      if (seal != null) {
+        record.headers().add(RecordSeal.HEADER, seal.seal(key, value));
+      }
+      records.add(record);
+    }
+    records.add(
+        new ProducerRecord<>(
+            Topics.BATCHES, batch.key(), BATCHES.serialize(Topics.BATCHES, batch)));
+    for (ProducerRecord<String, byte[]> record : records) {
+      long bytes = record.key().length() * 4L + record.value().length;
+      if (bytes > MAX_RECORD_BYTES) {
+        throw new BatchWriteException(
+            BatchWriteException.Reason.TOO_LARGE,
+            "a "
+                + record.topic()
+                + " record of the batch takes "
+                + bytes
+                + " bytes, more than the "
+                + MAX_RECORD_BYTES
+                + " Kafka takes",
+            null);
+      }
+    }
+    return records;
+  }
+
+  /**
+   * A transactional producer for writes fenced by {@code transactionalId}, initialized: whatever an
+   * earlier producer of that id had open is ended (committed if its commit was asked for, aborted
+   * otherwise) before this returns, and that producer can write no more.
+   */
+  public static Producer<String, byte[]> fencing(KafkaConnection kafka, String transactionalId) {
+    Producer<String, byte[]> producer = createProducer(kafka, transactionalId);
+    try {
+      producer.initTransactions();
+    } catch (RuntimeException e) {
+      producer.close(Duration.ZERO);
+      throw e;
+    }
+    return producer;
+  }
+
+  /**
+   * Writes a batch in a transaction of its own, with a producer from {@link #fencing}, on the
+   * caller's thread: for a write that a later writer of the same id must be able to stop (once that
+   * one has initialized its producer, this one's transaction cannot commit any more).
+   */
+  public BatchWrite submitFenced(
+      Producer<String, byte[]> producer, BatchRecord batch, List<Payout> payouts) {
+    BatchWrite write = new BatchWrite(new CompletableFuture<>(), new CompletableFuture<>());
+    List<ProducerRecord<String, byte[]>> records;
+    try {
+      records = records(batch, payouts);
+    } catch (SerializationException | BatchWriteException e) {
+      return refused(write, e);
+    }
+    boolean commitAsked = false;
+    try {
+      producer.beginTransaction();
+      for (ProducerRecord<String, byte[]> record : records) {
+        // A failed send fails the commit below.
+        producer.send(record);
+      }
+      commitAsked = true;
+      producer.commitTransaction();
+      write.fate().complete(BatchFate.COMMITTED);
+      write.answer().complete(null);
+    } catch (RuntimeException e) {
+      if (!commitAsked) {
+        try {
+          producer.abortTransaction();
+        } catch (RuntimeException abort) {
+          // Fenced or closed: the coordinator ends the transaction without it (aborted, since
+          // its commit was never asked for).
+        }
+        return refused(
+            write,
+            new BatchWriteException(
+                BatchWriteException.Reason.ABORTED, "batch not written: " + e, e));
+      }
+      // Asked for and not confirmed: a later writer of the same id, initializing its producer,
+      // ends it one way or the other and then reads which.
+      write.fate().complete(BatchFate.UNKNOWN);
+      write
+          .answer()
+          .completeExceptionally(
+              new BatchWriteException(
+                  BatchWriteException.Reason.UNCONFIRMED,
+                  "the batch's transaction was not confirmed: " + e,
+                  e));
     }
     return write;
   }
