@@ -10,6 +10,7 @@ import io.txgw.common.validation.Violation;
 import io.txgw.gateway.approval.ApprovalBook;
 import io.txgw.gateway.approval.ApprovalRecord;
 import io.txgw.gateway.approval.ApprovalState;
+import io.txgw.gateway.kafka.BatchWriteException;
 import io.txgw.gateway.kafka.BatchWriter;
 import java.io.Closeable;
 import java.time.Clock;
@@ -472,7 +473,25 @@ public final class ApprovalDesk implements Closeable {
    */
   private Decision writeUnderClaim(ApprovalState state, ValidatedBatch validated, String claim)
       throws InterruptedException {
-    try (Producer<String, byte[]> fenced = fencing.apply(transactionalId(state))) {
+    String id = transactionalId(state);
+    Producer<String, byte[]> producer = fencing.apply(id);
+    try {
+      // A later claim's record is on the topic before its claimer initializes its producer: not
+      // seen now, that claimer initializes after this one and fences it. Seen, this one stops.
+      ApprovalState now;
+      try {
+        now = book.stateAsOfNow(state.clientId(), state.batchId()).orElse(state);
+      } catch (IllegalStateException e) {
+        throw new DecisionNotConfirmedException(e);
+      }
+      if (!now.writeOpen() || !claim.equals(now.write().claim())) {
+        return writtenOrRefused(now)
+            .orElse(
+                new Decision.Refused(
+                    503,
+                    "write-under-way",
+                    "batch " + state.batchId() + " is approved and being written"));
+      }
       Optional<BatchRecord> earlier = writtenAsOfNow(state);
       if (earlier.isPresent()) {
         return earlier.get().fingerprint().equals(state.fingerprint())
@@ -502,9 +521,18 @@ public final class ApprovalDesk implements Closeable {
       try {
         outcome =
             service
-                .write(state.clientId(), validated, fenced)
+                .write(
+                    state.clientId(),
+                    validated,
+                    new BatchWriter.Fenced(
+                        producer, () -> fencing.apply(id).close(Duration.ofSeconds(5))))
                 .get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
       } catch (ExecutionException e) {
+        if (e.getCause() instanceof BatchService.BatchNotWrittenException notWritten
+            && notWritten.getCause() instanceof BatchWriteException tooLarge
+            && tooLarge.reason() == BatchWriteException.Reason.TOO_LARGE) {
+          return refuseWrite(state, claim, "a record of it is larger than Kafka takes");
+        }
         throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
       } catch (TimeoutException e) {
         throw new WriteNotConfirmedException();
@@ -518,6 +546,9 @@ public final class ApprovalDesk implements Closeable {
         return new Decision.Done(state, outcome);
       }
       return refuseWrite(state, claim, why);
+    } finally {
+      // Bounded: whatever it left open, the next claim's producer ends.
+      producer.close(Duration.ofSeconds(5));
     }
   }
 
@@ -610,8 +641,8 @@ public final class ApprovalDesk implements Closeable {
 
   /**
    * The transactional id every write of one approved batch uses, on whichever gateway: the next
-   * claim's producer fences the last one's. Under the gateway's transactional-id prefix ({@code
-   * txgw-gateway}), which its Kafka ACLs grant.
+   * claim's producer fences the last one's. Under a prefix of their own, which the gateway's Kafka
+   * ACLs grant.
    */
   static String transactionalId(ApprovalState state) {
     try {
@@ -620,7 +651,8 @@ public final class ApprovalDesk implements Closeable {
               .digest(
                   (state.clientId() + "/" + state.batchId() + "/" + state.holdProposal())
                       .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return "txgw-gateway-approval-" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+      return io.txgw.common.kafka.KafkaAcls.APPROVAL_TRANSACTIONS
+          + java.util.HexFormat.of().formatHex(digest, 0, 16);
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required by every Java runtime", e);
     }

@@ -25,7 +25,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -199,7 +198,7 @@ public final class BatchService {
    * of the same transactional id stops this write from committing.
    */
   public CompletableFuture<SubmitOutcome> write(
-      String clientId, ValidatedBatch validated, Producer<String, byte[]> fenced) {
+      String clientId, ValidatedBatch validated, BatchWriter.Fenced fenced) {
     List<Payout> payouts = validated.payouts();
     Payout first = payouts.get(0);
     BatchRecord record =
@@ -217,7 +216,7 @@ public final class BatchService {
   }
 
   private CompletableFuture<SubmitOutcome> accept(
-      BatchRecord record, List<Payout> payouts, Producer<String, byte[]> fenced) {
+      BatchRecord record, List<Payout> payouts, BatchWriter.Fenced fenced) {
     Optional<BatchRecord> known = view.batch(record.clientId(), record.batchId());
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(compare(known.get(), record));
@@ -231,7 +230,8 @@ public final class BatchService {
           written ->
               written.isPresent()
                   ? CompletableFuture.completedFuture(compare(written.get(), record))
-                  : accept(record, payouts, fenced));
+                  : accept(record, payouts, fenced),
+          executorFor(fenced));
     }
     CompletableFuture<SubmitOutcome> outcome;
     try {
@@ -253,7 +253,7 @@ public final class BatchService {
 
   /** Decides a batch while it holds the slot of its batch id. */
   private CompletableFuture<SubmitOutcome> acceptHolding(
-      BatchRecord record, List<Payout> payouts, Producer<String, byte[]> fenced) {
+      BatchRecord record, List<Payout> payouts, BatchWriter.Fenced fenced) {
     // Before the view: a write in doubt ends either in the view, or released after the view has
     // read past it; read in the other order, a batch could slip between the two.
     Optional<BatchRecord> unsure = payoutIds.unconfirmed(record.clientId(), record.batchId());
@@ -277,11 +277,12 @@ public final class BatchService {
    * outcome.
    */
   private CompletableFuture<SubmitOutcome> admit(
-      BatchRecord record, List<Payout> payouts, Producer<String, byte[]> fenced) {
+      BatchRecord record, List<Payout> payouts, BatchWriter.Fenced fenced) {
     PayoutIndex.Check check = payoutIds.reserve(record, payouts);
     if (check instanceof PayoutIndex.Busy busy) {
       // Off the writer lane that settles it: checking reads the view's stores.
-      return busy.settled().thenComposeAsync(settled -> admit(record, payouts, fenced));
+      return busy.settled()
+          .thenComposeAsync(settled -> admit(record, payouts, fenced), executorFor(fenced));
     }
     if (check instanceof PayoutIndex.Taken taken) {
       return CompletableFuture.completedFuture(new SubmitOutcome.PayoutIdsTaken(taken.conflicts()));
@@ -478,6 +479,22 @@ public final class BatchService {
   public BatchView view() {
     return view;
   }
+
+  /**
+   * Where a continuation of a write runs: a fenced write blocks its thread while it sends and
+   * commits, so it gets threads of its own rather than the common pool's.
+   */
+  private static java.util.concurrent.Executor executorFor(BatchWriter.Fenced fenced) {
+    return fenced == null ? java.util.concurrent.ForkJoinPool.commonPool() : FENCED_CONTINUATIONS;
+  }
+
+  private static final java.util.concurrent.ExecutorService FENCED_CONTINUATIONS =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          task -> {
+            Thread t = new Thread(task, "fenced-write");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** Kafka did not take the batch; nothing of it was written, and a retry is safe. */
   public static final class BatchNotWrittenException extends RuntimeException {

@@ -84,6 +84,9 @@ public final class KafkaAcls {
 
   private KafkaAcls() {}
 
+  /** The prefix of the transactional ids approved batches are written under. */
+  public static final String APPROVAL_TRANSACTIONS = "txgw-approval-";
+
   /** Every binding, in the order the table in docs/security.md lists them. */
   public static List<AclBinding> bindings(Principals p) {
     List<AclBinding> acls = new ArrayList<>();
@@ -110,6 +113,8 @@ public final class KafkaAcls {
     allow(acls, g, TOPIC, Topics.SENDTO_DEAD_LETTER, LITERAL, DESCRIBE);
     layout(acls, g);
     allow(acls, g, TRANSACTIONAL_ID, "txgw-" + p.gatewayIdPrefix(), PREFIXED, WRITE, DESCRIBE);
+    // Each approved batch is written under a transactional id of its own, alike on every gateway.
+    allow(acls, g, TRANSACTIONAL_ID, APPROVAL_TRANSACTIONS, PREFIXED, WRITE, DESCRIBE);
     // The status view: a Streams application of its own, with its own group, transactional
     // ids and internal topics under one prefix.
     allow(acls, g, TOPIC, STATUS_PREFIX, PREFIXED, ALL);

@@ -268,6 +268,32 @@ public final class ApprovalBook implements Closeable {
   }
 
   /**
+   * The batch's state once this gateway has read the approvals topic to the end it has now: every
+   * record written before this call is in it.
+   */
+  public Optional<ApprovalState> stateAsOfNow(String client, String batchId)
+      throws InterruptedException {
+    long end;
+    synchronized (fetcher) {
+      end = fetcher.endOffsets(List.of(PARTITION), Duration.ofSeconds(10)).get(PARTITION);
+    }
+    String key = client + "/" + batchId;
+    CompletableFuture<Optional<ApprovalState>> done = new CompletableFuture<>();
+    synchronized (lock) {
+      if (position >= end) {
+        return fold.state(key);
+      }
+      waiters.add(new Waiter(end - 1, key, done));
+    }
+    try {
+      return done.get(ANSWER_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      done.cancel(false);
+      throw new IllegalStateException("the approvals topic was not read to its end in time", e);
+    }
+  }
+
+  /**
    * The record a HOLD wrote, read back from the topic at its offset: its payouts are kept there,
    * not in memory.
    *

@@ -320,12 +320,19 @@ public final class BatchWriter implements Closeable {
   }
 
   /**
+   * A producer from {@link #fencing}, and how to end whatever it leaves open: initialize another
+   * under the same transactional id.
+   */
+  public record Fenced(Producer<String, byte[]> producer, Runnable fenceAgain) {}
+
+  /**
    * Writes a batch in a transaction of its own, with a producer from {@link #fencing}, on the
    * caller's thread: for a write that a later writer of the same id must be able to stop (once that
    * one has initialized its producer, this one's transaction cannot commit any more).
    */
-  public BatchWrite submitFenced(
-      Producer<String, byte[]> producer, BatchRecord batch, List<Payout> payouts) {
+  public BatchWrite submitFenced(Fenced fenced, BatchRecord batch, List<Payout> payouts) {
+    Producer<String, byte[]> producer = fenced.producer();
+    Runnable fenceAgain = fenced.fenceAgain();
     BatchWrite write = new BatchWrite(new CompletableFuture<>(), new CompletableFuture<>());
     List<ProducerRecord<String, byte[]>> records;
     try {
@@ -333,40 +340,66 @@ public final class BatchWriter implements Closeable {
     } catch (SerializationException | BatchWriteException e) {
       return refused(write, e);
     }
+    List<java.util.concurrent.Future<?>> sent = new ArrayList<>(records.size());
     boolean commitAsked = false;
     try {
       producer.beginTransaction();
       for (ProducerRecord<String, byte[]> record : records) {
-        // A failed send fails the commit below.
-        producer.send(record);
+        sent.add(producer.send(record));
+      }
+      producer.flush();
+      for (java.util.concurrent.Future<?> f : sent) {
+        // A record refused: the producer must abort, and the commit below would never be asked.
+        f.get(0, TimeUnit.MILLISECONDS);
       }
       commitAsked = true;
       producer.commitTransaction();
       write.fate().complete(BatchFate.COMMITTED);
       write.answer().complete(null);
-    } catch (RuntimeException e) {
-      if (!commitAsked) {
-        try {
-          producer.abortTransaction();
-        } catch (RuntimeException abort) {
-          // Fenced or closed: the coordinator ends the transaction without it (aborted, since
-          // its commit was never asked for).
-        }
-        return refused(
-            write,
-            new BatchWriteException(
-                BatchWriteException.Reason.ABORTED, "batch not written: " + e, e));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return abortUnlessAsked(producer, fenceAgain, write, commitAsked, e);
+    } catch (RuntimeException
+        | java.util.concurrent.ExecutionException
+        | java.util.concurrent.TimeoutException e) {
+      return abortUnlessAsked(producer, fenceAgain, write, commitAsked, e);
+    }
+    return write;
+  }
+
+  private static BatchWrite abortUnlessAsked(
+      Producer<String, byte[]> producer,
+      Runnable fenceAgain,
+      BatchWrite write,
+      boolean commitAsked,
+      Exception e) {
+    if (!commitAsked) {
+      try {
+        producer.abortTransaction();
+      } catch (RuntimeException abort) {
+        // Fenced or closed: the coordinator ends the transaction without it, aborted, since its
+        // commit was never asked for.
       }
-      // Asked for and not confirmed: a later writer of the same id, initializing its producer,
-      // ends it one way or the other and then reads which.
+      return refused(
+          write,
+          new BatchWriteException(
+              BatchWriteException.Reason.ABORTED, "batch not written: " + e, e));
+    }
+    write
+        .answer()
+        .completeExceptionally(
+            new BatchWriteException(
+                BatchWriteException.Reason.UNCONFIRMED,
+                "the batch's transaction was not confirmed: " + e,
+                e));
+    // Its fate is UNKNOWN only once the transaction is over at the coordinator: a producer
+    // initialized under the same id ends it. Until then (that failing too) it stays in doubt,
+    // and the batch's payout ids stay held.
+    try {
+      fenceAgain.run();
       write.fate().complete(BatchFate.UNKNOWN);
-      write
-          .answer()
-          .completeExceptionally(
-              new BatchWriteException(
-                  BatchWriteException.Reason.UNCONFIRMED,
-                  "the batch's transaction was not confirmed: " + e,
-                  e));
+    } catch (RuntimeException fence) {
+      // Left in doubt; the next claim's producer ends it.
     }
     return write;
   }

@@ -124,6 +124,9 @@ public final class DailySpend implements Closeable {
   public Optional<Reservation> reserve(
       String client, String asset, Amount amount, Amount max, String batchKey, String[] refusal) {
     synchronized (lock) {
+      // One batch is one reservation: a batch written again (its earlier write in doubt, or taken
+      // over) replaces its earlier reservation rather than count twice.
+      pending.values().removeIf(p -> p.batchKey().equals(batchKey));
       Instant now = clock.instant();
       BigDecimal total = total(client, asset, now).add(amount.toBigDecimal());
       if (total.compareTo(max.toBigDecimal()) > 0) {
