@@ -474,23 +474,35 @@ public final class ApprovalDesk implements Closeable {
   private Decision writeUnderClaim(ApprovalState state, ValidatedBatch validated, String claim)
       throws InterruptedException {
     String id = transactionalId(state);
-    Producer<String, byte[]> producer = fencing.apply(id);
+    // Cheap, before anything is fenced: a claim already taken over is not this one's to write.
+    Optional<ApprovalState> before = book.state(state.clientId(), state.batchId());
+    if (before.isEmpty() || !stillMine(before.get(), claim)) {
+      return before.flatMap(this::writtenOrRefused).orElse(underWay(state));
+    }
+    Producer<String, byte[]> producer;
+    try {
+      producer = fencing.apply(id);
+    } catch (RuntimeException e) {
+      // Kafka not reached: nothing written by this claim; it lapses, and a later one writes.
+      log.warn("batch {}: its write's producer did not start: {}", state.batchId(), e.toString());
+      throw new WriteNotConfirmedException();
+    }
     try {
       // A later claim's record is on the topic before its claimer initializes its producer: not
-      // seen now, that claimer initializes after this one and fences it. Seen, this one stops.
-      ApprovalState now;
+      // seen now, that claimer initializes after this one, and fences it before it reads. Seen,
+      // this one stops (whichever producer came up first).
+      Optional<ApprovalState> now;
       try {
-        now = book.stateAsOfNow(state.clientId(), state.batchId()).orElse(state);
-      } catch (IllegalStateException e) {
+        now = book.stateAsOfNow(state.clientId(), state.batchId());
+      } catch (RuntimeException e) {
         throw new DecisionNotConfirmedException(e);
       }
-      if (!now.writeOpen() || !claim.equals(now.write().claim())) {
-        return writtenOrRefused(now)
-            .orElse(
-                new Decision.Refused(
-                    503,
-                    "write-under-way",
-                    "batch " + state.batchId() + " is approved and being written"));
+      if (now.isEmpty()) {
+        // Forgotten (held too long ago): not this claim's to write any more.
+        return underWay(state);
+      }
+      if (!stillMine(now.get(), claim)) {
+        return writtenOrRefused(now.get()).orElse(underWay(state));
       }
       Optional<BatchRecord> earlier = writtenAsOfNow(state);
       if (earlier.isPresent()) {
@@ -550,6 +562,15 @@ public final class ApprovalDesk implements Closeable {
       // Bounded: whatever it left open, the next claim's producer ends.
       producer.close(Duration.ofSeconds(5));
     }
+  }
+
+  private static boolean stillMine(ApprovalState s, String claim) {
+    return s.writeOpen() && claim.equals(s.write().claim());
+  }
+
+  private static Decision underWay(ApprovalState state) {
+    return new Decision.Refused(
+        503, "write-under-way", "batch " + state.batchId() + " is approved and being written");
   }
 
   private Optional<BatchRecord> writtenAsOfNow(ApprovalState state) throws InterruptedException {

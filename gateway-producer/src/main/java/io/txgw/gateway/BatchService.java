@@ -304,7 +304,7 @@ public final class BatchService {
             : payouts.stream().filter(p -> !earlier.containsKey(p.id())).toList();
     Optional<DailySpend.Reservation> spent;
     try {
-      spent = spendToday(batch, fresh);
+      spent = spendToday(batch, fresh, fenced != null);
     } catch (DailyMaximumException e) {
       reserved.release();
       return CompletableFuture.completedFuture(
@@ -354,7 +354,8 @@ public final class BatchService {
    * write is in doubt keeps its reservation until the daily ledger reads it or a day passes: a
    * maximum is kept by counting too much, never too little.
    */
-  private Optional<DailySpend.Reservation> spendToday(BatchRecord batch, List<Payout> fresh) {
+  private Optional<DailySpend.Reservation> spendToday(
+      BatchRecord batch, List<Payout> fresh, boolean replacing) {
     if (fresh.isEmpty()) {
       return Optional.empty();
     }
@@ -370,7 +371,7 @@ public final class BatchService {
     Amount total = fresh.stream().map(Payout::amount).reduce(Amount::plus).orElseThrow();
     String[] why = new String[1];
     Optional<DailySpend.Reservation> r =
-        dailySpend.reserve(batch.clientId(), asset, total, max, batch.key(), why);
+        dailySpend.reserve(batch.clientId(), asset, total, max, batch.key(), why, replacing);
     if (r.isEmpty()) {
       throw new DailyMaximumException(why[0]);
     }

@@ -32,7 +32,8 @@ import org.apache.kafka.common.resource.ResourceType;
  * <p>Transactional ids are granted by prefix: the gateway's are {@code
  * txgw-<TXGW_GATEWAY_ID>-<lane>} and its view's {@code txgw-status-<TXGW_GATEWAY_ID>-...}, a
  * consumer's {@code txgw-<TXGW_CONSUMER_ID>}; so gateway ids must start with {@link
- * Principals#gatewayIdPrefix} and consumer ids with {@link Principals#consumerIdPrefix}.
+ * Principals#gatewayIdPrefix} and consumer ids with {@link Principals#consumerIdPrefix}. An
+ * approved batch is written under {@code txgw-approval-<digest>}, granted to the gateway apart.
  */
 public final class KafkaAcls {
   /** The view's application id, group and internal topics all start with this. */
@@ -60,6 +61,18 @@ public final class KafkaAcls {
       Objects.requireNonNull(loadgen, "loadgen");
       if (gatewayIdPrefix.isEmpty() || consumerIdPrefix.isEmpty()) {
         throw new IllegalArgumentException("instance id prefixes must not be empty");
+      }
+      for (String prefix : List.of(gatewayIdPrefix, consumerIdPrefix)) {
+        String granted = "txgw-" + prefix;
+        if (granted.startsWith(APPROVAL_TRANSACTIONS)
+            || APPROVAL_TRANSACTIONS.startsWith(granted)) {
+          throw new IllegalArgumentException(
+              "instance id prefix "
+                  + prefix
+                  + " overlaps the approved batches' transactional ids ("
+                  + APPROVAL_TRANSACTIONS
+                  + "*)");
+        }
       }
       if (gatewayIdPrefix.startsWith(consumerIdPrefix)
           || consumerIdPrefix.startsWith(gatewayIdPrefix)) {

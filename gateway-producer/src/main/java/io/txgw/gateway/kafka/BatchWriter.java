@@ -116,6 +116,17 @@ public final class BatchWriter implements Closeable {
   private final List<Thread> threads = new ArrayList<>();
   private final Object gathering = new Object();
   private final ScheduledThreadPoolExecutor deadlines;
+
+  /** Ends fenced writes left in doubt: apart from the deadlines, since an end may take seconds. */
+  private final ScheduledThreadPoolExecutor refencing =
+      new ScheduledThreadPoolExecutor(
+          1,
+          task -> {
+            Thread t = new Thread(task, "batch-writer-refencing");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final CountDownLatch closing = new CountDownLatch(1);
   private final Timing timing;
   private final RecordSeal seal;
@@ -309,7 +320,15 @@ public final class BatchWriter implements Closeable {
    * otherwise) before this returns, and that producer can write no more.
    */
   public static Producer<String, byte[]> fencing(KafkaConnection kafka, String transactionalId) {
-    Producer<String, byte[]> producer = createProducer(kafka, transactionalId);
+    Map<String, Object> props = writeSettings(kafka);
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 60_000);
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
+    // A send is given up within 30 s: the whole write stays well inside a claim's lease.
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+    Producer<String, byte[]> producer =
+        new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     try {
       producer.initTransactions();
     } catch (RuntimeException e) {
@@ -367,7 +386,7 @@ public final class BatchWriter implements Closeable {
     return write;
   }
 
-  private static BatchWrite abortUnlessAsked(
+  private BatchWrite abortUnlessAsked(
       Producer<String, byte[]> producer,
       Runnable fenceAgain,
       BatchWrite write,
@@ -392,16 +411,47 @@ public final class BatchWriter implements Closeable {
                 BatchWriteException.Reason.UNCONFIRMED,
                 "the batch's transaction was not confirmed: " + e,
                 e));
-    // Its fate is UNKNOWN only once the transaction is over at the coordinator: a producer
-    // initialized under the same id ends it. Until then (that failing too) it stays in doubt,
-    // and the batch's payout ids stay held.
-    try {
-      fenceAgain.run();
+    // Its fate is UNKNOWN only once the transaction is over at the coordinator. Fenced, it is:
+    // the producer that fenced it ended it when it started (and fencing again would stop that
+    // one, the current writer). Otherwise a producer initialized under the same id ends it,
+    // tried until it does.
+    if (fencedBySomeoneElse(e)) {
       write.fate().complete(BatchFate.UNKNOWN);
-    } catch (RuntimeException fence) {
-      // Left in doubt; the next claim's producer ends it.
+    } else {
+      endByFencing(fenceAgain, write, Duration.ZERO);
     }
     return write;
+  }
+
+  private static boolean fencedBySomeoneElse(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.kafka.common.errors.ProducerFencedException
+          || t instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Ends a fenced write's transaction with a fresh producer of its id, retried every 5 s. */
+  private void endByFencing(Runnable fenceAgain, BatchWrite write, Duration after) {
+    try {
+      refencing.schedule(
+          () -> {
+            try {
+              fenceAgain.run();
+              write.fate().complete(BatchFate.UNKNOWN);
+            } catch (RuntimeException again) {
+              if (!closed) {
+                endByFencing(fenceAgain, write, Duration.ofSeconds(5));
+              }
+            }
+          },
+          after.toMillis(),
+          TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // Closing: the batch stays in doubt here; the next claim's producer ends it at Kafka.
+    }
   }
 
   /** A batch that was never sent, nor will be. */
@@ -501,5 +551,6 @@ public final class BatchWriter implements Closeable {
     failQueued();
     // Not shutdownNow: a request that a stuck lane still holds gets its answer at its deadline.
     deadlines.shutdown();
+    refencing.shutdownNow();
   }
 }

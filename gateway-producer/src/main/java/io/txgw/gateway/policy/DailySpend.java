@@ -57,7 +57,10 @@ public final class DailySpend implements Closeable {
   /** client → asset → minute (epoch minutes) → sum written in that minute. */
   private final Map<String, Map<String, TreeMap<Long, BigDecimal>>> written = new HashMap<>();
 
-  /** Batches reserved here and not yet read back, by reservation (a batch may be posted twice). */
+  /**
+   * Batches reserved here and not yet read back, by reservation: a batch posted again while its
+   * first write is in doubt has two, unless the later write replaced the earlier (fenced writes).
+   */
   private final Map<Long, Pending> pending = new LinkedHashMap<>();
 
   private long nextToken;
@@ -123,12 +126,36 @@ public final class DailySpend implements Closeable {
    */
   public Optional<Reservation> reserve(
       String client, String asset, Amount amount, Amount max, String batchKey, String[] refusal) {
+    return reserve(client, asset, amount, max, batchKey, refusal, false);
+  }
+
+  /**
+   * As {@link #reserve(String, String, Amount, Amount, String, String[])}; with {@code replacing},
+   * the batch's earlier reservations here are replaced by this one: for a write that has ended
+   * every earlier write of the batch first (a fenced write), so that a batch counts once. Without
+   * it an earlier write still in doubt keeps its own: counting too much, never too little.
+   */
+  public Optional<Reservation> reserve(
+      String client,
+      String asset,
+      Amount amount,
+      Amount max,
+      String batchKey,
+      String[] refusal,
+      boolean replacing) {
     synchronized (lock) {
-      // One batch is one reservation: a batch written again (its earlier write in doubt, or taken
-      // over) replaces its earlier reservation rather than count twice.
-      pending.values().removeIf(p -> p.batchKey().equals(batchKey));
       Instant now = clock.instant();
-      BigDecimal total = total(client, asset, now).add(amount.toBigDecimal());
+      BigDecimal earlier = BigDecimal.ZERO;
+      if (replacing) {
+        for (Pending p : pending.values()) {
+          if (p.batchKey().equals(batchKey)
+              && p.client().equals(client)
+              && p.asset().equals(asset)) {
+            earlier = earlier.add(p.amount());
+          }
+        }
+      }
+      BigDecimal total = total(client, asset, now).subtract(earlier).add(amount.toBigDecimal());
       if (total.compareTo(max.toBigDecimal()) > 0) {
         refusal[0] =
             "this batch would take client "
@@ -140,6 +167,9 @@ public final class DailySpend implements Closeable {
                 + ", above its daily maximum of "
                 + max;
         return Optional.empty();
+      }
+      if (replacing) {
+        pending.values().removeIf(p -> p.batchKey().equals(batchKey));
       }
       long token = nextToken++;
       pending.put(token, new Pending(batchKey, client, asset, amount.toBigDecimal(), now));

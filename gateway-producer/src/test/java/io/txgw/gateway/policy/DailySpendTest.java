@@ -68,6 +68,24 @@ class DailySpendTest {
   }
 
   @Test
+  void aBatchWrittenAgainCountsTwiceUnlessItsWriteEndedTheEarlierOne() {
+    String[] why = new String[1];
+    // An earlier write of b1 is in doubt: a second write counts on its own, never too little.
+    var first = spend.reserve("acme", "ETH", Amount.parse("3"), max, "acme/b1", why, false);
+    assertThat(first).isPresent();
+    assertThat(spend.reserve("acme", "ETH", Amount.parse("3"), max, "acme/b1", why, false))
+        .isEmpty();
+    // A fenced write has ended the earlier one first: it replaces its reservation.
+    var again = spend.reserve("acme", "ETH", Amount.parse("3"), max, "acme/b1", why, true);
+    assertThat(again).isPresent();
+    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("3");
+    // Replacing is decided after the check: one refused leaves the earlier reservation counted.
+    assertThat(spend.reserve("acme", "ETH", Amount.parse("6"), max, "acme/b1", why, true))
+        .isEmpty();
+    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("3");
+  }
+
+  @Test
   void aReservationCountsUntilTheTopicShowsItsBatchAndIsFreedWhenNotWritten() {
     var r = spend.reserve("acme", "ETH", Amount.parse("4"), max, "acme/b1", new String[1]);
     assertThat(reserve("acme/b2", "2")).isFalse();
