@@ -1,7 +1,6 @@
 package io.txgw.gateway;
 
 import io.txgw.common.model.Amount;
-import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
@@ -10,8 +9,6 @@ import io.txgw.common.validation.Violation;
 import io.txgw.gateway.approval.ApprovalBook;
 import io.txgw.gateway.approval.ApprovalRecord;
 import io.txgw.gateway.approval.ApprovalState;
-import io.txgw.gateway.kafka.BatchWriteException;
-import io.txgw.gateway.kafka.BatchWriter;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,13 +23,11 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,7 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ApprovalDesk implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(ApprovalDesk.class);
-  private static final Duration WRITE_WITHIN = Duration.ofSeconds(60);
 
   /** Batches one client may hold in any 24 hours: bounds what a client can put on the topic. */
   public static final int MAX_HOLDS_PER_DAY = ApprovalBook.MAX_HOLDS_PER_DAY;
@@ -79,14 +73,8 @@ public final class ApprovalDesk implements Closeable {
   private final Duration wait;
   private final int maxPending;
 
-  /** A fencing transactional producer for an id ({@link BatchWriter#fencing}). */
-  private final java.util.function.Function<String, Producer<String, byte[]>> fencing;
-
-  /**
-   * How long a write claim of this gateway holds (carried in its records): above the longest a
-   * write can take to be decided.
-   */
-  private volatile Duration lease = ApprovalBook.WRITE_LEASE;
+  /** Writes approved batches, under claims. */
+  private final ApprovedWrites writes;
 
   /**
    * Runs the blocking approval work (reading held content back, deciding, writing): a few threads
@@ -113,11 +101,6 @@ public final class ApprovalDesk implements Closeable {
             return t;
           });
 
-  /** Where decisions made without a caller (expiries, writes taken over) are audited. */
-  private volatile java.util.function.Consumer<Map<String, Object>> audit;
-
-  private volatile java.util.function.Function<ApprovalState, Map<String, Object>> auditFields;
-
   /**
    * @param wait how long a held batch may wait for a decision
    * @param maxPending batches one client may have waiting at once
@@ -129,7 +112,7 @@ public final class ApprovalDesk implements Closeable {
       Clock clock,
       Duration wait,
       int maxPending) {
-    this.fencing = fencing;
+    this.writes = new ApprovedWrites(service, book, fencing, clock, wait);
     if (wait.compareTo(ApprovalBook.KEEP.dividedBy(2)) > 0) {
       throw new IllegalArgumentException(
           "a batch may wait at most half as long as held batches are remembered");
@@ -146,7 +129,7 @@ public final class ApprovalDesk implements Closeable {
    * written (an approval is left to its own caller's write for three sweeps).
    */
   public ApprovalDesk start(Duration every, Duration writeLease) {
-    this.lease = writeLease;
+    writes.lease(writeLease);
     sweeper.scheduleWithFixedDelay(
         this::sweepSafely, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     return this;
@@ -160,8 +143,7 @@ public final class ApprovalDesk implements Closeable {
   public ApprovalDesk auditTo(
       java.util.function.Consumer<Map<String, Object>> sink,
       java.util.function.Function<ApprovalState, Map<String, Object>> fields) {
-    this.auditFields = fields;
-    this.audit = sink;
+    writes.auditTo(sink, fields);
     return this;
   }
 
@@ -320,7 +302,7 @@ public final class ApprovalDesk implements Closeable {
     }
     ApprovalState state = found.get();
     if (state.status() == ApprovalState.Status.APPROVED) {
-      return approvedAlready(state);
+      return writes.approvedAlready(state);
     }
     if (!state.pending()) {
       return settled(state);
@@ -360,7 +342,7 @@ public final class ApprovalDesk implements Closeable {
     }
     // Checked before the approval is written: one that the rules or the daily maximum would
     // refuse now is not given, and the batch stays pending.
-    ValidatedBatch validated = revalidate(state);
+    ValidatedBatch validated = writes.revalidate(state);
     if (!validated.valid()) {
       return new Decision.Invalid(validated.violations());
     }
@@ -377,7 +359,7 @@ public final class ApprovalDesk implements Closeable {
                 caller.person(),
                 caller.keyId(),
                 null)
-            .withLease(lease);
+            .withLease(writes.lease());
     ApprovalState after = propose(approval).orElse(state);
     if (after.status() != ApprovalState.Status.APPROVED
         || !after.holdProposal().equals(state.holdProposal())) {
@@ -385,7 +367,7 @@ public final class ApprovalDesk implements Closeable {
     }
     if (!approval.proposal().equals(after.decisionProposal())) {
       // Another approver's counted first: its gateway writes the batch.
-      return approvedAlready(after);
+      return writes.approvedAlready(after);
     }
     log.info(
         "batch {}/{} approved by {} (posted by {})",
@@ -393,290 +375,7 @@ public final class ApprovalDesk implements Closeable {
         batchId,
         after.decidedBy(),
         state.postedBy());
-    return writeUnderClaim(after, validated, approval.proposal());
-  }
-
-  /**
-   * An approved batch asked about again: written (answered as a re-post), refused for good, or
-   * being written by the holder of its claim, or taken over when that claim has lapsed.
-   */
-  private Decision approvedAlready(ApprovalState state) throws InterruptedException {
-    Optional<Decision> known = writtenOrRefused(state);
-    if (known.isPresent()) {
-      return known.get();
-    }
-    if (clock.instant().isBefore(state.write().lapsesAt())) {
-      return new Decision.Refused(
-          503,
-          "write-under-way",
-          "batch " + state.batchId() + " is approved and being written; its status shows when");
-    }
-    return takeOver(state);
-  }
-
-  /** The answer for an approved batch whose write has ended, if it has. */
-  private Optional<Decision> writtenOrRefused(ApprovalState state) {
-    Optional<BatchRecord> written = service.written(state.clientId(), state.batchId());
-    if (written.isPresent() && written.get().fingerprint().equals(state.fingerprint())) {
-      return Optional.of(new Decision.Done(state, new SubmitOutcome.Accepted(written.get(), true)));
-    }
-    ApprovalState.Write w = state.write();
-    if (w != null && w.outcome() == ApprovalState.Outcome.REFUSED) {
-      return Optional.of(
-          new Decision.Refused(
-              409,
-              "approved-not-written",
-              "batch "
-                  + state.batchId()
-                  + " was approved and its write refused ("
-                  + w.reason()
-                  + "); nothing of it was written, nor will be: post it again under a new"
-                  + " batchId"));
-    }
-    return Optional.empty();
-  }
-
-  /**
-   * Claims the write of an approved batch whose claim has lapsed, and writes it if the claim
-   * counts.
-   */
-  private Decision takeOver(ApprovalState state) throws InterruptedException {
-    ApprovalRecord claim =
-        ApprovalRecord.write(
-                ApprovalRecord.Kind.CLAIM,
-                UUID.randomUUID().toString(),
-                state,
-                clock.instant(),
-                null,
-                null)
-            .withLease(lease);
-    ApprovalState after = propose(claim).orElse(state);
-    if (after.write() == null || !claim.proposal().equals(after.write().claim())) {
-      return writtenOrRefused(after)
-          .orElse(
-              new Decision.Refused(
-                  503,
-                  "write-under-way",
-                  "batch " + state.batchId() + " is approved and being written"));
-    }
-    return writeUnderClaim(after, null, claim.proposal());
-  }
-
-  /**
-   * Writes an approved batch under a claim that counted, fenced: the producer is initialized under
-   * the batch's own transactional id first, which ends whatever an earlier claim's write had open
-   * (committed if its commit was asked for, aborted otherwise) and stops it writing any more. Then
-   * the view, read to now, shows whether an earlier claim wrote it; if not, the batch is written
-   * (revalidated when {@code validated} is null) and the outcome recorded: WRITTEN, or REFUSED when
-   * it was refused for good. A write whose outcome is unknown records nothing: the claim lapses and
-   * a later one finds out.
-   */
-  private Decision writeUnderClaim(ApprovalState state, ValidatedBatch validated, String claim)
-      throws InterruptedException {
-    String id = transactionalId(state);
-    // Cheap, before anything is fenced: a claim already taken over is not this one's to write.
-    Optional<ApprovalState> before = book.state(state.clientId(), state.batchId());
-    if (before.isEmpty() || !stillMine(before.get(), claim)) {
-      return before.flatMap(this::writtenOrRefused).orElse(underWay(state));
-    }
-    Producer<String, byte[]> producer;
-    try {
-      producer = fencing.apply(id);
-    } catch (RuntimeException e) {
-      // Kafka not reached: nothing written by this claim; it lapses, and a later one writes.
-      log.warn("batch {}: its write's producer did not start: {}", state.batchId(), e.toString());
-      throw new WriteNotConfirmedException();
-    }
-    try {
-      // A later claim's record is on the topic before its claimer initializes its producer: not
-      // seen now, that claimer initializes after this one, and fences it before it reads. Seen,
-      // this one stops (whichever producer came up first).
-      Optional<ApprovalState> now;
-      try {
-        now = book.stateAsOfNow(state.clientId(), state.batchId());
-      } catch (RuntimeException e) {
-        throw new DecisionNotConfirmedException(e);
-      }
-      if (now.isEmpty()) {
-        // Forgotten (held too long ago): not this claim's to write any more.
-        return underWay(state);
-      }
-      if (!stillMine(now.get(), claim)) {
-        return writtenOrRefused(now.get()).orElse(underWay(state));
-      }
-      Optional<BatchRecord> earlier = writtenAsOfNow(state);
-      if (earlier.isPresent()) {
-        return earlier.get().fingerprint().equals(state.fingerprint())
-            ? written(state, claim, earlier.get())
-            : refuseWrite(state, claim, "the batch id was accepted with other content");
-      }
-      if (validated == null) {
-        if (clock.instant().isAfter(state.decidedAt().plus(wait))) {
-          return refuseWrite(state, claim, "not written within " + wait + " of its approval");
-        }
-        try {
-          validated = revalidate(state);
-        } catch (ContentChangedException e) {
-          return refuseWrite(state, claim, e.getMessage());
-        } catch (ApprovalBook.HeldContentUnavailableException e) {
-          if (!e.gone()) {
-            throw e;
-          }
-          return refuseWrite(state, claim, "its held content is no longer kept");
-        }
-        if (!validated.valid()) {
-          return refuseWrite(
-              state, claim, "it breaks the rules or its client's policy as they are now");
-        }
-      }
-      SubmitOutcome outcome;
-      try {
-        outcome =
-            service
-                .write(
-                    state.clientId(),
-                    validated,
-                    new BatchWriter.Fenced(
-                        producer, () -> fencing.apply(id).close(Duration.ofSeconds(5))))
-                .get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof BatchService.BatchNotWrittenException notWritten
-            && notWritten.getCause() instanceof BatchWriteException tooLarge
-            && tooLarge.reason() == BatchWriteException.Reason.TOO_LARGE) {
-          return refuseWrite(state, claim, "a record of it is larger than Kafka takes");
-        }
-        throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
-      } catch (TimeoutException e) {
-        throw new WriteNotConfirmedException();
-      }
-      if (outcome instanceof SubmitOutcome.Accepted accepted) {
-        return written(state, claim, accepted.batch());
-      }
-      String why = refusedForGood(outcome);
-      if (why == null) {
-        // Held back for now (ids in doubt, a bound): the claim lapses, and a later one writes it.
-        return new Decision.Done(state, outcome);
-      }
-      return refuseWrite(state, claim, why);
-    } finally {
-      // Bounded: whatever it left open, the next claim's producer ends.
-      producer.close(Duration.ofSeconds(5));
-    }
-  }
-
-  private static boolean stillMine(ApprovalState s, String claim) {
-    return s.writeOpen() && claim.equals(s.write().claim());
-  }
-
-  private static Decision underWay(ApprovalState state) {
-    return new Decision.Refused(
-        503, "write-under-way", "batch " + state.batchId() + " is approved and being written");
-  }
-
-  private Optional<BatchRecord> writtenAsOfNow(ApprovalState state) throws InterruptedException {
-    try {
-      return service.writtenAsOfNow(state.clientId(), state.batchId(), Duration.ofSeconds(30));
-    } catch (TimeoutException e) {
-      throw new WriteNotConfirmedException();
-    }
-  }
-
-  /** The approved batch is written: recorded (a courtesy: the view shows it too) and answered. */
-  private Decision written(ApprovalState state, String claim, BatchRecord batch)
-      throws InterruptedException {
-    try {
-      propose(
-          ApprovalRecord.write(
-              ApprovalRecord.Kind.WRITTEN,
-              UUID.randomUUID().toString(),
-              state,
-              clock.instant(),
-              claim,
-              null));
-      audit("WRITTEN", state, null);
-    } catch (RuntimeException e) {
-      log.warn(
-          "batch {}/{}: WRITTEN not recorded: {}", state.clientId(), state.batchId(), e.toString());
-    }
-    return new Decision.Done(state, new SubmitOutcome.Accepted(batch, false));
-  }
-
-  /**
-   * Records that the approved batch will never be written, and says so only once that record has
-   * counted: the caller holds the current claim, its producer has fenced every earlier writer, and
-   * the view read to now does not show the batch. Otherwise (a claim taken over meanwhile, the
-   * record not confirmed) the answer is that its status will tell.
-   */
-  private Decision refuseWrite(ApprovalState state, String claim, String why)
-      throws InterruptedException {
-    ApprovalState after =
-        propose(
-                ApprovalRecord.write(
-                    ApprovalRecord.Kind.REFUSED,
-                    UUID.randomUUID().toString(),
-                    state,
-                    clock.instant(),
-                    claim,
-                    why))
-            .orElse(state);
-    ApprovalState.Write w = after.write();
-    if (w != null && w.outcome() == ApprovalState.Outcome.REFUSED && claim.equals(w.claim())) {
-      audit("NOT_WRITTEN", after, why);
-      log.warn(
-          "batch {}/{} approved, its write refused: {}", state.clientId(), state.batchId(), why);
-      return new Decision.Refused(
-          why.startsWith("it breaks the rules") ? 422 : 409,
-          "approved-not-written",
-          "batch "
-              + state.batchId()
-              + " was approved by "
-              + state.decidedBy()
-              + " and its write refused: "
-              + why
-              + "; nothing of it was written, nor will be: post it again under a new batchId"
-              + " (with the same payout ids, so that nothing can be paid twice)");
-    }
-    Optional<Decision> known = writtenOrRefused(after);
-    if (known.isPresent()) {
-      return known.get();
-    }
-    throw new DecisionNotConfirmedException(
-        new IllegalStateException("the refusal of the approved batch's write did not count"));
-  }
-
-  /** Why a write's outcome means it never will be written, or null when it may yet be. */
-  private static String refusedForGood(SubmitOutcome outcome) {
-    if (outcome instanceof SubmitOutcome.Rejected rejected) {
-      return "it breaks the rules or its client's policy as they are now: "
-          + String.join(
-              "; ", rejected.violations().stream().limit(3).map(Violation::reason).toList());
-    }
-    if (outcome instanceof SubmitOutcome.PayoutIdsTaken taken) {
-      return taken.conflicts().size() + " payout id(s) were accepted meanwhile in other batches";
-    }
-    if (outcome instanceof SubmitOutcome.Conflict conflict && !conflict.unconfirmed()) {
-      return "the batch id was accepted with other content";
-    }
-    return null;
-  }
-
-  /**
-   * The transactional id every write of one approved batch uses, on whichever gateway: the next
-   * claim's producer fences the last one's. Under a prefix of their own, which the gateway's Kafka
-   * ACLs grant.
-   */
-  static String transactionalId(ApprovalState state) {
-    try {
-      byte[] digest =
-          java.security.MessageDigest.getInstance("SHA-256")
-              .digest(
-                  (state.clientId() + "/" + state.batchId() + "/" + state.holdProposal())
-                      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return io.txgw.common.kafka.KafkaAcls.APPROVAL_TRANSACTIONS
-          + java.util.HexFormat.of().formatHex(digest, 0, 16);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required by every Java runtime", e);
-    }
+    return writes.writeUnderClaim(after, validated, approval.proposal());
   }
 
   /**
@@ -753,28 +452,12 @@ public final class ApprovalDesk implements Closeable {
     };
   }
 
-  /** The held content, validated as the rules and the client's policy are now. */
-  private ValidatedBatch revalidate(ApprovalState state) {
-    ApprovalRecord hold = book.held(state);
-    ValidatedBatch validated = service.validate(state.clientId(), hold.submission());
-    if (validated.valid() && !validated.fingerprint().equals(state.fingerprint())) {
-      // The rules read it otherwise than when it was held (another release): not what was
-      // approved.
-      throw new ContentChangedException(
-          "the held content no longer reads as the content approved (" + state.fingerprint() + ")");
-    }
-    return validated;
+  private Optional<ApprovalState> propose(ApprovalRecord record) throws InterruptedException {
+    return writes.propose(record);
   }
 
-  /** Proposes a record; the batch's state once it is read back, whoever's record counted. */
-  private Optional<ApprovalState> propose(ApprovalRecord record) throws InterruptedException {
-    try {
-      return book.propose(record).get();
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof ApprovalBook.ProposalNotWrittenException refused
-          ? refused
-          : new DecisionNotConfirmedException(e.getCause());
-    }
+  private void audit(String event, ApprovalState state, String reason) {
+    writes.audit(event, state, reason);
   }
 
   private ApprovalState expire(ApprovalState state) throws InterruptedException {
@@ -824,7 +507,7 @@ public final class ApprovalDesk implements Closeable {
           open++;
           // The log's time against this clock: a little late rather than early.
           if (now.isAfter(s.write().lapsesAt().plus(s.write().lease().dividedBy(6)))) {
-            Decision d = writtenOrRefused(s).isPresent() ? null : takeOver(s);
+            Decision d = writes.writtenOrRefused(s).isPresent() ? null : writes.takeOver(s);
             if (d != null) {
               log.info("batch {}/{}: write taken over: {}", s.clientId(), s.batchId(), describe(d));
             }
@@ -848,21 +531,6 @@ public final class ApprovalDesk implements Closeable {
     return d instanceof Decision.Done done && done.written() != null
         ? done.written().getClass().getSimpleName()
         : d.getClass().getSimpleName();
-  }
-
-  private void audit(String event, ApprovalState state, String reason) {
-    if (audit == null) {
-      return;
-    }
-    Map<String, Object> entry = new LinkedHashMap<>();
-    entry.put("event", event);
-    entry.put("client", state.clientId());
-    entry.put("by", "gateway");
-    if (reason != null) {
-      entry.put("reason", reason);
-    }
-    entry.putAll(auditFields.apply(state));
-    audit.accept(entry);
   }
 
   public Optional<ApprovalState> state(String client, String batchId) {
