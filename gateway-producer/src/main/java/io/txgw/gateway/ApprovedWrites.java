@@ -7,7 +7,7 @@ import io.txgw.gateway.approval.ApprovalBook;
 import io.txgw.gateway.approval.ApprovalRecord;
 import io.txgw.gateway.approval.ApprovalState;
 import io.txgw.gateway.kafka.BatchWriteException;
-import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.kafka.FencedWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -41,7 +41,7 @@ final class ApprovedWrites {
   private final Clock clock;
   private final Duration wait;
 
-  /** A fencing transactional producer for an id ({@link BatchWriter#fencing}). */
+  /** A fencing transactional producer for an id ({@link FencedWriter#fencing}). */
   private final Function<String, Producer<String, byte[]>> fencing;
 
   /**
@@ -223,7 +223,7 @@ final class ApprovedWrites {
                 .write(
                     state.clientId(),
                     validated,
-                    new BatchWriter.Fenced(
+                    new FencedWriter.Fenced(
                         producer, () -> fencing.apply(id).close(Duration.ofSeconds(5))))
                 .get(WRITE_WITHIN.toSeconds(), TimeUnit.SECONDS);
       } catch (ExecutionException e) {

@@ -13,6 +13,7 @@ import io.txgw.gateway.kafka.BatchFate;
 import io.txgw.gateway.kafka.BatchWrite;
 import io.txgw.gateway.kafka.BatchWriteException;
 import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.kafka.FencedWriter;
 import io.txgw.gateway.policy.DailySpend;
 import io.txgw.gateway.status.BatchView;
 import io.txgw.gateway.status.PayoutIndex;
@@ -194,11 +195,11 @@ public final class BatchService {
 
   /**
    * Writes a validated batch as {@link #write(String, ValidatedBatch)} does, in a transaction of
-   * {@code fenced}'s own when given (a producer from {@link BatchWriter#fencing}): a later writer
+   * {@code fenced}'s own when given (a producer from {@link FencedWriter#fencing}): a later writer
    * of the same transactional id stops this write from committing.
    */
   public CompletableFuture<SubmitOutcome> write(
-      String clientId, ValidatedBatch validated, BatchWriter.Fenced fenced) {
+      String clientId, ValidatedBatch validated, FencedWriter.Fenced fenced) {
     List<Payout> payouts = validated.payouts();
     Payout first = payouts.get(0);
     BatchRecord record =
@@ -216,7 +217,7 @@ public final class BatchService {
   }
 
   private CompletableFuture<SubmitOutcome> accept(
-      BatchRecord record, List<Payout> payouts, BatchWriter.Fenced fenced) {
+      BatchRecord record, List<Payout> payouts, FencedWriter.Fenced fenced) {
     Optional<BatchRecord> known = view.batch(record.clientId(), record.batchId());
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(compare(known.get(), record));
@@ -253,7 +254,7 @@ public final class BatchService {
 
   /** Decides a batch while it holds the slot of its batch id. */
   private CompletableFuture<SubmitOutcome> acceptHolding(
-      BatchRecord record, List<Payout> payouts, BatchWriter.Fenced fenced) {
+      BatchRecord record, List<Payout> payouts, FencedWriter.Fenced fenced) {
     // Before the view: a write in doubt ends either in the view, or released after the view has
     // read past it; read in the other order, a batch could slip between the two.
     Optional<BatchRecord> unsure = payoutIds.unconfirmed(record.clientId(), record.batchId());
@@ -277,7 +278,7 @@ public final class BatchService {
    * outcome.
    */
   private CompletableFuture<SubmitOutcome> admit(
-      BatchRecord record, List<Payout> payouts, BatchWriter.Fenced fenced) {
+      BatchRecord record, List<Payout> payouts, FencedWriter.Fenced fenced) {
     PayoutIndex.Check check = payoutIds.reserve(record, payouts);
     if (check instanceof PayoutIndex.Busy busy) {
       // Off the writer lane that settles it: checking reads the view's stores.
@@ -485,7 +486,7 @@ public final class BatchService {
    * Where a continuation of a write runs: a fenced write blocks its thread while it sends and
    * commits, so it gets threads of its own rather than the common pool's.
    */
-  private static java.util.concurrent.Executor executorFor(BatchWriter.Fenced fenced) {
+  private static java.util.concurrent.Executor executorFor(FencedWriter.Fenced fenced) {
     return fenced == null ? java.util.concurrent.ForkJoinPool.commonPool() : FENCED_CONTINUATIONS;
   }
 

@@ -12,6 +12,7 @@ import io.txgw.gateway.approval.ApprovalBook;
 import io.txgw.gateway.http.AuditLog;
 import io.txgw.gateway.http.GatewayHttp;
 import io.txgw.gateway.kafka.BatchWriter;
+import io.txgw.gateway.kafka.FencedWriter;
 import io.txgw.gateway.monitor.Backpressure;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
 import io.txgw.gateway.monitor.NodeUseWatch;
@@ -100,7 +101,7 @@ public final class Gateway implements Closeable {
         new ApprovalDesk(
                 service,
                 approvals,
-                id -> BatchWriter.fencing(config.kafka(), id),
+                id -> FencedWriter.fencing(config.kafka(), id),
                 Clock.systemUTC(),
                 config.approvalWait(),
                 config.maxPendingApprovals())

@@ -485,13 +485,13 @@ class ApprovalIT {
   void aWriteUnderAnEarlierClaimCannotCommitOnceTheNextClaimsProducerIsUp() throws Exception {
     var kafkaConnection = io.txgw.common.kafka.KafkaConnection.plaintext(kafka.bootstrapServers());
     String id = "txgw-gateway-approval-test";
-    try (var slow = io.txgw.gateway.kafka.BatchWriter.fencing(kafkaConnection, id)) {
+    try (var slow = io.txgw.gateway.kafka.FencedWriter.fencing(kafkaConnection, id)) {
       slow.beginTransaction();
       slow.send(
               new org.apache.kafka.clients.producer.ProducerRecord<>(
                   Topics.SENDTO, "ETH:fence", "late".getBytes()))
           .get();
-      try (var next = io.txgw.gateway.kafka.BatchWriter.fencing(kafkaConnection, id)) {
+      try (var next = io.txgw.gateway.kafka.FencedWriter.fencing(kafkaConnection, id)) {
         org.assertj.core.api.Assertions.assertThatThrownBy(slow::commitTransaction)
             .isInstanceOf(org.apache.kafka.common.KafkaException.class);
       }

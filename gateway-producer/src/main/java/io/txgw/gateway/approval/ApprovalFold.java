@@ -115,26 +115,13 @@ final class ApprovalFold {
       }
       case WRITTEN -> {
         if (writeOpen(now, r)) {
-          ApprovalState.Write w = now.write();
-          byKey.put(
-              key,
-              now.withWrite(
-                  new ApprovalState.Write(
-                      w.claim(), w.claimedAt(), w.lease(), ApprovalState.Outcome.WRITTEN, null)));
+          byKey.put(key, now.withWrite(now.write().ended(ApprovalState.Outcome.WRITTEN, null)));
         }
       }
       case REFUSED -> {
         if (writeOpen(now, r) && now.write().claim().equals(r.claim())) {
-          ApprovalState.Write w = now.write();
           byKey.put(
-              key,
-              now.withWrite(
-                  new ApprovalState.Write(
-                      w.claim(),
-                      w.claimedAt(),
-                      w.lease(),
-                      ApprovalState.Outcome.REFUSED,
-                      r.reason())));
+              key, now.withWrite(now.write().ended(ApprovalState.Outcome.REFUSED, r.reason())));
         }
       }
     }

@@ -122,6 +122,35 @@ public record ApprovalRecord(
       String person,
       String keyId,
       String reason) {
+    return about(
+        kind,
+        proposal,
+        state,
+        at,
+        person,
+        keyId,
+        null,
+        kind == Kind.APPROVE ? state.fingerprint() : null,
+        reason);
+  }
+
+  /** A record about the write of the approved batch {@code state}: CLAIM, WRITTEN or REFUSED. */
+  public static ApprovalRecord write(
+      Kind kind, String proposal, ApprovalState state, Instant at, String claim, String reason) {
+    return about(kind, proposal, state, at, null, null, claim, null, reason);
+  }
+
+  /** A record about the hold {@code state} records: a decision, or one about its write. */
+  private static ApprovalRecord about(
+      Kind kind,
+      String proposal,
+      ApprovalState state,
+      Instant at,
+      String person,
+      String keyId,
+      String claim,
+      String fingerprint,
+      String reason) {
     return new ApprovalRecord(
         kind,
         proposal,
@@ -131,32 +160,8 @@ public record ApprovalRecord(
         person,
         keyId,
         state.holdProposal(),
-        null,
-        kind == Kind.APPROVE ? state.fingerprint() : null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        reason,
-        null);
-  }
-
-  /** A record about the write of the approved batch {@code state}: CLAIM, WRITTEN or REFUSED. */
-  public static ApprovalRecord write(
-      Kind kind, String proposal, ApprovalState state, Instant at, String claim, String reason) {
-    return new ApprovalRecord(
-        kind,
-        proposal,
-        state.clientId(),
-        state.batchId(),
-        at,
-        null,
-        null,
-        state.holdProposal(),
         claim,
-        null,
+        fingerprint,
         null,
         null,
         null,

@@ -48,6 +48,11 @@ public record ApprovalState(
     public Instant lapsesAt() {
       return claimedAt.plus(lease);
     }
+
+    /** The same claim, ended. */
+    Write ended(Outcome how, String why) {
+      return new Write(claim, claimedAt, lease, how, why);
+    }
   }
 
   /** How an approved batch's write ended. */
@@ -83,6 +88,31 @@ public record ApprovalState(
   }
 
   ApprovalState withWrite(Write w) {
+    return with(status, decidedBy, decidedKey, decidedAt, reason, decisionProposal, w);
+  }
+
+  String key() {
+    return clientId + "/" + batchId;
+  }
+
+  ApprovalState decided(Status to, ApprovalRecord by, Instant at) {
+    // The approver's gateway writes it, under its approval.
+    Write write =
+        to == Status.APPROVED
+            ? new Write(by.proposal(), at, ApprovalFold.leaseOf(by), null, null)
+            : null;
+    return with(to, by.person(), by.keyId(), at, by.reason(), by.proposal(), write);
+  }
+
+  /** This hold, decided as given: what was held stays as it was. */
+  private ApprovalState with(
+      Status status,
+      String decidedBy,
+      String decidedKey,
+      Instant decidedAt,
+      String reason,
+      String decisionProposal,
+      Write write) {
     return new ApprovalState(
         clientId,
         batchId,
@@ -103,38 +133,7 @@ public record ApprovalState(
         holdProposal,
         decisionProposal,
         offset,
-        w);
-  }
-
-  String key() {
-    return clientId + "/" + batchId;
-  }
-
-  ApprovalState decided(Status to, ApprovalRecord by, Instant at) {
-    return new ApprovalState(
-        clientId,
-        batchId,
-        chain,
-        source,
-        fingerprint,
-        payouts,
-        totals,
-        postedBy,
-        postedKey,
-        postedAt,
-        expiresAt,
-        to,
-        by.person(),
-        by.keyId(),
-        at,
-        by.reason(),
-        holdProposal,
-        by.proposal(),
-        offset,
-        // The approver's gateway writes it, under its approval.
-        to == Status.APPROVED
-            ? new Write(by.proposal(), at, ApprovalFold.leaseOf(by), null, null)
-            : null);
+        write);
   }
 
   static ApprovalState held(ApprovalRecord hold, long offset, Instant at) {

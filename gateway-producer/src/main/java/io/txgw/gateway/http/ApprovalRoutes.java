@@ -226,56 +226,36 @@ final class ApprovalRoutes {
           Problem.of(refused.status(), refused.type(), title(refused.status()), refused.detail()));
       audit.write(ctx, "REFUSED", refused.type(), refused.status(), null);
     } else if (decision instanceof ApprovalDesk.Decision.Invalid invalid) {
-      int shown = Math.min(invalid.violations().size(), GatewayHttp.MAX_VIOLATIONS_LISTED);
-      problem(
+      Responses.invalidBatch(
           ctx,
-          new Problem(
-              "urn:txgw:problem:invalid-batch",
-              "Unprocessable Content",
-              422,
-              "the batch breaks the rules or its client's policy as they are now; it was not"
-                  + " approved, nothing was written",
-              List.copyOf(invalid.violations().subList(0, shown)),
-              null,
-              null,
-              invalid.violations().size() - shown));
+          invalid.violations(),
+          invalid.violations().size(),
+          "the batch breaks the rules or its client's policy as they are now: it was not"
+              + " approved, nothing was written");
       audit.write(ctx, "REFUSED", "invalid-now", 422, null);
     }
   }
 
   /**
-   * An approval that counted (this caller's, or another's) whose write did not happen: held back
-   * for now (503: the claim lapses and a later one writes it), or refused for good (nothing is
-   * written, ever: post it anew under a new batch id).
+   * An approval that counted whose write is held back for now (payout ids in doubt, a bound): the
+   * claim lapses and a later one writes it. A write refused for good comes as a refusal instead.
    */
   private void notWritten(RoutingContext ctx, String event, ApprovalDesk.Decision.Done done) {
-    SubmitOutcome w = done.written();
-    boolean forNow =
-        w instanceof SubmitOutcome.PayoutIdsUnconfirmed
-            || w instanceof SubmitOutcome.HeldLimit
-            || (w instanceof SubmitOutcome.Conflict c && c.unconfirmed());
-    int status = forNow ? 503 : w instanceof SubmitOutcome.Rejected ? 422 : 409;
-    String detail =
-        "batch "
-            + done.state().batchId()
-            + " was approved by "
-            + done.state().decidedBy()
-            + "; "
-            + writeRefusal(w)
-            + (forNow
-                ? ": it is written once that passes (its status shows when)"
-                : ": nothing of it was written, nor will be; post it anew under a new batchId");
-    if (forNow) {
-      ctx.response().putHeader("Retry-After", "30");
-    }
+    ctx.response().putHeader("Retry-After", "30");
     problem(
         ctx,
         Problem.of(
-            status,
-            forNow ? "write-held-back" : "approved-not-written",
-            forNow ? "Service Unavailable" : title(status),
-            detail));
-    audit.write(ctx, eventOf(ctx, event, done.state()), "not-written", status, done.state());
+            503,
+            "write-held-back",
+            "Service Unavailable",
+            "batch "
+                + done.state().batchId()
+                + " was approved by "
+                + done.state().decidedBy()
+                + "; "
+                + heldBack(done.written())
+                + ": it is written once that passes (its status shows when)"));
+    audit.write(ctx, eventOf(ctx, event, done.state()), "not-written", 503, done.state());
   }
 
   /** APPROVED only for the caller whose approval counted; a repeated call is audited as such. */
@@ -284,22 +264,14 @@ final class ApprovalRoutes {
     return who != null && who.keyId().equals(state.decidedKey()) ? event : event + "_SEEN";
   }
 
-  private static String writeRefusal(SubmitOutcome outcome) {
-    if (outcome instanceof SubmitOutcome.Conflict) {
-      return "batch-id-conflict: the batch id was accepted with other content";
-    }
-    if (outcome instanceof SubmitOutcome.PayoutIdsTaken taken) {
-      return "payout-id-conflict: "
-          + taken.conflicts().size()
-          + " payout id(s) were accepted meanwhile in other batches";
-    }
-    if (outcome instanceof SubmitOutcome.Rejected rejected) {
-      return "invalid: " + rejected.violations().stream().limit(3).map(v -> v.reason()).toList();
-    }
+  private static String heldBack(SubmitOutcome outcome) {
     if (outcome instanceof SubmitOutcome.PayoutIdsUnconfirmed) {
-      return "payout-id-unconfirmed: payout ids are in batches whose write is not confirmed yet";
+      return "payout ids of it are in batches whose write is not confirmed yet";
     }
-    return outcome.getClass().getSimpleName();
+    if (outcome instanceof SubmitOutcome.Conflict) {
+      return "a write of its batch id is not confirmed yet";
+    }
+    return "the gateway holds as many unconfirmed payout ids as it may";
   }
 
   private static String title(int status) {

@@ -8,7 +8,6 @@ import static io.txgw.gateway.http.Responses.retrySoon;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.txgw.common.metrics.MetricsEndpoint;
 import io.txgw.common.model.BatchRecord;
-import io.txgw.common.validation.Violation;
 import io.txgw.gateway.ApiKeys;
 import io.txgw.gateway.ApprovalDesk;
 import io.txgw.gateway.BatchService;
@@ -465,24 +464,7 @@ public final class GatewayHttp {
     } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
       refused("invalid");
       audit(ctx, "REFUSED", "invalid", 422, null);
-      List<Violation> violations = rejected.violations();
-      int total = Math.max(rejected.total(), violations.size());
-      // A bounded answer whatever the body: the first problems, and how many more there are.
-      int shown = Math.min(violations.size(), MAX_VIOLATIONS_LISTED);
-      problem(
-          ctx,
-          new Problem(
-              "urn:txgw:problem:invalid-batch",
-              "Unprocessable Content",
-              422,
-              total
-                  + " problem(s)"
-                  + (shown < total ? ", the first " + shown + " listed" : "")
-                  + "; nothing was written",
-              List.copyOf(violations.subList(0, shown)),
-              null,
-              null,
-              total - shown));
+      Responses.invalidBatch(ctx, rejected.violations(), rejected.total(), "nothing was written");
     } else if (outcome instanceof SubmitOutcome.Conflict conflict) {
       refused("conflict");
       audit(ctx, "REFUSED", "batch-id-conflict", 409, null);

@@ -3,6 +3,7 @@ package io.txgw.gateway.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.BatchRecord;
+import io.txgw.common.validation.Violation;
 import io.txgw.gateway.BatchService;
 import io.txgw.gateway.SubmitOutcome;
 import io.txgw.gateway.kafka.BatchWriteException;
@@ -217,6 +218,31 @@ final class Responses {
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required by every Java runtime", e);
     }
+  }
+
+  /**
+   * 422 listing a batch's violations: the first {@link GatewayHttp#MAX_VIOLATIONS_LISTED}, and how
+   * many more there are of {@code total}, so that the answer is bounded whatever the body.
+   */
+  static void invalidBatch(
+      RoutingContext ctx, List<Violation> violations, int total, String nothingDone) {
+    int all = Math.max(total, violations.size());
+    int shown = Math.min(violations.size(), GatewayHttp.MAX_VIOLATIONS_LISTED);
+    problem(
+        ctx,
+        new Problem(
+            "urn:txgw:problem:invalid-batch",
+            "Unprocessable Content",
+            422,
+            all
+                + " problem(s)"
+                + (shown < all ? ", the first " + shown + " listed" : "")
+                + "; "
+                + nothingDone,
+            List.copyOf(violations.subList(0, shown)),
+            null,
+            null,
+            all - shown));
   }
 
   static void retrySoon(RoutingContext ctx, String type, String detail) {

@@ -11,4 +11,11 @@ import java.util.concurrent.CompletableFuture;
  *     confirmed" (it never fails, and never completes while the writer is closed with the batch's
  *     transaction open)
  */
-public record BatchWrite(CompletableFuture<Void> answer, CompletableFuture<BatchFate> fate) {}
+public record BatchWrite(CompletableFuture<Void> answer, CompletableFuture<BatchFate> fate) {
+  /** This batch was never sent, nor will be. */
+  BatchWrite refused(Exception cause) {
+    answer.completeExceptionally(cause);
+    fate.complete(BatchFate.ABORTED);
+    return this;
+  }
+}

@@ -1,6 +1,5 @@
 package io.txgw.gateway.kafka;
 
-import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
@@ -53,20 +52,11 @@ public final class BatchWriter implements Closeable {
    */
   static final Duration MAX_BLOCK = Duration.ofSeconds(10);
 
-  private static final JsonSerde<Payout> PAYOUTS = new JsonSerde<>(Payout.class);
-  private static final JsonSerde<BatchRecord> BATCHES = new JsonSerde<>(BatchRecord.class);
-
   /** Makes a lane's transactional producer: at start, and whenever the lane replaces one. */
   @FunctionalInterface
   public interface ProducerFactory {
     Producer<String, byte[]> create(int lane);
   }
-
-  /**
-   * Below what Kafka takes in one record ({@link Topics#MAX_MESSAGE_BYTES}) by more than a record's
-   * framing: a batch with a larger record is refused alone instead of failing its transaction.
-   */
-  static final int MAX_RECORD_BYTES = Topics.MAX_MESSAGE_BYTES - 1024;
 
   /**
    * How long things may take.
@@ -117,19 +107,10 @@ public final class BatchWriter implements Closeable {
   private final Object gathering = new Object();
   private final ScheduledThreadPoolExecutor deadlines;
 
-  /** Ends fenced writes left in doubt: apart from the deadlines, since an end may take seconds. */
-  private final ScheduledThreadPoolExecutor refencing =
-      new ScheduledThreadPoolExecutor(
-          1,
-          task -> {
-            Thread t = new Thread(task, "batch-writer-refencing");
-            t.setDaemon(true);
-            return t;
-          });
-
   private final CountDownLatch closing = new CountDownLatch(1);
   private final Timing timing;
-  private final RecordSeal seal;
+  private final BatchRecords batchRecords;
+  private final FencedWriter fencedWriter;
   private volatile boolean closed;
 
   /**
@@ -171,7 +152,8 @@ public final class BatchWriter implements Closeable {
    *     unsealed (writer tests), and consumers then refuse them
    */
   public BatchWriter(ProducerFactory factory, int laneCount, Timing timing, RecordSeal seal) {
-    this.seal = seal;
+    this.batchRecords = new BatchRecords(seal);
+    this.fencedWriter = new FencedWriter(batchRecords);
     this.timing = timing;
     this.deadlines =
         new ScheduledThreadPoolExecutor(
@@ -252,7 +234,7 @@ public final class BatchWriter implements Closeable {
     }
     List<ProducerRecord<String, byte[]>> records;
     try {
-      records = records(batch, payouts);
+      records = batchRecords.of(batch, payouts);
     } catch (SerializationException | BatchWriteException e) {
       return refused(write, e);
     }
@@ -277,188 +259,15 @@ public final class BatchWriter implements Closeable {
   }
 
   /**
-   * The batch's records: one sealed {@code sendto} record per payout, then its batch record.
-   *
-   * @throws BatchWriteException TOO_LARGE when a record is larger than Kafka takes: sent, it would
-   *     fail the transaction of every batch that shares it
+   * Writes a batch in a transaction of its own under a fencing producer: see {@link FencedWriter}.
    */
-  private List<ProducerRecord<String, byte[]>> records(BatchRecord batch, List<Payout> payouts) {
-    List<ProducerRecord<String, byte[]>> records = new ArrayList<>(payouts.size() + 1);
-    for (Payout payout : payouts) {
-      String key = payout.accountKey();
-      byte[] value = PAYOUTS.serialize(Topics.SENDTO, payout);
-      ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.SENDTO, key, value);
-      if (seal != null) {
-        record.headers().add(RecordSeal.HEADER, seal.seal(key, value));
-      }
-      records.add(record);
-    }
-    records.add(
-        new ProducerRecord<>(
-            Topics.BATCHES, batch.key(), BATCHES.serialize(Topics.BATCHES, batch)));
-    for (ProducerRecord<String, byte[]> record : records) {
-      long bytes = record.key().length() * 4L + record.value().length;
-      if (bytes > MAX_RECORD_BYTES) {
-        throw new BatchWriteException(
-            BatchWriteException.Reason.TOO_LARGE,
-            "a "
-                + record.topic()
-                + " record of the batch takes "
-                + bytes
-                + " bytes, more than the "
-                + MAX_RECORD_BYTES
-                + " Kafka takes",
-            null);
-      }
-    }
-    return records;
+  public BatchWrite submitFenced(
+      FencedWriter.Fenced fenced, BatchRecord batch, List<Payout> payouts) {
+    return fencedWriter.submit(fenced, batch, payouts);
   }
 
-  /**
-   * A transactional producer for writes fenced by {@code transactionalId}, initialized: whatever an
-   * earlier producer of that id had open is ended (committed if its commit was asked for, aborted
-   * otherwise) before this returns, and that producer can write no more.
-   */
-  public static Producer<String, byte[]> fencing(KafkaConnection kafka, String transactionalId) {
-    Map<String, Object> props = writeSettings(kafka);
-    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-    props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 60_000);
-    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
-    // A send is given up within 30 s: the whole write stays well inside a claim's lease.
-    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
-    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
-    Producer<String, byte[]> producer =
-        new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
-    try {
-      producer.initTransactions();
-    } catch (RuntimeException e) {
-      producer.close(Duration.ZERO);
-      throw e;
-    }
-    return producer;
-  }
-
-  /**
-   * A producer from {@link #fencing}, and how to end whatever it leaves open: initialize another
-   * under the same transactional id.
-   */
-  public record Fenced(Producer<String, byte[]> producer, Runnable fenceAgain) {}
-
-  /**
-   * Writes a batch in a transaction of its own, with a producer from {@link #fencing}, on the
-   * caller's thread: for a write that a later writer of the same id must be able to stop (once that
-   * one has initialized its producer, this one's transaction cannot commit any more).
-   */
-  public BatchWrite submitFenced(Fenced fenced, BatchRecord batch, List<Payout> payouts) {
-    Producer<String, byte[]> producer = fenced.producer();
-    Runnable fenceAgain = fenced.fenceAgain();
-    BatchWrite write = new BatchWrite(new CompletableFuture<>(), new CompletableFuture<>());
-    List<ProducerRecord<String, byte[]>> records;
-    try {
-      records = records(batch, payouts);
-    } catch (SerializationException | BatchWriteException e) {
-      return refused(write, e);
-    }
-    List<java.util.concurrent.Future<?>> sent = new ArrayList<>(records.size());
-    boolean commitAsked = false;
-    try {
-      producer.beginTransaction();
-      for (ProducerRecord<String, byte[]> record : records) {
-        sent.add(producer.send(record));
-      }
-      producer.flush();
-      for (java.util.concurrent.Future<?> f : sent) {
-        // A record refused: the producer must abort, and the commit below would never be asked.
-        f.get(0, TimeUnit.MILLISECONDS);
-      }
-      commitAsked = true;
-      producer.commitTransaction();
-      write.fate().complete(BatchFate.COMMITTED);
-      write.answer().complete(null);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return abortUnlessAsked(producer, fenceAgain, write, commitAsked, e);
-    } catch (RuntimeException
-        | java.util.concurrent.ExecutionException
-        | java.util.concurrent.TimeoutException e) {
-      return abortUnlessAsked(producer, fenceAgain, write, commitAsked, e);
-    }
-    return write;
-  }
-
-  private BatchWrite abortUnlessAsked(
-      Producer<String, byte[]> producer,
-      Runnable fenceAgain,
-      BatchWrite write,
-      boolean commitAsked,
-      Exception e) {
-    if (!commitAsked) {
-      try {
-        producer.abortTransaction();
-      } catch (RuntimeException abort) {
-        // Fenced or closed: the coordinator ends the transaction without it, aborted, since its
-        // commit was never asked for.
-      }
-      return refused(
-          write,
-          new BatchWriteException(
-              BatchWriteException.Reason.ABORTED, "batch not written: " + e, e));
-    }
-    write
-        .answer()
-        .completeExceptionally(
-            new BatchWriteException(
-                BatchWriteException.Reason.UNCONFIRMED,
-                "the batch's transaction was not confirmed: " + e,
-                e));
-    // Its fate is UNKNOWN only once the transaction is over at the coordinator. Fenced, it is:
-    // the producer that fenced it ended it when it started (and fencing again would stop that
-    // one, the current writer). Otherwise a producer initialized under the same id ends it,
-    // tried until it does.
-    if (fencedBySomeoneElse(e)) {
-      write.fate().complete(BatchFate.UNKNOWN);
-    } else {
-      endByFencing(fenceAgain, write, Duration.ZERO);
-    }
-    return write;
-  }
-
-  private static boolean fencedBySomeoneElse(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof org.apache.kafka.common.errors.ProducerFencedException
-          || t instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Ends a fenced write's transaction with a fresh producer of its id, retried every 5 s. */
-  private void endByFencing(Runnable fenceAgain, BatchWrite write, Duration after) {
-    try {
-      refencing.schedule(
-          () -> {
-            try {
-              fenceAgain.run();
-              write.fate().complete(BatchFate.UNKNOWN);
-            } catch (RuntimeException again) {
-              if (!closed) {
-                endByFencing(fenceAgain, write, Duration.ofSeconds(5));
-              }
-            }
-          },
-          after.toMillis(),
-          TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      // Closing: the batch stays in doubt here; the next claim's producer ends it at Kafka.
-    }
-  }
-
-  /** A batch that was never sent, nor will be. */
   private static BatchWrite refused(BatchWrite write, Exception cause) {
-    write.answer().completeExceptionally(cause);
-    write.fate().complete(BatchFate.ABORTED);
-    return write;
+    return write.refused(cause);
   }
 
   /**
@@ -551,6 +360,6 @@ public final class BatchWriter implements Closeable {
     failQueued();
     // Not shutdownNow: a request that a stuck lane still holds gets its answer at its deadline.
     deadlines.shutdown();
-    refencing.shutdownNow();
+    fencedWriter.close();
   }
 }
