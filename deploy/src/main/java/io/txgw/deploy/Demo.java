@@ -185,7 +185,30 @@ public final class Demo {
       int unknown,
       long acceptMillis,
       double seconds,
-      int mismatches) {}
+      int mismatches) {
+    /** A batch's row: its final counts, and every recipient checked on chain. */
+    static Row of(
+        String label,
+        Chain chain,
+        List<PayoutLine> lines,
+        JsonNode status,
+        long acceptMillis,
+        double seconds,
+        LocalStack stack)
+        throws Exception {
+      JsonNode counts = status.path("counts");
+      return new Row(
+          label,
+          lines.size(),
+          lines.size(),
+          counts.path("BROADCAST").asInt(),
+          counts.path("FAILED").asInt(),
+          counts.path("UNKNOWN").asInt(),
+          acceptMillis,
+          seconds,
+          new OnChainCheck(stack).check(chain, lines).size());
+    }
+  }
 
   private static Row runBatch(
       LocalStack stack,
@@ -211,22 +234,11 @@ public final class Demo {
         acceptMillis);
     JsonNode status = awaitHandled(client, batchId, lines.size(), Duration.ofMinutes(15));
     double seconds = (System.nanoTime() - t0) / 1e9;
-    JsonNode counts = status.path("counts");
     if (chain == Chain.BTC) {
       // One more block so that every payment is in the chain, not only in the mempool.
       stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
     }
-    int mismatches = new OnChainCheck(stack).check(chain, lines).size();
-    return new Row(
-        chain.name(),
-        lines.size(),
-        lines.size(),
-        counts.path("BROADCAST").asInt(),
-        counts.path("FAILED").asInt(),
-        counts.path("UNKNOWN").asInt(),
-        acceptMillis,
-        seconds,
-        mismatches);
+    return Row.of(chain.name(), chain, lines, status, acceptMillis, seconds, stack);
   }
 
   /**
@@ -282,18 +294,7 @@ public final class Demo {
         approved.body().path("decidedBy").asText());
     JsonNode status = awaitHandled(office, batchId, lines.size(), Duration.ofMinutes(5));
     double seconds = (System.nanoTime() - t0) / 1e9;
-    JsonNode counts = status.path("counts");
-    int mismatches = new OnChainCheck(stack).check(Chain.ETH, lines).size();
-    return new Row(
-        "ETH 4-eye",
-        lines.size(),
-        lines.size(),
-        counts.path("BROADCAST").asInt(),
-        counts.path("FAILED").asInt(),
-        counts.path("UNKNOWN").asInt(),
-        acceptMillis,
-        seconds,
-        mismatches);
+    return Row.of("ETH 4-eye", Chain.ETH, lines, status, acceptMillis, seconds, stack);
   }
 
   /** Polls the batch until no payout is still ACCEPTED. */

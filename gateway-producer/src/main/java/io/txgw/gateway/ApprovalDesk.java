@@ -23,9 +23,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.Producer;
@@ -76,6 +74,9 @@ public final class ApprovalDesk implements Closeable {
   /** Writes approved batches, under claims. */
   private final ApprovedWrites writes;
 
+  /** Expires overdue holds and takes lapsed writes over. */
+  private final ApprovalSweep sweep;
+
   /**
    * Runs the blocking approval work (reading held content back, deciding, writing): a few threads
    * of its own, so that approvals never take the threads other requests need.
@@ -93,14 +94,6 @@ public final class ApprovalDesk implements Closeable {
             return t;
           });
 
-  private final ScheduledExecutorService sweeper =
-      Executors.newSingleThreadScheduledExecutor(
-          task -> {
-            Thread t = new Thread(task, "approvals-sweep");
-            t.setDaemon(true);
-            return t;
-          });
-
   /**
    * @param wait how long a held batch may wait for a decision
    * @param maxPending batches one client may have waiting at once
@@ -113,6 +106,7 @@ public final class ApprovalDesk implements Closeable {
       Duration wait,
       int maxPending) {
     this.writes = new ApprovedWrites(service, book, fencing, clock, wait);
+    this.sweep = new ApprovalSweep(book, writes, clock, this::isReady);
     if (wait.compareTo(ApprovalBook.KEEP.dividedBy(2)) > 0) {
       throw new IllegalArgumentException(
           "a batch may wait at most half as long as held batches are remembered");
@@ -130,8 +124,7 @@ public final class ApprovalDesk implements Closeable {
    */
   public ApprovalDesk start(Duration every, Duration writeLease) {
     writes.lease(writeLease);
-    sweeper.scheduleWithFixedDelay(
-        this::sweepSafely, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    sweep.start(every);
     return this;
   }
 
@@ -338,7 +331,7 @@ public final class ApprovalDesk implements Closeable {
               + ": an approval is of the content looked at");
     }
     if (state.overdue(clock.instant())) {
-      return settled(expire(state));
+      return settled(writes.expire(state));
     }
     // Checked before the approval is written: one that the rules or the daily maximum would
     // refuse now is not given, and the batch stays pending.
@@ -391,7 +384,7 @@ public final class ApprovalDesk implements Closeable {
     if (state.pending()) {
       state =
           state.overdue(clock.instant())
-              ? expire(state)
+              ? writes.expire(state)
               : propose(
                       ApprovalRecord.decision(
                           ApprovalRecord.Kind.REJECT,
@@ -456,81 +449,9 @@ public final class ApprovalDesk implements Closeable {
     return writes.propose(record);
   }
 
-  private void audit(String event, ApprovalState state, String reason) {
-    writes.audit(event, state, reason);
-  }
-
-  private ApprovalState expire(ApprovalState state) throws InterruptedException {
-    ApprovalState after =
-        propose(
-                ApprovalRecord.decision(
-                    ApprovalRecord.Kind.EXPIRE,
-                    UUID.randomUUID().toString(),
-                    state,
-                    clock.instant(),
-                    null,
-                    null,
-                    null))
-            .orElse(state);
-    if (after.status() == ApprovalState.Status.EXPIRED) {
-      audit("EXPIRED", after, null);
-    }
-    return after;
-  }
-
-  private void sweepSafely() {
-    try {
-      sweep();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      log.warn("approvals sweep: {}", e.toString());
-    }
-  }
-
-  /**
-   * Expires overdue holds and takes over the writes of approved batches whose claim has lapsed
-   * without an outcome (a gateway stopped between approval and write, or its write is in doubt).
-   * Every gateway sweeps: of its records only the first that may count does.
-   */
-  void sweep() throws InterruptedException {
-    if (!isReady()) {
-      return;
-    }
-    int open = 0;
-    for (ApprovalState s : book.open()) {
-      Instant now = clock.instant();
-      try {
-        if (s.overdue(now)) {
-          expire(s);
-        } else if (s.writeOpen()) {
-          open++;
-          // The log's time against this clock: a little late rather than early.
-          if (now.isAfter(s.write().lapsesAt().plus(s.write().lease().dividedBy(6)))) {
-            Decision d = writes.writtenOrRefused(s).isPresent() ? null : writes.takeOver(s);
-            if (d != null) {
-              log.info("batch {}/{}: write taken over: {}", s.clientId(), s.batchId(), describe(d));
-            }
-          }
-        }
-      } catch (RuntimeException e) {
-        log.warn("approvals sweep, batch {}/{}: {}", s.clientId(), s.batchId(), e.toString());
-      }
-    }
-    openWrites = open;
-  }
-
-  private volatile int openWrites;
-
   /** Approved batches whose write has no outcome yet, as of the last sweep: for an alert. */
   public int openWrites() {
-    return openWrites;
-  }
-
-  private static String describe(Decision d) {
-    return d instanceof Decision.Done done && done.written() != null
-        ? done.written().getClass().getSimpleName()
-        : d.getClass().getSimpleName();
+    return sweep.openWrites();
   }
 
   public Optional<ApprovalState> state(String client, String batchId) {
@@ -618,7 +539,7 @@ public final class ApprovalDesk implements Closeable {
 
   @Override
   public void close() {
-    sweeper.shutdownNow();
+    sweep.close();
     work.shutdownNow();
   }
 

@@ -404,4 +404,23 @@ final class ApprovedWrites {
     entry.putAll(auditFields.apply(state));
     audit.accept(entry);
   }
+
+  /** Proposes the hold's expiry; its state once read back, whoever's record counted. */
+  ApprovalState expire(ApprovalState state) throws InterruptedException {
+    ApprovalState after =
+        propose(
+                ApprovalRecord.decision(
+                    ApprovalRecord.Kind.EXPIRE,
+                    UUID.randomUUID().toString(),
+                    state,
+                    clock.instant(),
+                    null,
+                    null,
+                    null))
+            .orElse(state);
+    if (after.status() == ApprovalState.Status.EXPIRED) {
+      audit("EXPIRED", after, null);
+    }
+    return after;
+  }
 }

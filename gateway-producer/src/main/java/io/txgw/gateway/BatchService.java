@@ -4,7 +4,6 @@ import io.txgw.common.model.Amount;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
 import io.txgw.common.security.ClientPolicies;
-import io.txgw.common.security.ClientPolicy;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.ValidatedBatch;
@@ -384,34 +383,8 @@ public final class BatchService {
    * with a daily maximum, what its batches paid in the last 24 hours and what is left.
    */
   public Map<String, Object> limits(String clientId) {
-    ClientPolicy p = policies.get().of(clientId);
-    Map<String, Object> body = new java.util.LinkedHashMap<>();
-    body.put("client", clientId);
-    body.put("sources", new java.util.TreeSet<>(p.spend()));
-    Map<String, String> perBatch = new java.util.TreeMap<>();
-    p.maxBatchTotal().forEach((asset, max) -> perBatch.put(asset, max.toString()));
-    body.put("maxBatchTotal", perBatch);
-    Map<String, Object> daily = new java.util.TreeMap<>();
-    p.maxDailyTotal()
-        .forEach(
-            (asset, max) -> {
-              Map<String, String> d = new java.util.LinkedHashMap<>();
-              d.put("max", max.toString());
-              if (dailySpend != null) {
-                java.math.BigDecimal spent = dailySpend.total(clientId, asset, clock.instant());
-                d.put("spent", spent.stripTrailingZeros().toPlainString());
-                d.put(
-                    "left",
-                    max.toBigDecimal()
-                        .subtract(spent)
-                        .max(java.math.BigDecimal.ZERO)
-                        .stripTrailingZeros()
-                        .toPlainString());
-              }
-              daily.put(asset, d);
-            });
-    body.put("maxDailyTotal", daily);
-    return body;
+    return io.txgw.gateway.policy.ClientLimits.of(
+        policies.get().of(clientId), dailySpend, clock.instant());
   }
 
   private static final class DailyMaximumException extends RuntimeException {

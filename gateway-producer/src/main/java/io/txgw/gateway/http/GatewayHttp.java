@@ -205,38 +205,17 @@ public final class GatewayHttp {
         .post("/v1/batches")
         .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
         .handler(this::postBatch);
-    router
-        .get("/v1/batches/:batchId")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
-        .handler(status::getBatch);
-    router
-        .get("/v1/batches/:batchId/events")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
-        .handler(status::batchEvents);
-    router
-        .post("/v1/batches/:batchId/approve")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
-        .handler(approvals::approve);
-    router
-        .post("/v1/batches/:batchId/reject")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
-        .handler(approvals::reject);
-    router
-        .get("/v1/approvals")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
-        .handler(approvals::approvals);
-    router
-        .get("/v1/approvals/:batchId")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.APPROVE))
-        .handler(approvals::heldBatch);
-    router
-        .get("/v1/limits")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
-        .handler(ctx -> json(ctx, 200, service.limits(ctx.get(CLIENT))));
-    router
-        .get("/v1/dashboard")
-        .handler(ctx -> Admission.require(ctx, ApiKeys.Scope.READ))
-        .handler(status::dashboard);
+    scoped(router.get("/v1/batches/:batchId"), ApiKeys.Scope.READ, status::getBatch);
+    scoped(router.get("/v1/batches/:batchId/events"), ApiKeys.Scope.READ, status::batchEvents);
+    scoped(router.post("/v1/batches/:batchId/approve"), ApiKeys.Scope.APPROVE, approvals::approve);
+    scoped(router.post("/v1/batches/:batchId/reject"), ApiKeys.Scope.APPROVE, approvals::reject);
+    scoped(router.get("/v1/approvals"), ApiKeys.Scope.APPROVE, approvals::approvals);
+    scoped(router.get("/v1/approvals/:batchId"), ApiKeys.Scope.APPROVE, approvals::heldBatch);
+    scoped(
+        router.get("/v1/limits"),
+        ApiKeys.Scope.READ,
+        ctx -> json(ctx, 200, service.limits(ctx.get(CLIENT))));
+    scoped(router.get("/v1/dashboard"), ApiKeys.Scope.READ, status::dashboard);
     router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
     router.errorHandler(
         405,
@@ -253,6 +232,14 @@ public final class GatewayHttp {
                     "request body exceeds " + maxBodyBytes + " bytes")));
     router.errorHandler(500, Responses::internalError);
     return router;
+  }
+
+  /** A route for keys with {@code scope} only. */
+  private static void scoped(
+      io.vertx.ext.web.Route route,
+      ApiKeys.Scope scope,
+      io.vertx.core.Handler<RoutingContext> handler) {
+    route.handler(ctx -> Admission.require(ctx, scope)).handler(handler);
   }
 
   private void ready(RoutingContext ctx, boolean detailed) {
