@@ -7,12 +7,12 @@ import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
-import io.txgw.coordinator.nodes.NodeRegistry;
-import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.coordinator.zk.ZkClients;
+import io.txgw.deploy.infra.ClientKeys;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
 import io.txgw.deploy.infra.ScramKafka;
+import io.txgw.deploy.infra.ScrapeConfig;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.deploy.nodes.AnvilNode;
@@ -26,13 +26,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -108,10 +106,7 @@ public final class LocalStack implements Closeable {
   private final Deque<Closeable> started = new ArrayDeque<>();
   private final Map<String, TxConsumer> consumers = new HashMap<>();
   private final Path workDir;
-  private final Secret apiKey;
-  private final Secret otherApiKey;
-  private final Secret treasuryPayerKey;
-  private final Secret treasuryApproverKey;
+  private final ClientKeys keys = ClientKeys.random();
 
   /** The stack's ZooKeeper identity: every process it starts authenticates as it. */
   private final Secret zkAuth;
@@ -131,17 +126,7 @@ public final class LocalStack implements Closeable {
 
   private LocalStack(Path workDir) {
     this.workDir = workDir;
-    this.apiKey = randomKey();
-    this.otherApiKey = randomKey();
-    this.treasuryPayerKey = randomKey();
-    this.treasuryApproverKey = randomKey();
-    this.zkAuth = new Secret("txgw:" + randomKey().reveal());
-  }
-
-  private static Secret randomKey() {
-    byte[] key = new byte[24];
-    new SecureRandom().nextBytes(key);
-    return new Secret(HexFormat.of().formatHex(key));
+    this.zkAuth = new Secret("txgw:" + ClientKeys.random24().reveal());
   }
 
   public static LocalStack start(Options options) throws InterruptedException {
@@ -263,25 +248,11 @@ public final class LocalStack implements Closeable {
 
   /** Puts the nodes in the registry, where the consumers find them and their limits. */
   private void register() throws Exception {
-    NodeRegistry registry = new NodeRegistry(zk);
     if (options.ethLimits() != null) {
       registerAnvil(anvil.rpcUrl(), options.ethLimits());
     }
     if (options.btcLimits() != null) {
-      for (BcoinNode b : bcoins) {
-        registry.put(
-            new NodeSpec(
-                Chain.BTC,
-                b.name(),
-                b.nodeUrl(),
-                b.walletUrl(),
-                "x",
-                "env:" + keyVariable(b),
-                options.btcLimits().maxRequestsPerSecond(),
-                options.btcLimits().maxInFlight(),
-                100,
-                false));
-      }
+      NodeRegistration.bcoins(zk, bcoins, options.btcLimits());
     }
   }
 
@@ -290,24 +261,7 @@ public final class LocalStack implements Closeable {
    * of it) with these limits. Consumers started afterwards use it.
    */
   public void registerAnvil(String url, NodeLimits limits) throws Exception {
-    new NodeRegistry(zk)
-        .put(
-            new NodeSpec(
-                Chain.ETH,
-                "anvil",
-                url,
-                null,
-                null,
-                null,
-                limits.maxRequestsPerSecond(),
-                limits.maxInFlight(),
-                100,
-                false));
-  }
-
-  /** Where consumers find a bcoin node's API key: their environment, never the registry. */
-  private static String keyVariable(BcoinNode b) {
-    return "TXGW_NODE_KEY_" + b.name().toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+    NodeRegistration.anvil(zk, url, limits);
   }
 
   /** Kills a bcoin node as a crash would (SIGKILL); its peers go on. */
@@ -407,14 +361,7 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_RATE_LIMIT", "0");
     env.putAll(trust.env());
     env.putAll(kafka.clientEnv(ScramKafka.GATEWAY));
-    env.put(
-        "TXGW_API_KEYS",
-        String.join(
-            ",",
-            CLIENT + "=" + apiKey.reveal(),
-            OTHER_CLIENT + "=" + otherApiKey.reveal(),
-            TREASURY + "/payroll-office:pay+read=" + treasuryPayerKey.reveal(),
-            TREASURY + "/treasurer:approve+read=" + treasuryApproverKey.reveal()));
+    env.put("TXGW_API_KEYS", keys.apiKeysSetting(CLIENT, OTHER_CLIENT, TREASURY));
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     env.put("TXGW_STATE_DIR", workDir.resolve("gateway-state").toString());
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
@@ -456,7 +403,7 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_BTC_WALLET_RPC_URL", bcoin.walletUrl());
     env.put("TXGW_BTC_RPC_PASSWORD", bcoin.apiKey().reveal());
     for (BcoinNode b : bcoins) {
-      env.put(keyVariable(b), b.apiKey().reveal());
+      env.put(NodeRegistration.keyVariable(b), b.apiKey().reveal());
     }
     env.put("TXGW_BTC_WALLET", BcoinNode.WALLET);
     return env;
@@ -475,25 +422,13 @@ public final class LocalStack implements Closeable {
     if (gateway == null) {
       return;
     }
-    StringBuilder yml = new StringBuilder();
-    yml.append("# Written by the local stack: its gateway and consumers on this run's ports.\n")
-        .append("global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n")
-        .append("rule_files:\n  - ")
-        .append(Path.of("deploy/prometheus/alerts.yml").toAbsolutePath())
-        .append("\nscrape_configs:\n")
-        .append("  - job_name: txgw-gateway\n    static_configs:\n      - targets: ['127.0.0.1:")
-        .append(gateway.adminPort())
-        .append("']\n")
-        .append("  - job_name: txgw-consumer\n    static_configs:\n      - targets: [");
-    yml.append(
-        String.join(
-            ", ",
-            consumers.values().stream()
-                .map(c -> "'" + java.net.URI.create(c.metricsUrl()).getAuthority() + "'")
-                .toList()));
-    yml.append("]\n");
     try {
-      Files.writeString(workDir.resolve("prometheus.yml"), yml.toString());
+      ScrapeConfig.write(
+          scrapeConfig(),
+          gateway.adminPort(),
+          consumers.values().stream()
+              .map(c -> java.net.URI.create(c.metricsUrl()).getAuthority())
+              .toList());
     } catch (IOException e) {
       log.warn("scrape config not written: {}", e.toString());
     }
@@ -519,21 +454,21 @@ public final class LocalStack implements Closeable {
   }
 
   public Secret apiKey() {
-    return apiKey;
+    return keys.demo();
   }
 
   public Secret otherApiKey() {
-    return otherApiKey;
+    return keys.other();
   }
 
   /** The treasury client's payroll office: posts batches, which above the threshold are held. */
   public Secret treasuryPayerKey() {
-    return treasuryPayerKey;
+    return keys.treasuryPayer();
   }
 
   /** The treasury client's treasurer: approves or rejects what the payroll office posted. */
   public Secret treasuryApproverKey() {
-    return treasuryApproverKey;
+    return keys.treasuryApprover();
   }
 
   public String kafkaBootstrap() {
