@@ -41,9 +41,10 @@ public final class RecordIntake {
 
     /**
      * Not decided yet, and neither paid nor moved aside: read again after a rest. Sealed by a key
-     * this consumer was told is coming (a gateway ahead in a key rotation): until it is given.
-     * Sealed, but outside the partition its key hashes to by this consumer's partition count, which
-     * may be stale for minutes after the topic grew: for {@code limit}, then moved aside.
+     * this consumer was told is coming (a gateway ahead in a key rotation): until it is given, or
+     * {@link #EXPECTED_KEY_LIMIT}. Sealed, but outside the partition its key hashes to by this
+     * consumer's partition count, which may be stale for minutes after the topic grew: for {@code
+     * limit}. Then moved aside, with an alert.
      *
      * @param limit how long the record may hold its partition; null for as long as it takes
      */
@@ -94,12 +95,22 @@ public final class RecordIntake {
    * @param partitions {@code sendto}'s partition count: a record is its account's only in the
    *     partition its key hashes to, where that account's journal and dedup index live
    */
+  /**
+   * How long a record sealed by an announced key waits for that key before it is moved aside, with
+   * an alert: time for an operator to give the consumers a key announced to the gateways.
+   */
+  public static final java.time.Duration EXPECTED_KEY_LIMIT = java.time.Duration.ofHours(1);
+
   public Verdict check(ConsumerRecord<String, byte[]> record, int partitions) {
     Header header = record.headers().lastHeader(RecordSeal.HEADER);
     RecordSeal.Verdict sealed =
         seal.verify(record.key(), record.value(), header == null ? null : header.value());
     if (sealed == RecordSeal.Verdict.EXPECTED_KEY) {
-      return new Verdict.Wait("sealed by a key announced but not given to this consumer", null);
+      // Not for ever: a record carrying an announced key's id is not known to be a gateway's
+      // until the key is given, and a forged one would hold its partition (and, through the
+      // lag, every client's intake) while nobody gives it.
+      return new Verdict.Wait(
+          "sealed by a key announced but not given to this consumer", EXPECTED_KEY_LIMIT);
     }
     if (sealed != RecordSeal.Verdict.VALID) {
       return new Verdict.Dead("not sealed by a gateway: " + sealed);

@@ -57,6 +57,28 @@ class RecordIntakeTest {
   }
 
   @Test
+  void aRecordSealedByAnAnnouncedKeyWaitsForItAnHourAtMost() throws Exception {
+    Payout p = payout(TestTrust.ethAddress(0x1000), "1");
+    ConsumerRecord<String, byte[]> r =
+        new ConsumerRecord<>(
+            Topics.SENDTO,
+            TopicLayout.partitionOf(p.accountKey(), 6),
+            0,
+            p.accountKey(),
+            Json.mapper().writeValueAsBytes(p));
+    io.txgw.common.security.RecordSeal next =
+        io.txgw.common.security.RecordSeal.parse(
+            new io.txgw.common.config.Secret(io.txgw.common.security.RecordSeal.generate("next")));
+    r.headers().add(io.txgw.common.security.RecordSeal.HEADER, next.seal(r.key(), r.value()));
+    // Anyone may write a record naming the announced key's id: it does not hold its partition
+    // for ever.
+    assertThat(intake.check(r, 6))
+        .isInstanceOfSatisfying(
+            RecordIntake.Verdict.Wait.class,
+            w -> assertThat(w.limit()).isEqualTo(RecordIntake.EXPECTED_KEY_LIMIT));
+  }
+
+  @Test
   void aSealedPayoutToTheZeroAddressOrAboveTheMaximumIsRefusedNotPaid() throws Exception {
     Payout zero = payout("0x0000000000000000000000000000000000000000", "1");
     assertThat(intake.check(sealed(zero, TopicLayout.partitionOf(zero.accountKey(), 1)), 1))

@@ -146,6 +146,10 @@ public final class Topics {
                 Map.of(
                     TopicConfig.CLEANUP_POLICY_CONFIG,
                     TopicConfig.CLEANUP_POLICY_COMPACT,
+                    // The daily maxima count a batch from the broker's time, whatever the clock of
+                    // the gateway that wrote it.
+                    TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG,
+                    "LogAppendTime",
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                     maxBytes)));
     wanted.add(

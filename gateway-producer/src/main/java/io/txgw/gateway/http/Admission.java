@@ -3,6 +3,7 @@ package io.txgw.gateway.http;
 import static io.txgw.gateway.http.Responses.problem;
 
 import io.txgw.gateway.ApiKeys;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Locale;
@@ -24,6 +25,25 @@ final class Admission {
   static final String CLIENT = "txgw.client";
 
   static final String CALLER = "txgw.caller";
+
+  /** The request's share of the body budget ({@link HttpGuards.BodyBudget.Held}). */
+  static final String BODY_HELD = "txgw.bodyHeld";
+
+  /** Set once the body is handed on: its share is released when its batch is answered. */
+  static final String BODY_HANDED_ON = "txgw.bodyHandedOn";
+
+  /**
+   * Marks the request's body as handed on, and releases its share of the body budget when {@code
+   * done} completes.
+   */
+  static void holdBodyUntil(RoutingContext ctx, Future<?> done) {
+    HttpGuards.BodyBudget.Held held = ctx.get(BODY_HELD);
+    if (held == null) {
+      return;
+    }
+    ctx.put(BODY_HANDED_ON, Boolean.TRUE);
+    done.onComplete(r -> held.release());
+  }
 
   /** A request body must be received in full within this, whatever its pace. */
   static final long BODY_DEADLINE_MS = 60_000;
@@ -141,10 +161,15 @@ final class Admission {
                 ctx.request().connection().close();
               }
             });
+    ctx.put(BODY_HELD, held.get());
     ctx.addEndHandler(
         v -> {
           vertx.cancelTimer(deadline);
-          held.get().release();
+          // A body handed on is released when its batch is answered, not when its client goes:
+          // a client that drops the connection must not free what the gateway still holds.
+          if (ctx.get(BODY_HANDED_ON) == null) {
+            held.get().release();
+          }
         });
     ctx.next();
   }

@@ -308,8 +308,11 @@ public final class GatewayHttp {
         bytes.length <= INLINE_BODY_BYTES
             ? Future.future(promise -> promise.complete(submit(ctx, client, contentType, bytes)))
             : vertx.executeBlocking(() -> submit(ctx, client, contentType, bytes), false);
-    accepted
-        .compose(outcome -> Future.fromCompletionStage(outcome, vertx.getOrCreateContext()))
+    Future<SubmitOutcome> decided =
+        accepted.compose(
+            outcome -> Future.fromCompletionStage(outcome, vertx.getOrCreateContext()));
+    Admission.holdBodyUntil(ctx, decided);
+    decided
         .onSuccess(outcome -> answer(ctx, outcome))
         .onFailure(
             error -> {

@@ -39,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * client's daily maximum holds across instances and restarts rather than per process. Batches this
  * instance is writing count from the moment they are reserved until the topic shows them.
  *
+ * <p>A batch counts from the later of its gateway's time and the broker's ({@code batches} is
+ * stamped LogAppendTime), so a gateway whose clock is behind cannot age its batches out early.
+ *
  * <p>Across instances the maximum holds up to what the others are writing at the same moment and
  * this one has not read yet (milliseconds to a second): two instances accepting at once can each
  * pass one batch. Route a client to one instance where that matters.
@@ -212,6 +215,16 @@ public final class DailySpend implements Closeable {
 
   /** Counts a batch read from the topic, and ends its reservation if it was made here. */
   void apply(BatchRecord batch) {
+    apply(batch, batch.acceptedAt());
+  }
+
+  /**
+   * Counts a batch read from the topic at the later of its gateway's time and the log's: a gateway
+   * whose clock is behind would otherwise make its batches leave the window early, or never enter
+   * it.
+   */
+  void apply(BatchRecord batch, Instant logTime) {
+    Instant at = logTime.isAfter(batch.acceptedAt()) ? logTime : batch.acceptedAt();
     Map<String, BigDecimal> byAsset = new HashMap<>();
     List<String> ids = batch.payoutIds();
     List<BatchRecord.Line> lines = batch.lines();
@@ -227,10 +240,10 @@ public final class DailySpend implements Closeable {
     synchronized (lock) {
       pending.values().removeIf(p -> p.batchKey().equals(batch.key()));
       Instant now = clock.instant();
-      if (batch.acceptedAt().isBefore(now.minus(WINDOW))) {
+      if (at.isBefore(now.minus(WINDOW))) {
         return;
       }
-      long minute = minute(batch.acceptedAt());
+      long minute = minute(at);
       long from = minute(now.minus(WINDOW));
       byAsset.forEach(
           (asset, sum) -> {
@@ -283,7 +296,7 @@ public final class DailySpend implements Closeable {
           try {
             BatchRecord batch = BATCHES.deserialize(r.topic(), r.value());
             if (batch != null && batch.acceptedAt() != null) {
-              apply(batch);
+              apply(batch, Instant.ofEpochMilli(r.timestamp()));
             }
           } catch (RuntimeException e) {
             // One record this reader cannot count must not stop it counting the rest.

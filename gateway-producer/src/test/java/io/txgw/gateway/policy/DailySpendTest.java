@@ -68,6 +68,14 @@ class DailySpendTest {
   }
 
   @Test
+  void aBatchCountsFromTheLogsTimeWhenItsGatewaysClockIsBehind() {
+    // Its gateway's clock says 30 hours ago; the broker appended it just now.
+    spend.apply(batch("slow-clock", now.minus(Duration.ofHours(30)), "4"), now);
+    assertThat(spend.total("acme", "ETH", now)).isEqualByComparingTo("4");
+    assertThat(reserve("acme/b1", "2")).isFalse();
+  }
+
+  @Test
   void aBatchWrittenAgainCountsTwiceUnlessItsWriteEndedTheEarlierOne() {
     String[] why = new String[1];
     // An earlier write of b1 is in doubt: a second write counts on its own, never too little.

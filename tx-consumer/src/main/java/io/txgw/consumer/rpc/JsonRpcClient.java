@@ -66,7 +66,10 @@ public final class JsonRpcClient implements Rpc {
             .connectTimeout(Math.min(endpoint.timeout().toMillis(), 5_000), TimeUnit.MILLISECONDS)
             .readTimeout(endpoint.timeout().toMillis(), TimeUnit.MILLISECONDS)
             .writeTimeout(endpoint.timeout().toMillis(), TimeUnit.MILLISECONDS)
-            .callTimeout(0, TimeUnit.MILLISECONDS)
+            // The whole call too: a node trickling its answer just inside each read's timeout
+            // would otherwise hold the poll thread for ever. A call cut off after it was sent is
+            // in doubt like any timeout, and looked up on the chain.
+            .callTimeout(endpoint.timeout().toMillis() * 4, TimeUnit.MILLISECONDS)
             .eventListenerFactory(call -> new SentTracker(call.request().tag(Sent.class)))
             .build();
     this.authorization =
