@@ -28,7 +28,8 @@ public final class AnvilNode implements Closeable {
   }
 
   /**
-   * @param blockTimeSeconds 0 mines each transaction at once; otherwise a block every N seconds
+   * @param blockTimeSeconds 0 mines each transaction at once (and a block every 2 s besides);
+   *     otherwise a block every N seconds
    */
   public static AnvilNode start(NodePackages packages, Path workDir, int blockTimeSeconds)
       throws InterruptedException {
@@ -62,6 +63,11 @@ public final class AnvilNode implements Closeable {
                 "--prune-history"));
     if (blockTimeSeconds > 0) {
       command.addAll(List.of("--block-time", Integer.toString(blockTimeSeconds)));
+    } else {
+      // Each transaction mined as it arrives, and a block every 2 s as well: anvil's automine
+      // alone can leave ready transactions of one account in its pool for ever when they arrive
+      // out of nonce order (foundry-rs/foundry#10122), and nothing would mine them.
+      command.addAll(List.of("--mixed-mining", "--block-time", "2"));
     }
     ChildProcess process =
         ChildProcess.start("anvil", command, workDir, Map.of(), workDir.resolve("anvil.log"));
