@@ -13,6 +13,7 @@
 #   benchmarks/run.sh simulate [seeds, default 100000] [first seed, default 1]
 #   benchmarks/run.sh fuzz [seconds, default 60] [threads, default 8]
 #   benchmarks/run.sh streams [open streams, default 2000] [batch payouts, default 10000]
+#   benchmarks/run.sh finality [payouts per chain, default 1000]
 #   benchmarks/run.sh jmh [JMH options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,10 +34,11 @@ case "${1:-}" in
   visibility) main=io.txgw.bench.VisibilityBenchmark ;;
   fuzz) main=io.txgw.bench.ApiFuzzBenchmark ;;
   streams) main=io.txgw.bench.EventStreamBenchmark ;;
+  finality) main=io.txgw.bench.FinalityBenchmark ;;
   jmh) main=org.openjdk.jmh.Main
        # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
        set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|fuzz|streams|jmh [sizes]" >&2
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|fuzz|streams|finality|jmh [sizes]" >&2
      exit 2 ;;
 esac
 shift

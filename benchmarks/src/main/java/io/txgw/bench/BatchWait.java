@@ -38,4 +38,14 @@ final class BatchWait {
   static long count(List<JsonNode> payouts, String status) {
     return payouts.stream().filter(p -> status.equals(p.path("status").asText())).count();
   }
+
+  /** Payouts the chain holds or has confirmed: BROADCAST or CONFIRMED. */
+  static long sent(List<JsonNode> payouts) {
+    return payouts.stream().filter(BatchWait::isSent).count();
+  }
+
+  static boolean isSent(JsonNode payout) {
+    String status = payout.path("status").asText();
+    return status.equals("BROADCAST") || status.equals("CONFIRMED");
+  }
 }

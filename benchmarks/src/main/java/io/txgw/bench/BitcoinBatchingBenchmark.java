@@ -96,7 +96,7 @@ public final class BitcoinBatchingBenchmark {
       double seconds = (System.nanoTime() - t0) / 1e9;
       Set<String> txids = new TreeSet<>();
       for (JsonNode p : payouts) {
-        if (!"BROADCAST".equals(p.path("status").asText())) {
+        if (!BatchWait.isSent(p)) {
           throw new IllegalStateException("payout " + p.path("id").asText() + " ended " + p);
         }
         txids.add(p.path("txid").asText());

@@ -137,7 +137,7 @@ public final class BudgetBenchmark {
         List<com.fasterxml.jackson.databind.JsonNode> states =
             BatchWait.handled(client, batches, Duration.ofMinutes(5));
         states.stream()
-            .filter(p -> !"BROADCAST".equals(p.path("status").asText()))
+            .filter(p -> !BatchWait.isSent(p))
             .forEach(p -> System.out.println("not broadcast: " + p));
 
         OnChainCheck check = new OnChainCheck(stack);

@@ -129,7 +129,7 @@ public final class ExactlyOnceBenchmark {
           Thread.sleep(200);
         }
       }
-      return new Run(mode, all.size(), seconds, BatchWait.count(payouts, "BROADCAST"), mismatches);
+      return new Run(mode, all.size(), seconds, BatchWait.sent(payouts), mismatches);
     }
   }
 }

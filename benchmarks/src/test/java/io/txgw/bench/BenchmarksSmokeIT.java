@@ -40,6 +40,21 @@ class BenchmarksSmokeIT {
   }
 
   @Test
+  void theFinalityBenchmarkFollowsEveryPayoutToConfirmedAndCountsTheNodeCalls() throws Exception {
+    List<FinalityBenchmark.Run> runs = FinalityBenchmark.run(10);
+    FinalityBenchmark.print(runs);
+    assertThat(runs)
+        .hasSize(2)
+        .allSatisfy(
+            r -> {
+              assertThat(r.confirmed()).isEqualTo(10);
+              assertThat(r.mismatches()).isZero();
+              assertThat(r.confirmedP50()).isGreaterThanOrEqualTo(r.broadcastP50());
+              assertThat(r.callsPerPayout()).isPositive();
+            });
+  }
+
+  @Test
   void theBudgetBenchmarkMeasuresTheNodeRateAndTheMoveOfAKilledConsumersShare() throws Exception {
     BudgetBenchmark.Result r =
         BudgetBenchmark.run(100, 20, 2, 2, java.nio.file.Path.of("target/budget-smoke.html"));

@@ -406,8 +406,21 @@ public final class LocalStack implements Closeable {
       env.put(NodeRegistration.keyVariable(b), b.apiKey().reveal());
     }
     env.put("TXGW_BTC_WALLET", BcoinNode.WALLET);
+    // Small depths: anvil mines a block every 2 s at least, the miner a bcoin block every 0.5 s.
+    env.put("TXGW_ETH_CONFIRMATIONS", Integer.toString(CONFIRMATIONS));
+    env.put("TXGW_BTC_CONFIRMATIONS", Integer.toString(CONFIRMATIONS));
+    env.put("TXGW_FOLLOW_INTERVAL_MS", "200");
+    // anvil mines a block per transaction: a batch makes hundreds of blocks a second, and a
+    // window longer than a read interval's worth keeps every payout's block in view.
+    env.put("TXGW_ETH_REORG_WINDOW", "512");
+    env.put("TXGW_BTC_REORG_WINDOW", "64");
+    env.put("TXGW_ETH_LOOKUP_AFTER_S", "10");
+    env.put("TXGW_BTC_LOOKUP_AFTER_S", "10");
     return env;
   }
+
+  /** Blocks on top of a payout's block (its own included) before the local stack says CONFIRMED. */
+  public static final int CONFIRMATIONS = 2;
 
   private <T extends Closeable> T keep(T part) {
     started.push(part);

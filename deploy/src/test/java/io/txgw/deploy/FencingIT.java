@@ -74,7 +74,10 @@ class FencingIT {
         .isEqualTo(202);
     await()
         .atMost(Duration.ofSeconds(60))
-        .until(() -> client.batch("freeze").body().path("counts").path("BROADCAST").asInt() > 100);
+        .until(
+            () ->
+                lines.size() - client.batch("freeze").body().path("counts").path("ACCEPTED").asInt()
+                    > 100);
 
     ConsumerProcess frozen =
         consumers.get(ownerOf(Payout.accountKey(Chain.ETH, stack.ethSource())));

@@ -59,13 +59,13 @@ class KafkaScramStackIT {
         client.postBatch(new BatchSubmission("scram-eth", "ETH", stack.ethSource(), lines));
     assertThat(answer.status()).isEqualTo(202);
 
-    JsonNode status = Demo.awaitHandled(client, "scram-eth", 5, Duration.ofMinutes(2));
-    assertThat(status.path("counts").path("BROADCAST").asInt()).isEqualTo(5);
+    JsonNode status = Demo.awaitFinal(client, "scram-eth", 5, Duration.ofMinutes(2));
+    assertThat(status.path("counts").path("CONFIRMED").asInt()).isEqualTo(5);
     List<PayoutResult> results = results(stack.kafkaConnection(ScramKafka.LOADGEN));
     assertThat(results)
         .filteredOn(r -> r.batchId().equals("scram-eth"))
         .extracting(PayoutResult::status)
-        .contains(PayoutStatus.BROADCAST);
+        .contains(PayoutStatus.BROADCAST, PayoutStatus.CONFIRMED);
   }
 
   private static List<PayoutResult> results(KafkaConnection connection) {

@@ -116,7 +116,7 @@ class ObservabilityIT {
   }
 
   @Test
-  void aClientFollowsABatchLiveUntilEveryPayoutHasAResult() throws Exception {
+  void aClientFollowsABatchLiveUntilEveryPayoutIsFinal() throws Exception {
     List<PayoutLine> lines = eth("live", 20);
     assertThat(
             client.postBatch(new BatchSubmission("live", "ETH", stack.ethSource(), lines)).status())
@@ -147,7 +147,8 @@ class ObservabilityIT {
     assertThat(events).last().isEqualTo("complete");
     JsonNode last = progress.get(progress.size() - 1);
     assertThat(last.path("handled").asInt()).isEqualTo(20);
-    assertThat(last.path("counts").path("BROADCAST").asInt()).isEqualTo(20);
+    assertThat(last.path("settled").asInt()).isEqualTo(20);
+    assertThat(last.path("counts").path("CONFIRMED").asInt()).isEqualTo(20);
     assertThat(progress)
         .extracting(p -> p.path("handled").asInt())
         .isSortedAccordingTo(Integer::compare);
@@ -162,7 +163,7 @@ class ObservabilityIT {
     List<PayoutLine> lines = eth("restart", 10);
     BatchSubmission batch = new BatchSubmission("restart", "ETH", stack.ethSource(), lines);
     assertThat(client.postBatch(batch).status()).isEqualTo(202);
-    JsonNode before = Demo.awaitHandled(client, "restart", 10, Duration.ofMinutes(1));
+    JsonNode before = Demo.awaitFinal(client, "restart", 10, Duration.ofMinutes(1));
 
     stack.restartGateway();
     GatewayClient again = new GatewayClient(stack.gatewayUrl(), stack.apiKey());

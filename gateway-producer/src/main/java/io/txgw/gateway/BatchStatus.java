@@ -28,9 +28,23 @@ public record BatchStatus(
     return total - counts.getOrDefault(PayoutStatus.ACCEPTED, 0);
   }
 
-  /** True once every payout has a result. */
+  /** Payouts in a final state: CONFIRMED, FAILED or UNKNOWN. */
+  public int settled() {
+    int n = 0;
+    for (Map.Entry<PayoutStatus, Integer> e : counts.entrySet()) {
+      if (e.getKey().isFinal()) {
+        n += e.getValue();
+      }
+    }
+    return n;
+  }
+
+  /**
+   * True once every payout is final: nothing more will happen to the batch. A payout BROADCAST
+   * waits for its confirmation depth; one REORGED is broadcast again.
+   */
   public boolean complete() {
-    return handled() == total;
+    return settled() == total;
   }
 
   /**

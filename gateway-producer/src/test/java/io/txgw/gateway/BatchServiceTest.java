@@ -355,7 +355,7 @@ class BatchServiceTest {
   }
 
   @Test
-  void aBatchWhollyAcceptedEarlierIsCompleteOnceTheEarlierPaymentsAre() throws Exception {
+  void aBatchWhollyAcceptedEarlierIsCompleteOnceTheEarlierPaymentsAreConfirmed() throws Exception {
     post(batch("b1", SOURCE, line("p1", ALICE, "1")));
     post(batch("b2", SOURCE, line("p1", ALICE, "1")));
     viewCatchesUp();
@@ -366,9 +366,12 @@ class BatchServiceTest {
         driver.view().watch("acme", "b2", (id, s) -> seen.add(id + " " + s.status()));
 
     driver.result(PayoutResult.broadcast(p1, "0xaa", "anvil", NOW.plusSeconds(3)));
+    // Sent, not final: its block is not deep enough yet.
+    assertThat(service.status("acme", "b2", false).orElseThrow().complete()).isFalse();
+    driver.result(PayoutResult.confirmed(p1, "0xaa", "anvil", NOW.plusSeconds(4)));
 
     assertThat(service.status("acme", "b2", false).orElseThrow().complete()).isTrue();
-    assertThat(seen).containsExactly("p1 BROADCAST");
+    assertThat(seen).containsExactly("p1 BROADCAST", "p1 CONFIRMED");
     watch.close();
   }
 

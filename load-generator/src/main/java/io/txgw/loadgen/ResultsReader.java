@@ -4,6 +4,7 @@ import io.txgw.common.json.Json;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.PayoutResult;
+import io.txgw.common.model.PayoutStatus;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -25,10 +26,14 @@ public final class ResultsReader {
   private ResultsReader() {}
 
   /**
-   * Results per payout ({@code batchId/payoutId}): how many were written, and the latest one (by
-   * the order the topic holds them in).
+   * Results per payout ({@code batchId/payoutId}): how many final ones were written (CONFIRMED,
+   * FAILED, UNKNOWN: more than one is a payout handled twice), the latest one (by the order the
+   * topic holds them in), and the first BROADCAST, when the chain first held it.
    */
-  public record Seen(Map<String, Integer> counts, Map<String, PayoutResult> latest) {
+  public record Seen(
+      Map<String, Integer> counts,
+      Map<String, PayoutResult> latest,
+      Map<String, PayoutResult> firstBroadcast) {
     /** The latest status of each payout. */
     public Map<String, String> statuses() {
       Map<String, String> statuses = new HashMap<>();
@@ -38,14 +43,15 @@ public final class ResultsReader {
   }
 
   /**
-   * Reads until every one of {@code expected} payouts (by {@code batchId/payoutId}) has a result,
-   * or the timeout passes.
+   * Reads until every one of {@code expected} payouts (by {@code batchId/payoutId}) has a final
+   * result, or the timeout passes.
    */
   public static Seen read(
       KafkaConnection kafka, Set<String> batchIds, int expected, Duration timeout)
       throws IOException {
     Map<String, Integer> counts = new HashMap<>();
     Map<String, PayoutResult> latest = new HashMap<>();
+    Map<String, PayoutResult> firstBroadcast = new HashMap<>();
     Map<String, Object> props = kafka.clientProperties();
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -63,12 +69,17 @@ public final class ResultsReader {
           PayoutResult result = Json.mapper().readValue(r.value(), PayoutResult.class);
           if (batchIds.contains(result.batchId())) {
             String key = result.batchId() + "/" + result.payoutId();
-            counts.merge(key, 1, Integer::sum);
+            if (result.status().isFinal()) {
+              counts.merge(key, 1, Integer::sum);
+            }
+            if (result.status() == PayoutStatus.BROADCAST) {
+              firstBroadcast.putIfAbsent(key, result);
+            }
             latest.put(key, result);
           }
         }
       }
     }
-    return new Seen(counts, latest);
+    return new Seen(counts, latest, firstBroadcast);
   }
 }

@@ -26,6 +26,15 @@ import java.util.Set;
  */
 final class JournalIndex {
   private final Map<String, JournalEntry> pending = new LinkedHashMap<>();
+
+  /**
+   * Units the chain holds and that wait for their confirmation depth, in journal order. Bounded by
+   * the caller: a partition takes no new work while {@link #followedCount()} is at its bound.
+   */
+  private final Map<String, JournalEntry> followed = new LinkedHashMap<>();
+
+  private int followedPayouts;
+
   private Generation current = new Generation();
   private Generation previous = new Generation();
   private JournalCheckpoint checkpoint;
@@ -63,10 +72,20 @@ final class JournalIndex {
     }
     generation.units.add(entry.unitId());
     generation.lastOffset = Math.max(generation.lastOffset, entry.lastReadAt());
+    JournalEntry wasFollowed;
     if (entry.state() == JournalEntry.State.PREPARED) {
+      wasFollowed = followed.remove(entry.unitId());
       pending.put(entry.unitId(), entry);
+    } else if (entry.state() == JournalEntry.State.CONFIRMING) {
+      pending.remove(entry.unitId());
+      wasFollowed = followed.put(entry.unitId(), entry);
+      followedPayouts += entry.payouts().size();
     } else {
       pending.remove(entry.unitId());
+      wasFollowed = followed.remove(entry.unitId());
+    }
+    if (wasFollowed != null) {
+      followedPayouts -= wasFollowed.payouts().size();
     }
   }
 
@@ -94,6 +113,35 @@ final class JournalIndex {
     return !pending.isEmpty();
   }
 
+  /** Units waiting for their confirmation depth, in journal order. */
+  List<JournalEntry> followed() {
+    return new ArrayList<>(followed.values());
+  }
+
+  int followedCount() {
+    return followed.size();
+  }
+
+  /** The payouts of the followed units, kept as units come and go: read at every pass. */
+  int followedPayouts() {
+    return followedPayouts;
+  }
+
+  boolean hasFollowed() {
+    return !followed.isEmpty();
+  }
+
+  /**
+   * True when the partition must take no new work until units confirm: {@code maxFollowed} units
+   * wait for their depth, or a followed unit holds back the roll of the oldest generation while the
+   * payouts remembered reach four horizons (without this bound they would grow while it waits).
+   * Either way what frees it, a confirmation, comes from the chain, not from new work.
+   */
+  boolean full(int maxFollowed, int horizon) {
+    return followed.size() >= maxFollowed
+        || (remembered() >= 4L * horizon && !followed.isEmpty() && !followedSurviveRoll(horizon));
+  }
+
   /** Where the next owner starts reading, as of the last roll. */
   JournalCheckpoint checkpoint() {
     return checkpoint;
@@ -112,7 +160,31 @@ final class JournalIndex {
   boolean shouldRoll(int generation, long window, long committed) {
     return pending.isEmpty()
         && current.payouts.size() >= generation
-        && previous.lastOffset + window < committed;
+        && previous.lastOffset + window < committed
+        && followedSurviveRoll(window);
+  }
+
+  /**
+   * True when forgetting the oldest generation loses nothing a followed unit needs. A followed unit
+   * may yet go back to PREPARED (a reorg) and be abandoned, which reads {@code sendto} again from
+   * its first payout: that offset is held to the same rule as the committed one (more than {@code
+   * window} records past every payout of the oldest generation, so that a copy of one of them
+   * posted again within the window is still recognised), and the unit's own latest journal record
+   * must lie where the next owner reads.
+   */
+  private boolean followedSurviveRoll(long window) {
+    if (previous.units.isEmpty()) {
+      // Nothing would be forgotten.
+      return true;
+    }
+    for (JournalEntry unit : followed.values()) {
+      boolean onlyInOldest =
+          previous.units.contains(unit.unitId()) && !current.units.contains(unit.unitId());
+      if (onlyInOldest || unit.rereadFrom() <= previous.lastOffset + window) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -1,12 +1,17 @@
 package io.txgw.consumer;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
+import io.txgw.common.model.PayoutResult;
+import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.chain.ChainSender;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -71,23 +76,80 @@ final class JournalWriter {
     units.forEach(index::apply);
   }
 
-  /** Results, final journal states, dead letters and the offset, in one transaction. */
+  /**
+   * Results, the units' new journal states, dead letters and the offset, in one transaction. A unit
+   * RECORDED announces each payout's outcome; one CONFIRMING (the chain holds it, followed to its
+   * depth) announces BROADCAST for the payouts it pays and nothing yet for a reverted one.
+   */
   void record(
       TopicPartition p,
       JournalIndex index,
       List<JournalEntry> finals,
       List<ProducerRecord<String, Object>> extra,
       long offset) {
+    List<Change> changes = new ArrayList<>();
+    for (JournalEntry unit : finals) {
+      changes.add(
+          switch (unit.state()) {
+            case RECORDED -> Change.asRecorded(unit);
+            case CONFIRMING -> new Change(unit, PayoutStatus.BROADCAST);
+            default -> Change.silent(unit);
+          });
+    }
+    write(p, index, changes, extra, offset);
+  }
+
+  /**
+   * A unit's new journal state, and what its payouts' results say: with {@code itemStatus} each
+   * payout's own status; otherwise {@code announce} for each payout the unit pays (item status
+   * BROADCAST), nothing for one it does not (reverted in a block not yet deep enough: FAILED is
+   * said once the block is), and nothing at all when {@code announce} is null.
+   */
+  record Change(JournalEntry unit, PayoutStatus announce, boolean itemStatus) {
+    Change(JournalEntry unit, PayoutStatus announce) {
+      this(unit, announce, false);
+    }
+
+    static Change silent(JournalEntry unit) {
+      return new Change(unit, null, false);
+    }
+
+    static Change asRecorded(JournalEntry unit) {
+      return new Change(unit, null, true);
+    }
+
+    PayoutStatus statusOf(JournalEntry.Item item) {
+      if (itemStatus) {
+        return item.status();
+      }
+      return announce != null && item.status() == PayoutStatus.BROADCAST ? announce : null;
+    }
+  }
+
+  /** Writes followed units' changes (confirmed, seen in a block, reorganised away, dropped). */
+  void follow(TopicPartition p, JournalIndex index, List<Change> changes, long offset) {
+    write(p, index, changes, List.of(), offset);
+  }
+
+  private void write(
+      TopicPartition p,
+      JournalIndex index,
+      List<Change> changes,
+      List<ProducerRecord<String, Object>> extra,
+      long offset) {
     List<String> forgotten = rollIfDue(p, index, offset);
     producer.beginTransaction();
     tombstone(p, forgotten);
     Instant now = clock.instant();
-    for (JournalEntry unit : finals) {
-      if (unit.state() == JournalEntry.State.RECORDED) {
-        String node =
-            senders.containsKey(unit.chain()) ? senders.get(unit.chain()).nodeName() : null;
-        for (JournalEntry.Item item : unit.payouts()) {
-          var result = unit.resultOf(item, node, now);
+    List<PayoutResult> results = new ArrayList<>();
+    for (Change change : changes) {
+      JournalEntry unit = change.unit();
+      String node = senders.containsKey(unit.chain()) ? senders.get(unit.chain()).nodeName() : null;
+      for (JournalEntry.Item item : unit.payouts()) {
+        PayoutStatus status = change.statusOf(item);
+        if (status != null) {
+          PayoutResult result = unit.resultOf(item, status, node, now);
+          results.add(result);
           producer.send(new ProducerRecord<>(Topics.RESULTS, result.resultKey(), result));
         }
       }
@@ -95,8 +157,8 @@ final class JournalWriter {
     }
     extra.forEach(producer::send);
     commitWithOffset(p, index, offset);
-    countRecorded(finals);
-    finals.forEach(index::apply);
+    count(results);
+    changes.forEach(c -> index.apply(c.unit()));
   }
 
   void abortQuietly() {
@@ -167,14 +229,22 @@ final class JournalWriter {
   }
 
   /** Counted once their transaction commits: an aborted one is recorded again later. */
-  private void countRecorded(List<JournalEntry> finals) {
-    for (JournalEntry unit : finals) {
-      if (unit.state() == JournalEntry.State.RECORDED) {
-        // A unit's payouts share its outcome.
-        String status = unit.payouts().get(0).status().name();
-        meters
-            .counter("txgw.payouts", "chain", unit.chain().name(), "status", status)
-            .increment(unit.payouts().size());
+  private void count(List<PayoutResult> results) {
+    for (PayoutResult r : results) {
+      meters
+          .counter("txgw.payouts", "chain", r.chain().name(), "status", r.status().name())
+          .increment();
+      boolean reached =
+          r.status() == PayoutStatus.BROADCAST || r.status() == PayoutStatus.CONFIRMED;
+      if (reached && r.acceptedAt() != null) {
+        Timer.builder("txgw.payout.latency")
+            .description(
+                "from the gateway's accept to BROADCAST (again after a reorg) or CONFIRMED")
+            .tag("chain", r.chain().name())
+            .tag("to", r.status().name())
+            .publishPercentileHistogram()
+            .register(meters)
+            .record(Duration.between(r.acceptedAt(), r.updatedAt()));
       }
     }
   }

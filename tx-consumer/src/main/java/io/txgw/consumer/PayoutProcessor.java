@@ -6,6 +6,7 @@ import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.consumer.chain.ChainSender;
+import io.txgw.consumer.finality.Finality;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -104,6 +105,21 @@ public final class PayoutProcessor implements AutoCloseable {
   /** Units journaled and not yet recorded, over this consumer's partitions; read by scrapes. */
   private final AtomicInteger pendingUnits = new AtomicInteger();
 
+  /** Units waiting for their confirmation depth, over this consumer's partitions. */
+  private final AtomicInteger followedUnits = new AtomicInteger();
+
+  /** Payouts of those units: BROADCAST, waiting for their depth. */
+  private final AtomicInteger followedPayouts = new AtomicInteger();
+
+  /**
+   * The most units one partition follows to their depth before it takes no new work: about an hour
+   * of Bitcoin blocks at a steady hundred batched transactions a minute, each a few kB.
+   */
+  static final int MAX_FOLLOWED = 20_000;
+
+  private final int horizon;
+  private final Confirmations confirmations;
+
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
@@ -113,7 +129,8 @@ public final class PayoutProcessor implements AutoCloseable {
       Clock clock,
       boolean journalBeforeBroadcast,
       MeterRegistry meters,
-      RecordIntake intake) {
+      RecordIntake intake,
+      Finality finality) {
     this(
         consumer,
         producer,
@@ -125,7 +142,8 @@ public final class PayoutProcessor implements AutoCloseable {
         clock,
         journalBeforeBroadcast,
         meters,
-        null);
+        null,
+        finality);
   }
 
   PayoutProcessor(
@@ -139,8 +157,10 @@ public final class PayoutProcessor implements AutoCloseable {
       Clock clock,
       boolean journalBeforeBroadcast,
       MeterRegistry meters,
-      java.util.function.BooleanSupplier quarantined) {
+      java.util.function.BooleanSupplier quarantined,
+      Finality finality) {
     this.meters = meters;
+    this.horizon = horizon;
     this.triage = new RecordTriage(intake, waits, clock, meters);
     this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
@@ -149,7 +169,8 @@ public final class PayoutProcessor implements AutoCloseable {
     this.senders = Map.copyOf(senders);
     this.journal = journal;
     this.writer = new JournalWriter(producer, consumer, this.senders, clock, horizon, meters);
-    this.round = new SendRound(this.senders, guard, clock);
+    this.round = new SendRound(this.senders, guard, clock, finality::follows);
+    this.confirmations = new Confirmations(finality, writer, clock, meters);
     this.clock = clock;
     this.rests = new PartitionRests(consumer, clock);
     // Well inside the group's session timeout: a pause this long may already have cost the
@@ -164,6 +185,12 @@ public final class PayoutProcessor implements AutoCloseable {
         .register(meters);
     Gauge.builder("txgw.journal.pending.units", pendingUnits, AtomicInteger::get)
         .description("transactions journaled and not yet recorded, to broadcast before new work")
+        .register(meters);
+    Gauge.builder("txgw.payouts.waiting.depth", followedPayouts, AtomicInteger::get)
+        .description("payouts BROADCAST and waiting for their block to be deep enough")
+        .register(meters);
+    Gauge.builder("txgw.journal.followed.units", followedUnits, AtomicInteger::get)
+        .description("transactions the chain holds, followed until their block is deep enough")
         .register(meters);
     Gauge.builder("txgw.consumer.backlog.records", backlog, Backlog::get)
         .description("payouts on this consumer's partitions not yet recorded")
@@ -266,6 +293,9 @@ public final class PayoutProcessor implements AutoCloseable {
           recovered.add(p);
         }
       }
+      // A quarter of the pass at most: look-ups that wait on a slow node must not starve payouts.
+      confirmations.followAll(
+          indexes, this::committedOffset, clock.instant().plus(PASS_BUDGET.dividedBy(4)));
       for (TopicPartition p : records.partitions()) {
         List<ConsumerRecord<String, byte[]>> batch = records.records(p);
         if (!indexes.containsKey(p) || recovered.contains(p)) {
@@ -276,6 +306,11 @@ public final class PayoutProcessor implements AutoCloseable {
         if (rests.resting(p) || indexes.get(p).hasPending()) {
           // Recovery must finish first; read these again later.
           consumer.seek(p, batch.get(0).offset());
+        } else if (indexes.get(p).full(MAX_FOLLOWED, horizon)) {
+          // Memory is bounded by the units waiting for their depth: new work waits for them.
+          log.info("{}: {} units wait for their depth; new work waits", p, MAX_FOLLOWED);
+          consumer.seek(p, batch.get(0).offset());
+          rests.rest(p, PartitionRests.WAIT);
         } else {
           process(p, batch);
         }
@@ -337,8 +372,27 @@ public final class PayoutProcessor implements AutoCloseable {
         offset = Math.min(offset, unit.rereadFrom());
       }
     }
+    long start = consumer.beginningOffsets(List.of(p)).get(p);
+    for (JournalEntry unit : broadcast.settled()) {
+      if (unit.state() == JournalEntry.State.ABANDONED
+          && unit.firstOffset() != null
+          && unit.rereadFrom() < start) {
+        // Its payouts are no longer in the log (retention passed while it waited for its depth):
+        // reading again from the start would skip them. An operator decides; nothing is recorded.
+        throw new IllegalStateException(
+            "unit "
+                + unit.unitId()
+                + " was abandoned and its payouts from "
+                + p
+                + " offset "
+                + unit.rereadFrom()
+                + " are gone by retention (log starts at "
+                + start
+                + "); they must be posted again by hand");
+      }
+    }
     // A unit from before offsets were kept rereads from the log's start, never below it.
-    offset = Math.max(offset, consumer.beginningOffsets(List.of(p)).get(p));
+    offset = Math.max(offset, start);
     if (!broadcast.settled().isEmpty() || offset != committed) {
       // Nothing settled and nothing to move: no transaction just to say so.
       record(p, broadcast.settled(), List.of(), offset);
@@ -430,10 +484,16 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private void countPending() {
     int pending = 0;
+    int followed = 0;
+    int payouts = 0;
     for (JournalIndex index : indexes.values()) {
       pending += index.pendingCount();
+      followed += index.followedCount();
+      payouts += index.followedPayouts();
     }
     pendingUnits.set(pending);
+    followedUnits.set(followed);
+    followedPayouts.set(payouts);
   }
 
   private Set<String> accountsOf(TopicPartition p) {

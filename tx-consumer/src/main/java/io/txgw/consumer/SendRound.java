@@ -4,6 +4,7 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.common.model.PayoutStatus;
+import io.txgw.consumer.chain.BlockRef;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.NodeUnavailableException;
 import io.txgw.consumer.chain.Preparation;
@@ -70,11 +71,21 @@ final class SendRound {
   private final Map<Chain, ChainSender> senders;
   private final AccountGuard guard;
   private final Clock clock;
+  private final java.util.function.Predicate<Chain> followed;
 
-  SendRound(Map<Chain, ChainSender> senders, AccountGuard guard, Clock clock) {
+  /**
+   * @param followed chains whose broadcast units are followed to a confirmation depth (CONFIRMING)
+   *     rather than recorded as final
+   */
+  SendRound(
+      Map<Chain, ChainSender> senders,
+      AccountGuard guard,
+      Clock clock,
+      java.util.function.Predicate<Chain> followed) {
     this.senders = senders;
     this.guard = guard;
     this.clock = clock;
+    this.followed = followed;
   }
 
   /** Groups payouts per account, in order, into units as large as each chain allows. */
@@ -371,7 +382,25 @@ final class SendRound {
           unit.payouts().stream()
               .map(i -> i.withOutcome(outcome.status(), outcome.error()))
               .toList();
-      settled.add(unit.withState(JournalEntry.State.RECORDED, items, clock.instant()));
+      Instant now = clock.instant();
+      // Held by the chain, or reverted in a block (a FAILED outcome naming its transaction): either
+      // can still be undone by a reorg, so it is followed to its depth with its bytes kept.
+      // UNKNOWN is left to an operator as before.
+      boolean follow =
+          followed.test(unit.chain())
+              && (outcome.status() == PayoutStatus.BROADCAST
+                  || (outcome.status() == PayoutStatus.FAILED && outcome.txid() != null));
+      if (follow) {
+        BlockRef block = outcome.block();
+        settled.add(
+            unit.withState(JournalEntry.State.CONFIRMING, items, now)
+                .inBlock(
+                    block == null ? null : block.hash(),
+                    block == null ? null : block.height(),
+                    now));
+      } else {
+        settled.add(unit.withState(JournalEntry.State.RECORDED, items, now));
+      }
     }
     return new Broadcast(settled, unsettled, stop);
   }

@@ -16,6 +16,7 @@ import io.txgw.consumer.chain.BcoinSender;
 import io.txgw.consumer.chain.BitcoinCoreSender;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.EthereumSender;
+import io.txgw.consumer.finality.Finality;
 import io.txgw.consumer.nodes.Credentials;
 import io.txgw.consumer.nodes.NodePool;
 import io.txgw.consumer.nodes.NodeRouting;
@@ -145,7 +146,8 @@ public final class TxConsumer implements Closeable {
             Clock.systemUTC(),
             !config.unjournaledForBenchmark(),
             meters,
-            config.intake());
+            config.intake(),
+            Finality.of(senders, config.finality(), Clock.systemUTC(), meters));
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(

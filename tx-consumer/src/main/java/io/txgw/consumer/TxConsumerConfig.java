@@ -12,6 +12,7 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.security.ClientPolicies;
 import io.txgw.common.security.RecordSeal;
 import io.txgw.common.security.TrustSettings;
+import io.txgw.consumer.finality.ChainFollower;
 import io.txgw.coordinator.nodes.NodeEndpointRules;
 import io.txgw.coordinator.zk.ZkClients;
 import java.time.Duration;
@@ -49,7 +50,8 @@ public record TxConsumerConfig(
     String metricsHost,
     int metricsPort,
     RecordIntake intake,
-    KafkaSecurity kafkaSecurity) {
+    KafkaSecurity kafkaSecurity,
+    Map<Chain, ChainFollower.Settings> finality) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -176,6 +178,47 @@ public record TxConsumerConfig(
           Amount::parse,
           false);
 
+  static final Setting<Integer> ETH_CONFIRMATIONS =
+      Setting.integer(
+          "TXGW_ETH_CONFIRMATIONS",
+          12,
+          0,
+          10_000,
+          "blocks on top of (and including) a payout's block before it is CONFIRMED; 0 takes a"
+              + " broadcast as final (tests only)");
+  static final Setting<Integer> BTC_CONFIRMATIONS =
+      Setting.integer(
+          "TXGW_BTC_CONFIRMATIONS", 6, 0, 10_000, "as TXGW_ETH_CONFIRMATIONS, for Bitcoin");
+  static final Setting<Integer> ETH_REORG_WINDOW =
+      Setting.integer(
+          "TXGW_ETH_REORG_WINDOW",
+          0,
+          0,
+          100_000,
+          "blocks the tracker keeps to find a reorganisation (deeper ones alert); 0 = four times"
+              + " the depth, at least 16");
+  static final Setting<Integer> BTC_REORG_WINDOW =
+      Setting.integer(
+          "TXGW_BTC_REORG_WINDOW", 0, 0, 100_000, "as TXGW_ETH_REORG_WINDOW, for Bitcoin");
+  static final Setting<Integer> FOLLOW_INTERVAL =
+      Setting.integer(
+          "TXGW_FOLLOW_INTERVAL_MS",
+          1_000,
+          10,
+          600_000,
+          "how often the tracker asks each chain's node for its head block");
+  static final Setting<Integer> ETH_LOOKUP_AFTER =
+      Setting.integer(
+          "TXGW_ETH_LOOKUP_AFTER_S",
+          600,
+          1,
+          86_400,
+          "a transaction in no block this long after broadcast is looked up; if the node holds it"
+              + " nowhere, its same bytes are broadcast again");
+  static final Setting<Integer> BTC_LOOKUP_AFTER =
+      Setting.integer(
+          "TXGW_BTC_LOOKUP_AFTER_S", 3_600, 1, 86_400, "as TXGW_ETH_LOOKUP_AFTER_S, for Bitcoin");
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -209,7 +252,14 @@ public record TxConsumerConfig(
           TrustSettings.RECORD_KEYS,
           BTC_NETWORK,
           MAX_BTC,
-          MAX_ETH);
+          MAX_ETH,
+          ETH_CONFIRMATIONS,
+          BTC_CONFIRMATIONS,
+          ETH_REORG_WINDOW,
+          BTC_REORG_WINDOW,
+          FOLLOW_INTERVAL,
+          ETH_LOOKUP_AFTER,
+          BTC_LOOKUP_AFTER);
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
@@ -254,7 +304,8 @@ public record TxConsumerConfig(
             r.get(METRICS_HOST),
             orZero(r.get(METRICS_PORT)),
             intake,
-            KafkaSecurity.read(r));
+            KafkaSecurity.read(r),
+            finality(r));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {
@@ -267,6 +318,42 @@ public record TxConsumerConfig(
     NodeEndpointRules.read(r);
     r.throwIfProblems();
     return config;
+  }
+
+  /** Each followed chain's tracker settings; a chain with depth 0 is not followed. */
+  private static Map<Chain, ChainFollower.Settings> finality(ConfigReader r) {
+    Duration interval = Duration.ofMillis(orZero(r.get(FOLLOW_INTERVAL)));
+    Map<Chain, ChainFollower.Settings> out = new java.util.EnumMap<>(Chain.class);
+    follow(
+        out,
+        Chain.ETH,
+        r.get(ETH_CONFIRMATIONS),
+        r.get(ETH_REORG_WINDOW),
+        interval,
+        r.get(ETH_LOOKUP_AFTER));
+    follow(
+        out,
+        Chain.BTC,
+        r.get(BTC_CONFIRMATIONS),
+        r.get(BTC_REORG_WINDOW),
+        interval,
+        r.get(BTC_LOOKUP_AFTER));
+    return out;
+  }
+
+  private static void follow(
+      Map<Chain, ChainFollower.Settings> out,
+      Chain chain,
+      Integer depth,
+      Integer window,
+      Duration interval,
+      Integer lookupAfter) {
+    if (depth == null || depth == 0 || window == null || lookupAfter == null) {
+      return;
+    }
+    int size = window > 0 ? Math.max(window, depth + 1) : Math.max(16, 4 * depth);
+    out.put(
+        chain, new ChainFollower.Settings(depth, size, interval, Duration.ofSeconds(lookupAfter)));
   }
 
   /** The connection every Kafka client of the consumer starts from. */

@@ -57,6 +57,74 @@ class JournalIndexTest {
   }
 
   @Test
+  void aUnitWaitingForItsDepthHoldsBackTheRollThatWouldForgetItsRecordOrItsPayouts() {
+    JournalIndex index = new JournalIndex();
+    index.apply(unit(0, JournalEntry.State.PREPARED));
+    index.apply(unit(0, JournalEntry.State.CONFIRMING));
+    settle(index, 1, 20, 8);
+    // Its only record lies in the older generation, and a reorg would read sendto again from 0.
+    assertThat(index.hasFollowed()).isTrue();
+    assertThat(index.shouldRoll(2, 8, 100)).isFalse();
+    assertThat(index.isTaken(TestPayouts.eth("p0", SOURCE).resultKey())).isTrue();
+
+    index.apply(unit(0, JournalEntry.State.RECORDED));
+    assertThat(index.hasFollowed()).isFalse();
+    assertThat(index.shouldRoll(2, 8, 100)).isTrue();
+  }
+
+  @Test
+  void aUnitWaitingForItsDepthWithinAWindowOfTheOldestGenerationHoldsBackItsRoll() {
+    JournalIndex index = new JournalIndex();
+    for (int i = 0; i < 10; i++) {
+      index.apply(unit(i, JournalEntry.State.RECORDED));
+    }
+    index.roll(10);
+    // Read again from 12 after a reorg, it would meet a copy of payout 9 posted again at 15.
+    index.apply(unit(12, JournalEntry.State.CONFIRMING));
+    for (int i = 13; i < 30; i++) {
+      index.apply(unit(i, JournalEntry.State.RECORDED));
+    }
+    assertThat(index.shouldRoll(2, 8, 100)).isFalse();
+    index.apply(unit(12, JournalEntry.State.RECORDED));
+    assertThat(index.shouldRoll(2, 8, 100)).isTrue();
+  }
+
+  @Test
+  void aPartitionWhoseFollowedUnitsHoldBackItsRollsTakesNoNewWorkPastFourHorizons() {
+    JournalIndex index = new JournalIndex();
+    index.apply(unit(0, JournalEntry.State.CONFIRMING));
+    for (int i = 1; i < 40; i++) {
+      index.apply(unit(i, JournalEntry.State.RECORDED));
+    }
+    assertThat(index.full(1_000, 10)).isFalse();
+    // The newest generation rolls once; the followed unit is then in the older one only.
+    index.roll(100);
+    for (int i = 40; i < 45; i++) {
+      index.apply(unit(i, JournalEntry.State.RECORDED));
+    }
+    assertThat(index.remembered()).isGreaterThanOrEqualTo(40);
+    assertThat(index.full(1_000, 10)).isTrue();
+    assertThat(index.full(1, 1_000)).isTrue();
+    index.apply(unit(0, JournalEntry.State.RECORDED));
+    assertThat(index.full(1_000, 10)).isFalse();
+  }
+
+  @Test
+  void aUnitSentBackToPreparedByAReorgIsPendingAgainAndNoLongerFollowed() {
+    JournalIndex index = new JournalIndex();
+    index.apply(unit(1, JournalEntry.State.PREPARED));
+    index.apply(unit(1, JournalEntry.State.CONFIRMING));
+    assertThat(index.hasPending()).isFalse();
+    assertThat(index.followedCount()).isEqualTo(1);
+    index.apply(unit(1, JournalEntry.State.CONFIRMING));
+    assertThat(index.followedPayouts()).isEqualTo(1);
+    index.apply(unit(1, JournalEntry.State.PREPARED));
+    assertThat(index.followedPayouts()).isZero();
+    assertThat(index.pending()).extracting(JournalEntry::unitId).containsExactly("ETH:0x1");
+    assertThat(index.hasFollowed()).isFalse();
+  }
+
+  @Test
   void aLongHistoryIsRememberedForAboutTwoWindowsOnly() {
     JournalIndex index = new JournalIndex();
     List<String> forgotten = settle(index, 0, 100_000, 1_000);

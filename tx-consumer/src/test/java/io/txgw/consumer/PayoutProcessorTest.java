@@ -68,7 +68,8 @@ class PayoutProcessorTest {
           clock,
           true,
           meters,
-          null);
+          null,
+          io.txgw.consumer.finality.Finality.none());
 
   /** Signs "raw-<id>" with txid "0x<id>"; records what it did and checks journal-first. */
   final class FakeSender implements ChainSender {
@@ -95,6 +96,11 @@ class PayoutProcessorTest {
     @Override
     public String nodeName() {
       return "fake";
+    }
+
+    @Override
+    public io.txgw.consumer.chain.ChainBlocks blocks() {
+      return null;
     }
 
     @Override

@@ -38,7 +38,8 @@ public final class SimulatedProcess {
       int horizon,
       AccountGuard guard,
       Clock clock,
-      BooleanSupplier quarantined) {
+      BooleanSupplier quarantined,
+      io.txgw.consumer.finality.Finality finality) {
     this.processor =
         new PayoutProcessor(
             consumer,
@@ -65,7 +66,8 @@ public final class SimulatedProcess {
             clock,
             true,
             new SimpleMeterRegistry(),
-            quarantined);
+            quarantined,
+            finality);
   }
 
   public void start() {

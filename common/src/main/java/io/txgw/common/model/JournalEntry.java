@@ -20,6 +20,9 @@ import java.util.Objects;
  *     null in units written before it was kept (reading then starts again from the beginning)
  * @param lastOffset the highest {@code sendto} offset of the unit's payouts: how long the unit is
  *     remembered to recognise the same payout posted again; null where not kept (then the first)
+ *     * @param blockHash the block that held the transaction when last seen, while the unit is
+ *     followed to its confirmation depth; null when not seen in a block yet (or not followed)
+ * @param blockHeight that block's height; null with {@code blockHash}
  */
 public record JournalEntry(
     String unitId,
@@ -33,13 +36,22 @@ public record JournalEntry(
     Instant preparedAt,
     Instant updatedAt,
     Long firstOffset,
-    Long lastOffset) {
+    Long lastOffset,
+    String blockHash,
+    Long blockHeight) {
 
   /** Where a unit stands. */
   public enum State {
     /** Signed and journaled; may have been broadcast. Recovery re-broadcasts it. */
     PREPARED,
-    /** Its results are recorded; nothing more happens to it. */
+    /**
+     * The chain holds it (its payouts' results say BROADCAST, or FAILED pending depth for a
+     * reverted one) and it is followed until its block is deep enough. Its bytes are kept: should
+     * its block leave the main chain, or the node drop it, the unit goes back to PREPARED and the
+     * same bytes are broadcast again.
+     */
+    CONFIRMING,
+    /** Its final results are recorded; nothing more happens to it. */
     RECORDED,
     /** Journaled but never broadcast and never will be; its payouts are prepared anew. */
     ABANDONED
@@ -77,6 +89,37 @@ public record JournalEntry(
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(state, "state");
     payouts = List.copyOf(payouts);
+  }
+
+  /** A unit not seen in a block. */
+  public JournalEntry(
+      String unitId,
+      Chain chain,
+      String source,
+      String txid,
+      String rawTransaction,
+      Long nonce,
+      State state,
+      List<Item> payouts,
+      Instant preparedAt,
+      Instant updatedAt,
+      Long firstOffset,
+      Long lastOffset) {
+    this(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        updatedAt,
+        firstOffset,
+        lastOffset,
+        null,
+        null);
   }
 
   /** A unit without a known {@code sendto} offset (tests, and units from before it was kept). */
@@ -148,32 +191,66 @@ public record JournalEntry(
     return Payout.accountKey(chain, source);
   }
 
+  /**
+   * This unit in another state. Its bytes stay while it may be broadcast again (PREPARED,
+   * CONFIRMING); the block it was seen in stays only while it is followed.
+   */
   public JournalEntry withState(State newState, List<Item> newPayouts, Instant at) {
-    String raw = newState == State.PREPARED ? rawTransaction : null;
+    boolean live = newState == State.PREPARED || newState == State.CONFIRMING;
+    boolean followed = newState == State.CONFIRMING;
     return new JournalEntry(
         unitId,
         chain,
         source,
         txid,
-        raw,
+        live ? rawTransaction : null,
         nonce,
         newState,
         newPayouts,
         preparedAt,
         at,
         firstOffset,
-        lastOffset);
+        lastOffset,
+        followed ? blockHash : null,
+        followed ? blockHeight : null);
+  }
+
+  /** This unit as seen in block {@code hash} at {@code height}; both null: not in a block. */
+  public JournalEntry inBlock(String hash, Long height, Instant at) {
+    return new JournalEntry(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        at,
+        firstOffset,
+        lastOffset,
+        hash,
+        hash == null ? null : height);
   }
 
   /** The result record of one of this unit's payouts in its current state. */
   public PayoutResult resultOf(Item item, String node, Instant at) {
+    return resultOf(item, item.status(), node, at);
+  }
+
+  /**
+   * The result record of one of this unit's payouts with {@code status}; a FAILED one names no
+   * transaction, since none paid it.
+   */
+  public PayoutResult resultOf(Item item, PayoutStatus status, String node, Instant at) {
     return new PayoutResult(
         item.payoutId(),
         item.batchId(),
         item.clientId(),
         chain,
-        item.status(),
-        item.status() == PayoutStatus.FAILED ? null : txid,
+        status,
+        status == PayoutStatus.FAILED ? null : txid,
         node,
         item.error(),
         item.acceptedAt(),

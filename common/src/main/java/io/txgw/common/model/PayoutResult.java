@@ -41,6 +41,21 @@ public record PayoutResult(
         at);
   }
 
+  /** Its transaction's block reached the configured depth. */
+  public static PayoutResult confirmed(Payout p, String txid, String node, Instant at) {
+    return new PayoutResult(
+        p.id(),
+        p.batchId(),
+        p.clientId(),
+        p.chain(),
+        PayoutStatus.CONFIRMED,
+        txid,
+        node,
+        null,
+        p.acceptedAt(),
+        at);
+  }
+
   public static PayoutResult failed(Payout p, String node, String error, Instant at) {
     return new PayoutResult(
         p.id(),

@@ -52,6 +52,15 @@ public final class BudgetLeader implements Closeable {
   private final Map<String, BudgetTable> published = new HashMap<>();
 
   /**
+   * Per node, the tables published in the last {@link #RECENT_MILLIS} and the one in force: a
+   * consumer's calls of the last second were let go under any of them.
+   */
+  private final Map<String, java.util.ArrayDeque<BudgetTable>> recent = new HashMap<>();
+
+  /** A consumer's one-second window, with time for a table to reach it through a watch. */
+  static final long RECENT_MILLIS = 1_200;
+
+  /**
    * @param members live member id to its {@link MemberReport} JSON, from the membership cache
    */
   public BudgetLeader(
@@ -118,7 +127,11 @@ public final class BudgetLeader implements Closeable {
             }
           });
       Map<String, Share> shares =
-          ShareCalculator.divide(node.maxRequestsPerSecond(), node.maxInFlight(), backlogs, use);
+          ShareCalculator.phased(
+              ShareCalculator.divide(
+                  node.maxRequestsPerSecond(), node.maxInFlight(), backlogs, use),
+              recentMax(key),
+              node.maxRequestsPerSecond());
       BudgetTable previous = published.get(key);
       if (previous != null && !changed(previous, node, shares)) {
         continue;
@@ -144,6 +157,7 @@ public final class BudgetLeader implements Closeable {
         client.create().creatingParentsIfNeeded().forPath(path, data);
       }
       published.put(key, table);
+      recent.computeIfAbsent(key, k -> new java.util.ArrayDeque<>()).addLast(table);
       if (previous == null || !previous.shares().keySet().equals(shares.keySet())) {
         log.info("budget for {}: {} among {}", key, node.maxRequestsPerSecond(), shares);
       }
@@ -151,6 +165,7 @@ public final class BudgetLeader implements Closeable {
     for (String gone : Set.copyOf(published.keySet())) {
       if (!live.contains(gone)) {
         published.remove(gone);
+        recent.remove(gone);
         try {
           client.delete().forPath(ROOT + "/" + gone);
         } catch (KeeperException.NoNodeException e) {
@@ -158,6 +173,33 @@ public final class BudgetLeader implements Closeable {
         }
       }
     }
+  }
+
+  /**
+   * Each member's largest share in the node's tables of the last {@link #RECENT_MILLIS} and the one
+   * in force; older tables are dropped. Bounded by the tables one window holds.
+   */
+  private Map<String, Double> recentMax(String key) {
+    java.util.ArrayDeque<BudgetTable> tables = recent.get(key);
+    Map<String, Double> max = new TreeMap<>();
+    if (tables == null) {
+      return max;
+    }
+    long from = clock.millis() - RECENT_MILLIS;
+    // A table counts while it was in force at any time in the window: until its successor is
+    // older than the window.
+    while (tables.size() > 1) {
+      BudgetTable first = tables.removeFirst();
+      if (tables.peekFirst().computedAtMillis() >= from) {
+        tables.addFirst(first);
+        break;
+      }
+    }
+    for (BudgetTable t : tables) {
+      t.shares()
+          .forEach((member, share) -> max.merge(member, share.requestsPerSecond(), Math::max));
+    }
+    return max;
   }
 
   private boolean changed(BudgetTable previous, NodeSpec node, Map<String, Share> shares) {

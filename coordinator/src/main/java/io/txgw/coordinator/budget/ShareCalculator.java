@@ -27,6 +27,45 @@ public final class ShareCalculator {
   private ShareCalculator() {}
 
   /**
+   * {@code target}, with every increase limited to what the shares held in the last second leave of
+   * the node's limit. A consumer may have spent its whole previous share in the second before it
+   * learns of a smaller one; were another's larger share applied at once, the node would see both
+   * in one second. So the limit is first counted against each member's largest share of the recent
+   * tables ({@code recentMax}, the departed included), and only what is left is handed out, in
+   * proportion to each increase asked for; the rest follows once the larger shares have aged out
+   * (the next tables). A member new to the tables keeps at least {@value #MIN_KEPT} requests/s so
+   * that its health checks go out.
+   */
+  public static Map<String, Share> phased(
+      Map<String, Share> target, Map<String, Double> recentMax, double maxRequestsPerSecond) {
+    double held = 0;
+    for (double r : recentMax.values()) {
+      held += r;
+    }
+    Map<String, Double> base = new TreeMap<>();
+    double wanted = 0;
+    for (Map.Entry<String, Share> e : target.entrySet()) {
+      double want = e.getValue().requestsPerSecond();
+      double had = recentMax.getOrDefault(e.getKey(), 0.0);
+      double keep = Math.min(want, Math.max(had, MIN_KEPT));
+      base.put(e.getKey(), keep);
+      wanted += want - keep;
+      if (keep > had) {
+        held += keep - had;
+      }
+    }
+    double slack = Math.max(0, maxRequestsPerSecond - held);
+    double part = wanted <= 0 ? 0 : Math.min(1, slack / wanted);
+    Map<String, Share> shares = new TreeMap<>();
+    for (Map.Entry<String, Share> e : target.entrySet()) {
+      double keep = base.get(e.getKey());
+      double rps = keep + (e.getValue().requestsPerSecond() - keep) * part;
+      shares.put(e.getKey(), new Share(Math.floor(rps * 1000) / 1000, e.getValue().inFlight()));
+    }
+    return shares;
+  }
+
+  /**
    * Like {@link #divide(double, int, Map)}, then work-conserving: a consumer that neither waited
    * for its share nor used most of it keeps {@value #HEADROOM} times its use, and the rest goes to
    * the consumers that waited, in proportion to their shares. The total stays the same.

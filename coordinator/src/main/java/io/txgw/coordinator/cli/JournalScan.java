@@ -121,15 +121,25 @@ final class JournalScan {
     }
   }
 
-  /** Units whose latest state in their partition is PREPARED: journaled, not yet recorded. */
+  /**
+   * Units whose latest state in their partition is not final: PREPARED (journaled, not yet
+   * recorded) or CONFIRMING (the chain holds it, not deep enough yet). Either may still be
+   * broadcast again and abandoned, which reads its partition's {@code sendto} offsets again: never
+   * moved.
+   */
   List<JournalEntry> pending() {
     List<JournalEntry> pending = new ArrayList<>();
     partitions.values().stream()
         .flatMap(List::stream)
         .map(Entry::unit)
-        .filter(u -> u.state() == JournalEntry.State.PREPARED)
+        .filter(JournalScan::live)
         .forEach(pending::add);
     return pending;
+  }
+
+  private static boolean live(JournalEntry unit) {
+    return unit.state() == JournalEntry.State.PREPARED
+        || unit.state() == JournalEntry.State.CONFIRMING;
   }
 
   /**
@@ -148,7 +158,7 @@ final class JournalScan {
             if (to == partition) {
               continue;
             }
-            if (e.unit().state() == JournalEntry.State.PREPARED) {
+            if (live(e.unit())) {
               throw new IllegalStateException(
                   "unit " + e.unit().unitId() + " is pending: the journal is not drained");
             }
@@ -160,9 +170,9 @@ final class JournalScan {
 
   /**
    * Writes the moves to their new partitions, as the bytes they were. Only a drained journal is
-   * copied (no unit PREPARED), so every copied unit is in a final state: it is never broadcast
-   * again nor read back to its old partition's offsets; it only tells the account's new owner which
-   * payouts are taken.
+   * copied (no unit PREPARED or CONFIRMING), so every copied unit is in a final state: it is never
+   * broadcast again nor read back to its old partition's offsets; it only tells the account's new
+   * owner which payouts are taken.
    */
   static void copy(KafkaConnection kafka, List<Move> moves, Duration timeout)
       throws ExecutionException, TimeoutException, InterruptedException {

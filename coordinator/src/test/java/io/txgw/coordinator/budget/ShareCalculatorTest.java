@@ -57,4 +57,48 @@ class ShareCalculatorTest {
     assertThat(ShareCalculator.divide(100, 8, Map.of("a", 0L, "b", 0L), use))
         .isEqualTo(ShareCalculator.divide(100, 8, Map.of("a", 0L, "b", 0L)));
   }
+
+  @Test
+  void anIncreaseWaitsForWhatTheLastSecondsLargerSharesLeaveOfTheLimit() {
+    // a had 150 of 200 and drops to 50; b had 50 and is to get 150. a may have spent 150 in the
+    // second before it learnt: b's increase must wait, or the node sees 300 in one second.
+    Map<String, Share> target = Map.of("a", new Share(50, 4), "b", new Share(150, 4));
+    Map<String, Share> now = ShareCalculator.phased(target, Map.of("a", 150.0, "b", 50.0), 200);
+    assertThat(now.get("a").requestsPerSecond()).isEqualTo(50);
+    assertThat(now.get("b").requestsPerSecond()).isEqualTo(50);
+
+    // Once the larger share has aged out, the increase is whole.
+    Map<String, Share> later = ShareCalculator.phased(target, Map.of("a", 50.0, "b", 50.0), 200);
+    assertThat(later.get("b").requestsPerSecond()).isEqualTo(150);
+  }
+
+  @Test
+  void aDepartedConsumersRecentShareStillCountsAndANewOneKeepsEnoughForItsHealthChecks() {
+    Map<String, Share> target = Map.of("a", new Share(100, 4), "c", new Share(100, 4));
+    Map<String, Share> now = ShareCalculator.phased(target, Map.of("a", 100.0, "b", 100.0), 200);
+    assertThat(now.get("a").requestsPerSecond()).isEqualTo(100);
+    assertThat(now.get("c").requestsPerSecond()).isEqualTo(1.5);
+    double worst = 0;
+    for (double r : new double[] {100, 100, 1.5}) {
+      worst += r;
+    }
+    assertThat(worst).isLessThanOrEqualTo(200 + 1.5);
+  }
+
+  @Test
+  void withSlackLeftIncreasesShareItInProportionAndNeverPassTheLimit() {
+    Map<String, Share> target =
+        Map.of("a", new Share(100, 4), "b", new Share(60, 4), "c", new Share(40, 4));
+    Map<String, Share> now =
+        ShareCalculator.phased(target, Map.of("a", 80.0, "b", 40.0, "c", 40.0), 200);
+    // 40 left: a asked 20 more, b 20 more: each gets all of it.
+    assertThat(now.get("a").requestsPerSecond()).isEqualTo(100);
+    assertThat(now.get("b").requestsPerSecond()).isEqualTo(60);
+    Map<String, Share> tight =
+        ShareCalculator.phased(target, Map.of("a", 80.0, "b", 40.0, "c", 60.0), 200);
+    // 20 left for 40 asked: half each; with c's last 60, no second can pass 200.
+    assertThat(tight.get("a").requestsPerSecond()).isEqualTo(90);
+    assertThat(tight.get("b").requestsPerSecond()).isEqualTo(50);
+    assertThat(Math.max(90, 80) + Math.max(50, 40) + Math.max(40, 60)).isLessThanOrEqualTo(200);
+  }
 }

@@ -130,4 +130,17 @@ class JournalScanTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("u1 is pending");
   }
+
+  @Test
+  void aUnitWaitingForItsConfirmationDepthIsPendingAndNeverCopied() {
+    journal(unit("u1", MOVING, JournalEntry.State.PREPARED));
+    journal(unit("u1", MOVING, JournalEntry.State.CONFIRMING));
+
+    JournalScan scan = JournalScan.of(records);
+
+    assertThat(scan.pending()).extracting(JournalEntry::unitId).containsOnly("u1");
+    assertThatThrownBy(() -> scan.moves(4))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("u1 is pending");
+  }
 }

@@ -59,8 +59,10 @@ public final class AnvilNode implements Closeable {
                 "--chain-id",
                 "31337",
                 "--silent",
-                // Without it anvil keeps every state on disk under ~/.foundry.
-                "--prune-history"));
+                // Without it anvil keeps every state on disk under ~/.foundry. The last 64 states
+                // stay in memory: anvil_reorg needs the state below the blocks it replaces.
+                "--prune-history",
+                "64"));
     if (blockTimeSeconds > 0) {
       command.addAll(List.of("--block-time", Integer.toString(blockTimeSeconds)));
     } else {

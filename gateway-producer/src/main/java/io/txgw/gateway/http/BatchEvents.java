@@ -26,9 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code GET /v1/batches/{id}/events}: a batch's status changes as server-sent events. The stream
  * opens with the batch's counts, then sends, at most every {@value #FLUSH_MS} ms, the payouts that
- * changed ({@code payouts}) and the new counts ({@code progress}); once every payout has a result
- * it sends {@code complete} and ends. A comment line every {@value #KEEP_ALIVE_MS} ms keeps idle
- * proxies from closing the stream.
+ * changed ({@code payouts}) and the new counts ({@code progress}); once every payout is final
+ * (CONFIRMED, FAILED or UNKNOWN) it sends {@code complete} and ends. A comment line every {@value
+ * #KEEP_ALIVE_MS} ms keeps idle proxies from closing the stream.
  *
  * <p>Every stream of one batch shares one feed: one watch on the status view, one set of changes,
  * one read of the counts and one encoded flush, written to each stream {@link #SLICE} at a time. A
@@ -425,6 +425,7 @@ final class BatchEvents {
     body.put("batchId", status.batchId());
     body.put("total", status.total());
     body.put("handled", status.handled());
+    body.put("settled", status.settled());
     body.put("counts", status.counts());
     body.put("complete", status.complete());
     if (status.firstUpdate() != null) {

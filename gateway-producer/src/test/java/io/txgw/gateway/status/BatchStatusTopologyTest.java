@@ -152,6 +152,24 @@ class BatchStatusTopologyTest {
   }
 
   @Test
+  void aReorganisedPayoutGoesBackToBroadcastAndIsCountedOnceConfirmed() {
+    send(result("b1", "p1", PayoutStatus.BROADCAST, "0xaa", 1));
+    send(result("b1", "p1", PayoutStatus.REORGED, "0xaa", 2));
+    assertThat(counts("acme/b1")).isEqualTo(Map.of(PayoutStatus.REORGED, 1));
+    send(result("b1", "p1", PayoutStatus.BROADCAST, "0xaa", 3));
+    // Stamped the same instant, the later step wins.
+    send(result("b1", "p1", PayoutStatus.CONFIRMED, "0xaa", 3));
+
+    assertThat(counts("acme/b1")).isEqualTo(Map.of(PayoutStatus.CONFIRMED, 1));
+    assertThat(changes)
+        .containsExactly(
+            "acme/b1 p1 BROADCAST",
+            "acme/b1 p1 REORGED",
+            "acme/b1 p1 BROADCAST",
+            "acme/b1 p1 CONFIRMED");
+  }
+
+  @Test
   void anOlderResultArrivingLateDoesNotOverwriteANewerOne() {
     send(result("b1", "p1", PayoutStatus.BROADCAST, "0xaa", 5));
     send(result("b1", "p1", PayoutStatus.UNKNOWN, "0xaa", 1));

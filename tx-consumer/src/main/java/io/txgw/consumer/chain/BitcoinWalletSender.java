@@ -45,7 +45,10 @@ abstract class BitcoinWalletSender implements ChainSender {
   /** Since when each unit's input is seen spent in the chain by another; bounded below. */
   private final Map<String, Instant> spentSince = new HashMap<>();
 
+  private final ChainBlocks blocks;
+
   BitcoinWalletSender(Rpc node, Rpc wallet, String walletName, int maxOutputs, Clock clock) {
+    this.blocks = new BitcoinBlocks(node, wallet, this instanceof BitcoinCoreSender);
     this.node = node;
     this.wallet = wallet;
     this.walletName = walletName;
@@ -85,6 +88,11 @@ abstract class BitcoinWalletSender implements ChainSender {
   @Override
   public String nodeName() {
     return node.name();
+  }
+
+  @Override
+  public ChainBlocks blocks() {
+    return blocks;
   }
 
   @Override

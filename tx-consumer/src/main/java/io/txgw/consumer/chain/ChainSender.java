@@ -44,6 +44,9 @@ public interface ChainSender extends AutoCloseable {
    */
   SendOutcome broadcast(JournalEntry unit) throws NodeUnavailableException, InterruptedException;
 
+  /** The chain's blocks through the same node rotation and budget, for the confirmation tracker. */
+  ChainBlocks blocks();
+
   /** Forgets what this sender cached about accounts (nonces): their owner may have changed. */
   void reset();
 

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.slf4j.Logger;
@@ -35,6 +36,7 @@ public final class EthereumSender implements ChainSender {
 
   private final Rpc rpc;
   private final Clock clock;
+  private final ChainBlocks blocks;
 
   /**
    * Per sending account, the next nonce and the balance this round has not spent yet; absent means
@@ -76,6 +78,7 @@ public final class EthereumSender implements ChainSender {
     this.rpc = rpc;
     this.clock = clock;
     this.contractsAllowed = contractsAllowed;
+    this.blocks = new EthereumBlocks(rpc);
   }
 
   @Override
@@ -86,6 +89,11 @@ public final class EthereumSender implements ChainSender {
   @Override
   public String nodeName() {
     return rpc.name();
+  }
+
+  @Override
+  public ChainBlocks blocks() {
+    return blocks;
   }
 
   @Override
@@ -297,10 +305,28 @@ public final class EthereumSender implements ChainSender {
       funds.mined(unit.nonce());
     }
     String status = receipt.path("status").asText("0x1");
+    BlockRef block = blockOf(receipt);
     if ("0x0".equals(status)) {
-      return SendOutcome.failed("transaction " + unit.txid() + " reverted in the chain");
+      return SendOutcome.reverted(
+          unit.txid(), "transaction " + unit.txid() + " reverted in the chain", block);
     }
-    return SendOutcome.broadcast(unit.txid());
+    return SendOutcome.mined(unit.txid(), block);
+  }
+
+  /**
+   * The block a receipt names; null when it names none that can be read (then it is looked for).
+   */
+  static BlockRef blockOf(JsonNode receipt) {
+    String hash = receipt.path("blockHash").asText(null);
+    String number = receipt.path("blockNumber").asText(null);
+    if (hash == null || number == null || !number.startsWith("0x") || number.length() < 3) {
+      return null;
+    }
+    try {
+      return new BlockRef(Long.parseLong(number.substring(2), 16), hash.toLowerCase(Locale.ROOT));
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   /** True once the unit has waited first in line longer than a block should take. */

@@ -16,8 +16,12 @@ import io.txgw.common.model.PayoutStatus;
  *       stays journaled and is broadcast again later; it is not reported, because BROADCAST would
  *       claim a payment the chain may never make.
  * </ul>
+ *
+ * <p>{@code block} names the block the chain holds the transaction in, where the answer showed one
+ * (an Ethereum receipt); null otherwise.
  */
-public record SendOutcome(PayoutStatus status, String txid, String error, Next next) {
+public record SendOutcome(
+    PayoutStatus status, String txid, String error, Next next, BlockRef block) {
   public enum Next {
     RECORD,
     REPLAN,
@@ -25,23 +29,33 @@ public record SendOutcome(PayoutStatus status, String txid, String error, Next n
   }
 
   public static SendOutcome broadcast(String txid) {
-    return new SendOutcome(PayoutStatus.BROADCAST, txid, null, Next.RECORD);
+    return new SendOutcome(PayoutStatus.BROADCAST, txid, null, Next.RECORD, null);
+  }
+
+  /** Paid in {@code block}. */
+  public static SendOutcome mined(String txid, BlockRef block) {
+    return new SendOutcome(PayoutStatus.BROADCAST, txid, null, Next.RECORD, block);
   }
 
   public static SendOutcome failed(String reason) {
-    return new SendOutcome(PayoutStatus.FAILED, null, reason, Next.RECORD);
+    return new SendOutcome(PayoutStatus.FAILED, null, reason, Next.RECORD, null);
+  }
+
+  /** Mined and reverted in {@code block}: nothing paid, final once that block is deep enough. */
+  public static SendOutcome reverted(String txid, String reason, BlockRef block) {
+    return new SendOutcome(PayoutStatus.FAILED, txid, reason, Next.RECORD, block);
   }
 
   public static SendOutcome unknown(String txid, String reason) {
-    return new SendOutcome(PayoutStatus.UNKNOWN, txid, reason, Next.RECORD);
+    return new SendOutcome(PayoutStatus.UNKNOWN, txid, reason, Next.RECORD, null);
   }
 
   public static SendOutcome conflicted(String txid, String reason) {
-    return new SendOutcome(PayoutStatus.FAILED, txid, reason, Next.REPLAN);
+    return new SendOutcome(PayoutStatus.FAILED, txid, reason, Next.REPLAN, null);
   }
 
   public static SendOutcome waiting(String txid, String reason) {
-    return new SendOutcome(null, txid, reason, Next.WAIT);
+    return new SendOutcome(null, txid, reason, Next.WAIT, null);
   }
 
   public boolean replan() {

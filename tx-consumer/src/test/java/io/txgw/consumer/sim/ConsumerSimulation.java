@@ -1,5 +1,6 @@
 package io.txgw.consumer.sim;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.Address;
@@ -18,7 +19,10 @@ import io.txgw.consumer.SimulatedProcess;
 import io.txgw.consumer.TestTrust;
 import io.txgw.consumer.chain.BcoinSender;
 import io.txgw.consumer.chain.BitcoinCoreSender;
+import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.EthereumSender;
+import io.txgw.consumer.finality.ChainFollower;
+import io.txgw.consumer.finality.Finality;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -74,6 +78,7 @@ final class ConsumerSimulation {
   private final SimLeases leases = new SimLeases();
   private final boolean guarded;
   private final int horizon;
+  private final ChainFollower.Settings following;
   private final List<String> sources = new ArrayList<>();
   private final List<Payout> toPost = new ArrayList<>();
   private final Map<String, Payout> posted = new LinkedHashMap<>();
@@ -122,24 +127,30 @@ final class ConsumerSimulation {
       consumer = kafka.newConsumer("c" + slot + "-" + session);
       producer = kafka.newProducer("txgw-c" + slot);
       AccountGuard guard = guarded ? leases.guardFor(session) : AccountGuard.unguarded();
+      Map<Chain, ChainSender> senders =
+          Map.of(
+              Chain.ETH,
+              new EthereumSender(node, clock),
+              Chain.BTC,
+              btc.dialect() == SimBtcNode.Dialect.BCOIN
+                  ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
+                  : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock));
       process =
           new SimulatedProcess(
               consumer,
               producer,
-              Map.of(
-                  Chain.ETH,
-                  new EthereumSender(node, clock),
-                  Chain.BTC,
-                  btc.dialect() == SimBtcNode.Dialect.BCOIN
-                      ? new BcoinSender(
-                          btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
-                      : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock)),
+              senders,
               intake,
               p -> journalOf(p),
               horizon,
               guard,
               clock,
-              () -> clock.instant().isBefore(quarantinedUntil));
+              () -> clock.instant().isBefore(quarantinedUntil),
+              Finality.of(
+                  senders,
+                  Map.of(Chain.ETH, following, Chain.BTC, following),
+                  clock,
+                  new SimpleMeterRegistry()));
       process.start();
       alive = true;
       frozenFor = 0;
@@ -174,6 +185,15 @@ final class ConsumerSimulation {
     this.guarded = random.nextInt(4) != 0;
     // Small horizons make journal generations roll, and their tombstones fall, within a run.
     this.horizon = 1 + random.nextInt(12);
+    // Shallow depths and short windows. A reorganisation takes fewer blocks than the depth: what
+    // CONFIRMED promises, and nothing more.
+    int depth = 2 + random.nextInt(3);
+    this.following =
+        new ChainFollower.Settings(
+            depth,
+            depth + 1 + random.nextInt(5),
+            Duration.ofMillis(random.nextInt(2000)),
+            Duration.ofSeconds(5 + random.nextInt(60)));
     log(
         "seed "
             + seed
@@ -340,9 +360,14 @@ final class ConsumerSimulation {
     } else if (roll < 97) {
       armFreezeInsideTransaction();
     } else if (roll < 98) {
-      node.mine(1 + random.nextInt(20));
+      if (random.nextInt(3) == 0) {
+        ethReorg();
+      } else {
+        node.mine(1 + random.nextInt(20));
+      }
     } else {
-      switch (random.nextInt(3)) {
+      switch (random.nextInt(4)) {
+        case 3 -> btcReorg();
         case 0 -> btc.mine(1 + random.nextInt(20));
         case 1 -> btc.evictOne();
         default -> {
@@ -584,11 +609,62 @@ final class ConsumerSimulation {
 
   private void advanceClock() {
     clock.advance(Duration.ofMillis(500 + random.nextInt(2500)));
-    if (random.nextInt(3) == 0) {
+    int eth = random.nextInt(6);
+    if (eth < 2) {
       node.mine(1 + random.nextInt(50));
+    } else if (eth == 2) {
+      // A block holding what the pool had, soon taken back: the payouts in it are reorganised.
+      node.mine(1);
+      ethReorg();
     }
-    if (random.nextInt(3) == 0) {
+    int bitcoin = random.nextInt(6);
+    if (bitcoin < 2) {
       btc.mine(1 + random.nextInt(50));
+    } else if (bitcoin == 2) {
+      btc.mine(1);
+      btcReorg();
+    }
+  }
+
+  /**
+   * Takes blocks off the Ethereum chain, their transactions back in the pool (geth) or gone
+   * (anvil); never one that has been the confirmation depth deep at any time, since that breaks
+   * what CONFIRMED promises. Heights fall only here, so the highest seen so far is the height at
+   * this call or an earlier one.
+   */
+  private void ethReorg() {
+    ethHighest = Math.max(ethHighest, node.height());
+    int depth = reorgDepth(node.height(), ethHighest, 1);
+    if (depth > 0) {
+      boolean back = random.nextBoolean();
+      log("eth: reorganisation of " + depth + " blocks, transactions back to the pool " + back);
+      count("eth reorgs");
+      node.reorg(depth, back);
+    }
+  }
+
+  private long ethHighest;
+  private long btcHighest;
+
+  /**
+   * A random depth that leaves every block that ever had {@code following.depth()} blocks on top
+   * (itself included) in the chain, and the first {@code keep} blocks; 0 when none can go.
+   */
+  private int reorgDepth(long height, long highest, long keep) {
+    long lowestAllowed = Math.max(keep + 1, highest - following.depth() + 2);
+    long most = height - lowestAllowed + 1;
+    return most < 1 ? 0 : 1 + random.nextInt((int) most);
+  }
+
+  /** The same on the Bitcoin chain, whose first two blocks (genesis, funding) stay. */
+  private void btcReorg() {
+    btcHighest = Math.max(btcHighest, btc.height());
+    int depth = reorgDepth(btc.height(), btcHighest, 2);
+    if (depth > 0) {
+      boolean back = random.nextBoolean();
+      log("btc: reorganisation of " + depth + " blocks, transactions back to the pool " + back);
+      count("btc reorgs");
+      btc.reorg(depth, back);
     }
   }
 
@@ -629,6 +705,7 @@ final class ConsumerSimulation {
         kafka.rebalance(random);
       }
       clock.advance(Duration.ofSeconds(1));
+      node.foreignResend();
       node.mine(Integer.MAX_VALUE);
       // What the wallet does on its own (bcoin on reconnecting, Core every few hours): send its
       // transactions again. Until confirmations are tracked, a Bitcoin payout recorded BROADCAST
@@ -653,6 +730,7 @@ final class ConsumerSimulation {
         return false;
       }
     }
+    // Units followed to their depth count as pending until RECORDED.
     return pendingUnits().isEmpty() && resultsByKey().keySet().containsAll(posted.keySet());
   }
 
@@ -679,7 +757,23 @@ final class ConsumerSimulation {
     return "offsets "
         + kafka.groupOffsets()
         + ", pending units "
-        + pendingUnits().size()
+        + latestUnits().values().stream()
+            .filter(
+                u ->
+                    u.state() == JournalEntry.State.PREPARED
+                        || u.state() == JournalEntry.State.CONFIRMING)
+            .map(
+                u ->
+                    u.unitId()
+                        + " "
+                        + u.state()
+                        + " nonce "
+                        + u.nonce()
+                        + " block "
+                        + u.blockHeight()
+                        + " "
+                        + u.payouts().stream().map(JournalEntry.Item::status).toList())
+            .toList()
         + ", results "
         + resultsByKey().size()
         + " of "
@@ -741,10 +835,25 @@ final class ConsumerSimulation {
     }
     for (Payout payout : posted.values()) {
       List<PayoutResult> rs = results.getOrDefault(payout.resultKey(), List.of());
-      if (rs.size() != 1) {
-        return payout.resultKey() + " has " + rs.size() + " results: " + rs;
+      List<PayoutResult> finals = rs.stream().filter(r -> r.status().isFinal()).toList();
+      if (finals.size() != 1 || !rs.get(rs.size() - 1).status().isFinal()) {
+        return payout.resultKey()
+            + " has "
+            + finals.size()
+            + " final results, or a final one not last: "
+            + rs;
       }
-      PayoutResult result = rs.get(0);
+      for (int i = 1; i < rs.size(); i++) {
+        PayoutStatus before = rs.get(i - 1).status();
+        PayoutStatus now = rs.get(i).status();
+        if (now == PayoutStatus.CONFIRMED && before != PayoutStatus.BROADCAST) {
+          return payout.resultKey() + " CONFIRMED without BROADCAST before it: " + rs;
+        }
+        if (now == PayoutStatus.REORGED && before != PayoutStatus.BROADCAST) {
+          return payout.resultKey() + " REORGED without BROADCAST before it: " + rs;
+        }
+      }
+      PayoutResult result = finals.get(0);
       if (payout.chain() == Chain.BTC) {
         String broken = checkBitcoin(payout, result);
         if (broken != null) {
@@ -754,13 +863,13 @@ final class ConsumerSimulation {
       }
       List<SimEthNode.Transfer> transfers =
           paid.getOrDefault(payout.to().value().toLowerCase(Locale.ROOT), List.of());
-      if (result.status() == PayoutStatus.BROADCAST && node.isContract(payout.to().value())) {
+      if (result.status() == PayoutStatus.CONFIRMED && node.isContract(payout.to().value())) {
         return payout.resultKey() + " paid a contract: " + result;
       }
-      if (result.status() == PayoutStatus.BROADCAST) {
+      if (result.status() == PayoutStatus.CONFIRMED) {
         if (transfers.size() != 1) {
           return payout.resultKey()
-              + " is BROADCAST and the chain paid it "
+              + " is CONFIRMED and the chain paid it "
               + transfers.size()
               + " times";
         }
@@ -796,10 +905,10 @@ final class ConsumerSimulation {
     List<SimBtcNode.Transfer> transfers =
         btc.transfers().stream().filter(t -> t.address().equals(payout.to().value())).toList();
     long sats = payout.amount().toUnits(8).longValueExact();
-    if (result.status() == PayoutStatus.BROADCAST) {
+    if (result.status() == PayoutStatus.CONFIRMED) {
       if (transfers.size() != 1) {
         return payout.resultKey()
-            + " is BROADCAST and the chain paid it "
+            + " is CONFIRMED and the chain paid it "
             + transfers.size()
             + " times: "
             + transfers;
@@ -843,7 +952,10 @@ final class ConsumerSimulation {
 
   private List<String> pendingUnits() {
     return latestUnits().values().stream()
-        .filter(u -> u.state() == JournalEntry.State.PREPARED)
+        .filter(
+            u ->
+                u.state() == JournalEntry.State.PREPARED
+                    || u.state() == JournalEntry.State.CONFIRMING)
         .map(JournalEntry::unitId)
         .toList();
   }

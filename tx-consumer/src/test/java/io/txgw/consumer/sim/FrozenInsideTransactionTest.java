@@ -63,7 +63,8 @@ class FrozenInsideTransactionTest {
               1_000,
               AccountGuard.unguarded(),
               clock,
-              () -> clock.instant().isBefore(quarantine.get(name)));
+              () -> clock.instant().isBefore(quarantine.get(name)),
+              io.txgw.consumer.finality.Finality.none());
       loop.start();
     }
 

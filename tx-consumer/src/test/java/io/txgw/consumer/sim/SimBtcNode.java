@@ -40,6 +40,12 @@ import java.util.regex.Pattern;
  *
  * <p>Raw bytes are the hex of a canonical text of the inputs and outputs (and whether the wallet
  * signed); the txid is their double SHA-256, so the same bytes always carry the same txid.
+ *
+ * <p>Blocks are linked by their previous block's hash and read as the dialect shapes them ({@code
+ * getbestblockhash}, {@code getblockcount}, {@code getblockhash}, {@code getblock}); {@link #reorg}
+ * takes blocks off the tip. Block 0 is an empty genesis and block 1 holds the wallet's funding (its
+ * only transaction without inputs); neither is ever taken off. A lagging node knows a shorter
+ * prefix of the current chain: it never answers from a chain a reorganisation has left.
  */
 final class SimBtcNode implements Rpc {
   /** Which node plays: bcoin (a wallet REST API, a node that lies) or Bitcoin Core. */
@@ -70,6 +76,14 @@ final class SimBtcNode implements Rpc {
 
   /** An output the chain paid to an address outside the wallet. */
   record Transfer(String txid, String address, long sats, long block) {}
+
+  /**
+   * A block: on the chain at {@code height}, or taken off it by a reorganisation and still known by
+   * its hash, as both nodes keep a side-chain block.
+   */
+  record Block(long height, String hash, String previous, List<Tx> txs, Instant time) {}
+
+  private static final String ZERO_HASH = "0".repeat(64);
 
   private record Refusal(int code, String message) {}
 
@@ -123,8 +137,17 @@ final class SimBtcNode implements Rpc {
   private final List<Transfer> transfers = new ArrayList<>();
   private final Supplier<Instant> now;
 
-  /** When each block was mined, by height; the funding block counts as there from the start. */
-  private final List<Instant> blockTimes = new ArrayList<>(List.of(Instant.MIN, Instant.MIN));
+  /** The chain by height: genesis, the funding block, then what was mined. */
+  private final List<Block> chain = new ArrayList<>();
+
+  /** Every block ever sealed, those a reorganisation took off the chain included. */
+  private final Map<String, Block> blocksByHash = new LinkedHashMap<>();
+
+  /** What the block being mined confirms, in order. */
+  private final List<Tx> building = new ArrayList<>();
+
+  /** Sealed blocks so far: salts each block's hash, so that a block mined again differs. */
+  private long sealed;
 
   /** Mined at once, never in any mempool: a node behind their block has not heard of them. */
   private final Set<String> foreignTxids = new HashSet<>();
@@ -167,9 +190,12 @@ final class SimBtcNode implements Rpc {
         coins.add(new Output(RECEIVE_ADDRESS, sats));
       }
     }
+    tip = 0;
+    seal(Instant.MIN);
     tip = 1;
     view = tip;
     confirm(tx(true, List.of(), coins));
+    seal(Instant.MIN);
   }
 
   void faults(SimEthNode.Faults faults) {
@@ -239,7 +265,7 @@ final class SimBtcNode implements Rpc {
     view = tip;
     if (random.nextDouble() < faults.lagging()) {
       Instant seen = now.get().minusMillis(1 + random.nextInt((int) SimEthNode.MAX_LAG.toMillis()));
-      while (view > 1 && blockTimes.get((int) view).isAfter(seen)) {
+      while (view > 1 && chain.get((int) view).time().isAfter(seen)) {
         view--;
       }
     }
@@ -271,6 +297,11 @@ final class SimBtcNode implements Rpc {
       case "fundrawtransaction" -> fundRaw(decode(params.path(0).asText()), params.path(1));
       case "signrawtransactionwithwallet" -> signWithWallet(decode(params.path(0).asText()));
       case "gettransaction" -> walletTx(params.path(0).asText());
+      case "getmempoolentry" -> mempoolEntry(params.path(0).asText());
+      case "getbestblockhash" -> text(chain.get((int) view).hash());
+      case "getblockcount" -> Json.mapper().getNodeFactory().numberNode(view);
+      case "getblockhash" -> blockHash(params.path(0));
+      case "getblock" -> block(params);
       default -> throw error(-32601, "Method not found.");
     };
   }
@@ -514,7 +545,7 @@ final class SimBtcNode implements Rpc {
   }
 
   private JsonNode send(Tx tx) throws RpcException {
-    Refusal refusal = admit(tx);
+    Refusal refusal = admit(tx, true);
     if (refusal == null) {
       return text(tx.txid());
     }
@@ -526,8 +557,12 @@ final class SimBtcNode implements Rpc {
     throw error(refusal.code(), refusal.message());
   }
 
-  /** Takes {@code tx} into the mempool, or says why not, in Core's words; null when it holds it. */
-  private Refusal admit(Tx tx) {
+  /**
+   * Takes {@code tx} into the mempool, or says why not, in Core's words; null when it holds it.
+   *
+   * @param fresh false when a reorganisation puts it back: it is not news, to bcoin or the trace
+   */
+  private Refusal admit(Tx tx, boolean fresh) {
     if (heights.containsKey(tx.txid())) {
       return new Refusal(-27, "Transaction already in block chain");
     }
@@ -566,6 +601,9 @@ final class SimBtcNode implements Rpc {
     // The wallet sees every transaction spending its coins.
     walletTxs.put(tx.txid(), tx);
     unsent.remove(tx.txid());
+    if (!fresh) {
+      return null;
+    }
     if (dialect == Dialect.BCOIN && lateMempool > 0 && random.nextDouble() < lateMempool) {
       hidden.put(tx.txid(), 1 + random.nextInt(3));
     }
@@ -606,10 +644,15 @@ final class SimBtcNode implements Rpc {
     json.put("hex", tx.hex());
     Long height = heights.get(txid);
     if (height != null && height <= view) {
+      Block b = chain.get(height.intValue());
+      json.put("blockhash", b.hash());
       json.put("confirmations", view - height + 1);
+      json.put("time", seconds(b.time())).put("blocktime", seconds(b.time()));
     } else if (dialect == Dialect.BCOIN) {
       // Not mined, or mined in a block a lagging node has not seen: it holds it in its mempool.
+      json.putNull("blockhash");
       json.put("confirmations", 0);
+      json.put("time", 0).put("blocktime", 0);
     }
     return json;
   }
@@ -666,11 +709,25 @@ final class SimBtcNode implements Rpc {
   }
 
   // Core's wallet: what it has seen of a transaction, negative when the chain holds a conflict.
+  /** The mempool's entry for a transaction, or the node's refusal when it holds none. */
+  private JsonNode mempoolEntry(String txid) throws RpcException {
+    if (!mempool.containsKey(txid)) {
+      throw dialect == Dialect.CORE
+          ? error(-5, "Transaction not in mempool")
+          : error(-1, "Transaction not in mempool.");
+    }
+    return Json.mapper().createObjectNode().put("txid", txid);
+  }
+
   private JsonNode walletTx(String txid) throws RpcException {
     ObjectNode json = Json.mapper().createObjectNode().put("txid", txid);
     Long height = heights.get(txid);
     if (height != null && height <= view) {
-      return json.put("confirmations", view - height + 1).put("blockheight", height);
+      Block b = chain.get(height.intValue());
+      return json.put("confirmations", view - height + 1)
+          .put("blockhash", b.hash())
+          .put("blockheight", height)
+          .put("blocktime", seconds(b.time()));
     }
     Tx tx =
         height != null && !foreignTxids.contains(txid) ? chainTxs.get(txid) : walletTxs.get(txid);
@@ -684,7 +741,7 @@ final class SimBtcNode implements Rpc {
   /** Mines one block of at most {@code max} mempool transactions, parents before children. */
   void mine(int max) {
     tip++;
-    blockTimes.add(now.get());
+    Instant time = now.get();
     List<String> mined = new ArrayList<>();
     for (Tx tx : List.copyOf(mempool.values())) {
       if (mined.size() >= max) {
@@ -693,6 +750,7 @@ final class SimBtcNode implements Rpc {
       confirm(tx);
       mined.add(SimEthNode.short_(tx.txid()));
     }
+    seal(time);
     trace.accept("btc: block " + tip + " mined " + mined);
   }
 
@@ -753,9 +811,9 @@ final class SimBtcNode implements Rpc {
     Tx spend =
         tx(true, List.of(coin), List.of(new Output(to, sats - Math.min(FEE_SATS, sats / 2))));
     tip++;
-    blockTimes.add(now.get());
     foreignTxids.add(spend.txid());
     confirm(spend);
+    seal(now.get());
     trace.accept(
         "btc: someone else spent "
             + coin
@@ -779,7 +837,7 @@ final class SimBtcNode implements Rpc {
       if (mempool.containsKey(tx.txid())) {
         continue;
       }
-      Refusal refusal = admit(tx);
+      Refusal refusal = admit(tx, true);
       if (refusal == null) {
         resent++;
       } else {
@@ -829,6 +887,184 @@ final class SimBtcNode implements Rpc {
     walletTxs.remove(tx.txid());
     unsent.remove(tx.txid());
     hidden.remove(tx.txid());
+    building.add(tx);
+  }
+
+  /** Adds block {@link #tip} of what was confirmed since the last one on top of the chain. */
+  private void seal(Instant time) {
+    if (chain.size() != tip) {
+      throw new IllegalStateException("sealing block " + tip + " on " + chain.size());
+    }
+    String previous = chain.isEmpty() ? ZERO_HASH : chain.get(chain.size() - 1).hash();
+    StringBuilder content = new StringBuilder("block|").append(tip).append('|').append(previous);
+    content.append('|').append(++sealed);
+    building.forEach(tx -> content.append('|').append(tx.txid()));
+    String hash =
+        HEX.formatHex(sha256(sha256(content.toString().getBytes(StandardCharsets.UTF_8))));
+    Block block = new Block(tip, hash, previous, List.copyOf(building), time);
+    building.clear();
+    chain.add(block);
+    blocksByHash.put(hash, block);
+  }
+
+  /**
+   * A reorganisation: the last {@code depth} blocks leave the chain and everything they did is
+   * undone: the UTXO set, the chain's spends and {@link #transfers()} are as before them, and the
+   * wallet counts their transactions (someone else's spends aside) as its own pending ones again,
+   * as both wallets do, so that {@link #walletResend()} sends them again. The blocks stay known by
+   * hash, with {@code confirmations} -1. With {@code returnToPool} their transactions go back to
+   * the mempool ahead of what it holds, in block order, less those it now refuses, as bcoin and
+   * Core do; without, the mempool does not hold them. Either way the mempool then drops what spends
+   * an output no longer there. Nothing is mined here; the next block mined has a new hash.
+   *
+   * @param depth how many blocks, from 1 to the height less the funding block
+   * @return the ids of the transactions taken out of the chain, in block order
+   */
+  List<String> reorg(int depth, boolean returnToPool) {
+    if (depth < 1 || depth > tip - 1) {
+      throw new IllegalArgumentException("cannot take " + depth + " of " + (tip - 1) + " blocks");
+    }
+    List<Tx> removed = new ArrayList<>();
+    for (int k = 0; k < depth; k++) {
+      Block gone = chain.remove(chain.size() - 1);
+      List<Tx> txs = gone.txs();
+      for (int i = txs.size() - 1; i >= 0; i--) {
+        disconnect(txs.get(i));
+      }
+      removed.addAll(0, txs);
+    }
+    tip -= depth;
+    long head = tip;
+    transfers.removeIf(t -> t.block() > head);
+    // The wallet's view: what it sent and the chain held is pending again, parents first.
+    Map<String, Tx> pending = new LinkedHashMap<>();
+    removed.stream()
+        .filter(tx -> !foreignTxids.contains(tx.txid()))
+        .forEach(tx -> pending.put(tx.txid(), tx));
+    pending.putAll(walletTxs);
+    walletTxs.clear();
+    walletTxs.putAll(pending);
+    // The mempool: what the blocks held first, then what it held, each as far as it is valid now.
+    List<Tx> held = new ArrayList<>(mempool.values());
+    mempool.clear();
+    mempoolSpender.clear();
+    int back = 0;
+    if (returnToPool) {
+      for (Tx tx : removed) {
+        Refusal refusal = admit(tx, false);
+        if (refusal == null) {
+          back++;
+        } else {
+          trace.accept(
+              "btc: reorg dropped " + SimEthNode.short_(tx.txid()) + ": " + refusal.message());
+        }
+      }
+    }
+    for (Tx tx : held) {
+      Refusal refusal = admit(tx, false);
+      if (refusal != null) {
+        hidden.remove(tx.txid());
+        trace.accept(
+            "btc: mempool dropped " + SimEthNode.short_(tx.txid()) + ": " + refusal.message());
+      }
+    }
+    trace.accept(
+        "btc: reorg of "
+            + depth
+            + " blocks back to block "
+            + tip
+            + ": "
+            + removed.size()
+            + " transactions out, "
+            + back
+            + " back in the mempool");
+    return removed.stream().map(Tx::txid).toList();
+  }
+
+  /** Undoes {@link #confirm} of a transaction of the tip block, the later ones undone already. */
+  private void disconnect(Tx tx) {
+    for (int i = 0; i < tx.outputs().size(); i++) {
+      utxo.remove(new Outpoint(tx.txid(), i));
+    }
+    for (Outpoint at : tx.inputs()) {
+      chainSpender.remove(at);
+      Tx parent = chainTxs.get(at.txid());
+      if (parent != null && at.index() < parent.outputs().size()) {
+        Output out = parent.outputs().get(at.index());
+        utxo.put(at, new Coin(out.address(), out.sats(), heights.get(at.txid())));
+      }
+    }
+    chainTxs.remove(tx.txid());
+    heights.remove(tx.txid());
+  }
+
+  private JsonNode blockHash(JsonNode height) throws RpcException {
+    if (!height.canConvertToLong() || height.asLong() < 0 || height.asLong() > view) {
+      throw error(
+          -8, dialect == Dialect.CORE ? "Block height out of range" : "Block height out of range.");
+    }
+    return text(chain.get((int) height.asLong()).hash());
+  }
+
+  /**
+   * bcoin: {@code getblock hash (verbose=true) (details=false)}; Core: {@code getblock hash
+   * (verbosity=1)}, 0 for hex, 2 for transaction objects.
+   */
+  private JsonNode block(ArrayNode params) throws RpcException {
+    Block b = blocksByHash.get(params.path(0).asText());
+    boolean onChain = b != null && b.height() < chain.size() && chain.get((int) b.height()) == b;
+    if (b == null || (onChain && b.height() > view)) {
+      throw dialect == Dialect.CORE ? error(-5, "Block not found") : error(-1, "Block not found");
+    }
+    boolean verbose;
+    boolean details;
+    JsonNode second = params.path(1);
+    if (dialect == Dialect.BCOIN) {
+      verbose = second.asBoolean(true);
+      details = params.path(2).asBoolean(false);
+    } else {
+      int verbosity =
+          second.isMissingNode() || second.isNull()
+              ? 1
+              : second.isBoolean() ? (second.asBoolean() ? 1 : 0) : second.asInt(1);
+      verbose = verbosity > 0;
+      details = verbosity > 1;
+    }
+    if (!verbose) {
+      StringBuilder raw = new StringBuilder(b.hash()).append(';').append(b.previous());
+      b.txs().forEach(tx -> raw.append(';').append(tx.hex()));
+      return text(HEX.formatHex(raw.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+    boolean core = dialect == Dialect.CORE;
+    ObjectNode json = Json.mapper().createObjectNode();
+    json.put("hash", b.hash());
+    json.put("confirmations", onChain ? view - b.height() + 1 : -1);
+    json.put("height", b.height());
+    json.put("time", seconds(b.time()));
+    json.put("nTx", b.txs().size());
+    if (b.height() > 0) {
+      json.put("previousblockhash", b.previous());
+    } else if (!core) {
+      json.putNull("previousblockhash");
+    }
+    if (onChain && b.height() < view) {
+      json.put("nextblockhash", chain.get((int) b.height() + 1).hash());
+    } else if (!core) {
+      json.putNull("nextblockhash");
+    }
+    ArrayNode txs = json.putArray("tx");
+    for (Tx tx : b.txs()) {
+      if (details) {
+        txs.add(json(tx).put("hex", tx.hex()));
+      } else {
+        txs.add(tx.txid());
+      }
+    }
+    return json;
+  }
+
+  private static long seconds(Instant time) {
+    return time.equals(Instant.MIN) ? 0 : time.getEpochSecond();
   }
 
   private void evict(String txid, String why) {

@@ -486,6 +486,186 @@ class SimBtcNodeTest {
     }
   }
 
+  /** {@code getblock} as each dialect's client calls it. */
+  private static JsonNode block(SimBtcNode node, String hash) throws Exception {
+    return node.dialect() == Dialect.CORE
+        ? node.call("getblock", hash, 1)
+        : node.call("getblock", hash, true, false);
+  }
+
+  private static String hashAt(SimBtcNode node, long height) throws Exception {
+    return node.call("getblockhash", height).asText();
+  }
+
+  private static List<String> txids(JsonNode block) {
+    List<String> ids = new ArrayList<>();
+    block.path("tx").forEach(t -> ids.add(t.asText()));
+    return ids;
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void blocksLinkByPreviousBlockHashAndAMinedTransactionNamesItsBlock(Dialect dialect)
+      throws Exception {
+    SimBtcNode node = node(dialect);
+    JournalEntry unit = prepare(sender(node), threePayouts());
+    sender(node).broadcast(unit);
+    node.mine(10);
+
+    String best = node.call("getbestblockhash").asText();
+    JsonNode tip = block(node, best);
+    JsonNode funding = block(node, hashAt(node, 1));
+    JsonNode tx = node.call("getrawtransaction", unit.txid(), true);
+
+    assertThat(node.call("getblockcount").asLong()).isEqualTo(2);
+    assertThat(best).matches("[0-9a-f]{64}").isEqualTo(hashAt(node, 2));
+    assertThat(tip.path("height").asLong()).isEqualTo(2);
+    assertThat(tip.path("confirmations").asLong()).isEqualTo(1);
+    assertThat(tip.path("previousblockhash").asText()).isEqualTo(hashAt(node, 1));
+    assertThat(txids(tip)).containsExactly(unit.txid());
+    assertThat(funding.path("previousblockhash").asText()).isEqualTo(hashAt(node, 0));
+    assertThat(funding.path("nextblockhash").asText()).isEqualTo(best);
+    assertThat(funding.path("confirmations").asLong()).isEqualTo(2);
+    assertThat(txids(funding)).hasSize(1);
+    assertThat(tx.path("blockhash").asText()).isEqualTo(best);
+    assertThat(tx.path("confirmations").asLong()).isEqualTo(1);
+    assertThatThrownBy(() -> node.call("getblockhash", 3))
+        .isInstanceOfSatisfying(RpcException.class, e -> assertThat(e.code()).isEqualTo(-8));
+    assertThatThrownBy(() -> block(node, "00".repeat(32)))
+        .isInstanceOfSatisfying(
+            RpcException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(dialect == Dialect.CORE ? -5 : -1);
+              assertThat(e.getMessage()).isEqualTo("Block not found");
+            });
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void reorgReturningTransactionsToTheMempoolMinesThemAgainInABlockWithANewHash(Dialect dialect)
+      throws Exception {
+    SimBtcNode node = node(dialect);
+    ChainSender sender = sender(node);
+    JournalEntry unit = prepare(sender, threePayouts());
+    sender.broadcast(unit);
+    node.mine(10);
+    node.mine(10);
+    String oldTwo = hashAt(node, 2);
+    String oldThree = hashAt(node, 3);
+
+    assertThat(node.reorg(2, true)).containsExactly(unit.txid());
+
+    assertThat(node.call("getblockcount").asLong()).isEqualTo(1);
+    assertThat(node.mempoolSize()).isEqualTo(1);
+    assertThat(node.transfers()).isEmpty();
+    JsonNode pooled = node.call("getrawtransaction", unit.txid(), true);
+    assertThat(pooled.path("blockhash").asText("")).isEmpty();
+    assertThat(pooled.path("confirmations").asLong(0)).isZero();
+
+    node.mine(10);
+    String newTwo = hashAt(node, 2);
+
+    assertThat(newTwo).isNotEqualTo(oldTwo);
+    assertThat(block(node, newTwo).path("previousblockhash").asText()).isEqualTo(hashAt(node, 1));
+    assertThat(txids(block(node, newTwo))).containsExactly(unit.txid());
+    assertThat(node.call("getrawtransaction", unit.txid(), true).path("blockhash").asText())
+        .isEqualTo(newTwo);
+    assertThat(node.transfers()).containsExactlyInAnyOrderElementsOf(expected(unit, 2));
+    // Blocks taken off the chain are still served by hash, as not on the main chain.
+    JsonNode old = block(node, oldTwo);
+    assertThat(old.path("confirmations").asLong()).isEqualTo(-1);
+    assertThat(old.path("height").asLong()).isEqualTo(2);
+    assertThat(txids(old)).containsExactly(unit.txid());
+    assertThat(block(node, oldThree).path("previousblockhash").asText()).isEqualTo(oldTwo);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void reorgWithoutTheMempoolLeavesTheCoinsUnspentAndTheWalletSendsItAgain(Dialect dialect)
+      throws Exception {
+    SimBtcNode node = node(dialect);
+    ChainSender sender = sender(node);
+    JournalEntry unit = prepare(sender, threePayouts());
+    sender.broadcast(unit);
+    node.mine(10);
+    String mined = hashAt(node, 2);
+    JsonNode input = node.call("decoderawtransaction", unit.rawTransaction()).path("vin").path(0);
+    String prev = input.path("txid").asText();
+    int index = input.path("vout").asInt();
+    assertThat(node.call("gettxout", prev, index, false).isNull()).isTrue();
+
+    node.reorg(1, false);
+
+    assertThat(node.call("gettxout", prev, index, false).isNull()).isFalse();
+    assertThat(node.mempoolSize()).isZero();
+    assertThat(node.transfers()).isEmpty();
+    assertThatThrownBy(() -> node.call("getrawtransaction", unit.txid(), true))
+        .isInstanceOfSatisfying(
+            RpcException.class,
+            e ->
+                assertThat(e.getMessage())
+                    .startsWith(
+                        dialect == Dialect.CORE
+                            ? "No such mempool or blockchain transaction"
+                            : "Transaction not found."));
+
+    // Both wallets count it as theirs and unconfirmed again, and send it again.
+    assertThat(node.walletResend()).isEqualTo(1);
+    node.mine(10);
+    assertThat(hashAt(node, 2)).isNotEqualTo(mined);
+    assertThat(node.transfers()).containsExactlyInAnyOrderElementsOf(expected(unit, 2));
+  }
+
+  @Test
+  void reorgDropsFromTheMempoolWhatSpendsAnOutputNoLongerThere() throws Exception {
+    SimBtcNode node = node(Dialect.BCOIN, 4_000_000, 42);
+    ChainSender sender = sender(node);
+    // Four coins: the fifth unit spends the change of one of the first four.
+    List<JournalEntry> units = new ArrayList<>();
+    for (int n = 1; n <= 4; n++) {
+      units.add(prepare(sender, List.of(payout(n, "0.0001"))));
+      sender.broadcast(units.get(n - 1));
+    }
+    node.mine(10);
+    JournalEntry child = prepare(sender, List.of(payout(5, "0.0001")));
+    sender.broadcast(child);
+    assertThat(node.mempoolSize()).isEqualTo(1);
+
+    node.reorg(1, false);
+
+    assertThat(node.mempoolSize()).isZero();
+    assertThat(node.walletResend()).isEqualTo(5);
+    node.mine(10);
+    assertThat(paidToPayouts(node)).hasSize(5);
+  }
+
+  @Test
+  void reorgKeepsTheFundingBlock() {
+    SimBtcNode node = node(Dialect.CORE);
+    node.mine(1);
+
+    assertThatThrownBy(() -> node.reorg(2, true)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> node.reorg(0, true)).isInstanceOf(IllegalArgumentException.class);
+    node.reorg(1, true);
+    assertThat(node.height()).isEqualTo(1);
+  }
+
+  @Test
+  void laggingNodeAnswersBlockReadsAsOfAnOlderTip() throws Exception {
+    SimBtcNode node = node(Dialect.CORE);
+    clock.advance(Duration.ofSeconds(30));
+    node.mine(1);
+    String tip = node.call("getbestblockhash").asText();
+
+    node.faults(new SimEthNode.Faults(0, 0, 0, 0, 0, 0, 1));
+    assertThat(node.call("getblockcount").asLong()).isEqualTo(1);
+    assertThat(node.call("getbestblockhash").asText()).isNotEqualTo(tip);
+    assertThatThrownBy(() -> block(node, tip)).isInstanceOf(RpcException.class);
+    node.faults(SimEthNode.Faults.NONE);
+
+    assertThat(block(node, tip).path("height").asLong()).isEqualTo(2);
+  }
+
   @Test
   void sameSeedAndCallsGiveTheSameRun() throws Exception {
     List<List<String>> traces = new ArrayList<>();

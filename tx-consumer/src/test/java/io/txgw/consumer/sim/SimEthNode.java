@@ -28,6 +28,11 @@ import java.util.function.Consumer;
  *
  * <p>"Signing" packs the transaction's fields into the raw bytes; the txid is their Keccak hash,
  * exactly as the sender computes it.
+ *
+ * <p>Blocks are linked by parent hash and read as geth shapes them ({@code eth_blockNumber}, {@code
+ * eth_getBlockByNumber}, {@code eth_getBlockByHash}); {@link #reorg} takes blocks off the head, as
+ * a reorganisation or anvil's {@code anvil_rollback} does. A lagging node in rotation knows a
+ * shorter prefix of the current chain: it never answers from a chain a reorganisation has left.
  */
 final class SimEthNode implements Rpc {
   /** Addresses that hold code: a native transfer to them is refused unless a client allows it. */
@@ -152,6 +157,14 @@ final class SimEthNode implements Rpc {
   /** A transfer the chain made. */
   record Transfer(String txid, String from, String to, BigInteger value, long block) {}
 
+  /**
+   * A block: on the chain at {@code number}, or taken off it by a reorganisation and still known by
+   * its hash, as geth keeps a side-chain block.
+   */
+  record Block(long number, String hash, String parentHash, List<Tx> txs, java.time.Instant time) {}
+
+  private static final String ZERO_HASH = "0x" + "0".repeat(64);
+
   static final long GAS = 21_000;
   private static final HexFormat HEX = HexFormat.of();
 
@@ -170,8 +183,14 @@ final class SimEthNode implements Rpc {
   private int foreign;
   private final java.util.function.Supplier<java.time.Instant> now;
 
-  /** When each block was mined, by number; block 0 is the start. */
-  private final List<java.time.Instant> blockTimes = new ArrayList<>();
+  /** The chain by number; block 0 is the start, with no transactions. */
+  private final List<Block> chain = new ArrayList<>();
+
+  /** Every block ever sealed, those a reorganisation took off the chain included. */
+  private final Map<String, Block> blocksByHash = new LinkedHashMap<>();
+
+  /** Sealed blocks so far: salts each block's hash, so that a block mined again differs. */
+  private long sealed;
 
   /** The block a lagging node answers from on this call; the head when it does not lag. */
   private long view;
@@ -190,11 +209,11 @@ final class SimEthNode implements Rpc {
       Consumer<String> trace,
       java.util.function.Supplier<java.time.Instant> now) {
     this.now = now;
-    blockTimes.add(java.time.Instant.MIN);
     this.random = random;
     this.dialect = dialect;
     this.automine = automine;
     this.trace = trace;
+    seal(List.of(), java.time.Instant.MIN);
   }
 
   void faults(Faults faults) {
@@ -249,7 +268,7 @@ final class SimEthNode implements Rpc {
       java.time.Instant seen =
           now.get()
               .minus(java.time.Duration.ofMillis(1 + random.nextInt((int) MAX_LAG.toMillis())));
-      while (view > 0 && blockTimes.get((int) view).isAfter(seen)) {
+      while (view > 0 && chain.get((int) view).time().isAfter(seen)) {
         view--;
       }
     }
@@ -284,6 +303,11 @@ final class SimEthNode implements Rpc {
                   ? "0x6080604052"
                   : "0x");
       case "eth_getTransactionByHash" -> byHash(params.get(0).asText());
+      case "eth_blockNumber" -> text(hex(BigInteger.valueOf(view)));
+      case "eth_getBlockByNumber" ->
+          blockByNumber(params.path(0).asText(), params.path(1).asBoolean(false));
+      case "eth_getBlockByHash" ->
+          blockByHash(params.path(0).asText(), params.path(1).asBoolean(false));
       case "anvil_dropTransaction" -> {
         if (!dialect.canDrop) {
           throw error(-32601, "the method anvil_dropTransaction does not exist");
@@ -349,7 +373,8 @@ final class SimEthNode implements Rpc {
   /** Mines one block of at most {@code max} executable pool transactions. */
   void mine(int max) {
     block++;
-    blockTimes.add(now.get());
+    java.time.Instant time = now.get();
+    List<Tx> included = new ArrayList<>();
     int mined = 0;
     boolean progress = true;
     while (progress && mined < max) {
@@ -368,10 +393,12 @@ final class SimEthNode implements Rpc {
           continue;
         }
         apply(tx);
+        included.add(tx);
         mined++;
         progress = true;
       }
     }
+    seal(included, time);
     // Transactions whose nonce the chain has used can never be mined.
     pool.values().removeIf(tx -> tx.nonce() < nonce(tx.from()));
   }
@@ -417,9 +444,126 @@ final class SimEthNode implements Rpc {
       return;
     }
     block++;
-    blockTimes.add(now.get());
     apply(tx);
+    seal(List.of(tx), now.get());
     pool.values().removeIf(t -> t.nonce() < nonce(t.from()));
+    foreignTxs.add(tx);
+  }
+
+  /** What others signed from our accounts: their wallets send it again if the chain drops it. */
+  private final List<Tx> foreignTxs = new ArrayList<>();
+
+  /**
+   * The other spenders' wallets send again what they signed and the chain no longer holds (taken
+   * out by a reorganisation, then evicted), as ours does: a gap they leave at a nonce is theirs to
+   * fill, and a wallet fills it.
+   */
+  void foreignResend() {
+    java.util.Set<String> mined = new java.util.HashSet<>();
+    for (Block b : chain) {
+      b.txs().forEach(t -> mined.add(t.txid()));
+    }
+    for (Tx tx : foreignTxs) {
+      boolean taken =
+          pool.values().stream()
+              .anyMatch(t -> t.from().equals(tx.from()) && t.nonce() == tx.nonce());
+      if (!mined.contains(tx.txid())
+          && !pool.containsKey(tx.txid())
+          && !taken
+          && tx.nonce() >= nonce(tx.from())) {
+        pool.put(tx.txid(), tx);
+        trace.accept("eth: " + short_(tx.txid()) + " sent again by its wallet");
+      }
+    }
+  }
+
+  /** Adds block {@link #block} of {@code txs}, applied already, on top of the chain. */
+  private void seal(List<Tx> txs, java.time.Instant time) {
+    if (chain.size() != block) {
+      throw new IllegalStateException("sealing block " + block + " on " + chain.size());
+    }
+    String parent = chain.isEmpty() ? ZERO_HASH : chain.get(chain.size() - 1).hash();
+    StringBuilder content = new StringBuilder("block|").append(block).append('|').append(parent);
+    content.append('|').append(++sealed);
+    txs.forEach(tx -> content.append('|').append(tx.txid()));
+    String hash =
+        "0x" + HEX.formatHex(Keccak.hash256(content.toString().getBytes(StandardCharsets.UTF_8)));
+    Block sealedBlock = new Block(block, hash, parent, List.copyOf(txs), time);
+    chain.add(sealedBlock);
+    blocksByHash.put(hash, sealedBlock);
+  }
+
+  /**
+   * A reorganisation: the last {@code depth} blocks leave the chain and everything they did is
+   * undone (balances, nonces, receipts, {@link #transfers()}). They stay known by hash, with their
+   * old numbers, as geth serves a side-chain block. With {@code returnToPool} their transactions go
+   * back to the pool ahead of what it holds, in block order, as geth's pool takes a
+   * reorganisation's transactions back, less those it would now refuse; without, they are gone, as
+   * after anvil's {@code anvil_reorg} or {@code anvil_rollback}: their receipts are null and their
+   * senders' nonces go back. Nothing is mined here, automine or not; the next block mined has a new
+   * hash.
+   *
+   * @param depth how many blocks, from 1 to the chain's height (block 0 stays)
+   * @return the ids of the transactions taken out of the chain, in block order
+   */
+  /** The height of the chain's head. */
+  long height() {
+    return block;
+  }
+
+  List<String> reorg(int depth, boolean returnToPool) {
+    if (depth < 1 || depth > block) {
+      throw new IllegalArgumentException("cannot take " + depth + " of " + block + " blocks");
+    }
+    List<Tx> removed = new ArrayList<>();
+    for (int k = 0; k < depth; k++) {
+      Block gone = chain.remove(chain.size() - 1);
+      List<Tx> txs = gone.txs();
+      for (int i = txs.size() - 1; i >= 0; i--) {
+        undo(txs.get(i));
+      }
+      removed.addAll(0, txs);
+    }
+    block -= depth;
+    long head = block;
+    transfers.removeIf(t -> t.block() > head);
+    int back = 0;
+    if (returnToPool) {
+      Map<String, Tx> held = new LinkedHashMap<>(pool);
+      pool.clear();
+      for (Tx tx : removed) {
+        boolean taken =
+            tx.nonce() >= nonce(tx.from())
+                && balance(tx.from()).compareTo(tx.cost()) >= 0
+                && held.values().stream()
+                    .noneMatch(o -> o.from().equals(tx.from()) && o.nonce() == tx.nonce());
+        if (taken) {
+          pool.put(tx.txid(), tx);
+          back++;
+        } else {
+          trace.accept("eth: reorg dropped " + short_(tx.txid()));
+        }
+      }
+      held.forEach(pool::putIfAbsent);
+    }
+    trace.accept(
+        "eth: reorg of "
+            + depth
+            + " blocks back to block "
+            + block
+            + ": "
+            + removed.size()
+            + " transactions out, "
+            + back
+            + " back in the pool");
+    return removed.stream().map(Tx::txid).toList();
+  }
+
+  private void undo(Tx tx) {
+    balances.put(tx.to(), balance(tx.to()).subtract(tx.value()));
+    balances.put(tx.from(), balance(tx.from()).add(tx.cost()));
+    nonces.put(tx.from(), nonce(tx.from()) - 1);
+    receipts.remove(tx.txid());
   }
 
   private JsonNode receipt(String txid) {
@@ -427,11 +571,97 @@ final class SimEthNode implements Rpc {
     if (t == null || t.block() > view) {
       return Json.mapper().nullNode();
     }
+    Block b = chain.get((int) t.block());
     ObjectNode r = Json.mapper().createObjectNode();
     r.put("transactionHash", txid);
-    r.put("status", "0x1");
+    r.put("transactionIndex", hex(BigInteger.valueOf(indexIn(b, txid))));
+    r.put("blockHash", b.hash());
     r.put("blockNumber", hex(BigInteger.valueOf(t.block())));
+    r.put("from", t.from());
+    r.put("to", t.to());
+    r.put("gasUsed", hex(BigInteger.valueOf(GAS)));
+    r.put("status", "0x1");
+    r.putArray("logs");
     return r;
+  }
+
+  private static int indexIn(Block b, String txid) {
+    for (int i = 0; i < b.txs().size(); i++) {
+      if (b.txs().get(i).txid().equals(txid)) {
+        return i;
+      }
+    }
+    throw new IllegalStateException(txid + " is not in block " + b.number());
+  }
+
+  // "latest" and "pending" are the head as the answering node sees it; no finality is simulated.
+  private JsonNode blockByNumber(String tag, boolean full) throws RpcException {
+    long number;
+    switch (tag) {
+      case "latest", "pending" -> number = view;
+      case "earliest" -> number = 0;
+      default -> {
+        if (!tag.startsWith("0x") || tag.length() < 3) {
+          throw error(-32602, "invalid argument 0: hex string without 0x prefix");
+        }
+        try {
+          number = new BigInteger(tag.substring(2), 16).longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+          throw error(-32602, "invalid argument 0: invalid hex string");
+        }
+      }
+    }
+    if (number < 0 || number > view) {
+      return Json.mapper().nullNode();
+    }
+    return blockJson(chain.get((int) number), full);
+  }
+
+  private JsonNode blockByHash(String hash, boolean full) {
+    Block b = blocksByHash.get(key(hash));
+    if (b == null || (onChain(b) && b.number() > view)) {
+      // A lagging node has not seen it yet.
+      return Json.mapper().nullNode();
+    }
+    return blockJson(b, full);
+  }
+
+  private boolean onChain(Block b) {
+    return b.number() < chain.size() && chain.get((int) b.number()) == b;
+  }
+
+  private static ObjectNode blockJson(Block b, boolean full) {
+    ObjectNode json = Json.mapper().createObjectNode();
+    json.put("number", hex(BigInteger.valueOf(b.number())));
+    json.put("hash", b.hash());
+    json.put("parentHash", b.parentHash());
+    json.put(
+        "timestamp",
+        hex(
+            BigInteger.valueOf(
+                b.time().equals(java.time.Instant.MIN) ? 0 : b.time().getEpochSecond())));
+    json.put("gasUsed", hex(BigInteger.valueOf(GAS * b.txs().size())));
+    ArrayNode txs = json.putArray("transactions");
+    for (int i = 0; i < b.txs().size(); i++) {
+      Tx tx = b.txs().get(i);
+      if (!full) {
+        txs.add(tx.txid());
+        continue;
+      }
+      ObjectNode t = txs.addObject();
+      t.put("hash", tx.txid());
+      t.put("blockHash", b.hash());
+      t.put("blockNumber", hex(BigInteger.valueOf(b.number())));
+      t.put("transactionIndex", hex(BigInteger.valueOf(i)));
+      t.put("from", tx.from());
+      t.put("to", tx.to());
+      t.put("value", hex(tx.value()));
+      t.put("nonce", hex(BigInteger.valueOf(tx.nonce())));
+      t.put("gas", hex(BigInteger.valueOf(GAS)));
+      t.put("gasPrice", hex(tx.gasPrice()));
+    }
+    json.putArray("uncles");
+    return json;
   }
 
   private JsonNode byHash(String txid) {
@@ -446,9 +676,14 @@ final class SimEthNode implements Rpc {
     ObjectNode r = Json.mapper().createObjectNode();
     r.put("hash", txid);
     if (t != null) {
+      Block b = chain.get((int) t.block());
+      r.put("blockHash", b.hash());
       r.put("blockNumber", hex(BigInteger.valueOf(t.block())));
+      r.put("transactionIndex", hex(BigInteger.valueOf(indexIn(b, txid))));
     } else {
+      r.putNull("blockHash");
       r.putNull("blockNumber");
+      r.putNull("transactionIndex");
     }
     return r;
   }

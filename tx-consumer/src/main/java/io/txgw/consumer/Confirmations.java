@@ -1,0 +1,165 @@
+package io.txgw.consumer;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.txgw.common.model.JournalEntry;
+import io.txgw.common.model.PayoutStatus;
+import io.txgw.consumer.finality.ChainFollower;
+import io.txgw.consumer.finality.Finality;
+import io.txgw.consumer.finality.Verdict;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+import java.util.function.ToLongFunction;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the chains' verdicts to one partition's followed units, in one Kafka transaction with the
+ * partition's unchanged offset (so a consumer that lost the partition cannot write them):
+ *
+ * <ul>
+ *   <li>confirmed: RECORDED, its payouts CONFIRMED (or FAILED, for a revert now deep enough);
+ *   <li>first seen in a block: the block journaled, so that a reorg is noticed even after a
+ *       restart;
+ *   <li>its block left the main chain: REORGED said to the client, and the unit goes back to
+ *       PREPARED with the same bytes, which the partition's recovery broadcasts again before any
+ *       new work and settles from the chain like any journaled unit;
+ *   <li>in no block and not in the node's pool: back to PREPARED likewise, nothing said.
+ * </ul>
+ */
+final class Confirmations {
+  private static final Logger log = LoggerFactory.getLogger(Confirmations.class);
+
+  /** Units judged again at least this often, for look-ups that fall due without a new block. */
+  private static final Duration REJUDGE = Duration.ofSeconds(1);
+
+  private final Finality finality;
+  private final JournalWriter writer;
+  private final Clock clock;
+  private final MeterRegistry meters;
+  private Instant judgedAt = Instant.MIN;
+  private boolean changedSinceJudged;
+
+  Confirmations(Finality finality, JournalWriter writer, Clock clock, MeterRegistry meters) {
+    this.finality = finality;
+    this.writer = writer;
+    this.clock = clock;
+    this.meters = meters;
+  }
+
+  /**
+   * Applies the chains' verdicts to every partition's followed units, when a head moved or a
+   * look-up may be due. A unit sent back to PREPARED is broadcast again by the partition's recovery
+   * in the next pass.
+   */
+  void followAll(
+      Map<TopicPartition, JournalIndex> indexes,
+      ToLongFunction<TopicPartition> committedOffset,
+      Instant deadline)
+      throws InterruptedException {
+    if (!due()) {
+      return;
+    }
+    for (TopicPartition p : List.copyOf(indexes.keySet())) {
+      if (clock.instant().isAfter(deadline)) {
+        // The rest is judged in the next pass; the pass must leave time for payouts.
+        return;
+      }
+      JournalIndex index = indexes.get(p);
+      if (index.hasFollowed()) {
+        follow(p, index, () -> committedOffset.applyAsLong(p));
+      }
+    }
+    judged();
+  }
+
+  /** Reads the chains' heads when due; true when followed units are to be judged now. */
+  boolean due() throws InterruptedException {
+    if (finality.isEmpty()) {
+      return false;
+    }
+    changedSinceJudged |= finality.refresh();
+    Instant now = clock.instant();
+    if (!changedSinceJudged && now.isBefore(judgedAt.plus(REJUDGE))) {
+      return false;
+    }
+    return true;
+  }
+
+  /** Called once every partition was judged in a pass. */
+  void judged() {
+    judgedAt = clock.instant();
+    changedSinceJudged = false;
+  }
+
+  /** Judges {@code p}'s followed units and writes what changed; true if anything did. */
+  boolean follow(TopicPartition p, JournalIndex index, LongSupplier committedOffset)
+      throws InterruptedException {
+    List<JournalWriter.Change> changes = new ArrayList<>();
+    Instant now = clock.instant();
+    for (JournalEntry unit : index.followed()) {
+      ChainFollower follower = finality.follower(unit.chain());
+      if (follower == null) {
+        // This consumer has no node of the chain now; the unit waits for one that has.
+        continue;
+      }
+      Verdict verdict = follower.judge(unit);
+      JournalWriter.Change change = change(unit, verdict, now);
+      if (change != null) {
+        if (!(verdict instanceof Verdict.Mined)) {
+          follower.forget(unit);
+        }
+        changes.add(change);
+      }
+    }
+    if (changes.isEmpty()) {
+      return false;
+    }
+    writer.follow(p, index, changes, committedOffset.getAsLong());
+    return true;
+  }
+
+  private JournalWriter.Change change(JournalEntry unit, Verdict verdict, Instant now) {
+    String chain = unit.chain().name();
+    if (verdict instanceof Verdict.Mined m) {
+      log.debug("unit {} seen in block {}", unit.unitId(), m.block());
+      return JournalWriter.Change.silent(unit.inBlock(m.block().hash(), m.block().height(), now));
+    }
+    if (verdict instanceof Verdict.Confirmed) {
+      List<JournalEntry.Item> items =
+          unit.payouts().stream()
+              .map(
+                  i ->
+                      i.status() == PayoutStatus.BROADCAST
+                          ? i.withOutcome(PayoutStatus.CONFIRMED, null)
+                          : i)
+              .toList();
+      meters.counter("txgw.units.confirmed", "chain", chain).increment();
+      return JournalWriter.Change.asRecorded(
+          unit.withState(JournalEntry.State.RECORDED, items, now));
+    }
+    if (verdict instanceof Verdict.Reorged r) {
+      log.warn(
+          "unit {}: its block {} left the main chain; the same bytes are broadcast again",
+          unit.unitId(),
+          r.block());
+      meters.counter("txgw.units.reorged", "chain", chain).increment();
+      return new JournalWriter.Change(
+          unit.withState(JournalEntry.State.PREPARED, unit.payouts(), now), PayoutStatus.REORGED);
+    }
+    if (verdict instanceof Verdict.Dropped) {
+      log.warn(
+          "unit {}: in no block and not in the node's pool; the same bytes are broadcast again",
+          unit.unitId());
+      meters.counter("txgw.units.dropped", "chain", chain).increment();
+      return JournalWriter.Change.silent(
+          unit.withState(JournalEntry.State.PREPARED, unit.payouts(), now));
+    }
+    return null;
+  }
+}

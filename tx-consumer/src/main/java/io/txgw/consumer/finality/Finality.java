@@ -1,0 +1,66 @@
+package io.txgw.consumer.finality;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.txgw.common.model.Chain;
+import io.txgw.consumer.chain.ChainSender;
+import java.time.Clock;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The confirmation trackers of this consumer's chains. A chain without one (its depth set to 0)
+ * takes a broadcast as final, as before depths existed: only for tests and benchmarks that measure
+ * something else.
+ */
+public final class Finality {
+  private final Map<Chain, ChainFollower> followers;
+
+  private Finality(Map<Chain, ChainFollower> followers) {
+    this.followers = followers;
+  }
+
+  /** No chain followed: a broadcast is final. */
+  public static Finality none() {
+    return new Finality(Map.of());
+  }
+
+  /** A tracker per chain that has settings, reading blocks through that chain's sender. */
+  public static Finality of(
+      Map<Chain, ChainSender> senders,
+      Map<Chain, ChainFollower.Settings> settings,
+      Clock clock,
+      MeterRegistry meters) {
+    Map<Chain, ChainFollower> followers = new EnumMap<>(Chain.class);
+    settings.forEach(
+        (chain, s) -> {
+          ChainSender sender = senders.get(chain);
+          if (sender != null && sender.blocks() != null) {
+            followers.put(chain, new ChainFollower(chain, sender.blocks(), s, clock, meters));
+          }
+        });
+    return new Finality(followers);
+  }
+
+  /** True when units of {@code chain} are followed to a depth after broadcast. */
+  public boolean follows(Chain chain) {
+    return followers.containsKey(chain);
+  }
+
+  /** The tracker of {@code chain}, or null. */
+  public ChainFollower follower(Chain chain) {
+    return followers.get(chain);
+  }
+
+  /** Reads each chain's head when due; true when any main chain changed. */
+  public boolean refresh() throws InterruptedException {
+    boolean changed = false;
+    for (ChainFollower f : followers.values()) {
+      changed |= f.refresh();
+    }
+    return changed;
+  }
+
+  public boolean isEmpty() {
+    return followers.isEmpty();
+  }
+}
