@@ -65,18 +65,25 @@ final class Confirmations {
     if (!due()) {
       return;
     }
-    for (TopicPartition p : List.copyOf(indexes.keySet())) {
-      if (clock.instant().isAfter(deadline)) {
-        // The rest is judged in the next pass; the pass must leave time for payouts.
-        return;
-      }
+    // Each pass starts at another partition, so that one with many look-ups cannot keep the rest
+    // from ever being judged; past the deadline only the window decides.
+    List<TopicPartition> partitions = new java.util.ArrayList<>(indexes.keySet());
+    partitions.sort(
+        java.util.Comparator.comparing(TopicPartition::topic)
+            .thenComparingInt(TopicPartition::partition));
+    int n = partitions.size();
+    int first = n == 0 ? 0 : (int) (rotation++ % n);
+    for (int i = 0; i < n; i++) {
+      TopicPartition p = partitions.get((first + i) % n);
       JournalIndex index = indexes.get(p);
       if (index.hasFollowed()) {
-        follow(p, index, () -> committedOffset.applyAsLong(p));
+        follow(p, index, () -> committedOffset.applyAsLong(p), deadline);
       }
     }
     judged();
   }
+
+  private long rotation;
 
   /** Reads the chains' heads when due; true when followed units are to be judged now. */
   boolean due() throws InterruptedException {
@@ -98,7 +105,8 @@ final class Confirmations {
   }
 
   /** Judges {@code p}'s followed units and writes what changed; true if anything did. */
-  boolean follow(TopicPartition p, JournalIndex index, LongSupplier committedOffset)
+  boolean follow(
+      TopicPartition p, JournalIndex index, LongSupplier committedOffset, Instant deadline)
       throws InterruptedException {
     List<JournalWriter.Change> changes = new ArrayList<>();
     Instant now = clock.instant();
@@ -108,7 +116,7 @@ final class Confirmations {
         // This consumer has no node of the chain now; the unit waits for one that has.
         continue;
       }
-      Verdict verdict = follower.judge(unit);
+      Verdict verdict = follower.judge(unit, !clock.instant().isAfter(deadline));
       JournalWriter.Change change = change(unit, verdict, now);
       if (change != null) {
         if (!(verdict instanceof Verdict.Mined)) {

@@ -308,7 +308,13 @@ public final class PayoutProcessor implements AutoCloseable {
           consumer.seek(p, batch.get(0).offset());
         } else if (indexes.get(p).full(MAX_FOLLOWED, horizon)) {
           // Memory is bounded by the units waiting for their depth: new work waits for them.
-          log.info("{}: {} units wait for their depth; new work waits", p, MAX_FOLLOWED);
+          log.info(
+              "{}: {} units wait for their depth (bound {}), {} payout ids remembered; new work"
+                  + " waits for them",
+              p,
+              indexes.get(p).followedCount(),
+              MAX_FOLLOWED,
+              indexes.get(p).remembered());
           consumer.seek(p, batch.get(0).offset());
           rests.rest(p, PartitionRests.WAIT);
         } else {
@@ -378,17 +384,19 @@ public final class PayoutProcessor implements AutoCloseable {
           && unit.firstOffset() != null
           && unit.rereadFrom() < start) {
         // Its payouts are no longer in the log (retention passed while it waited for its depth):
-        // reading again from the start would skip them. An operator decides; nothing is recorded.
-        throw new IllegalStateException(
-            "unit "
-                + unit.unitId()
-                + " was abandoned and its payouts from "
-                + p
-                + " offset "
-                + unit.rereadFrom()
-                + " are gone by retention (log starts at "
-                + start
-                + "); they must be posted again by hand");
+        // reading again from the start would skip them. This partition waits for an operator;
+        // the others go on. Nothing is recorded, so the decision is made again after the rest.
+        log.error(
+            "{}: unit {} was abandoned and its payouts from offset {} are gone by retention (the"
+                + " log starts at {}); they must be posted again by hand. The partition waits.",
+            p,
+            unit.unitId(),
+            unit.rereadFrom(),
+            start);
+        meters.counter("txgw.units.unrecoverable", "chain", unit.chain().name()).increment();
+        consumer.seek(p, committed);
+        rests.rest(p, Duration.ofMinutes(1));
+        return;
       }
     }
     // A unit from before offsets were kept rereads from the log's start, never below it.

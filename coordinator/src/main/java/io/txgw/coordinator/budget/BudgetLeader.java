@@ -91,6 +91,7 @@ public final class BudgetLeader implements Closeable {
   private void tick() {
     if (!latch.hasLeadership()) {
       published.clear();
+      recent.clear();
       return;
     }
     try {
@@ -150,6 +151,8 @@ public final class BudgetLeader implements Closeable {
       if (!latch.hasLeadership()) {
         return;
       }
+      // Counted before it is written: a write whose answer is lost may still be in force.
+      recent.computeIfAbsent(key, k -> new java.util.ArrayDeque<>()).addLast(table);
       String path = ROOT + "/" + key;
       try {
         client.setData().forPath(path, data);
@@ -157,7 +160,6 @@ public final class BudgetLeader implements Closeable {
         client.create().creatingParentsIfNeeded().forPath(path, data);
       }
       published.put(key, table);
-      recent.computeIfAbsent(key, k -> new java.util.ArrayDeque<>()).addLast(table);
       if (previous == null || !previous.shares().keySet().equals(shares.keySet())) {
         log.info("budget for {}: {} among {}", key, node.maxRequestsPerSecond(), shares);
       }
@@ -183,7 +185,14 @@ public final class BudgetLeader implements Closeable {
     java.util.ArrayDeque<BudgetTable> tables = recent.get(key);
     Map<String, Double> max = new TreeMap<>();
     if (tables == null) {
-      return max;
+      // New to leading this node: the table a former leader left in force counts as recent.
+      BudgetTable inForce = readTable(key);
+      if (inForce == null) {
+        return max;
+      }
+      tables = new java.util.ArrayDeque<>();
+      tables.add(inForce);
+      recent.put(key, tables);
     }
     long from = clock.millis() - RECENT_MILLIS;
     // A table counts while it was in force at any time in the window: until its successor is
@@ -221,6 +230,18 @@ public final class BudgetLeader implements Closeable {
       }
     }
     return false;
+  }
+
+  /** The node's table as ZooKeeper holds it, or null when there is none or it cannot be read. */
+  private BudgetTable readTable(String key) {
+    try {
+      return Json.mapper().readValue(client.getData().forPath(ROOT + "/" + key), BudgetTable.class);
+    } catch (KeeperException.NoNodeException e) {
+      return null;
+    } catch (Exception e) {
+      log.debug("budget table {} not readable: {}", key, e.toString());
+      return null;
+    }
   }
 
   private static MemberReport parse(String payload) {

@@ -33,8 +33,8 @@ public final class ShareCalculator {
    * in one second. So the limit is first counted against each member's largest share of the recent
    * tables ({@code recentMax}, the departed included), and only what is left is handed out, in
    * proportion to each increase asked for; the rest follows once the larger shares have aged out
-   * (the next tables). A member new to the tables keeps at least {@value #MIN_KEPT} requests/s so
-   * that its health checks go out.
+   * (the next tables). A member new to the tables gets its share from what is left, like any
+   * increase; until its first table it holds none (see {@link Share#NONE}).
    */
   public static Map<String, Share> phased(
       Map<String, Share> target, Map<String, Double> recentMax, double maxRequestsPerSecond) {
@@ -47,12 +47,9 @@ public final class ShareCalculator {
     for (Map.Entry<String, Share> e : target.entrySet()) {
       double want = e.getValue().requestsPerSecond();
       double had = recentMax.getOrDefault(e.getKey(), 0.0);
-      double keep = Math.min(want, Math.max(had, MIN_KEPT));
+      double keep = Math.min(want, had);
       base.put(e.getKey(), keep);
       wanted += want - keep;
-      if (keep > had) {
-        held += keep - had;
-      }
     }
     double slack = Math.max(0, maxRequestsPerSecond - held);
     double part = wanted <= 0 ? 0 : Math.min(1, slack / wanted);

@@ -73,16 +73,13 @@ class ShareCalculatorTest {
   }
 
   @Test
-  void aDepartedConsumersRecentShareStillCountsAndANewOneKeepsEnoughForItsHealthChecks() {
+  void aDepartedConsumersRecentShareStillCountsAndANewOneWaitsForIt() {
     Map<String, Share> target = Map.of("a", new Share(100, 4), "c", new Share(100, 4));
     Map<String, Share> now = ShareCalculator.phased(target, Map.of("a", 100.0, "b", 100.0), 200);
     assertThat(now.get("a").requestsPerSecond()).isEqualTo(100);
-    assertThat(now.get("c").requestsPerSecond()).isEqualTo(1.5);
-    double worst = 0;
-    for (double r : new double[] {100, 100, 1.5}) {
-      worst += r;
-    }
-    assertThat(worst).isLessThanOrEqualTo(200 + 1.5);
+    assertThat(now.get("c").requestsPerSecond()).isZero();
+    Map<String, Share> later = ShareCalculator.phased(target, Map.of("a", 100.0, "c", 0.0), 200);
+    assertThat(later.get("c").requestsPerSecond()).isEqualTo(100);
   }
 
   @Test

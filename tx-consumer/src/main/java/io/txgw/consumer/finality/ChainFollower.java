@@ -41,6 +41,9 @@ public final class ChainFollower {
 
   private int lookupsLeft = LOOKUPS_PER_INTERVAL;
 
+  /** Whether the unit being judged may be looked up (the pass still has time). */
+  private boolean mayLookUp = true;
+
   /** Per chain: how deep a block must be, the window, how often to read, when to look up. */
   public record Settings(int depth, int window, Duration interval, Duration lookupAfter) {
     public Settings {
@@ -157,9 +160,18 @@ public final class ChainFollower {
    * record's time), from which a look-up of a unit in no block is scheduled.
    */
   public Verdict judge(JournalEntry unit) throws InterruptedException {
+    return judge(unit, true);
+  }
+
+  /**
+   * The same; without {@code mayLookUp} (the pass is out of time) only the window decides, and a
+   * unit it cannot place waits.
+   */
+  public Verdict judge(JournalEntry unit, boolean mayLookUp) throws InterruptedException {
     if (window.isEmpty()) {
       return Verdict.WAIT;
     }
+    this.mayLookUp = mayLookUp;
     try {
       return unit.blockHash() == null ? judgeUnplaced(unit) : judgePlaced(unit);
     } catch (RpcException e) {
@@ -174,7 +186,9 @@ public final class ChainFollower {
   /** A unit last seen in a block: still there and deep enough, still there, or gone. */
   private Verdict judgePlaced(JournalEntry unit) throws RpcException, InterruptedException {
     BlockRef at = new BlockRef(unit.blockHeight(), unit.blockHash());
-    if (window.leftMainChain(at.hash())) {
+    if (at.height() > window.tip() && window.leftMainChain(at.hash())) {
+      // Above every block the node serves now, and seen leaving: the chain got shorter. Inside the
+      // window the block at that height decides, below it the node's hash at that height.
       return new Verdict.Reorged(at);
     }
     ChainBlocks.Block canonical = window.at(at.height());
@@ -195,7 +209,9 @@ public final class ChainFollower {
       return Verdict.WAIT;
     }
     String canonicalHash = blocks.hashAt(at.height());
-    if (canonicalHash == null) {
+    if (canonicalHash == null || !onWindowsChain()) {
+      // Above that node's head, or asked of a node on another chain than the window's (a
+      // failover between the two calls): nothing is decided from it.
       return Verdict.WAIT;
     }
     if (canonicalHash.equals(at.hash())) {
@@ -231,6 +247,12 @@ public final class ChainFollower {
     };
   }
 
+  /** True when the node answering now serves the window's bottom block at its height. */
+  private boolean onWindowsChain() throws RpcException, InterruptedException {
+    ChainBlocks.Block bottom = window.at(window.bottom());
+    return bottom != null && bottom.hash().equals(blocks.hashAt(bottom.height()));
+  }
+
   private boolean deepEnough(long height) {
     return window.headHeight() - height + 1 >= settings.depth();
   }
@@ -240,7 +262,7 @@ public final class ChainFollower {
    * the unit became CONFIRMING.
    */
   private boolean lookUpDue(JournalEntry unit) {
-    if (lookupsLeft <= 0) {
+    if (lookupsLeft <= 0 || !mayLookUp) {
       return false;
     }
     Instant now = clock.instant();
