@@ -372,38 +372,26 @@ public final class PayoutProcessor implements AutoCloseable {
     SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast, shareOfPass());
     checkNotPaused();
     long committed = committedOffset(p);
-    long offset = committed;
-    for (JournalEntry unit : broadcast.settled()) {
-      if (unit.state() == JournalEntry.State.ABANDONED) {
-        offset = Math.min(offset, unit.rereadFrom());
-      }
-    }
     long start = consumer.beginningOffsets(List.of(p)).get(p);
+    long offset = committed;
+    List<JournalEntry> settled = new ArrayList<>();
     for (JournalEntry unit : broadcast.settled()) {
       if (unit.state() == JournalEntry.State.ABANDONED
           && unit.firstOffset() != null
           && unit.rereadFrom() < start) {
-        // Its payouts are no longer in the log (retention passed while it waited for its depth):
-        // reading again from the start would skip them. This partition waits for an operator;
-        // the others go on. Nothing is recorded, so the decision is made again after the rest.
-        log.error(
-            "{}: unit {} was abandoned and its payouts from offset {} are gone by retention (the"
-                + " log starts at {}); they must be posted again by hand. The partition waits.",
-            p,
-            unit.unitId(),
-            unit.rereadFrom(),
-            start);
-        meters.counter("txgw.units.unrecoverable", "chain", unit.chain().name()).increment();
-        consumer.seek(p, committed);
-        rests.rest(p, Duration.ofMinutes(1));
-        return;
+        settled.add(expired(p, unit, start));
+        continue;
       }
+      if (unit.state() == JournalEntry.State.ABANDONED) {
+        offset = Math.min(offset, unit.rereadFrom());
+      }
+      settled.add(unit);
     }
     // A unit from before offsets were kept rereads from the log's start, never below it.
     offset = Math.max(offset, start);
-    if (!broadcast.settled().isEmpty() || offset != committed) {
+    if (!settled.isEmpty() || offset != committed) {
       // Nothing settled and nothing to move: no transaction just to say so.
-      record(p, broadcast.settled(), List.of(), offset);
+      record(p, settled, List.of(), offset);
     }
     consumer.seek(p, offset);
     rests.after(p, null, broadcast);
@@ -480,6 +468,34 @@ public final class PayoutProcessor implements AutoCloseable {
       }
     }
     waitFor(p, waitAt);
+  }
+
+  /**
+   * An abandoned unit whose payouts retention has removed from {@code sendto} (it waited for its
+   * depth longer than the topic keeps records): they cannot be read again to be prepared anew. The
+   * unit is recorded with its payouts FAILED ({@code expired}), so it is never broadcast again and
+   * the client is told to post them again; the partition goes on. Like any abandoned unit, it was
+   * given up only once the chain showed its inputs or nonce taken by another transaction.
+   */
+  private JournalEntry expired(TopicPartition p, JournalEntry unit, long start) {
+    log.error(
+        "{}: unit {} was abandoned after its payouts left the log by retention (offset {}, the log"
+            + " starts at {}): recorded FAILED, to be posted again",
+        p,
+        unit.unitId(),
+        unit.rereadFrom(),
+        start);
+    meters.counter("txgw.units.unrecoverable", "chain", unit.chain().name()).increment();
+    List<JournalEntry.Item> failed =
+        unit.payouts().stream()
+            .map(
+                i ->
+                    i.withOutcome(
+                        io.txgw.common.model.PayoutStatus.FAILED,
+                        "expired: its transaction left the chain and its payout had left sendto"
+                            + " by retention; post it again under a new payout id"))
+            .toList();
+    return unit.withState(JournalEntry.State.RECORDED, failed, clock.instant());
   }
 
   /** Reads the partition again from a record it could not decide yet, after a rest. */

@@ -25,6 +25,13 @@ public final class FailureCode {
   /** The source is not an account this gateway's consumers pay from. */
   public static final String UNKNOWN_SOURCE = "unknown-source";
 
+  /**
+   * Its transaction was taken out of the chain, then its inputs or nonce by another one, after its
+   * payout had left {@code sendto} by retention: nothing was paid and txgw will not pay it again;
+   * post it again under a new payout id.
+   */
+  public static final String EXPIRED = "expired";
+
   /** The node refused the payout for a reason of its own; the operator's logs say which. */
   public static final String NODE_REFUSED = "node-refused";
 
@@ -46,6 +53,9 @@ public final class FailureCode {
     }
     if (error.startsWith("transaction ") && error.endsWith(" reverted in the chain")) {
       return REVERTED;
+    }
+    if (error.startsWith("expired:")) {
+      return EXPIRED;
     }
     if (error.startsWith("unknown source wallet")) {
       return UNKNOWN_SOURCE;

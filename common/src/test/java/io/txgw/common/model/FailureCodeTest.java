@@ -14,6 +14,7 @@ class FailureCodeTest {
     assertThat(FailureCode.of("insufficient funds: the account holds 12 wei"))
         .isEqualTo("insufficient-funds");
     assertThat(FailureCode.of("transaction 0xab reverted in the chain")).isEqualTo("reverted");
+    assertThat(FailureCode.of("expired: its transaction left the chain")).isEqualTo("expired");
     assertThat(FailureCode.of("unknown source wallet 'x'; this node pays from 'y'"))
         .isEqualTo("unknown-source");
     // A node's words, whatever they say, are never passed on.

@@ -57,6 +57,12 @@ public final class BudgetLeader implements Closeable {
    */
   private final Map<String, java.util.ArrayDeque<BudgetTable>> recent = new HashMap<>();
 
+  /**
+   * When this leader took over; -1 while it does not lead. For a window after that, the tables its
+   * predecessor published are not known: no share grows.
+   */
+  private long leadingSince = -1;
+
   /** A consumer's one-second window, with time for a table to reach it through a watch. */
   static final long RECENT_MILLIS = 1_200;
 
@@ -92,7 +98,11 @@ public final class BudgetLeader implements Closeable {
     if (!latch.hasLeadership()) {
       published.clear();
       recent.clear();
+      leadingSince = -1;
       return;
+    }
+    if (leadingSince < 0) {
+      leadingSince = clock.millis();
     }
     try {
       publish();
@@ -127,12 +137,18 @@ public final class BudgetLeader implements Closeable {
               use.put(member, u);
             }
           });
+      Map<String, Double> held = recentMax(key);
+      double limit = node.maxRequestsPerSecond();
+      if (!held.isEmpty() && clock.millis() < leadingSince + RECENT_MILLIS) {
+        // Only the table in force is known of the last second: nothing more is handed out yet.
+        limit = Math.min(limit, held.values().stream().mapToDouble(Double::doubleValue).sum());
+      }
       Map<String, Share> shares =
           ShareCalculator.phased(
               ShareCalculator.divide(
                   node.maxRequestsPerSecond(), node.maxInFlight(), backlogs, use),
-              recentMax(key),
-              node.maxRequestsPerSecond());
+              held,
+              limit);
       BudgetTable previous = published.get(key);
       if (previous != null && !changed(previous, node, shares)) {
         continue;
@@ -181,7 +197,7 @@ public final class BudgetLeader implements Closeable {
    * Each member's largest share in the node's tables of the last {@link #RECENT_MILLIS} and the one
    * in force; older tables are dropped. Bounded by the tables one window holds.
    */
-  private Map<String, Double> recentMax(String key) {
+  private Map<String, Double> recentMax(String key) throws Exception {
     java.util.ArrayDeque<BudgetTable> tables = recent.get(key);
     Map<String, Double> max = new TreeMap<>();
     if (tables == null) {
@@ -225,21 +241,23 @@ public final class BudgetLeader implements Closeable {
       boolean moved =
           Math.abs(a - b) > SIGNIFICANT * Math.max(a, b)
               && Math.abs(a - b) > 0.01 * node.maxRequestsPerSecond();
-      if (before.inFlight() != e.getValue().inFlight() || moved) {
+      // From nothing to something is always news: a consumer without a share makes no call.
+      boolean started = a == 0 && b > 0;
+      if (before.inFlight() != e.getValue().inFlight() || moved || started) {
         return true;
       }
     }
     return false;
   }
 
-  /** The node's table as ZooKeeper holds it, or null when there is none or it cannot be read. */
-  private BudgetTable readTable(String key) {
+  /**
+   * The node's table as ZooKeeper holds it, or null when there is none; a read that fails throws,
+   * and the tick publishes nothing rather than a table that ignores the one in force.
+   */
+  private BudgetTable readTable(String key) throws Exception {
     try {
       return Json.mapper().readValue(client.getData().forPath(ROOT + "/" + key), BudgetTable.class);
     } catch (KeeperException.NoNodeException e) {
-      return null;
-    } catch (Exception e) {
-      log.debug("budget table {} not readable: {}", key, e.toString());
       return null;
     }
   }

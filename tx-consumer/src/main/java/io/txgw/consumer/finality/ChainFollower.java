@@ -208,6 +208,11 @@ public final class ChainFollower {
     if (!lookUpDue(unit)) {
       return Verdict.WAIT;
     }
+    // Asked between two checks that the answering node serves the window's chain: a node in
+    // rotation on another fork, or a switch of node between the calls, decides nothing.
+    if (!onWindowsChain()) {
+      return Verdict.WAIT;
+    }
     String canonicalHash = blocks.hashAt(at.height());
     if (canonicalHash == null || !onWindowsChain()) {
       // Above that node's head, or asked of a node on another chain than the window's (a
