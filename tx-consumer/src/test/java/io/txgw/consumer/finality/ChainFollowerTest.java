@@ -165,6 +165,70 @@ class ChainFollowerTest {
   }
 
   @Test
+  void aUnitBelowTheWindowIsJudgedOnlyFromANodeOnTheWindowsChain() throws Exception {
+    Block paid = chain.mine("fg");
+    chain.mineEmpty(20);
+    tick();
+    JournalEntry unit = unit("fg", paid.ref());
+    // The node in rotation now serves another chain below the window's blocks: nothing decided.
+    ChainFollower onOtherNode =
+        new ChainFollower(
+            Chain.BTC,
+            new ChainBlocksOnAnotherFork(chain),
+            new ChainFollower.Settings(3, 8, Duration.ofSeconds(1), Duration.ofMinutes(10)),
+            clock,
+            meters);
+    clock.advance(Duration.ofSeconds(1));
+    onOtherNode.refresh();
+    clock.advance(Duration.ofMinutes(10));
+    assertThat(onOtherNode.judge(unit)).isEqualTo(Verdict.WAIT);
+  }
+
+  @Test
+  void outOfTimeOnlyTheWindowDecidesAndNoNodeIsAsked() throws Exception {
+    Block paid = chain.mine("hi");
+    chain.mineEmpty(20);
+    tick();
+    JournalEntry below = unit("hi", paid.ref());
+    clock.advance(Duration.ofMinutes(10));
+    tick();
+    chain.reads = 0;
+    assertThat(follower.judge(below, false)).isEqualTo(Verdict.WAIT);
+    assertThat(chain.reads).isZero();
+    assertThat(follower.judge(below, true)).isEqualTo(new Verdict.Confirmed(paid.ref()));
+  }
+
+  /** The same blocks, but the block hash at every height is another: a node on another fork. */
+  private static final class ChainBlocksOnAnotherFork
+      implements io.txgw.consumer.chain.ChainBlocks {
+    private final FakeChain chain;
+
+    ChainBlocksOnAnotherFork(FakeChain chain) {
+      this.chain = chain;
+    }
+
+    @Override
+    public Block head() {
+      return chain.head();
+    }
+
+    @Override
+    public Block byHash(String hash) {
+      return chain.byHash(hash);
+    }
+
+    @Override
+    public String hashAt(long height) {
+      return "fork-" + height;
+    }
+
+    @Override
+    public Location locate(String txid) {
+      return chain.locate(txid);
+    }
+  }
+
+  @Test
   void lookUpsDueAtOnceAreSpreadOverIntervals() throws Exception {
     chain.mineEmpty(3);
     tick();
