@@ -310,9 +310,15 @@ public final class Demo {
    */
   public static JsonNode awaitFinal(
       GatewayClient client, String batchId, int total, Duration timeout) throws Exception {
-    return await(
-        client, batchId, total, timeout, Set.of("ACCEPTED", "BROADCAST", "REORGED"), "final");
+    return await(client, batchId, total, timeout, NOT_FINAL, "final");
   }
+
+  /** The states a payout leaves again: every one but CONFIRMED, FAILED and UNKNOWN. */
+  public static final Set<String> NOT_FINAL =
+      java.util.Arrays.stream(io.txgw.common.model.PayoutStatus.values())
+          .filter(s -> !s.isFinal())
+          .map(Enum::name)
+          .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   private static JsonNode await(
       GatewayClient client,

@@ -29,7 +29,7 @@ final class Pending {
         continue;
       }
       JsonNode counts = answer.body().path("counts");
-      for (String status : List.of("ACCEPTED", "BROADCAST", "REORGED")) {
+      for (String status : Demo.NOT_FINAL) {
         pending += counts.path(status).asInt(0);
       }
     }

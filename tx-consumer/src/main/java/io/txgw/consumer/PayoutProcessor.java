@@ -17,7 +17,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -102,14 +101,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   private final MeterRegistry meters;
 
-  /** Units journaled and not yet recorded, over this consumer's partitions; read by scrapes. */
-  private final AtomicInteger pendingUnits = new AtomicInteger();
-
-  /** Units waiting for their confirmation depth, over this consumer's partitions. */
-  private final AtomicInteger followedUnits = new AtomicInteger();
-
-  /** Payouts of those units: BROADCAST, waiting for their depth. */
-  private final AtomicInteger followedPayouts = new AtomicInteger();
+  private final JournalGauges gauges;
 
   /**
    * The most units one partition follows to their depth before it takes no new work: about an hour
@@ -183,15 +175,7 @@ public final class PayoutProcessor implements AutoCloseable {
     Gauge.builder("txgw.sendto.partitions.waiting", waits, RecordWaits::size)
         .description("partitions held by a record not decided yet (a key announced, not given)")
         .register(meters);
-    Gauge.builder("txgw.journal.pending.units", pendingUnits, AtomicInteger::get)
-        .description("transactions journaled and not yet recorded, to broadcast before new work")
-        .register(meters);
-    Gauge.builder("txgw.payouts.waiting.depth", followedPayouts, AtomicInteger::get)
-        .description("payouts BROADCAST and waiting for their block to be deep enough")
-        .register(meters);
-    Gauge.builder("txgw.journal.followed.units", followedUnits, AtomicInteger::get)
-        .description("transactions the chain holds, followed until their block is deep enough")
-        .register(meters);
+    this.gauges = new JournalGauges(meters);
     Gauge.builder("txgw.consumer.backlog.records", backlog, Backlog::get)
         .description("payouts on this consumer's partitions not yet recorded")
         .register(meters);
@@ -271,7 +255,7 @@ public final class PayoutProcessor implements AutoCloseable {
       reloadOrPutBack(records);
       return true;
     }
-    countPending();
+    gauges.count(indexes.values());
     for (TopicPartition p : records.partitions()) {
       meters
           .counter("txgw.records.consumed", "partition", Integer.toString(p.partition()))
@@ -504,20 +488,6 @@ public final class PayoutProcessor implements AutoCloseable {
       consumer.seek(p, waitAt);
       rests.rest(p, PartitionRests.WAIT);
     }
-  }
-
-  private void countPending() {
-    int pending = 0;
-    int followed = 0;
-    int payouts = 0;
-    for (JournalIndex index : indexes.values()) {
-      pending += index.pendingCount();
-      followed += index.followedCount();
-      payouts += index.followedPayouts();
-    }
-    pendingUnits.set(pending);
-    followedUnits.set(followed);
-    followedPayouts.set(payouts);
   }
 
   private Set<String> accountsOf(TopicPartition p) {
