@@ -389,6 +389,12 @@ public final class LocalStack implements Closeable {
     return keep(new Gateway(GatewayConfig.fromEnv(env)).start());
   }
 
+  /** Stops a gateway {@link #startGateway} started, before the stack stops. */
+  public void stopGateway(Gateway other) {
+    started.remove(other);
+    other.close();
+  }
+
   /** The environment a consumer of this stack runs with (secrets included: keep it private). */
   public Map<String, String> consumerEnv(String id) {
     Map<String, String> env = new HashMap<>(kafka.clientEnv(ScramKafka.CONSUMER));

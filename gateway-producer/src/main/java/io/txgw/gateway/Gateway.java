@@ -9,6 +9,9 @@ import io.txgw.common.metrics.Telemetry;
 import io.txgw.common.validation.BatchRules;
 import io.txgw.common.validation.BatchValidator;
 import io.txgw.gateway.approval.ApprovalBook;
+import io.txgw.gateway.events.DeliveryLog;
+import io.txgw.gateway.events.EventLog;
+import io.txgw.gateway.events.WebhookDispatcher;
 import io.txgw.gateway.http.AuditLog;
 import io.txgw.gateway.http.GatewayHttp;
 import io.txgw.gateway.kafka.BatchWriter;
@@ -53,6 +56,9 @@ public final class Gateway implements Closeable {
   private DailySpend dailySpend;
   private ApprovalBook approvals;
   private ApprovalDesk desk;
+  private EventLog events;
+  private DeliveryLog deliveries;
+  private WebhookDispatcher webhooks;
 
   public Gateway(GatewayConfig config) {
     this.config = config;
@@ -115,6 +121,12 @@ public final class Gateway implements Closeable {
     meters.gauge("txgw.approvals.held", approvals, ApprovalBook::size);
     // Approved batches not known written for a lease and more: alert when it stays above zero.
     meters.gauge("txgw.approvals.writes.open", desk, ApprovalDesk::openWrites);
+    events = EventLog.open(config.kafka());
+    if (!config.webhooks().isEmpty()) {
+      deliveries = DeliveryLog.open(config.kafka());
+      webhooks = WebhookDispatcher.start(config.kafka(), config.webhooks(), deliveries, meters);
+      log.info("webhooks of clients {}", config.webhooks().targets().keySet());
+    }
     audit = new AuditLog(config.auditLog());
     desk.auditTo(audit::write, AuditLog::held);
     vertx = Vertx.vertx();
@@ -137,6 +149,7 @@ public final class Gateway implements Closeable {
               config.http(),
               audit,
               monitoring);
+      http.withEventLog(events);
       PemKeyCertOptions tls =
           config.tlsCert() == null
               ? null
@@ -249,6 +262,15 @@ public final class Gateway implements Closeable {
     }
     if (desk != null) {
       desk.close();
+    }
+    if (webhooks != null) {
+      webhooks.close();
+    }
+    if (deliveries != null) {
+      deliveries.close();
+    }
+    if (events != null) {
+      events.close();
     }
     if (approvals != null) {
       approvals.close();

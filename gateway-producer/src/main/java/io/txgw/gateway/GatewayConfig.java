@@ -14,6 +14,7 @@ import io.txgw.common.security.ClientPolicies;
 import io.txgw.common.security.RecordSeal;
 import io.txgw.common.security.TrustSettings;
 import io.txgw.coordinator.zk.ZkClients;
+import io.txgw.gateway.events.Webhooks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +53,8 @@ public record GatewayConfig(
     Duration approvalWait,
     Duration approvalSweep,
     Duration approvalWriteLease,
-    int maxPendingApprovals) {
+    int maxPendingApprovals,
+    Webhooks webhooks) {
 
   /**
    * What one client, one address and all of them together may hold of the HTTP server.
@@ -228,6 +230,28 @@ public record GatewayConfig(
           1,
           10_000,
           "batches one client may have waiting for approval at once; more get 429");
+  static final Setting<String> WEBHOOKS =
+      Setting.string(
+          "TXGW_WEBHOOKS",
+          "",
+          "client=url pairs separated by commas: where each client is told its payouts' state"
+              + " changes; https, or http to this machine only");
+  static final Setting<Secret> WEBHOOK_SECRETS =
+      Setting.secret(
+          "TXGW_WEBHOOK_SECRETS",
+          "",
+          "client=secret pairs (at least 32 characters each; two for one client while rotating)"
+              + " that sign each client's webhook deliveries");
+  static final Setting<Integer> WEBHOOK_TIMEOUT =
+      Setting.integer(
+          "TXGW_WEBHOOK_TIMEOUT_S", 10, 1, 300, "seconds one webhook attempt may take in all");
+  static final Setting<Integer> WEBHOOK_MAX_BACKOFF =
+      Setting.integer(
+          "TXGW_WEBHOOK_MAX_BACKOFF_S",
+          300,
+          1,
+          86_400,
+          "longest wait between two attempts of a webhook delivery (the waits double from 1 s)");
   static final Setting<Amount> MAX_BTC = amount("TXGW_MAX_PAYOUT_BTC", "100");
   static final Setting<Amount> MAX_ETH = amount("TXGW_MAX_PAYOUT_ETH", "1000");
 
@@ -270,6 +294,10 @@ public record GatewayConfig(
           APPROVAL_SWEEP,
           APPROVAL_WRITE_LEASE,
           MAX_PENDING_APPROVALS,
+          WEBHOOKS,
+          WEBHOOK_SECRETS,
+          WEBHOOK_TIMEOUT,
+          WEBHOOK_MAX_BACKOFF,
           ZOOKEEPER,
           ZkClients.AUTH,
           ZkClients.ACL_EXTRA);
@@ -376,6 +404,17 @@ public record GatewayConfig(
     Integer maxPendingApprovals = reader.get(MAX_PENDING_APPROVALS);
     ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
     KafkaSecurity kafkaSecurity = KafkaSecurity.read(reader);
+    List<String> hookProblems = new java.util.ArrayList<>();
+    Integer hookTimeout = reader.get(WEBHOOK_TIMEOUT);
+    Integer hookBackoff = reader.get(WEBHOOK_MAX_BACKOFF);
+    Webhooks webhooks =
+        Webhooks.parse(
+            reader.get(WEBHOOKS),
+            reader.get(WEBHOOK_SECRETS),
+            Duration.ofSeconds(hookTimeout == null ? 10 : hookTimeout),
+            Duration.ofSeconds(hookBackoff == null ? 300 : hookBackoff),
+            hookProblems);
+    hookProblems.forEach(reader::problem);
     reader.throwIfProblems();
     return new GatewayConfig(
         host,
@@ -407,6 +446,7 @@ public record GatewayConfig(
         Duration.ofSeconds(approvalWait),
         Duration.ofSeconds(approvalSweep),
         Duration.ofSeconds(approvalLease),
-        maxPendingApprovals);
+        maxPendingApprovals,
+        webhooks);
   }
 }

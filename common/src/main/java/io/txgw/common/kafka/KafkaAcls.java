@@ -39,6 +39,9 @@ public final class KafkaAcls {
   /** The view's application id, group and internal topics all start with this. */
   public static final String STATUS_PREFIX = "txgw-status-";
 
+  /** The groups of webhook deliveries: {@code txgw-webhooks.<client>}, one per client. */
+  public static final String WEBHOOK_GROUPS = "txgw-webhooks.";
+
   /**
    * Who is who: Kafka principals as {@code User:name}.
    *
@@ -121,6 +124,10 @@ public final class KafkaAcls {
     // DESCRIBE_CONFIGS: at start the gateway checks that the topic keeps every hold.
     allow(acls, g, TOPIC, Topics.APPROVALS, LITERAL, WRITE, READ, DESCRIBE, DESCRIBE_CONFIGS);
     allow(acls, g, TOPIC, Topics.RESULTS, LITERAL, READ, DESCRIBE);
+    // Webhooks: one group per client, whose offsets say what its receiver has acknowledged, and
+    // the log of every delivery attempt.
+    allow(acls, g, GROUP, WEBHOOK_GROUPS, PREFIXED, READ, DESCRIBE);
+    allow(acls, g, TOPIC, Topics.WEBHOOK_DELIVERIES, LITERAL, WRITE, READ, DESCRIBE);
     // Seeing every topic lets the start-up check find them all instead of trying to create one.
     allow(acls, g, TOPIC, Topics.JOURNAL, LITERAL, DESCRIBE);
     allow(acls, g, TOPIC, Topics.SENDTO_DEAD_LETTER, LITERAL, DESCRIBE);
@@ -161,11 +168,13 @@ public final class KafkaAcls {
             Topics.JOURNAL,
             Topics.SENDTO_DEAD_LETTER,
             Topics.APPROVALS,
+            Topics.WEBHOOK_DELIVERIES,
             Topics.LAYOUT)) {
       allow(acls, o, TOPIC, topic, LITERAL, READ, DESCRIBE);
     }
     allow(acls, o, GROUP, p.consumerGroup(), LITERAL, DESCRIBE);
     allow(acls, o, GROUP, STATUS_PREFIX, PREFIXED, DESCRIBE);
+    allow(acls, o, GROUP, WEBHOOK_GROUPS, PREFIXED, DESCRIBE);
   }
 
   /**

@@ -29,6 +29,15 @@ public final class Topics {
    */
   public static final String JOURNAL = "journal";
 
+  /**
+   * One record per webhook delivery attempt, keyed by client: what was sent where, and how the
+   * receiver answered. Kept {@link #WEBHOOK_DELIVERIES_RETENTION}.
+   */
+  public static final String WEBHOOK_DELIVERIES = "webhook-deliveries";
+
+  public static final java.time.Duration WEBHOOK_DELIVERIES_RETENTION =
+      java.time.Duration.ofDays(7);
+
   /** Records of {@code sendto} that could not be read, with the reason in a header. */
   public static final String SENDTO_DEAD_LETTER = "sendto-dlq";
 
@@ -174,6 +183,12 @@ public final class Topics {
                     "LogAppendTime",
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                     maxBytes)));
+    wanted.add(
+        new NewTopic(WEBHOOK_DELIVERIES, 1, replication)
+            .configs(
+                Map.of(
+                    TopicConfig.RETENTION_MS_CONFIG,
+                    Long.toString(WEBHOOK_DELIVERIES_RETENTION.toMillis()))));
     wanted.add(layoutTopic(replication));
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);

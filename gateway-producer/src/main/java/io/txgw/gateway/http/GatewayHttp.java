@@ -61,6 +61,7 @@ public final class GatewayHttp {
   private final StatusRoutes status;
   private final ApprovalDesk desk;
   private final ApprovalRoutes approvals;
+  private EventRoutes events = new EventRoutes(null, null, CLIENT);
 
   /**
    * What the routes answer from, besides the batch service.
@@ -125,6 +126,12 @@ public final class GatewayHttp {
             desk);
     this.approvals =
         new ApprovalRoutes(vertx, desk, this::auditDecision, CALLER, backpressure::check);
+  }
+
+  /** Serves {@code GET /v1/events} and the webhook delivery log from {@code log}; before listen. */
+  public GatewayHttp withEventLog(io.txgw.gateway.events.EventLog log) {
+    this.events = new EventRoutes(vertx, log, CLIENT);
+    return this;
   }
 
   /**
@@ -216,6 +223,9 @@ public final class GatewayHttp {
         ApiKeys.Scope.READ,
         ctx -> json(ctx, 200, service.limits(ctx.get(CLIENT))));
     scoped(router.get("/v1/dashboard"), ApiKeys.Scope.READ, status::dashboard);
+    scoped(router.get("/v1/events"), ApiKeys.Scope.READ, ctx -> events.events(ctx));
+    scoped(
+        router.get("/v1/webhooks/deliveries"), ApiKeys.Scope.READ, ctx -> events.deliveries(ctx));
     router.errorHandler(404, ctx -> problem(ctx, Problem.of(404, "not-found", "Not Found", null)));
     router.errorHandler(
         405,
