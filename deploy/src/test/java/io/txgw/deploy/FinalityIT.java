@@ -18,7 +18,6 @@ import io.txgw.loadgen.PayoutFactory;
 import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -205,15 +204,6 @@ class FinalityIT {
 
   /** Each payout's results in the order they were recorded. */
   private static Map<String, List<PayoutResult>> history(List<PayoutLine> lines) {
-    List<String> ids = lines.stream().map(PayoutLine::id).toList();
-    Map<String, List<PayoutResult>> out = new LinkedHashMap<>();
-    ids.forEach(id -> out.put(id, new ArrayList<>()));
-    for (ConsumerRecord<String, PayoutResult> r :
-        TopicReader.readAll(stack.kafkaBootstrap(), Topics.RESULTS, PayoutResult.class)) {
-      if (ids.contains(r.value().payoutId())) {
-        out.get(r.value().payoutId()).add(r.value());
-      }
-    }
-    return out;
+    return ResultHistory.of(stack, lines);
   }
 }

@@ -46,12 +46,32 @@ final class WebhookReceiver implements AutoCloseable {
     this.failEvery = failEvery;
   }
 
+  /**
+   * Listens again on its port. The first time, a free port below the ephemeral range: while it is
+   * down, no outgoing connection (the gateway's own attempts included) can be given its port.
+   */
   synchronized WebhookReceiver up() throws IOException {
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+    if (port == 0) {
+      server = firstFree();
+    } else {
+      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+    }
     server.createContext("/hooks/txgw", this::handle);
     server.start();
     port = server.getAddress().getPort();
     return this;
+  }
+
+  private static HttpServer firstFree() throws IOException {
+    int start = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10_000);
+    for (int p = start; p < start + 2_000; p++) {
+      try {
+        return HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), p), 50);
+      } catch (java.net.BindException e) {
+        // Taken: the next.
+      }
+    }
+    throw new IOException("no free port from " + start);
   }
 
   synchronized void down() {

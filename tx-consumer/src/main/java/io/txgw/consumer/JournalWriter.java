@@ -93,6 +93,11 @@ final class JournalWriter {
           switch (unit.state()) {
             case RECORDED -> Change.asRecorded(unit);
             case CONFIRMING -> new Change(unit, PayoutStatus.BROADCAST);
+            // Back to PREPARED with other bytes: its transaction replaced at a higher fee.
+            case PREPARED ->
+                unit.replaced().isEmpty()
+                    ? Change.silent(unit)
+                    : new Change(unit, PayoutStatus.REPLACED);
             default -> Change.silent(unit);
           });
     }
@@ -121,6 +126,10 @@ final class JournalWriter {
     PayoutStatus statusOf(JournalEntry.Item item) {
       if (itemStatus) {
         return item.status();
+      }
+      if (announce == PayoutStatus.REPLACED) {
+        // A new transaction concerns each payout of the unit, whatever it was told before.
+        return announce;
       }
       return announce != null && item.status() == PayoutStatus.BROADCAST ? announce : null;
     }

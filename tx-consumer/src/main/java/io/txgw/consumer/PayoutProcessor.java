@@ -161,7 +161,13 @@ public final class PayoutProcessor implements AutoCloseable {
     this.senders = Map.copyOf(senders);
     this.journal = journal;
     this.writer = new JournalWriter(producer, consumer, this.senders, clock, horizon, meters);
-    this.round = new SendRound(this.senders, guard, clock, finality::follows);
+    this.round =
+        new SendRound(
+            this.senders,
+            guard,
+            clock,
+            finality::follows,
+            new FeeBumps(finality::bumpAfter, clock, meters));
     this.confirmations = new Confirmations(finality, writer, clock, meters);
     this.clock = clock;
     this.rests = new PartitionRests(consumer, clock);
@@ -373,6 +379,8 @@ public final class PayoutProcessor implements AutoCloseable {
     }
     // A unit from before offsets were kept rereads from the log's start, never below it.
     offset = Math.max(offset, start);
+    // Stuck transactions signed again at a higher fee: journaled here, sent in the next round.
+    settled.addAll(broadcast.replaced());
     if (!settled.isEmpty() || offset != committed) {
       // Nothing settled and nothing to move: no transaction just to say so.
       record(p, settled, List.of(), offset);
@@ -437,6 +445,7 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       List<JournalEntry> finals = new ArrayList<>(prepared.refused());
       finals.addAll(broadcast.settled());
+      finals.addAll(broadcast.replaced());
       finals.addAll(refusedHere);
       refusedHere = List.of();
       long commit = open.commitBelow(next);

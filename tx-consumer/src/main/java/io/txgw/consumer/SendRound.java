@@ -8,6 +8,7 @@ import io.txgw.consumer.chain.BlockRef;
 import io.txgw.consumer.chain.ChainSender;
 import io.txgw.consumer.chain.NodeUnavailableException;
 import io.txgw.consumer.chain.Preparation;
+import io.txgw.consumer.chain.Replacement;
 import io.txgw.consumer.chain.SendOutcome;
 import java.time.Clock;
 import java.time.Instant;
@@ -64,28 +65,50 @@ final class SendRound {
   /**
    * Broadcast units: final entries to record (RECORDED with their outcome, or ABANDONED: never
    * mined and never will be, their payouts to prepare anew), and units left journaled as they were
-   * (node unavailable, not mined yet, or this consumer may no longer own the account).
+   * (node unavailable, not mined yet, or this consumer may no longer own the account). {@code
+   * replaced}: unsettled units whose transaction, stuck, was signed again at a higher fee; to be
+   * journaled (and the client told REPLACED) before the new bytes are sent, in a later round.
    */
-  record Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled, Stop stop) {}
+  record Broadcast(
+      List<JournalEntry> settled,
+      List<JournalEntry> unsettled,
+      Stop stop,
+      List<JournalEntry> replaced) {
+    Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled, Stop stop) {
+      this(settled, unsettled, stop, List.of());
+    }
+  }
 
   private final Map<Chain, ChainSender> senders;
   private final AccountGuard guard;
   private final Clock clock;
   private final java.util.function.Predicate<Chain> followed;
+  private final FeeBumps bumps;
 
-  /**
-   * @param followed chains whose broadcast units are followed to a confirmation depth (CONFIRMING)
-   *     rather than recorded as final
-   */
   SendRound(
       Map<Chain, ChainSender> senders,
       AccountGuard guard,
       Clock clock,
       java.util.function.Predicate<Chain> followed) {
+    this(senders, guard, clock, followed, FeeBumps.never());
+  }
+
+  /**
+   * @param followed chains whose broadcast units are followed to a confirmation depth (CONFIRMING)
+   *     rather than recorded as final
+   * @param bumps when a stuck transaction is replaced at a higher fee
+   */
+  SendRound(
+      Map<Chain, ChainSender> senders,
+      AccountGuard guard,
+      Clock clock,
+      java.util.function.Predicate<Chain> followed,
+      FeeBumps bumps) {
     this.senders = senders;
     this.guard = guard;
     this.clock = clock;
     this.followed = followed;
+    this.bumps = bumps;
   }
 
   /** Groups payouts per account, in order, into units as large as each chain allows. */
@@ -226,7 +249,11 @@ final class SendRound {
               now,
               now,
               unit.firstOffset(),
-              unit.lastOffset()));
+              unit.lastOffset(),
+              null,
+              null,
+              signed.feePerGas(),
+              List.of()));
       return true;
     }
     Preparation.Refused refusal = (Preparation.Refused) preparation;
@@ -327,6 +354,7 @@ final class SendRound {
       throws InterruptedException {
     List<JournalEntry> settled = new ArrayList<>();
     List<JournalEntry> unsettled = new ArrayList<>();
+    List<JournalEntry> replaced = new ArrayList<>();
     Stop stop = Stop.NONE;
     for (JournalEntry unit : units) {
       if (stop == Stop.NONE && clock.instant().isAfter(deadline)) {
@@ -358,8 +386,19 @@ final class SendRound {
       if (outcome.waits()) {
         log.info("unit {} is not settled yet: {}", unit.unitId(), outcome.error());
         unsettled.add(unit);
+        if (outcome.pending() && bumps.due(unit)) {
+          JournalEntry again = replacement(sender, unit);
+          if (again != null) {
+            replaced.add(again);
+          }
+        }
         forget(unit.chain(), unit.source());
         continue;
+      }
+      bumps.settled(unit);
+      if (outcome.txid() != null) {
+        // Settled by the transaction the chain holds, which may be one the current replaced.
+        unit = unit.withCurrent(outcome.txid());
       }
       if (outcome.replan()) {
         log.warn(
@@ -402,6 +441,46 @@ final class SendRound {
         settled.add(unit.withState(JournalEntry.State.RECORDED, items, now));
       }
     }
-    return new Broadcast(settled, unsettled, stop);
+    return new Broadcast(settled, unsettled, stop, replaced);
+  }
+
+  /**
+   * The unit with its stuck transaction signed again at a higher fee, or null when it stays as it
+   * is (at the ceiling, or the node cannot sign now). Only the signing happens here: the new bytes
+   * are journaled before anything sends them, and the unit keeps every earlier transaction, so that
+   * whichever is mined settles it.
+   */
+  private JournalEntry replacement(ChainSender sender, JournalEntry unit)
+      throws InterruptedException {
+    Replacement r;
+    try {
+      r = sender.replace(unit);
+    } catch (NodeUnavailableException e) {
+      log.warn("unit {} is not replaced now: {}", unit.unitId(), e.getMessage());
+      return null;
+    }
+    if (r instanceof Replacement.Signed signed) {
+      log.warn(
+          "unit {}: {} not mined since {}; replaced by {} at {} wei per gas",
+          unit.unitId(),
+          unit.txid(),
+          unit.updatedAt(),
+          signed.txid(),
+          signed.feePerGas());
+      bumps.bumped(unit);
+      return unit.replacedBy(
+          signed.txid(), signed.rawTransaction(), signed.feePerGas(), clock.instant());
+    }
+    if (r instanceof Replacement.AtCeiling ceiling) {
+      bumps.atCeiling(unit);
+      log.warn(
+          "unit {}: {} not mined and its fee, {} wei per gas, is at the ceiling: it waits",
+          unit.unitId(),
+          unit.txid(),
+          ceiling.feePerGas());
+      return null;
+    }
+    log.info("unit {} is not replaced now: {}", unit.unitId(), ((Replacement.NotNow) r).reason());
+    return null;
   }
 }

@@ -118,7 +118,11 @@ public final class TxConsumer implements Closeable {
     if (eth != null) {
       senders.put(
           Chain.ETH,
-          new EthereumSender(eth.node(), Clock.systemUTC(), config.intake()::contractsAllowed));
+          new EthereumSender(
+              eth.node(),
+              Clock.systemUTC(),
+              config.intake()::contractsAllowed,
+              config.ethMaxGasPrice()));
     }
     NodePool btc = routing.pools().get(Chain.BTC);
     if (btc != null) {
@@ -147,7 +151,11 @@ public final class TxConsumer implements Closeable {
             !config.unjournaledForBenchmark(),
             meters,
             config.intake(),
-            Finality.of(senders, config.finality(), Clock.systemUTC(), meters));
+            Finality.of(senders, config.finality(), Clock.systemUTC(), meters)
+                .withBumps(
+                    config.ethBumpAfter().isZero()
+                        ? Map.of()
+                        : Map.of(Chain.ETH, config.ethBumpAfter())));
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(

@@ -51,7 +51,9 @@ public record TxConsumerConfig(
     int metricsPort,
     RecordIntake intake,
     KafkaSecurity kafkaSecurity,
-    Map<Chain, ChainFollower.Settings> finality) {
+    Map<Chain, ChainFollower.Settings> finality,
+    Duration ethBumpAfter,
+    java.math.BigInteger ethMaxGasPrice) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -219,6 +221,23 @@ public record TxConsumerConfig(
       Setting.integer(
           "TXGW_BTC_LOOKUP_AFTER_S", 3_600, 1, 86_400, "as TXGW_ETH_LOOKUP_AFTER_S, for Bitcoin");
 
+  static final Setting<Integer> ETH_BUMP_AFTER =
+      Setting.integer(
+          "TXGW_ETH_BUMP_AFTER_S",
+          180,
+          0,
+          86_400,
+          "a transaction not mined this long after it was signed is replaced at its nonce with a"
+              + " higher gas price (12.5% more at least, or the node's price); 0 never replaces");
+  static final Setting<Integer> ETH_MAX_GAS_PRICE =
+      Setting.integer(
+          "TXGW_ETH_MAX_GAS_PRICE_GWEI",
+          200,
+          1,
+          1_000_000,
+          "the highest gas price any transaction is signed with, first or replacement; at it a"
+              + " stuck transaction waits and txgw_fee_ceiling_units says so");
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -259,7 +278,9 @@ public record TxConsumerConfig(
           BTC_REORG_WINDOW,
           FOLLOW_INTERVAL,
           ETH_LOOKUP_AFTER,
-          BTC_LOOKUP_AFTER);
+          BTC_LOOKUP_AFTER,
+          ETH_BUMP_AFTER,
+          ETH_MAX_GAS_PRICE);
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
@@ -305,7 +326,10 @@ public record TxConsumerConfig(
             orZero(r.get(METRICS_PORT)),
             intake,
             KafkaSecurity.read(r),
-            finality(r));
+            finality(r),
+            Duration.ofSeconds(orZero(r.get(ETH_BUMP_AFTER))),
+            java.math.BigInteger.valueOf(orZero(r.get(ETH_MAX_GAS_PRICE)))
+                .multiply(java.math.BigInteger.TEN.pow(9)));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

@@ -127,7 +127,8 @@ public final class KafkaAcls {
     // Webhooks: one group per client, whose offsets say what its receiver has acknowledged, and
     // the log of every delivery attempt.
     allow(acls, g, GROUP, WEBHOOK_GROUPS, PREFIXED, READ, DESCRIBE);
-    allow(acls, g, TOPIC, Topics.WEBHOOK_DELIVERIES, LITERAL, WRITE, READ, DESCRIBE);
+    // CREATE: a gateway upgraded onto an existing cluster creates this topic itself.
+    allow(acls, g, TOPIC, Topics.WEBHOOK_DELIVERIES, LITERAL, WRITE, READ, DESCRIBE, CREATE);
     // Seeing every topic lets the start-up check find them all instead of trying to create one.
     allow(acls, g, TOPIC, Topics.JOURNAL, LITERAL, DESCRIBE);
     allow(acls, g, TOPIC, Topics.SENDTO_DEAD_LETTER, LITERAL, DESCRIBE);

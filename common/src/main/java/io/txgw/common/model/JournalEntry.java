@@ -23,6 +23,11 @@ import java.util.Objects;
  *     * @param blockHash the block that held the transaction when last seen, while the unit is
  *     followed to its confirmation depth; null when not seen in a block yet (or not followed)
  * @param blockHeight that block's height; null with {@code blockHash}
+ * @param feePerGas the gas price the current transaction was signed with (Ethereum), in wei; null
+ *     where not known (Bitcoin, and units from before it was kept)
+ * @param replaced the transactions this unit's current one replaced at a higher fee, oldest first:
+ *     the same nonce and payment, so at most one of them all is ever mined, and any one mined
+ *     settles the unit. Kept with their bytes while the unit may be broadcast again.
  */
 public record JournalEntry(
     String unitId,
@@ -38,7 +43,19 @@ public record JournalEntry(
     Long firstOffset,
     Long lastOffset,
     String blockHash,
-    Long blockHeight) {
+    Long blockHeight,
+    java.math.BigInteger feePerGas,
+    List<Attempt> replaced) {
+
+  /** Replacements a unit may have: past it, it waits as one at its fee ceiling. */
+  public static final int MAX_REPLACED = 32;
+
+  /** An earlier transaction of a unit, replaced by one with a higher fee. */
+  public record Attempt(String txid, String rawTransaction, java.math.BigInteger feePerGas) {
+    public Attempt {
+      Objects.requireNonNull(txid, "txid");
+    }
+  }
 
   /** Where a unit stands. */
   public enum State {
@@ -89,6 +106,42 @@ public record JournalEntry(
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(state, "state");
     payouts = List.copyOf(payouts);
+    replaced = replaced == null ? List.of() : List.copyOf(replaced);
+  }
+
+  /** A unit whose transaction was never replaced. */
+  public JournalEntry(
+      String unitId,
+      Chain chain,
+      String source,
+      String txid,
+      String rawTransaction,
+      Long nonce,
+      State state,
+      List<Item> payouts,
+      Instant preparedAt,
+      Instant updatedAt,
+      Long firstOffset,
+      Long lastOffset,
+      String blockHash,
+      Long blockHeight) {
+    this(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        updatedAt,
+        firstOffset,
+        lastOffset,
+        blockHash,
+        blockHeight,
+        null,
+        List.of());
   }
 
   /** A unit not seen in a block. */
@@ -212,7 +265,90 @@ public record JournalEntry(
         firstOffset,
         lastOffset,
         followed ? blockHash : null,
-        followed ? blockHeight : null);
+        followed ? blockHeight : null,
+        live ? feePerGas : null,
+        live ? replaced : List.of());
+  }
+
+  /** Every transaction of this unit: the current one, then those it replaced, newest first. */
+  public List<String> txids() {
+    if (txid == null) {
+      return List.of();
+    }
+    List<String> all = new java.util.ArrayList<>(1 + replaced.size());
+    all.add(txid);
+    for (int i = replaced.size() - 1; i >= 0; i--) {
+      all.add(replaced.get(i).txid());
+    }
+    return all;
+  }
+
+  /**
+   * This unit with its transaction replaced by {@code newTxid} at a higher fee, PREPARED: to be
+   * journaled before the new bytes are sent. Its id, nonce and payouts stay.
+   */
+  public JournalEntry replacedBy(
+      String newTxid, String newRaw, java.math.BigInteger newFee, Instant at) {
+    List<Attempt> earlier = new java.util.ArrayList<>(replaced);
+    earlier.add(new Attempt(txid, rawTransaction, feePerGas));
+    return new JournalEntry(
+        unitId,
+        chain,
+        source,
+        newTxid,
+        newRaw,
+        nonce,
+        State.PREPARED,
+        payouts,
+        preparedAt,
+        at,
+        firstOffset,
+        lastOffset,
+        null,
+        null,
+        newFee,
+        earlier);
+  }
+
+  /**
+   * This unit with {@code minedTxid}, one of its transactions, as its current one (the one the
+   * chain holds); the others are kept as replaced.
+   */
+  public JournalEntry withCurrent(String minedTxid) {
+    if (minedTxid == null || minedTxid.equalsIgnoreCase(txid)) {
+      return this;
+    }
+    List<Attempt> others = new java.util.ArrayList<>();
+    Attempt mined = null;
+    for (Attempt a : replaced) {
+      if (a.txid().equalsIgnoreCase(minedTxid)) {
+        mined = a;
+      } else {
+        others.add(a);
+      }
+    }
+    if (mined == null) {
+      // Not one of its own: nothing to take from; the caller's outcome names the transaction.
+      return this;
+    }
+    others.add(new Attempt(txid, rawTransaction, feePerGas));
+    return new JournalEntry(
+        unitId,
+        chain,
+        source,
+        mined.txid(),
+        mined.rawTransaction(),
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        updatedAt,
+        firstOffset,
+        lastOffset,
+        blockHash,
+        blockHeight,
+        mined.feePerGas(),
+        others);
   }
 
   /** This unit as seen in block {@code hash} at {@code height}; both null: not in a block. */
@@ -231,7 +367,9 @@ public record JournalEntry(
         firstOffset,
         lastOffset,
         hash,
-        hash == null ? null : height);
+        hash == null ? null : height,
+        feePerGas,
+        replaced);
   }
 
   /** The result record of one of this unit's payouts in its current state. */

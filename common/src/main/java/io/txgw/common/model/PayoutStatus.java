@@ -15,6 +15,12 @@ public enum PayoutStatus {
    */
   REORGED,
   /**
+   * An event, not a resting place: the payout's transaction, not mined, was replaced by one with a
+   * higher fee (same nonce, same payment); the result's txid is the new one. Any one of them mined
+   * pays the payout, once.
+   */
+  REPLACED,
+  /**
    * The chain holds the transaction (Bitcoin: the node's mempool or a block; Ethereum: a block).
    */
   BROADCAST,

@@ -1,6 +1,5 @@
 package io.txgw.gateway.events;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
@@ -15,8 +14,8 @@ public record EventCursor(Map<Integer, Long> next) {
   /** A cursor names each of at most this many partitions (the topic's are far fewer). */
   static final int MAX_PARTITIONS = 10_000;
 
-  /** Longest cursor text taken: a client cannot make the gateway decode megabytes. */
-  static final int MAX_CHARS = 200_000;
+  /** Longest cursor text taken: what {@link #MAX_PARTITIONS} partitions' offsets can need. */
+  static final int MAX_CHARS = 120_000;
 
   public EventCursor {
     next = Map.copyOf(next);
@@ -28,19 +27,24 @@ public record EventCursor(Map<Integer, Long> next) {
     return next.getOrDefault(partition, 0L);
   }
 
+  /**
+   * Version 1: a byte 1, then each partition's next offset from partition 0 up, as unsigned
+   * variable-length integers (7 bits a byte, low first). A thousand partitions take a few
+   * kilobytes.
+   */
   public String encode() {
-    StringBuilder text = new StringBuilder();
-    new TreeMap<>(next)
-        .forEach(
-            (p, o) -> {
-              if (text.length() > 0) {
-                text.append(',');
-              }
-              text.append(p).append(':').append(o);
-            });
-    return Base64.getUrlEncoder()
-        .withoutPadding()
-        .encodeToString(text.toString().getBytes(StandardCharsets.US_ASCII));
+    int partitions = next.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(1);
+    for (int p = 0; p < partitions; p++) {
+      long v = next(p);
+      while ((v & ~0x7FL) != 0) {
+        out.write((int) ((v & 0x7F) | 0x80));
+        v >>>= 7;
+      }
+      out.write((int) v);
+    }
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(out.toByteArray());
   }
 
   /** The cursor a client sent, or why it is not one. */
@@ -51,29 +55,35 @@ public record EventCursor(Map<Integer, Long> next) {
     if (text.length() > MAX_CHARS) {
       return Parsed.bad("is longer than " + MAX_CHARS + " characters");
     }
-    String plain;
+    byte[] bytes;
     try {
-      plain = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.US_ASCII);
+      bytes = Base64.getUrlDecoder().decode(text);
     } catch (IllegalArgumentException e) {
       return Parsed.bad("is not a cursor this gateway gave");
     }
+    if (bytes.length == 0 || bytes[0] != 1) {
+      return Parsed.bad("is not a cursor this gateway gave");
+    }
     Map<Integer, Long> next = new TreeMap<>();
-    if (!plain.isEmpty()) {
-      for (String item : plain.split(",", -1)) {
-        int colon = item.indexOf(':');
-        try {
-          int partition = Integer.parseInt(item.substring(0, Math.max(colon, 0)));
-          long offset = Long.parseLong(item.substring(colon + 1));
-          if (colon <= 0 || partition < 0 || offset < 0 || next.put(partition, offset) != null) {
-            return Parsed.bad("is not a cursor this gateway gave");
-          }
-        } catch (NumberFormatException e) {
+    int i = 1;
+    while (i < bytes.length) {
+      long v = 0;
+      int shift = 0;
+      while (true) {
+        if (i >= bytes.length || shift > 56) {
           return Parsed.bad("is not a cursor this gateway gave");
         }
-        if (next.size() > MAX_PARTITIONS) {
-          return Parsed.bad("names more than " + MAX_PARTITIONS + " partitions");
+        int b = bytes[i++] & 0xFF;
+        v |= (long) (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          break;
         }
+        shift += 7;
       }
+      if (next.size() >= MAX_PARTITIONS) {
+        return Parsed.bad("names more than " + MAX_PARTITIONS + " partitions");
+      }
+      next.put(next.size(), v);
     }
     return new Parsed(new EventCursor(next), null);
   }

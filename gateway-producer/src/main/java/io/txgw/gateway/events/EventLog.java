@@ -49,6 +49,10 @@ public final class EventLog implements Closeable {
   private final Supplier<Consumer<String, byte[]>> factory;
   private final BlockingQueue<Consumer<String, byte[]>> idle = new ArrayBlockingQueue<>(READERS);
   private final Semaphore readers = new Semaphore(READERS);
+
+  /** Clients with a read under way: one each, so that no client holds every reader. */
+  private final java.util.Set<String> reading = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private volatile boolean closed;
 
   EventLog(Supplier<Consumer<String, byte[]>> factory) {
@@ -78,8 +82,10 @@ public final class EventLog implements Closeable {
    *
    * @param next where the next page starts
    * @param more whether records were left unread when the page was read
+   * @param gap whether the cursor pointed at records retention has removed since: events between it
+   *     and this page are gone for every reader
    */
-  public record Page(List<ResultEvent> events, EventCursor next, boolean more) {}
+  public record Page(List<ResultEvent> events, EventCursor next, boolean more, boolean gap) {}
 
   /** Why a cursor cannot be read from. */
   public static final class BadCursor extends RuntimeException {
@@ -93,12 +99,24 @@ public final class EventLog implements Closeable {
    * @throws BadCursor when the cursor names a partition or offset the topic does not have
    */
   public Optional<Page> read(String client, EventCursor after, int limit) {
-    return withReader(reader -> page(reader, client, after, limit));
+    return withReader(client, reader -> page(reader, client, after, limit));
   }
 
   /** The client's last {@code limit} webhook deliveries, oldest first; empty when busy. */
   public Optional<List<Map<String, Object>>> deliveries(String client, int limit) {
-    return withReader(reader -> lastDeliveries(reader, client, limit));
+    return withReader(client, reader -> lastDeliveries(reader, client, limit));
+  }
+
+  private <T> Optional<T> withReader(
+      String client, java.util.function.Function<Consumer<String, byte[]>, T> use) {
+    if (closed || !reading.add(client)) {
+      return Optional.empty();
+    }
+    try {
+      return withReader(use);
+    } finally {
+      reading.remove(client);
+    }
   }
 
   private <T> Optional<T> withReader(java.util.function.Function<Consumer<String, byte[]>, T> use) {
@@ -132,21 +150,23 @@ public final class EventLog implements Closeable {
   private static Page page(
       Consumer<String, byte[]> reader, String client, EventCursor after, int limit) {
     List<TopicPartition> partitions = partitions(reader, Topics.RESULTS);
-    for (int named : after.next().keySet()) {
-      if (named >= partitions.size()) {
-        throw new BadCursor("names partition " + named + "; the log has " + partitions.size());
-      }
+    int named = after.next().keySet().stream().mapToInt(p -> p + 1).max().orElse(0);
+    if (named > partitions.size()) {
+      throw new BadCursor("names " + named + " partitions; the log has " + partitions.size());
     }
     reader.assign(partitions);
-    Map<TopicPartition, Long> first = reader.beginningOffsets(partitions);
+    Map<TopicPartition, Long> first = reader.beginningOffsets(partitions, MAX_TIME);
     // Read committed: the end is the last stable offset, past which nothing is settled yet.
-    Map<TopicPartition, Long> end = reader.endOffsets(partitions);
+    Map<TopicPartition, Long> end = reader.endOffsets(partitions, MAX_TIME);
     Map<Integer, Long> position = new HashMap<>();
+    boolean gap = false;
     for (TopicPartition tp : partitions) {
       long wanted = after.next(tp.partition());
       if (wanted > end.get(tp)) {
         throw new BadCursor("is past the end of the log");
       }
+      // A position of 0 is a reading begun before any retention: from the first record kept.
+      gap |= wanted > 0 && wanted < first.get(tp);
       // Records retention removed are gone for every reader: the page starts at the first kept.
       long from = Math.max(wanted, first.get(tp));
       position.put(tp.partition(), from);
@@ -186,7 +206,8 @@ public final class EventLog implements Closeable {
         }
       }
     }
-    return new Page(List.copyOf(events), new EventCursor(position), full || behind(position, end));
+    return new Page(
+        List.copyOf(events), new EventCursor(position), full || behind(position, end), gap);
   }
 
   private static boolean behind(Map<Integer, Long> position, Map<TopicPartition, Long> end) {
@@ -202,8 +223,8 @@ public final class EventLog implements Closeable {
       Consumer<String, byte[]> reader, String client, int limit) {
     List<TopicPartition> partitions = partitions(reader, Topics.WEBHOOK_DELIVERIES);
     reader.assign(partitions);
-    Map<TopicPartition, Long> first = reader.beginningOffsets(partitions);
-    Map<TopicPartition, Long> end = reader.endOffsets(partitions);
+    Map<TopicPartition, Long> first = reader.beginningOffsets(partitions, MAX_TIME);
+    Map<TopicPartition, Long> end = reader.endOffsets(partitions, MAX_TIME);
     Map<Integer, Long> position = new HashMap<>();
     for (TopicPartition tp : partitions) {
       long from = Math.max(first.get(tp), end.get(tp) - DELIVERIES_SCANNED);
@@ -234,7 +255,7 @@ public final class EventLog implements Closeable {
   }
 
   private static List<TopicPartition> partitions(Consumer<String, byte[]> reader, String topic) {
-    return reader.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+    return reader.partitionsFor(topic, MAX_TIME).stream()
         .map(p -> new TopicPartition(topic, p.partition()))
         .sorted(java.util.Comparator.comparingInt(TopicPartition::partition))
         .toList();

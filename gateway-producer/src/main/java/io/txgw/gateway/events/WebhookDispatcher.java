@@ -32,7 +32,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -95,7 +94,16 @@ public final class WebhookDispatcher implements Closeable {
                           ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
                           "earliest",
                           ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                          MAX_POLL_RECORDS)),
+                          MAX_POLL_RECORDS,
+                          // Acknowledged chunks of one poll go out without a poll in between:
+                          // room for each to take the whole timeout, and the log's write.
+                          ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
+                          (int)
+                              Math.max(
+                                  300_000L,
+                                  (MAX_POLL_RECORDS / MAX_EVENTS + 1)
+                                          * (hooks.timeout().toMillis() + 2_000)
+                                      + 60_000))),
                   new StringDeserializer(),
                   new ByteArrayDeserializer());
       Feed feed = dispatcher.new Feed(target, reader, deliveries, hooks.maxBackoff(), meters);
@@ -132,6 +140,7 @@ public final class WebhookDispatcher implements Closeable {
     private final Counter acknowledged;
     private final Counter failed;
     private final Counter delivered;
+    private final Counter lost;
     private volatile Consumer<String, byte[]> consumer;
     private volatile boolean closed;
     private volatile long failingSinceMillis;
@@ -165,6 +174,11 @@ public final class WebhookDispatcher implements Closeable {
               .description("events a client's receiver acknowledged")
               .tag("client", client)
               .register(meters);
+      lost =
+          Counter.builder("txgw.webhook.records.lost")
+              .description("results removed by retention before the client's receiver took them")
+              .tag("client", client)
+              .register(meters);
       Gauge.builder("txgw.webhook.failing.seconds", this, Feed::failingSeconds)
           .description("how long the client's current delivery has failed; 0 when it has not")
           .tag("client", client)
@@ -188,12 +202,18 @@ public final class WebhookDispatcher implements Closeable {
             follow();
           } catch (WakeupException e) {
             // Closing.
-          } catch (KafkaException | IllegalStateException e) {
+          } catch (RuntimeException e) {
+            // Whatever it was, the feed starts again from what was acknowledged; until it
+            // delivers, it counts as failing, so that the alert fires if it never does.
+            if (failingSinceMillis == 0) {
+              failingSinceMillis = System.currentTimeMillis();
+            }
             log.error(
-                "webhooks of {} stopped reading the results ({}); again in {} s",
+                "webhooks of {} stopped ({}); again in {} s from the last acknowledged event",
                 target.client(),
                 e.toString(),
-                REOPEN_AFTER.toSeconds());
+                REOPEN_AFTER.toSeconds(),
+                e);
           } finally {
             Consumer<String, byte[]> c = consumer;
             if (c != null) {
@@ -247,10 +267,26 @@ public final class WebhookDispatcher implements Closeable {
         return;
       }
       Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(mine);
+      Map<TopicPartition, Long> first = consumer.beginningOffsets(mine);
       for (TopicPartition tp : mine) {
         OffsetAndMetadata at = committed.get(tp);
         if (at == null) {
           consumer.seekToBeginning(List.of(tp));
+          continue;
+        }
+        long kept = first.getOrDefault(tp, 0L);
+        if (at.offset() < kept) {
+          // The receiver acknowledged nothing for longer than the results are kept: what
+          // retention removed is gone for every reader. Said loudly, and counted.
+          log.error(
+              "webhook of {}: events {}-{} to {} were removed by retention before they were"
+                  + " acknowledged; GET /v1/events cannot serve them either",
+              target.client(),
+              tp.partition(),
+              at.offset(),
+              kept - 1);
+          lost.increment(kept - at.offset());
+          consumer.seek(tp, kept);
         } else {
           consumer.seek(tp, at.offset());
         }

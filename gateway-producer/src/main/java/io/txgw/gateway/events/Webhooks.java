@@ -151,6 +151,10 @@ public record Webhooks(Map<String, Target> targets, Duration timeout, Duration m
       problems.add("TXGW_WEBHOOKS: the URL of client " + client + " is not an http(s) URL");
       return null;
     }
+    if (okhttp3.HttpUrl.parse(text) == null || url.getPort() == 0 || url.getPort() > 65535) {
+      problems.add("TXGW_WEBHOOKS: the URL of client " + client + " is not one HTTP can call");
+      return null;
+    }
     if (url.getUserInfo() != null) {
       problems.add("TXGW_WEBHOOKS: the URL of client " + client + " holds a user name");
       return null;

@@ -61,6 +61,10 @@ final class EventRoutes {
               body.put("events", page.get().events());
               body.put("next", page.get().next().encode());
               body.put("more", page.get().more());
+              if (page.get().gap()) {
+                // Said, not hidden: events after the cursor were removed by retention.
+                body.put("gap", true);
+              }
               json(ctx, 200, body);
             })
         .onFailure(

@@ -148,7 +148,8 @@ public final class GatewayHttp {
             .setIdleTimeout(idleTimeoutSeconds)
             .setIdleTimeoutUnit(TimeUnit.SECONDS)
             // Headers bounded: a request's first line and headers are read before any handler.
-            .setMaxInitialLineLength(4096)
+            // The first line may carry an event cursor: a few kilobytes for 1,000 partitions.
+            .setMaxInitialLineLength(16 * 1024)
             .setMaxHeaderSize(16 * 1024)
             // HTTP/1.1 only: an h2c connection carries 100 requests at once past the caps here.
             .setHttp2ClearTextEnabled(false);

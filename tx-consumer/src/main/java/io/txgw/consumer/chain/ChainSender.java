@@ -56,6 +56,17 @@ public interface ChainSender extends AutoCloseable {
    */
   default void forget(String account) {}
 
+  /**
+   * A replacement of the unit's transaction at a higher fee: same nonce, same payment, so that at
+   * most one of them is ever mined. Not sent: the caller journals it first.
+   *
+   * @throws NodeUnavailableException when the node could not be reached; nothing was signed
+   */
+  default Replacement replace(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    return new Replacement.NotNow(chain() + " transactions are not replaced here");
+  }
+
   @Override
   default void close() {}
 }

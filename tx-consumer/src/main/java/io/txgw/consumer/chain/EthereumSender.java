@@ -44,7 +44,10 @@ public final class EthereumSender implements ChainSender {
    */
   private final Map<String, Funds> accounts = new HashMap<>();
 
-  /** Since when each unit first waited first in line, to tell a stranded one; bounded below. */
+  /**
+   * Since when each unit (by id: its transactions change with replacements) first waited first in
+   * line, to tell a stranded one; bounded below.
+   */
   private final Map<String, Instant> waitingSince = new HashMap<>();
 
   private static final int MAX_WAITING = 10_000;
@@ -52,7 +55,10 @@ public final class EthereumSender implements ChainSender {
   /** Transactions this process has sent, so that a look-up may spare a resend; bounded. */
   private final java.util.Set<String> sentHere = new java.util.HashSet<>();
 
-  /** Since when each unit's nonce is seen used in the chain without its receipt; bounded above. */
+  /**
+   * Since when each unit's nonce (by unit id) is seen used in the chain without a receipt of any of
+   * its transactions; bounded above.
+   */
   private final Map<String, Instant> usedSince = new HashMap<>();
 
   /** Longer than a node in rotation may lag the best one (the pool's health check drops it). */
@@ -65,20 +71,46 @@ public final class EthereumSender implements ChainSender {
 
   private final java.util.function.Predicate<Payout> contractsAllowed;
 
+  /** The highest gas price signed, in wei; null for none. */
+  private final BigInteger maxGasPrice;
+
   /** A sender that refuses every contract recipient. */
   public EthereumSender(Rpc rpc, Clock clock) {
-    this(rpc, clock, p -> false);
+    this(rpc, clock, p -> false, null);
   }
 
   /**
    * @param contractsAllowed whether a payout may go to a contract (its client's policy)
+   * @param maxGasPrice the highest gas price any transaction is signed with, first or replacement,
+   *     in wei; null for none
    */
   public EthereumSender(
-      Rpc rpc, Clock clock, java.util.function.Predicate<Payout> contractsAllowed) {
+      Rpc rpc,
+      Clock clock,
+      java.util.function.Predicate<Payout> contractsAllowed,
+      BigInteger maxGasPrice) {
     this.rpc = rpc;
     this.clock = clock;
     this.contractsAllowed = contractsAllowed;
+    this.maxGasPrice = maxGasPrice;
     this.blocks = new EthereumBlocks(rpc);
+  }
+
+  /**
+   * Of a replacement's gas price, the least rise over the one it replaces: 12.5%, above the 10%
+   * that geth, Besu, Nethermind and Erigon require before their pools take a replacement.
+   */
+  static BigInteger bumped(BigInteger old) {
+    return old.add(old.add(BigInteger.valueOf(7)).shiftRight(3)).add(BigInteger.ONE);
+  }
+
+  /** The least gas price pools take in place of {@code old}: 10% more, rounded up. */
+  static BigInteger leastReplacement(BigInteger old) {
+    return old.add(old.add(BigInteger.valueOf(9)).divide(BigInteger.TEN));
+  }
+
+  private BigInteger capped(BigInteger price) {
+    return maxGasPrice == null ? price : price.min(maxGasPrice);
   }
 
   @Override
@@ -136,7 +168,7 @@ public final class EthereumSender implements ChainSender {
             true);
       }
       BigInteger value = payout.amount().toUnits(payout.asset().decimals());
-      price = gasPrice();
+      price = capped(gasPrice());
       cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
       funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
@@ -160,7 +192,13 @@ public final class EthereumSender implements ChainSender {
     long nonce = funds.next;
     String raw;
     try {
-      raw = sign(payout, BigInteger.valueOf(nonce), price);
+      raw =
+          sign(
+              payout.source(),
+              payout.to().value(),
+              payout.amount().toUnits(payout.asset().decimals()),
+              BigInteger.valueOf(nonce),
+              price);
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
         // The node will not sign (no key for the account): nothing exists that could be mined,
@@ -170,14 +208,72 @@ public final class EthereumSender implements ChainSender {
       throw new NodeUnavailableException(
           "cannot sign payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
     }
-    String txid = "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
+    String txid = txidOf(raw);
     funds.spend(nonce, cost);
-    return new Preparation.Signed(txid, raw, nonce, List.of());
+    return new Preparation.Signed(txid, raw, nonce, List.of(), price);
+  }
+
+  private static String txidOf(String raw) {
+    return "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
   }
 
   @Override
   public void forget(String account) {
     accounts.remove(account);
+  }
+
+  /**
+   * Signs the unit's payment again at its nonce with a higher gas price: the larger of 12.5% over
+   * its current one and the node's gas price now, capped at the ceiling. At the ceiling already, or
+   * past {@link JournalEntry#MAX_REPLACED} replacements, it waits as it is.
+   */
+  @Override
+  public Replacement replace(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    if (unit.nonce() == null || unit.payouts().size() != 1) {
+      return new Replacement.NotNow("not a transaction this sender signed");
+    }
+    try {
+      BigInteger old = unit.feePerGas();
+      if (old == null) {
+        // A unit journaled before fees were kept: the transaction itself says, where held.
+        JsonNode tx = rpc.call("eth_getTransactionByHash", unit.txid());
+        if (tx == null || tx.isNull() || !tx.path("gasPrice").isTextual()) {
+          return new Replacement.NotNow("the node does not hold " + unit.txid());
+        }
+        old = quantity(tx.path("gasPrice"));
+      }
+      if (unit.replaced().size() >= JournalEntry.MAX_REPLACED) {
+        return new Replacement.AtCeiling(old);
+      }
+      gasPriceAt = Instant.MIN;
+      BigInteger market = gasPrice();
+      if (market.compareTo(old) <= 0) {
+        // Priced at what the node asks now: not mined for another reason (queued behind an
+        // earlier nonce, or not pooled yet); a dearer copy would pay more for nothing.
+        return new Replacement.NotNow("its gas price is at or above the node's, " + market);
+      }
+      BigInteger wanted = capped(bumped(old).max(market));
+      if (wanted.compareTo(leastReplacement(old)) < 0) {
+        // Under the rise pools require: the node would refuse it and keep the current one.
+        return new Replacement.AtCeiling(old);
+      }
+      JournalEntry.Item item = unit.payouts().get(0);
+      BigInteger value = item.amount().toUnits(Chain.ETH.nativeAsset().decimals());
+      String raw =
+          sign(unit.source(), item.to().value(), value, BigInteger.valueOf(unit.nonce()), wanted);
+      Funds funds = accounts.get(unit.source());
+      if (funds != null && funds.unmined.containsKey(unit.nonce())) {
+        funds.spend(
+            unit.nonce(), value.add(wanted.multiply(BigInteger.valueOf(TRANSFER_GAS))), false);
+      }
+      return new Replacement.Signed(txidOf(raw), raw, wanted);
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return new Replacement.NotNow("the node would not sign it: " + e.reason());
+      }
+      throw unavailable(unit, e);
+    }
   }
 
   /**
@@ -192,9 +288,9 @@ public final class EthereumSender implements ChainSender {
     if (sentHere.contains(unit.txid())) {
       // Sent before by this process: mined since is the common case, and needs no resend.
       try {
-        JsonNode receipt = receipt(unit.txid());
-        if (receipt != null) {
-          return mined(unit, receipt);
+        SendOutcome mined = minedAny(unit);
+        if (mined != null) {
+          return mined;
         }
       } catch (RpcException e) {
         if (e.kind() != RpcException.Kind.NODE_ERROR) {
@@ -229,11 +325,25 @@ public final class EthereumSender implements ChainSender {
     }
   }
 
+  /**
+   * The unit settled by a receipt of any of its transactions (they share one nonce: at most one is
+   * ever mined); null while none has one.
+   */
+  private SendOutcome minedAny(JournalEntry unit) throws RpcException, InterruptedException {
+    for (String txid : unit.txids()) {
+      JsonNode receipt = receipt(txid);
+      if (receipt != null) {
+        return mined(unit, receipt, txid);
+      }
+    }
+    return null;
+  }
+
   private SendOutcome settle(JournalEntry unit, String said, boolean first)
       throws RpcException, InterruptedException {
-    JsonNode receipt = receipt(unit.txid());
-    if (receipt != null) {
-      return mined(unit, receipt);
+    SendOutcome mined = minedAny(unit);
+    if (mined != null) {
+      return mined;
     }
     if (first && said == null) {
       // Just taken and not in a block yet, the usual moment before mining: whether another
@@ -245,14 +355,16 @@ public final class EthereumSender implements ChainSender {
     if (used > nonce) {
       // Asked after the nonce count, so a receipt of ours in any block up to that count shows,
       // unless the node that answered lags the one that counted. The absence must last longer
-      // than any node in rotation may lag before this unit's payouts are prepared anew.
-      receipt = receipt(unit.txid());
-      if (receipt != null) {
-        return mined(unit, receipt);
+      // than any node in rotation may lag before this unit's payouts are prepared anew. Every
+      // transaction the unit ever had is asked for: a replaced one may be the one mined.
+      mined = minedAny(unit);
+      if (mined != null) {
+        return mined;
       }
       Instant now = clock.instant();
       bound(usedSince);
-      Instant since = usedSince.putIfAbsent(unit.txid(), now);
+      // By unit, not by transaction: a sighting of an attempt since replaced must not count.
+      Instant since = usedSince.putIfAbsent(unit.unitId(), now);
       if (since == null || now.isBefore(since.plus(CONFLICT_AFTER))) {
         return SendOutcome.waiting(
             unit.txid(),
@@ -262,9 +374,9 @@ public final class EthereumSender implements ChainSender {
                 + " yet; another transaction took it if none shows for "
                 + CONFLICT_AFTER);
       }
-      usedSince.remove(unit.txid());
-      waitingSince.remove(unit.txid());
-      sentHere.remove(unit.txid());
+      usedSince.remove(unit.unitId());
+      waitingSince.remove(unit.unitId());
+      unit.txids().forEach(sentHere::remove);
       return SendOutcome.conflicted(
           unit.txid(),
           "nonce " + nonce + " was used in the chain by another transaction; nothing was paid");
@@ -280,13 +392,13 @@ public final class EthereumSender implements ChainSender {
         } catch (RpcException e) {
           log.debug("unit {}: resend answered {}", unit.unitId(), e.toString());
         }
-        receipt = receipt(unit.txid());
-        if (receipt != null) {
-          return mined(unit, receipt);
+        mined = minedAny(unit);
+        if (mined != null) {
+          return mined;
         }
       }
     }
-    return SendOutcome.waiting(
+    return SendOutcome.pending(
         unit.txid(),
         "not mined yet: the account's nonce at the latest block is "
             + used
@@ -295,11 +407,14 @@ public final class EthereumSender implements ChainSender {
             + (said == null ? "" : "; the node answered the send: " + said));
   }
 
-  /** A receipt is final for this step: status 1 paid, status 0 reverted (nothing paid). */
-  private SendOutcome mined(JournalEntry unit, JsonNode receipt) {
-    sentHere.remove(unit.txid());
-    waitingSince.remove(unit.txid());
-    usedSince.remove(unit.txid());
+  /**
+   * A receipt of {@code txid}, one of the unit's transactions, is final for this step: status 1
+   * paid, status 0 reverted (nothing paid).
+   */
+  private SendOutcome mined(JournalEntry unit, JsonNode receipt, String txid) {
+    unit.txids().forEach(sentHere::remove);
+    waitingSince.remove(unit.unitId());
+    usedSince.remove(unit.unitId());
     Funds funds = accounts.get(unit.source());
     if (funds != null) {
       funds.mined(unit.nonce());
@@ -307,10 +422,9 @@ public final class EthereumSender implements ChainSender {
     String status = receipt.path("status").asText("0x1");
     BlockRef block = blockOf(receipt);
     if ("0x0".equals(status)) {
-      return SendOutcome.reverted(
-          unit.txid(), "transaction " + unit.txid() + " reverted in the chain", block);
+      return SendOutcome.reverted(txid, "transaction " + txid + " reverted in the chain", block);
     }
-    return SendOutcome.mined(unit.txid(), block);
+    return SendOutcome.mined(txid, block);
   }
 
   /**
@@ -333,7 +447,7 @@ public final class EthereumSender implements ChainSender {
   private boolean stranded(JournalEntry unit) {
     Instant now = clock.instant();
     bound(waitingSince);
-    Instant since = waitingSince.putIfAbsent(unit.txid(), now);
+    Instant since = waitingSince.putIfAbsent(unit.unitId(), now);
     return since != null && !now.isBefore(since.plus(STRANDED_AFTER));
   }
 
@@ -433,9 +547,19 @@ public final class EthereumSender implements ChainSender {
     }
 
     void spend(long nonce, BigInteger cost) {
+      spend(nonce, cost, true);
+    }
+
+    /**
+     * @param advance whether the next nonce moves past this one (a new transaction); a replacement
+     *     only changes the cost at its nonce
+     */
+    void spend(long nonce, BigInteger cost, boolean advance) {
       BigInteger replaced = unmined.put(nonce, cost);
       unminedCost = unminedCost.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
-      next = nonce + 1;
+      if (advance) {
+        next = nonce + 1;
+      }
     }
 
     /** Carries over what was signed at or above {@code nonce} and is not mined yet. */
@@ -458,12 +582,12 @@ public final class EthereumSender implements ChainSender {
         "cannot broadcast " + unit.txid() + " on " + nodeName() + ": " + e.getMessage(), e);
   }
 
-  private String sign(Payout payout, BigInteger nonce, BigInteger price)
+  private String sign(String from, String to, BigInteger value, BigInteger nonce, BigInteger price)
       throws RpcException, InterruptedException {
     ObjectNode tx = Json.mapper().createObjectNode();
-    tx.put("from", payout.source());
-    tx.put("to", payout.to().value());
-    tx.put("value", hex(payout.amount().toUnits(payout.asset().decimals())));
+    tx.put("from", from);
+    tx.put("to", to);
+    tx.put("value", hex(value));
     tx.put("gas", hex(BigInteger.valueOf(TRANSFER_GAS)));
     tx.put("gasPrice", hex(price));
     tx.put("nonce", hex(nonce));

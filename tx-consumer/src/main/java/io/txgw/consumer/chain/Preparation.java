@@ -11,10 +11,20 @@ public sealed interface Preparation {
    * @param outputIndexes per payout of the unit, in order, the output paying it (Bitcoin); empty
    *     for Ethereum
    */
-  record Signed(String txid, String rawTransaction, Long nonce, List<Integer> outputIndexes)
+  record Signed(
+      String txid,
+      String rawTransaction,
+      Long nonce,
+      List<Integer> outputIndexes,
+      java.math.BigInteger feePerGas)
       implements Preparation {
     public Signed {
       outputIndexes = List.copyOf(outputIndexes);
+    }
+
+    /** Signed without a per-gas fee to keep (Bitcoin). */
+    public Signed(String txid, String rawTransaction, Long nonce, List<Integer> outputIndexes) {
+      this(txid, rawTransaction, nonce, outputIndexes, null);
     }
   }
 

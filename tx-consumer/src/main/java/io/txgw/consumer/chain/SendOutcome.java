@@ -15,6 +15,8 @@ import io.txgw.common.model.PayoutStatus;
  *       no transaction fills, or another transaction with the same nonce is pending). The unit
  *       stays journaled and is broadcast again later; it is not reported, because BROADCAST would
  *       claim a payment the chain may never make.
+ *   <li>{@link Next#PENDING}: like WAIT, and the chain shows its nonce not used by any transaction
+ *       yet: it may be replaced by one with a higher fee.
  * </ul>
  *
  * <p>{@code block} names the block the chain holds the transaction in, where the answer showed one
@@ -25,7 +27,8 @@ public record SendOutcome(
   public enum Next {
     RECORD,
     REPLAN,
-    WAIT
+    WAIT,
+    PENDING
   }
 
   public static SendOutcome broadcast(String txid) {
@@ -58,11 +61,20 @@ public record SendOutcome(
     return new SendOutcome(null, txid, reason, Next.WAIT, null);
   }
 
+  /** Sent, not mined, and its nonce not used in the chain: a fee bump may replace it. */
+  public static SendOutcome pending(String txid, String reason) {
+    return new SendOutcome(null, txid, reason, Next.PENDING, null);
+  }
+
+  public boolean pending() {
+    return next == Next.PENDING;
+  }
+
   public boolean replan() {
     return next == Next.REPLAN;
   }
 
   public boolean waits() {
-    return next == Next.WAIT;
+    return next == Next.WAIT || next == Next.PENDING;
   }
 }

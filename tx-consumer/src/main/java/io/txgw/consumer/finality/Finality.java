@@ -15,13 +15,29 @@ import java.util.Map;
 public final class Finality {
   private final Map<Chain, ChainFollower> followers;
 
-  private Finality(Map<Chain, ChainFollower> followers) {
+  /** Per chain, how long a transaction may wait unmined before it is replaced at a higher fee. */
+  private final Map<Chain, java.time.Duration> bumpAfter;
+
+  private Finality(Map<Chain, ChainFollower> followers, Map<Chain, java.time.Duration> bumpAfter) {
     this.followers = followers;
+    this.bumpAfter = Map.copyOf(bumpAfter);
   }
 
   /** No chain followed: a broadcast is final. */
   public static Finality none() {
-    return new Finality(Map.of());
+    return new Finality(Map.of(), Map.of());
+  }
+
+  /** These trackers, and stuck transactions of the chains named replaced after their wait. */
+  public Finality withBumps(Map<Chain, java.time.Duration> after) {
+    return new Finality(followers, after);
+  }
+
+  /**
+   * How long a transaction of {@code chain} may wait unmined before it is replaced; null: never.
+   */
+  public java.time.Duration bumpAfter(Chain chain) {
+    return bumpAfter.get(chain);
   }
 
   /** A tracker per chain that has settings, reading blocks through that chain's sender. */
@@ -38,7 +54,7 @@ public final class Finality {
             followers.put(chain, new ChainFollower(chain, sender.blocks(), s, clock, meters));
           }
         });
-    return new Finality(followers);
+    return new Finality(followers, Map.of());
   }
 
   /** True when units of {@code chain} are followed to a depth after broadcast. */

@@ -12,6 +12,7 @@ import io.txgw.common.model.PayoutStatus;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RetryPolicy;
 import io.txgw.consumer.rpc.RpcEndpoint;
+import java.math.BigInteger;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -98,7 +99,9 @@ class EthereumSenderTest {
     node.resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
     Preparation first = sender.prepare(FROM, List.of(payout("p1", "1.000000000000000001")));
     Preparation second = sender.prepare(FROM, List.of(payout("p2", "2")));
-    assertThat(first).isEqualTo(new Preparation.Signed(HASH, RAW, 5L, List.of()));
+    assertThat(first)
+        .isEqualTo(
+            new Preparation.Signed(HASH, RAW, 5L, List.of(), BigInteger.valueOf(1_000_000_000L)));
     assertThat(((Preparation.Signed) second).nonce()).isEqualTo(6L);
     var signs = node.calls("eth_signTransaction");
     assertThat(signs.get(0).path("params").get(0).path("value").asText())
@@ -208,6 +211,217 @@ class EthereumSenderTest {
       assertThat(waits.waits()).as(wording + ": " + waits).isTrue();
       assertThat(waits.error()).contains(wording);
     }
+  }
+
+  private static final String OLD_RAW = "0x02f86c01020304ff";
+  private static final String OLD_HASH =
+      "0x"
+          + HexFormat.of().formatHex(Keccak.hash256(HexFormat.of().parseHex(OLD_RAW.substring(2))));
+
+  /** A unit paying 1 wei whose first transaction (OLD) was replaced by the current one (RAW). */
+  private static JournalEntry replacedUnit(long nonce) {
+    return firstUnit(nonce)
+        .replacedBy(HASH, RAW, BigInteger.valueOf(2_000_000_000L), Instant.EPOCH);
+  }
+
+  /** The same unit before its replacement: OLD at 1 gwei. */
+  private static JournalEntry firstUnit(long nonce) {
+    return new JournalEntry(
+        "ETH:" + OLD_HASH,
+        Chain.ETH,
+        FROM,
+        OLD_HASH,
+        OLD_RAW,
+        nonce,
+        JournalEntry.State.PREPARED,
+        List.of(item()),
+        Instant.EPOCH,
+        Instant.EPOCH,
+        null,
+        null,
+        null,
+        null,
+        BigInteger.valueOf(1_000_000_000L),
+        List.of());
+  }
+
+  private static JournalEntry.Item item() {
+    return new JournalEntry.Item(
+        "p1",
+        "b1",
+        "acme",
+        new Address(TO),
+        Amount.parse("0.000000000000000001"),
+        Instant.EPOCH,
+        null,
+        PayoutStatus.ACCEPTED,
+        null);
+  }
+
+  @Test
+  void aStuckTransactionIsSignedAgainAtItsNonceForTheSamePaymentWithAnEighthMoreGasAtLeast()
+      throws Exception {
+    // The node asks a little more than the unit pays: the rise is the least nodes take, 12.5%.
+    node.alwaysResult("eth_gasPrice", "\"0x7d2b7500\"");
+    Replacement r = sender.replace(replacedUnit(7));
+    assertThat(r).isInstanceOf(Replacement.Signed.class);
+    Replacement.Signed signed = (Replacement.Signed) r;
+    BigInteger expected = BigInteger.valueOf(2_250_000_001L);
+    assertThat(signed.feePerGas()).isEqualTo(expected);
+    assertThat(signed.txid()).isEqualTo(HASH);
+    var sign = node.calls("eth_signTransaction").get(0).path("params").get(0);
+    assertThat(sign.path("nonce").asText()).isEqualTo("0x7");
+    assertThat(sign.path("gasPrice").asText()).isEqualTo("0x" + expected.toString(16));
+    assertThat(sign.path("value").asText()).isEqualTo("0x1");
+    assertThat(sign.path("to").asText()).isEqualTo(TO);
+    assertThat(sign.path("from").asText()).isEqualTo(FROM);
+  }
+
+  @Test
+  void aTransactionPricedAtWhatTheNodeAsksIsNotReplaced() throws Exception {
+    node.alwaysResult("eth_gasPrice", "\"0x77359400\""); // 2 gwei, what the unit pays
+    assertThat(sender.replace(replacedUnit(7))).isInstanceOf(Replacement.NotNow.class);
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void aReplacementTheCeilingKeepsUnderTheTenPercentPoolsRequireIsNotSigned() throws Exception {
+    EthereumSender capped =
+        new EthereumSender(
+            new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
+            clock,
+            p -> false,
+            BigInteger.valueOf(20_000_000_000L));
+    node.alwaysResult("eth_gasPrice", "\"0xba43b7400\""); // 50 gwei
+    JournalEntry at19 =
+        replacedUnit(7).replacedBy(HASH, RAW, BigInteger.valueOf(19_000_000_000L), Instant.EPOCH);
+    assertThat(capped.replace(at19))
+        .isEqualTo(new Replacement.AtCeiling(BigInteger.valueOf(19_000_000_000L)));
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void aConflictTimerOfATransactionSinceReplacedAndMinedNeverCountsForTheUnitLater()
+      throws Exception {
+    // OLD is sent; the nonce count shows its nonce used, its receipt not served yet.
+    node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x8\"");
+    assertThat(sender.broadcast(firstUnit(7)).waits()).isTrue();
+    // Replaced meanwhile, then OLD's receipt shows: settled by OLD.
+    ScriptedNode mined = new ScriptedNode();
+    server.setDispatcher(mined);
+    mined
+        .alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .resultFor("eth_getTransactionReceipt", HASH, "null")
+        .resultFor(
+            "eth_getTransactionReceipt",
+            OLD_HASH,
+            "{\"transactionHash\":\"" + OLD_HASH + "\",\"status\":\"0x1\"}");
+    assertThat(sender.broadcast(replacedUnit(7))).isEqualTo(SendOutcome.broadcast(OLD_HASH));
+    // Its block is reorganised away, and a lagging node serves no receipt again: a minute later
+    // the unit (OLD current again) waits for a minute of its own before anything is decided.
+    ScriptedNode lagging = new ScriptedNode();
+    server.setDispatcher(lagging);
+    lagging
+        .alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x8\"");
+    clock.now = clock.now.plus(EthereumSender.CONFLICT_AFTER).plusSeconds(1);
+    SendOutcome again = sender.broadcast(replacedUnit(7).withCurrent(OLD_HASH));
+    assertThat(again.replan()).as(again.toString()).isFalse();
+    assertThat(again.waits()).isTrue();
+  }
+
+  @Test
+  void aReplacementFollowsTheNodesPriceWhenItRoseMoreAndStopsAtTheCeiling() throws Exception {
+    EthereumSender capped =
+        new EthereumSender(
+            new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
+            clock,
+            p -> false,
+            BigInteger.valueOf(20_000_000_000L));
+    node.alwaysResult("eth_gasPrice", "\"0x2540be400\""); // 10 gwei
+    Replacement.Signed toPrice = (Replacement.Signed) capped.replace(replacedUnit(7));
+    assertThat(toPrice.feePerGas()).isEqualTo(BigInteger.valueOf(10_000_000_000L));
+
+    node.alwaysResult("eth_gasPrice", "\"0xba43b7400\""); // 50 gwei
+    JournalEntry at15 =
+        replacedUnit(7).replacedBy(HASH, RAW, BigInteger.valueOf(15_000_000_000L), Instant.EPOCH);
+    Replacement.Signed toCeiling = (Replacement.Signed) capped.replace(at15);
+    assertThat(toCeiling.feePerGas()).isEqualTo(BigInteger.valueOf(20_000_000_000L));
+
+    JournalEntry atCeiling =
+        at15.replacedBy(HASH, RAW, BigInteger.valueOf(20_000_000_000L), Instant.EPOCH);
+    int signs = node.calls("eth_signTransaction").size();
+    assertThat(capped.replace(atCeiling))
+        .isEqualTo(new Replacement.AtCeiling(BigInteger.valueOf(20_000_000_000L)));
+    assertThat(node.calls("eth_signTransaction")).hasSize(signs);
+  }
+
+  @Test
+  void theFirstSignatureIsCappedAtTheCeilingToo() throws Exception {
+    EthereumSender capped =
+        new EthereumSender(
+            new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
+            clock,
+            p -> false,
+            BigInteger.valueOf(500_000_000L));
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"");
+    Preparation.Signed signed =
+        (Preparation.Signed) capped.prepare(FROM, List.of(payout("p1", "1")));
+    assertThat(signed.feePerGas()).isEqualTo(BigInteger.valueOf(500_000_000L));
+    assertThat(
+            node.calls("eth_signTransaction")
+                .get(0)
+                .path("params")
+                .get(0)
+                .path("gasPrice")
+                .asText())
+        .isEqualTo("0x1dcd6500");
+  }
+
+  @Test
+  void aReceiptOfTheTransactionItReplacedSettlesTheUnitWithThatTxid() throws Exception {
+    node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .resultFor("eth_getTransactionReceipt", HASH, "null")
+        .resultFor(
+            "eth_getTransactionReceipt",
+            OLD_HASH,
+            "{\"transactionHash\":\"" + OLD_HASH + "\",\"status\":\"0x1\"}")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x8\"");
+    assertThat(sender.broadcast(replacedUnit(7))).isEqualTo(SendOutcome.broadcast(OLD_HASH));
+  }
+
+  @Test
+  void aUsedNonceIsTakenForAnotherTransactionOnlyWhenNoneOfTheUnitsHasAReceipt() throws Exception {
+    node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x8\"");
+    assertThat(sender.broadcast(replacedUnit(7)).waits()).isTrue();
+    clock.now = clock.now.plus(EthereumSender.CONFLICT_AFTER);
+    int asked = node.calls("eth_getTransactionReceipt").size();
+    SendOutcome outcome = sender.broadcast(replacedUnit(7));
+    assertThat(outcome.replan()).as(outcome.toString()).isTrue();
+    // Both transactions were asked for, before and after the nonce count.
+    assertThat(
+            node
+                .calls("eth_getTransactionReceipt")
+                .subList(asked, node.calls("eth_getTransactionReceipt").size())
+                .stream()
+                .map(c -> c.path("params").get(0).asText())
+                .distinct())
+        .containsExactlyInAnyOrder(HASH, OLD_HASH);
+  }
+
+  @Test
+  void aTransactionNotMinedWhoseNonceIsFreeIsPendingAndSoReplaceable() throws Exception {
+    node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x7\"");
+    sender.broadcast(replacedUnit(7));
+    SendOutcome second = sender.broadcast(replacedUnit(7));
+    assertThat(second.pending()).as(second.toString()).isTrue();
   }
 
   @Test
@@ -359,7 +573,8 @@ class EthereumSenderTest {
             });
     assertThat(node.calls("eth_signTransaction")).isEmpty();
     EthereumSender allowing =
-        new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock, p -> true);
+        new EthereumSender(
+            new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock, p -> true, null);
     assertThat(allowing.prepare(FROM, List.of(payout("c2", "1"))))
         .isInstanceOf(Preparation.Signed.class);
   }

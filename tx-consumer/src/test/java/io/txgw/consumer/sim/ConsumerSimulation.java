@@ -79,6 +79,8 @@ final class ConsumerSimulation {
   private final boolean guarded;
   private final int horizon;
   private final ChainFollower.Settings following;
+  private final Duration bumpAfter;
+  private final BigInteger ethCeiling;
   private final List<String> sources = new ArrayList<>();
   private final List<Payout> toPost = new ArrayList<>();
   private final Map<String, Payout> posted = new LinkedHashMap<>();
@@ -130,7 +132,7 @@ final class ConsumerSimulation {
       Map<Chain, ChainSender> senders =
           Map.of(
               Chain.ETH,
-              new EthereumSender(node, clock),
+              new EthereumSender(node, clock, x -> false, ethCeiling),
               Chain.BTC,
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
@@ -147,10 +149,11 @@ final class ConsumerSimulation {
               clock,
               () -> clock.instant().isBefore(quarantinedUntil),
               Finality.of(
-                  senders,
-                  Map.of(Chain.ETH, following, Chain.BTC, following),
-                  clock,
-                  new SimpleMeterRegistry()));
+                      senders,
+                      Map.of(Chain.ETH, following, Chain.BTC, following),
+                      clock,
+                      new SimpleMeterRegistry())
+                  .withBumps(bumpAfter == null ? Map.of() : Map.of(Chain.ETH, bumpAfter)));
       process.start();
       alive = true;
       frozenFor = 0;
@@ -188,6 +191,10 @@ final class ConsumerSimulation {
     // Shallow depths and short windows. A reorganisation takes fewer blocks than the depth: what
     // CONFIRMED promises, and nothing more.
     int depth = 2 + random.nextInt(3);
+    // Stuck transactions replaced after a wait of a few seconds, in most runs; sometimes under a
+    // fee ceiling the base fee rises past.
+    this.bumpAfter = random.nextInt(4) == 0 ? null : Duration.ofSeconds(1 + random.nextInt(6));
+    this.ethCeiling = random.nextInt(3) == 0 ? BigInteger.valueOf(2 + random.nextInt(20)) : null;
     this.following =
         new ChainFollower.Settings(
             depth,
@@ -360,10 +367,17 @@ final class ConsumerSimulation {
     } else if (roll < 97) {
       armFreezeInsideTransaction();
     } else if (roll < 98) {
-      if (random.nextInt(3) == 0) {
-        ethReorg();
-      } else {
-        node.mine(1 + random.nextInt(20));
+      switch (random.nextInt(5)) {
+        case 0 -> ethReorg();
+        case 1 -> {
+          // The base fee rises past what pooled transactions pay, or falls back.
+          node.setFloor(
+              random.nextBoolean()
+                  ? BigInteger.ONE
+                  : node.floor().multiply(BigInteger.valueOf(2 + random.nextInt(8))));
+          count("base fee changes");
+        }
+        default -> node.mine(1 + random.nextInt(20));
       }
     } else {
       switch (random.nextInt(4)) {
@@ -609,6 +623,15 @@ final class ConsumerSimulation {
 
   private void advanceClock() {
     clock.advance(Duration.ofMillis(500 + random.nextInt(2500)));
+    if (random.nextInt(3) == 0) {
+      // The base fee moves: pooled transactions priced under it stick until replaced or until it
+      // falls again, maybe after their replacement was journaled and before it was sent.
+      node.setFloor(
+          random.nextInt(3) == 0
+              ? BigInteger.ONE
+              : node.floor().multiply(BigInteger.valueOf(2 + random.nextInt(3))));
+      count("base fee changes");
+    }
     int eth = random.nextInt(6);
     if (eth < 2) {
       node.mine(1 + random.nextInt(50));
@@ -705,6 +728,10 @@ final class ConsumerSimulation {
         kafka.rebalance(random);
       }
       clock.advance(Duration.ofSeconds(1));
+      if (round == 0) {
+        // The base fee falls back: every stuck transaction can be mined, at the price it has.
+        node.setFloor(BigInteger.ONE);
+      }
       node.foreignResend();
       node.mine(Integer.MAX_VALUE);
       // What the wallet does on its own (bcoin on reconnecting, Core every few hours): send its
@@ -849,6 +876,9 @@ final class ConsumerSimulation {
         if (now == PayoutStatus.CONFIRMED && before != PayoutStatus.BROADCAST) {
           return payout.resultKey() + " CONFIRMED without BROADCAST before it: " + rs;
         }
+        if (now == PayoutStatus.REPLACED && before.isFinal()) {
+          return payout.resultKey() + " REPLACED after a final result: " + rs;
+        }
         if (now == PayoutStatus.REORGED && before != PayoutStatus.BROADCAST) {
           return payout.resultKey() + " REORGED without BROADCAST before it: " + rs;
         }
@@ -891,6 +921,12 @@ final class ConsumerSimulation {
     }
     if (!pendingUnits().isEmpty()) {
       return "units left journaled: " + pendingUnits();
+    }
+    if (ethCeiling != null && node.highestMinedPrice().compareTo(ethCeiling) > 0) {
+      return "a transaction was mined at gas price "
+          + node.highestMinedPrice()
+          + ", above the ceiling "
+          + ethCeiling;
     }
     for (String thief : forgedRecipients) {
       if (paid.containsKey(thief)

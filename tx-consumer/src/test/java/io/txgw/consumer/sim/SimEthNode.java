@@ -177,6 +177,8 @@ final class SimEthNode implements Rpc {
   private final Map<String, BigInteger> balances = new HashMap<>();
   private final Map<String, Long> nonces = new HashMap<>();
   private final Map<String, Tx> pool = new LinkedHashMap<>();
+  private BigInteger floor = BigInteger.ONE;
+  private BigInteger highestMined = BigInteger.ZERO;
   private final Map<String, Transfer> receipts = new HashMap<>();
   private final List<Transfer> transfers = new ArrayList<>();
   private long block;
@@ -285,7 +287,7 @@ final class SimEthNode implements Rpc {
 
   private JsonNode act(String method, ArrayNode params) throws RpcException {
     return switch (method) {
-      case "eth_gasPrice" -> text(hex(BigInteger.ONE));
+      case "eth_gasPrice" -> text(hex(floor));
       case "eth_signTransaction" -> text(sign(params.get(0)));
       case "eth_sendRawTransaction" -> text(send(params.get(0).asText()));
       case "eth_getTransactionReceipt" -> receipt(params.get(0).asText());
@@ -354,13 +356,23 @@ final class SimEthNode implements Rpc {
     if (tx.nonce() < nonce(tx.from())) {
       throw error(-32000, dialect.nonceLow);
     }
+    Tx replaced = null;
     for (Tx other : pool.values()) {
       if (other.from().equals(tx.from()) && other.nonce() == tx.nonce()) {
-        throw error(-32000, dialect.underpriced);
+        // As geth's pool: a replacement needs 10% more gas price than the one it replaces.
+        BigInteger least = other.gasPrice().add(other.gasPrice().divide(BigInteger.TEN));
+        if (tx.gasPrice().compareTo(least) < 0) {
+          throw error(-32000, dialect.underpriced);
+        }
+        replaced = other;
       }
     }
     if (balance(tx.from()).compareTo(tx.cost()) < 0) {
       throw error(-32000, dialect.funds);
+    }
+    if (replaced != null) {
+      pool.remove(replaced.txid());
+      trace.accept("eth: " + short_(tx.txid()) + " replaces " + short_(replaced.txid()));
     }
     pool.put(tx.txid(), tx);
     trace.accept("eth: pooled " + short_(tx.txid()) + " nonce " + tx.nonce());
@@ -383,7 +395,8 @@ final class SimEthNode implements Rpc {
         if (mined >= max) {
           break;
         }
-        if (tx.nonce() != nonce(tx.from())) {
+        if (tx.nonce() != nonce(tx.from()) || tx.gasPrice().compareTo(floor) < 0) {
+          // Not next in its account, or priced under the block's base fee: it stays pooled.
           continue;
         }
         pool.remove(tx.txid());
@@ -403,7 +416,26 @@ final class SimEthNode implements Rpc {
     pool.values().removeIf(tx -> tx.nonce() < nonce(tx.from()));
   }
 
+  /**
+   * Sets the least gas price a block takes (a base fee), and the price the node suggests: a rise
+   * leaves pooled transactions priced under it stuck until replaced or until it falls.
+   */
+  void setFloor(BigInteger price) {
+    trace.accept("eth: base fee " + floor + " -> " + price);
+    floor = price;
+  }
+
+  BigInteger floor() {
+    return floor;
+  }
+
+  /** The highest gas price of any transaction mined, to check against a ceiling. */
+  BigInteger highestMinedPrice() {
+    return highestMined;
+  }
+
   private void apply(Tx tx) {
+    highestMined = highestMined.max(tx.gasPrice());
     balances.put(tx.from(), balance(tx.from()).subtract(tx.cost()));
     balances.put(tx.to(), balance(tx.to()).add(tx.value()));
     nonces.put(tx.from(), nonce(tx.from()) + 1);
@@ -675,6 +707,9 @@ final class SimEthNode implements Rpc {
     }
     ObjectNode r = Json.mapper().createObjectNode();
     r.put("hash", txid);
+    if (pooled != null) {
+      r.put("gasPrice", hex(pooled.gasPrice()));
+    }
     if (t != null) {
       Block b = chain.get((int) t.block());
       r.put("blockHash", b.hash());
