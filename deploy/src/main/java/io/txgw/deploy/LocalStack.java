@@ -421,6 +421,8 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_ETH_REORG_WINDOW", "512");
     env.put("TXGW_BTC_REORG_WINDOW", "64");
     env.put("TXGW_ETH_LOOKUP_AFTER_S", "10");
+    // Every consumer here runs this version: stuck transactions are replaced after a minute.
+    env.put("TXGW_ETH_BUMP_AFTER_S", "60");
     env.put("TXGW_BTC_LOOKUP_AFTER_S", "10");
     return env;
   }

@@ -98,8 +98,14 @@ final class FeeBumps {
   }
 
   double atCeiling(Chain chain) {
-    Instant since = clock.instant().minus(SEEN_WITHIN);
-    atCeiling.values().removeIf(s -> s.at().isBefore(since));
+    // Seen again once per wait at most: counted for two waits, and never less than five minutes.
+    Duration after = bumpAfter.apply(chain);
+    Duration within =
+        after == null || after.multipliedBy(2).compareTo(SEEN_WITHIN) < 0
+            ? SEEN_WITHIN
+            : after.multipliedBy(2);
+    Instant since = clock.instant().minus(within);
+    atCeiling.values().removeIf(s -> s.chain() == chain && s.at().isBefore(since));
     return atCeiling.values().stream().filter(s -> s.chain() == chain).count();
   }
 }

@@ -224,11 +224,13 @@ public record TxConsumerConfig(
   static final Setting<Integer> ETH_BUMP_AFTER =
       Setting.integer(
           "TXGW_ETH_BUMP_AFTER_S",
-          180,
+          0,
           0,
           86_400,
           "a transaction not mined this long after it was signed is replaced at its nonce with a"
-              + " higher gas price (12.5% more at least, or the node's price); 0 never replaces");
+              + " higher gas price (12.5% more at least, or the node's price); 0 (the default)"
+              + " never replaces: set it (180 is a fair value) once every consumer runs a version"
+              + " that knows replacements");
   static final Setting<Integer> ETH_MAX_GAS_PRICE =
       Setting.integer(
           "TXGW_ETH_MAX_GAS_PRICE_GWEI",

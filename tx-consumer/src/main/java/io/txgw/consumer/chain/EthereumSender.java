@@ -243,6 +243,13 @@ public final class EthereumSender implements ChainSender {
         }
         old = quantity(tx.path("gasPrice"));
       }
+      // Priced from the dearest of its transactions: after a reorganisation a cheaper one may be
+      // current again, and a pool holding the dearer one takes only a rise over that.
+      for (JournalEntry.Attempt earlier : unit.replaced()) {
+        if (earlier.feePerGas() != null) {
+          old = old.max(earlier.feePerGas());
+        }
+      }
       if (unit.replaced().size() >= JournalEntry.MAX_REPLACED) {
         return new Replacement.AtCeiling(old);
       }
@@ -381,6 +388,10 @@ public final class EthereumSender implements ChainSender {
           unit.txid(),
           "nonce " + nonce + " was used in the chain by another transaction; nothing was paid");
     }
+    // The nonce is free again (a reorganisation took the block that used it): a sighting of it
+    // used says nothing any more, and the wait before a conflict starts over when it is seen
+    // used again.
+    usedSince.remove(unit.unitId());
     if (used == nonce && stranded(unit)) {
       // First in line for a while and still not mined: a development node's pool can strand a
       // transaction that arrived while an earlier nonce was being replaced. Only this transaction

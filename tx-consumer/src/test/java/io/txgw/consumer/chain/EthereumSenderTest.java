@@ -334,6 +334,35 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aNonceSeenFreeAgainStartsTheWaitBeforeAConflictOver() throws Exception {
+    node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x8\"");
+    assertThat(sender.broadcast(replacedUnit(7)).waits()).isTrue();
+    // A reorganisation took the block that used the nonce: it is free again.
+    ScriptedNode free = new ScriptedNode();
+    server.setDispatcher(free);
+    free.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x7\"");
+    assertThat(sender.broadcast(replacedUnit(7)).pending()).isTrue();
+    // Used again a minute later, by one of the unit's own maybe, its receipt not served yet.
+    server.setDispatcher(node);
+    clock.now = clock.now.plus(EthereumSender.CONFLICT_AFTER).plusSeconds(1);
+    SendOutcome later = sender.broadcast(replacedUnit(7));
+    assertThat(later.replan()).as(later.toString()).isFalse();
+    assertThat(later.waits()).isTrue();
+  }
+
+  @Test
+  void aReplacementIsPricedFromTheDearestOfTheUnitsTransactions() throws Exception {
+    // OLD (1 gwei) current again after a reorganisation; the 2 gwei one it replaced may be pooled.
+    node.alwaysResult("eth_gasPrice", "\"0x7d2b7500\""); // 2.1 gwei
+    Replacement r = sender.replace(replacedUnit(7).withCurrent(OLD_HASH));
+    assertThat(((Replacement.Signed) r).feePerGas()).isEqualTo(BigInteger.valueOf(2_250_000_001L));
+  }
+
+  @Test
   void aReplacementFollowsTheNodesPriceWhenItRoseMoreAndStopsAtTheCeiling() throws Exception {
     EthereumSender capped =
         new EthereumSender(
