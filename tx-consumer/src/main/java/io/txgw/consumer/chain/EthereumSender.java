@@ -529,6 +529,9 @@ public final class EthereumSender implements ChainSender {
     Funds funds = new Funds(nonce, balance);
     if (before != null) {
       funds.carry(before.unmined.tailMap(nonce));
+      // Seen mined, yet the chain's count is below them now: their block left the main chain
+      // and they will be mined again, so their cost is not this balance's to spend.
+      funds.carry(before.minedCost.tailMap(nonce));
       funds.next = Math.max(nonce, before.next);
     }
     accounts.put(account, funds);
@@ -544,6 +547,14 @@ public final class EthereumSender implements ChainSender {
     long next;
     BigInteger balance;
     final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
+
+    /**
+     * Costs of nonces seen mined since the balance was read, counted again should a later read show
+     * the chain's count below them; at most {@link #MAX_MINED_KEPT}, the lowest dropped.
+     */
+    final TreeMap<Long, BigInteger> minedCost = new TreeMap<>();
+
+    static final int MAX_MINED_KEPT = 10_000;
 
     /** The sum of {@link #unmined}, kept as it changes: asked before every signature. */
     private BigInteger unminedCost = BigInteger.ZERO;
@@ -584,6 +595,10 @@ public final class EthereumSender implements ChainSender {
       if (cost != null) {
         unminedCost = unminedCost.subtract(cost);
         balance = balance.subtract(cost);
+        minedCost.put(nonce, cost);
+        if (minedCost.size() > MAX_MINED_KEPT) {
+          minedCost.pollFirstEntry();
+        }
       }
     }
   }

@@ -334,6 +334,23 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aPaymentSeenMinedAndThenReorganisedAwayStillHoldsItsCostAgainstTheBalance()
+      throws Exception {
+    // 3 ETH; a 2 ETH payout at nonce 5 is mined, then its block leaves the chain: the count is 5
+    // and the balance 3 ETH again, but the payment will be mined again.
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x5\"")
+        .alwaysResult("eth_getBalance", "\"0x29a2241af62c0000\"")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionReceipt", MINED);
+    assertThat(sender.prepare(FROM, List.of(payout("p1", "2"))))
+        .isInstanceOf(Preparation.Signed.class);
+    assertThat(sender.broadcast(unit(5)).status()).isEqualTo(PayoutStatus.BROADCAST);
+    Preparation second = sender.prepare(FROM, List.of(payout("p2", "2")));
+    assertThat(second).isInstanceOf(Preparation.Refused.class);
+    assertThat(((Preparation.Refused) second).reason()).startsWith("insufficient funds");
+  }
+
+  @Test
   void aNonceSeenFreeAgainStartsTheWaitBeforeAConflictOver() throws Exception {
     node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
         .alwaysResult("eth_getTransactionReceipt", "null")
