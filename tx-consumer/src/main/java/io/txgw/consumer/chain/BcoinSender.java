@@ -156,6 +156,9 @@ public final class BcoinSender extends BitcoinWalletSender {
       return SendOutcome.waiting(
           unit.txid(), "not held, and its inputs could not be checked: " + e.getMessage());
     }
+    // Every input unspent (a reorganisation took the block that spent one): a conflict seen
+    // before says nothing any more, and the wait before believing one starts over.
+    settled(unit);
     return SendOutcome.waiting(
         unit.txid(), "the node does not hold " + unit.txid() + " and its inputs are unspent");
   }

@@ -137,6 +137,9 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
       return SendOutcome.waiting(
           unit.txid(), "wallet does not show it, and its inputs could not be checked: " + e);
     }
+    // Every input unspent (a reorganisation took the block that spent one): a conflict seen
+    // before says nothing any more, and the wait before believing one starts over.
+    settled(unit);
     return SendOutcome.waiting(
         unit.txid(),
         "wallet does not show transaction " + unit.txid() + "; its inputs are unspent");

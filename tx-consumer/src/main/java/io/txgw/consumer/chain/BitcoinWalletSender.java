@@ -75,7 +75,10 @@ abstract class BitcoinWalletSender implements ChainSender {
     return SendOutcome.conflicted(unit.txid(), reason);
   }
 
-  /** The unit was seen held or mined: any conflict seen before was not one. */
+  /**
+   * The unit was seen held or mined, or all its inputs unspent: any conflict seen before was not
+   * one, or no longer is.
+   */
   protected final void settled(JournalEntry unit) {
     spentSince.remove(unit.txid());
   }

@@ -203,6 +203,25 @@ class BcoinSenderTest {
   }
 
   @Test
+  void anInputSeenUnspentAgainStartsTheWaitBeforeAConflictOver() throws Exception {
+    rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
+        .alwaysError("getrawtransaction", -1, "Transaction not found.")
+        .alwaysResult("decoderawtransaction", "{\"vin\":[{\"txid\":\"" + PREV + "\",\"vout\":3}]}")
+        .resultFor("getrawtransaction", PREV, "{\"txid\":\"" + PREV + "\",\"confirmations\":4}")
+        .result("gettxout", "null")
+        .result("gettxout", "{\"value\":1}")
+        .alwaysResult("gettxout", "null");
+    // Spent in the chain; then unspent again (its block reorganised away); then spent again a
+    // minute after the first sighting, by the unit's own transaction maybe, not indexed yet.
+    assertThat(sender.broadcast(unit("0.001")).waits()).isTrue();
+    assertThat(sender.broadcast(unit("0.001")).waits()).isTrue();
+    clock.advance(BcoinSender.CONFLICT_AFTER);
+    SendOutcome outcome = sender.broadcast(unit("0.001"));
+    assertThat(outcome.replan()).as(outcome.toString()).isFalse();
+    assertThat(outcome.waits()).isTrue();
+  }
+
+  @Test
   void aTransactionWhoseInputIsSpentOnlyInTheMempoolWaits() throws Exception {
     rpc.alwaysResult("sendrawtransaction", "\"" + TXID + "\"")
         .alwaysError("getrawtransaction", -1, "Transaction not found.")
