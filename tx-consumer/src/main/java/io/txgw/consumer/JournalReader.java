@@ -49,18 +49,10 @@ public final class JournalReader {
       return indexes;
     }
     Map<String, Object> props =
-        kafka.clientProperties(
-            Map.of(
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                false,
-                // A checkpoint below the log's start (records compacted away) reads from the start,
-                // never from the end.
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                "earliest",
-                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
-                Topics.MAX_MESSAGE_BYTES));
+        // A checkpoint below the log's start (records compacted away) reads from the start, never
+        // from the end.
+        kafka.committedReader(
+            Map.of(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_MESSAGE_BYTES));
     try (KafkaConsumer<String, JournalEntry> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new JsonSerde<>(JournalEntry.class))) {
       List<TopicPartition> tps =

@@ -36,6 +36,20 @@ public record KafkaConnection(String bootstrap, KafkaSecurity security) {
     return props;
   }
 
+  /**
+   * A reader of what committed transactions wrote: {@link #clientProperties()} with read_committed,
+   * no automatic commits and, where no position is known, the log's start (never its end); the
+   * caller's settings on top.
+   */
+  public Map<String, Object> committedReader(Map<String, Object> own) {
+    Map<String, Object> props = clientProperties();
+    props.put("isolation.level", "read_committed");
+    props.put("enable.auto.commit", false);
+    props.put("auto.offset.reset", "earliest");
+    props.putAll(own);
+    return props;
+  }
+
   @Override
   public String toString() {
     return bootstrap + " (" + security + ")";

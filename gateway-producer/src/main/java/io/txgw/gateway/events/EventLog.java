@@ -63,16 +63,7 @@ public final class EventLog implements Closeable {
     return new EventLog(
         () ->
             new KafkaConsumer<>(
-                kafka.clientProperties(
-                    Map.of(
-                        ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                        "read_committed",
-                        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                        false,
-                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                        "earliest",
-                        ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                        5_000)),
+                kafka.committedReader(Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000)),
                 new StringDeserializer(),
                 new ByteArrayDeserializer()));
   }

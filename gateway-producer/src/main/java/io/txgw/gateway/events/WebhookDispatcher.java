@@ -83,16 +83,10 @@ public final class WebhookDispatcher implements Closeable {
       Supplier<Consumer<String, byte[]>> reader =
           () ->
               new KafkaConsumer<>(
-                  kafka.clientProperties(
+                  kafka.committedReader(
                       Map.of(
                           ConsumerConfig.GROUP_ID_CONFIG,
                           group(target.client()),
-                          ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                          "read_committed",
-                          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                          false,
-                          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                          "earliest",
                           ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
                           MAX_POLL_RECORDS,
                           // Acknowledged chunks of one poll go out without a poll in between:

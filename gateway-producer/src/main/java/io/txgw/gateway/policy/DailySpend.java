@@ -20,7 +20,6 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
@@ -92,13 +91,7 @@ public final class DailySpend implements Closeable {
   public static DailySpend start(KafkaConnection kafka, Clock clock) {
     KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(
-            kafka.clientProperties(
-                Map.of(
-                    ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")),
-            new StringDeserializer(),
-            new ByteArrayDeserializer());
+            kafka.committedReader(Map.of()), new StringDeserializer(), new ByteArrayDeserializer());
     DailySpend spend = new DailySpend(clock, consumer);
     spend.reader.setDaemon(true);
     spend.reader.start();
