@@ -97,7 +97,7 @@ final class JournalWriter {
             case PREPARED ->
                 unit.replaced().isEmpty()
                     ? Change.silent(unit)
-                    : new Change(unit, PayoutStatus.REPLACED);
+                    : Change.toEvery(unit, PayoutStatus.REPLACED);
             default -> Change.silent(unit);
           });
     }
@@ -110,25 +110,34 @@ final class JournalWriter {
    * BROADCAST), nothing for one it does not (reverted in a block not yet deep enough: FAILED is
    * said once the block is), and nothing at all when {@code announce} is null.
    */
-  record Change(JournalEntry unit, PayoutStatus announce, boolean itemStatus) {
+  /**
+   * One unit to write, and what its payouts' clients are told: each item's own status ({@code
+   * itemStatus}), {@code announce} to every item ({@code everyItem}), {@code announce} to the items
+   * the chain held (BROADCAST), or nothing.
+   */
+  record Change(JournalEntry unit, PayoutStatus announce, boolean itemStatus, boolean everyItem) {
     Change(JournalEntry unit, PayoutStatus announce) {
-      this(unit, announce, false);
+      this(unit, announce, false, false);
     }
 
     static Change silent(JournalEntry unit) {
-      return new Change(unit, null, false);
+      return new Change(unit, null, false, false);
     }
 
     static Change asRecorded(JournalEntry unit) {
-      return new Change(unit, null, true);
+      return new Change(unit, null, true, false);
+    }
+
+    /** {@code announce} to each payout of the unit, whatever it was told before. */
+    static Change toEvery(JournalEntry unit, PayoutStatus announce) {
+      return new Change(unit, announce, false, true);
     }
 
     PayoutStatus statusOf(JournalEntry.Item item) {
       if (itemStatus) {
         return item.status();
       }
-      if (announce == PayoutStatus.REPLACED) {
-        // A new transaction concerns each payout of the unit, whatever it was told before.
+      if (everyItem) {
         return announce;
       }
       return announce != null && item.status() == PayoutStatus.BROADCAST ? announce : null;
