@@ -18,7 +18,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +41,7 @@ public final class EthereumSender implements ChainSender {
    * Per sending account, the next nonce and the balance this round has not spent yet; absent means
    * "ask the node". Bounded by the accounts of this consumer's partitions.
    */
-  private final Map<String, Funds> accounts = new HashMap<>();
+  private final Map<String, AccountFunds> accounts = new HashMap<>();
 
   /**
    * Since when each unit (by id: its transactions change with replacements) first waited first in
@@ -71,8 +70,7 @@ public final class EthereumSender implements ChainSender {
 
   private final java.util.function.Predicate<Payout> contractsAllowed;
 
-  /** The highest gas price signed, in wei; null for none. */
-  private final BigInteger maxGasPrice;
+  private final GasPrices prices;
 
   /** A sender that refuses every contract recipient. */
   public EthereumSender(Rpc rpc, Clock clock) {
@@ -92,25 +90,8 @@ public final class EthereumSender implements ChainSender {
     this.rpc = rpc;
     this.clock = clock;
     this.contractsAllowed = contractsAllowed;
-    this.maxGasPrice = maxGasPrice;
+    this.prices = new GasPrices(maxGasPrice);
     this.blocks = new EthereumBlocks(rpc);
-  }
-
-  /**
-   * Of a replacement's gas price, the least rise over the one it replaces: 12.5%, above the 10%
-   * that geth, Besu, Nethermind and Erigon require before their pools take a replacement.
-   */
-  static BigInteger bumped(BigInteger old) {
-    return old.add(old.add(BigInteger.valueOf(7)).shiftRight(3)).add(BigInteger.ONE);
-  }
-
-  /** The least gas price pools take in place of {@code old}: 10% more, rounded up. */
-  static BigInteger leastReplacement(BigInteger old) {
-    return old.add(old.add(BigInteger.valueOf(9)).divide(BigInteger.TEN));
-  }
-
-  private BigInteger capped(BigInteger price) {
-    return maxGasPrice == null ? price : price.min(maxGasPrice);
   }
 
   @Override
@@ -155,7 +136,7 @@ public final class EthereumSender implements ChainSender {
     }
     Payout payout = payouts.get(0);
     BigInteger price;
-    Funds funds;
+    AccountFunds funds;
     BigInteger cost;
     try {
       if (!contractsAllowed.test(payout) && isContract(payout.to().value())) {
@@ -168,7 +149,7 @@ public final class EthereumSender implements ChainSender {
             true);
       }
       BigInteger value = payout.amount().toUnits(payout.asset().decimals());
-      price = capped(gasPrice());
+      price = prices.capped(gasPrice());
       cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
       funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
@@ -189,7 +170,7 @@ public final class EthereumSender implements ChainSender {
       throw new NodeUnavailableException(
           "cannot prepare payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
     }
-    long nonce = funds.next;
+    long nonce = funds.next();
     String raw;
     try {
       raw =
@@ -260,19 +241,18 @@ public final class EthereumSender implements ChainSender {
         // earlier nonce, or not pooled yet); a dearer copy would pay more for nothing.
         return new Replacement.NotNow("its gas price is at or above the node's, " + market);
       }
-      BigInteger wanted = capped(bumped(old).max(market));
-      if (wanted.compareTo(leastReplacement(old)) < 0) {
-        // Under the rise pools require: the node would refuse it and keep the current one.
+      java.util.Optional<BigInteger> price = prices.replacing(old, market);
+      if (price.isEmpty()) {
         return new Replacement.AtCeiling(old);
       }
+      BigInteger wanted = price.get();
       JournalEntry.Item item = unit.payouts().get(0);
       BigInteger value = item.amount().toUnits(Chain.ETH.nativeAsset().decimals());
       String raw =
           sign(unit.source(), item.to().value(), value, BigInteger.valueOf(unit.nonce()), wanted);
-      Funds funds = accounts.get(unit.source());
-      if (funds != null && funds.unmined.containsKey(unit.nonce())) {
-        funds.spend(
-            unit.nonce(), value.add(wanted.multiply(BigInteger.valueOf(TRANSFER_GAS))), false);
+      AccountFunds funds = accounts.get(unit.source());
+      if (funds != null) {
+        funds.repriced(unit.nonce(), value.add(wanted.multiply(BigInteger.valueOf(TRANSFER_GAS))));
       }
       return new Replacement.Signed(txidOf(raw), raw, wanted);
     } catch (RpcException e) {
@@ -426,7 +406,7 @@ public final class EthereumSender implements ChainSender {
     unit.txids().forEach(sentHere::remove);
     waitingSince.remove(unit.unitId());
     usedSince.remove(unit.unitId());
-    Funds funds = accounts.get(unit.source());
+    AccountFunds funds = accounts.get(unit.source());
     if (funds != null) {
       funds.mined(unit.nonce());
     }
@@ -489,8 +469,8 @@ public final class EthereumSender implements ChainSender {
     return quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValue();
   }
 
-  private Funds fundsOf(String account) throws RpcException, InterruptedException {
-    Funds funds = accounts.get(account);
+  private AccountFunds fundsOf(String account) throws RpcException, InterruptedException {
+    AccountFunds funds = accounts.get(account);
     return funds != null ? funds : readFunds(account);
   }
 
@@ -522,85 +502,12 @@ public final class EthereumSender implements ChainSender {
    * The account's next nonce and balance at the latest block: chain facts. What this sender signed
    * since with a nonce the chain has not used yet is not in that balance, and is taken off it.
    */
-  private Funds readFunds(String account) throws RpcException, InterruptedException {
+  private AccountFunds readFunds(String account) throws RpcException, InterruptedException {
     long nonce = quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValueExact();
     BigInteger balance = quantity(rpc.call("eth_getBalance", account, "latest"));
-    Funds before = accounts.get(account);
-    Funds funds = new Funds(nonce, balance);
-    if (before != null) {
-      funds.carry(before.unmined.tailMap(nonce));
-      // Seen mined, yet the chain's count is below them now: their block left the main chain
-      // and they will be mined again, so their cost is not this balance's to spend.
-      funds.carry(before.minedCost.tailMap(nonce));
-      funds.next = Math.max(nonce, before.next);
-    }
+    AccountFunds funds = AccountFunds.read(nonce, balance, accounts.get(account));
     accounts.put(account, funds);
     return funds;
-  }
-
-  /**
-   * One account as this sender sees it: the next nonce to sign with, the balance read at the latest
-   * block, and the cost of each transaction signed since with a nonce at or above that block's
-   * count. Bounded by one round's units: entries the chain has used are dropped at the next read.
-   */
-  private static final class Funds {
-    long next;
-    BigInteger balance;
-    final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
-
-    /**
-     * Costs of nonces seen mined since the balance was read, counted again should a later read show
-     * the chain's count below them; at most {@link #MAX_MINED_KEPT}, the lowest dropped.
-     */
-    final TreeMap<Long, BigInteger> minedCost = new TreeMap<>();
-
-    static final int MAX_MINED_KEPT = 10_000;
-
-    /** The sum of {@link #unmined}, kept as it changes: asked before every signature. */
-    private BigInteger unminedCost = BigInteger.ZERO;
-
-    Funds(long next, BigInteger balance) {
-      this.next = next;
-      this.balance = balance;
-    }
-
-    BigInteger left() {
-      return balance.subtract(unminedCost);
-    }
-
-    void spend(long nonce, BigInteger cost) {
-      spend(nonce, cost, true);
-    }
-
-    /**
-     * @param advance whether the next nonce moves past this one (a new transaction); a replacement
-     *     only changes the cost at its nonce
-     */
-    void spend(long nonce, BigInteger cost, boolean advance) {
-      BigInteger replaced = unmined.put(nonce, cost);
-      unminedCost = unminedCost.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
-      if (advance) {
-        next = nonce + 1;
-      }
-    }
-
-    /** Carries over what was signed at or above {@code nonce} and is not mined yet. */
-    void carry(Map<Long, BigInteger> signed) {
-      signed.forEach(this::spend);
-    }
-
-    /** Mined: its cost leaves the pending list for the balance itself, and the list stays short. */
-    void mined(long nonce) {
-      BigInteger cost = unmined.remove(nonce);
-      if (cost != null) {
-        unminedCost = unminedCost.subtract(cost);
-        balance = balance.subtract(cost);
-        minedCost.put(nonce, cost);
-        if (minedCost.size() > MAX_MINED_KEPT) {
-          minedCost.pollFirstEntry();
-        }
-      }
-    }
   }
 
   private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {

@@ -1,0 +1,35 @@
+package io.txgw.consumer.chain;
+
+import java.math.BigInteger;
+import java.util.Optional;
+
+/**
+ * The gas prices an Ethereum sender signs with: never above the ceiling, first signature or
+ * replacement; a replacement 12.5% above the one it replaces at least (or the node's price, if
+ * higher), and none at all when the ceiling leaves less than the 10% rise that geth, Besu,
+ * Nethermind and Erigon require before their pools take a replacement.
+ *
+ * @param ceiling the highest gas price signed, in wei; null for none
+ */
+record GasPrices(BigInteger ceiling) {
+  BigInteger capped(BigInteger price) {
+    return ceiling == null ? price : price.min(ceiling);
+  }
+
+  /** The price of a replacement of a transaction at {@code old}; empty at the ceiling. */
+  Optional<BigInteger> replacing(BigInteger old, BigInteger market) {
+    BigInteger wanted = capped(bumped(old).max(market));
+    // Under the rise pools require, the node would refuse it and keep the current one.
+    return wanted.compareTo(leastReplacement(old)) < 0 ? Optional.empty() : Optional.of(wanted);
+  }
+
+  /** 12.5% more, rounded up, and one wei. */
+  static BigInteger bumped(BigInteger old) {
+    return old.add(old.add(BigInteger.valueOf(7)).shiftRight(3)).add(BigInteger.ONE);
+  }
+
+  /** The least price pools take in place of {@code old}: 10% more, rounded up. */
+  static BigInteger leastReplacement(BigInteger old) {
+    return old.add(old.add(BigInteger.valueOf(9)).divide(BigInteger.TEN));
+  }
+}
