@@ -106,14 +106,10 @@ final class JournalWriter {
 
   /**
    * A unit's new journal state, and what its payouts' results say: with {@code itemStatus} each
-   * payout's own status; otherwise {@code announce} for each payout the unit pays (item status
-   * BROADCAST), nothing for one it does not (reverted in a block not yet deep enough: FAILED is
-   * said once the block is), and nothing at all when {@code announce} is null.
-   */
-  /**
-   * One unit to write, and what its payouts' clients are told: each item's own status ({@code
-   * itemStatus}), {@code announce} to every item ({@code everyItem}), {@code announce} to the items
-   * the chain held (BROADCAST), or nothing.
+   * payout's own status; with {@code everyItem} {@code announce} for every payout, whatever it was
+   * told before; otherwise {@code announce} for each payout the unit pays (item status BROADCAST),
+   * nothing for one it does not (reverted in a block not yet deep enough: FAILED is said once the
+   * block is), and nothing at all when {@code announce} is null.
    */
   record Change(JournalEntry unit, PayoutStatus announce, boolean itemStatus, boolean everyItem) {
     Change(JournalEntry unit, PayoutStatus announce) {
