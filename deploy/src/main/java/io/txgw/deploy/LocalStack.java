@@ -421,8 +421,10 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_ETH_REORG_WINDOW", "512");
     env.put("TXGW_BTC_REORG_WINDOW", "64");
     env.put("TXGW_ETH_LOOKUP_AFTER_S", "10");
-    // Every consumer here runs this version: stuck transactions are replaced after a minute.
+    // Every consumer here runs this version: a stuck Ethereum transaction is replaced after a
+    // minute, a stuck Bitcoin one lifted by a child.
     env.put("TXGW_ETH_BUMP_AFTER_S", "60");
+    env.put("TXGW_BTC_BUMP_AFTER_S", "60");
     env.put("TXGW_BTC_LOOKUP_AFTER_S", "10");
     return env;
   }

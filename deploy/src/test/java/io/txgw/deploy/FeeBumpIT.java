@@ -11,6 +11,7 @@ import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
+import io.txgw.deploy.nodes.BcoinNode;
 import io.txgw.loadgen.GatewayClient;
 import io.txgw.loadgen.PayoutFactory;
 import java.math.BigInteger;
@@ -33,12 +34,19 @@ import org.junit.jupiter.api.Test;
  * the client sees REPLACED with the new txid, then BROADCAST and CONFIRMED with it. Above the fee
  * ceiling the replacements stop at it, the transaction waits, the ceiling gauge says so, and it is
  * mined at the ceiling once the base fee falls: nothing overpaid.
+ *
+ * <p>Stuck Bitcoin transactions on bcoin: no block comes unless the test mines one. The consumer
+ * lifts a transaction in no block with children spending its change back to the wallet, up to the
+ * ceiling; the payout's transaction and txid stay, and it is mined with its children.
  */
 @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class FeeBumpIT {
   private static final int DEPTH = 2;
   private static final BigInteger GWEI = BigInteger.TEN.pow(9);
   private static final BigInteger CEILING = GWEI.multiply(BigInteger.valueOf(20));
+
+  /** Satoshis per vbyte: bcoin's wallet pays 1, so two children reach it. */
+  private static final long BTC_CEILING = 3;
 
   private static LocalStack stack;
   private static GatewayClient client;
@@ -50,9 +58,18 @@ class FeeBumpIT {
     stack.startConsumer(
         "consumer-1",
         Map.of(
-            "TXGW_ETH_CONFIRMATIONS", Integer.toString(DEPTH),
-            "TXGW_ETH_BUMP_AFTER_S", "2",
-            "TXGW_ETH_MAX_GAS_PRICE_GWEI", "20"));
+            "TXGW_ETH_CONFIRMATIONS",
+            Integer.toString(DEPTH),
+            "TXGW_ETH_BUMP_AFTER_S",
+            "2",
+            "TXGW_ETH_MAX_GAS_PRICE_GWEI",
+            "20",
+            "TXGW_BTC_CONFIRMATIONS",
+            Integer.toString(DEPTH),
+            "TXGW_BTC_BUMP_AFTER_S",
+            "2",
+            "TXGW_BTC_MAX_FEE_RATE_SAT_VB",
+            Long.toString(BTC_CEILING)));
     client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
     factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 31);
     // No block unless the test mines one.
@@ -145,6 +162,59 @@ class FeeBumpIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> ceilingUnits() == 0);
   }
 
+  @Test
+  @org.junit.jupiter.api.Order(3)
+  void aBitcoinTransactionInNoBlockIsLiftedByChildrenUpToTheCeilingAndMinedWithThem()
+      throws Exception {
+    BcoinNode bcoin = stack.bcoin();
+    List<PayoutLine> lines =
+        factory.payouts(
+            Chain.BTC, "lift", 3, BigInteger.valueOf(20_000), BigInteger.valueOf(90_000));
+    assertThat(
+            client
+                .postBatch(
+                    new BatchSubmission("btc-lift", Chain.BTC.name(), BcoinNode.WALLET, lines))
+                .status())
+        .isEqualTo(202);
+    Map<String, String> sent = awaitTxids(lines, PayoutStatus.BROADCAST);
+    String txid = sent.values().iterator().next();
+    assertThat(sent.values()).containsOnly(txid);
+
+    // No block: the transaction is lifted a step at a time until its package reaches the ceiling.
+    await().atMost(Duration.ofSeconds(60)).until(() -> ceilingUnits("BTC") == 1);
+    JsonNode entry = bcoin.nodeRpc().call("getmempoolentry", txid);
+    long fees = entry.path("descendantfees").asLong();
+    long size = entry.path("descendantsize").asLong();
+    assertThat(entry.path("descendantcount").asInt()).isEqualTo(2);
+    assertThat(fees).isLessThanOrEqualTo(BTC_CEILING * size).isGreaterThan(2 * size);
+    List<String> children = new java.util.ArrayList<>();
+    for (JsonNode pooled : bcoin.nodeRpc().call("getrawmempool")) {
+      if (!pooled.asText().equals(txid)) {
+        children.add(pooled.asText());
+      }
+    }
+    assertThat(children).hasSize(2);
+
+    bcoin.mine(1 + DEPTH, bcoin.newWalletAddress());
+    Demo.awaitFinal(client, "btc-lift", lines.size(), Duration.ofMinutes(1));
+    assertThat(new OnChainCheck(stack).check(Chain.BTC, lines)).isEmpty();
+    for (String child : children) {
+      assertThat(
+              bcoin.nodeRpc().call("getrawtransaction", child, true).path("confirmations").asInt())
+          .isEqualTo(1 + DEPTH);
+    }
+    // The payouts kept their one transaction: nothing replaced, nothing more to tell.
+    assertThat(history(lines).values())
+        .allSatisfy(
+            h -> {
+              assertThat(h)
+                  .extracting(PayoutResult::status)
+                  .containsExactly(PayoutStatus.BROADCAST, PayoutStatus.CONFIRMED);
+              assertThat(h).extracting(PayoutResult::txid).containsOnly(txid);
+            });
+    await().atMost(Duration.ofSeconds(30)).until(() -> ceilingUnits("BTC") == 0);
+  }
+
   private static void post(String batchId, String source, List<PayoutLine> lines) throws Exception {
     assertThat(
             client
@@ -229,8 +299,12 @@ class FeeBumpIT {
     return new BigInteger(tx.path("gasPrice").asText().substring(2), 16);
   }
 
-  /** The consumer's gauge of Ethereum transactions waiting at the fee ceiling. */
   private static double ceilingUnits() throws Exception {
+    return ceilingUnits("ETH");
+  }
+
+  /** The consumer's gauge of a chain's transactions waiting at the fee ceiling. */
+  private static double ceilingUnits(String chain) throws Exception {
     String body =
         HttpClient.newHttpClient()
             .send(
@@ -239,7 +313,7 @@ class FeeBumpIT {
                 HttpResponse.BodyHandlers.ofString())
             .body();
     for (String line : body.split("\n")) {
-      if (line.startsWith("txgw_fee_ceiling_units{") && line.contains("chain=\"ETH\"")) {
+      if (line.startsWith("txgw_fee_ceiling_units{") && line.contains("chain=\"" + chain + "\"")) {
         return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
     }

@@ -1,8 +1,12 @@
 package io.txgw.consumer;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.PayoutStatus;
+import io.txgw.consumer.chain.ChainSender;
+import io.txgw.consumer.chain.NodeUnavailableException;
+import io.txgw.consumer.chain.Replacement;
 import io.txgw.consumer.finality.ChainFollower;
 import io.txgw.consumer.finality.Finality;
 import io.txgw.consumer.finality.Verdict;
@@ -29,7 +33,9 @@ import org.slf4j.LoggerFactory;
  *   <li>its block left the main chain: REORGED said to the client, and the unit goes back to
  *       PREPARED with the same bytes, which the partition's recovery broadcasts again before any
  *       new work and settles from the chain like any journaled unit;
- *   <li>in no block and not in the node's pool: back to PREPARED likewise, nothing said.
+ *   <li>in no block and not in the node's pool: back to PREPARED likewise, nothing said;
+ *   <li>in no block for the chain's bump interval (Bitcoin): a child spending its change at a
+ *       higher fee journaled with it, then sent ({@link ChainSender#bumpByChild}).
  * </ul>
  */
 final class Confirmations {
@@ -42,14 +48,32 @@ final class Confirmations {
   private final JournalWriter writer;
   private final Clock clock;
   private final MeterRegistry meters;
+  private final Map<Chain, ChainSender> senders;
+  private final FeeBumps bumps;
   private Instant judgedAt = Instant.MIN;
   private boolean changedSinceJudged;
 
   Confirmations(Finality finality, JournalWriter writer, Clock clock, MeterRegistry meters) {
+    this(finality, writer, clock, meters, Map.of(), FeeBumps.never());
+  }
+
+  /**
+   * @param senders the chains' senders, for children lifting stuck transactions
+   * @param bumps when a unit not in a block is due for a child
+   */
+  Confirmations(
+      Finality finality,
+      JournalWriter writer,
+      Clock clock,
+      MeterRegistry meters,
+      Map<Chain, ChainSender> senders,
+      FeeBumps bumps) {
     this.finality = finality;
     this.writer = writer;
     this.clock = clock;
     this.meters = meters;
+    this.senders = Map.copyOf(senders);
+    this.bumps = bumps;
   }
 
   /**
@@ -109,6 +133,7 @@ final class Confirmations {
       TopicPartition p, JournalIndex index, LongSupplier committedOffset, Instant deadline)
       throws InterruptedException {
     List<JournalWriter.Change> changes = new ArrayList<>();
+    List<JournalEntry> lifted = new ArrayList<>();
     Instant now = clock.instant();
     for (JournalEntry unit : index.followed()) {
       ChainFollower follower = finality.follower(unit.chain());
@@ -116,20 +141,75 @@ final class Confirmations {
         // This consumer has no node of the chain now; the unit waits for one that has.
         continue;
       }
-      Verdict verdict = follower.judge(unit, !clock.instant().isAfter(deadline));
+      boolean inTime = !clock.instant().isAfter(deadline);
+      Verdict verdict = follower.judge(unit, inTime);
       JournalWriter.Change change = change(unit, verdict, now);
       if (change != null) {
         if (!(verdict instanceof Verdict.Mined)) {
           follower.forget(unit);
         }
+        bumps.settled(unit);
         changes.add(change);
+      } else if (inTime && unit.blockHash() == null && bumps.due(unit)) {
+        JournalEntry withChild = child(unit);
+        if (withChild != null) {
+          changes.add(JournalWriter.Change.silent(withChild));
+          lifted.add(withChild);
+        }
       }
     }
     if (changes.isEmpty()) {
       return false;
     }
     writer.follow(p, index, changes, committedOffset.getAsLong());
+    // Journaled first: a child sent and then forgotten would leave nothing to send it again.
+    for (JournalEntry unit : lifted) {
+      senders.get(unit.chain()).sendChild(unit);
+    }
     return true;
+  }
+
+  /**
+   * The unit with a new child lifting its transaction to a higher fee, or null when it stays as it
+   * is (at the ceiling, or not now).
+   */
+  private JournalEntry child(JournalEntry unit) throws InterruptedException {
+    ChainSender sender = senders.get(unit.chain());
+    if (sender == null) {
+      return null;
+    }
+    Replacement r;
+    try {
+      r = sender.bumpByChild(unit);
+    } catch (NodeUnavailableException e) {
+      log.warn("unit {} is not lifted now: {}", unit.unitId(), e.getMessage());
+      return null;
+    }
+    if (r instanceof Replacement.Child child) {
+      log.warn(
+          "unit {}: {} in no block since {}; child {} pays {} sats more",
+          unit.unitId(),
+          unit.txid(),
+          unit.updatedAt(),
+          child.txid(),
+          child.fee());
+      bumps.bumped(unit);
+      return unit.withChild(
+          child.kept(),
+          new JournalEntry.Attempt(child.txid(), child.rawTransaction(), child.fee()),
+          clock.instant());
+    }
+    if (r instanceof Replacement.AtCeiling ceiling) {
+      bumps.atCeiling(unit);
+      log.warn(
+          "unit {}: {} in no block and, at {} sat/vB with its children, at the ceiling: it waits",
+          unit.unitId(),
+          unit.txid(),
+          ceiling.feePerGas());
+      return null;
+    }
+    log.info("unit {} is not lifted now: {}", unit.unitId(), r);
+    return null;
   }
 
   private JournalWriter.Change change(JournalEntry unit, Verdict verdict, Instant now) {

@@ -161,14 +161,10 @@ public final class PayoutProcessor implements AutoCloseable {
     this.senders = Map.copyOf(senders);
     this.journal = journal;
     this.writer = new JournalWriter(producer, consumer, this.senders, clock, horizon, meters);
-    this.round =
-        new SendRound(
-            this.senders,
-            guard,
-            clock,
-            finality::follows,
-            new FeeBumps(finality::bumpAfter, clock, meters));
-    this.confirmations = new Confirmations(finality, writer, clock, meters);
+    // One for both: a chain's ceiling gauge is registered once.
+    FeeBumps bumps = new FeeBumps(finality::bumpAfter, clock, meters);
+    this.round = new SendRound(this.senders, guard, clock, finality::follows, bumps);
+    this.confirmations = new Confirmations(finality, writer, clock, meters, this.senders, bumps);
     this.clock = clock;
     this.rests = new PartitionRests(consumer, clock);
     // Well inside the group's session timeout: a pause this long may already have cost the

@@ -480,7 +480,7 @@ final class SendRound {
           ceiling.feePerGas());
       return null;
     }
-    log.info("unit {} is not replaced now: {}", unit.unitId(), ((Replacement.NotNow) r).reason());
+    log.info("unit {} is not replaced now: {}", unit.unitId(), r);
     return null;
   }
 }

@@ -130,9 +130,11 @@ public final class TxConsumer implements Closeable {
           Chain.BTC,
           config.btcDialect() == TxConsumerConfig.BitcoinDialect.CORE
               ? new BitcoinCoreSender(
-                  btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs())
+                      btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs())
+                  .withFeeCeiling(config.btcMaxFeeRate())
               : new BcoinSender(
-                  btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs()));
+                      btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs())
+                  .withFeeCeiling(config.btcMaxFeeRate()));
     }
     KafkaConsumer<String, byte[]> kafkaConsumer = kafkaConsumer();
     KafkaProducer<String, Object> kafkaProducer = kafkaProducer();
@@ -152,10 +154,7 @@ public final class TxConsumer implements Closeable {
             meters,
             config.intake(),
             Finality.of(senders, config.finality(), Clock.systemUTC(), meters)
-                .withBumps(
-                    config.ethBumpAfter().isZero()
-                        ? Map.of()
-                        : Map.of(Chain.ETH, config.ethBumpAfter())));
+                .withBumps(bumpAfter()));
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     if (config.unjournaledForBenchmark()) {
       log.warn(
@@ -171,6 +170,18 @@ public final class TxConsumer implements Closeable {
     }
     log.info("consumer {} started for {}", config.instanceId(), senders.keySet());
     return this;
+  }
+
+  /** Each chain's wait before a stuck transaction is bumped; a chain that never bumps is absent. */
+  private Map<Chain, Duration> bumpAfter() {
+    Map<Chain, Duration> after = new EnumMap<>(Chain.class);
+    if (!config.ethBumpAfter().isZero()) {
+      after.put(Chain.ETH, config.ethBumpAfter());
+    }
+    if (!config.btcBumpAfter().isZero()) {
+      after.put(Chain.BTC, config.btcBumpAfter());
+    }
+    return after;
   }
 
   private void keepMetrics(KafkaClientMetrics binder) {

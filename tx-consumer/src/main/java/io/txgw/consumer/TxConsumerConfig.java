@@ -53,7 +53,9 @@ public record TxConsumerConfig(
     KafkaSecurity kafkaSecurity,
     Map<Chain, ChainFollower.Settings> finality,
     Duration ethBumpAfter,
-    java.math.BigInteger ethMaxGasPrice) {
+    java.math.BigInteger ethMaxGasPrice,
+    Duration btcBumpAfter,
+    long btcMaxFeeRate) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -240,6 +242,25 @@ public record TxConsumerConfig(
           "the highest gas price any transaction is signed with, first or replacement; at it a"
               + " stuck transaction waits and txgw_fee_ceiling_units says so");
 
+  static final Setting<Integer> BTC_BUMP_AFTER =
+      Setting.integer(
+          "TXGW_BTC_BUMP_AFTER_S",
+          3_600,
+          0,
+          86_400,
+          "a transaction in no block this long after it was broadcast (or last lifted) is lifted"
+              + " to a higher fee by a child spending its change back to the wallet (child pays for"
+              + " parent); the payout's transaction and txid stay. 0 never lifts");
+  static final Setting<Integer> BTC_MAX_FEE_RATE =
+      Setting.integer(
+          "TXGW_BTC_MAX_FEE_RATE_SAT_VB",
+          100,
+          1,
+          100_000,
+          "the highest fee rate, satoshis per vbyte, a Bitcoin transaction and the children lifting"
+              + " it pay together; at it a stuck transaction waits and txgw_fee_ceiling_units says"
+              + " so");
+
   public static final List<Setting<?>> SETTINGS =
       List.of(
           KAFKA,
@@ -282,7 +303,9 @@ public record TxConsumerConfig(
           ETH_LOOKUP_AFTER,
           BTC_LOOKUP_AFTER,
           ETH_BUMP_AFTER,
-          ETH_MAX_GAS_PRICE);
+          ETH_MAX_GAS_PRICE,
+          BTC_BUMP_AFTER,
+          BTC_MAX_FEE_RATE);
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
@@ -331,7 +354,9 @@ public record TxConsumerConfig(
             finality(r),
             Duration.ofSeconds(orZero(r.get(ETH_BUMP_AFTER))),
             java.math.BigInteger.valueOf(orZero(r.get(ETH_MAX_GAS_PRICE)))
-                .multiply(java.math.BigInteger.TEN.pow(9)));
+                .multiply(java.math.BigInteger.TEN.pow(9)),
+            Duration.ofSeconds(orZero(r.get(BTC_BUMP_AFTER))),
+            orZero(r.get(BTC_MAX_FEE_RATE)));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

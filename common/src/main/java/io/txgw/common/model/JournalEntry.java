@@ -23,11 +23,17 @@ import java.util.Objects;
  *     * @param blockHash the block that held the transaction when last seen, while the unit is
  *     followed to its confirmation depth; null when not seen in a block yet (or not followed)
  * @param blockHeight that block's height; null with {@code blockHash}
- * @param feePerGas the gas price the current transaction was signed with (Ethereum), in wei; null
- *     where not known (Bitcoin, and units from before it was kept)
+ * @param feePerGas what the current transaction pays: Ethereum, the gas price it was signed with,
+ *     in wei; Bitcoin, its whole fee, in satoshis. Null where not known (units from before it was
+ *     kept)
  * @param replaced the transactions this unit's current one replaced at a higher fee, oldest first:
  *     the same nonce and payment, so at most one of them all is ever mined, and any one mined
  *     settles the unit. Kept with their bytes while the unit may be broadcast again.
+ * @param children Bitcoin: transactions that spend this unit's change back to its own wallet at a
+ *     higher fee, so that miners take the unit's transaction with them (child pays for parent),
+ *     oldest first, each spending the output of the one before (the first, the unit's change). They
+ *     pay no payout: lost, they cost only the fee they would have added. Kept with their bytes
+ *     while the unit is followed, to be broadcast again with it.
  */
 public record JournalEntry(
     String unitId,
@@ -45,12 +51,23 @@ public record JournalEntry(
     String blockHash,
     Long blockHeight,
     java.math.BigInteger feePerGas,
-    List<Attempt> replaced) {
+    List<Attempt> replaced,
+    List<Attempt> children) {
 
   /** Replacements a unit may have: past it, it waits as one at its fee ceiling. */
   public static final int MAX_REPLACED = 32;
 
-  /** An earlier transaction of a unit, replaced by one with a higher fee. */
+  /**
+   * Children a unit may have: past it, it waits as one at its fee ceiling. Well under the 25
+   * unconfirmed ancestors nodes take, which the unit's own ancestors share.
+   */
+  public static final int MAX_CHILDREN = 8;
+
+  /**
+   * Another transaction of a unit: one its current one replaced at a higher fee, with the gas price
+   * it was signed with (Ethereum); or a child spending its change, with the child's whole fee in
+   * satoshis (Bitcoin).
+   */
   public record Attempt(String txid, String rawTransaction, java.math.BigInteger feePerGas) {
     public Attempt {
       Objects.requireNonNull(txid, "txid");
@@ -107,6 +124,45 @@ public record JournalEntry(
     Objects.requireNonNull(state, "state");
     payouts = List.copyOf(payouts);
     replaced = replaced == null ? List.of() : List.copyOf(replaced);
+    children = children == null ? List.of() : List.copyOf(children);
+  }
+
+  /** A unit without children. */
+  public JournalEntry(
+      String unitId,
+      Chain chain,
+      String source,
+      String txid,
+      String rawTransaction,
+      Long nonce,
+      State state,
+      List<Item> payouts,
+      Instant preparedAt,
+      Instant updatedAt,
+      Long firstOffset,
+      Long lastOffset,
+      String blockHash,
+      Long blockHeight,
+      java.math.BigInteger feePerGas,
+      List<Attempt> replaced) {
+    this(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        updatedAt,
+        firstOffset,
+        lastOffset,
+        blockHash,
+        blockHeight,
+        feePerGas,
+        replaced,
+        List.of());
   }
 
   /** A unit whose transaction was never replaced. */
@@ -267,7 +323,8 @@ public record JournalEntry(
         followed ? blockHash : null,
         followed ? blockHeight : null,
         live ? feePerGas : null,
-        live ? replaced : List.of());
+        live ? replaced : List.of(),
+        live ? children : List.of());
   }
 
   /** Every transaction of this unit: the current one, then those it replaced, newest first. */
@@ -307,7 +364,36 @@ public record JournalEntry(
         null,
         null,
         newFee,
-        earlier);
+        earlier,
+        children);
+  }
+
+  /**
+   * This unit with {@code child} (Bitcoin: spending its change, or the last effective child's
+   * output, at a higher fee) after its first {@code kept} children, the ones still in effect: to be
+   * journaled before the child is sent. Its state, transaction and block stay.
+   */
+  public JournalEntry withChild(int kept, Attempt child, Instant at) {
+    List<Attempt> all = new java.util.ArrayList<>(children.subList(0, kept));
+    all.add(child);
+    return new JournalEntry(
+        unitId,
+        chain,
+        source,
+        txid,
+        rawTransaction,
+        nonce,
+        state,
+        payouts,
+        preparedAt,
+        at,
+        firstOffset,
+        lastOffset,
+        blockHash,
+        blockHeight,
+        feePerGas,
+        replaced,
+        all);
   }
 
   /**
@@ -348,7 +434,8 @@ public record JournalEntry(
         blockHash,
         blockHeight,
         mined.feePerGas(),
-        others);
+        others,
+        children);
   }
 
   /** This unit as seen in block {@code hash} at {@code height}; both null: not in a block. */
@@ -369,7 +456,8 @@ public record JournalEntry(
         hash,
         hash == null ? null : height,
         feePerGas,
-        replaced);
+        replaced,
+        children);
   }
 
   /** The result record of one of this unit's payouts in its current state. */

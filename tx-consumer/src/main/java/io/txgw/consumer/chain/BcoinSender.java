@@ -96,7 +96,37 @@ public final class BcoinSender extends BitcoinWalletSender {
             tx.path("outputs"),
             payouts,
             out -> out.path("address").asText(),
-            out -> BigInteger.valueOf(out.path("value").asLong())));
+            out -> BigInteger.valueOf(out.path("value").asLong())),
+        // bcoin writes the fee in satoshis.
+        tx.path("fee").isIntegralNumber() ? BigInteger.valueOf(tx.path("fee").asLong()) : null);
+  }
+
+  @Override
+  ChildPays.Wallet childWallet() {
+    String base = "/wallet/" + walletName;
+    return new ChildPays.Wallet() {
+      @Override
+      public String changeAddress() throws RpcException, InterruptedException {
+        ObjectNode account = Json.mapper().createObjectNode().put("account", "default");
+        return wallet.rest("POST", base + "/change", account).path("address").asText();
+      }
+
+      @Override
+      public String sign(String unsignedHex) throws RpcException, InterruptedException {
+        ObjectNode body = Json.mapper().createObjectNode().put("tx", unsignedHex);
+        JsonNode signed = wallet.rest("POST", base + "/sign", body);
+        return signed.path("hex").isTextual() ? signed.path("hex").asText() : null;
+      }
+
+      @Override
+      public java.util.Set<ChildPays.Outpoint> locked() throws RpcException, InterruptedException {
+        java.util.Set<ChildPays.Outpoint> out = new java.util.HashSet<>();
+        for (JsonNode o : wallet.rest("GET", base + "/locked", null)) {
+          out.add(new ChildPays.Outpoint(o.path("hash").asText(), o.path("index").asInt()));
+        }
+        return out;
+      }
+    };
   }
 
   @Override

@@ -55,7 +55,8 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
     String unsigned =
         wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
     ObjectNode options = Json.mapper().createObjectNode().put("lockUnspents", true);
-    String funded = wallet.call("fundrawtransaction", unsigned, options).path("hex").asText();
+    JsonNode funding = wallet.call("fundrawtransaction", unsigned, options);
+    String funded = funding.path("hex").asText();
     JsonNode signed = wallet.call("signrawtransactionwithwallet", funded);
     if (!signed.path("complete").asBoolean(false)) {
       return new Preparation.Refused("wallet could not sign every input: " + signed.path("errors"));
@@ -76,7 +77,34 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
                   ? script.path("address").asText()
                   : script.path("addresses").path(0).asText();
             },
-            out -> BitcoinAmounts.sats(out.path("value"))));
+            out -> BitcoinAmounts.sats(out.path("value"))),
+        // Core writes the fee in BTC.
+        funding.path("fee").isNumber() ? BitcoinAmounts.sats(funding.path("fee")) : null);
+  }
+
+  @Override
+  ChildPays.Wallet childWallet() {
+    return new ChildPays.Wallet() {
+      @Override
+      public String changeAddress() throws RpcException, InterruptedException {
+        return wallet.call("getrawchangeaddress").asText();
+      }
+
+      @Override
+      public String sign(String unsignedHex) throws RpcException, InterruptedException {
+        JsonNode signed = wallet.call("signrawtransactionwithwallet", unsignedHex);
+        return signed.path("complete").asBoolean(false) ? signed.path("hex").asText() : null;
+      }
+
+      @Override
+      public java.util.Set<ChildPays.Outpoint> locked() throws RpcException, InterruptedException {
+        java.util.Set<ChildPays.Outpoint> out = new java.util.HashSet<>();
+        for (JsonNode o : wallet.call("listlockunspent")) {
+          out.add(new ChildPays.Outpoint(o.path("txid").asText(), o.path("vout").asInt()));
+        }
+        return out;
+      }
+    };
   }
 
   @Override

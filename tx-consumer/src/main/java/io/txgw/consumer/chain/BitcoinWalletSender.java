@@ -36,6 +36,14 @@ abstract class BitcoinWalletSender implements ChainSender {
 
   private static final int MAX_SIGHTINGS = 10_000;
 
+  /** The fee rate ceiling, satoshis per vbyte, where none is set. */
+  public static final long DEFAULT_FEE_CEILING = 100;
+
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(BitcoinWalletSender.class);
+
+  private volatile long feeCeiling = DEFAULT_FEE_CEILING;
+
   protected final Rpc node;
   protected final Rpc wallet;
   protected final String walletName;
@@ -110,6 +118,51 @@ abstract class BitcoinWalletSender implements ChainSender {
 
   @Override
   public void reset() {}
+
+  /**
+   * The highest fee rate, satoshis per vbyte, a transaction and the children lifting it may pay
+   * together; set before the sender is used.
+   */
+  public BitcoinWalletSender withFeeCeiling(long satsPerVbyte) {
+    if (satsPerVbyte < 1) {
+      throw new IllegalArgumentException("a fee ceiling is 1 sat/vB at least");
+    }
+    this.feeCeiling = satsPerVbyte;
+    return this;
+  }
+
+  /** What this dialect's wallet does for a child: an address, a signature, its locked coins. */
+  abstract ChildPays.Wallet childWallet();
+
+  /** A child spending the unit's change: see {@link ChildPays}. */
+  @Override
+  public final Replacement bumpByChild(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    try {
+      return new ChildPays(node, childWallet(), feeCeiling).bump(unit);
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return new Replacement.NotNow(e.reason());
+      }
+      throw new NodeUnavailableException(
+          "cannot lift " + unit.txid() + " by a child: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public final void sendChild(JournalEntry unit) throws InterruptedException {
+    if (unit.children().isEmpty()) {
+      return;
+    }
+    JournalEntry.Attempt child = unit.children().get(unit.children().size() - 1);
+    try {
+      node.call("sendrawtransaction", child.rawTransaction());
+      node.relay("sendrawtransaction", child.rawTransaction());
+    } catch (RpcException e) {
+      // Refused, or the answer lost: the next lift finds out from the chain which children stand.
+      log.debug("unit {}: child {} sent: {}", unit.unitId(), child.txid(), e.toString());
+    }
+  }
 
   @Override
   public final Preparation prepare(String source, List<Payout> payouts)

@@ -67,6 +67,25 @@ public interface ChainSender extends AutoCloseable {
     return new Replacement.NotNow(chain() + " transactions are not replaced here");
   }
 
+  /**
+   * Bitcoin: a child transaction lifting a unit's transaction, sent and not mined, to a higher fee
+   * per vbyte by spending its change back to the wallet (child pays for parent). The unit's own
+   * transaction, and so what it pays whom, stays as it is. Not sent: the caller journals it first
+   * and then calls {@link #sendChild}.
+   *
+   * @throws NodeUnavailableException when the node could not be reached; nothing was signed
+   */
+  default Replacement bumpByChild(JournalEntry unit)
+      throws NodeUnavailableException, InterruptedException {
+    return new Replacement.NotNow(chain() + " transactions are not lifted by children here");
+  }
+
+  /**
+   * Broadcasts the unit's newest child, just journaled. What the node answers changes nothing: a
+   * child pays no payout, and the next lift finds out from the chain which children stand.
+   */
+  default void sendChild(JournalEntry unit) throws InterruptedException {}
+
   @Override
   default void close() {}
 }

@@ -128,7 +128,7 @@ class BcoinSenderTest {
             .body(
                 "{\"hash\":\""
                     + TXID
-                    + "\",\"hex\":\"0100\",\"inputs\":[{\"prevout\":{\"hash\":\""
+                    + "\",\"hex\":\"0100\",\"fee\":260,\"inputs\":[{\"prevout\":{\"hash\":\""
                     + PREV
                     + "\",\"index\":3}}],\"outputs\":[{\"address\":\""
                     + OTHER
@@ -140,7 +140,11 @@ class BcoinSenderTest {
     Preparation prepared =
         sender.prepare(
             "primary", List.of(payout("p1", TO, "0.00012345"), payout("p2", OTHER, "0.0002")));
-    assertThat(prepared).isEqualTo(new Preparation.Signed(TXID, "0100", null, List.of(2, 0)));
+    // bcoin's fee, in satoshis, is kept for children later.
+    assertThat(prepared)
+        .isEqualTo(
+            new Preparation.Signed(
+                TXID, "0100", null, List.of(2, 0), java.math.BigInteger.valueOf(260)));
     assertThat(restCalls)
         .containsExactly(
             "POST /wallet/primary/create", "PUT /wallet/primary/locked/" + PREV + "/3");

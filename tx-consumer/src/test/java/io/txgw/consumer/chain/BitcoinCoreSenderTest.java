@@ -100,7 +100,11 @@ class BitcoinCoreSenderTest {
                 + "\"}}]}");
     Preparation prepared =
         sender.prepare("payouts", List.of(payout("p1", A, "0.1"), payout("p2", B, "0.00000001")));
-    assertThat(prepared).isEqualTo(new Preparation.Signed(TXID, "0100signed", null, List.of(2, 1)));
+    // The fee Core's wallet funded with, 0.00001 BTC, is kept in satoshis for children later.
+    assertThat(prepared)
+        .isEqualTo(
+            new Preparation.Signed(
+                TXID, "0100signed", null, List.of(2, 1), java.math.BigInteger.valueOf(1_000)));
     assertThat(
             node.calls("fundrawtransaction")
                 .get(0)

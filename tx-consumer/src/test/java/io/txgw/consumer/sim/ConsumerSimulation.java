@@ -81,6 +81,8 @@ final class ConsumerSimulation {
   private final ChainFollower.Settings following;
   private final Duration bumpAfter;
   private final BigInteger ethCeiling;
+  private final long btcCeiling;
+  private final boolean btcSlowBlocks;
   private final List<String> sources = new ArrayList<>();
   private final List<Payout> toPost = new ArrayList<>();
   private final Map<String, Payout> posted = new LinkedHashMap<>();
@@ -136,7 +138,9 @@ final class ConsumerSimulation {
               Chain.BTC,
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
-                  : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock));
+                      .withFeeCeiling(btcCeiling)
+                  : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock)
+                      .withFeeCeiling(btcCeiling));
       process =
           new SimulatedProcess(
               consumer,
@@ -153,7 +157,10 @@ final class ConsumerSimulation {
                       Map.of(Chain.ETH, following, Chain.BTC, following),
                       clock,
                       new SimpleMeterRegistry())
-                  .withBumps(bumpAfter == null ? Map.of() : Map.of(Chain.ETH, bumpAfter)));
+                  .withBumps(
+                      bumpAfter == null
+                          ? Map.of()
+                          : Map.of(Chain.ETH, bumpAfter, Chain.BTC, bumpAfter)));
       process.start();
       alive = true;
       frozenFor = 0;
@@ -183,7 +190,10 @@ final class ConsumerSimulation {
         random.nextBoolean() ? SimBtcNode.Dialect.BCOIN : SimBtcNode.Dialect.CORE;
     // A wallet of a few coins, sometimes too few for every payout asked of it.
     long walletSats = random.nextInt(5) == 0 ? 150_000_000L : 50_000_000_000L;
-    this.btc = new SimBtcNode(random, btcDialect, walletSats, this::log, clock::instant);
+    // Sometimes in many coins: transactions then seldom spend each other's change, which a child
+    // lifting a stuck one spends.
+    int coins = random.nextInt(3) == 0 ? 40 : 4;
+    this.btc = new SimBtcNode(random, btcDialect, walletSats, coins, this::log, clock::instant);
     this.btcOutputs = 1 + random.nextInt(5);
     this.guarded = random.nextInt(4) != 0;
     // Small horizons make journal generations roll, and their tombstones fall, within a run.
@@ -195,6 +205,10 @@ final class ConsumerSimulation {
     // fee ceiling the base fee rises past.
     this.bumpAfter = random.nextInt(4) == 0 ? null : Duration.ofSeconds(1 + random.nextInt(6));
     this.ethCeiling = random.nextInt(3) == 0 ? BigInteger.valueOf(2 + random.nextInt(20)) : null;
+    // Bitcoin transactions pay 1.9 to 4.2 sat/vB when signed: children lift them a step or two.
+    this.btcCeiling = 5 + random.nextInt(30);
+    // Blocks far apart in some runs: transactions wait in the mempool long enough to be lifted.
+    this.btcSlowBlocks = random.nextInt(3) == 0;
     this.following =
         new ChainFollower.Settings(
             depth,
@@ -640,7 +654,7 @@ final class ConsumerSimulation {
       node.mine(1);
       ethReorg();
     }
-    int bitcoin = random.nextInt(6);
+    int bitcoin = random.nextInt(btcSlowBlocks ? 18 : 6);
     if (bitcoin < 2) {
       btc.mine(1 + random.nextInt(50));
     } else if (bitcoin == 2) {
@@ -769,6 +783,13 @@ final class ConsumerSimulation {
       String what =
           e == null ? "journal tombstones" : "journal " + e.state().name().toLowerCase(Locale.ROOT);
       seen.merge(what, 1, Integer::sum);
+      if (e != null && !e.children().isEmpty()) {
+        seen.merge("journal with children", 1, Integer::sum);
+      }
+    }
+    long[] highest = btc.highestChain();
+    if (highest[0] > 3 * highest[1]) {
+      seen.merge("btc packages lifted past 3 sat/vB", 1, Integer::sum);
     }
     for (SimRecord r : kafka.committed(Topics.RESULTS)) {
       seen.merge("results " + ((PayoutResult) r.value()).status(), 1, Integer::sum);
@@ -927,6 +948,16 @@ final class ConsumerSimulation {
           + node.highestMinedPrice()
           + ", above the ceiling "
           + ethCeiling;
+    }
+    long[] highest = btc.highestChain();
+    if (highest[0] > btcCeiling * highest[1]) {
+      return "a Bitcoin transaction and its children paid "
+          + highest[0]
+          + " sats for "
+          + highest[1]
+          + " vbytes, above the ceiling of "
+          + btcCeiling
+          + " sat/vB";
     }
     for (String thief : forgedRecipients) {
       if (paid.containsKey(thief)

@@ -102,12 +102,16 @@ final class SimBtcNode implements Rpc {
   private static final String RECEIVE_ADDRESS = "rb1qsimwalletreceive0";
   private static final Set<String> CORE_WALLET_METHODS =
       Set.of(
-          "createrawtransaction",
           "fundrawtransaction",
           "signrawtransactionwithwallet",
-          "gettransaction");
+          "gettransaction",
+          "listlockunspent",
+          "getrawchangeaddress");
   private static final Pattern CREATE = Pattern.compile("/wallet/([^/]+)/create");
   private static final Pattern LOCK = Pattern.compile("/wallet/([^/]+)/locked/([0-9a-f]+)/(\\d+)");
+  private static final Pattern LOCKED = Pattern.compile("/wallet/([^/]+)/locked");
+  private static final Pattern SIGN = Pattern.compile("/wallet/([^/]+)/sign");
+  private static final Pattern CHANGE = Pattern.compile("/wallet/([^/]+)/change");
   private static final java.util.HexFormat HEX = java.util.HexFormat.of();
 
   private final Random random;
@@ -177,15 +181,29 @@ final class SimBtcNode implements Rpc {
       long walletSats,
       Consumer<String> trace,
       Supplier<Instant> now) {
+    this(random, dialect, walletSats, FUNDING_COINS, trace, now);
+  }
+
+  /**
+   * @param fundingCoins how many confirmed coins the wallet's funds come in: with many, its
+   *     transactions seldom spend each other's change
+   */
+  SimBtcNode(
+      Random random,
+      Dialect dialect,
+      long walletSats,
+      int fundingCoins,
+      Consumer<String> trace,
+      Supplier<Instant> now) {
     this.now = now;
     this.random = random;
     this.dialect = dialect;
     this.trace = trace;
     walletAddresses.add(RECEIVE_ADDRESS);
     List<Output> coins = new ArrayList<>();
-    long each = walletSats / FUNDING_COINS;
-    for (int i = 0; i < FUNDING_COINS && walletSats > 0; i++) {
-      long sats = i == 0 ? walletSats - each * (FUNDING_COINS - 1) : each;
+    long each = walletSats / fundingCoins;
+    for (int i = 0; i < fundingCoins && walletSats > 0; i++) {
+      long sats = i == 0 ? walletSats - each * (fundingCoins - 1) : each;
       if (sats > 0) {
         coins.add(new Output(RECEIVE_ADDRESS, sats));
       }
@@ -293,7 +311,10 @@ final class SimBtcNode implements Rpc {
           txOut(
               new Outpoint(params.path(0).asText(), params.path(1).asInt()),
               params.path(2).asBoolean(true));
-      case "createrawtransaction" -> createRaw(params.path(1));
+      case "createrawtransaction" -> createRaw(params.path(0), params.path(1));
+      case "estimatesmartfee" -> noEstimate();
+      case "listlockunspent" -> lockedCoins("txid", "vout");
+      case "getrawchangeaddress" -> text(newChangeAddress());
       case "fundrawtransaction" -> fundRaw(decode(params.path(0).asText()), params.path(1));
       case "signrawtransactionwithwallet" -> signWithWallet(decode(params.path(0).asText()));
       case "gettransaction" -> walletTx(params.path(0).asText());
@@ -320,6 +341,24 @@ final class SimBtcNode implements Rpc {
       requireWallet(lock.group(1));
       locked.add(new Outpoint(lock.group(2), Integer.parseInt(lock.group(3))));
       return Json.mapper().createObjectNode().put("success", true);
+    }
+    Matcher lockedList = LOCKED.matcher(path);
+    if (httpMethod.equals("GET") && lockedList.matches()) {
+      requireWallet(lockedList.group(1));
+      return lockedCoins("hash", "index");
+    }
+    Matcher sign = SIGN.matcher(path);
+    if (httpMethod.equals("POST") && sign.matches()) {
+      requireWallet(sign.group(1));
+      JsonNode answer = signWithWallet(decode(body == null ? "" : body.path("tx").asText()));
+      // bcoin signs what it can and answers with the transaction, whole or not.
+      Tx signed = decode(answer.path("hex").asText());
+      return Json.mapper().createObjectNode().put("hash", signed.txid()).put("hex", signed.hex());
+    }
+    Matcher change = CHANGE.matcher(path);
+    if (httpMethod.equals("POST") && change.matches()) {
+      requireWallet(change.group(1));
+      return Json.mapper().createObjectNode().put("address", newChangeAddress());
     }
     throw restError(404, "Not found.");
   }
@@ -370,7 +409,36 @@ final class SimBtcNode implements Rpc {
     return json;
   }
 
-  private JsonNode createRaw(JsonNode requested) throws RpcException {
+  /** Neither bcoin nor Core can estimate a fee from a chain without fee history. */
+  private JsonNode noEstimate() {
+    ObjectNode json = Json.mapper().createObjectNode();
+    if (dialect == Dialect.BCOIN) {
+      return json.put("fee", -1).put("blocks", 2);
+    }
+    json.putArray("errors").add("Insufficient data or no feerate found");
+    return json.put("blocks", 2);
+  }
+
+  private JsonNode lockedCoins(String txidField, String indexField) {
+    ArrayNode coins = Json.mapper().createArrayNode();
+    locked.forEach(at -> coins.addObject().put(txidField, at.txid()).put(indexField, at.index()));
+    return coins;
+  }
+
+  private String newChangeAddress() {
+    String change = "rb1qsimwalletchange" + (++changeAddresses);
+    walletAddresses.add(change);
+    return change;
+  }
+
+  private JsonNode createRaw(JsonNode requestedInputs, JsonNode requested) throws RpcException {
+    List<Outpoint> inputs = new ArrayList<>();
+    for (JsonNode in : requestedInputs) {
+      if (in.path("txid").asText().length() != 64 || !in.path("vout").isInt()) {
+        throw error(-8, "Invalid parameter, missing txid or vout key");
+      }
+      inputs.add(new Outpoint(in.path("txid").asText(), in.path("vout").asInt()));
+    }
     List<Output> outputs = new ArrayList<>();
     for (Map.Entry<String, JsonNode> e : iterable(requested)) {
       if (e.getKey().isBlank()) {
@@ -378,7 +446,7 @@ final class SimBtcNode implements Rpc {
       }
       outputs.add(new Output(e.getKey(), satsOf(e.getValue())));
     }
-    return text(tx(false, List.of(), outputs).hex());
+    return text(tx(false, inputs, outputs).hex());
   }
 
   private JsonNode fundRaw(Tx draft, JsonNode options) throws RpcException {
@@ -462,9 +530,7 @@ final class SimBtcNode implements Rpc {
     if (have - need >= DUST_SATS) {
       // Change below dust goes to the miner, as both wallets do.
       changePosition = dialect == Dialect.CORE ? random.nextInt(outputs.size() + 1) : 0;
-      String change = "rb1qsimwalletchange" + (++changeAddresses);
-      walletAddresses.add(change);
-      withChange.add(changePosition, new Output(change, have - need));
+      withChange.add(changePosition, new Output(newChangeAddress(), have - need));
     }
     if (lock) {
       locked.addAll(picked);
@@ -609,6 +675,60 @@ final class SimBtcNode implements Rpc {
     }
     trace.accept("btc: mempool took " + SimEthNode.short_(tx.txid()));
     return null;
+  }
+
+  /**
+   * The highest fee rate a payout transaction in the chain paid together with the children lifting
+   * it (each a transaction of one input and one output, both the wallet's, spending the payout
+   * transaction's change or the child before), as {fee in satoshis, size in vbytes}: what a unit
+   * cost against its ceiling, whichever blocks its transactions came in.
+   */
+  long[] highestChain() {
+    long[] worst = {0, 1};
+    for (Tx tx : chainTxs.values()) {
+      if (tx.inputs().isEmpty()
+          || foreignTxids.contains(tx.txid())
+          || tx.outputs().stream().allMatch(o -> walletAddresses.contains(o.address()))) {
+        continue;
+      }
+      long fee = fee(tx);
+      long size = vsize(tx);
+      Tx at = tx;
+      for (Tx child = childOf(at); child != null; child = childOf(at)) {
+        fee += fee(child);
+        size += vsize(child);
+        at = child;
+      }
+      if (fee * worst[1] > worst[0] * size) {
+        worst = new long[] {fee, size};
+      }
+    }
+    return worst;
+  }
+
+  /** The chain's transaction lifting {@code parent} by spending its change, or null. */
+  private Tx childOf(Tx parent) {
+    for (int i = 0; i < parent.outputs().size(); i++) {
+      if (!walletAddresses.contains(parent.outputs().get(i).address())) {
+        continue;
+      }
+      Tx spender = chainTxs.get(chainSpender.get(new Outpoint(parent.txid(), i)));
+      if (spender != null
+          && spender.inputs().size() == 1
+          && spender.outputs().size() == 1
+          && walletAddresses.contains(spender.outputs().get(0).address())) {
+        return spender;
+      }
+    }
+    return null;
+  }
+
+  private long fee(Tx tx) {
+    long in = 0;
+    for (Outpoint at : tx.inputs()) {
+      in += chainTxs.get(at.txid()).outputs().get(at.index()).sats();
+    }
+    return in - tx.paid();
   }
 
   private int ancestors(Tx tx, Set<String> seen) {
@@ -1129,6 +1249,7 @@ final class SimBtcNode implements Rpc {
   private ObjectNode json(Tx tx) {
     ObjectNode json = Json.mapper().createObjectNode();
     json.put("txid", tx.txid()).put("hash", tx.txid());
+    json.put("size", vsize(tx)).put("vsize", vsize(tx));
     ArrayNode vin = json.putArray("vin");
     tx.inputs().forEach(in -> vin.addObject().put("txid", in.txid()).put("vout", in.index()));
     ArrayNode vout = json.putArray("vout");
@@ -1138,6 +1259,11 @@ final class SimBtcNode implements Rpc {
       o.set("scriptPubKey", script(out.address()));
     }
     return json;
+  }
+
+  /** A P2PKH transaction's size: what the simulated bytes stand for. */
+  static long vsize(Tx tx) {
+    return 10 + 148L * tx.inputs().size() + 34L * tx.outputs().size();
   }
 
   private ObjectNode script(String address) {
