@@ -50,16 +50,45 @@ final class Confirmations {
   private final MeterRegistry meters;
   private final Map<Chain, ChainSender> senders;
   private final FeeBumps bumps;
+  private final Lifting lifting;
+
+  /**
+   * Whether this consumer may sign and send a child for a unit: as for any broadcast, only while it
+   * holds the account's lease, so that no other consumer prepares a payout of the account
+   * meanwhile.
+   */
+  interface Lifting {
+    /** Takes (or keeps) the unit's account lease for partition {@code p}; false if refused. */
+    boolean take(TopicPartition p, JournalEntry unit) throws InterruptedException;
+
+    /** Whether the lease is still held and nothing since may have moved the partition. */
+    boolean holds(JournalEntry unit);
+
+    Lifting ALWAYS =
+        new Lifting() {
+          @Override
+          public boolean take(TopicPartition p, JournalEntry unit) {
+            return true;
+          }
+
+          @Override
+          public boolean holds(JournalEntry unit) {
+            return true;
+          }
+        };
+  }
+
   private Instant judgedAt = Instant.MIN;
   private boolean changedSinceJudged;
 
   Confirmations(Finality finality, JournalWriter writer, Clock clock, MeterRegistry meters) {
-    this(finality, writer, clock, meters, Map.of(), FeeBumps.never());
+    this(finality, writer, clock, meters, Map.of(), FeeBumps.never(), Lifting.ALWAYS);
   }
 
   /**
    * @param senders the chains' senders, for children lifting stuck transactions
    * @param bumps when a unit not in a block is due for a child
+   * @param lifting whether a child may be signed and sent now
    */
   Confirmations(
       Finality finality,
@@ -67,13 +96,15 @@ final class Confirmations {
       Clock clock,
       MeterRegistry meters,
       Map<Chain, ChainSender> senders,
-      FeeBumps bumps) {
+      FeeBumps bumps,
+      Lifting lifting) {
     this.finality = finality;
     this.writer = writer;
     this.clock = clock;
     this.meters = meters;
     this.senders = Map.copyOf(senders);
     this.bumps = bumps;
+    this.lifting = lifting;
   }
 
   /**
@@ -150,7 +181,7 @@ final class Confirmations {
         }
         bumps.settled(unit);
         changes.add(change);
-      } else if (inTime && unit.blockHash() == null && bumps.due(unit)) {
+      } else if (inTime && unit.blockHash() == null && bumps.due(unit) && lifting.take(p, unit)) {
         JournalEntry withChild = child(unit);
         if (withChild != null) {
           changes.add(JournalWriter.Change.silent(withChild));
@@ -164,7 +195,11 @@ final class Confirmations {
     writer.follow(p, index, changes, committedOffset.getAsLong());
     // Journaled first: a child sent and then forgotten would leave nothing to send it again.
     for (JournalEntry unit : lifted) {
-      senders.get(unit.chain()).sendChild(unit);
+      if (lifting.holds(unit)) {
+        senders.get(unit.chain()).sendChild(unit);
+      } else {
+        log.warn("unit {}: its new child waits: the account's lease is in doubt", unit.unitId());
+      }
     }
     return true;
   }

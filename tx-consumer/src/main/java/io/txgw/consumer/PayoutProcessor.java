@@ -164,7 +164,30 @@ public final class PayoutProcessor implements AutoCloseable {
     // One for both: a chain's ceiling gauge is registered once.
     FeeBumps bumps = new FeeBumps(finality::bumpAfter, clock, meters);
     this.round = new SendRound(this.senders, guard, clock, finality::follows, bumps);
-    this.confirmations = new Confirmations(finality, writer, clock, meters, this.senders, bumps);
+    this.confirmations =
+        new Confirmations(
+            finality,
+            writer,
+            clock,
+            meters,
+            this.senders,
+            bumps,
+            new Confirmations.Lifting() {
+              @Override
+              public boolean take(TopicPartition p, JournalEntry unit) throws InterruptedException {
+                if (!mayBroadcast()) {
+                  return false;
+                }
+                // Released with the partition's other accounts when the partition goes.
+                accountsOf(p).add(unit.accountKey());
+                return round.acquireAll(List.of(unit));
+              }
+
+              @Override
+              public boolean holds(JournalEntry unit) {
+                return mayBroadcast() && guard.holds(unit.accountKey());
+              }
+            });
     this.clock = clock;
     this.rests = new PartitionRests(consumer, clock);
     // Well inside the group's session timeout: a pause this long may already have cost the

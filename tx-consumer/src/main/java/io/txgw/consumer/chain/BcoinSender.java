@@ -68,14 +68,7 @@ public final class BcoinSender extends BitcoinWalletSender {
 
   @Override
   Preparation prepareFromWallet(List<Payout> payouts) throws RpcException, InterruptedException {
-    ObjectNode request = Json.mapper().createObjectNode();
-    ArrayNode outputs = request.putArray("outputs");
-    for (Payout p : payouts) {
-      outputs.addObject().put("address", p.to().value()).put("value", sats(p).longValueExact());
-    }
-    request.put("sign", true);
-    request.put("rate", FEE_RATE);
-    JsonNode tx = wallet.rest("POST", "/wallet/" + walletName + "/create", request);
+    JsonNode tx = create(payouts, true);
     for (JsonNode input : tx.path("inputs")) {
       JsonNode prevout = input.path("prevout");
       wallet.rest(
@@ -99,6 +92,42 @@ public final class BcoinSender extends BitcoinWalletSender {
             out -> BigInteger.valueOf(out.path("value").asLong())),
         // bcoin writes the fee in satoshis.
         tx.path("fee").isIntegralNumber() ? BigInteger.valueOf(tx.path("fee").asLong()) : null);
+  }
+
+  @Override
+  long mempoolWaitMillis() {
+    return mempoolWaitMillis;
+  }
+
+  @Override
+  boolean fundableWithUnconfirmed(List<Payout> payouts) throws RpcException, InterruptedException {
+    try {
+      create(payouts, false);
+      return true;
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The wallet's transaction paying {@code payouts}, not sent: signed from confirmed coins only, or
+   * unsigned from any of its coins (a question, nothing locked or usable).
+   */
+  private JsonNode create(List<Payout> payouts, boolean signedFromConfirmed)
+      throws RpcException, InterruptedException {
+    ObjectNode request = Json.mapper().createObjectNode();
+    ArrayNode outputs = request.putArray("outputs");
+    for (Payout p : payouts) {
+      outputs.addObject().put("address", p.to().value()).put("value", sats(p).longValueExact());
+    }
+    request.put("sign", signedFromConfirmed);
+    request.put("rate", FEE_RATE);
+    // Confirmed coins only: unconfirmed ones are the children's (see BitcoinWalletSender).
+    request.put("depth", signedFromConfirmed ? 1 : 0);
+    return wallet.rest("POST", "/wallet/" + walletName + "/create", request);
   }
 
   @Override

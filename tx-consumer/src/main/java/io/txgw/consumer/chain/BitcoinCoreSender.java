@@ -52,10 +52,7 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
       }
       outputs.set(p.to().value(), new DecimalNode(p.amount().toBigDecimal()));
     }
-    String unsigned =
-        wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
-    ObjectNode options = Json.mapper().createObjectNode().put("lockUnspents", true);
-    JsonNode funding = wallet.call("fundrawtransaction", unsigned, options);
+    JsonNode funding = fund(outputs, true);
     String funded = funding.path("hex").asText();
     JsonNode signed = wallet.call("signrawtransactionwithwallet", funded);
     if (!signed.path("complete").asBoolean(false)) {
@@ -80,6 +77,38 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
             out -> BitcoinAmounts.sats(out.path("value"))),
         // Core writes the fee in BTC.
         funding.path("fee").isNumber() ? BitcoinAmounts.sats(funding.path("fee")) : null);
+  }
+
+  @Override
+  boolean fundableWithUnconfirmed(List<Payout> payouts) throws RpcException, InterruptedException {
+    ObjectNode outputs = Json.mapper().createObjectNode();
+    for (Payout p : payouts) {
+      outputs.set(p.to().value(), new DecimalNode(p.amount().toBigDecimal()));
+    }
+    try {
+      fund(outputs, false);
+      return true;
+    } catch (RpcException e) {
+      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The wallet's funding of {@code outputs}: from confirmed coins only, their inputs locked; or, as
+   * a question, from any of its coins, nothing locked.
+   */
+  private JsonNode fund(ObjectNode outputs, boolean fromConfirmed)
+      throws RpcException, InterruptedException {
+    String unsigned =
+        wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
+    // Confirmed coins only (minconf, Core 25 and later): unconfirmed ones are the children's (see
+    // BitcoinWalletSender).
+    ObjectNode options =
+        Json.mapper().createObjectNode().put("lockUnspents", fromConfirmed).put("minconf", 0);
+    return wallet.call("fundrawtransaction", unsigned, options);
   }
 
   @Override

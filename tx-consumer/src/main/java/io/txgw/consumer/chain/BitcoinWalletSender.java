@@ -22,6 +22,13 @@ import java.util.function.Function;
  * What every Bitcoin dialect shares: one wallet pays, many payouts per transaction, and each payout
  * is mapped to the output that pays it. The dialects differ in how the wallet funds and signs, and
  * in how the node tells what it holds.
+ *
+ * <p>A payout transaction spends confirmed coins only. Unconfirmed outputs of the wallet (a payout
+ * transaction's change, a child's output) are left to the children that lift stuck transactions
+ * ({@link ChildPays}): a child and a payout transaction can then never spend the same output, so a
+ * child can never make a payout transaction unminable, whatever the wallet's locks (which both
+ * wallets keep in memory only) or its view of the mempool say. Payouts the wallet could fund only
+ * with unconfirmed coins wait for a block.
  */
 abstract class BitcoinWalletSender implements ChainSender {
   /** Unbroadcast transactions hold locked coins; their change exists only once broadcast. */
@@ -131,6 +138,11 @@ abstract class BitcoinWalletSender implements ChainSender {
     return this;
   }
 
+  /** How long the node may take to show a transaction it was just given. */
+  long mempoolWaitMillis() {
+    return 0;
+  }
+
   /** What this dialect's wallet does for a child: an address, a signature, its locked coins. */
   abstract ChildPays.Wallet childWallet();
 
@@ -139,7 +151,7 @@ abstract class BitcoinWalletSender implements ChainSender {
   public final Replacement bumpByChild(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
     try {
-      return new ChildPays(node, childWallet(), feeCeiling).bump(unit);
+      return new ChildPays(node, childWallet(), feeCeiling, mempoolWaitMillis()).bump(unit);
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
         return new Replacement.NotNow(e.reason());
@@ -172,20 +184,43 @@ abstract class BitcoinWalletSender implements ChainSender {
           "unknown source wallet '" + source + "'; this node pays from '" + walletName + "'");
     }
     try {
-      return prepareFromWallet(payouts);
-    } catch (RpcException e) {
-      // The wallet's own refusal (funds, dust, address) is an answer; anything else means the
-      // wallet was not reached and nothing was signed.
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
+      try {
+        return prepareFromWallet(payouts);
+      } catch (RpcException e) {
+        if (e.kind() != RpcException.Kind.NODE_ERROR) {
+          throw e;
+        }
+        // The wallet's own refusal (funds, dust, address) is an answer, unless it could fund them
+        // with its unconfirmed coins too: then they wait for those to confirm. Asked of the wallet,
+        // not read from its wording.
+        if (fundableWithUnconfirmed(payouts)) {
+          throw new NodeUnavailableException(
+              "wallet "
+                  + walletName
+                  + " can pay these only with coins not confirmed yet; they wait for a block",
+              e);
+        }
         return new Preparation.Refused(e.reason());
       }
+    } catch (RpcException e) {
+      // Anything but the wallet's answer means the wallet was not reached and nothing was signed.
       throw new NodeUnavailableException(
           "cannot prepare on wallet " + walletName + ": " + e.getMessage(), e);
     }
   }
 
-  /** Funds, signs and locks a transaction paying {@code payouts} from this sender's wallet. */
+  /**
+   * Funds from confirmed coins only, signs and locks a transaction paying {@code payouts} from this
+   * sender's wallet.
+   */
   abstract Preparation prepareFromWallet(List<Payout> payouts)
+      throws RpcException, InterruptedException;
+
+  /**
+   * Whether the wallet would fund {@code payouts} counting its unconfirmed coins too: asked without
+   * signing or locking anything; false when it refuses that as well.
+   */
+  abstract boolean fundableWithUnconfirmed(List<Payout> payouts)
       throws RpcException, InterruptedException;
 
   static BigInteger sats(Payout p) {

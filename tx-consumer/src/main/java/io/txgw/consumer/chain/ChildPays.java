@@ -47,6 +47,12 @@ final class ChildPays {
 
   private static final int SIGNINGS = 5;
 
+  /**
+   * The most a child may pay per vbyte of its own: bcoin and Core refuse a transaction paying
+   * around 10,000 (an "absurd" fee). A child that would needs a lower ceiling or a smaller parent.
+   */
+  static final long MAX_CHILD_RATE = 5_000;
+
   /** What the wallet of a dialect does for a child. */
   interface Wallet {
     /** A new address of the wallet's own, for the child's one output. */
@@ -67,15 +73,19 @@ final class ChildPays {
   private final Rpc node;
   private final Wallet wallet;
   private final long ceiling;
+  private final long mempoolWaitMillis;
 
   /**
    * @param ceiling the highest fee rate, satoshis per vbyte, the unit's transaction and its
    *     children together may pay
+   * @param mempoolWaitMillis how long the node may take to show a transaction it was just given
+   *     (bcoin answers before its mempool decides)
    */
-  ChildPays(Rpc node, Wallet wallet, long ceiling) {
+  ChildPays(Rpc node, Wallet wallet, long ceiling, long mempoolWaitMillis) {
     this.node = node;
     this.wallet = wallet;
     this.ceiling = ceiling;
+    this.mempoolWaitMillis = mempoolWaitMillis;
   }
 
   Replacement bump(JournalEntry unit) throws RpcException, InterruptedException {
@@ -87,10 +97,15 @@ final class ChildPays {
     if (change == null) {
       return new Replacement.NotNow("it has no change output to spend");
     }
-    // Mined, as a payout's output shows even once a child spent the change: a child now would pay
-    // for itself alone.
-    if (confirmed(node.call("gettxout", unit.txid(), unit.payouts().get(0).outputIndex(), true))) {
-      return new Replacement.NotNow("mined already");
+    // Only a transaction the node pools unmined is lifted: once mined, a child would pay for
+    // itself alone; once dropped, it is broadcast again first.
+    try {
+      node.call("getmempoolentry", unit.txid());
+    } catch (RpcException e) {
+      if (e.kind() != RpcException.Kind.NODE_ERROR) {
+        throw e;
+      }
+      return new Replacement.NotNow("not in the node's pool: mined, or dropped");
     }
     List<Link> links = new ArrayList<>();
     links.add(
@@ -122,12 +137,23 @@ final class ChildPays {
       }
     }
     if (tail < 0) {
-      return new Replacement.NotNow(
-          "its change is spent, or not held: a later unit spending it lifts this one with its own");
+      return new Replacement.NotNow("its change is spent, or not held");
     }
-    // A journaled child no node holds, whose parent is pooled and unmined: sent again (one
-    // journaled and then never sent, by a crash between the two, say) before another is signed.
-    while (tail < unit.children().size() && !confirmed(out)) {
+    while (true) {
+      if (confirmed(out)) {
+        return new Replacement.NotNow("mined already");
+      }
+      Link at = links.get(tail);
+      // Payout transactions spend confirmed coins only, so no unit should hold this output; a
+      // lock says one does, and then it is left alone whatever.
+      if (wallet.locked().contains(new Outpoint(at.txid(), at.index()))) {
+        return new Replacement.NotNow("its change is held for a unit being prepared");
+      }
+      if (tail >= unit.children().size()) {
+        break;
+      }
+      // A journaled child no node holds, spending this pooled, unmined output: sent again (one
+      // journaled and then never sent, by a crash between the two, say) before another is signed.
       JournalEntry.Attempt lost = unit.children().get(tail);
       try {
         node.call("sendrawtransaction", lost.rawTransaction());
@@ -137,19 +163,12 @@ final class ChildPays {
           throw e;
         }
       }
-      JsonNode o = node.call("gettxout", lost.txid(), 0, true);
-      if (!held(o)) {
+      JsonNode o = heldSoon(lost.txid());
+      if (o == null) {
         break;
       }
       tail++;
       out = o;
-    }
-    if (confirmed(out)) {
-      return new Replacement.NotNow("mined already");
-    }
-    Link at = links.get(tail);
-    if (wallet.locked().contains(new Outpoint(at.txid(), at.index()))) {
-      return new Replacement.NotNow("its change is held for a unit being prepared");
     }
     long size = 0;
     long fee = 0;
@@ -175,14 +194,33 @@ final class ChildPays {
       target = Math.max(target, estimate);
     }
     target = Math.min(target, ceiling);
-    return child(at, tail, size, fee, target);
+    return child(links.get(tail), tail, size, fee, target);
+  }
+
+  /** The output of a child just sent once the node shows it, waiting as bcoin needs; or null. */
+  private JsonNode heldSoon(String txid) throws RpcException, InterruptedException {
+    long delay = 5;
+    for (long waited = 0; ; waited += delay, delay *= 2) {
+      JsonNode o = node.call("gettxout", txid, 0, true);
+      if (held(o)) {
+        return o;
+      }
+      if (waited + delay > mempoolWaitMillis) {
+        return null;
+      }
+      Thread.sleep(delay);
+    }
   }
 
   /** A child spending {@code at}'s output so that the package pays {@code target} sat/vB. */
   private Replacement child(Link at, int kept, long size, long fee, long target)
       throws RpcException, InterruptedException {
-    String address = wallet.changeAddress();
     long childSize = CHILD_VSIZE_GUESS;
+    if (at.value() - (target * (size + childSize) - fee) < DUST_SATS) {
+      return new Replacement.NotNow(
+          "its change, " + at.value() + " sats, cannot pay for a child at " + target + " sat/vB");
+    }
+    String address = wallet.changeAddress();
     // Signed until the fee was worked out for a size no larger than the signed child's, so that
     // the package pays the target at most: a signature's length varies by a byte or two.
     for (int pass = 0; pass < SIGNINGS; pass++) {
@@ -192,16 +230,20 @@ final class ChildPays {
         return new Replacement.NotNow(
             "its change, " + at.value() + " sats, cannot pay " + childFee + " sats more");
       }
+      if (childFee > MAX_CHILD_RATE * childSize) {
+        // Nodes refuse a transaction paying absurdly much for its own size.
+        return new Replacement.AtCeiling(BigInteger.valueOf(fee / size));
+      }
       ArrayNode inputs = Json.mapper().createArrayNode();
       inputs.addObject().put("txid", at.txid()).put("vout", at.index());
       ObjectNode outputs = Json.mapper().createObjectNode();
       outputs.set(address, new DecimalNode(BigDecimal.valueOf(value, BitcoinAmounts.DECIMALS)));
       String unsigned = node.call("createrawtransaction", inputs, outputs).asText();
       String signed = wallet.sign(unsigned);
-      if (signed == null) {
+      JsonNode decoded = signed == null ? null : node.call("decoderawtransaction", signed);
+      if (decoded == null || !signedInput(decoded.path("vin").path(0))) {
         return new Replacement.NotNow("the wallet would not sign a child");
       }
-      JsonNode decoded = node.call("decoderawtransaction", signed);
       JsonNode vin = decoded.path("vin");
       JsonNode vout = decoded.path("vout");
       if (vin.size() != 1
@@ -220,6 +262,12 @@ final class ChildPays {
       childSize = measured;
     }
     return new Replacement.NotNow("no signature came out the size its fee was worked out for");
+  }
+
+  /** An input carrying a signature: a script or a witness (bcoin signs what it can, not all). */
+  private static boolean signedInput(JsonNode input) {
+    return !input.path("scriptSig").path("hex").asText("").isEmpty()
+        || input.path("txinwitness").size() > 0;
   }
 
   /** The one output that pays no payout: the wallet's change; null if there is none (or two). */

@@ -394,10 +394,14 @@ final class ConsumerSimulation {
         default -> node.mine(1 + random.nextInt(20));
       }
     } else {
-      switch (random.nextInt(4)) {
+      switch (random.nextInt(5)) {
         case 3 -> btcReorg();
         case 0 -> btc.mine(1 + random.nextInt(20));
         case 1 -> btc.evictOne();
+        case 4 -> {
+          count("btc wallet restarts");
+          btc.restartWallet();
+        }
         default -> {
           log("someone else spends a wallet coin");
           if (btc.foreignSpend()) {
@@ -948,6 +952,10 @@ final class ConsumerSimulation {
           + node.highestMinedPrice()
           + ", above the ceiling "
           + ethCeiling;
+    }
+    if (!btc.spentByChildAndPayout().isEmpty()) {
+      return "a child and a payout transaction spent the same outputs: "
+          + btc.spentByChildAndPayout();
     }
     long[] highest = btc.highestChain();
     if (highest[0] > btcCeiling * highest[1]) {

@@ -162,6 +162,10 @@ final class SimBtcNode implements Rpc {
   private long view;
 
   private int changeAddresses;
+
+  /** Every transaction the mempool ever took, to check what they spent in common. */
+  private final Set<Tx> everPooled = new LinkedHashSet<>();
+
   private int foreignSpends;
 
   /**
@@ -386,7 +390,7 @@ final class SimBtcNode implements Rpc {
       }
       outputs.add(new Output(address, o.path("value").asLong()));
     }
-    Funding funding = fund(outputs, false);
+    Funding funding = fund(outputs, false, body.path("depth").asInt(0) > 0);
     List<Outpoint> inputs = new ArrayList<>(funding.inputs());
     inputs.sort(Comparator.comparing(Outpoint::txid).thenComparingInt(Outpoint::index));
     List<Output> sorted = new ArrayList<>(funding.outputs());
@@ -458,7 +462,11 @@ final class SimBtcNode implements Rpc {
         throw error(-4, "Transaction amount too small");
       }
     }
-    Funding funding = fund(draft.outputs(), options.path("lockUnspents").asBoolean(false));
+    Funding funding =
+        fund(
+            draft.outputs(),
+            options.path("lockUnspents").asBoolean(false),
+            options.path("minconf").asInt(0) > 0);
     Tx funded = tx(false, funding.inputs(), funding.outputs());
     ObjectNode json = Json.mapper().createObjectNode();
     json.put("hex", funded.hex()).put("fee", btc(FEE_SATS));
@@ -494,9 +502,13 @@ final class SimBtcNode implements Rpc {
    * Picks coins for {@code outputs} plus the fee and adds change. bcoin takes confirmed coins
    * first, largest first; Core's selection is random here, and so is where it puts the change.
    */
-  private Funding fund(List<Output> outputs, boolean lock) throws RpcException {
+  private Funding fund(List<Output> outputs, boolean lock, boolean confirmedOnly)
+      throws RpcException {
     long need = FEE_SATS + outputs.stream().mapToLong(Output::sats).sum();
     List<Map.Entry<Outpoint, Coin>> coins = new ArrayList<>(spendable().entrySet());
+    if (confirmedOnly) {
+      coins.removeIf(e -> e.getValue().block() == 0);
+    }
     if (dialect == Dialect.BCOIN) {
       coins.sort(
           Comparator.<Map.Entry<Outpoint, Coin>>comparingInt(e -> e.getValue().block() > 0 ? 0 : 1)
@@ -664,8 +676,12 @@ final class SimBtcNode implements Rpc {
     }
     mempool.put(tx.txid(), tx);
     tx.inputs().forEach(at -> mempoolSpender.put(at, tx.txid()));
-    // The wallet sees every transaction spending its coins.
+    everPooled.add(tx);
+    // The wallet sees every transaction spending its coins; Core's unlocks the coins it spends.
     walletTxs.put(tx.txid(), tx);
+    if (dialect == Dialect.CORE) {
+      tx.inputs().forEach(locked::remove);
+    }
     unsent.remove(tx.txid());
     if (!fresh) {
       return null;
@@ -704,6 +720,25 @@ final class SimBtcNode implements Rpc {
       }
     }
     return worst;
+  }
+
+  /**
+   * Outputs that a payout transaction (one paying outside the wallet) and a child (one input, one
+   * output back to the wallet) the mempool took at some time both spend: such a child could take a
+   * payout's input, or the other way round.
+   */
+  List<Outpoint> spentByChildAndPayout() {
+    Set<Outpoint> byChildren = new HashSet<>();
+    Set<Outpoint> byPayouts = new HashSet<>();
+    for (Tx tx : everPooled) {
+      if (tx.outputs().stream().anyMatch(o -> !walletAddresses.contains(o.address()))) {
+        byPayouts.addAll(tx.inputs());
+      } else if (tx.inputs().size() == 1 && tx.outputs().size() == 1) {
+        byChildren.addAll(tx.inputs());
+      }
+    }
+    byChildren.retainAll(byPayouts);
+    return List.copyOf(byChildren);
   }
 
   /** The chain's transaction lifting {@code parent} by spending its change, or null. */
@@ -1251,7 +1286,10 @@ final class SimBtcNode implements Rpc {
     json.put("txid", tx.txid()).put("hash", tx.txid());
     json.put("size", vsize(tx)).put("vsize", vsize(tx));
     ArrayNode vin = json.putArray("vin");
-    tx.inputs().forEach(in -> vin.addObject().put("txid", in.txid()).put("vout", in.index()));
+    for (Outpoint in : tx.inputs()) {
+      ObjectNode input = vin.addObject().put("txid", in.txid()).put("vout", in.index());
+      input.putObject("scriptSig").put("hex", tx.signed() ? "47" + "00".repeat(71) : "");
+    }
     ArrayNode vout = json.putArray("vout");
     for (int i = 0; i < tx.outputs().size(); i++) {
       Output out = tx.outputs().get(i);

@@ -14,6 +14,7 @@ import io.txgw.consumer.ManualClock;
 import io.txgw.consumer.chain.BcoinSender;
 import io.txgw.consumer.chain.BitcoinCoreSender;
 import io.txgw.consumer.chain.ChainSender;
+import io.txgw.consumer.chain.NodeUnavailableException;
 import io.txgw.consumer.chain.Preparation;
 import io.txgw.consumer.chain.SendOutcome;
 import io.txgw.consumer.rpc.RpcException;
@@ -313,31 +314,26 @@ class SimBtcNodeTest {
   }
 
   @Test
-  void bcoinTakesAChainPastTheAncestorLimitSilentlyAndItWaitsForABlock() throws Exception {
-    SimBtcNode node = node(Dialect.BCOIN, 4_000_000, 42);
-    ChainSender sender = sender(node);
-    List<JournalEntry> waiting = new ArrayList<>();
-    // Four coins grow four chains of change, a level every four units: the 26th level is refused.
-    int units = 0;
-    while (waiting.isEmpty() && units < 120) {
-      units++;
-      JournalEntry unit = prepare(sender, List.of(payout(units, "0.0001")));
-      if (sender.broadcast(unit).waits()) {
-        waiting.add(unit);
+  void payoutsTheWalletCouldFundOnlyFromUnconfirmedChangeWaitForABlock() throws Exception {
+    for (Dialect dialect : Dialect.values()) {
+      SimBtcNode node = node(dialect, 4_000_000, 42);
+      ChainSender sender = sender(node);
+      // Four confirmed coins: four units, each spending one; the fifth could only spend change.
+      for (int n = 1; n <= 4; n++) {
+        assertThat(sender.broadcast(prepare(sender, List.of(payout(n, "0.0001")))).status())
+            .isEqualTo(PayoutStatus.BROADCAST);
       }
-    }
-    assertThat(waiting).hasSize(1);
-    assertThat(units).isGreaterThan(4 * (SimBtcNode.MAX_ANCESTORS - 1));
-    assertThat(trace).anyMatch(line -> line.contains("too-long-mempool-chain"));
 
-    node.mine(Integer.MAX_VALUE);
-    for (JournalEntry unit : waiting) {
-      assertThat(sender.broadcast(unit).status()).isEqualTo(PayoutStatus.BROADCAST);
-    }
-    node.mine(Integer.MAX_VALUE);
+      assertThatThrownBy(() -> sender.prepare("primary", List.of(payout(5, "0.0001"))))
+          .isInstanceOf(NodeUnavailableException.class)
+          .hasMessageContaining("wait for a block");
+      node.mine(Integer.MAX_VALUE);
+      JournalEntry fifth = prepare(sender, List.of(payout(5, "0.0001")));
 
-    assertThat(paidToPayouts(node)).hasSize(units);
-    assertThat(paidToPayouts(node).stream().map(Transfer::address).distinct()).hasSize(units);
+      assertThat(sender.broadcast(fifth).status()).isEqualTo(PayoutStatus.BROADCAST);
+      node.mine(Integer.MAX_VALUE);
+      assertThat(paidToPayouts(node)).hasSize(5);
+    }
   }
 
   @ParameterizedTest
@@ -375,6 +371,10 @@ class SimBtcNodeTest {
     assertThat(sender.prepare("primary", List.of(payout(5, "0.0001"))))
         .isInstanceOf(Preparation.Refused.class);
     assertThat(node.walletResend()).isEqualTo(4);
+    // Its change is pooled again, unconfirmed: the payout waits for a block.
+    assertThatThrownBy(() -> sender.prepare("primary", List.of(payout(5, "0.0001"))))
+        .isInstanceOf(NodeUnavailableException.class);
+    node.mine(Integer.MAX_VALUE);
     prepare(sender, List.of(payout(5, "0.0001")));
   }
 
