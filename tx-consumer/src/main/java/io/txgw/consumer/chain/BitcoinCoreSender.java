@@ -107,7 +107,10 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
     // Confirmed coins only (minconf, Core 25 and later): unconfirmed ones are the children's (see
     // BitcoinWalletSender).
     ObjectNode options =
-        Json.mapper().createObjectNode().put("lockUnspents", fromConfirmed).put("minconf", 0);
+        Json.mapper()
+            .createObjectNode()
+            .put("lockUnspents", fromConfirmed)
+            .put("minconf", fromConfirmed ? 1 : 0);
     return wallet.call("fundrawtransaction", unsigned, options);
   }
 

@@ -113,6 +113,10 @@ class BitcoinCoreSenderTest {
                 .path("lockUnspents")
                 .asBoolean())
         .isTrue();
+    // Confirmed coins only: unconfirmed change is for children lifting stuck transactions.
+    assertThat(
+            node.calls("fundrawtransaction").get(0).path("params").get(1).path("minconf").asInt())
+        .isEqualTo(1);
     assertThat(
             node.calls("createrawtransaction").get(0).path("params").get(1).path(B).decimalValue())
         .isEqualByComparingTo("0.00000001");
