@@ -245,12 +245,14 @@ public record TxConsumerConfig(
   static final Setting<Integer> BTC_BUMP_AFTER =
       Setting.integer(
           "TXGW_BTC_BUMP_AFTER_S",
-          3_600,
+          0,
           0,
           86_400,
           "a transaction in no block this long after it was broadcast (or last lifted) is lifted"
               + " to a higher fee by a child spending its change back to the wallet (child pays for"
-              + " parent); the payout's transaction and txid stay. 0 never lifts");
+              + " parent); the payout's transaction and txid stay. 0 (the default) never lifts:"
+              + " set it (3600 is a fair value) once every consumer funds payouts from confirmed"
+              + " coins only");
   static final Setting<Integer> BTC_MAX_FEE_RATE =
       Setting.integer(
           "TXGW_BTC_MAX_FEE_RATE_SAT_VB",

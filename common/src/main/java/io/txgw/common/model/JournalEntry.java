@@ -33,7 +33,7 @@ import java.util.Objects;
  *     higher fee, so that miners take the unit's transaction with them (child pays for parent),
  *     oldest first, each spending the output of the one before (the first, the unit's change). They
  *     pay no payout: lost, they cost only the fee they would have added. Kept with their bytes
- *     while the unit is followed, to be broadcast again with it.
+ *     while the unit is followed: the next lift sends again one that no node holds.
  */
 public record JournalEntry(
     String unitId,

@@ -172,7 +172,7 @@ abstract class BitcoinWalletSender implements ChainSender {
       node.relay("sendrawtransaction", child.rawTransaction());
     } catch (RpcException e) {
       // Refused, or the answer lost: the next lift finds out from the chain which children stand.
-      log.debug("unit {}: child {} sent: {}", unit.unitId(), child.txid(), e.toString());
+      log.info("unit {}: child {} sent: {}", unit.unitId(), child.txid(), e.toString());
     }
   }
 
