@@ -132,9 +132,11 @@ public final class TxConsumer implements Closeable {
               ? new BitcoinCoreSender(
                       btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs())
                   .withFeeCeiling(config.btcMaxFeeRate())
+                  .liftingStuck(!config.btcBumpAfter().isZero())
               : new BcoinSender(
                       btc.node(), btc.wallet(), config.btcWallet(), config.btcMaxOutputs())
-                  .withFeeCeiling(config.btcMaxFeeRate()));
+                  .withFeeCeiling(config.btcMaxFeeRate())
+                  .liftingStuck(!config.btcBumpAfter().isZero()));
     }
     KafkaConsumer<String, byte[]> kafkaConsumer = kafkaConsumer();
     KafkaProducer<String, Object> kafkaProducer = kafkaProducer();

@@ -67,8 +67,9 @@ public final class BcoinSender extends BitcoinWalletSender {
   }
 
   @Override
-  Preparation prepareFromWallet(List<Payout> payouts) throws RpcException, InterruptedException {
-    JsonNode tx = create(payouts, true);
+  Preparation prepareFromWallet(List<Payout> payouts, boolean confirmedOnly)
+      throws RpcException, InterruptedException {
+    JsonNode tx = create(payouts, true, confirmedOnly);
     for (JsonNode input : tx.path("inputs")) {
       JsonNode prevout = input.path("prevout");
       wallet.rest(
@@ -102,7 +103,7 @@ public final class BcoinSender extends BitcoinWalletSender {
   @Override
   boolean fundableWithUnconfirmed(List<Payout> payouts) throws RpcException, InterruptedException {
     try {
-      create(payouts, false);
+      create(payouts, false, false);
       return true;
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
@@ -113,20 +114,26 @@ public final class BcoinSender extends BitcoinWalletSender {
   }
 
   /**
-   * The wallet's transaction paying {@code payouts}, not sent: signed from confirmed coins only, or
-   * unsigned from any of its coins (a question, nothing locked or usable).
+   * The wallet's transaction paying {@code payouts}, not sent: signed (from confirmed coins only,
+   * with {@code confirmedOnly}), or as a question unsigned from its confirmed coins and its own
+   * unconfirmed change (bcoin's "smart" coins), nothing locked.
    */
-  private JsonNode create(List<Payout> payouts, boolean signedFromConfirmed)
+  private JsonNode create(List<Payout> payouts, boolean sign, boolean confirmedOnly)
       throws RpcException, InterruptedException {
     ObjectNode request = Json.mapper().createObjectNode();
     ArrayNode outputs = request.putArray("outputs");
     for (Payout p : payouts) {
       outputs.addObject().put("address", p.to().value()).put("value", sats(p).longValueExact());
     }
-    request.put("sign", signedFromConfirmed);
+    request.put("sign", sign);
     request.put("rate", FEE_RATE);
-    // Confirmed coins only: unconfirmed ones are the children's (see BitcoinWalletSender).
-    request.put("depth", signedFromConfirmed ? 1 : 0);
+    if (confirmedOnly) {
+      // Unconfirmed coins are the children's (see BitcoinWalletSender).
+      request.put("depth", 1);
+    }
+    if (!sign) {
+      request.put("smart", true);
+    }
     return wallet.rest("POST", "/wallet/" + walletName + "/create", request);
   }
 
@@ -135,9 +142,24 @@ public final class BcoinSender extends BitcoinWalletSender {
     String base = "/wallet/" + walletName;
     return new ChildPays.Wallet() {
       @Override
-      public String changeAddress() throws RpcException, InterruptedException {
-        ObjectNode account = Json.mapper().createObjectNode().put("account", "default");
-        return wallet.rest("POST", base + "/change", account).path("address").asText();
+      public boolean reserve(ChildPays.Outpoint coin) throws RpcException, InterruptedException {
+        String at = coin.txid() + "/" + coin.index();
+        try {
+          // The wallet's coin: unspent in its own view, pending transactions of its own counted.
+          wallet.rest("GET", base + "/coin/" + at, null);
+        } catch (RpcException e) {
+          if (e.kind() == RpcException.Kind.NODE_ERROR) {
+            return false;
+          }
+          throw e;
+        }
+        wallet.rest("PUT", base + "/locked/" + at, null);
+        return true;
+      }
+
+      @Override
+      public void release(ChildPays.Outpoint coin) throws RpcException, InterruptedException {
+        wallet.rest("DELETE", base + "/locked/" + coin.txid() + "/" + coin.index(), null);
       }
 
       @Override

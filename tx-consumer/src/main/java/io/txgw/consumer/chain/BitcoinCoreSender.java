@@ -42,7 +42,8 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
   }
 
   @Override
-  Preparation prepareFromWallet(List<Payout> payouts) throws RpcException, InterruptedException {
+  Preparation prepareFromWallet(List<Payout> payouts, boolean confirmedOnly)
+      throws RpcException, InterruptedException {
     ObjectNode outputs = Json.mapper().createObjectNode();
     for (Payout p : payouts) {
       if (outputs.has(p.to().value())) {
@@ -52,7 +53,7 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
       }
       outputs.set(p.to().value(), new DecimalNode(p.amount().toBigDecimal()));
     }
-    JsonNode funding = fund(outputs, true);
+    JsonNode funding = fund(outputs, true, confirmedOnly);
     String funded = funding.path("hex").asText();
     JsonNode signed = wallet.call("signrawtransactionwithwallet", funded);
     if (!signed.path("complete").asBoolean(false)) {
@@ -86,7 +87,7 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
       outputs.set(p.to().value(), new DecimalNode(p.amount().toBigDecimal()));
     }
     try {
-      fund(outputs, false);
+      fund(outputs, false, false);
       return true;
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.NODE_ERROR) {
@@ -97,29 +98,48 @@ public final class BitcoinCoreSender extends BitcoinWalletSender {
   }
 
   /**
-   * The wallet's funding of {@code outputs}: from confirmed coins only, their inputs locked; or, as
-   * a question, from any of its coins, nothing locked.
+   * The wallet's funding of {@code outputs}, its inputs locked with {@code lock}: from confirmed
+   * coins only with {@code confirmedOnly}, or from its confirmed coins and its own unconfirmed
+   * change (Core's default).
    */
-  private JsonNode fund(ObjectNode outputs, boolean fromConfirmed)
+  private JsonNode fund(ObjectNode outputs, boolean lock, boolean confirmedOnly)
       throws RpcException, InterruptedException {
     String unsigned =
         wallet.call("createrawtransaction", Json.mapper().createArrayNode(), outputs).asText();
-    // Confirmed coins only (minconf, Core 25 and later): unconfirmed ones are the children's (see
-    // BitcoinWalletSender).
-    ObjectNode options =
-        Json.mapper()
-            .createObjectNode()
-            .put("lockUnspents", fromConfirmed)
-            .put("minconf", fromConfirmed ? 1 : 0);
+    ObjectNode options = Json.mapper().createObjectNode().put("lockUnspents", lock);
+    if (confirmedOnly) {
+      // Unconfirmed coins are the children's (see BitcoinWalletSender). Core 25 and later know
+      // minconf; an earlier one refuses the call (the log says why): payouts wait, then fail.
+      options.put("minconf", 1);
+    }
     return wallet.call("fundrawtransaction", unsigned, options);
+  }
+
+  private static com.fasterxml.jackson.databind.node.ArrayNode outpoints(ChildPays.Outpoint coin) {
+    com.fasterxml.jackson.databind.node.ArrayNode list = Json.mapper().createArrayNode();
+    list.addObject().put("txid", coin.txid()).put("vout", coin.index());
+    return list;
   }
 
   @Override
   ChildPays.Wallet childWallet() {
     return new ChildPays.Wallet() {
       @Override
-      public String changeAddress() throws RpcException, InterruptedException {
-        return wallet.call("getrawchangeaddress").asText();
+      public boolean reserve(ChildPays.Outpoint coin) throws RpcException, InterruptedException {
+        try {
+          // Core refuses to lock an output its wallet sees spent, by a pooled transaction or not.
+          return wallet.call("lockunspent", false, outpoints(coin)).asBoolean(false);
+        } catch (RpcException e) {
+          if (e.kind() == RpcException.Kind.NODE_ERROR) {
+            return false;
+          }
+          throw e;
+        }
+      }
+
+      @Override
+      public void release(ChildPays.Outpoint coin) throws RpcException, InterruptedException {
+        wallet.call("lockunspent", true, outpoints(coin));
       }
 
       @Override

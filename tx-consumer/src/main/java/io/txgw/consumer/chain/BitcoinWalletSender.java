@@ -23,14 +23,15 @@ import java.util.function.Function;
  * is mapped to the output that pays it. The dialects differ in how the wallet funds and signs, and
  * in how the node tells what it holds.
  *
- * <p>A payout transaction spends confirmed coins only. Unconfirmed outputs of the wallet (a payout
- * transaction's change, a child's output) are left to the children that lift stuck transactions
- * ({@link ChildPays}): a child and a payout transaction can then never spend the same output, so a
- * child can never make a payout transaction unminable, whatever the wallet's locks (which both
- * wallets keep in memory only) or its view of the mempool say. Payouts the wallet could fund only
- * with unconfirmed coins wait for a block.
+ * <p>While stuck transactions are lifted ({@link #liftingStuck}), a payout transaction spends
+ * confirmed coins only. Unconfirmed outputs of the wallet (a payout transaction's change, a child's
+ * output) are left to the children that lift stuck transactions ({@link ChildPays}): a child and a
+ * payout transaction can then never spend the same output, so a child can never make a payout
+ * transaction unminable, whatever the wallet's locks (which both wallets keep in memory only) or
+ * its view of the mempool say. Payouts the wallet could fund only with its own unconfirmed coins
+ * then wait for a block, {@link #FUNDS_WAIT} at most.
  */
-abstract class BitcoinWalletSender implements ChainSender {
+public abstract class BitcoinWalletSender implements ChainSender {
   /** Unbroadcast transactions hold locked coins; their change exists only once broadcast. */
   private static final int UNITS_PER_ROUND = 5;
 
@@ -50,6 +51,18 @@ abstract class BitcoinWalletSender implements ChainSender {
       org.slf4j.LoggerFactory.getLogger(BitcoinWalletSender.class);
 
   private volatile long feeCeiling = DEFAULT_FEE_CEILING;
+
+  /**
+   * How long payouts may wait for the wallet's own unconfirmed coins to confirm before a refusal of
+   * the wallet is taken as final: a pending transaction of the wallet that never confirms (evicted,
+   * say) must not hold payouts forever.
+   */
+  public static final Duration FUNDS_WAIT = Duration.ofHours(6);
+
+  private volatile boolean confirmedOnly;
+
+  /** Since when payouts wait for the wallet's coins to confirm; null while they do not. */
+  private Instant fundsWaitSince;
 
   protected final Rpc node;
   protected final Rpc wallet;
@@ -143,7 +156,16 @@ abstract class BitcoinWalletSender implements ChainSender {
     return 0;
   }
 
-  /** What this dialect's wallet does for a child: an address, a signature, its locked coins. */
+  /**
+   * Whether stuck transactions are lifted by children; payouts are then funded from confirmed coins
+   * only. Set before the sender is used.
+   */
+  public BitcoinWalletSender liftingStuck(boolean lifting) {
+    this.confirmedOnly = lifting;
+    return this;
+  }
+
+  /** What this dialect's wallet does for a child: a signature, its locks. */
   abstract ChildPays.Wallet childWallet();
 
   /** A child spending the unit's change: see {@link ChildPays}. */
@@ -185,21 +207,27 @@ abstract class BitcoinWalletSender implements ChainSender {
     }
     try {
       try {
-        return prepareFromWallet(payouts);
+        Preparation prepared = prepareFromWallet(payouts, confirmedOnly);
+        fundsWaitSince = null;
+        return prepared;
       } catch (RpcException e) {
         if (e.kind() != RpcException.Kind.NODE_ERROR) {
           throw e;
         }
         // The wallet's own refusal (funds, dust, address) is an answer, unless it could fund them
-        // with its unconfirmed coins too: then they wait for those to confirm. Asked of the wallet,
-        // not read from its wording.
-        if (fundableWithUnconfirmed(payouts)) {
+        // with its own unconfirmed coins too: then they wait for those to confirm. Asked of the
+        // wallet, not read from its wording.
+        if (confirmedOnly && fundableWithUnconfirmed(payouts) && !waitedTooLong()) {
           throw new NodeUnavailableException(
               "wallet "
                   + walletName
-                  + " can pay these only with coins not confirmed yet; they wait for a block",
+                  + " refused these from confirmed coins ("
+                  + e.reason()
+                  + ") and could pay them with its own coins not confirmed yet: they wait for a"
+                  + " block",
               e);
         }
+        fundsWaitSince = null;
         return new Preparation.Refused(e.reason());
       }
     } catch (RpcException e) {
@@ -209,16 +237,25 @@ abstract class BitcoinWalletSender implements ChainSender {
     }
   }
 
+  private boolean waitedTooLong() {
+    Instant now = clock.instant();
+    if (fundsWaitSince == null) {
+      fundsWaitSince = now;
+    }
+    return now.isAfter(fundsWaitSince.plus(FUNDS_WAIT));
+  }
+
   /**
-   * Funds from confirmed coins only, signs and locks a transaction paying {@code payouts} from this
-   * sender's wallet.
+   * Funds (from confirmed coins only, with {@code confirmedOnly}), signs and locks a transaction
+   * paying {@code payouts} from this sender's wallet.
    */
-  abstract Preparation prepareFromWallet(List<Payout> payouts)
+  abstract Preparation prepareFromWallet(List<Payout> payouts, boolean confirmedOnly)
       throws RpcException, InterruptedException;
 
   /**
-   * Whether the wallet would fund {@code payouts} counting its unconfirmed coins too: asked without
-   * signing or locking anything; false when it refuses that as well.
+   * Whether the wallet would fund {@code payouts} counting its own unconfirmed coins too (change of
+   * its own transactions, not others' deposits): asked without signing or locking anything; false
+   * when it refuses that as well.
    */
   abstract boolean fundableWithUnconfirmed(List<Payout> payouts)
       throws RpcException, InterruptedException;

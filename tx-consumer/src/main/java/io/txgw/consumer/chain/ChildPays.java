@@ -55,14 +55,20 @@ final class ChildPays {
 
   /** What the wallet of a dialect does for a child. */
   interface Wallet {
-    /** A new address of the wallet's own, for the child's one output. */
-    String changeAddress() throws RpcException, InterruptedException;
-
     /** The transaction signed by the wallet, hex; null if it would not sign every input. */
     String sign(String unsignedHex) throws RpcException, InterruptedException;
 
     /** The wallet's locked coins: inputs of units prepared and not yet broadcast. */
     Set<Outpoint> locked() throws RpcException, InterruptedException;
+
+    /**
+     * Locks {@code coin} if the wallet holds it unspent in its own view (which counts every
+     * transaction of its own it knows, pooled or not); false, nothing locked, if it does not.
+     */
+    boolean reserve(Outpoint coin) throws RpcException, InterruptedException;
+
+    /** Unlocks a coin reserved for a child that was not made. */
+    void release(Outpoint coin) throws RpcException, InterruptedException;
   }
 
   record Outpoint(String txid, int index) {}
@@ -139,42 +145,53 @@ final class ChildPays {
     if (tail < 0) {
       return new Replacement.NotNow("its change is spent, or not held");
     }
+    long size = 0;
+    long fee = 0;
+    for (int i = 0; i <= tail; i++) {
+      size += links.get(i).vsize();
+      fee += links.get(i).fee();
+    }
     while (true) {
       if (confirmed(out)) {
         return new Replacement.NotNow("mined already");
       }
       Link at = links.get(tail);
       // Payout transactions spend confirmed coins only, so no unit should hold this output; a
-      // lock says one does, and then it is left alone whatever.
-      if (wallet.locked().contains(new Outpoint(at.txid(), at.index()))) {
+      // lock not taken for a journaled child of this unit says one does, and it is left alone.
+      boolean ours = tail < unit.children().size();
+      if (!ours && wallet.locked().contains(new Outpoint(at.txid(), at.index()))) {
         return new Replacement.NotNow("its change is held for a unit being prepared");
       }
-      if (tail >= unit.children().size()) {
+      if (!ours) {
         break;
       }
       // A journaled child no node holds, spending this pooled, unmined output: sent again (one
-      // journaled and then never sent, by a crash between the two, say) before another is signed.
-      JournalEntry.Attempt lost = unit.children().get(tail);
+      // journaled and then never sent, by a crash between the two, say) before another is signed,
+      // as long as it keeps the package under the ceiling (which may have been lowered since).
+      Link lost = links.get(tail + 1);
+      if (fee + lost.fee() > ceiling * (size + lost.vsize())) {
+        break;
+      }
       try {
-        node.call("sendrawtransaction", lost.rawTransaction());
-        node.relay("sendrawtransaction", lost.rawTransaction());
+        node.call("sendrawtransaction", unit.children().get(tail).rawTransaction());
+        node.relay("sendrawtransaction", unit.children().get(tail).rawTransaction());
       } catch (RpcException e) {
         if (e.kind() != RpcException.Kind.NODE_ERROR && !e.kind().outcomeUnknown()) {
           throw e;
         }
       }
-      JsonNode o = heldSoon(lost.txid());
-      if (o == null) {
+      if (!pooledSoon(lost.txid())) {
         break;
+      }
+      JsonNode o = node.call("gettxout", lost.txid(), lost.index(), true);
+      if (!held(o)) {
+        return new Replacement.NotNow(
+            "the output of child " + lost.txid() + " is spent by a transaction not journaled");
       }
       tail++;
       out = o;
-    }
-    long size = 0;
-    long fee = 0;
-    for (int i = 0; i <= tail; i++) {
-      size += links.get(i).vsize();
-      fee += links.get(i).fee();
+      size += lost.vsize();
+      fee += lost.fee();
     }
     // Within half a step of the ceiling it waits there: a child costs its own size at the new rate,
     // too much for a sliver more.
@@ -194,33 +211,59 @@ final class ChildPays {
       target = Math.max(target, estimate);
     }
     target = Math.min(target, ceiling);
-    return child(links.get(tail), tail, size, fee, target);
+    Link at = links.get(tail);
+    Outpoint coin = new Outpoint(at.txid(), at.index());
+    boolean ours = tail < unit.children().size();
+    // Locked before anything is signed, and only if the wallet itself holds it unspent: a payout
+    // transaction of its own spending it, pooled or not, would make it refuse. A journaled child
+    // of this unit's took the lock already.
+    if (!ours && !wallet.reserve(coin)) {
+      return new Replacement.NotNow("its change is not an unspent coin of the wallet");
+    }
+    Replacement made = child(at, addressOf(out), tail, size, fee, target);
+    if (!ours && !(made instanceof Replacement.Child)) {
+      wallet.release(coin);
+    }
+    return made;
   }
 
-  /** The output of a child just sent once the node shows it, waiting as bcoin needs; or null. */
-  private JsonNode heldSoon(String txid) throws RpcException, InterruptedException {
+  /** Whether the node pools a child just sent, waiting as bcoin needs. */
+  private boolean pooledSoon(String txid) throws RpcException, InterruptedException {
     long delay = 5;
     for (long waited = 0; ; waited += delay, delay *= 2) {
-      JsonNode o = node.call("gettxout", txid, 0, true);
-      if (held(o)) {
-        return o;
+      try {
+        node.call("getmempoolentry", txid);
+        return true;
+      } catch (RpcException e) {
+        if (e.kind() != RpcException.Kind.NODE_ERROR) {
+          throw e;
+        }
       }
       if (waited + delay > mempoolWaitMillis) {
-        return null;
+        return false;
       }
       Thread.sleep(delay);
     }
   }
 
-  /** A child spending {@code at}'s output so that the package pays {@code target} sat/vB. */
-  private Replacement child(Link at, int kept, long size, long fee, long target)
+  /** The address of an output as gettxout shows it (Core 22+ one, earlier and bcoin a list). */
+  private static String addressOf(JsonNode txOut) {
+    JsonNode script = txOut.path("scriptPubKey");
+    return script.has("address")
+        ? script.path("address").asText()
+        : script.path("addresses").path(0).asText("");
+  }
+
+  /**
+   * A child spending {@code at}'s output back to the same address (the wallet's own: no new address
+   * is used up for a child that may never be sent) so that the package pays {@code target} sat/vB.
+   */
+  private Replacement child(Link at, String address, int kept, long size, long fee, long target)
       throws RpcException, InterruptedException {
     long childSize = CHILD_VSIZE_GUESS;
-    if (at.value() - (target * (size + childSize) - fee) < DUST_SATS) {
-      return new Replacement.NotNow(
-          "its change, " + at.value() + " sats, cannot pay for a child at " + target + " sat/vB");
+    if (address.isEmpty()) {
+      return new Replacement.NotNow("the node shows no address for its change");
     }
-    String address = wallet.changeAddress();
     // Signed until the fee was worked out for a size no larger than the signed child's, so that
     // the package pays the target at most: a signature's length varies by a byte or two.
     for (int pass = 0; pass < SIGNINGS; pass++) {

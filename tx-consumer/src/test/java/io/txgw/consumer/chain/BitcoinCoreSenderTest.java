@@ -83,6 +83,7 @@ class BitcoinCoreSenderTest {
 
   @Test
   void preparesFundsWithLockedInputsSignsAndMapsEachPayoutToItsOutput() throws Exception {
+    sender.liftingStuck(true);
     node.result("createrawtransaction", "\"0100raw\"")
         .result("fundrawtransaction", "{\"hex\":\"0100funded\",\"fee\":0.00001,\"changepos\":0}")
         .result("signrawtransactionwithwallet", "{\"hex\":\"0100signed\",\"complete\":true}")
@@ -113,7 +114,7 @@ class BitcoinCoreSenderTest {
                 .path("lockUnspents")
                 .asBoolean())
         .isTrue();
-    // Confirmed coins only: unconfirmed change is for children lifting stuck transactions.
+    // Lifting stuck transactions: confirmed coins only, unconfirmed change is for children.
     assertThat(
             node.calls("fundrawtransaction").get(0).path("params").get(1).path("minconf").asInt())
         .isEqualTo(1);

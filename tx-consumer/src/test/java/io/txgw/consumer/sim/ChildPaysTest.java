@@ -44,11 +44,11 @@ class ChildPaysTest {
   private ChainSender sender(SimBtcNode node, long ceiling) {
     if (node.dialect() == Dialect.BCOIN) {
       BcoinSender bcoin = new BcoinSender(node, node, node.walletName(), 10, Duration.ZERO, clock);
-      bcoin.withFeeCeiling(ceiling);
+      bcoin.withFeeCeiling(ceiling).liftingStuck(true);
       return bcoin;
     }
     BitcoinCoreSender core = new BitcoinCoreSender(node, node, node.walletName(), 10, clock);
-    core.withFeeCeiling(ceiling);
+    core.withFeeCeiling(ceiling).liftingStuck(true);
     return core;
   }
 

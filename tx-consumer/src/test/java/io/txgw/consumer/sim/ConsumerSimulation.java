@@ -139,8 +139,10 @@ final class ConsumerSimulation {
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
                       .withFeeCeiling(btcCeiling)
+                      .liftingStuck(bumpAfter != null)
                   : new BitcoinCoreSender(btc, btc, btc.walletName(), btcOutputs, clock)
-                      .withFeeCeiling(btcCeiling));
+                      .withFeeCeiling(btcCeiling)
+                      .liftingStuck(bumpAfter != null));
       process =
           new SimulatedProcess(
               consumer,

@@ -106,10 +106,12 @@ final class SimBtcNode implements Rpc {
           "signrawtransactionwithwallet",
           "gettransaction",
           "listlockunspent",
+          "lockunspent",
           "getrawchangeaddress");
   private static final Pattern CREATE = Pattern.compile("/wallet/([^/]+)/create");
   private static final Pattern LOCK = Pattern.compile("/wallet/([^/]+)/locked/([0-9a-f]+)/(\\d+)");
   private static final Pattern LOCKED = Pattern.compile("/wallet/([^/]+)/locked");
+  private static final Pattern COIN = Pattern.compile("/wallet/([^/]+)/coin/([0-9a-f]+)/(\\d+)");
   private static final Pattern SIGN = Pattern.compile("/wallet/([^/]+)/sign");
   private static final Pattern CHANGE = Pattern.compile("/wallet/([^/]+)/change");
   private static final java.util.HexFormat HEX = java.util.HexFormat.of();
@@ -318,6 +320,7 @@ final class SimBtcNode implements Rpc {
       case "createrawtransaction" -> createRaw(params.path(0), params.path(1));
       case "estimatesmartfee" -> noEstimate();
       case "listlockunspent" -> lockedCoins("txid", "vout");
+      case "lockunspent" -> lockUnspent(params.path(0).asBoolean(), params.path(1));
       case "getrawchangeaddress" -> text(newChangeAddress());
       case "fundrawtransaction" -> fundRaw(decode(params.path(0).asText()), params.path(1));
       case "signrawtransactionwithwallet" -> signWithWallet(decode(params.path(0).asText()));
@@ -345,6 +348,26 @@ final class SimBtcNode implements Rpc {
       requireWallet(lock.group(1));
       locked.add(new Outpoint(lock.group(2), Integer.parseInt(lock.group(3))));
       return Json.mapper().createObjectNode().put("success", true);
+    }
+    if (httpMethod.equals("DELETE") && lock.matches()) {
+      requireWallet(lock.group(1));
+      locked.remove(new Outpoint(lock.group(2), Integer.parseInt(lock.group(3))));
+      return Json.mapper().createObjectNode().put("success", true);
+    }
+    Matcher coin = COIN.matcher(path);
+    if (httpMethod.equals("GET") && coin.matches()) {
+      requireWallet(coin.group(1));
+      Outpoint at = new Outpoint(coin.group(2), Integer.parseInt(coin.group(3)));
+      Coin c = walletCoins().get(at);
+      if (c == null) {
+        throw restError(404, "Coin not found.");
+      }
+      return Json.mapper()
+          .createObjectNode()
+          .put("hash", at.txid())
+          .put("index", at.index())
+          .put("value", c.sats())
+          .put("address", c.address());
     }
     Matcher lockedList = LOCKED.matcher(path);
     if (httpMethod.equals("GET") && lockedList.matches()) {
@@ -427,6 +450,29 @@ final class SimBtcNode implements Rpc {
     ArrayNode coins = Json.mapper().createArrayNode();
     locked.forEach(at -> coins.addObject().put(txidField, at.txid()).put(indexField, at.index()));
     return coins;
+  }
+
+  // Core: locking checks the wallet holds the output unspent; unlocking takes any.
+  private JsonNode lockUnspent(boolean unlock, JsonNode outputs) throws RpcException {
+    List<Outpoint> ats = new ArrayList<>();
+    for (JsonNode o : outputs) {
+      ats.add(new Outpoint(o.path("txid").asText(), o.path("vout").asInt()));
+    }
+    if (unlock) {
+      ats.forEach(locked::remove);
+      return Json.mapper().getNodeFactory().booleanNode(true);
+    }
+    Map<Outpoint, Coin> coins = walletCoins();
+    for (Outpoint at : ats) {
+      if (!coins.containsKey(at)) {
+        throw error(-8, "Invalid parameter, expected unspent output");
+      }
+      if (locked.contains(at)) {
+        throw error(-8, "Invalid parameter, output already locked");
+      }
+    }
+    locked.addAll(ats);
+    return Json.mapper().getNodeFactory().booleanNode(true);
   }
 
   private String newChangeAddress() {
@@ -556,6 +602,13 @@ final class SimBtcNode implements Rpc {
    * what a pending transaction of its own spends and what is locked.
    */
   private Map<Outpoint, Coin> spendable() {
+    Map<Outpoint, Coin> coins = walletCoins();
+    coins.keySet().removeAll(locked);
+    return coins;
+  }
+
+  /** The wallet's unspent coins in its own view, locked ones included. */
+  private Map<Outpoint, Coin> walletCoins() {
     List<Tx> pending = new ArrayList<>();
     Set<Outpoint> spent = new HashSet<>();
     for (Tx tx : walletTxs.values()) {
@@ -583,7 +636,6 @@ final class SimBtcNode implements Rpc {
         }
       }
     }
-    coins.keySet().removeAll(locked);
     return coins;
   }
 
