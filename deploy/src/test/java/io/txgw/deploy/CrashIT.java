@@ -112,13 +112,15 @@ class CrashIT {
     long deadline = System.nanoTime() + DEADLINE.toNanos();
     while (Pending.of(client, batches) > 0) {
       if (System.nanoTime() > deadline) {
+        logConsumerWarnings();
         throw new AssertionError(
             Pending.of(client, batches)
                 + " payouts still pending after "
                 + DEADLINE
                 + " and "
                 + kills
-                + " kills");
+                + " kills; per batch "
+                + pendingPerBatch(client, batches));
       }
       // Kill one at random every 0.5-2 s, and restart it at once with the same id.
       long pause = 500 + random.nextInt(1_500);
@@ -168,6 +170,36 @@ class CrashIT {
     assertThat(kills).isGreaterThanOrEqualTo(1);
     // A consumer halted right after a journal commit left units only the journal knew of.
     assertThat(recoveries()).isGreaterThanOrEqualTo(1);
+  }
+
+  /** Each batch's payouts not final yet. */
+  private static Map<String, Integer> pendingPerBatch(
+      GatewayClient client, Map<String, List<PayoutLine>> batches) throws Exception {
+    Map<String, Integer> out = new java.util.LinkedHashMap<>();
+    for (String batch : batches.keySet()) {
+      out.put(batch, Pending.of(client, Map.of(batch, batches.get(batch))));
+    }
+    return out;
+  }
+
+  /**
+   * The consumers' last warnings and errors, into the test's output: the stack's directory, with
+   * their logs, is gone once the test ends.
+   */
+  private void logConsumerWarnings() throws java.io.IOException {
+    try (var logs = java.nio.file.Files.list(stack.workDir())) {
+      for (java.nio.file.Path file :
+          logs.filter(f -> f.getFileName().toString().startsWith("consumer-")).sorted().toList()) {
+        List<String> lines =
+            java.nio.file.Files.readAllLines(file).stream()
+                .filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))
+                .toList();
+        log.info(
+            "{}: last warnings\n{}",
+            file.getFileName(),
+            String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size())));
+      }
+    }
   }
 
   /** The consumer whose log shows the latest broadcast (each broadcast is logged). */

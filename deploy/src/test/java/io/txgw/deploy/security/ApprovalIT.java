@@ -336,6 +336,12 @@ class ApprovalIT {
       assertThat(post(first, "/v1/batches", BUSY, batch("busy-" + i, BOB_ADDR, "2")).statusCode())
           .isEqualTo(202);
     }
+    // The cap is checked against the gateway's own reading of the approvals topic: the other
+    // gateway counts the five once it has read the last of them.
+    await(
+        () ->
+            "PENDING_APPROVAL"
+                .equals(json(get(second, "/v1/batches/busy-4", BUSY)).path("status").asText()));
     HttpResponse<String> full = post(second, "/v1/batches", BUSY, batch("busy-5", BOB_ADDR, "2"));
     assertThat(full.statusCode()).isEqualTo(429);
     assertThat(full.headers().firstValue("Retry-After")).isPresent();
