@@ -112,7 +112,7 @@ class CrashIT {
     long deadline = System.nanoTime() + DEADLINE.toNanos();
     while (Pending.of(client, batches) > 0) {
       if (System.nanoTime() > deadline) {
-        logConsumerWarnings();
+        StackLogs.logConsumerWarnings(stack);
         throw new AssertionError(
             Pending.of(client, batches)
                 + " payouts still pending after "
@@ -180,26 +180,6 @@ class CrashIT {
       out.put(batch, Pending.of(client, Map.of(batch, batches.get(batch))));
     }
     return out;
-  }
-
-  /**
-   * The consumers' last warnings and errors, into the test's output: the stack's directory, with
-   * their logs, is gone once the test ends.
-   */
-  private void logConsumerWarnings() throws java.io.IOException {
-    try (var logs = java.nio.file.Files.list(stack.workDir())) {
-      for (java.nio.file.Path file :
-          logs.filter(f -> f.getFileName().toString().startsWith("consumer-")).sorted().toList()) {
-        List<String> lines =
-            java.nio.file.Files.readAllLines(file).stream()
-                .filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))
-                .toList();
-        log.info(
-            "{}: last warnings\n{}",
-            file.getFileName(),
-            String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size())));
-      }
-    }
   }
 
   /** The consumer whose log shows the latest broadcast (each broadcast is logged). */

@@ -82,7 +82,12 @@ class FencingIT {
     ConsumerProcess frozen =
         consumers.get(ownerOf(Payout.accountKey(Chain.ETH, stack.ethSource())));
     frozen.freeze();
-    Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
+    try {
+      Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
+    } catch (IllegalStateException e) {
+      StackLogs.logConsumerWarnings(stack);
+      throw e;
+    }
     java.time.LocalTime thawedAt = java.time.LocalTime.now();
     frozen.thaw();
 
