@@ -76,7 +76,7 @@ class ApprovalIT {
             "acme/carol:approve=" + CAROL,
             "acme:pay+read=" + ROBOT,
             "globex/dave:approve+read=" + DAVE,
-            "busy/erin:pay=" + BUSY));
+            "busy/erin:pay+read=" + BUSY));
     Path clients = dir.resolve("clients.json");
     Files.writeString(
         clients,
