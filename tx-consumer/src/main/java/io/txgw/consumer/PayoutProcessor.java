@@ -172,22 +172,7 @@ public final class PayoutProcessor implements AutoCloseable {
             meters,
             this.senders,
             bumps,
-            new Confirmations.Lifting() {
-              @Override
-              public boolean take(TopicPartition p, JournalEntry unit) throws InterruptedException {
-                if (!mayBroadcast()) {
-                  return false;
-                }
-                // Released with the partition's other accounts when the partition goes.
-                accountsOf(p).add(unit.accountKey());
-                return round.acquireAll(List.of(unit));
-              }
-
-              @Override
-              public boolean holds(JournalEntry unit) {
-                return mayBroadcast() && guard.holds(unit.accountKey());
-              }
-            });
+            round.lifting(this::mayBroadcast, this::accountsOf));
     this.clock = clock;
     this.rests = new PartitionRests(consumer, clock);
     // Well inside the group's session timeout: a pause this long may already have cost the

@@ -314,6 +314,33 @@ final class SendRound {
         error);
   }
 
+  /**
+   * When a child may be signed and sent for a followed unit: as for any broadcast, under the
+   * account's lease and while no pause may have moved the partitions.
+   *
+   * @param accountsOf the accounts whose leases go with each partition when it is revoked
+   */
+  Confirmations.Lifting lifting(
+      java.util.function.BooleanSupplier mayBroadcast,
+      java.util.function.Function<org.apache.kafka.common.TopicPartition, Set<String>> accountsOf) {
+    return new Confirmations.Lifting() {
+      @Override
+      public boolean take(org.apache.kafka.common.TopicPartition p, JournalEntry unit)
+          throws InterruptedException {
+        if (!mayBroadcast.getAsBoolean()) {
+          return false;
+        }
+        accountsOf.apply(p).add(unit.accountKey());
+        return acquireAll(List.of(unit));
+      }
+
+      @Override
+      public boolean holds(JournalEntry unit) {
+        return mayBroadcast.getAsBoolean() && guard.holds(unit.accountKey());
+      }
+    };
+  }
+
   /** Takes the leases of the accounts of journaled units before they are broadcast again. */
   boolean acquireAll(List<JournalEntry> units) throws InterruptedException {
     for (JournalEntry unit : units) {
