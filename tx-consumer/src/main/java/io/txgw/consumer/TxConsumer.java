@@ -21,6 +21,7 @@ import io.txgw.consumer.nodes.Credentials;
 import io.txgw.consumer.nodes.NodePool;
 import io.txgw.consumer.nodes.NodeRouting;
 import io.txgw.consumer.rpc.JsonRpcClient;
+import io.txgw.consumer.rpc.RpcException;
 import io.txgw.coordinator.AccountLeases;
 import io.txgw.coordinator.Membership;
 import io.txgw.coordinator.budget.MemberReport;
@@ -116,13 +117,27 @@ public final class TxConsumer implements Closeable {
     Map<Chain, ChainSender> senders = new EnumMap<>(Chain.class);
     NodePool eth = routing.pools().get(Chain.ETH);
     if (eth != null) {
-      senders.put(
-          Chain.ETH,
-          new EthereumSender(
-              eth.node(),
-              Clock.systemUTC(),
-              config.intake()::contractsAllowed,
-              config.ethMaxGasPrice()));
+      EthereumSender sender;
+      try {
+        sender =
+            new EthereumSender(
+                eth.node(),
+                Clock.systemUTC(),
+                config.intake()::contractsAllowed,
+                config.ethMaxGasPrice(),
+                config.ethSigning().build(eth.node(), http, config.rpcTimeout()),
+                config.ethSigning().chainId());
+      } catch (RpcException e) {
+        throw new IllegalStateException("cannot reach the remote signer: " + e.getMessage(), e);
+      }
+      try {
+        // Refuses to run on another chain than configured (IllegalStateException).
+        log.info("Ethereum payouts signed for chain id {}", sender.checkChain());
+      } catch (RpcException e) {
+        // Checked before the first signature instead.
+        log.warn("cannot ask the Ethereum node its chain id yet: {}", e.getMessage());
+      }
+      senders.put(Chain.ETH, sender);
     }
     NodePool btc = routing.pools().get(Chain.BTC);
     if (btc != null) {

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Everything a consumer is configured with, read once from the environment. A chain whose node URL
@@ -55,7 +56,8 @@ public record TxConsumerConfig(
     Duration ethBumpAfter,
     java.math.BigInteger ethMaxGasPrice,
     Duration btcBumpAfter,
-    long btcMaxFeeRate) {
+    long btcMaxFeeRate,
+    io.txgw.consumer.signing.SignerSettings ethSigning) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -264,50 +266,53 @@ public record TxConsumerConfig(
               + " so");
 
   public static final List<Setting<?>> SETTINGS =
-      List.of(
-          KAFKA,
-          GROUP,
-          INSTANCE,
-          ZOOKEEPER,
-          ZkClients.AUTH,
-          ZkClients.ACL_EXTRA,
-          NodeEndpointRules.ENV_PREFIX,
-          NodeEndpointRules.CREDENTIALS_DIR,
-          NodeEndpointRules.ALLOW_PLAIN_HTTP,
-          RPC_TIMEOUT,
-          ETH_URL,
-          ETH_USER,
-          ETH_PASSWORD,
-          BTC_NODE_URL,
-          BTC_WALLET_URL,
-          BTC_USER,
-          BTC_PASSWORD,
-          BTC_WALLET,
-          BTC_MAX_OUTPUTS,
-          BTC_DIALECT,
-          ETH_MAX_RPS,
-          BTC_MAX_RPS,
-          NODE_MAX_LAG,
-          THROTTLE_MAX_WAIT,
-          HEALTH_INTERVAL,
-          METRICS_HOST,
-          METRICS_PORT,
-          TrustSettings.CLIENTS_FILE,
-          TrustSettings.RECORD_KEYS,
-          BTC_NETWORK,
-          MAX_BTC,
-          MAX_ETH,
-          ETH_CONFIRMATIONS,
-          BTC_CONFIRMATIONS,
-          ETH_REORG_WINDOW,
-          BTC_REORG_WINDOW,
-          FOLLOW_INTERVAL,
-          ETH_LOOKUP_AFTER,
-          BTC_LOOKUP_AFTER,
-          ETH_BUMP_AFTER,
-          ETH_MAX_GAS_PRICE,
-          BTC_BUMP_AFTER,
-          BTC_MAX_FEE_RATE);
+      java.util.stream.Stream.concat(
+              Stream.of(
+                  KAFKA,
+                  GROUP,
+                  INSTANCE,
+                  ZOOKEEPER,
+                  ZkClients.AUTH,
+                  ZkClients.ACL_EXTRA,
+                  NodeEndpointRules.ENV_PREFIX,
+                  NodeEndpointRules.CREDENTIALS_DIR,
+                  NodeEndpointRules.ALLOW_PLAIN_HTTP,
+                  RPC_TIMEOUT,
+                  ETH_URL,
+                  ETH_USER,
+                  ETH_PASSWORD,
+                  BTC_NODE_URL,
+                  BTC_WALLET_URL,
+                  BTC_USER,
+                  BTC_PASSWORD,
+                  BTC_WALLET,
+                  BTC_MAX_OUTPUTS,
+                  BTC_DIALECT,
+                  ETH_MAX_RPS,
+                  BTC_MAX_RPS,
+                  NODE_MAX_LAG,
+                  THROTTLE_MAX_WAIT,
+                  HEALTH_INTERVAL,
+                  METRICS_HOST,
+                  METRICS_PORT,
+                  TrustSettings.CLIENTS_FILE,
+                  TrustSettings.RECORD_KEYS,
+                  BTC_NETWORK,
+                  MAX_BTC,
+                  MAX_ETH,
+                  ETH_CONFIRMATIONS,
+                  BTC_CONFIRMATIONS,
+                  ETH_REORG_WINDOW,
+                  BTC_REORG_WINDOW,
+                  FOLLOW_INTERVAL,
+                  ETH_LOOKUP_AFTER,
+                  BTC_LOOKUP_AFTER,
+                  ETH_BUMP_AFTER,
+                  ETH_MAX_GAS_PRICE,
+                  BTC_BUMP_AFTER,
+                  BTC_MAX_FEE_RATE),
+              io.txgw.consumer.signing.SignerSettings.settings().stream())
+          .toList();
 
   /**
    * @throws io.txgw.common.config.ConfigException listing every problem
@@ -358,7 +363,8 @@ public record TxConsumerConfig(
             java.math.BigInteger.valueOf(orZero(r.get(ETH_MAX_GAS_PRICE)))
                 .multiply(java.math.BigInteger.TEN.pow(9)),
             Duration.ofSeconds(orZero(r.get(BTC_BUMP_AFTER))),
-            orZero(r.get(BTC_MAX_FEE_RATE)));
+            orZero(r.get(BTC_MAX_FEE_RATE)),
+            io.txgw.consumer.signing.SignerSettings.read(r));
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

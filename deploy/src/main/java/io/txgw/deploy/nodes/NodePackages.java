@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The npm packages that ship the dev nodes (anvil, bcoin), installed into {@code deploy/nodes} on
- * first use. Install scripts are skipped: bcoin's native leveldown build fails here, and the nodes
- * run with bcoin's JavaScript backends.
+ * The npm packages that ship the dev nodes (anvil, hardhat, bcoin), installed into {@code
+ * deploy/nodes} on first use. Install scripts are skipped: bcoin's native leveldown build fails
+ * here, and the nodes run with bcoin's JavaScript backends.
  */
 public final class NodePackages {
   private static final Logger log = LoggerFactory.getLogger(NodePackages.class);
@@ -51,6 +51,11 @@ public final class NodePackages {
     return dir.resolve("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
   }
 
+  /** hardhat's command-line entry, run with node. */
+  public Path hardhat() {
+    return dir.resolve("node_modules/hardhat/internal/cli/cli.js");
+  }
+
   public Path bcoin() {
     return dir.resolve("node_modules/bcoin/bin/node");
   }
@@ -76,6 +81,7 @@ public final class NodePackages {
   private boolean installed() {
     return Files.isExecutable(anvil())
         && Files.isRegularFile(bcoin())
+        && Files.isRegularFile(hardhat())
         && Files.isRegularFile(playwright().resolve("package.json"));
   }
 
@@ -90,7 +96,7 @@ public final class NodePackages {
   }
 
   private void npmInstall() throws IOException {
-    log.info("installing anvil and bcoin with npm into {}", dir);
+    log.info("installing anvil, hardhat and bcoin with npm into {}", dir);
     Path logFile = dir.resolve("npm-install.log");
     Process npm =
         new ProcessBuilder(

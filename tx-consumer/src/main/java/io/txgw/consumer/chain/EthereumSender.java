@@ -1,14 +1,17 @@
 package io.txgw.consumer.chain;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.address.Keccak;
-import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.Payout;
 import io.txgw.consumer.rpc.Rpc;
 import io.txgw.consumer.rpc.RpcException;
+import io.txgw.consumer.signing.AccountSigners;
+import io.txgw.consumer.signing.EthFees;
+import io.txgw.consumer.signing.EthTransaction;
+import io.txgw.consumer.signing.SignedTransactions;
+import io.txgw.consumer.signing.SigningException;
 import java.math.BigInteger;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,15 +25,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Pays ETH from node-held accounts (anvil's dev accounts, geth with an unlocked account). The node
- * signs each payout with a nonce this sender assigns, so the txid is known before broadcast. A
- * broadcast is settled from chain facts only (the transaction's receipt, the account's nonce at the
- * latest block); until then the unit stays journaled and a resend is always the same bytes.
+ * Pays ETH. Each payout is signed with a nonce this sender assigns, so the txid is known before
+ * broadcast: by a local keystore, a remote signer, or a node that holds the key, chosen per account
+ * ({@link AccountSigners}), and checked to be exactly the transaction asked. It is an EIP-1559
+ * (type 2) transaction where the chain has a base fee, a legacy one otherwise. A broadcast is
+ * settled from chain facts only (the transaction's receipt, the account's nonce at the latest
+ * block); until then the unit stays journaled and a resend is always the same bytes.
  */
 public final class EthereumSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(EthereumSender.class);
   private static final long TRANSFER_GAS = 21_000;
-  private static final Duration GAS_PRICE_TTL = Duration.ofSeconds(10);
   private static final HexFormat HEX = HexFormat.of();
 
   private final Rpc rpc;
@@ -65,33 +69,84 @@ public final class EthereumSender implements ChainSender {
 
   private static final Duration STRANDED_AFTER = Duration.ofSeconds(10);
 
-  private BigInteger gasPrice;
-  private Instant gasPriceAt = Instant.MIN;
+  private final FeeMarket market;
 
   private final java.util.function.Predicate<Payout> contractsAllowed;
 
   private final GasPrices prices;
 
-  /** A sender that refuses every contract recipient. */
+  private final AccountSigners signers;
+
+  /** The chain id every transaction is signed for; 0 until asked of the node. */
+  private long chainId;
+
+  /** Whether the node was seen to serve {@link #chainId}: nothing is signed before. */
+  private boolean chainChecked;
+
+  /** A sender that refuses every contract recipient; the node signs. */
   public EthereumSender(Rpc rpc, Clock clock) {
     this(rpc, clock, p -> false, null);
   }
 
-  /**
-   * @param contractsAllowed whether a payout may go to a contract (its client's policy)
-   * @param maxGasPrice the highest gas price any transaction is signed with, first or replacement,
-   *     in wei; null for none
-   */
+  /** The node signs, for the chain it serves. */
   public EthereumSender(
       Rpc rpc,
       Clock clock,
       java.util.function.Predicate<Payout> contractsAllowed,
       BigInteger maxGasPrice) {
+    this(rpc, clock, contractsAllowed, maxGasPrice, AccountSigners.nodeOnly(rpc), 0);
+  }
+
+  /**
+   * @param contractsAllowed whether a payout may go to a contract (its client's policy)
+   * @param maxGasPrice the highest gas price (type 2: fee cap) any transaction is signed with,
+   *     first or replacement, in wei; null for none
+   * @param chainId the chain every transaction is signed for, checked against the node by {@link
+   *     #checkChain}; 0 takes the node's
+   */
+  public EthereumSender(
+      Rpc rpc,
+      Clock clock,
+      java.util.function.Predicate<Payout> contractsAllowed,
+      BigInteger maxGasPrice,
+      AccountSigners signers,
+      long chainId) {
     this.rpc = rpc;
     this.clock = clock;
     this.contractsAllowed = contractsAllowed;
     this.prices = new GasPrices(maxGasPrice);
     this.blocks = new EthereumBlocks(rpc);
+    this.market = new FeeMarket(rpc, clock);
+    this.signers = signers;
+    this.chainId = chainId;
+  }
+
+  /**
+   * Asks the node which chain it serves. A node on another chain than the one configured would take
+   * transactions signed for none it serves, or, worse, pay on a chain nobody watches: the consumer
+   * refuses to run.
+   *
+   * @return the chain id transactions are signed for
+   * @throws IllegalStateException when the node serves another chain than the configured one
+   */
+  public long checkChain() throws RpcException, InterruptedException {
+    long served = quantity(rpc.call("eth_chainId")).longValueExact();
+    if (chainId != 0 && chainId != served) {
+      throw new IllegalStateException(
+          "the Ethereum node "
+              + nodeName()
+              + " serves chain id "
+              + served
+              + ", this consumer signs for chain id "
+              + chainId);
+    }
+    chainId = served;
+    chainChecked = true;
+    return served;
+  }
+
+  private long chainId() throws RpcException, InterruptedException {
+    return chainChecked ? chainId : checkChain();
   }
 
   @Override
@@ -135,7 +190,8 @@ public final class EthereumSender implements ChainSender {
       throw new IllegalArgumentException("an Ethereum transaction pays exactly one payout");
     }
     Payout payout = payouts.get(0);
-    BigInteger price;
+    EthFees fees;
+    long id;
     AccountFunds funds;
     BigInteger cost;
     try {
@@ -149,8 +205,9 @@ public final class EthereumSender implements ChainSender {
             true);
       }
       BigInteger value = payout.amount().toUnits(payout.asset().decimals());
-      price = prices.capped(gasPrice());
-      cost = value.add(price.multiply(BigInteger.valueOf(TRANSFER_GAS)));
+      fees = market.now().fees(prices);
+      cost = value.add(fees.cap().multiply(BigInteger.valueOf(TRANSFER_GAS)));
+      id = chainId();
       funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
         // Asked again once: the account may have been topped up since it was last read.
@@ -171,27 +228,31 @@ public final class EthereumSender implements ChainSender {
           "cannot prepare payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
     }
     long nonce = funds.next();
+    EthTransaction tx =
+        new EthTransaction(
+            id,
+            nonce,
+            payout.source(),
+            payout.to().value(),
+            payout.amount().toUnits(payout.asset().decimals()),
+            TRANSFER_GAS,
+            fees,
+            "0x");
     String raw;
     try {
-      raw =
-          sign(
-              payout.source(),
-              payout.to().value(),
-              payout.amount().toUnits(payout.asset().decimals()),
-              BigInteger.valueOf(nonce),
-              price);
-    } catch (RpcException e) {
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        // The node will not sign (no key for the account): nothing exists that could be mined,
-        // and the nonce is still free.
-        return new Preparation.Refused(e.reason());
+      raw = signers.sign(tx);
+    } catch (SigningException e) {
+      if (e.lasting()) {
+        // No signer holds the key, or one signed something else: nothing exists that could be
+        // mined, and the nonce is still free.
+        return new Preparation.Refused(e.getMessage());
       }
       throw new NodeUnavailableException(
-          "cannot sign payout " + payout.id() + " on " + nodeName() + ": " + e.getMessage(), e);
+          "cannot sign payout " + payout.id() + ": " + e.getMessage(), e);
     }
     String txid = txidOf(raw);
     funds.spend(nonce, cost);
-    return new Preparation.Signed(txid, raw, nonce, List.of(), price);
+    return new Preparation.Signed(txid, raw, nonce, List.of(), fees.cap());
   }
 
   private static String txidOf(String raw) {
@@ -215,52 +276,102 @@ public final class EthereumSender implements ChainSender {
       return new Replacement.NotNow("not a transaction this sender signed");
     }
     try {
-      BigInteger old = unit.feePerGas();
+      EthFees old = dearest(unit);
       if (old == null) {
         // A unit journaled before fees were kept: the transaction itself says, where held.
         JsonNode tx = rpc.call("eth_getTransactionByHash", unit.txid());
         if (tx == null || tx.isNull() || !tx.path("gasPrice").isTextual()) {
           return new Replacement.NotNow("the node does not hold " + unit.txid());
         }
-        old = quantity(tx.path("gasPrice"));
-      }
-      // Priced from the dearest of its transactions: after a reorganisation a cheaper one may be
-      // current again, and a pool holding the dearer one takes only a rise over that.
-      for (JournalEntry.Attempt earlier : unit.replaced()) {
-        if (earlier.feePerGas() != null) {
-          old = old.max(earlier.feePerGas());
-        }
+        old = new EthFees.Legacy(quantity(tx.path("gasPrice")));
       }
       if (unit.replaced().size() >= JournalEntry.MAX_REPLACED) {
-        return new Replacement.AtCeiling(old);
+        return new Replacement.AtCeiling(old.cap());
       }
-      gasPriceAt = Instant.MIN;
-      BigInteger market = gasPrice();
-      if (market.compareTo(old) <= 0) {
-        // Priced at what the node asks now: not mined for another reason (queued behind an
+      market.refresh();
+      FeeMarket.Market now = market.now();
+      if (!underpriced(old, now)) {
+        // Priced at what the market asks now: not mined for another reason (queued behind an
         // earlier nonce, or not pooled yet); a dearer copy would pay more for nothing.
-        return new Replacement.NotNow("its gas price is at or above the node's, " + market);
+        return new Replacement.NotNow("its fees are at or above the market's, " + now);
       }
-      java.util.Optional<BigInteger> price = prices.replacing(old, market);
-      if (price.isEmpty()) {
-        return new Replacement.AtCeiling(old);
+      java.util.Optional<EthFees> wanted = prices.replacing(old, now);
+      if (wanted.isEmpty()) {
+        return new Replacement.AtCeiling(old.cap());
       }
-      BigInteger wanted = price.get();
       JournalEntry.Item item = unit.payouts().get(0);
       BigInteger value = item.amount().toUnits(Chain.ETH.nativeAsset().decimals());
-      String raw =
-          sign(unit.source(), item.to().value(), value, BigInteger.valueOf(unit.nonce()), wanted);
+      EthTransaction tx =
+          new EthTransaction(
+              chainId(),
+              unit.nonce(),
+              unit.source(),
+              item.to().value(),
+              value,
+              TRANSFER_GAS,
+              wanted.get(),
+              "0x");
+      String raw = signers.sign(tx);
       AccountFunds funds = accounts.get(unit.source());
       if (funds != null) {
-        funds.repriced(unit.nonce(), value.add(wanted.multiply(BigInteger.valueOf(TRANSFER_GAS))));
+        funds.repriced(unit.nonce(), tx.cost());
       }
-      return new Replacement.Signed(txidOf(raw), raw, wanted);
+      return new Replacement.Signed(txidOf(raw), raw, wanted.get().cap());
+    } catch (SigningException e) {
+      return new Replacement.NotNow("not signed: " + e.getMessage());
     } catch (RpcException e) {
-      if (e.kind() == RpcException.Kind.NODE_ERROR) {
-        return new Replacement.NotNow("the node would not sign it: " + e.reason());
-      }
       throw unavailable(unit, e);
     }
+  }
+
+  /**
+   * The dearest fees any of the unit's transactions was signed with, of the current one's type:
+   * after a reorganisation a cheaper one may be current again, and a pool holding the dearer one
+   * takes only a rise over that. Read from the journaled bytes; null when none says.
+   */
+  private static EthFees dearest(JournalEntry unit) {
+    EthFees current = feesOf(unit.rawTransaction(), unit.feePerGas());
+    if (current == null) {
+      return null;
+    }
+    BigInteger cap = current.cap();
+    BigInteger tip = tipOf(current);
+    for (JournalEntry.Attempt earlier : unit.replaced()) {
+      EthFees fees = feesOf(earlier.rawTransaction(), earlier.feePerGas());
+      if (fees != null) {
+        cap = cap.max(fees.cap());
+        tip = tip.max(tipOf(fees));
+      }
+    }
+    return current instanceof EthFees.Dynamic
+        ? new EthFees.Dynamic(cap, tip.min(cap))
+        : new EthFees.Legacy(cap);
+  }
+
+  private static BigInteger tipOf(EthFees fees) {
+    return fees instanceof EthFees.Dynamic d ? d.maxPriorityFeePerGas() : fees.cap();
+  }
+
+  /** The fees a journaled transaction was signed with: its bytes, else the journaled price. */
+  private static EthFees feesOf(String raw, BigInteger journaled) {
+    if (raw != null) {
+      try {
+        return SignedTransactions.decode(raw).fees();
+      } catch (IllegalArgumentException e) {
+        log.debug("journaled transaction not decoded: {}", e.getMessage());
+      }
+    }
+    return journaled == null ? null : new EthFees.Legacy(journaled);
+  }
+
+  /** Whether the market now asks more than {@code old} pays. */
+  private static boolean underpriced(EthFees old, FeeMarket.Market now) {
+    if (old instanceof EthFees.Dynamic d && now.dynamic()) {
+      EthFees asked = now.fees(new GasPrices(null));
+      return asked.cap().compareTo(d.maxFeePerGas()) > 0
+          || now.tip().compareTo(d.maxPriorityFeePerGas()) > 0;
+    }
+    return now.gasPrice().compareTo(old.cap()) > 0;
   }
 
   /**
@@ -513,39 +624,6 @@ public final class EthereumSender implements ChainSender {
   private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {
     return new NodeUnavailableException(
         "cannot broadcast " + unit.txid() + " on " + nodeName() + ": " + e.getMessage(), e);
-  }
-
-  private String sign(String from, String to, BigInteger value, BigInteger nonce, BigInteger price)
-      throws RpcException, InterruptedException {
-    ObjectNode tx = Json.mapper().createObjectNode();
-    tx.put("from", from);
-    tx.put("to", to);
-    tx.put("value", hex(value));
-    tx.put("gas", hex(BigInteger.valueOf(TRANSFER_GAS)));
-    tx.put("gasPrice", hex(price));
-    tx.put("nonce", hex(nonce));
-    JsonNode signed = rpc.call("eth_signTransaction", tx);
-    // geth answers {raw, tx}; anvil answers the raw hex alone.
-    String raw =
-        signed != null && signed.isObject() ? signed.path("raw").asText() : signed.asText();
-    if (raw == null || !raw.startsWith("0x")) {
-      throw new RpcException(
-          RpcException.Kind.MALFORMED,
-          null,
-          200,
-          "eth_signTransaction returned no raw transaction",
-          null);
-    }
-    return raw;
-  }
-
-  private BigInteger gasPrice() throws RpcException, InterruptedException {
-    Instant now = clock.instant();
-    if (gasPrice == null || now.isAfter(gasPriceAt.plus(GAS_PRICE_TTL))) {
-      gasPrice = quantity(rpc.call("eth_gasPrice"));
-      gasPriceAt = now;
-    }
-    return gasPrice;
   }
 
   private static BigInteger quantity(JsonNode node) throws RpcException {

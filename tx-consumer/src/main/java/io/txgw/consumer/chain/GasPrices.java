@@ -23,6 +23,28 @@ record GasPrices(BigInteger ceiling) {
     return wanted.compareTo(leastReplacement(old)) < 0 ? Optional.empty() : Optional.of(wanted);
   }
 
+  /**
+   * The fees of a replacement of a transaction paying {@code old} (the dearest its unit ever
+   * signed), of the same type; empty at the ceiling. A type-2 replacement raises both its fee cap
+   * and its tip: geth, Besu, Nethermind and Erigon take one only when both rise by 10%.
+   */
+  Optional<io.txgw.consumer.signing.EthFees> replacing(
+      io.txgw.consumer.signing.EthFees old, FeeMarket.Market market) {
+    if (old instanceof io.txgw.consumer.signing.EthFees.Dynamic dynamic) {
+      BigInteger marketCap = market.dynamic() ? market.fees(this).cap() : market.gasPrice();
+      BigInteger marketTip = market.dynamic() ? market.tip() : market.gasPrice();
+      BigInteger cap = capped(bumped(dynamic.maxFeePerGas()).max(marketCap));
+      BigInteger tip = bumped(dynamic.maxPriorityFeePerGas()).max(marketTip).min(cap);
+      if (cap.compareTo(leastReplacement(dynamic.maxFeePerGas())) < 0
+          || tip.compareTo(leastReplacement(dynamic.maxPriorityFeePerGas())) < 0) {
+        return Optional.empty();
+      }
+      return Optional.of(new io.txgw.consumer.signing.EthFees.Dynamic(cap, tip));
+    }
+    return replacing(old.cap(), market.gasPrice())
+        .map(io.txgw.consumer.signing.EthFees.Legacy::new);
+  }
+
   /** 12.5% more, rounded up, and one wei. */
   static BigInteger bumped(BigInteger old) {
     return old.add(old.add(BigInteger.valueOf(7)).shiftRight(3)).add(BigInteger.ONE);

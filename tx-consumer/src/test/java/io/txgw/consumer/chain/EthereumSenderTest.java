@@ -33,6 +33,19 @@ class EthereumSenderTest {
   private static final String HASH =
       "0x" + HexFormat.of().formatHex(Keccak.hash256(HexFormat.of().parseHex(RAW.substring(2))));
 
+  private static String txidOf(String raw) {
+    return "0x"
+        + HexFormat.of().formatHex(Keccak.hash256(HexFormat.of().parseHex(raw.substring(2))));
+  }
+
+  /** anvil's and hardhat's first development key, whose account is FROM. */
+  static final io.txgw.consumer.signing.KeystoreSigner KEYS =
+      io.txgw.consumer.signing.KeystoreSigner.ofKeys(
+          List.of(
+              org.web3j.crypto.ECKeyPair.create(
+                  new BigInteger(
+                      "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80", 16))));
+
   /** 10,000 ETH in wei, hex. */
   private static final String RICH = "0x21e19e0c9bab2400000";
 
@@ -55,7 +68,8 @@ class EthereumSenderTest {
     sender = new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock);
     node.alwaysResult("eth_gasPrice", "\"0x3b9aca00\"")
         .alwaysResult("eth_getCode", "\"0x\"")
-        .alwaysResult("eth_signTransaction", "\"" + RAW + "\"")
+        .alwaysResult("eth_chainId", "\"0x7a69\"")
+        .signingWith(KEYS)
         .alwaysResult("eth_getBalance", "\"" + RICH + "\"");
   }
 
@@ -99,9 +113,21 @@ class EthereumSenderTest {
     node.resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
     Preparation first = sender.prepare(FROM, List.of(payout("p1", "1.000000000000000001")));
     Preparation second = sender.prepare(FROM, List.of(payout("p2", "2")));
-    assertThat(first)
+    Preparation.Signed signed = (Preparation.Signed) first;
+    assertThat(signed.nonce()).isEqualTo(5L);
+    assertThat(signed.feePerGas()).isEqualTo(BigInteger.valueOf(1_000_000_000L));
+    assertThat(signed.txid())
         .isEqualTo(
-            new Preparation.Signed(HASH, RAW, 5L, List.of(), BigInteger.valueOf(1_000_000_000L)));
+            "0x"
+                + HexFormat.of()
+                    .formatHex(
+                        Keccak.hash256(
+                            HexFormat.of().parseHex(signed.rawTransaction().substring(2)))));
+    var decoded = io.txgw.consumer.signing.SignedTransactions.decode(signed.rawTransaction());
+    assertThat(decoded.from()).isEqualToIgnoringCase(FROM);
+    assertThat(decoded.to()).isEqualToIgnoringCase(TO);
+    assertThat(decoded.value()).isEqualTo(new BigInteger("1000000000000000001"));
+    assertThat(decoded.chainId()).isEqualTo(31337L);
     assertThat(((Preparation.Signed) second).nonce()).isEqualTo(6L);
     var signs = node.calls("eth_signTransaction");
     assertThat(signs.get(0).path("params").get(0).path("value").asText())
@@ -268,7 +294,7 @@ class EthereumSenderTest {
     Replacement.Signed signed = (Replacement.Signed) r;
     BigInteger expected = BigInteger.valueOf(2_250_000_001L);
     assertThat(signed.feePerGas()).isEqualTo(expected);
-    assertThat(signed.txid()).isEqualTo(HASH);
+    assertThat(signed.txid()).isEqualTo(txidOf(signed.rawTransaction()));
     var sign = node.calls("eth_signTransaction").get(0).path("params").get(0);
     assertThat(sign.path("nonce").asText()).isEqualTo("0x7");
     assertThat(sign.path("gasPrice").asText()).isEqualTo("0x" + expected.toString(16));
@@ -590,6 +616,97 @@ class EthereumSenderTest {
     assertThat(((Preparation.Signed) again).nonce()).isEqualTo(9L);
   }
 
+  /** A chain with a base fee: 1 gwei next; tips of 2 and 1 gwei in the blocks that held any. */
+  private void baseFee(String nextBaseFee) {
+    node.alwaysResult(
+            "eth_feeHistory",
+            "{\"oldestBlock\":\"0x1\",\"baseFeePerGas\":[\"0x1\",\"0x1\",\"0x1\",\""
+                + nextBaseFee
+                + "\"],\"gasUsedRatio\":[0.5,0,0.4],"
+                + "\"reward\":[[\"0x77359400\"],[\"0x0\"],[\"0x3b9aca00\"]]}")
+        .alwaysResult("eth_getBlockByNumber", "{\"baseFeePerGas\":\"" + nextBaseFee + "\"}");
+  }
+
+  private static final BigInteger GWEI = BigInteger.valueOf(1_000_000_000L);
+
+  @Test
+  void onAChainWithABaseFeeAPayoutIsTypeTwoCappedAtTwiceTheNextBaseFeeAndTheMedianTip()
+      throws Exception {
+    baseFee("0x3b9aca00");
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"");
+    Preparation.Signed signed =
+        (Preparation.Signed) sender.prepare(FROM, List.of(payout("p1", "1")));
+    var fees = io.txgw.consumer.signing.SignedTransactions.decode(signed.rawTransaction()).fees();
+    assertThat(fees)
+        .isEqualTo(
+            new io.txgw.consumer.signing.EthFees.Dynamic(
+                GWEI.multiply(BigInteger.valueOf(4)), GWEI.multiply(BigInteger.TWO)));
+    assertThat(signed.feePerGas()).isEqualTo(GWEI.multiply(BigInteger.valueOf(4)));
+    // The ceiling caps the fee cap, and the tip with it.
+    EthereumSender capped =
+        new EthereumSender(
+            new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
+            clock,
+            p -> false,
+            GWEI.add(GWEI.shiftRight(1)),
+            io.txgw.consumer.signing.AccountSigners.nodeOnly(
+                new JsonRpcClient(endpoint, RetryPolicy.NONE, http)),
+            31337);
+    var cappedFees =
+        io.txgw.consumer.signing.SignedTransactions.decode(
+                ((Preparation.Signed) capped.prepare(FROM, List.of(payout("p2", "1"))))
+                    .rawTransaction())
+            .fees();
+    assertThat(cappedFees)
+        .isEqualTo(
+            new io.txgw.consumer.signing.EthFees.Dynamic(
+                GWEI.add(GWEI.shiftRight(1)), GWEI.add(GWEI.shiftRight(1))));
+  }
+
+  @Test
+  void aTypeTwoReplacementRaisesBothItsFeeCapAndItsTipByAnEighthAtLeast() throws Exception {
+    var first =
+        new io.txgw.consumer.signing.EthFees.Dynamic(
+            GWEI.multiply(BigInteger.valueOf(4)), GWEI.multiply(BigInteger.TWO));
+    String raw =
+        KEYS.sign(
+            new io.txgw.consumer.signing.EthTransaction(
+                31337, 7, FROM, TO, BigInteger.ONE, 21_000, first, "0x"));
+    JournalEntry unit =
+        new JournalEntry(
+            "ETH:" + txidOf(raw),
+            Chain.ETH,
+            FROM,
+            txidOf(raw),
+            raw,
+            7L,
+            JournalEntry.State.PREPARED,
+            List.of(item()),
+            Instant.EPOCH,
+            Instant.EPOCH,
+            null,
+            null,
+            null,
+            null,
+            first.cap(),
+            List.of());
+    // The base fee rose to 3 gwei: the market asks a 8 gwei cap, the tip stays 2 gwei.
+    baseFee("0xb2d05e00");
+    Replacement.Signed again = (Replacement.Signed) sender.replace(unit);
+    var fees = io.txgw.consumer.signing.SignedTransactions.decode(again.rawTransaction());
+    assertThat(fees.nonce()).isEqualTo(7L);
+    assertThat(fees.fees())
+        .isEqualTo(
+            new io.txgw.consumer.signing.EthFees.Dynamic(
+                GWEI.multiply(BigInteger.valueOf(8)),
+                io.txgw.consumer.chain.GasPrices.bumped(GWEI.multiply(BigInteger.TWO))));
+    assertThat(again.feePerGas()).isEqualTo(GWEI.multiply(BigInteger.valueOf(8)));
+    // At the same market, the replaced one is not replaced again for nothing.
+    JournalEntry replaced =
+        unit.replacedBy(again.txid(), again.rawTransaction(), again.feePerGas(), Instant.EPOCH);
+    assertThat(sender.replace(replaced)).isInstanceOf(Replacement.NotNow.class);
+  }
+
   @Test
   void aNodeErrorWhileSigningIsARefusal() throws Exception {
     ScriptedNode refusing = new ScriptedNode();
@@ -599,9 +716,11 @@ class EthereumSenderTest {
         .alwaysResult("eth_getTransactionCount", "\"0x0\"")
         .alwaysResult("eth_getBalance", "\"" + RICH + "\"")
         .alwaysResult("eth_gasPrice", "\"0x1\"")
+        .alwaysResult("eth_chainId", "\"0x7a69\"")
         .alwaysError("eth_signTransaction", -32602, "No Signer available");
     assertThat(sender.prepare(FROM, List.of(payout("p1", "1"))))
-        .isEqualTo(new Preparation.Refused("No Signer available (code -32602)"));
+        .isEqualTo(
+            new Preparation.Refused("the node did not sign: No Signer available (code -32602)"));
   }
 
   @Test

@@ -69,6 +69,39 @@ final class ScriptedNode extends Dispatcher {
     return this;
   }
 
+  private io.txgw.consumer.signing.EthSigner signer;
+
+  /**
+   * Answers {@code eth_signTransaction} as a node holding the key would: the asked transaction,
+   * really signed (scripted answers still come first).
+   */
+  ScriptedNode signingWith(io.txgw.consumer.signing.EthSigner keys) {
+    this.signer = keys;
+    return this;
+  }
+
+  /** The transaction an {@code eth_signTransaction} request asks for. */
+  static io.txgw.consumer.signing.EthTransaction requested(JsonNode tx) {
+    io.txgw.consumer.signing.EthFees fees =
+        tx.has("maxFeePerGas")
+            ? new io.txgw.consumer.signing.EthFees.Dynamic(
+                hex(tx, "maxFeePerGas"), hex(tx, "maxPriorityFeePerGas"))
+            : new io.txgw.consumer.signing.EthFees.Legacy(hex(tx, "gasPrice"));
+    return new io.txgw.consumer.signing.EthTransaction(
+        hex(tx, "chainId").longValueExact(),
+        hex(tx, "nonce").longValueExact(),
+        tx.path("from").asText(),
+        tx.path("to").asText(),
+        hex(tx, "value"),
+        hex(tx, "gas").longValueExact(),
+        fees,
+        tx.path("data").asText("0x"));
+  }
+
+  private static java.math.BigInteger hex(JsonNode tx, String field) {
+    return new java.math.BigInteger(tx.path(field).asText().substring(2), 16);
+  }
+
   List<JsonNode> calls(String method) {
     synchronized (calls) {
       return calls.stream().filter(c -> c.path("method").asText().equals(method)).toList();
@@ -98,6 +131,16 @@ final class ScriptedNode extends Dispatcher {
     MockResponse fallback = always.get(method);
     if (fallback != null) {
       return fallback;
+    }
+    if (signer != null && method.equals("eth_signTransaction")) {
+      try {
+        return resultAnswer("\"" + signer.sign(requested(call.path("params").get(0))) + "\"");
+      } catch (io.txgw.consumer.signing.SigningException e) {
+        return errorAnswer(200, -32000, e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return new MockResponse.Builder().code(500).build();
+      }
     }
     return new MockResponse.Builder()
         .body(

@@ -134,7 +134,14 @@ final class ConsumerSimulation {
       Map<Chain, ChainSender> senders =
           Map.of(
               Chain.ETH,
-              new EthereumSender(node, clock, x -> false, ethCeiling),
+              new EthereumSender(
+                  node,
+                  clock,
+                  x -> false,
+                  ethCeiling,
+                  new io.txgw.consumer.signing.AccountSigners(
+                      java.util.List.of(new SimNodeSigner(node))),
+                  SimEthNode.CHAIN_ID),
               Chain.BTC,
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)

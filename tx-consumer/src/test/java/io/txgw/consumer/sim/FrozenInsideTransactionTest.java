@@ -57,7 +57,16 @@ class FrozenInsideTransactionTest {
           new SimulatedProcess(
               consumer,
               producer,
-              Map.of(Chain.ETH, new EthereumSender(node, clock)),
+              Map.of(
+                  Chain.ETH,
+                  new EthereumSender(
+                      node,
+                      clock,
+                      x -> false,
+                      null,
+                      new io.txgw.consumer.signing.AccountSigners(
+                          java.util.List.of(new SimNodeSigner(node))),
+                      SimEthNode.CHAIN_ID)),
               io.txgw.consumer.TestTrust.intake("acme", java.util.Set.of("ETH:" + SOURCE)),
               p -> journal(p),
               1_000,

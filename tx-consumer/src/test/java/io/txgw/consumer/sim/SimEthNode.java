@@ -35,6 +35,9 @@ import java.util.function.Consumer;
  * shorter prefix of the current chain: it never answers from a chain a reorganisation has left.
  */
 final class SimEthNode implements Rpc {
+  /** The chain it serves (anvil's and hardhat's). */
+  static final long CHAIN_ID = 31337;
+
   /** Addresses that hold code: a native transfer to them is refused unless a client allows it. */
   private final java.util.Set<String> contracts = new java.util.HashSet<>();
 
@@ -288,6 +291,7 @@ final class SimEthNode implements Rpc {
   private JsonNode act(String method, ArrayNode params) throws RpcException {
     return switch (method) {
       case "eth_gasPrice" -> text(hex(floor));
+      case "eth_chainId" -> text(hex(BigInteger.valueOf(CHAIN_ID)));
       case "eth_signTransaction" -> text(sign(params.get(0)));
       case "eth_sendRawTransaction" -> text(send(params.get(0).asText()));
       case "eth_getTransactionReceipt" -> receipt(params.get(0).asText());

@@ -1,0 +1,119 @@
+package io.txgw.consumer.signing;
+
+import java.math.BigInteger;
+import java.security.SignatureException;
+import java.util.ArrayList;
+import java.util.List;
+import org.web3j.crypto.RawTransaction;
+import org.web3j.crypto.SignedRawTransaction;
+import org.web3j.crypto.TransactionDecoder;
+import org.web3j.crypto.transaction.type.ITransaction;
+import org.web3j.crypto.transaction.type.Transaction1559;
+import org.web3j.crypto.transaction.type.TransactionType;
+
+/**
+ * Reads signed Ethereum transactions back, so that what a signer returned is what was asked: a
+ * remote signer or a node answering with another recipient, amount, nonce, chain or fee would
+ * otherwise be journaled and broadcast as the payout.
+ */
+public final class SignedTransactions {
+  private SignedTransactions() {}
+
+  /** What a signed transaction says, as far as txgw ever asks. */
+  public record Decoded(
+      String from,
+      long chainId,
+      long nonce,
+      String to,
+      BigInteger value,
+      long gas,
+      EthFees fees,
+      String data) {}
+
+  /**
+   * {@code raw} if it is {@code asked} signed by {@code asked.from()}; otherwise a lasting refusal
+   * naming each field that differs (nothing of it is journaled or sent).
+   */
+  public static String checked(EthTransaction asked, String raw, String signer)
+      throws SigningException {
+    Decoded got;
+    try {
+      got = decode(raw);
+    } catch (IllegalArgumentException e) {
+      throw new SigningException(
+          signer + " returned no readable signed transaction: " + e.getMessage(), false);
+    }
+    List<String> differ = new ArrayList<>();
+    compare(differ, "from", EthTransaction.lower(asked.from()), got.from());
+    compare(differ, "chainId", asked.chainId(), got.chainId());
+    compare(differ, "nonce", asked.nonce(), got.nonce());
+    compare(differ, "to", EthTransaction.lower(asked.to()), got.to());
+    compare(differ, "value", asked.value(), got.value());
+    compare(differ, "gas", asked.gas(), got.gas());
+    compare(differ, "fees", asked.fees(), got.fees());
+    compare(differ, "data", EthTransaction.lower(asked.data()), got.data());
+    if (!differ.isEmpty()) {
+      throw new SigningException(
+          signer + " signed another transaction than asked: " + String.join(", ", differ), true);
+    }
+    return raw;
+  }
+
+  private static void compare(List<String> differ, String field, Object asked, Object got) {
+    if (!asked.equals(got)) {
+      differ.add(field + " " + got + " instead of " + asked);
+    }
+  }
+
+  /**
+   * Decodes a signed legacy (EIP-155) or type-2 transaction.
+   *
+   * @throws IllegalArgumentException when it is neither, unsigned, or not protected by a chain id
+   */
+  public static Decoded decode(String raw) {
+    RawTransaction tx;
+    try {
+      tx = TransactionDecoder.decode(raw);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("not an RLP-encoded transaction", e);
+    }
+    if (!(tx instanceof SignedRawTransaction signed)) {
+      throw new IllegalArgumentException("the transaction is not signed");
+    }
+    ITransaction body = tx.getTransaction();
+    EthFees fees;
+    long chainId;
+    if (tx.getType() == TransactionType.EIP1559 && body instanceof Transaction1559 dynamic) {
+      fees = new EthFees.Dynamic(dynamic.getMaxFeePerGas(), dynamic.getMaxPriorityFeePerGas());
+      chainId = dynamic.getChainId();
+    } else if (tx.getType() == TransactionType.LEGACY) {
+      fees = new EthFees.Legacy(tx.getGasPrice());
+      Long id = signed.getChainId();
+      if (id == null) {
+        // Valid on every chain with the same nonce: never signed or accepted here.
+        throw new IllegalArgumentException("a legacy transaction without a chain id (EIP-155)");
+      }
+      chainId = id;
+    } else {
+      throw new IllegalArgumentException(
+          "transaction type " + tx.getType() + " is not signed here");
+    }
+    String from;
+    try {
+      from = signed.getFrom();
+    } catch (SignatureException | RuntimeException e) {
+      throw new IllegalArgumentException("its signature names no sender", e);
+    }
+    String to = tx.getTo() == null ? "" : tx.getTo();
+    String data = tx.getData() == null || tx.getData().isEmpty() ? "" : tx.getData();
+    return new Decoded(
+        EthTransaction.lower(from),
+        chainId,
+        tx.getNonce().longValueExact(),
+        EthTransaction.lower(to.startsWith("0x") ? to : "0x" + to),
+        tx.getValue(),
+        tx.getGasLimit().longValueExact(),
+        fees,
+        EthTransaction.lower(data.startsWith("0x") ? data : "0x" + data));
+  }
+}
