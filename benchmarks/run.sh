@@ -35,10 +35,11 @@ case "${1:-}" in
   fuzz) main=io.txgw.bench.ApiFuzzBenchmark ;;
   streams) main=io.txgw.bench.EventStreamBenchmark ;;
   finality) main=io.txgw.bench.FinalityBenchmark ;;
+  airdrop) main=io.txgw.bench.AirdropBenchmark ;;
   jmh) main=org.openjdk.jmh.Main
        # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
        set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|fuzz|streams|finality|jmh [sizes]" >&2
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|fuzz|streams|finality|airdrop|jmh [sizes]" >&2
      exit 2 ;;
 esac
 shift

@@ -43,7 +43,8 @@ public final class Demo {
     boolean ok = false;
     LocalStack stack = null;
     try {
-      stack = LocalStack.start(LocalStack.Options.defaults());
+      // Ethereum payouts of one account go a hundred to a call of the multi-send contract.
+      stack = LocalStack.start(LocalStack.Options.defaults().withMultiSend());
       // Ctrl-C ends the JVM through its shutdown hooks: stop what the stack started there too.
       Runtime.getRuntime().addShutdownHook(new Thread(stack::close, "stop-stack"));
       ok = run(stack, payouts);
@@ -111,8 +112,18 @@ public final class Demo {
             count,
             BigInteger.valueOf(10_000),
             BigInteger.valueOf(1_000_000));
+    // A token airdrop: the stack's test dollar (6 decimals), from the same account.
+    List<PayoutLine> tokens =
+        factory.payouts(
+            Chain.ETH,
+            "tusd-" + run,
+            count,
+            BigInteger.valueOf(10_000),
+            BigInteger.valueOf(500_000_000),
+            6);
     List<Row> rows = new ArrayList<>();
     rows.add(runBatch(stack, client, Chain.ETH, stack.ethSource(), "payroll-eth-" + run, eth));
+    rows.add(airdrop(stack, client, "airdrop-tusd-" + run, tokens));
     rows.add(runBatch(stack, client, Chain.BTC, BcoinNode.WALLET, "payroll-btc-" + run, btc));
     rows.add(approvedBatch(stack, factory, "treasury-" + run));
     out.println();
@@ -242,6 +253,44 @@ public final class Demo {
         lines.size(),
         acceptMillis);
     return Row.of(chain.name(), chain, lines, client, batchId, t0, acceptMillis, stack);
+  }
+
+  /** The token airdrop's row: each recipient's {@code balanceOf} checked on chain. */
+  private static Row airdrop(
+      LocalStack stack, GatewayClient client, String batchId, List<PayoutLine> lines)
+      throws Exception {
+    long t0 = System.nanoTime();
+    GatewayClient.Answer answer =
+        client.postBatch(
+            new BatchSubmission(
+                batchId, Chain.ETH.name(), stack.ethSource(), lines, LocalStack.TOKEN_SYMBOL));
+    long acceptMillis = (System.nanoTime() - t0) / 1_000_000;
+    if (answer.status() != 202) {
+      throw new IllegalStateException(
+          "batch " + batchId + " refused: HTTP " + answer.status() + " " + answer.body());
+    }
+    out.printf(
+        Locale.ROOT,
+        "%s: %d %s payouts accepted in %d ms, waiting for results...%n",
+        batchId,
+        lines.size(),
+        LocalStack.TOKEN_SYMBOL,
+        acceptMillis);
+    awaitHandled(client, batchId, lines.size(), Duration.ofMinutes(15));
+    double sent = (System.nanoTime() - t0) / 1e9;
+    JsonNode status = awaitFinal(client, batchId, lines.size(), Duration.ofMinutes(5));
+    double confirmed = (System.nanoTime() - t0) / 1e9;
+    JsonNode counts = status.path("counts");
+    return new Row(
+        LocalStack.TOKEN_SYMBOL,
+        lines.size(),
+        counts.path("CONFIRMED").asInt(),
+        counts.path("FAILED").asInt(),
+        counts.path("UNKNOWN").asInt(),
+        acceptMillis,
+        sent,
+        confirmed,
+        new OnChainCheck(stack).checkToken(lines).size());
   }
 
   /**

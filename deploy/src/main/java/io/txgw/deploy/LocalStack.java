@@ -76,7 +76,43 @@ public final class LocalStack implements Closeable {
       Duration mineEvery,
       int bcoinNodes,
       NodeLimits ethLimits,
-      NodeLimits btcLimits) {
+      NodeLimits btcLimits,
+      boolean ethMultiSend) {
+    public Options(
+        int consumers,
+        int anvilBlockTimeSeconds,
+        int fundingBlocks,
+        Duration mineEvery,
+        int bcoinNodes,
+        NodeLimits ethLimits,
+        NodeLimits btcLimits) {
+      this(
+          consumers,
+          anvilBlockTimeSeconds,
+          fundingBlocks,
+          mineEvery,
+          bcoinNodes,
+          ethLimits,
+          btcLimits,
+          false);
+    }
+
+    /**
+     * Consumers pack Ethereum payouts of one account and asset into calls of the multi-send
+     * contract (up to {@link #MULTISEND_MAX} each).
+     */
+    public Options withMultiSend() {
+      return new Options(
+          consumers,
+          anvilBlockTimeSeconds,
+          fundingBlocks,
+          mineEvery,
+          bcoinNodes,
+          ethLimits,
+          btcLimits,
+          true);
+    }
+
     /** Generous: far above what one consumer asks of these nodes, so only a failure throttles. */
     public static final NodeLimits GENEROUS = new NodeLimits(5_000, 64);
 
@@ -91,12 +127,26 @@ public final class LocalStack implements Closeable {
 
     public Options withBcoinNodes(int n) {
       return new Options(
-          consumers, anvilBlockTimeSeconds, fundingBlocks, mineEvery, n, ethLimits, btcLimits);
+          consumers,
+          anvilBlockTimeSeconds,
+          fundingBlocks,
+          mineEvery,
+          n,
+          ethLimits,
+          btcLimits,
+          ethMultiSend);
     }
 
     public Options withLimits(NodeLimits eth, NodeLimits btc) {
       return new Options(
-          consumers, anvilBlockTimeSeconds, fundingBlocks, mineEvery, bcoinNodes, eth, btc);
+          consumers,
+          anvilBlockTimeSeconds,
+          fundingBlocks,
+          mineEvery,
+          bcoinNodes,
+          eth,
+          btc,
+          ethMultiSend);
     }
   }
 
@@ -121,6 +171,18 @@ public final class LocalStack implements Closeable {
   private Gateway gateway;
   private boolean kafkaScram;
   private String ethSource;
+
+  /** The test token (TUSD, 6 decimals) and the multi-send contract, deployed at start. */
+  private String token;
+
+  private String multiSend;
+
+  /** Payouts per multi-send call when the stack's consumers use it. */
+  public static final int MULTISEND_MAX = 100;
+
+  /** The most of the test token one payout may pay here. */
+  public static final String TOKEN_MAX_PAYOUT = "1000000";
+
   private List<String> ethAccounts = List.of();
   private TrustFiles trust;
 
@@ -186,11 +248,14 @@ public final class LocalStack implements Closeable {
               .address()
               .value();
       keep(new RegtestMiner(() -> bcoins, bcoin.newWalletAddress(), options.mineEvery()));
+      deployContracts();
       register();
       List<String> rights = new ArrayList<>();
       ethAccounts = List.copyOf(anvil.accounts());
       for (String account : ethAccounts) {
         rights.add("ETH:" + account);
+        // Tokens need a right of their own: the right to an account's coin is none to its tokens.
+        rights.add("ETH:" + account + ":" + TOKEN_SYMBOL);
       }
       rights.add("BTC:" + BcoinNode.WALLET);
       trust =
@@ -221,6 +286,36 @@ public final class LocalStack implements Closeable {
         anvil.rpcUrl(),
         bcoins.stream().map(BcoinNode::nodeUrl).toList());
   }
+
+  /**
+   * The test token, its whole supply held by the ETH source, and the multi-send contract, which the
+   * source approves for the token: what an operator deploys with {@code deploy/txgw-contracts}.
+   */
+  private void deployContracts() throws Exception {
+    io.txgw.deploy.contracts.ContractDeployer deployer =
+        io.txgw.deploy.contracts.ContractDeployer.of(
+            Map.of("TXGW_ETH_RPC_URL", anvil.rpcUrl()), ethSource);
+    token = deployer.deployTestToken(java.math.BigInteger.valueOf(1_000_000_000L));
+    multiSend = deployer.deployMultiSend();
+    deployer.approve(token, multiSend);
+  }
+
+  /** The test token's contract (TUSD, 6 decimals), its supply held by {@link #ethSource()}. */
+  public String token() {
+    return token;
+  }
+
+  /** The multi-send contract's address. */
+  public String multiSend() {
+    return multiSend;
+  }
+
+  /** {@code TXGW_ASSETS} of this stack's gateways and consumers. */
+  private String assets() {
+    return "ETH:" + TOKEN_SYMBOL + "=" + token + ":6:" + TOKEN_MAX_PAYOUT;
+  }
+
+  public static final String TOKEN_SYMBOL = "TUSD";
 
   private void startBcoins(int n) throws InterruptedException {
     if (n == 1) {
@@ -363,6 +458,7 @@ public final class LocalStack implements Closeable {
     env.putAll(kafka.clientEnv(ScramKafka.GATEWAY));
     env.put("TXGW_API_KEYS", keys.apiKeysSetting(CLIENT, OTHER_CLIENT, TREASURY));
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
+    env.put("TXGW_ASSETS", assets());
     env.put("TXGW_STATE_DIR", workDir.resolve("gateway-state").toString());
     env.put("TXGW_ZOOKEEPER", zooKeeper.connectString());
     env.put(ZkClients.AUTH.name(), zkAuth.reveal());
@@ -404,6 +500,11 @@ public final class LocalStack implements Closeable {
     env.put("TXGW_BTC_NETWORK", "BCOIN_REGTEST");
     env.put(ZkClients.AUTH.name(), zkAuth.reveal());
     env.put("TXGW_ETH_RPC_URL", anvil.rpcUrl());
+    env.put("TXGW_ASSETS", assets());
+    if (options.ethMultiSend()) {
+      env.put("TXGW_ETH_MULTISEND", multiSend);
+      env.put("TXGW_ETH_MULTISEND_MAX", Integer.toString(MULTISEND_MAX));
+    }
     BcoinNode bcoin = bcoins.get(0);
     env.put("TXGW_BTC_RPC_URL", bcoin.nodeUrl());
     env.put("TXGW_BTC_WALLET_RPC_URL", bcoin.walletUrl());

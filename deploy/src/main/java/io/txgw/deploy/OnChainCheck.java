@@ -48,4 +48,39 @@ public final class OnChainCheck {
     }
     return mismatches;
   }
+
+  /**
+   * The same for payouts of the stack's test token: each recipient's {@code balanceOf} is exactly
+   * its amount, and it holds no ether (a token payout moves none).
+   */
+  public List<Mismatch> checkToken(List<PayoutLine> payouts)
+      throws RpcException, InterruptedException {
+    List<Mismatch> mismatches = new ArrayList<>();
+    for (PayoutLine p : payouts) {
+      BigInteger expected = Amount.parse(p.amount()).toUnits(6);
+      BigInteger held = tokenBalance(p.to());
+      BigInteger ether = stack.anvil().balanceWei(p.to());
+      if (!held.equals(expected) || ether.signum() != 0) {
+        mismatches.add(
+            new Mismatch(
+                p.id(),
+                p.to(),
+                p.amount(),
+                Amount.ofUnits(held, 6) + " TUSD and " + ether + " wei"));
+      }
+    }
+    return mismatches;
+  }
+
+  /** The test token's {@code balanceOf(holder)} at the latest block. */
+  public BigInteger tokenBalance(String holder) throws RpcException, InterruptedException {
+    com.fasterxml.jackson.databind.node.ObjectNode call =
+        io.txgw.common.json.Json.mapper().createObjectNode();
+    call.put("to", stack.token());
+    call.put(
+        "data",
+        "0x70a08231" + "0".repeat(24) + holder.substring(2).toLowerCase(java.util.Locale.ROOT));
+    String word = stack.anvil().rpc().call("eth_call", call, "latest").asText();
+    return new BigInteger(word.substring(2), 16);
+  }
 }

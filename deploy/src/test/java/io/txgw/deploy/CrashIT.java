@@ -113,6 +113,7 @@ class CrashIT {
     while (Pending.of(client, batches) > 0) {
       if (System.nanoTime() > deadline) {
         StackLogs.logConsumerWarnings(stack);
+        StackLogs.logAnvilState(stack);
         throw new AssertionError(
             Pending.of(client, batches)
                 + " payouts still pending after "

@@ -86,6 +86,7 @@ class FencingIT {
       Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
     } catch (IllegalStateException e) {
       StackLogs.logConsumerWarnings(stack);
+      StackLogs.logAnvilState(stack);
       throw e;
     }
     java.time.LocalTime thawedAt = java.time.LocalTime.now();

@@ -72,6 +72,13 @@ class SigningIT {
     signing.put("TXGW_ETH_SIGNER_URL", stack.anvil().rpcUrl());
     signing.put("TXGW_ETH_SIGNER_ACCOUNTS", stack.ethAccount(1));
     signing.put("TXGW_ETH_NODE_SIGNS", "false");
+    // The stack lists its test token (deployed on anvil): deployed on hardhat too, from the same
+    // account's first nonce, it has the same address. Signed from the keystore by the operator's
+    // deployer, as hardhat signs nothing: the consumer checks it answers decimals() 6.
+    String token =
+        io.txgw.deploy.contracts.ContractDeployer.of(signing, stack.ethAccount(0))
+            .deployTestToken(BigInteger.valueOf(1_000));
+    assertThat(token).isEqualToIgnoringCase(stack.token());
     stack.startConsumer("consumer-1", signing);
     client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
     factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 43);

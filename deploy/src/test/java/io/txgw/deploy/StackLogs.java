@@ -14,6 +14,29 @@ final class StackLogs {
 
   private StackLogs() {}
 
+  /**
+   * What anvil holds: its head (how long ago it was mined, its base fee) and its pool, to tell a
+   * node that stopped mining from transactions it will not take.
+   */
+  static void logAnvilState(LocalStack stack) {
+    try {
+      var rpc = stack.anvil().rpc();
+      var head = rpc.call("eth_getBlockByNumber", "latest", false);
+      long mined = Long.parseLong(head.path("timestamp").asText().substring(2), 16);
+      log.info(
+          "anvil head {} mined {} s ago, base fee {}, {} transactions; pool {}",
+          Long.parseLong(head.path("number").asText().substring(2), 16),
+          java.time.Instant.now().getEpochSecond() - mined,
+          head.path("baseFeePerGas").asText(),
+          head.path("transactions").size(),
+          rpc.call("txpool_status"));
+      String inspect = rpc.call("txpool_inspect").toString();
+      log.info("anvil pool: {}", inspect.length() > 4000 ? inspect.substring(0, 4000) : inspect);
+    } catch (Exception e) {
+      log.info("anvil not readable: {}", e.toString());
+    }
+  }
+
   /** Each consumer log's last warnings and errors, into the test's output. */
   static void logConsumerWarnings(LocalStack stack) {
     try (var logs = Files.list(stack.workDir())) {

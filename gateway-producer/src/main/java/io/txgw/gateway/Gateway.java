@@ -98,7 +98,8 @@ public final class Gateway implements Closeable {
             new BatchRules(
                 config.maxBatchPayouts(),
                 config.maxPerPayout(),
-                new AddressCodec(config.bitcoinNetwork())));
+                new AddressCodec(config.bitcoinNetwork()),
+                config.assets()));
     dailySpend = DailySpend.start(config.kafka(), Clock.systemUTC());
     BatchService service =
         new BatchService(validator, writer, view, Clock.systemUTC(), config.policies(), dailySpend);

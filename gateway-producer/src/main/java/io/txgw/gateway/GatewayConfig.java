@@ -54,7 +54,8 @@ public record GatewayConfig(
     Duration approvalSweep,
     Duration approvalWriteLease,
     int maxPendingApprovals,
-    Webhooks webhooks) {
+    Webhooks webhooks,
+    io.txgw.common.model.AssetRegistry assets) {
 
   /**
    * What one client, one address and all of them together may hold of the HTTP server.
@@ -267,6 +268,7 @@ public record GatewayConfig(
           API_KEYS_RELOAD,
           TrustSettings.CLIENTS_FILE,
           TrustSettings.RECORD_KEYS,
+          TrustSettings.ASSETS,
           TLS_CERT,
           TLS_KEY,
           ADMIN_PORT,
@@ -369,7 +371,10 @@ public record GatewayConfig(
     BitcoinNetwork network = reader.get(BTC_NETWORK);
     AddressCodec addresses = network == null ? null : new AddressCodec(network);
     Supplier<ApiKeys> keys = apiKeys(env, reader);
-    Supplier<ClientPolicies> policies = TrustSettings.policies(reader, addresses);
+    io.txgw.common.model.AssetRegistry assets = reader.get(TrustSettings.ASSETS);
+    Supplier<ClientPolicies> policies =
+        TrustSettings.policies(
+            reader, addresses, assets == null ? io.txgw.common.model.AssetRegistry.NONE : assets);
     RecordSeal seal = TrustSettings.seal(reader);
     String tlsCert = reader.get(TLS_CERT);
     String tlsKey = reader.get(TLS_KEY);
@@ -447,6 +452,7 @@ public record GatewayConfig(
         Duration.ofSeconds(approvalSweep),
         Duration.ofSeconds(approvalLease),
         maxPendingApprovals,
-        webhooks);
+        webhooks,
+        assets == null ? io.txgw.common.model.AssetRegistry.NONE : assets);
   }
 }

@@ -30,11 +30,22 @@ public final class PayoutFactory {
    */
   public List<PayoutLine> payouts(
       Chain chain, String idPrefix, int count, BigInteger minUnits, BigInteger maxUnits) {
+    return payouts(chain, idPrefix, count, minUnits, maxUnits, chain.nativeAsset().decimals());
+  }
+
+  /** The same, in units of an asset with {@code decimals} (a token's). */
+  public List<PayoutLine> payouts(
+      Chain chain,
+      String idPrefix,
+      int count,
+      BigInteger minUnits,
+      BigInteger maxUnits,
+      int decimals) {
     List<PayoutLine> lines = new ArrayList<>(count);
     BigInteger span = maxUnits.subtract(minUnits);
     for (int i = 0; i < count; i++) {
       BigInteger units = minUnits.add(new BigInteger(span.bitLength() + 8, random).mod(span));
-      Amount amount = Amount.ofUnits(units, chain.nativeAsset().decimals());
+      Amount amount = Amount.ofUnits(units, decimals);
       lines.add(
           new PayoutLine(idPrefix + "-" + i, recipient(chain), amount.toString(), "payroll " + i));
     }

@@ -62,6 +62,21 @@ public final class RecordIntake {
   private final AddressCodec addresses;
   private final Map<Chain, Amount> maxPerPayout;
   private final java.time.Duration misplacedLimit;
+  private io.txgw.common.model.AssetRegistry assets = io.txgw.common.model.AssetRegistry.NONE;
+
+  /**
+   * The token assets this consumer pays: a token payout is paid only if this list has its asset
+   * with the same contract and decimals, and its amount within the asset's maximum.
+   */
+  /** The token assets it pays. */
+  public io.txgw.common.model.AssetRegistry assets() {
+    return assets;
+  }
+
+  public RecordIntake withAssets(io.txgw.common.model.AssetRegistry assets) {
+    this.assets = java.util.Objects.requireNonNull(assets, "assets");
+    return this;
+  }
 
   /**
    * @param seal the keys records are sealed with; required, since an unsealed topic is one anyone
@@ -165,8 +180,16 @@ public final class RecordIntake {
 
   /** Why this payout must not be paid, if so: the gateway's rules and the client's policy. */
   Optional<String> problem(Payout p) {
+    Amount max = maxPerPayout.get(p.chain());
     if (!p.asset().equals(p.chain().nativeAsset())) {
-      return Optional.of("invalid: asset " + p.asset().symbol() + " is not paid by this consumer");
+      io.txgw.common.model.AssetRegistry.Token token = assets.find(p.chain(), p.asset().symbol());
+      if (token == null || !token.asset().equals(p.asset())) {
+        // Sealed by a gateway whose list differs: never paid from a contract this consumer was
+        // not told of, nor with other decimals.
+        return Optional.of(
+            "invalid: asset " + p.asset().symbol() + " is not paid by this consumer as sent");
+      }
+      max = token.maxPerPayout();
     }
     AddressCodec.Decoded to = addresses.decode(p.chain(), p.to().value());
     if (!to.valid() || !to.address().equals(p.to())) {
@@ -179,16 +202,16 @@ public final class RecordIntake {
     Amount amount = p.amount();
     if (!amount.isPositive()
         || amount.scale() > p.asset().decimals()
-        || amount.compareTo(maxPerPayout.get(p.chain())) > 0) {
+        || amount.compareTo(max) > 0) {
       return Optional.of("invalid: amount outside what the gateway accepts");
     }
     ClientPolicy policy = policies.get().of(p.clientId());
-    if (!policy.maySpend(p.chain(), p.source())) {
+    if (!policy.maySpend(p.chain(), p.source(), p.asset())) {
       return Optional.of(
           "not-permitted: client "
               + p.clientId()
               + " may not spend from "
-              + ClientPolicy.right(p.chain(), p.source()));
+              + ClientPolicy.right(p.chain(), p.source(), p.asset()));
     }
     return policy.recipientRefusal(p.to()).map(why -> "not-permitted: " + why);
   }

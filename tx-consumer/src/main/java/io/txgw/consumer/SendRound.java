@@ -111,11 +111,15 @@ final class SendRound {
     this.bumps = bumps;
   }
 
-  /** Groups payouts per account, in order, into units as large as each chain allows. */
+  /**
+   * Groups payouts per account and asset, in order, into units as large as each chain allows: one
+   * transaction pays one asset.
+   */
   List<Unit> plan(List<Read> reads) {
     Map<String, List<Read>> byAccount = new LinkedHashMap<>();
     for (Read r : reads) {
-      byAccount.computeIfAbsent(r.payout().accountKey(), k -> new ArrayList<>()).add(r);
+      String key = r.payout().accountKey() + "|" + r.payout().asset().symbol();
+      byAccount.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
     }
     List<Unit> units = new ArrayList<>();
     for (List<Read> account : byAccount.values()) {

@@ -87,6 +87,16 @@ public final class TxConsumer implements Closeable {
   }
 
   public TxConsumer start() throws InterruptedException {
+    try {
+      return startParts();
+    } catch (RuntimeException | InterruptedException e) {
+      // A consumer that refuses to run leaves nothing behind: no ZooKeeper member, no threads.
+      close();
+      throw e;
+    }
+  }
+
+  private TxConsumer startParts() throws InterruptedException {
     // Before anything consumes: a layout that moved accounts off their journal is refused.
     TopicLayout.check(config.kafka(), TopicLayout.Role.CONSUMER);
     meters = Telemetry.registry("consumer", config.instanceId());
@@ -130,12 +140,28 @@ public final class TxConsumer implements Closeable {
       } catch (RpcException e) {
         throw new IllegalStateException("cannot reach the remote signer: " + e.getMessage(), e);
       }
+      // Once the chain is known, the pool admits no node serving another.
+      sender.onChainChecked(eth::expectChainId);
       try {
         // Refuses to run on another chain than configured (IllegalStateException).
         log.info("Ethereum payouts signed for chain id {}", sender.checkChain());
       } catch (RpcException e) {
-        // Checked before the first signature instead.
+        // Checked before the first signature instead; meanwhile no node of another chain joins.
         log.warn("cannot ask the Ethereum node its chain id yet: {}", e.getMessage());
+        if (config.ethSigning().chainId() != 0) {
+          eth.expectChainId(config.ethSigning().chainId());
+        }
+      }
+      if (!config.ethMultiSend().isEmpty()) {
+        sender.withMultiSend(config.ethMultiSend(), config.ethMultiSendMax());
+      }
+      try {
+        sender.checkContracts(
+            config.intake().assets().tokens(Chain.ETH).stream()
+                .map(io.txgw.common.model.AssetRegistry.Token::asset)
+                .toList());
+      } catch (RpcException e) {
+        log.warn("cannot check the Ethereum contracts yet: {}", e.getMessage());
       }
       senders.put(Chain.ETH, sender);
     }
@@ -333,7 +359,9 @@ public final class TxConsumer implements Closeable {
     if (processor != null) {
       processor.stop();
       try {
-        thread.join(30_000);
+        if (thread != null) {
+          thread.join(30_000);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

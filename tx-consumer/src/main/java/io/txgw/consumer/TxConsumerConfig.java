@@ -57,7 +57,9 @@ public record TxConsumerConfig(
     java.math.BigInteger ethMaxGasPrice,
     Duration btcBumpAfter,
     long btcMaxFeeRate,
-    io.txgw.consumer.signing.SignerSettings ethSigning) {
+    io.txgw.consumer.signing.SignerSettings ethSigning,
+    String ethMultiSend,
+    int ethMultiSendMax) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -265,6 +267,21 @@ public record TxConsumerConfig(
               + " it pay together; at it a stuck transaction waits and txgw_fee_ceiling_units says"
               + " so");
 
+  static final Setting<String> ETH_MULTISEND =
+      Setting.string(
+          "TXGW_ETH_MULTISEND",
+          "",
+          "the multi-send contract (deploy/contracts/TxgwMultiSend.sol, deployed with txgw-contracts"
+              + " deploy): up to TXGW_ETH_MULTISEND_MAX payouts of one account and asset in one"
+              + " transaction; empty pays each payout alone");
+  static final Setting<Integer> ETH_MULTISEND_MAX =
+      Setting.integer(
+          "TXGW_ETH_MULTISEND_MAX",
+          100,
+          2,
+          500,
+          "most payouts in one multi-send call (at most 200,000 gas each)");
+
   public static final List<Setting<?>> SETTINGS =
       java.util.stream.Stream.concat(
               Stream.of(
@@ -297,6 +314,7 @@ public record TxConsumerConfig(
                   METRICS_PORT,
                   TrustSettings.CLIENTS_FILE,
                   TrustSettings.RECORD_KEYS,
+                  TrustSettings.ASSETS,
                   BTC_NETWORK,
                   MAX_BTC,
                   MAX_ETH,
@@ -310,7 +328,9 @@ public record TxConsumerConfig(
                   ETH_BUMP_AFTER,
                   ETH_MAX_GAS_PRICE,
                   BTC_BUMP_AFTER,
-                  BTC_MAX_FEE_RATE),
+                  BTC_MAX_FEE_RATE,
+                  ETH_MULTISEND,
+                  ETH_MULTISEND_MAX),
               io.txgw.consumer.signing.SignerSettings.settings().stream())
           .toList();
 
@@ -321,7 +341,11 @@ public record TxConsumerConfig(
     ConfigReader r = new ConfigReader(env);
     BitcoinNetwork network = r.get(BTC_NETWORK);
     AddressCodec addresses = network == null ? null : new AddressCodec(network);
-    Supplier<ClientPolicies> policies = TrustSettings.policies(r, addresses);
+    io.txgw.common.model.AssetRegistry assets = r.get(TrustSettings.ASSETS);
+    if (assets == null) {
+      assets = io.txgw.common.model.AssetRegistry.NONE;
+    }
+    Supplier<ClientPolicies> policies = TrustSettings.policies(r, addresses, assets);
     RecordSeal seal = TrustSettings.seal(r);
     Amount maxBtc = r.get(MAX_BTC);
     Amount maxEth = r.get(MAX_ETH);
@@ -329,7 +353,8 @@ public record TxConsumerConfig(
         policies == null || seal == null || maxBtc == null || maxEth == null
             ? null
             : new RecordIntake(
-                seal, policies, addresses, Map.of(Chain.BTC, maxBtc, Chain.ETH, maxEth));
+                    seal, policies, addresses, Map.of(Chain.BTC, maxBtc, Chain.ETH, maxEth))
+                .withAssets(assets);
     TxConsumerConfig config =
         new TxConsumerConfig(
             r.get(KAFKA),
@@ -364,7 +389,14 @@ public record TxConsumerConfig(
                 .multiply(java.math.BigInteger.TEN.pow(9)),
             Duration.ofSeconds(orZero(r.get(BTC_BUMP_AFTER))),
             orZero(r.get(BTC_MAX_FEE_RATE)),
-            io.txgw.consumer.signing.SignerSettings.read(r));
+            io.txgw.consumer.signing.SignerSettings.read(r),
+            r.get(ETH_MULTISEND),
+            orZero(r.get(ETH_MULTISEND_MAX)));
+    if (config.ethMultiSend() != null
+        && !config.ethMultiSend().isEmpty()
+        && !config.ethMultiSend().matches("0x[0-9a-fA-F]{40}")) {
+      r.problem("TXGW_ETH_MULTISEND must be the contract's 0x address");
+    }
     if (config.btcNodeUrl() != null
         && config.btcWalletUrl() != null
         && config.btcNodeUrl().isEmpty() != config.btcWalletUrl().isEmpty()) {

@@ -72,14 +72,23 @@ public final class ClientPolicies {
    * @throws IllegalArgumentException listing each problem of the file
    */
   public static ClientPolicies load(Path file, AddressCodec addresses) {
+    return load(file, addresses, KNOWN_ASSETS);
+  }
+
+  /** Reads the policy file, whose limits may name {@code known} assets. */
+  public static ClientPolicies load(Path file, AddressCodec addresses, Set<String> known) {
     try {
-      return parse(Files.readAllBytes(file), addresses);
+      return parse(Files.readAllBytes(file), addresses, known);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage());
     }
   }
 
   public static ClientPolicies parse(byte[] json, AddressCodec addresses) {
+    return parse(json, addresses, KNOWN_ASSETS);
+  }
+
+  public static ClientPolicies parse(byte[] json, AddressCodec addresses, Set<String> known) {
     JsonNode root;
     try (JsonParser parser = Json.mapper().getFactory().createParser(json)) {
       parser.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
@@ -99,7 +108,7 @@ public final class ClientPolicies {
     Map<String, ClientPolicy> byClient = new HashMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = clients.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
-      ClientPolicy p = client(e.getKey(), e.getValue(), addresses, problems);
+      ClientPolicy p = client(e.getKey(), e.getValue(), addresses, known, problems);
       if (p != null) {
         byClient.put(e.getKey(), p);
       }
@@ -111,7 +120,11 @@ public final class ClientPolicies {
   }
 
   private static ClientPolicy client(
-      String client, JsonNode node, AddressCodec addresses, List<String> problems) {
+      String client,
+      JsonNode node,
+      AddressCodec addresses,
+      Set<String> assets,
+      List<String> problems) {
     if (!node.isObject()) {
       problems.add(client + ": expected an object");
       return null;
@@ -138,18 +151,24 @@ public final class ClientPolicies {
             });
     Set<String> spend = new HashSet<>();
     for (String right : strings(client, "spend", node.get("spend"), problems)) {
-      Optional<String> canonical = canonicalRight(right, addresses);
+      Optional<String> canonical = canonicalRight(right, addresses, assets);
       if (canonical.isEmpty()) {
         problems.add(
-            client + ": spend entry " + right + " is not CHAIN:source (an ETH address or wallet)");
+            client
+                + ": spend entry "
+                + right
+                + " is not CHAIN:source (an ETH address or wallet) or ETH:address:TOKEN (a token of"
+                + " TXGW_ASSETS)");
       } else {
         spend.add(canonical.get());
       }
     }
-    Map<String, Amount> caps = caps(client, "maxBatchTotal", node.get("maxBatchTotal"), problems);
-    Map<String, Amount> daily = caps(client, "maxDailyTotal", node.get("maxDailyTotal"), problems);
+    Map<String, Amount> caps =
+        caps(client, "maxBatchTotal", node.get("maxBatchTotal"), assets, problems);
+    Map<String, Amount> daily =
+        caps(client, "maxDailyTotal", node.get("maxDailyTotal"), assets, problems);
     Map<String, Amount> approveAbove =
-        caps(client, "approveAbove", node.get("approveAbove"), problems);
+        caps(client, "approveAbove", node.get("approveAbove"), assets, problems);
     Set<String> deny = recipients(client, "deny", node.get("deny"), addresses, problems);
     JsonNode allowNode = node.get("allow");
     Set<String> allow =
@@ -165,7 +184,7 @@ public final class ClientPolicies {
   }
 
   private static Map<String, Amount> caps(
-      String client, String field, JsonNode max, List<String> problems) {
+      String client, String field, JsonNode max, Set<String> known, List<String> problems) {
     Map<String, Amount> caps = new HashMap<>();
     if (max == null || max.isNull()) {
       return caps;
@@ -178,17 +197,10 @@ public final class ClientPolicies {
         .forEachRemaining(
             cap -> {
               String asset = cap.getKey().toUpperCase(Locale.ROOT);
-              if (!KNOWN_ASSETS.contains(asset)) {
+              if (!known.contains(asset)) {
                 // A misspelt asset would make its limit apply to nothing, silently.
                 problems.add(
-                    client
-                        + ": "
-                        + field
-                        + " "
-                        + cap.getKey()
-                        + ": not an asset ("
-                        + KNOWN_ASSETS
-                        + ")");
+                    client + ": " + field + " " + cap.getKey() + ": not an asset (" + known + ")");
                 return;
               }
               try {
@@ -204,7 +216,8 @@ public final class ClientPolicies {
     return caps;
   }
 
-  private static Optional<String> canonicalRight(String right, AddressCodec addresses) {
+  private static Optional<String> canonicalRight(
+      String right, AddressCodec addresses, Set<String> assets) {
     int colon = right.indexOf(':');
     Chain chain = colon <= 0 ? null : Chain.parse(right.substring(0, colon));
     if (chain == null) {
@@ -212,10 +225,21 @@ public final class ClientPolicies {
     }
     String source = right.substring(colon + 1);
     if (chain == Chain.ETH) {
+      String token = null;
+      int second = source.indexOf(':');
+      if (second >= 0) {
+        // ETH:address:TOKEN: the right to pay one listed token from the address.
+        token = source.substring(second + 1).toUpperCase(Locale.ROOT);
+        source = source.substring(0, second);
+        if (!assets.contains(token) || token.equals(chain.nativeAsset().symbol())) {
+          return Optional.empty();
+        }
+      }
       AddressCodec.Decoded d = addresses.decode(chain, source);
-      return d.valid()
-          ? Optional.of(ClientPolicy.right(chain, d.address().value()))
-          : Optional.empty();
+      String canonical = d.valid() ? ClientPolicy.right(chain, d.address().value()) : null;
+      return canonical == null
+          ? Optional.empty()
+          : Optional.of(token == null ? canonical : canonical + ":" + token);
     }
     return source.matches("[A-Za-z0-9._-]{1,64}") && !source.equals(".") && !source.equals("..")
         ? Optional.of(ClientPolicy.right(chain, source))

@@ -67,8 +67,25 @@ public record ClientPolicy(
     return chain.name() + ":" + source;
   }
 
+  /** Whether the client may pay the chain's native coin from {@code source}. */
   public boolean maySpend(Chain chain, String source) {
     return spend.contains(right(chain, source));
+  }
+
+  /**
+   * Whether the client may pay {@code asset} from {@code source}: its native coin with the right
+   * {@code CHAIN:source}, a token only with {@code CHAIN:source:SYMBOL} (a right to a source's coin
+   * is none to the tokens it holds).
+   */
+  public boolean maySpend(Chain chain, String source, io.txgw.common.model.Asset asset) {
+    return asset.isNative()
+        ? maySpend(chain, source)
+        : spend.contains(right(chain, source) + ":" + asset.symbol());
+  }
+
+  /** The right that names {@code asset} from {@code source}. */
+  public static String right(Chain chain, String source, io.txgw.common.model.Asset asset) {
+    return asset.isNative() ? right(chain, source) : right(chain, source) + ":" + asset.symbol();
   }
 
   /** Why this client may not pay {@code to}, if it may not. */

@@ -34,8 +34,28 @@ public final class TrustSettings {
 
   private TrustSettings() {}
 
+  /**
+   * The token assets batches may name ({@code TXGW_ASSETS}); gateways and consumers hold the same
+   * list.
+   */
+  public static final Setting<io.txgw.common.model.AssetRegistry> ASSETS =
+      new Setting<>(
+          "TXGW_ASSETS",
+          "token assets paid beside native coins: CHAIN:SYMBOL=contract:decimals:maxPerPayout,"
+              + " comma-separated (ETH:USDC=0xA0b8...:6:1000000); gateways and consumers hold the"
+              + " same list",
+          "",
+          io.txgw.common.model.AssetRegistry::parse,
+          false);
+
   /** The clients' policies, read again when their file changes; null after a recorded problem. */
   public static Supplier<ClientPolicies> policies(ConfigReader reader, AddressCodec addresses) {
+    return policies(reader, addresses, io.txgw.common.model.AssetRegistry.NONE);
+  }
+
+  /** The same, whose limits may name the native coins and {@code assets}' tokens. */
+  public static Supplier<ClientPolicies> policies(
+      ConfigReader reader, AddressCodec addresses, io.txgw.common.model.AssetRegistry assets) {
     String file = reader.get(CLIENTS_FILE);
     if (file == null || addresses == null) {
       return null;
@@ -43,7 +63,7 @@ public final class TrustSettings {
     try {
       return new ReloadingFile<>(
               Path.of(file),
-              path -> ClientPolicies.load(path, addresses),
+              path -> ClientPolicies.load(path, addresses, assets.allSymbols()),
               RELOAD_EVERY,
               Clock.systemUTC())
           ::get;

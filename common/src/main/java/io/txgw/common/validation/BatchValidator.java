@@ -64,6 +64,23 @@ public final class BatchValidator {
     List<Payout> payouts = new ArrayList<>(lines.size());
     Map<String, Integer> firstIndexOfId = new HashMap<>();
     Asset asset = chain.nativeAsset();
+    Amount maxPerPayout = rules.maxPerPayout().get(chain);
+    if (batch.asset() != null && !batch.asset().equalsIgnoreCase(asset.symbol())) {
+      io.txgw.common.model.AssetRegistry.Token token = rules.assets().find(chain, batch.asset());
+      if (token == null) {
+        // Never paid as something else: an asset this gateway does not know is refused whole.
+        violations.add(
+            Violation.ofBatch(
+                "asset",
+                "not an asset of "
+                    + chain
+                    + " here; known: "
+                    + String.join(", ", rules.assets().symbols(chain))));
+        return new ValidatedBatch(List.of(), null, violations);
+      }
+      asset = token.asset();
+      maxPerPayout = token.maxPerPayout();
+    }
     for (int i = 0; i < lines.size(); i++) {
       PayoutLine line = lines.get(i);
       int before = violations.size();
@@ -86,8 +103,12 @@ public final class BatchValidator {
         violations.add(new Violation(i, line.id(), "to", to.reason()));
       } else if (isBurnAddress(to.address())) {
         violations.add(new Violation(i, line.id(), "to", BURN_ADDRESS_REASON));
+      } else if (!asset.isNative() && to.address().value().equalsIgnoreCase(asset.contract())) {
+        violations.add(
+            new Violation(
+                i, line.id(), "to", "the token's own contract, where tokens sent are lost"));
       }
-      Amount amount = checkAmount(i, line, asset, rules.maxPerPayout().get(chain), violations);
+      Amount amount = checkAmount(i, line, asset, maxPerPayout, violations);
       if (line.memo() != null && line.memo().length() > MAX_MEMO_CHARS) {
         violations.add(
             new Violation(i, line.id(), "memo", "longer than " + MAX_MEMO_CHARS + " characters"));
@@ -127,14 +148,14 @@ public final class BatchValidator {
     List<Payout> payouts = checked.payouts();
     Payout first = payouts.get(0);
     List<Violation> violations = new ArrayList<>();
-    if (!policy.maySpend(first.chain(), first.source())) {
+    if (!policy.maySpend(first.chain(), first.source(), first.asset())) {
       violations.add(
           Violation.ofBatch(
               "source",
               "client "
                   + policy.client()
                   + " may not spend from "
-                  + ClientPolicy.right(first.chain(), first.source())));
+                  + ClientPolicy.right(first.chain(), first.source(), first.asset())));
     }
     for (int i = 0; i < payouts.size(); i++) {
       Payout p = payouts.get(i);
@@ -291,6 +312,11 @@ public final class BatchValidator {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       update(sha, chain.name());
       update(sha, source);
+      if (!payouts.isEmpty() && !payouts.get(0).asset().isNative()) {
+        // Only for tokens: a native batch's digest stays what it was before tokens were paid.
+        Asset asset = payouts.get(0).asset();
+        update(sha, "asset:" + asset.symbol() + ":" + asset.contract() + ":" + asset.decimals());
+      }
       for (Payout p : payouts) {
         update(sha, p.id());
         update(sha, p.to().value());

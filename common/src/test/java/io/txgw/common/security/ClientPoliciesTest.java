@@ -44,6 +44,37 @@ class ClientPoliciesTest {
   }
 
   @Test
+  void aTokenNeedsARightOfItsOwnTheRightToASourcesCoinIsNoneToItsTokens() {
+    io.txgw.common.model.Asset tusd =
+        new io.txgw.common.model.Asset("TUSD", 6, "0x5fbdb2315678afecb367f032d93f642f64180aa3");
+    io.txgw.common.model.Asset usdc =
+        new io.txgw.common.model.Asset("USDC", 6, "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48");
+    ClientPolicies p =
+        ClientPolicies.parse(
+            ("{\"clients\": {\"acme\": {\"spend\": [\"ETH:%s\", \"ETH:%s:tusd\"],"
+                    + " \"maxBatchTotal\": {\"TUSD\": \"100\"}},"
+                    + " \"coins\": {\"spend\": [\"ETH:%s\"]}}}")
+                .formatted(SOURCE, SOURCE.toLowerCase(), SOURCE)
+                .getBytes(StandardCharsets.UTF_8),
+            CODEC,
+            java.util.Set.of("ETH", "BTC", "TUSD", "USDC"));
+    assertThat(p.of("acme").maySpend(Chain.ETH, SOURCE, tusd)).isTrue();
+    assertThat(p.of("acme").maySpend(Chain.ETH, SOURCE, usdc)).isFalse();
+    assertThat(p.of("acme").maySpend(Chain.ETH, SOURCE, Chain.ETH.nativeAsset())).isTrue();
+    assertThat(p.of("coins").maySpend(Chain.ETH, SOURCE, tusd)).isFalse();
+    // A right to a token no asset list names is a mistake, refused with the file.
+    assertThatThrownBy(
+            () ->
+                ClientPolicies.parse(
+                    ("{\"clients\": {\"acme\": {\"spend\": [\"ETH:%s:USDT\"]}}}")
+                        .formatted(SOURCE)
+                        .getBytes(StandardCharsets.UTF_8),
+                    CODEC,
+                    java.util.Set.of("ETH", "BTC", "TUSD")))
+        .hasMessageContaining("ETH:address:TOKEN");
+  }
+
+  @Test
   void aBatchAboveTheApprovalThresholdOfItsAssetNeedsApprovalAndOneAtItDoesNot() {
     ClientPolicies p =
         parse(

@@ -28,6 +28,88 @@ class BatchValidatorTest {
     return new BatchSubmission("b-1", "ETH", ETH_SOURCE, List.of(lines));
   }
 
+  private static final String USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48";
+
+  private final BatchValidator withTokens =
+      new BatchValidator(
+          new BatchRules(
+              3,
+              Map.of(Chain.BTC, Amount.parse("1"), Chain.ETH, Amount.parse("10")),
+              new AddressCodec(BitcoinNetwork.BCOIN_REGTEST),
+              io.txgw.common.model.AssetRegistry.parse("ETH:USDC=" + USDC + ":6:500")));
+
+  @Test
+  void aTokenBatchIsCheckedAgainstTheTokensDecimalsAndMaximumNotTheCoins() {
+    ValidatedBatch ok =
+        withTokens.validate(
+            new BatchSubmission(
+                "b-t",
+                "ETH",
+                ETH_SOURCE,
+                List.of(new PayoutLine("p1", ETH_TO, "12.5", null)),
+                "usdc"),
+            "acme",
+            NOW);
+    assertThat(ok.valid()).isTrue();
+    assertThat(ok.payouts().get(0).asset().symbol()).isEqualTo("USDC");
+    assertThat(ok.payouts().get(0).asset().contract()).isEqualTo(USDC);
+    assertThat(ok.payouts().get(0).amount().toUnits(6))
+        .isEqualTo(new java.math.BigInteger("12500000"));
+    // The same lines as ETH are another batch.
+    ValidatedBatch coin =
+        withTokens.validate(eth(new PayoutLine("p1", ETH_TO, "12.5", null)), "acme", NOW);
+    assertThat(coin.fingerprint()).isNotEqualTo(ok.fingerprint());
+
+    ValidatedBatch bad =
+        withTokens.validate(
+            new BatchSubmission(
+                "b-t",
+                "ETH",
+                ETH_SOURCE,
+                List.of(
+                    new PayoutLine("p1", ETH_TO, "1.0000001", null),
+                    new PayoutLine("p2", ETH_TO, "500.000001", null),
+                    new PayoutLine("p3", ETH_TO, "501", null)),
+                "USDC"),
+            "acme",
+            NOW);
+    assertThat(bad.violations())
+        .extracting(Violation::index, Violation::field)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(0, "amount"),
+            org.assertj.core.groups.Tuple.tuple(1, "amount"),
+            org.assertj.core.groups.Tuple.tuple(2, "amount"));
+    assertThat(bad.violations().get(0).reason()).contains("6 decimal places for USDC");
+  }
+
+  @Test
+  void anAssetNotConfiguredIsRefusedWholeAndNeverPaidAsTheCoin() {
+    ValidatedBatch result =
+        withTokens.validate(
+            new BatchSubmission(
+                "b-u", "ETH", ETH_SOURCE, List.of(new PayoutLine("p1", ETH_TO, "1", null)), "USDT"),
+            "acme",
+            NOW);
+    assertThat(result.valid()).isFalse();
+    assertThat(result.violations()).hasSize(1);
+    assertThat(result.violations().get(0).field()).isEqualTo("asset");
+    assertThat(result.violations().get(0).reason()).contains("ETH, USDC");
+    // The native coin may be named.
+    assertThat(
+            withTokens
+                .validate(
+                    new BatchSubmission(
+                        "b-e",
+                        "ETH",
+                        ETH_SOURCE,
+                        List.of(new PayoutLine("p1", ETH_TO, "1", null)),
+                        "ETH"),
+                    "acme",
+                    NOW)
+                .valid())
+        .isTrue();
+  }
+
   @Test
   void aValidBatchBecomesCanonicalPayouts() {
     ValidatedBatch result =

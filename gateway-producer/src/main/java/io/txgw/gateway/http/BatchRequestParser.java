@@ -58,8 +58,8 @@ public final class BatchRequestParser {
   }
 
   /**
-   * Tokens allowed per payout of the largest batch: its four fields take 10, and fields the API
-   * does not read (ignored) fit in the rest.
+   * Tokens allowed per payout of the largest batch: its four fields take 10; unknown fields are
+   * refused, and are read only to be named.
    */
   static final int TOKENS_PER_PAYOUT = 40;
 
@@ -105,9 +105,11 @@ public final class BatchRequestParser {
       throw new MalformedRequestException("body must be a JSON object");
     }
     ViolationList violations = new ViolationList();
+    unknownFields(root, BATCH_FIELDS, null, null, violations);
     String batchId = text(root, "batchId", null, null, violations);
     String chain = text(root, "chain", null, null, violations);
     String source = text(root, "source", null, null, violations);
+    String asset = text(root, "asset", null, null, violations);
     JsonNode items = root.get("payouts");
     List<PayoutLine> lines = new ArrayList<>();
     if (items != null && !items.isNull() && !items.isArray()) {
@@ -121,6 +123,7 @@ public final class BatchRequestParser {
           continue;
         }
         String id = text(item, "id", i, null, violations);
+        unknownFields(item, PAYOUT_FIELDS, i, id, violations);
         lines.add(
             new PayoutLine(
                 id,
@@ -129,7 +132,35 @@ public final class BatchRequestParser {
                 text(item, "memo", i, id, violations)));
       }
     }
-    return new Parsed(new BatchSubmission(batchId, chain, source, lines), violations);
+    return new Parsed(new BatchSubmission(batchId, chain, source, lines, asset), violations);
+  }
+
+  private static final java.util.Set<String> BATCH_FIELDS =
+      java.util.Set.of("batchId", "chain", "source", "asset", "payouts");
+  private static final java.util.Set<String> PAYOUT_FIELDS =
+      java.util.Set.of("id", "to", "amount", "memo");
+
+  /**
+   * A field the API does not know is refused, each one named: read as absent, {@code "asset"} on an
+   * older gateway would have paid the native coin, and a misspelt {@code "memo"} would vanish.
+   */
+  private static void unknownFields(
+      JsonNode node, java.util.Set<String> known, Integer index, String id, List<Violation> out) {
+    node.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!known.contains(f)) {
+                out.add(
+                    new Violation(
+                        index,
+                        id,
+                        f,
+                        "is not a field of a "
+                            + (index == null ? "batch" : "payout")
+                            + "; known: "
+                            + String.join(", ", new java.util.TreeSet<>(known))));
+              }
+            });
   }
 
   private static String text(
@@ -154,7 +185,7 @@ public final class BatchRequestParser {
    * may be quoted with double quotes, with {@code ""} for a quote inside.
    */
   public static Parsed csv(byte[] body, String batchId, String chain, String source) {
-    return csv(body, batchId, chain, source, 10_000);
+    return csv(body, batchId, chain, source, null, 10_000);
   }
 
   /**
@@ -162,7 +193,7 @@ public final class BatchRequestParser {
    * past that are not read: the batch is refused for its size, whatever else is in it.
    */
   public static Parsed csv(
-      byte[] body, String batchId, String chain, String source, int maxPayouts) {
+      byte[] body, String batchId, String chain, String source, String asset, int maxPayouts) {
     String text = utf8(body);
     List<PayoutLine> lines = new ArrayList<>();
     ViolationList violations = new ViolationList();
@@ -194,7 +225,8 @@ public final class BatchRequestParser {
             Violation.ofBatch(
                 "payouts",
                 "batch has more than " + maxPayouts + " payouts; the limit is " + maxPayouts));
-        return new Parsed(new BatchSubmission(batchId, chain, source, List.of()), violations);
+        return new Parsed(
+            new BatchSubmission(batchId, chain, source, List.of(), asset), violations);
       }
       if (fields.size() < 3 || fields.size() > 4) {
         violations.add(new Violation(index, null, "line " + row, "expected id,to,amount[,memo]"));
@@ -208,7 +240,43 @@ public final class BatchRequestParser {
               fields.get(2).trim(),
               fields.size() == 4 ? fields.get(3) : null));
     }
-    return new Parsed(new BatchSubmission(batchId, chain, source, lines), violations);
+    return new Parsed(new BatchSubmission(batchId, chain, source, lines, asset), violations);
+  }
+
+  /**
+   * Reads a CSV body whose batch fields come in the query: each known one at most once, and no
+   * other (a misspelt {@code ?assets=USDC} would otherwise pay the native coin).
+   */
+  public static Parsed csv(byte[] body, java.util.Map<String, List<String>> query, int maxPayouts) {
+    ViolationList problems = new ViolationList();
+    java.util.Set<String> known = java.util.Set.of("batchId", "chain", "source", "asset");
+    query.forEach(
+        (name, values) -> {
+          if (!known.contains(name)) {
+            problems.add(
+                Violation.ofBatch(
+                    name,
+                    "is not a query parameter of a CSV batch; known: asset, batchId, chain,"
+                        + " source"));
+          } else if (values.size() > 1) {
+            problems.add(Violation.ofBatch(name, "given more than once"));
+          }
+        });
+    Parsed parsed =
+        csv(
+            body,
+            first(query, "batchId"),
+            first(query, "chain"),
+            first(query, "source"),
+            first(query, "asset"),
+            maxPayouts);
+    problems.forEach(parsed.typeViolations()::add);
+    return parsed;
+  }
+
+  private static String first(java.util.Map<String, List<String>> query, String name) {
+    List<String> values = query.get(name);
+    return values == null || values.isEmpty() ? null : values.get(0);
   }
 
   private static List<String> splitCsv(String line, int lineNumber) {

@@ -411,12 +411,9 @@ public final class GatewayHttp {
   private BatchRequestParser.Parsed parse(RoutingContext ctx, String contentType, byte[] bytes) {
     String type = contentType.toLowerCase(Locale.ROOT);
     if (type.startsWith("text/csv")) {
-      return BatchRequestParser.csv(
-          bytes,
-          ctx.queryParams().get("batchId"),
-          ctx.queryParams().get("chain"),
-          ctx.queryParams().get("source"),
-          service.maxBatchPayouts());
+      java.util.Map<String, List<String>> query = new java.util.LinkedHashMap<>();
+      ctx.queryParams().names().forEach(n -> query.put(n, ctx.queryParams().getAll(n)));
+      return BatchRequestParser.csv(bytes, query, service.maxBatchPayouts());
     }
     if (type.isEmpty()) {
       // Guessing the format of money is not this API's business.

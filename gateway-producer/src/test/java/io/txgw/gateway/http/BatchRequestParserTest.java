@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.txgw.common.validation.PayoutLine;
+import io.txgw.common.validation.Violation;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +23,39 @@ class BatchRequestParserTest {
     assertThat(parsed.typeViolations()).isEmpty();
     assertThat(parsed.submission().payouts())
         .containsExactly(new PayoutLine("p1", "0xdef", "0.10", "m"));
+  }
+
+  @Test
+  void everyFieldTheApiDoesNotKnowIsNamedNotIgnoredAndTheAssetIsRead() {
+    BatchRequestParser.Parsed parsed =
+        BatchRequestParser.json(
+            utf8(
+                "{\"batchId\":\"b1\",\"chain\":\"ETH\",\"source\":\"s\",\"asset\":\"USDC\","
+                    + "\"token\":\"x\",\"payouts\":[{\"id\":\"p1\",\"to\":\"a\",\"amount\":\"1\","
+                    + "\"memmo\":\"typo\"}]}"));
+    assertThat(parsed.submission().asset()).isEqualTo("USDC");
+    assertThat(parsed.typeViolations())
+        .extracting(Violation::index, Violation::id, Violation::field)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(null, null, "token"),
+            org.assertj.core.groups.Tuple.tuple(0, "p1", "memmo"));
+    assertThat(parsed.typeViolations().get(1).reason())
+        .isEqualTo("is not a field of a payout; known: amount, id, memo, to");
+  }
+
+  @Test
+  void aCsvBatchNamesEachUnknownOrRepeatedQueryParameterRatherThanPayTheCoin() {
+    java.util.Map<String, java.util.List<String>> query = new java.util.LinkedHashMap<>();
+    query.put("batchId", java.util.List.of("b1"));
+    query.put("chain", java.util.List.of("ETH"));
+    query.put("source", java.util.List.of("s"));
+    query.put("assets", java.util.List.of("USDC"));
+    query.put("asset", java.util.List.of("USDC", "ETH"));
+    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(utf8("p1,addr,1\n"), query, 10_000);
+    assertThat(parsed.typeViolations())
+        .extracting(Violation::field)
+        .containsExactlyInAnyOrder("assets", "asset");
+    assertThat(parsed.submission().asset()).isEqualTo("USDC");
   }
 
   @Test
@@ -125,7 +159,7 @@ class BatchRequestParserTest {
   @Test
   void aCsvBodyOfManyBadRowsKeepsTheFirstThousandProblemsAndCountsTheRest() {
     byte[] rows = "x\n".repeat(100_000).getBytes(StandardCharsets.UTF_8);
-    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "ETH", "s", 200_000);
+    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "ETH", "s", null, 200_000);
     assertThat(parsed.typeViolations()).hasSize(1_000);
     assertThat(parsed.typeViolations().total()).isEqualTo(100_000);
   }
@@ -133,7 +167,7 @@ class BatchRequestParserTest {
   @Test
   void aCsvBodyWithMoreRowsThanTheLargestBatchIsNotReadPastIt() {
     byte[] rows = "p,rb1qx,1\n".repeat(100_000).getBytes(StandardCharsets.UTF_8);
-    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "BTC", "s", 10_000);
+    BatchRequestParser.Parsed parsed = BatchRequestParser.csv(rows, "b", "BTC", "s", null, 10_000);
     assertThat(parsed.submission().payouts()).isEmpty();
     assertThat(parsed.typeViolations())
         .singleElement()

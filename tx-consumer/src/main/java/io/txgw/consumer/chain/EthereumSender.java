@@ -71,6 +71,8 @@ public final class EthereumSender implements ChainSender {
 
   private final FeeMarket market;
 
+  private final TokenTransfers tokens;
+
   private final java.util.function.Predicate<Payout> contractsAllowed;
 
   private final GasPrices prices;
@@ -117,6 +119,7 @@ public final class EthereumSender implements ChainSender {
     this.prices = new GasPrices(maxGasPrice);
     this.blocks = new EthereumBlocks(rpc);
     this.market = new FeeMarket(rpc, clock);
+    this.tokens = new TokenTransfers(rpc);
     this.signers = signers;
     this.chainId = chainId;
   }
@@ -142,7 +145,16 @@ public final class EthereumSender implements ChainSender {
     }
     chainId = served;
     chainChecked = true;
+    onChain.accept(served);
     return served;
+  }
+
+  private java.util.function.LongConsumer onChain = id -> {};
+
+  /** Told the chain id once the node was seen to serve it: the pool then admits no other. */
+  public EthereumSender onChainChecked(java.util.function.LongConsumer hook) {
+    this.onChain = hook;
+    return this;
   }
 
   private long chainId() throws RpcException, InterruptedException {
@@ -166,7 +178,27 @@ public final class EthereumSender implements ChainSender {
 
   @Override
   public int maxPayoutsPerUnit() {
-    return 1;
+    return multiSend == null ? 1 : multiSendMax;
+  }
+
+  /** The multi-send contract, null when payouts are paid one transaction each. */
+  private String multiSend;
+
+  private int multiSendMax = 1;
+
+  /**
+   * Pays up to {@code max} payouts of one account and one asset in one call of the multi-send
+   * contract at {@code contract} ({@code deploy/contracts/TxgwMultiSend.sol}), journaled as one
+   * unit: all are paid or none. A call the node says would revert is not signed; its payouts are
+   * then prepared one by one (SendRound), so one bad recipient fails alone.
+   */
+  public EthereumSender withMultiSend(String contract, int max) {
+    if (max < 2) {
+      throw new IllegalArgumentException("a multi-send call pays 2 payouts or more");
+    }
+    this.multiSend = contract.toLowerCase(java.util.Locale.ROOT);
+    this.multiSendMax = max;
+    return this;
   }
 
   @Override
@@ -179,6 +211,7 @@ public final class EthereumSender implements ChainSender {
   public void reset() {
     sentHere.clear();
     accounts.clear();
+    tokens.reset();
     waitingSince.clear();
     usedSince.clear();
   }
@@ -186,16 +219,27 @@ public final class EthereumSender implements ChainSender {
   @Override
   public Preparation prepare(String source, List<Payout> payouts)
       throws NodeUnavailableException, InterruptedException {
-    if (payouts.size() != 1) {
-      throw new IllegalArgumentException("an Ethereum transaction pays exactly one payout");
+    if (payouts.size() > 1) {
+      if (multiSend == null || payouts.size() > multiSendMax) {
+        throw new IllegalArgumentException("more payouts than one Ethereum transaction pays");
+      }
+      return prepareMany(source, payouts);
     }
     Payout payout = payouts.get(0);
+    // A token payout calls the token's transfer(to, amount) and moves no coin.
+    boolean token = !payout.asset().isNative();
+    BigInteger units = payout.amount().toUnits(payout.asset().decimals());
+    String target = token ? payout.asset().contract() : payout.to().value();
+    BigInteger value = token ? BigInteger.ZERO : units;
+    String data = token ? TokenTransfers.transferData(payout.to().value(), units) : "0x";
+    long gas = TRANSFER_GAS;
     EthFees fees;
     long id;
     AccountFunds funds;
     BigInteger cost;
     try {
-      if (!contractsAllowed.test(payout) && isContract(payout.to().value())) {
+      // A token's transfer runs no code of its recipient: any address may hold tokens.
+      if (!token && !contractsAllowed.test(payout) && isContract(payout.to().value())) {
         // Refused before anything is signed, whatever else the round holds: sent with a plain
         // transfer's gas, the contract's code would run out of it and the transaction revert,
         // spending the fee for nothing.
@@ -204,9 +248,34 @@ public final class EthereumSender implements ChainSender {
                 + " native transfer",
             true);
       }
-      BigInteger value = payout.amount().toUnits(payout.asset().decimals());
+      if (token) {
+        if (payout.to().value().equalsIgnoreCase(target)) {
+          return new Preparation.Refused(
+              "invalid: the recipient is the token's own contract, where tokens sent are lost",
+              true);
+        }
+        BigInteger held = tokens.left(source, target, false);
+        if (held == null) {
+          return new Preparation.Refused(
+              "the token at " + target + " answers no balance (balanceOf): is it a token?", true);
+        }
+        if (held.compareTo(units) < 0 && tokens.left(source, target, true).compareTo(units) < 0) {
+          return new Preparation.Refused(
+              "insufficient funds: the account holds "
+                  + tokens.left(source, target, false)
+                  + " "
+                  + payout.asset().symbol()
+                  + " units not yet spent by transactions signed before, the payout needs "
+                  + units);
+        }
+        TokenTransfers.Gas estimated = tokens.estimate(source, target, data);
+        if (estimated.refusal() != null) {
+          return new Preparation.Refused(estimated.refusal());
+        }
+        gas = estimated.gas();
+      }
       fees = market.now().fees(prices);
-      cost = value.add(fees.cap().multiply(BigInteger.valueOf(TRANSFER_GAS)));
+      cost = value.add(fees.cap().multiply(BigInteger.valueOf(gas)));
       id = chainId();
       funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
@@ -229,15 +298,7 @@ public final class EthereumSender implements ChainSender {
     }
     long nonce = funds.next();
     EthTransaction tx =
-        new EthTransaction(
-            id,
-            nonce,
-            payout.source(),
-            payout.to().value(),
-            payout.amount().toUnits(payout.asset().decimals()),
-            TRANSFER_GAS,
-            fees,
-            "0x");
+        new EthTransaction(id, nonce, payout.source(), target, value, gas, fees, data);
     String raw;
     try {
       raw = signers.sign(tx);
@@ -252,7 +313,158 @@ public final class EthereumSender implements ChainSender {
     }
     String txid = txidOf(raw);
     funds.spend(nonce, cost);
+    if (token) {
+      tokens.spend(source, target, nonce, units);
+    }
     return new Preparation.Signed(txid, raw, nonce, List.of(), fees.cap());
+  }
+
+  /**
+   * Checks the contracts this sender calls against the chain: the multi-send address holds the
+   * contract's code (both its functions), each token answers {@code decimals()} as configured. A
+   * mismatch refuses to run: a wrong address would take payouts' money and tell nothing, wrong
+   * decimals would pay another amount.
+   *
+   * @throws IllegalStateException naming what does not match
+   */
+  public void checkContracts(java.util.Collection<io.txgw.common.model.Asset> configured)
+      throws RpcException, InterruptedException {
+    if (multiSend != null) {
+      JsonNode code = rpc.call("eth_getCode", multiSend, "latest");
+      String hex = code == null ? "" : code.asText("").toLowerCase(java.util.Locale.ROOT);
+      if (!hex.contains(MultiSend.SEND_TOKEN.substring(2))
+          || !hex.contains(MultiSend.SEND_ETHER.substring(2))) {
+        throw new IllegalStateException(
+            "TXGW_ETH_MULTISEND " + multiSend + " holds no multi-send contract on this chain");
+      }
+    }
+    for (io.txgw.common.model.Asset asset : configured) {
+      com.fasterxml.jackson.databind.node.ObjectNode call =
+          io.txgw.common.json.Json.mapper().createObjectNode();
+      call.put("to", asset.contract());
+      call.put("data", "0x313ce567"); // decimals()
+      String word;
+      try {
+        word = rpc.call("eth_call", call, "latest").asText("");
+      } catch (RpcException e) {
+        if (e.kind() != RpcException.Kind.NODE_ERROR) {
+          throw e;
+        }
+        word = "";
+      }
+      if (!word.matches("0x[0-9a-fA-F]{64}")
+          || new BigInteger(word.substring(2), 16).intValue() != asset.decimals()
+          || new BigInteger(word.substring(2), 16).bitLength() > 8) {
+        throw new IllegalStateException(
+            "TXGW_ASSETS: "
+                + asset.symbol()
+                + " at "
+                + asset.contract()
+                + " does not answer decimals() "
+                + asset.decimals()
+                + " on this chain (it answered "
+                + word
+                + ")");
+      }
+    }
+  }
+
+  /** Per payout at most this much gas in a multi-send call: a token transfer's cap. */
+  private static final long GAS_PER_PAYOUT = TokenTransfers.GAS_CAP;
+
+  /**
+   * The most gas one transaction may use where EIP-7825 holds (2^24), less a margin: above it nodes
+   * refuse the transaction, and a journaled one would hold its account's nonce for ever.
+   */
+  static final long MAX_CALL_GAS = 16_000_000;
+
+  /**
+   * What a multi-send call of {@code payouts} may use: their share, under the per-transaction limit
+   * and half the head block's gas limit (a call needing more is refused, and its payouts go one by
+   * one).
+   */
+  private static long callGasCap(int payouts, FeeMarket.Market market) {
+    long cap = Math.min(GAS_PER_PAYOUT * payouts, MAX_CALL_GAS);
+    return market.blockGasLimit() > 0 ? Math.min(cap, market.blockGasLimit() / 2) : cap;
+  }
+
+  /**
+   * One call of the multi-send contract paying every payout: all of one account and one asset (the
+   * round plans them so).
+   */
+  private Preparation prepareMany(String source, List<Payout> payouts)
+      throws NodeUnavailableException, InterruptedException {
+    io.txgw.common.model.Asset asset = payouts.get(0).asset();
+    List<String> to = new java.util.ArrayList<>();
+    List<BigInteger> amounts = new java.util.ArrayList<>();
+    for (Payout p : payouts) {
+      if (!p.asset().equals(asset)) {
+        throw new IllegalArgumentException("a multi-send call pays one asset");
+      }
+      if (p.to().value().equalsIgnoreCase(multiSend)) {
+        // Sent to itself, it would move nothing: refused alone, with a reason.
+        return new Preparation.Refused("a recipient is the multi-send contract: each alone");
+      }
+      to.add(p.to().value());
+      amounts.add(p.amount().toUnits(asset.decimals()));
+    }
+    boolean token = !asset.isNative();
+    BigInteger total = amounts.stream().reduce(BigInteger.ZERO, BigInteger::add);
+    String data =
+        token
+            ? MultiSend.tokenCall(asset.contract(), to, amounts)
+            : MultiSend.etherCall(to, amounts);
+    BigInteger value = token ? BigInteger.ZERO : total;
+    EthFees fees;
+    long id;
+    long gas;
+    AccountFunds funds;
+    BigInteger cost;
+    try {
+      if (token) {
+        BigInteger held = tokens.left(source, asset.contract(), false);
+        if (held == null || held.compareTo(total) < 0) {
+          return new Preparation.Refused("insufficient funds for one call of all: each alone");
+        }
+        if (!tokens.unlimited(source, asset.contract(), multiSend)) {
+          return new Preparation.Refused(
+              "the multi-send contract is not approved to move " + asset.symbol() + ": each alone");
+        }
+      }
+      FeeMarket.Market now = market.now();
+      TokenTransfers.Gas estimated =
+          tokens.estimate(source, multiSend, data, value, callGasCap(payouts.size(), now));
+      if (estimated.refusal() != null) {
+        return new Preparation.Refused(estimated.refusal());
+      }
+      gas = estimated.gas();
+      fees = now.fees(prices);
+      cost = value.add(fees.cap().multiply(BigInteger.valueOf(gas)));
+      id = chainId();
+      funds = fundsOf(source);
+      if (funds.left().compareTo(cost) < 0) {
+        return new Preparation.Refused("insufficient funds for one call of all: each alone");
+      }
+    } catch (RpcException e) {
+      throw new NodeUnavailableException(
+          "cannot prepare " + payouts.size() + " payouts on " + nodeName() + ": " + e.getMessage(),
+          e);
+    }
+    long nonce = funds.next();
+    String raw;
+    try {
+      raw = signers.sign(new EthTransaction(id, nonce, source, multiSend, value, gas, fees, data));
+    } catch (SigningException e) {
+      if (e.lasting()) {
+        return new Preparation.Refused(e.getMessage());
+      }
+      throw new NodeUnavailableException("cannot sign a multi-send call: " + e.getMessage(), e);
+    }
+    funds.spend(nonce, cost);
+    if (token) {
+      tokens.spend(source, asset.contract(), nonce, total);
+    }
+    return new Preparation.Signed(txidOf(raw), raw, nonce, List.of(), fees.cap());
   }
 
   private static String txidOf(String raw) {
@@ -262,6 +474,7 @@ public final class EthereumSender implements ChainSender {
   @Override
   public void forget(String account) {
     accounts.remove(account);
+    tokens.forget(account);
   }
 
   /**
@@ -272,7 +485,8 @@ public final class EthereumSender implements ChainSender {
   @Override
   public Replacement replace(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
-    if (unit.nonce() == null || unit.payouts().size() != 1) {
+    if (unit.nonce() == null
+        || (unit.payouts().size() != 1 && decoded(unit.rawTransaction()) == null)) {
       return new Replacement.NotNow("not a transaction this sender signed");
     }
     try {
@@ -299,18 +513,33 @@ public final class EthereumSender implements ChainSender {
       if (wanted.isEmpty()) {
         return new Replacement.AtCeiling(old.cap());
       }
-      JournalEntry.Item item = unit.payouts().get(0);
-      BigInteger value = item.amount().toUnits(Chain.ETH.nativeAsset().decimals());
-      EthTransaction tx =
-          new EthTransaction(
-              chainId(),
-              unit.nonce(),
-              unit.source(),
-              item.to().value(),
-              value,
-              TRANSFER_GAS,
-              wanted.get(),
-              "0x");
+      // The same payment: recipient (or token), value, gas and call data as journaled.
+      SignedTransactions.Decoded current = decoded(unit.rawTransaction());
+      EthTransaction tx;
+      if (current != null) {
+        tx =
+            new EthTransaction(
+                chainId(),
+                unit.nonce(),
+                unit.source(),
+                current.to(),
+                current.value(),
+                current.gas(),
+                wanted.get(),
+                current.data());
+      } else {
+        JournalEntry.Item item = unit.payouts().get(0);
+        tx =
+            new EthTransaction(
+                chainId(),
+                unit.nonce(),
+                unit.source(),
+                item.to().value(),
+                item.amount().toUnits(Chain.ETH.nativeAsset().decimals()),
+                TRANSFER_GAS,
+                wanted.get(),
+                "0x");
+      }
       String raw = signers.sign(tx);
       AccountFunds funds = accounts.get(unit.source());
       if (funds != null) {
@@ -352,12 +581,37 @@ public final class EthereumSender implements ChainSender {
     return fees instanceof EthFees.Dynamic d ? d.maxPriorityFeePerGas() : fees.cap();
   }
 
+  /** A journaled transaction's fields; null when its bytes are not one this sender signs. */
+  private static SignedTransactions.Decoded decoded(String raw) {
+    if (raw == null) {
+      return null;
+    }
+    try {
+      return SignedTransactions.decode(raw);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The bytes of the unit's transaction {@code txid}: its current one or one it replaced. */
+  private static String rawOf(JournalEntry unit, String txid) {
+    if (txid.equalsIgnoreCase(unit.txid())) {
+      return unit.rawTransaction();
+    }
+    for (JournalEntry.Attempt earlier : unit.replaced()) {
+      if (txid.equalsIgnoreCase(earlier.txid())) {
+        return earlier.rawTransaction();
+      }
+    }
+    return null;
+  }
+
   /** The fees a journaled transaction was signed with: its bytes, else the journaled price. */
   private static EthFees feesOf(String raw, BigInteger journaled) {
     if (raw != null) {
       try {
         return SignedTransactions.decode(raw).fees();
-      } catch (IllegalArgumentException e) {
+      } catch (RuntimeException e) {
         log.debug("journaled transaction not decoded: {}", e.getMessage());
       }
     }
@@ -367,9 +621,10 @@ public final class EthereumSender implements ChainSender {
   /** Whether the market now asks more than {@code old} pays. */
   private static boolean underpriced(EthFees old, FeeMarket.Market now) {
     if (old instanceof EthFees.Dynamic d && now.dynamic()) {
-      EthFees asked = now.fees(new GasPrices(null));
-      return asked.cap().compareTo(d.maxFeePerGas()) > 0
-          || now.tip().compareTo(d.maxPriorityFeePerGas()) > 0;
+      // Under the next base fee with the market's tip, or tipping less than the market: a rise of
+      // the base fee that still leaves it includable is no reason to pay more.
+      return d.maxFeePerGas().compareTo(now.baseFee().add(now.tip())) < 0
+          || d.maxPriorityFeePerGas().compareTo(now.tip()) < 0;
     }
     return now.gasPrice().compareTo(old.cap()) > 0;
   }
@@ -484,15 +739,19 @@ public final class EthereumSender implements ChainSender {
     // used again.
     usedSince.remove(unit.unitId());
     if (used == nonce && stranded(unit)) {
-      // First in line for a while and still not mined: a development node's pool can strand a
-      // transaction that arrived while an earlier nonce was being replaced. Only this transaction
-      // is dropped, and the same bytes are sent again at once.
+      // First in line for a while and still not mined: a development node's pool can strand an
+      // account's transactions. anvil, seen here, holds them "queued" behind a predecessor it
+      // never learns was mined, after they arrived out of nonce order (two consumers across a
+      // takeover, or an earlier nonce being replaced), and then answers a resend "already
+      // imported". The account's pooled transactions are all removed, and this one sent again at
+      // once; the account's later units send their same bytes again after it in this round.
       log.warn("unit {}: not mined at nonce {}; sending it again", unit.unitId(), nonce);
-      if (dropFromPool(unit.txid())) {
+      if (dropFromPool(unit)) {
         try {
           rpc.call("eth_sendRawTransaction", unit.rawTransaction());
         } catch (RpcException e) {
-          log.debug("unit {}: resend answered {}", unit.unitId(), e.toString());
+          // Decides nothing (wordings differ), but tells an operator why the node holds it not.
+          log.warn("unit {}: the node answered the resend: {}", unit.unitId(), e.getMessage());
         }
         mined = minedAny(unit);
         if (mined != null) {
@@ -521,10 +780,17 @@ public final class EthereumSender implements ChainSender {
     if (funds != null) {
       funds.mined(unit.nonce());
     }
+    tokens.mined(unit.source(), unit.nonce());
     String status = receipt.path("status").asText("0x1");
     BlockRef block = blockOf(receipt);
     if ("0x0".equals(status)) {
       return SendOutcome.reverted(txid, "transaction " + txid + " reverted in the chain", block);
+    }
+    SignedTransactions.Decoded tx = decoded(rawOf(unit, txid));
+    String unpaid = tx == null ? null : TokenTransfers.unpaid(receipt, tx);
+    if (unpaid != null) {
+      log.warn("unit {}: {}", unit.unitId(), unpaid);
+      return SendOutcome.unknown(txid, unpaid);
     }
     return SendOutcome.mined(txid, block);
   }
@@ -560,10 +826,21 @@ public final class EthereumSender implements ChainSender {
     }
   }
 
-  /** Drops one transaction from a development node's pool; false on nodes without the method. */
-  private boolean dropFromPool(String txid) throws InterruptedException {
+  /**
+   * Empties a development node's pool of the unit's account (only the unit's transaction where the
+   * node cannot do more); false on nodes without such methods. Nothing is lost: every pooled
+   * transaction of the account is a journaled unit of this consumer's (it holds the account's
+   * lease), sent again with the same bytes.
+   */
+  private boolean dropFromPool(JournalEntry unit) throws InterruptedException {
     try {
-      rpc.call("anvil_dropTransaction", txid);
+      rpc.call("anvil_removePoolTransactions", unit.source());
+      return true;
+    } catch (RpcException e) {
+      log.debug("node cannot empty an account's pool: {}", e.getMessage());
+    }
+    try {
+      rpc.call("anvil_dropTransaction", unit.txid());
       return true;
     } catch (RpcException e) {
       log.debug("node cannot drop a pooled transaction: {}", e.getMessage());

@@ -37,8 +37,9 @@ final class FeeMarket {
    * @param tip the tip to offer (type 2 only)
    * @param gasPrice what a legacy transaction should pay: the node's gas price, or base fee and tip
    *     on a type-2 chain
+   * @param blockGasLimit the head block's gas limit; 0 when the node did not say
    */
-  record Market(BigInteger baseFee, BigInteger tip, BigInteger gasPrice) {
+  record Market(BigInteger baseFee, BigInteger tip, BigInteger gasPrice, long blockGasLimit) {
     boolean dynamic() {
       return baseFee != null;
     }
@@ -92,22 +93,34 @@ final class FeeMarket {
       history = null;
     }
     JsonNode baseFees = history == null ? null : history.path("baseFeePerGas");
-    BigInteger head = history == null ? null : headBaseFee();
-    if (baseFees == null || !baseFees.isArray() || baseFees.isEmpty() || head == null) {
+    JsonNode block = history == null ? null : headBlock();
+    JsonNode fee = block == null ? null : block.get("baseFeePerGas");
+    JsonNode limit = block == null ? null : block.get("gasLimit");
+    long gasLimit = limit == null || limit.isNull() ? 0 : quantity(limit).longValue();
+    if (baseFees == null
+        || !baseFees.isArray()
+        || baseFees.isEmpty()
+        || fee == null
+        || fee.isNull()) {
       // No base fee in the head block: a chain before London, priced by one gas price.
       BigInteger price = quantity(rpc.call("eth_gasPrice"));
-      return new Market(null, null, price);
+      return new Market(null, null, price, gasLimit);
     }
     BigInteger next = quantity(baseFees.get(baseFees.size() - 1));
     BigInteger tip = medianTip(history).max(MIN_TIP);
-    return new Market(next, tip, next.add(tip));
+    return new Market(next, tip, next.add(tip), gasLimit);
   }
 
-  /** The head block's base fee; null when it has none (a chain before London). */
-  private BigInteger headBaseFee() throws RpcException, InterruptedException {
-    JsonNode block = rpc.call("eth_getBlockByNumber", "latest", false);
-    JsonNode fee = block == null ? null : block.get("baseFeePerGas");
-    return fee == null || fee.isNull() ? null : quantity(fee);
+  /** The head block; null when the node will not say (then it is priced the legacy way). */
+  private JsonNode headBlock() throws RpcException, InterruptedException {
+    try {
+      return rpc.call("eth_getBlockByNumber", "latest", false);
+    } catch (RpcException e) {
+      if (e.kind() != RpcException.Kind.NODE_ERROR) {
+        throw e;
+      }
+      return null;
+    }
   }
 
   /** The median of the blocks' median tips, counting only blocks that held transactions. */

@@ -66,6 +66,10 @@ public final class NodePool implements Closeable {
   private final Map<String, NodeSpec> unusable = new ConcurrentSkipListMap<>();
   private final ScheduledExecutorService checker;
   private volatile Endpoint primary;
+
+  /** The chain id every Ethereum node must serve; 0 until the consumer knows it. */
+  private volatile long expectedChainId;
+
   private volatile boolean pauseLogged;
 
   /** One node: its spec, clients for its ports, its gate, and what the last check saw. */
@@ -79,6 +83,9 @@ public final class NodePool implements Closeable {
     volatile Boolean healthy;
 
     volatile long height = -1;
+
+    /** The chain id it serves (Ethereum), once asked; a node on another chain takes no calls. */
+    volatile Long chainId;
 
     Endpoint(NodeSpec spec, JsonRpcClient node, JsonRpcClient wallet, NodeLimiter limiter) {
       this.spec = spec;
@@ -175,6 +182,7 @@ public final class NodePool implements Closeable {
         Endpoint kept = new Endpoint(spec, old.node, old.wallet, old.limiter);
         kept.healthy = old.healthy;
         kept.height = old.height;
+        kept.chainId = old.chainId;
         endpoints.put(spec.name(), kept);
       } else {
         Endpoint built = admit(spec, old);
@@ -260,6 +268,22 @@ public final class NodePool implements Closeable {
       // A node could not be checked without a share; now it can, without waiting a period.
       checker.execute(this::checkHealth);
     }
+  }
+
+  /**
+   * From now on, only nodes serving {@code chainId} take calls: one serving another chain leaves
+   * the rotation at once, and is never let in (a receipt it lacks, or a nonce it counts, would be
+   * taken for this chain's).
+   */
+  public void expectChainId(long chainId) {
+    expectedChainId = chainId;
+    for (Endpoint e : endpoints.values()) {
+      Long served = e.chainId;
+      if (served != null && served != chainId) {
+        setHealth(e, false, "serves chain id " + served + ", not " + chainId);
+      }
+    }
+    choosePrimary();
   }
 
   /** Calls on the node port of the primary. */
@@ -348,6 +372,12 @@ public final class NodePool implements Closeable {
           continue;
         }
         try {
+          String wrong = wrongChain(e);
+          if (wrong != null) {
+            // Left out of the heights too: another chain's height says nothing of this one.
+            setHealth(e, false, wrong);
+            continue;
+          }
           heights.put(e, height(e.node));
         } catch (RpcException ex) {
           if (ex.kind() != RpcException.Kind.HELD_BACK) {
@@ -388,6 +418,33 @@ public final class NodePool implements Closeable {
         log.warn("{} node {} out of rotation: {}", chain, e.spec.name(), why);
       }
     }
+  }
+
+  /**
+   * Why an Ethereum node may not take calls for its chain; null when it may. Its chain id is asked
+   * once per connection.
+   */
+  private String wrongChain(Endpoint e) throws RpcException, InterruptedException {
+    if (chain != Chain.ETH) {
+      return null;
+    }
+    Long served = e.chainId;
+    if (served == null) {
+      JsonNode answer = e.node.call("eth_chainId");
+      if (answer == null || !answer.isTextual() || !answer.asText().startsWith("0x")) {
+        throw new RpcException(RpcException.Kind.MALFORMED, null, 200, "no chain id", null);
+      }
+      try {
+        served = new BigInteger(answer.asText().substring(2), 16).longValueExact();
+      } catch (ArithmeticException | NumberFormatException ex) {
+        throw new RpcException(RpcException.Kind.MALFORMED, null, 200, "no chain id", null);
+      }
+      e.chainId = served;
+    }
+    long expected = expectedChainId;
+    return expected == 0 || served == expected
+        ? null
+        : "serves chain id " + served + ", not " + expected;
   }
 
   private long height(JsonRpcClient node) throws RpcException, InterruptedException {

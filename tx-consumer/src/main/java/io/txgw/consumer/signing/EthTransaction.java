@@ -9,7 +9,7 @@ import java.util.Objects;
  * must return exactly this, which {@link SignedTransactions#checked} verifies.
  *
  * @param from the paying account, 0x-prefixed hex (any case)
- * @param to the recipient or called contract
+ * @param to the recipient or called contract; {@code 0x} creates a contract
  * @param data call data, {@code 0x} for a plain transfer
  */
 public record EthTransaction(

@@ -67,12 +67,22 @@ public final class KeystoreSigner implements EthSigner {
         Credentials key;
         try {
           WalletFile wallet = mapper.readValue(file.toFile(), WalletFile.class);
+          bounded(wallet);
           key = Credentials.create(Wallet.decrypt(password.reveal(), wallet));
-        } catch (CipherException | IOException | RuntimeException e) {
-          // The cause's message names the check that failed ("Invalid password provided"),
-          // never the password.
+        } catch (CipherException e) {
+          // Names the check that failed ("Invalid password provided"), never the password.
           throw new IllegalArgumentException(
               "cannot open keystore file " + file + ": " + e.getMessage(), null);
+        } catch (IOException | RuntimeException e) {
+          // Only the kind of failure: a parser's message quotes the content it stumbled on, which
+          // may be a key saved in the clear.
+          throw new IllegalArgumentException(
+              "cannot open keystore file "
+                  + file
+                  + ": not a V3 key file ("
+                  + e.getClass().getSimpleName()
+                  + ")",
+              null);
         }
         String address = EthTransaction.lower(key.getAddress());
         if (keys.put(address, key) != null) {
@@ -97,6 +107,18 @@ public final class KeystoreSigner implements EthSigner {
       held.put(EthTransaction.lower(credentials.getAddress()), credentials);
     }
     return new KeystoreSigner(held);
+  }
+
+  /**
+   * scrypt's memory is 128 x n x r bytes: a file asking more than the standard parameters (n
+   * 262,144, r 8: 256 MB) is refused before it is opened.
+   */
+  private static void bounded(WalletFile wallet) throws CipherException {
+    if (wallet.getCrypto() != null
+        && wallet.getCrypto().getKdfparams() instanceof WalletFile.ScryptKdfParams scrypt
+        && (scrypt.getN() > 262_144 || scrypt.getR() > 8 || scrypt.getP() > 16)) {
+      throw new CipherException("its scrypt parameters ask more memory than a standard key file");
+    }
   }
 
   @Override

@@ -11,20 +11,18 @@ import java.util.TreeSet;
 
 /**
  * Signs through {@code eth_signTransaction}: the interface of remote signers (Web3Signer,
- * EthSigner, Clef) and of nodes that hold unlocked keys (geth, anvil). Its answer is trusted for
- * nothing: it must decode to exactly the transaction asked, signed by the paying account.
+ * EthSigner) and of nodes that hold unlocked keys (geth, anvil). Its answer is trusted for nothing:
+ * it must decode to exactly the transaction asked, signed by the paying account.
  */
 public final class RpcSigner implements EthSigner {
   private final Rpc rpc;
   private final String name;
   private final Set<String> accounts;
-  private final boolean errorsLast;
 
-  private RpcSigner(Rpc rpc, String name, Set<String> accounts, boolean errorsLast) {
+  private RpcSigner(Rpc rpc, String name, Set<String> accounts) {
     this.rpc = rpc;
     this.name = name;
     this.accounts = accounts;
-    this.errorsLast = errorsLast;
   }
 
   /**
@@ -32,13 +30,14 @@ public final class RpcSigner implements EthSigner {
    * with an error will not sign for that account (it holds no key): the payout is refused.
    */
   public static RpcSigner node(Rpc node) {
-    return new RpcSigner(node, "the node", null, true);
+    return new RpcSigner(node, "the node", null);
   }
 
   /**
    * A remote signer for {@code accounts}; empty asks it which it holds ({@code eth_accounts}) now.
-   * Its errors make a payout wait rather than fail: which accounts it signs for was settled here,
-   * so a later error is the service's trouble, not the payout's.
+   * As with the node, a refusal it answers (a JSON-RPC error: a key removed, a policy refusing the
+   * recipient) refuses the payout, with nothing signed; a signer that cannot be reached or answers
+   * nothing usable makes it wait.
    */
   public static RpcSigner remote(Rpc signer, Set<String> accounts)
       throws RpcException, InterruptedException {
@@ -53,7 +52,7 @@ public final class RpcSigner implements EthSigner {
     } else {
       accounts.forEach(a -> held.add(EthTransaction.lower(a)));
     }
-    return new RpcSigner(signer, "remote signer " + signer.name(), Set.copyOf(held), false);
+    return new RpcSigner(signer, "remote signer " + signer.name(), Set.copyOf(held));
   }
 
   @Override
@@ -75,7 +74,10 @@ public final class RpcSigner implements EthSigner {
   public String sign(EthTransaction tx) throws SigningException, InterruptedException {
     ObjectNode request = Json.mapper().createObjectNode();
     request.put("from", tx.from());
-    request.put("to", tx.to());
+    if (!tx.to().equals("0x")) {
+      // "0x" creates a contract: no recipient at all.
+      request.put("to", tx.to());
+    }
     request.put("value", hex(tx.value()));
     request.put("gas", hex(BigInteger.valueOf(tx.gas())));
     request.put("nonce", hex(BigInteger.valueOf(tx.nonce())));
@@ -94,7 +96,8 @@ public final class RpcSigner implements EthSigner {
     try {
       signed = rpc.call("eth_signTransaction", request);
     } catch (RpcException e) {
-      boolean lasting = errorsLast && e.kind() == RpcException.Kind.NODE_ERROR;
+      // A refusal it answered is lasting; no answer is not.
+      boolean lasting = e.kind() == RpcException.Kind.NODE_ERROR;
       throw new SigningException(
           name + " did not sign: " + (lasting ? e.reason() : e.getMessage()), lasting, e);
     }

@@ -5,11 +5,14 @@ import java.security.SignatureException;
 import java.util.ArrayList;
 import java.util.List;
 import org.web3j.crypto.RawTransaction;
+import org.web3j.crypto.Sign;
 import org.web3j.crypto.SignedRawTransaction;
 import org.web3j.crypto.TransactionDecoder;
+import org.web3j.crypto.TransactionEncoder;
 import org.web3j.crypto.transaction.type.ITransaction;
 import org.web3j.crypto.transaction.type.Transaction1559;
 import org.web3j.crypto.transaction.type.TransactionType;
+import org.web3j.utils.Numeric;
 
 /**
  * Reads signed Ethereum transactions back, so that what a signer returned is what was asked: a
@@ -39,7 +42,8 @@ public final class SignedTransactions {
     Decoded got;
     try {
       got = decode(raw);
-    } catch (IllegalArgumentException e) {
+    } catch (RuntimeException e) {
+      // Bytes no node would take: nothing that could be mined exists, and asking again may help.
       throw new SigningException(
           signer + " returned no readable signed transaction: " + e.getMessage(), false);
     }
@@ -65,10 +69,15 @@ public final class SignedTransactions {
     }
   }
 
+  /** Half the order of secp256k1: nodes take only signatures with an s no larger (EIP-2). */
+  private static final BigInteger HALF_ORDER = Sign.CURVE_PARAMS.getN().shiftRight(1);
+
   /**
-   * Decodes a signed legacy (EIP-155) or type-2 transaction.
+   * Decodes a signed legacy (EIP-155) or type-2 transaction in the one encoding nodes take.
    *
-   * @throws IllegalArgumentException when it is neither, unsigned, or not protected by a chain id
+   * @throws IllegalArgumentException when it is neither, unsigned, not protected by a chain id, or
+   *     not canonical: trailing bytes, an access list, a high s, an odd-length or padded encoding
+   *     (bytes a decoder reads but a node refuses would hold the account's nonce for ever)
    */
   public static Decoded decode(String raw) {
     RawTransaction tx;
@@ -80,12 +89,29 @@ public final class SignedTransactions {
     if (!(tx instanceof SignedRawTransaction signed)) {
       throw new IllegalArgumentException("the transaction is not signed");
     }
+    Sign.SignatureData signature = signed.getSignatureData();
+    if (new BigInteger(1, signature.getS()).compareTo(HALF_ORDER) > 0) {
+      throw new IllegalArgumentException("its signature's s is not the low one nodes take");
+    }
+    if (tx.getTransaction() instanceof Transaction1559 typed
+        && typed.getAccessList() != null
+        && !typed.getAccessList().isEmpty()) {
+      throw new IllegalArgumentException("it carries an access list, never asked for");
+    }
+    String again = Numeric.toHexString(TransactionEncoder.encode(tx, signature));
+    if (!again.equalsIgnoreCase(raw)) {
+      throw new IllegalArgumentException("it is not in the one encoding nodes take");
+    }
     ITransaction body = tx.getTransaction();
     EthFees fees;
     long chainId;
     if (tx.getType() == TransactionType.EIP1559 && body instanceof Transaction1559 dynamic) {
       fees = new EthFees.Dynamic(dynamic.getMaxFeePerGas(), dynamic.getMaxPriorityFeePerGas());
       chainId = dynamic.getChainId();
+      byte[] v = signature.getV();
+      if (v.length != 1 || (v[0] != 27 && v[0] != 28)) {
+        throw new IllegalArgumentException("its y-parity is neither 0 nor 1");
+      }
     } else if (tx.getType() == TransactionType.LEGACY) {
       fees = new EthFees.Legacy(tx.getGasPrice());
       Long id = signed.getChainId();

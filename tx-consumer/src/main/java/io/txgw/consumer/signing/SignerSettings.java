@@ -50,15 +50,21 @@ public record SignerSettings(
     Set<String> signerAccounts,
     boolean nodeSigns) {
 
-  static final Setting<Integer> CHAIN_ID =
-      Setting.integer(
+  static final Setting<Long> CHAIN_ID =
+      new Setting<>(
           "TXGW_ETH_CHAIN_ID",
-          0,
-          0,
-          Integer.MAX_VALUE,
           "the chain id every Ethereum transaction is signed for (1 mainnet); the node must serve"
               + " it or the consumer refuses to start. 0 takes the node's, allowed only when the"
-              + " node signs");
+              + " node signs",
+          "0",
+          v -> {
+            long id = Long.parseLong(v.trim());
+            if (id < 0) {
+              throw new IllegalArgumentException("must be a chain id, 0 or more");
+            }
+            return id;
+          },
+          false);
   static final Setting<String> KEYSTORE_DIR =
       Setting.string(
           "TXGW_ETH_KEYSTORE_DIR",
@@ -70,7 +76,7 @@ public record SignerSettings(
       Setting.string(
           "TXGW_ETH_SIGNER_URL",
           "",
-          "a remote signer's JSON-RPC URL (eth_signTransaction: Web3Signer, EthSigner, Clef)");
+          "a remote signer's JSON-RPC URL (eth_signTransaction: Web3Signer, EthSigner)");
   static final Setting<String> SIGNER_USER =
       Setting.string("TXGW_ETH_SIGNER_USER", "", "the remote signer's Basic-auth user, if any");
   public static final Setting<Secret> SIGNER_PASSWORD =
@@ -122,7 +128,7 @@ public record SignerSettings(
                 accounts.add(a);
               });
     }
-    Integer chainId = r.get(CHAIN_ID);
+    Long chainId = r.get(CHAIN_ID);
     SignerSettings s =
         new SignerSettings(
             chainId == null ? 0 : chainId,
@@ -146,14 +152,40 @@ public record SignerSettings(
     if (s.keystoreDir().isEmpty() && s.signerUrl().isEmpty() && !s.nodeSigns()) {
       r.problem("TXGW_ETH_NODE_SIGNS=false needs a keystore or a remote signer");
     }
-    if (!s.signerUrl().isEmpty()
-        && !s.signerUrl().startsWith("https://")
-        && !s.signerUrl().startsWith("http://127.0.0.1")
-        && !s.signerUrl().startsWith("http://localhost")) {
-      // Credentials and what is signed would cross the network in the clear.
-      r.problem("TXGW_ETH_SIGNER_URL must be https:// unless it is on loopback");
+    if (!s.signerUrl().isEmpty()) {
+      String problem = signerUrlProblem(s.signerUrl());
+      if (problem != null) {
+        r.problem("TXGW_ETH_SIGNER_URL " + problem);
+      }
     }
     return s;
+  }
+
+  /**
+   * Why a remote signer URL is refused; null when it is not. Plain http only to this machine:
+   * credentials and what is signed would otherwise cross the network in the clear.
+   */
+  static String signerUrlProblem(String url) {
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(url);
+    } catch (java.net.URISyntaxException e) {
+      return "is not a URL";
+    }
+    if (uri.getRawUserInfo() != null) {
+      return "must not carry credentials (use TXGW_ETH_SIGNER_USER and _PASSWORD)";
+    }
+    String host = uri.getHost();
+    if (host == null) {
+      return "names no host";
+    }
+    if ("https".equals(uri.getScheme())) {
+      return null;
+    }
+    boolean loopback = host.equals("localhost") || host.equals("127.0.0.1") || host.equals("[::1]");
+    return "http".equals(uri.getScheme()) && loopback
+        ? null
+        : "must be https:// unless it is on this machine (localhost, 127.0.0.1, [::1])";
   }
 
   private static String orEmpty(String value) {

@@ -572,8 +572,7 @@ class EthereumSenderTest {
   }
 
   @Test
-  void aTransactionFirstInLineThatStaysUnminedIsDroppedByItsHashAloneAndSentAgain()
-      throws Exception {
+  void aTransactionFirstInLineThatStaysUnminedIsSentAgainFromAnEmptiedPool() throws Exception {
     node.alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
@@ -582,16 +581,17 @@ class EthereumSenderTest {
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", MINED)
         .alwaysResult("eth_getTransactionCount", "\"0x5\"")
-        .result("anvil_dropTransaction", "null");
+        .result("anvil_removePoolTransactions", "null");
     assertThat(sender.broadcast(unit(5)).waits()).isTrue();
     assertThat(sender.broadcast(unit(5)).waits()).as("first in line since now").isTrue();
     clock.now = clock.now.plusSeconds(11);
     assertThat(sender.broadcast(unit(5))).isEqualTo(SendOutcome.broadcast(HASH));
-    // Only this transaction leaves the pool: the account's others (a new owner's) stay.
-    assertThat(node.calls("anvil_removePoolTransactions")).isEmpty();
-    assertThat(node.calls("anvil_dropTransaction"))
+    // anvil strands "queued" transactions that a drop of one leaves where they are: the account's
+    // pool is emptied, and every unit sends its same bytes again.
+    assertThat(node.calls("anvil_removePoolTransactions"))
         .singleElement()
-        .satisfies(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(HASH));
+        .satisfies(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(FROM));
+    assertThat(node.calls("anvil_dropTransaction")).isEmpty();
     assertThat(node.calls("eth_sendRawTransaction"))
         .hasSize(4)
         .allSatisfy(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(RAW));
@@ -705,6 +705,147 @@ class EthereumSenderTest {
     JournalEntry replaced =
         unit.replacedBy(again.txid(), again.rawTransaction(), again.feePerGas(), Instant.EPOCH);
     assertThat(sender.replace(replaced)).isInstanceOf(Replacement.NotNow.class);
+  }
+
+  private static final String TOKEN = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+
+  private static Payout tokenPayout(String id, String amount) {
+    return new Payout(
+        id,
+        "b1",
+        "acme",
+        Chain.ETH,
+        new io.txgw.common.model.Asset("TKN", 6, TOKEN),
+        FROM,
+        new Address(TO),
+        Amount.parse(amount),
+        null,
+        Instant.EPOCH);
+  }
+
+  /** A token balance of {@code units}, as one 32-byte word. */
+  private static String word(long units) {
+    return "\"0x" + String.format("%064x", units) + "\"";
+  }
+
+  @Test
+  void aTokenPayoutCallsTransferOnTheTokenWithEstimatedGasAndMovesNoCoin() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_call", word(3_000_000))
+        .alwaysResult("eth_estimateGas", "\"0xc350\""); // 50,000
+    Preparation.Signed signed =
+        (Preparation.Signed) sender.prepare(FROM, List.of(tokenPayout("t1", "2.5")));
+    var tx = io.txgw.consumer.signing.SignedTransactions.decode(signed.rawTransaction());
+    assertThat(tx.to()).isEqualTo(TOKEN);
+    assertThat(tx.value()).isZero();
+    assertThat(tx.gas()).isEqualTo(62_500L);
+    assertThat(tx.data())
+        .isEqualTo(
+            "0xa9059cbb"
+                + "0".repeat(24)
+                + TO.substring(2).toLowerCase()
+                + String.format("%064x", 2_500_000));
+    // The recipient's code is not asked for: a token's transfer runs none of it.
+    assertThat(node.calls("eth_getCode")).isEmpty();
+    // 3 tokens held, 2.5 spent by the first: the second is refused, the balance read again once.
+    assertThat(sender.prepare(FROM, List.of(tokenPayout("t2", "1"))))
+        .isInstanceOfSatisfying(
+            Preparation.Refused.class, r -> assertThat(r.reason()).contains("TKN"));
+    assertThat(node.calls("eth_call")).hasSize(2);
+  }
+
+  @Test
+  void aTokenTransferTheNodeSaysWouldRevertIsRefusedWithNothingSigned() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_call", word(3_000_000))
+        .alwaysError("eth_estimateGas", 3, "execution reverted: paused");
+    assertThat(sender.prepare(FROM, List.of(tokenPayout("t1", "1"))))
+        .isInstanceOfSatisfying(
+            Preparation.Refused.class,
+            r -> assertThat(r.reason()).contains("would revert").contains("paused"));
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void aMinedTokenTransferIsPaidOnlyWithATransferLogOfExactlyItsAmount() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_call", word(3_000_000))
+        .alwaysResult("eth_estimateGas", "\"0xc350\"");
+    Preparation.Signed signed =
+        (Preparation.Signed) sender.prepare(FROM, List.of(tokenPayout("t1", "2.5")));
+    JournalEntry unit =
+        new JournalEntry(
+            "ETH:" + signed.txid(),
+            Chain.ETH,
+            FROM,
+            signed.txid(),
+            signed.rawTransaction(),
+            0L,
+            JournalEntry.State.PREPARED,
+            List.of(item()),
+            Instant.EPOCH,
+            Instant.EPOCH);
+    String log =
+        "{\"address\":\""
+            + TOKEN
+            + "\",\"topics\":[\""
+            + "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef\",\"0x"
+            + "0".repeat(24)
+            + FROM.substring(2).toLowerCase()
+            + "\",\"0x"
+            + "0".repeat(24)
+            + TO.substring(2).toLowerCase()
+            + "\"],\"data\":\"0x%064x\"}";
+    String receipt = "{\"transactionHash\":\"%s\",\"status\":\"0x1\",\"logs\":[" + log + "]}";
+    node.result("eth_sendRawTransaction", "\"" + signed.txid() + "\"")
+        .result("eth_getTransactionReceipt", String.format(receipt, signed.txid(), 2_500_000))
+        .result("eth_sendRawTransaction", "\"" + signed.txid() + "\"")
+        .result("eth_getTransactionReceipt", String.format(receipt, signed.txid(), 2_400_000));
+    assertThat(sender.broadcast(unit).status()).isEqualTo(PayoutStatus.BROADCAST);
+    sender.reset();
+    // A token that moved another amount (a fee on transfer): not taken as paid.
+    SendOutcome short_ = sender.broadcast(unit);
+    assertThat(short_.status()).isEqualTo(PayoutStatus.UNKNOWN);
+    assertThat(short_.error()).contains("no Transfer of 2500000");
+  }
+
+  private static final String MULTISEND = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
+
+  @Test
+  void payoutsOfOneAccountAreOneCallOfTheMultiSendContractPayingTheirSumAndNoMore()
+      throws Exception {
+    sender.withMultiSend(MULTISEND, 10);
+    assertThat(sender.maxPayoutsPerUnit()).isEqualTo(10);
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysResult("eth_estimateGas", "\"0x186a0\""); // 100,000
+    Preparation.Signed signed =
+        (Preparation.Signed)
+            sender.prepare(
+                FROM, List.of(payout("m1", "1"), payout("m2", "0.5"), payout("m3", "0.25")));
+    var tx = io.txgw.consumer.signing.SignedTransactions.decode(signed.rawTransaction());
+    assertThat(tx.to()).isEqualTo(MULTISEND);
+    assertThat(tx.value()).isEqualTo(new BigInteger("1750000000000000000"));
+    assertThat(tx.gas()).isEqualTo(125_000L);
+    MultiSend.Payments paid = MultiSend.decode(tx.data());
+    assertThat(paid.token()).isNull();
+    assertThat(paid.to()).containsOnly(TO.toLowerCase());
+    assertThat(paid.total()).isEqualTo(tx.value());
+    // Recipients' code is left to the contract, which refuses any (they are paid alone), not
+    // asked of the node one by one.
+    assertThat(node.calls("eth_getCode")).isEmpty();
+  }
+
+  @Test
+  void aMultiSendCallTheNodeSaysWouldRevertIsRefusedSoItsPayoutsArePreparedAlone()
+      throws Exception {
+    sender.withMultiSend(MULTISEND, 10);
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
+        .alwaysError("eth_estimateGas", 3, "execution reverted: CodeRecipient");
+    assertThat(sender.prepare(FROM, List.of(payout("m1", "1"), payout("m2", "1"))))
+        .isInstanceOfSatisfying(
+            Preparation.Refused.class,
+            r -> assertThat(r.reason()).contains("would revert").contains("CodeRecipient"));
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
   }
 
   @Test

@@ -116,6 +116,40 @@ class NodeRoutingTest {
     JsonRpcClient.shutdown(http);
   }
 
+  /** Height {@code 0x10} and chain id {@code chainHex}. */
+  private static Dispatcher onChain(String chainHex) {
+    return new Dispatcher() {
+      @Override
+      public MockResponse dispatch(RecordedRequest request) {
+        String body = request.getBody().utf8();
+        String result = body.contains("eth_chainId") ? chainHex : "0x10";
+        return new MockResponse.Builder()
+            .body("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"" + result + "\"}")
+            .build();
+      }
+    };
+  }
+
+  @Test
+  void anEthereumNodeServingAnotherChainTakesNoCallsEvenWhenItIsTheHeavierOne() throws Exception {
+    nodeA.setDispatcher(onChain("0x1"));
+    nodeB.setDispatcher(onChain("0xa"));
+    new NodeRegistry(admin).put(spec("b", nodeB, 50, 900));
+    NodePool pool = startRouting();
+    await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(pool.primaryName()));
+    // Told the chain: b serves chain 10, so it leaves at once, and a takes the calls.
+    pool.expectChainId(1);
+    assertThat(pool.primaryName()).isEqualTo("a");
+    assertThat(pool.endpoints().get("b").healthy()).isFalse();
+    // And it stays out, check after check.
+    await()
+        .during(Duration.ofMillis(600))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> "a".equals(pool.primaryName()));
+    pool.expectChainId(5);
+    assertThat(pool.primaryName()).isNull();
+  }
+
   @Test
   void cutOffFromZooKeeperTheConsumerKeepsItsShareWhileTheSessionMayLiveThenHoldsNone()
       throws Exception {

@@ -11,6 +11,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.web3j.crypto.Credentials;
 import org.web3j.crypto.RawTransaction;
+import org.web3j.crypto.Sign;
+import org.web3j.crypto.SignedRawTransaction;
+import org.web3j.crypto.TransactionDecoder;
 import org.web3j.crypto.TransactionEncoder;
 import org.web3j.utils.Numeric;
 
@@ -65,6 +68,33 @@ class SignedTransactionsTest {
                 31337, 3, otherAccount, TO, BigInteger.TEN, 21_000, ASKED.fees(), "0x"));
     assertThatThrownBy(() -> SignedTransactions.checked(ASKED, raw, "node"))
         .hasMessageContaining("from " + otherAccount);
+  }
+
+  @Test
+  void bytesThatDecodeButThatNodesRefuseAreNotTaken() throws Exception {
+    // Trailing bytes after the transaction.
+    String raw = keys.sign(ASKED);
+    assertThatThrownBy(() -> SignedTransactions.checked(ASKED, raw + "00", "signer"))
+        .isInstanceOfSatisfying(SigningException.class, e -> assertThat(e.lasting()).isFalse());
+    // The same signature with the high s (and the other parity): it recovers the same sender, and
+    // nodes refuse it (EIP-2).
+    EthTransaction legacy = ASKED.withFees(new EthFees.Legacy(BigInteger.valueOf(100)));
+    String low = keys.sign(legacy);
+    SignedRawTransaction decoded = (SignedRawTransaction) TransactionDecoder.decode(low);
+    Sign.SignatureData sig = decoded.getSignatureData();
+    BigInteger n = Sign.CURVE_PARAMS.getN();
+    BigInteger v = new BigInteger(1, sig.getV());
+    BigInteger otherV = v.testBit(0) ? v.add(BigInteger.ONE) : v.subtract(BigInteger.ONE);
+    Sign.SignatureData high =
+        new Sign.SignatureData(
+            Numeric.toBytesPadded(otherV, sig.getV().length),
+            sig.getR(),
+            Numeric.toBytesPadded(n.subtract(new BigInteger(1, sig.getS())), 32));
+    String malleated = Numeric.toHexString(TransactionEncoder.encode(decoded, high));
+    assertThat(((SignedRawTransaction) TransactionDecoder.decode(malleated)).getFrom())
+        .isEqualToIgnoringCase(DEV_ACCOUNT);
+    assertThatThrownBy(() -> SignedTransactions.checked(legacy, malleated, "signer"))
+        .hasMessageContaining("low one");
   }
 
   @Test

@@ -314,6 +314,16 @@ final class SimEthNode implements Rpc {
           blockByNumber(params.path(0).asText(), params.path(1).asBoolean(false));
       case "eth_getBlockByHash" ->
           blockByHash(params.path(0).asText(), params.path(1).asBoolean(false));
+      case "anvil_removePoolTransactions" -> {
+        if (!dialect.canDrop) {
+          throw error(-32601, "the method anvil_removePoolTransactions does not exist");
+        }
+        String account = key(params.get(0).asText());
+        int before = pool.size();
+        pool.values().removeIf(tx -> tx.from().equals(account));
+        trace.accept("eth: removed " + (before - pool.size()) + " pooled of " + account);
+        yield Json.mapper().nullNode();
+      }
       case "anvil_dropTransaction" -> {
         if (!dialect.canDrop) {
           throw error(-32601, "the method anvil_dropTransaction does not exist");
