@@ -14,6 +14,7 @@
 #   benchmarks/run.sh fuzz [seconds, default 60] [threads, default 8]
 #   benchmarks/run.sh streams [open streams, default 2000] [batch payouts, default 10000]
 #   benchmarks/run.sh finality [payouts per chain, default 1000]
+#   benchmarks/run.sh airdrop [token payouts, default 1000]
 #   benchmarks/run.sh jmh [JMH options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
