@@ -123,7 +123,15 @@ public final class Demo {
             6);
     List<Row> rows = new ArrayList<>();
     rows.add(runBatch(stack, client, Chain.ETH, stack.ethSource(), "payroll-eth-" + run, eth));
-    rows.add(airdrop(stack, client, "airdrop-tusd-" + run, tokens));
+    rows.add(
+        runBatch(
+            stack,
+            client,
+            Chain.ETH,
+            stack.ethSource(),
+            "airdrop-tusd-" + run,
+            tokens,
+            LocalStack.TOKEN_SYMBOL));
     rows.add(runBatch(stack, client, Chain.BTC, BcoinNode.WALLET, "payroll-btc-" + run, btc));
     rows.add(approvedBatch(stack, factory, "treasury-" + run));
     out.println();
@@ -210,7 +218,8 @@ public final class Demo {
         String batchId,
         long t0,
         long acceptMillis,
-        LocalStack stack)
+        LocalStack stack,
+        boolean token)
         throws Exception {
       awaitHandled(client, batchId, lines.size(), Duration.ofMinutes(15));
       double sent = (System.nanoTime() - t0) / 1e9;
@@ -226,7 +235,9 @@ public final class Demo {
           acceptMillis,
           sent,
           confirmed,
-          new OnChainCheck(stack).check(chain, lines).size());
+          token
+              ? new OnChainCheck(stack).checkToken(lines).size()
+              : new OnChainCheck(stack).check(chain, lines).size());
     }
   }
 
@@ -238,32 +249,27 @@ public final class Demo {
       String batchId,
       List<PayoutLine> lines)
       throws Exception {
-    long t0 = System.nanoTime();
-    GatewayClient.Answer answer =
-        client.postBatch(new BatchSubmission(batchId, chain.name(), source, lines));
-    long acceptMillis = (System.nanoTime() - t0) / 1_000_000;
-    if (answer.status() != 202) {
-      throw new IllegalStateException(
-          "batch " + batchId + " refused: HTTP " + answer.status() + " " + answer.body());
-    }
-    out.printf(
-        Locale.ROOT,
-        "%s: %d payouts accepted in %d ms, waiting for results...%n",
-        batchId,
-        lines.size(),
-        acceptMillis);
-    return Row.of(chain.name(), chain, lines, client, batchId, t0, acceptMillis, stack);
+    return runBatch(stack, client, chain, source, batchId, lines, null);
   }
 
-  /** The token airdrop's row: each recipient's {@code balanceOf} checked on chain. */
-  private static Row airdrop(
-      LocalStack stack, GatewayClient client, String batchId, List<PayoutLine> lines)
+  /**
+   * Posts a batch, waits for its results and checks its recipients on chain.
+   *
+   * @param token the stack's test token's symbol (each recipient's {@code balanceOf} checked), or
+   *     null for the chain's coin
+   */
+  private static Row runBatch(
+      LocalStack stack,
+      GatewayClient client,
+      Chain chain,
+      String source,
+      String batchId,
+      List<PayoutLine> lines,
+      String token)
       throws Exception {
     long t0 = System.nanoTime();
     GatewayClient.Answer answer =
-        client.postBatch(
-            new BatchSubmission(
-                batchId, Chain.ETH.name(), stack.ethSource(), lines, LocalStack.TOKEN_SYMBOL));
+        client.postBatch(new BatchSubmission(batchId, chain.name(), source, lines, token));
     long acceptMillis = (System.nanoTime() - t0) / 1_000_000;
     if (answer.status() != 202) {
       throw new IllegalStateException(
@@ -274,23 +280,18 @@ public final class Demo {
         "%s: %d %s payouts accepted in %d ms, waiting for results...%n",
         batchId,
         lines.size(),
-        LocalStack.TOKEN_SYMBOL,
+        token == null ? chain.name() : token,
         acceptMillis);
-    awaitHandled(client, batchId, lines.size(), Duration.ofMinutes(15));
-    double sent = (System.nanoTime() - t0) / 1e9;
-    JsonNode status = awaitFinal(client, batchId, lines.size(), Duration.ofMinutes(5));
-    double confirmed = (System.nanoTime() - t0) / 1e9;
-    JsonNode counts = status.path("counts");
-    return new Row(
-        LocalStack.TOKEN_SYMBOL,
-        lines.size(),
-        counts.path("CONFIRMED").asInt(),
-        counts.path("FAILED").asInt(),
-        counts.path("UNKNOWN").asInt(),
+    return Row.of(
+        token == null ? chain.name() : token,
+        chain,
+        lines,
+        client,
+        batchId,
+        t0,
         acceptMillis,
-        sent,
-        confirmed,
-        new OnChainCheck(stack).checkToken(lines).size());
+        stack,
+        token != null);
   }
 
   /**
@@ -344,7 +345,7 @@ public final class Demo {
         "%s: approved by %s, written; waiting for results...%n",
         batchId,
         approved.body().path("decidedBy").asText());
-    return Row.of("ETH 4-eye", Chain.ETH, lines, office, batchId, t0, acceptMillis, stack);
+    return Row.of("ETH 4-eye", Chain.ETH, lines, office, batchId, t0, acceptMillis, stack, false);
   }
 
   /** Polls the batch until no payout is still ACCEPTED: every one sent, or refused. */
