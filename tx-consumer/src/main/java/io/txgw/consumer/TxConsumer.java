@@ -140,6 +140,26 @@ public final class TxConsumer implements Closeable {
       } catch (RpcException e) {
         throw new IllegalStateException("cannot reach the remote signer: " + e.getMessage(), e);
       }
+      long configured = config.ethSigning().chainId();
+      if (configured != 0) {
+        // Only nodes of the configured chain take calls, the chain check's included; nodes that
+        // all serve another refuse the start.
+        eth.expectChainId(configured);
+        Map<String, Long> served = eth.chainIds();
+        if (!served.isEmpty() && !served.containsValue(configured)) {
+          throw new IllegalStateException(
+              served.entrySet().stream()
+                      .map(
+                          n ->
+                              "the Ethereum node "
+                                  + n.getKey()
+                                  + " serves chain id "
+                                  + n.getValue())
+                      .collect(java.util.stream.Collectors.joining("; "))
+                  + "; this consumer signs for chain id "
+                  + configured);
+        }
+      }
       // Once the chain is known, the pool admits no node serving another.
       sender.onChainChecked(eth::expectChainId);
       try {
@@ -148,9 +168,6 @@ public final class TxConsumer implements Closeable {
       } catch (RpcException e) {
         // Checked before the first signature instead; meanwhile no node of another chain joins.
         log.warn("cannot ask the Ethereum node its chain id yet: {}", e.getMessage());
-        if (config.ethSigning().chainId() != 0) {
-          eth.expectChainId(config.ethSigning().chainId());
-        }
       }
       if (!config.ethMultiSend().isEmpty()) {
         sender.withMultiSend(config.ethMultiSend(), config.ethMultiSendMax());

@@ -231,7 +231,11 @@ public final class ClientPolicies {
         // ETH:address:TOKEN: the right to pay one listed token from the address.
         token = source.substring(second + 1).toUpperCase(Locale.ROOT);
         source = source.substring(0, second);
-        if (!assets.contains(token) || token.equals(chain.nativeAsset().symbol())) {
+        String symbol = token;
+        boolean coin =
+            java.util.Arrays.stream(Chain.values())
+                .anyMatch(c -> c.nativeAsset().symbol().equals(symbol));
+        if (!assets.contains(token) || coin) {
           return Optional.empty();
         }
       }

@@ -181,6 +181,19 @@ public final class EthereumSender implements ChainSender {
     return multiSend == null ? 1 : multiSendMax;
   }
 
+  /**
+   * Whether a unit whose journaled bytes do not decode is replaced as a coin transfer of its one
+   * payout: only for a node that packs transactions in a format of its own (the simulated one);
+   * every signer here returns bytes that decode, checked before they are journaled.
+   */
+  private boolean undecodedAsCoin;
+
+  /** For the simulation's node, whose "signed" bytes are its own format. */
+  public EthereumSender replacingUndecodedAsCoin() {
+    this.undecodedAsCoin = true;
+    return this;
+  }
+
   /** The multi-send contract, null when payouts are paid one transaction each. */
   private String multiSend;
 
@@ -238,6 +251,14 @@ public final class EthereumSender implements ChainSender {
     AccountFunds funds;
     BigInteger cost;
     try {
+      if (multiSend != null && payout.to().value().equalsIgnoreCase(multiSend)) {
+        // It keeps nothing sent to it on purpose: tokens would be locked there, ether refused.
+        return new Preparation.Refused(
+            "invalid: the recipient is the multi-send contract, which holds nothing", true);
+      }
+      if (token || multiSend != null) {
+        contractsChecked();
+      }
       // A token's transfer runs no code of its recipient: any address may hold tokens.
       if (!token && !contractsAllowed.test(payout) && isContract(payout.to().value())) {
         // Refused before anything is signed, whatever else the round holds: sent with a plain
@@ -259,7 +280,8 @@ public final class EthereumSender implements ChainSender {
           return new Preparation.Refused(
               "the token at " + target + " answers no balance (balanceOf): is it a token?", true);
         }
-        if (held.compareTo(units) < 0 && tokens.left(source, target, true).compareTo(units) < 0) {
+        BigInteger fresh = held.compareTo(units) < 0 ? tokens.left(source, target, true) : held;
+        if (fresh == null || fresh.compareTo(units) < 0) {
           return new Preparation.Refused(
               "insufficient funds: the account holds "
                   + tokens.left(source, target, false)
@@ -329,6 +351,25 @@ public final class EthereumSender implements ChainSender {
    */
   public void checkContracts(java.util.Collection<io.txgw.common.model.Asset> configured)
       throws RpcException, InterruptedException {
+    this.tokensConfigured = List.copyOf(configured);
+    checkContracts();
+  }
+
+  /** The tokens {@link #checkContracts} checks; none until told. */
+  private List<io.txgw.common.model.Asset> tokensConfigured = List.of();
+
+  /** Whether the contracts were seen right on this chain: nothing is signed for them before. */
+  private boolean contractsChecked;
+
+  /** Checks them first when they could not be at start (the node did not answer then). */
+  private void contractsChecked() throws RpcException, InterruptedException {
+    if (!contractsChecked) {
+      checkContracts();
+    }
+  }
+
+  private void checkContracts() throws RpcException, InterruptedException {
+    java.util.Collection<io.txgw.common.model.Asset> configured = tokensConfigured;
     if (multiSend != null) {
       JsonNode code = rpc.call("eth_getCode", multiSend, "latest");
       String hex = code == null ? "" : code.asText("").toLowerCase(java.util.Locale.ROOT);
@@ -367,6 +408,7 @@ public final class EthereumSender implements ChainSender {
                 + ")");
       }
     }
+    contractsChecked = true;
   }
 
   /** Per payout at most this much gas in a multi-send call: a token transfer's cap. */
@@ -410,6 +452,11 @@ public final class EthereumSender implements ChainSender {
     }
     boolean token = !asset.isNative();
     BigInteger total = amounts.stream().reduce(BigInteger.ZERO, BigInteger::add);
+    try {
+      contractsChecked();
+    } catch (RpcException e) {
+      throw new NodeUnavailableException("cannot check the contracts: " + e.getMessage(), e);
+    }
     String data =
         token
             ? MultiSend.tokenCall(asset.contract(), to, amounts)
@@ -527,6 +574,10 @@ public final class EthereumSender implements ChainSender {
                 current.gas(),
                 wanted.get(),
                 current.data());
+      } else if (!undecodedAsCoin) {
+        // Its bytes say nothing readable of what it pays: never guessed.
+        return new Replacement.NotNow(
+            "its journaled bytes are not a transaction this sender reads");
       } else {
         JournalEntry.Item item = unit.payouts().get(0);
         tx =
@@ -747,11 +798,24 @@ public final class EthereumSender implements ChainSender {
       // once; the account's later units send their same bytes again after it in this round.
       log.warn("unit {}: not mined at nonce {}; sending it again", unit.unitId(), nonce);
       if (dropFromPool(unit)) {
-        try {
-          rpc.call("eth_sendRawTransaction", unit.rawTransaction());
-        } catch (RpcException e) {
-          // Decides nothing (wordings differ), but tells an operator why the node holds it not.
-          log.warn("unit {}: the node answered the resend: {}", unit.unitId(), e.getMessage());
+        // Every transaction the unit ever had, dearest first: the pool takes one at this nonce,
+        // and an earlier one it held (the current one refused, say, for its higher fee cap) is
+        // not left out. They all pay the same, and one at most is ever mined.
+        List<String> attempts = new java.util.ArrayList<>();
+        attempts.add(unit.rawTransaction());
+        for (int i = unit.replaced().size() - 1; i >= 0; i--) {
+          attempts.add(unit.replaced().get(i).rawTransaction());
+        }
+        for (String raw : attempts) {
+          if (raw == null) {
+            continue;
+          }
+          try {
+            rpc.call("eth_sendRawTransaction", raw);
+          } catch (RpcException e) {
+            // Decides nothing (wordings differ), but tells an operator why the node holds it not.
+            log.warn("unit {}: the node answered the resend: {}", unit.unitId(), e.getMessage());
+          }
         }
         mined = minedAny(unit);
         if (mined != null) {

@@ -286,6 +286,18 @@ public final class NodePool implements Closeable {
     choosePrimary();
   }
 
+  /** The chain id each Ethereum node was seen to serve, by node name (those asked so far). */
+  public Map<String, Long> chainIds() {
+    Map<String, Long> out = new TreeMap<>();
+    endpoints.forEach(
+        (name, e) -> {
+          if (e.chainId != null) {
+            out.put(name, e.chainId);
+          }
+        });
+    return out;
+  }
+
   /** Calls on the node port of the primary. */
   public Rpc node() {
     return new Routed(false);

@@ -65,7 +65,10 @@ class EthereumSenderTest {
     endpoint =
         new RpcEndpoint(
             "anvil", server.url("/").toString(), null, null, true, Duration.ofMillis(500));
-    sender = new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock);
+    // The scripted units below carry stand-in bytes: replaced as the coin transfers they pay.
+    sender =
+        new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock)
+            .replacingUndecodedAsCoin();
     node.alwaysResult("eth_gasPrice", "\"0x3b9aca00\"")
         .alwaysResult("eth_getCode", "\"0x\"")
         .alwaysResult("eth_chainId", "\"0x7a69\"")
@@ -314,10 +317,11 @@ class EthereumSenderTest {
   void aReplacementTheCeilingKeepsUnderTheTenPercentPoolsRequireIsNotSigned() throws Exception {
     EthereumSender capped =
         new EthereumSender(
-            new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
-            clock,
-            p -> false,
-            BigInteger.valueOf(20_000_000_000L));
+                new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
+                clock,
+                p -> false,
+                BigInteger.valueOf(20_000_000_000L))
+            .replacingUndecodedAsCoin();
     node.alwaysResult("eth_gasPrice", "\"0xba43b7400\""); // 50 gwei
     JournalEntry at19 =
         replacedUnit(7).replacedBy(HASH, RAW, BigInteger.valueOf(19_000_000_000L), Instant.EPOCH);
@@ -409,10 +413,11 @@ class EthereumSenderTest {
   void aReplacementFollowsTheNodesPriceWhenItRoseMoreAndStopsAtTheCeiling() throws Exception {
     EthereumSender capped =
         new EthereumSender(
-            new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
-            clock,
-            p -> false,
-            BigInteger.valueOf(20_000_000_000L));
+                new JsonRpcClient(endpoint, RetryPolicy.NONE, http),
+                clock,
+                p -> false,
+                BigInteger.valueOf(20_000_000_000L))
+            .replacingUndecodedAsCoin();
     node.alwaysResult("eth_gasPrice", "\"0x2540be400\""); // 10 gwei
     Replacement.Signed toPrice = (Replacement.Signed) capped.replace(replacedUnit(7));
     assertThat(toPrice.feePerGas()).isEqualTo(BigInteger.valueOf(10_000_000_000L));
@@ -815,6 +820,11 @@ class EthereumSenderTest {
   void payoutsOfOneAccountAreOneCallOfTheMultiSendContractPayingTheirSumAndNoMore()
       throws Exception {
     sender.withMultiSend(MULTISEND, 10);
+    // Its code holds both functions: checked before the first call is signed.
+    node.resultFor(
+        "eth_getCode",
+        MULTISEND,
+        "\"0x6080" + MultiSend.SEND_TOKEN.substring(2) + MultiSend.SEND_ETHER.substring(2) + "\"");
     assertThat(sender.maxPayoutsPerUnit()).isEqualTo(10);
     node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
         .alwaysResult("eth_estimateGas", "\"0x186a0\""); // 100,000
@@ -831,14 +841,21 @@ class EthereumSenderTest {
     assertThat(paid.to()).containsOnly(TO.toLowerCase());
     assertThat(paid.total()).isEqualTo(tx.value());
     // Recipients' code is left to the contract, which refuses any (they are paid alone), not
-    // asked of the node one by one.
-    assertThat(node.calls("eth_getCode")).isEmpty();
+    // asked of the node one by one: the one code asked for is the contract's own.
+    assertThat(node.calls("eth_getCode"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.path("params").get(0).asText()).isEqualTo(MULTISEND));
   }
 
   @Test
   void aMultiSendCallTheNodeSaysWouldRevertIsRefusedSoItsPayoutsArePreparedAlone()
       throws Exception {
     sender.withMultiSend(MULTISEND, 10);
+    // Its code holds both functions: checked before the first call is signed.
+    node.resultFor(
+        "eth_getCode",
+        MULTISEND,
+        "\"0x6080" + MultiSend.SEND_TOKEN.substring(2) + MultiSend.SEND_ETHER.substring(2) + "\"");
     node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
         .alwaysError("eth_estimateGas", 3, "execution reverted: CodeRecipient");
     assertThat(sender.prepare(FROM, List.of(payout("m1", "1"), payout("m2", "1"))))
@@ -846,6 +863,26 @@ class EthereumSenderTest {
             Preparation.Refused.class,
             r -> assertThat(r.reason()).contains("would revert").contains("CodeRecipient"));
     assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void aUnitWhoseBytesDoNotDecodeIsNeverReplacedByAGuessOfWhatItPays() throws Exception {
+    EthereumSender strict =
+        new EthereumSender(new JsonRpcClient(endpoint, RetryPolicy.NONE, http), clock);
+    node.alwaysResult("eth_gasPrice", "\"0x2540be400\"");
+    assertThat(strict.replace(replacedUnit(7))).isInstanceOf(Replacement.NotNow.class);
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
+  void aMultiSendAddressWithoutTheContractsCodeIsNeverCalled() throws Exception {
+    sender.withMultiSend(MULTISEND, 10);
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> sender.prepare(FROM, List.of(payout("m1", "1"), payout("m2", "1"))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("holds no multi-send contract");
+    assertThat(node.calls("eth_estimateGas")).isEmpty();
   }
 
   @Test

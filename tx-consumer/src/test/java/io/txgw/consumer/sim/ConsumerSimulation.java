@@ -135,13 +135,14 @@ final class ConsumerSimulation {
           Map.of(
               Chain.ETH,
               new EthereumSender(
-                  node,
-                  clock,
-                  x -> false,
-                  ethCeiling,
-                  new io.txgw.consumer.signing.AccountSigners(
-                      java.util.List.of(new SimNodeSigner(node))),
-                  SimEthNode.CHAIN_ID),
+                      node,
+                      clock,
+                      x -> false,
+                      ethCeiling,
+                      new io.txgw.consumer.signing.AccountSigners(
+                          java.util.List.of(new SimNodeSigner(node))),
+                      SimEthNode.CHAIN_ID)
+                  .replacingUndecodedAsCoin(),
               Chain.BTC,
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)

@@ -60,13 +60,14 @@ class FrozenInsideTransactionTest {
               Map.of(
                   Chain.ETH,
                   new EthereumSender(
-                      node,
-                      clock,
-                      x -> false,
-                      null,
-                      new io.txgw.consumer.signing.AccountSigners(
-                          java.util.List.of(new SimNodeSigner(node))),
-                      SimEthNode.CHAIN_ID)),
+                          node,
+                          clock,
+                          x -> false,
+                          null,
+                          new io.txgw.consumer.signing.AccountSigners(
+                              java.util.List.of(new SimNodeSigner(node))),
+                          SimEthNode.CHAIN_ID)
+                      .replacingUndecodedAsCoin()),
               io.txgw.consumer.TestTrust.intake("acme", java.util.Set.of("ETH:" + SOURCE)),
               p -> journal(p),
               1_000,
