@@ -28,10 +28,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Three consumers in their own JVMs pay 2,000 payouts from three sending accounts on both chains
- * while one of them, picked at random, is killed with SIGKILL every few seconds and restarted. At
- * the end the chain itself must show every payout paid exactly once, and the results topic one
- * final result per payout.
+ * Three consumers in their own JVMs pay 2,500 payouts while one of them, picked at random, is
+ * killed with SIGKILL every few seconds and restarted: ether from two accounts and the test token
+ * from one, a hundred to a call of the multi-send contract, and Bitcoin. At the end the chain
+ * itself must show every payout paid exactly once (each token recipient's {@code balanceOf}), and
+ * the results topic one final result per payout.
  */
 class CrashIT {
   private static final Logger log = LoggerFactory.getLogger(CrashIT.class);
@@ -45,7 +46,8 @@ class CrashIT {
 
   @BeforeEach
   void start() throws Exception {
-    stack = LocalStack.start(new LocalStack.Options(0, 0, 400, Duration.ofMillis(500)));
+    stack =
+        LocalStack.start(new LocalStack.Options(0, 0, 400, Duration.ofMillis(500)).withMultiSend());
     for (int i = 1; i <= 3; i++) {
       Map<String, String> env = new java.util.HashMap<>(stack.consumerEnv("consumer-" + i));
       // Small Bitcoin transactions: more of them, so more kills land in the middle of one.
@@ -82,6 +84,9 @@ class CrashIT {
         factory.payouts(
             Chain.ETH, "cb", 500, BigInteger.ONE, new BigInteger("900000000000000000")));
     batches.put(
+        "crash-tusd",
+        factory.payouts(Chain.ETH, "ct", 500, BigInteger.ONE, BigInteger.valueOf(900_000_000), 6));
+    batches.put(
         "crash-btc",
         factory.payouts(
             Chain.BTC, "cc", 1000, BigInteger.valueOf(1_000), BigInteger.valueOf(2_000_000)));
@@ -95,6 +100,17 @@ class CrashIT {
             client
                 .postBatch(
                     new BatchSubmission("crash-eth-b", "ETH", ethB, batches.get("crash-eth-b")))
+                .status())
+        .isEqualTo(202);
+    assertThat(
+            client
+                .postBatch(
+                    new BatchSubmission(
+                        "crash-tusd",
+                        "ETH",
+                        ethA,
+                        batches.get("crash-tusd"),
+                        LocalStack.TOKEN_SYMBOL))
                 .status())
         .isEqualTo(202);
     assertThat(
@@ -159,6 +175,7 @@ class CrashIT {
     OnChainCheck chain = new OnChainCheck(stack);
     assertThat(chain.check(Chain.ETH, batches.get("crash-eth-a"))).isEmpty();
     assertThat(chain.check(Chain.ETH, batches.get("crash-eth-b"))).isEmpty();
+    assertThat(chain.checkToken(batches.get("crash-tusd"))).isEmpty();
     assertThat(chain.check(Chain.BTC, batches.get("crash-btc"))).isEmpty();
 
     List<PayoutResult> results =
@@ -167,7 +184,7 @@ class CrashIT {
             .toList();
     // Killed while units waited for their depth too: each still said BROADCAST once, CONFIRMED
     // once.
-    Pending.assertEachBroadcastOnceThenConfirmed(results, 2000);
+    Pending.assertEachBroadcastOnceThenConfirmed(results, 2500);
     assertThat(kills).isGreaterThanOrEqualTo(1);
     // A consumer halted right after a journal commit left units only the journal knew of.
     assertThat(recoveries()).isGreaterThanOrEqualTo(1);

@@ -30,8 +30,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The consumer paying an account is frozen with SIGSTOP, as in a long GC pause, past its group
- * session. The others take its partition over and finish from its journal; when it runs again it
- * rejoins, and the chain shows every payout paid exactly once.
+ * session while it pays ether and test-token transfers from one account. The others take its
+ * partition over and finish from its journal; when it runs again it rejoins, and the chain shows
+ * every payout paid exactly once (each token recipient's {@code balanceOf}).
  */
 class FencingIT {
   private LocalStack stack;
@@ -67,9 +68,20 @@ class FencingIT {
     List<PayoutLine> lines =
         factory.payouts(
             Chain.ETH, "fz", 1500, BigInteger.ONE, new BigInteger("100000000000000000"));
+    // The test token from the same account, one transfer each: its nonces interleave with the
+    // ether payouts', and the frozen owner holds some of both.
+    List<PayoutLine> tokens =
+        factory.payouts(Chain.ETH, "fzt", 300, BigInteger.ONE, BigInteger.valueOf(90_000_000), 6);
     assertThat(
             client
                 .postBatch(new BatchSubmission("freeze", "ETH", stack.ethSource(), lines))
+                .status())
+        .isEqualTo(202);
+    assertThat(
+            client
+                .postBatch(
+                    new BatchSubmission(
+                        "freeze-tusd", "ETH", stack.ethSource(), tokens, LocalStack.TOKEN_SYMBOL))
                 .status())
         .isEqualTo(202);
     await()
@@ -84,6 +96,7 @@ class FencingIT {
     frozen.freeze();
     try {
       Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
+      Demo.awaitHandled(client, "freeze-tusd", tokens.size(), Duration.ofMinutes(1));
     } catch (IllegalStateException e) {
       StackLogs.logConsumerWarnings(stack);
       StackLogs.logAnvilState(stack);
@@ -111,6 +124,7 @@ class FencingIT {
     assertThat(broadcastsBetweenThawAndRejoin(frozen, thawedAt)).isEmpty();
     OnChainCheck chain = new OnChainCheck(stack);
     assertThat(chain.check(Chain.ETH, lines)).isEmpty();
+    assertThat(chain.checkToken(tokens)).isEmpty();
     assertThat(chain.check(Chain.ETH, after)).isEmpty();
   }
 
