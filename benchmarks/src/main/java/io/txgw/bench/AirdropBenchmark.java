@@ -44,8 +44,19 @@ public final class AirdropBenchmark {
 
   public static void main(String[] args) throws Exception {
     int payouts = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
-    Run single = run("transfer each", payouts, false);
-    Run multi = run("multi-send", payouts, true);
+    List<Run> runs = compare(payouts);
+    print(runs);
+    System.exit(runs.stream().allMatch(r -> r.wrong() == 0) ? 0 : 1);
+  }
+
+  /** The same airdrop paid one transfer each, then through the multi-send contract. */
+  static List<Run> compare(int payouts) throws Exception {
+    return List.of(run("transfer each", payouts, false), run("multi-send", payouts, true));
+  }
+
+  static void print(List<Run> runs) {
+    Run single = runs.get(0);
+    Run multi = runs.get(1);
     System.out.printf(
         Locale.ROOT,
         "%n%-14s %8s %6s %16s %13s %18s %10s %7s%n",
@@ -79,7 +90,6 @@ public final class AirdropBenchmark {
         "node requests per payout, multi-send / transfer each: %.3f / %.3f%n",
         multi.requestsPerPayout(),
         single.requestsPerPayout());
-    System.exit(single.wrong() + multi.wrong() == 0 ? 0 : 1);
   }
 
   private static Run run(String name, int payouts, boolean multiSend) throws Exception {

@@ -67,6 +67,17 @@ class BenchmarksSmokeIT {
   }
 
   @Test
+  void theAirdropBenchmarkPaysEveryRecipientOnceEachWayAndTheContractInOneTransaction()
+      throws Exception {
+    List<AirdropBenchmark.Run> runs = AirdropBenchmark.compare(12);
+    AirdropBenchmark.print(runs);
+    assertThat(runs).allSatisfy(r -> assertThat(r.wrong()).isZero());
+    assertThat(runs.get(0).txs()).isEqualTo(12);
+    assertThat(runs.get(1).txs()).isEqualTo(1);
+    assertThat(runs.get(1).gasPerRecipient()).isLessThan(runs.get(0).gasPerRecipient());
+  }
+
+  @Test
   void theBitcoinBatchingBenchmarkCountsTransactionsAndVirtualBytes() throws Exception {
     List<BitcoinBatchingBenchmark.Run> runs = BitcoinBatchingBenchmark.compare(12);
     BitcoinBatchingBenchmark.print(runs);
