@@ -133,7 +133,7 @@ public final class EthereumSender implements ChainSender {
    * @throws IllegalStateException when the node serves another chain than the configured one
    */
   public long checkChain() throws RpcException, InterruptedException {
-    long served = quantity(rpc.call("eth_chainId")).longValueExact();
+    long served = FeeMarket.quantity(rpc.call("eth_chainId")).longValueExact();
     if (chainId != 0 && chainId != served) {
       throw new IllegalStateException(
           "the Ethereum node "
@@ -533,25 +533,26 @@ public final class EthereumSender implements ChainSender {
   public Replacement replace(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
     if (unit.nonce() == null
-        || (unit.payouts().size() != 1 && decoded(unit.rawTransaction()) == null)) {
+        || (unit.payouts().size() != 1
+            && JournaledAttempts.decoded(unit.rawTransaction()) == null)) {
       return new Replacement.NotNow("not a transaction this sender signed");
     }
     try {
-      EthFees old = dearest(unit);
+      EthFees old = JournaledAttempts.dearest(unit);
       if (old == null) {
         // A unit journaled before fees were kept: the transaction itself says, where held.
         JsonNode tx = rpc.call("eth_getTransactionByHash", unit.txid());
         if (tx == null || tx.isNull() || !tx.path("gasPrice").isTextual()) {
           return new Replacement.NotNow("the node does not hold " + unit.txid());
         }
-        old = new EthFees.Legacy(quantity(tx.path("gasPrice")));
+        old = new EthFees.Legacy(FeeMarket.quantity(tx.path("gasPrice")));
       }
       if (unit.replaced().size() >= JournalEntry.MAX_REPLACED) {
         return new Replacement.AtCeiling(old.cap());
       }
       market.refresh();
       FeeMarket.Market now = market.now();
-      if (!underpriced(old, now)) {
+      if (!GasPrices.underpriced(old, now)) {
         // Priced at what the market asks now: not mined for another reason (queued behind an
         // earlier nonce, or not pooled yet); a dearer copy would pay more for nothing.
         return new Replacement.NotNow("its fees are at or above the market's, " + now);
@@ -561,7 +562,7 @@ public final class EthereumSender implements ChainSender {
         return new Replacement.AtCeiling(old.cap());
       }
       // The same payment: recipient (or token), value, gas and call data as journaled.
-      SignedTransactions.Decoded current = decoded(unit.rawTransaction());
+      SignedTransactions.Decoded current = JournaledAttempts.decoded(unit.rawTransaction());
       EthTransaction tx;
       if (current != null) {
         tx =
@@ -602,82 +603,6 @@ public final class EthereumSender implements ChainSender {
     } catch (RpcException e) {
       throw unavailable(unit, e);
     }
-  }
-
-  /**
-   * The dearest fees any of the unit's transactions was signed with, of the current one's type:
-   * after a reorganisation a cheaper one may be current again, and a pool holding the dearer one
-   * takes only a rise over that. Read from the journaled bytes; null when none says.
-   */
-  private static EthFees dearest(JournalEntry unit) {
-    EthFees current = feesOf(unit.rawTransaction(), unit.feePerGas());
-    if (current == null) {
-      return null;
-    }
-    BigInteger cap = current.cap();
-    BigInteger tip = tipOf(current);
-    for (JournalEntry.Attempt earlier : unit.replaced()) {
-      EthFees fees = feesOf(earlier.rawTransaction(), earlier.feePerGas());
-      if (fees != null) {
-        cap = cap.max(fees.cap());
-        tip = tip.max(tipOf(fees));
-      }
-    }
-    return current instanceof EthFees.Dynamic
-        ? new EthFees.Dynamic(cap, tip.min(cap))
-        : new EthFees.Legacy(cap);
-  }
-
-  private static BigInteger tipOf(EthFees fees) {
-    return fees instanceof EthFees.Dynamic d ? d.maxPriorityFeePerGas() : fees.cap();
-  }
-
-  /** A journaled transaction's fields; null when its bytes are not one this sender signs. */
-  private static SignedTransactions.Decoded decoded(String raw) {
-    if (raw == null) {
-      return null;
-    }
-    try {
-      return SignedTransactions.decode(raw);
-    } catch (RuntimeException e) {
-      return null;
-    }
-  }
-
-  /** The bytes of the unit's transaction {@code txid}: its current one or one it replaced. */
-  private static String rawOf(JournalEntry unit, String txid) {
-    if (txid.equalsIgnoreCase(unit.txid())) {
-      return unit.rawTransaction();
-    }
-    for (JournalEntry.Attempt earlier : unit.replaced()) {
-      if (txid.equalsIgnoreCase(earlier.txid())) {
-        return earlier.rawTransaction();
-      }
-    }
-    return null;
-  }
-
-  /** The fees a journaled transaction was signed with: its bytes, else the journaled price. */
-  private static EthFees feesOf(String raw, BigInteger journaled) {
-    if (raw != null) {
-      try {
-        return SignedTransactions.decode(raw).fees();
-      } catch (RuntimeException e) {
-        log.debug("journaled transaction not decoded: {}", e.getMessage());
-      }
-    }
-    return journaled == null ? null : new EthFees.Legacy(journaled);
-  }
-
-  /** Whether the market now asks more than {@code old} pays. */
-  private static boolean underpriced(EthFees old, FeeMarket.Market now) {
-    if (old instanceof EthFees.Dynamic d && now.dynamic()) {
-      // Under the next base fee with the market's tip, or tipping less than the market: a rise of
-      // the base fee that still leaves it includable is no reason to pay more.
-      return d.maxFeePerGas().compareTo(now.baseFee().add(now.tip())) < 0
-          || d.maxPriorityFeePerGas().compareTo(now.tip()) < 0;
-    }
-    return now.gasPrice().compareTo(old.cap()) > 0;
   }
 
   /**
@@ -850,7 +775,7 @@ public final class EthereumSender implements ChainSender {
     if ("0x0".equals(status)) {
       return SendOutcome.reverted(txid, "transaction " + txid + " reverted in the chain", block);
     }
-    SignedTransactions.Decoded tx = decoded(rawOf(unit, txid));
+    SignedTransactions.Decoded tx = JournaledAttempts.decoded(JournaledAttempts.rawOf(unit, txid));
     String unpaid = tx == null ? null : TokenTransfers.unpaid(receipt, tx);
     if (unpaid != null) {
       log.warn("unit {}: {}", unit.unitId(), unpaid);
@@ -918,7 +843,7 @@ public final class EthereumSender implements ChainSender {
   }
 
   private long minedNonces(String account) throws RpcException, InterruptedException {
-    return quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValue();
+    return FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValue();
   }
 
   private AccountFunds fundsOf(String account) throws RpcException, InterruptedException {
@@ -955,8 +880,9 @@ public final class EthereumSender implements ChainSender {
    * since with a nonce the chain has not used yet is not in that balance, and is taken off it.
    */
   private AccountFunds readFunds(String account) throws RpcException, InterruptedException {
-    long nonce = quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValueExact();
-    BigInteger balance = quantity(rpc.call("eth_getBalance", account, "latest"));
+    long nonce =
+        FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValueExact();
+    BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, "latest"));
     AccountFunds funds = AccountFunds.read(nonce, balance, accounts.get(account));
     accounts.put(account, funds);
     return funds;
@@ -965,17 +891,5 @@ public final class EthereumSender implements ChainSender {
   private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {
     return new NodeUnavailableException(
         "cannot broadcast " + unit.txid() + " on " + nodeName() + ": " + e.getMessage(), e);
-  }
-
-  private static BigInteger quantity(JsonNode node) throws RpcException {
-    if (node == null || !node.isTextual() || !node.asText().startsWith("0x")) {
-      throw new RpcException(
-          RpcException.Kind.MALFORMED, null, 200, "expected a hex quantity, got " + node, null);
-    }
-    return new BigInteger(node.asText().substring(2), 16);
-  }
-
-  private static String hex(BigInteger value) {
-    return "0x" + value.toString(16);
   }
 }

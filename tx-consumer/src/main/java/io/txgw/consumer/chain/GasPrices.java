@@ -54,4 +54,15 @@ record GasPrices(BigInteger ceiling) {
   static BigInteger leastReplacement(BigInteger old) {
     return old.add(old.add(BigInteger.valueOf(9)).divide(BigInteger.TEN));
   }
+
+  /** Whether the market now asks more than {@code old} pays. */
+  static boolean underpriced(io.txgw.consumer.signing.EthFees old, FeeMarket.Market now) {
+    if (old instanceof io.txgw.consumer.signing.EthFees.Dynamic d && now.dynamic()) {
+      // Under the next base fee with the market's tip, or tipping less than the market: a rise of
+      // the base fee that still leaves it includable is no reason to pay more.
+      return d.maxFeePerGas().compareTo(now.baseFee().add(now.tip())) < 0
+          || d.maxPriorityFeePerGas().compareTo(now.tip()) < 0;
+    }
+    return now.gasPrice().compareTo(old.cap()) > 0;
+  }
 }
