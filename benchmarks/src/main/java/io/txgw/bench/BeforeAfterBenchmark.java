@@ -71,6 +71,7 @@ public final class BeforeAfterBenchmark {
       double secondsToAccept,
       double secondsToTxids,
       int nodeRequests,
+      int requestsToTxids,
       int refusedByNode,
       int peakRequestsPerSecond,
       List<Integer> requestsPerSecond,
@@ -96,7 +97,7 @@ public final class BeforeAfterBenchmark {
     List<Mode> modes = new ArrayList<>();
     try (LocalStack stack =
             LocalStack.start(
-                new LocalStack.Options(0, 0, 200, Duration.ofMillis(500))
+                new LocalStack.Options(0, 1, 200, Duration.ofMillis(500))
                     .withLimits(null, LocalStack.Options.GENEROUS));
         CountingProxy node = new CountingProxy(stack.anvil().rpcUrl(), size.nodeCapacity())) {
       List<String> accounts = stack.anvil().accounts();
@@ -121,10 +122,25 @@ public final class BeforeAfterBenchmark {
           throughGateway(
               stack,
               node,
-              "(c) through txgw, " + size.threads() + " threads",
+              "(c) through txgw, the node signs",
               accounts.subList(0, 5),
               payouts(codec, "c", size.payouts(), 3),
-              size));
+              size,
+              Map.of()));
+      // The same, signed by the consumers from a keystore: the node only takes the bytes.
+      Map<String, String> keystore =
+          io.txgw.deploy.nodes.DevAccounts.keystore(
+              stack.workDir().resolve("bench-keystore"), 5, 6, 7);
+      keystore.put("TXGW_ETH_NODE_SIGNS", "false");
+      modes.add(
+          throughGateway(
+              stack,
+              node,
+              "(d) through txgw, a keystore signs",
+              accounts.subList(5, 8),
+              payouts(codec, "d", size.payouts(), 4),
+              size,
+              keystore));
     }
     List<BitcoinBatchingBenchmark.Run> bitcoin =
         size.btcPayouts() > 0 ? BitcoinBatchingBenchmark.compare(size.btcPayouts()) : List.of();
@@ -179,8 +195,10 @@ public final class BeforeAfterBenchmark {
             errors.merge(error, 1, Integer::sum);
           }
         });
+    long sentAt = node.now();
+    minedAll(stack, from);
     long t1 = node.now();
-    double seconds = (t1 - t0) / 1e9;
+    double seconds = (sentAt - t0) / 1e9;
     return onChain(
         stack,
         node,
@@ -189,10 +207,45 @@ public final class BeforeAfterBenchmark {
         failures.get(),
         seconds,
         seconds,
+        -1,
         t0,
         t1,
         node.refused() - refusedBefore,
         errors);
+  }
+
+  /**
+   * Waits until the account has nothing pending: blocks come every second, and the balances are
+   * checked only once every transaction sent is in one. Asked of anvil directly, so not counted.
+   */
+  private static void minedAll(LocalStack stack, String from) throws Exception {
+    Instant until = Instant.now().plus(Duration.ofMinutes(2));
+    while (Instant.now().isBefore(until)) {
+      long latest =
+          new BigInteger(
+                  stack
+                      .anvil()
+                      .rpc()
+                      .call("eth_getTransactionCount", from, "latest")
+                      .asText()
+                      .substring(2),
+                  16)
+              .longValue();
+      long pending =
+          new BigInteger(
+                  stack
+                      .anvil()
+                      .rpc()
+                      .call("eth_getTransactionCount", from, "pending")
+                      .asText()
+                      .substring(2),
+                  16)
+              .longValue();
+      if (latest == pending) {
+        return;
+      }
+      Thread.sleep(200);
+    }
   }
 
   /** One payout's work for a client thread. */
@@ -226,6 +279,8 @@ public final class BeforeAfterBenchmark {
   }
 
   private static final String RATE_LIMITED = "rate limited";
+
+  private static GatewayClient client;
 
   /**
    * One payout by {@code eth_sendTransaction}: null when the node answered with a txid, else what
@@ -275,13 +330,19 @@ public final class BeforeAfterBenchmark {
       String name,
       List<String> sources,
       List<PayoutLine> payouts,
-      Size size)
+      Size size,
+      Map<String, String> signing)
       throws Exception {
     stack.registerAnvil(node.url(), new LocalStack.NodeLimits(size.nodeCapacity(), 16));
-    stack.startConsumer("consumer-1");
-    stack.startConsumer("consumer-2");
+    stack.startConsumer("consumer-1", signing);
+    stack.startConsumer("consumer-2", signing);
     ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
-    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    // One client for every mode: each holds its connections open, and the gateway allows a client
+    // address only so many.
+    if (client == null) {
+      client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    }
+    GatewayClient client = BeforeAfterBenchmark.client;
     AtomicInteger failures = new AtomicInteger();
     Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
     int refusedBefore = node.refused();
@@ -329,6 +390,9 @@ public final class BeforeAfterBenchmark {
       errors.put("no result within 10 minutes", batchIds.size() - results.size());
     }
     double toTxids = Duration.between(start, lastTxid).toNanos() / 1e9;
+    int requestsToTxids = node.countBetween(t0, t0 + Duration.between(start, lastTxid).toNanos());
+    stack.stopConsumer("consumer-1");
+    stack.stopConsumer("consumer-2");
     return onChain(
         stack,
         node,
@@ -337,6 +401,7 @@ public final class BeforeAfterBenchmark {
         failures.get() + failed,
         toAccept,
         toTxids,
+        requestsToTxids,
         t0,
         t1,
         node.refused() - refusedBefore,
@@ -351,6 +416,7 @@ public final class BeforeAfterBenchmark {
       int clientFailures,
       double toAccept,
       double toTxids,
+      int requestsToTxids,
       long t0,
       long t1,
       int refused,
@@ -383,6 +449,7 @@ public final class BeforeAfterBenchmark {
         toAccept,
         toTxids,
         node.countBetween(t0, t1),
+        requestsToTxids,
         refused,
         node.maxInWindow(Duration.ofSeconds(1), t0, t1),
         perSecond,
@@ -424,6 +491,24 @@ public final class BeforeAfterBenchmark {
           m.refusedByNode(),
           m.peakRequestsPerSecond());
       m.errors().forEach((error, n) -> System.out.printf(Locale.ROOT, "    %5d x %s%n", n, error));
+      System.out.printf(
+          Locale.ROOT,
+          "    %.2f node requests per payout in all (confirmations included)%n",
+          (double) m.nodeRequests() / m.payouts());
+      if (m.requestsToTxids() >= 0 && m.secondsToTxids() > 0) {
+        // The least time the node's capacity allows for the requests made until the last payout
+        // was in a block, against the time it took: how full the node was kept meanwhile.
+        System.out.printf(
+            Locale.ROOT,
+            "    until every payout was in a block: %.2f node requests per payout, the node kept at"
+                + " %.2f of its capacity; %.2f s against %.2f s for one request per payout at"
+                + " capacity (ratio %.2f)%n",
+            (double) m.requestsToTxids() / m.payouts(),
+            m.requestsToTxids() / (m.secondsToTxids() * r.size().nodeCapacity()),
+            m.secondsToTxids(),
+            (double) m.payouts() / r.size().nodeCapacity(),
+            m.secondsToTxids() / ((double) m.payouts() / r.size().nodeCapacity()));
+      }
     }
     if (!r.bitcoin().isEmpty()) {
       BitcoinBatchingBenchmark.print(r.bitcoin());

@@ -438,6 +438,16 @@ public final class LocalStack implements Closeable {
     return consumer;
   }
 
+  /** Stops the in-process consumer of that id. */
+  public void stopConsumer(String id) {
+    TxConsumer old = consumers.remove(id);
+    if (old != null) {
+      started.remove(old);
+      old.close();
+      writeScrapeConfig();
+    }
+  }
+
   /** Stops the in-process consumer of that id and starts a new one in its place. */
   public TxConsumer restartConsumer(String id) throws InterruptedException {
     TxConsumer old = consumers.remove(id);

@@ -11,7 +11,7 @@ class PaperExperimentIT {
   void twoBoxesStartTogetherAndEveryPayoutTheySendIsPaidExactlyOnce() throws Exception {
     PaperExperiment.Result r =
         PaperExperiment.run(
-            new PaperExperiment.Size(2, 2, 3, 2, 300), Path.of("target/experiment-it"));
+            new PaperExperiment.Size(2, 2, 3, 2, 300, true), Path.of("target/experiment-it"));
     PaperExperiment.print(r);
     assertThat(r.payouts()).isEqualTo(24);
     assertThat(r.accepted()).isEqualTo(24);

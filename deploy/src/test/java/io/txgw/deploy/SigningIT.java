@@ -128,6 +128,29 @@ class SigningIT {
   }
 
   @Test
+  void manyAddressesCodeSizesAreReadInOneCallAlikeOnAnvilAndHardhat() throws Exception {
+    String fresh =
+        factory.payouts(Chain.ETH, "code", 1, BigInteger.ONE, BigInteger.TEN).get(0).to();
+    List<String> addresses =
+        List.of(
+            stack.token(),
+            stack.ethAccount(5),
+            fresh,
+            "0x0000000000000000000000000000000000000001");
+    for (io.txgw.consumer.rpc.Rpc node : List.of(hardhat.rpc(), stack.anvil().rpc())) {
+      List<BigInteger> sizes = io.txgw.consumer.chain.CodeSizes.of(node, addresses);
+      String code = node.call("eth_getCode", stack.token(), "latest").asText();
+      assertThat(sizes)
+          .as(node.name())
+          .containsExactly(
+              BigInteger.valueOf((code.length() - 2) / 2L),
+              BigInteger.ZERO,
+              BigInteger.ZERO,
+              BigInteger.ZERO);
+    }
+  }
+
+  @Test
   void anAccountNoSignerHoldsIsRefusedWithNothingPaid() throws Exception {
     List<PayoutLine> lines = factory.payouts(Chain.ETH, "nokey", 2, BigInteger.ONE, BigInteger.TEN);
     post("no-key", stack.ethAccount(2), lines);

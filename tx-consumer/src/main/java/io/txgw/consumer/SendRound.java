@@ -174,6 +174,7 @@ final class SendRound {
     List<JournalEntry> refused = new ArrayList<>();
     Set<String> signed = new HashSet<>();
     Set<String> ids = new HashSet<>();
+    preview(units);
     for (Unit unit : units) {
       if (clock.instant().isAfter(deadline)) {
         log.info("round out of time; the rest is read again at once");
@@ -208,6 +209,24 @@ final class SendRound {
       }
     }
     return new Prepared(toJournal, refused, Stop.NONE);
+  }
+
+  /** Tells each chain's sender the payouts it is about to prepare one per unit. */
+  private void preview(List<Unit> units) throws InterruptedException {
+    Map<Chain, List<Payout>> singles = new java.util.EnumMap<>(Chain.class);
+    for (Unit unit : units) {
+      if (unit.reads().size() == 1) {
+        singles
+            .computeIfAbsent(unit.chain(), c -> new ArrayList<>())
+            .add(unit.reads().get(0).payout());
+      }
+    }
+    for (Map.Entry<Chain, List<Payout>> e : singles.entrySet()) {
+      ChainSender sender = senders.get(e.getKey());
+      if (sender != null) {
+        sender.preview(e.getValue());
+      }
+    }
   }
 
   /**
@@ -415,7 +434,12 @@ final class SendRound {
         continue;
       }
       if (outcome.waits()) {
-        log.info("unit {} is not settled yet: {}", unit.unitId(), outcome.error());
+        if (outcome.pending()) {
+          log.info("unit {} is not settled yet: {}", unit.unitId(), outcome.error());
+        } else {
+          // Sent and waiting for a block, the usual state of many units at once.
+          log.debug("unit {} is not settled yet: {}", unit.unitId(), outcome.error());
+        }
         unsettled.add(unit);
         if (outcome.pending() && bumps.due(unit)) {
           JournalEntry again = replacement(sender, unit);

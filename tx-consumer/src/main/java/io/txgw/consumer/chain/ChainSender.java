@@ -57,6 +57,13 @@ public interface ChainSender extends AutoCloseable {
   default void forget(String account) {}
 
   /**
+   * Told the payouts a round is about to prepare one per unit, before any is: a sender may read in
+   * one call what each would otherwise ask of the node alone. What it learns holds for this round
+   * only; a failure here decides nothing (each asks alone then).
+   */
+  default void preview(List<Payout> singles) throws InterruptedException {}
+
+  /**
    * A replacement of the unit's transaction at a higher fee: same nonce, same payment, so that at
    * most one of them is ever mined. Not sent: the caller journals it first.
    *

@@ -71,6 +71,9 @@ public final class EthereumSender implements ChainSender {
 
   private final FeeMarket market;
 
+  /** Receipts of the transactions sent here, read a block at a time. */
+  private final BlockReceipts blockReceipts;
+
   private final TokenTransfers tokens;
 
   private final java.util.function.Predicate<Payout> contractsAllowed;
@@ -119,6 +122,7 @@ public final class EthereumSender implements ChainSender {
     this.prices = new GasPrices(maxGasPrice);
     this.blocks = new EthereumBlocks(rpc);
     this.market = new FeeMarket(rpc, clock);
+    this.blockReceipts = new BlockReceipts(rpc, clock);
     this.tokens = new TokenTransfers(rpc);
     this.signers = signers;
     this.chainId = chainId;
@@ -227,6 +231,49 @@ public final class EthereumSender implements ChainSender {
     tokens.reset();
     waitingSince.clear();
     usedSince.clear();
+    blockReceipts.reset();
+  }
+
+  /**
+   * Recipients of this round's native payouts seen without code at the latest block, by one {@link
+   * CodeSizes} call for them all; cleared each round. Bounded by a round's payouts.
+   */
+  private final java.util.Set<String> codeless = new java.util.HashSet<>();
+
+  @Override
+  public void preview(List<Payout> singles) throws InterruptedException {
+    codeless.clear();
+    List<String> asked =
+        singles.stream()
+            .filter(p -> p.asset().isNative() && !contractsAllowed.test(p))
+            .map(p -> p.to().value().toLowerCase(Locale.ROOT))
+            .distinct()
+            .toList();
+    if (asked.size() < 2) {
+      // One address costs one call either way.
+      return;
+    }
+    for (int from = 0; from < asked.size(); from += CodeSizes.MAX_PER_CALL) {
+      List<String> some =
+          asked.subList(from, Math.min(asked.size(), from + CodeSizes.MAX_PER_CALL));
+      List<BigInteger> sizes;
+      try {
+        sizes = CodeSizes.of(rpc, some);
+      } catch (RpcException e) {
+        log.debug("recipients' code not read at once ({}): each is asked alone", e.getMessage());
+        return;
+      }
+      if (sizes == null) {
+        log.debug("recipients' code sizes came back malformed: each is asked alone");
+        return;
+      }
+      for (int i = 0; i < some.size(); i++) {
+        // Only "no code" is taken from here: any code is read whole (a delegation is paid).
+        if (sizes.get(i).signum() == 0) {
+          codeless.add(some.get(i));
+        }
+      }
+    }
   }
 
   @Override
@@ -614,8 +661,21 @@ public final class EthereumSender implements ChainSender {
   @Override
   public SendOutcome broadcast(JournalEntry unit)
       throws NodeUnavailableException, InterruptedException {
+    blockReceipts.refresh();
     if (sentHere.contains(unit.txid())) {
-      // Sent before by this process: mined since is the common case, and needs no resend.
+      // Sent before by this process: mined since is the common case, and needs no resend. The
+      // blocks read since it was sent tell, without a call for it alone; while they hold it not,
+      // for a few blocks, it waits as it is.
+      for (String txid : unit.txids()) {
+        JsonNode receipt = blockReceipts.receipt(txid);
+        if (receipt != null) {
+          return mined(unit, receipt, txid);
+        }
+      }
+      if (blockReceipts.covers(unit.txid()) && !blockReceipts.due(unit.txid())) {
+        return SendOutcome.waiting(unit.txid(), "sent, in no block read since");
+      }
+      blockReceipts.forget(unit.txids());
       try {
         SendOutcome mined = minedAny(unit);
         if (mined != null) {
@@ -670,6 +730,11 @@ public final class EthereumSender implements ChainSender {
 
   private SendOutcome settle(JournalEntry unit, String said, boolean first)
       throws RpcException, InterruptedException {
+    if (first && said == null && watch(unit)) {
+      // Just taken: the blocks read from now on tell when it is mined, and whether another
+      // transaction took its nonce is asked should they not.
+      return SendOutcome.waiting(unit.txid(), "sent, not mined yet");
+    }
     SendOutcome mined = minedAny(unit);
     if (mined != null) {
       return mined;
@@ -706,6 +771,7 @@ public final class EthereumSender implements ChainSender {
       usedSince.remove(unit.unitId());
       waitingSince.remove(unit.unitId());
       unit.txids().forEach(sentHere::remove);
+      blockReceipts.forget(unit.txids());
       return SendOutcome.conflicted(
           unit.txid(),
           "nonce " + nonce + " was used in the chain by another transaction; nothing was paid");
@@ -748,6 +814,8 @@ public final class EthereumSender implements ChainSender {
         }
       }
     }
+    // Asked directly and not mined: the blocks read from now on tell, for a few blocks.
+    watch(unit);
     return SendOutcome.pending(
         unit.txid(),
         "not mined yet: the account's nonce at the latest block is "
@@ -763,6 +831,7 @@ public final class EthereumSender implements ChainSender {
    */
   private SendOutcome mined(JournalEntry unit, JsonNode receipt, String txid) {
     unit.txids().forEach(sentHere::remove);
+    blockReceipts.forget(unit.txids());
     waitingSince.remove(unit.unitId());
     usedSince.remove(unit.unitId());
     AccountFunds funds = accounts.get(unit.source());
@@ -798,6 +867,18 @@ public final class EthereumSender implements ChainSender {
     } catch (NumberFormatException e) {
       return null;
     }
+  }
+
+  /**
+   * Has every transaction of the unit followed in the blocks read from now on; false when the
+   * blocks are not followed now (then it is asked for directly each time round).
+   */
+  private boolean watch(JournalEntry unit) {
+    if (!sentHere.contains(unit.txid()) || !blockReceipts.watch(unit.txid())) {
+      return false;
+    }
+    unit.txids().forEach(blockReceipts::watch);
+    return true;
   }
 
   /** True once the unit has waited first in line longer than a block should take. */
@@ -857,8 +938,12 @@ public final class EthereumSender implements ChainSender {
    * (EIP-7702, code {@code 0xef0100} and an address) is a person's account: it is paid, and if its
    * code runs out of a transfer's gas the transaction reverts (FAILED, fee spent, nothing lost).
    * Best effort: code deployed after the check (or not yet seen by a lagging node) is not seen.
+   * Recipients seen without code by this round's {@link #preview} are not asked again.
    */
   private boolean isContract(String address) throws RpcException, InterruptedException {
+    if (codeless.contains(address.toLowerCase(Locale.ROOT))) {
+      return false;
+    }
     JsonNode answer = rpc.call("eth_getCode", address, "latest");
     String code = answer == null || !answer.isTextual() ? null : answer.asText();
     if (code == null || !HEX_CODE.matcher(code).matches()) {

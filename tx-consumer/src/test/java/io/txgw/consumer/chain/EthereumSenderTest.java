@@ -173,6 +173,186 @@ class EthereumSenderTest {
     assertThat(node.calls("eth_getTransactionCount")).isEmpty();
   }
 
+  /** A receipt of HASH in block {@code height}, as eth_getBlockReceipts lists it. */
+  private static String minedIn(long height) {
+    return "{\"transactionHash\":\""
+        + HASH
+        + "\",\"status\":\"0x1\",\"blockNumber\":\"0x"
+        + Long.toHexString(height)
+        + "\",\"blockHash\":\"0x"
+        + "ab".repeat(32)
+        + "\",\"logs\":[]}";
+  }
+
+  /** The next pass: past the pause between two reads of the head. */
+  private void nextPass() {
+    clock.advance(BlockReceipts.REFRESH_EVERY);
+  }
+
+  @Test
+  void aTransactionSentWhileBlocksAreFollowedIsSettledByItsBlocksReceiptsAndNeverAskedForAlone()
+      throws Exception {
+    node.result("eth_blockNumber", "\"0x10\"")
+        .result("eth_blockNumber", "\"0x10\"")
+        .alwaysResult("eth_blockNumber", "\"0x11\"")
+        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .resultFor("eth_getBlockReceipts", "0x11", "[" + minedIn(0x11) + "]");
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    SendOutcome outcome = sender.broadcast(unit(0));
+    assertThat(outcome.status()).isEqualTo(PayoutStatus.BROADCAST);
+    assertThat(outcome.block()).isEqualTo(new BlockRef(0x11, "0x" + "ab".repeat(32)));
+    assertThat(node.calls("eth_sendRawTransaction")).hasSize(1);
+    assertThat(node.calls("eth_getTransactionReceipt")).isEmpty();
+    assertThat(node.calls("eth_getTransactionCount")).isEmpty();
+    assertThat(node.calls("eth_getBlockReceipts")).hasSize(1);
+  }
+
+  @Test
+  void aTransactionInNoBlockReadForThreeBlocksIsAskedForDirectlyAndSentAgain() throws Exception {
+    node.result("eth_blockNumber", "\"0x10\"")
+        .result("eth_blockNumber", "\"0x11\"")
+        .result("eth_blockNumber", "\"0x12\"")
+        .alwaysResult("eth_blockNumber", "\"0x13\"")
+        .alwaysResult("eth_getBlockReceipts", "[]")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionReceipt", "null")
+        .alwaysResult("eth_getTransactionCount", "\"0x0\"");
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).pending()).isFalse();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).pending()).isFalse();
+    assertThat(node.calls("eth_getTransactionReceipt")).isEmpty();
+    nextPass();
+    // Three blocks read without it: it may have been dropped, or be in a block that replaced one.
+    SendOutcome outcome = sender.broadcast(unit(0));
+    assertThat(outcome.pending()).isTrue();
+    assertThat(node.calls("eth_sendRawTransaction")).hasSize(2);
+    assertThat(node.calls("eth_getTransactionReceipt")).isNotEmpty();
+    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
+  }
+
+  @Test
+  void aNodeWithoutBlockReceiptsIsReadABlockAtATimeAndAsksOnlyForOurTransactionsInIt()
+      throws Exception {
+    // hardhat's answer, word for word.
+    node.result("eth_blockNumber", "\"0x10\"")
+        .alwaysResult("eth_blockNumber", "\"0x11\"")
+        .alwaysError("eth_getBlockReceipts", -32004, "Method eth_getBlockReceipts is not supported")
+        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .resultFor(
+            "eth_getBlockByNumber",
+            "0x11",
+            "{\"number\":\"0x11\",\"transactions\":[\"0x"
+                + "cd".repeat(32)
+                + "\",\""
+                + HASH
+                + "\"]}")
+        .alwaysResult("eth_getTransactionReceipt", minedIn(0x11));
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).status()).isEqualTo(PayoutStatus.BROADCAST);
+    assertThat(node.calls("eth_getTransactionReceipt")).hasSize(1);
+    assertThat(node.calls("eth_getTransactionReceipt").get(0).path("params").get(0).asText())
+        .isEqualToIgnoringCase(HASH);
+  }
+
+  @Test
+  void blocksSkippedAtOnceLeaveATransactionSentBeforeToBeAskedForDirectly() throws Exception {
+    node.result("eth_blockNumber", "\"0x10\"")
+        .alwaysResult("eth_blockNumber", "\"0x40\"")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getTransactionReceipt", minedIn(0x30));
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    // 48 blocks since: more than are read at once, so those between were never looked at.
+    assertThat(sender.broadcast(unit(0)).block())
+        .isEqualTo(new BlockRef(0x30, "0x" + "ab".repeat(32)));
+    assertThat(node.calls("eth_getBlockReceipts")).isEmpty();
+  }
+
+  @Test
+  void aReceiptListThatDoesNotAgreeOnItsBlockDecidesNothingAndIsReadAgain() throws Exception {
+    String other = minedIn(0x12);
+    node.result("eth_blockNumber", "\"0x10\"")
+        .alwaysResult("eth_blockNumber", "\"0x11\"")
+        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getBlockReceipts", "[" + other + "]")
+        .alwaysResult("eth_getBlockReceipts", "[" + minedIn(0x11) + "]");
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).block().height()).isEqualTo(0x11);
+    assertThat(node.calls("eth_getBlockReceipts")).hasSize(2);
+  }
+
+  private static Payout payoutTo(String id, String to) {
+    return new Payout(
+        id,
+        "b1",
+        "acme",
+        Chain.ETH,
+        Chain.ETH.nativeAsset(),
+        FROM,
+        new Address(to),
+        Amount.parse("0.001"),
+        null,
+        Instant.EPOCH);
+  }
+
+  @Test
+  void aRoundsRecipientsAreCheckedForCodeInOneCallAndOnlyThoseWithCodeAreReadWhole()
+      throws Exception {
+    String a = "0x" + "11".repeat(20);
+    String b = "0x" + "22".repeat(20);
+    String c = "0x" + "33".repeat(20);
+    // b holds 23 bytes of code: a delegation, or a contract; eth_getCode tells which.
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .result(
+            "eth_call", "\"0x" + "00".repeat(32) + "00".repeat(31) + "17" + "00".repeat(32) + "\"");
+    List<Payout> round = List.of(payoutTo("p1", a), payoutTo("p2", b), payoutTo("p3", c));
+    sender.preview(round);
+    for (Payout p : round) {
+      assertThat(sender.prepare(FROM, List.of(p))).isInstanceOf(Preparation.Signed.class);
+    }
+    assertThat(node.calls("eth_call")).hasSize(1);
+    assertThat(node.calls("eth_call").get(0).path("params").get(0).path("data").asText())
+        .isEqualTo(CodeSizes.program(List.of(a, b, c)));
+    assertThat(node.calls("eth_getCode")).hasSize(1);
+    assertThat(node.calls("eth_getCode").get(0).path("params").get(0).asText()).isEqualTo(b);
+  }
+
+  @Test
+  void recipientsWhoseCodeCannotBeReadAtOnceAreEachAskedAlone() throws Exception {
+    String a = "0x" + "11".repeat(20);
+    String b = "0x" + "22".repeat(20);
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .error("eth_call", -32000, "max code size exceeded")
+        .alwaysResult("eth_getCode", "\"0x\"");
+    List<Payout> round = List.of(payoutTo("p1", a), payoutTo("p2", b));
+    sender.preview(round);
+    for (Payout p : round) {
+      assertThat(sender.prepare(FROM, List.of(p))).isInstanceOf(Preparation.Signed.class);
+    }
+    assertThat(node.calls("eth_getCode")).hasSize(2);
+  }
+
+  @Test
+  void anAnswerOfTheWrongLengthTellsNoRecipientIsWithoutCode() throws Exception {
+    String a = "0x" + "11".repeat(20);
+    String b = "0x" + "22".repeat(20);
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .result("eth_call", "\"0x" + "00".repeat(32) + "\"")
+        .alwaysResult("eth_getCode", "\"0x\"");
+    sender.preview(List.of(payoutTo("p1", a), payoutTo("p2", b)));
+    sender.prepare(FROM, List.of(payoutTo("p1", a)));
+    assertThat(node.calls("eth_getCode")).hasSize(1);
+  }
+
   @Test
   void aRevertedReceiptIsFailedWithNothingPaid() throws Exception {
     node.result("eth_sendRawTransaction", "\"" + HASH + "\"")

@@ -801,6 +801,10 @@ final class ConsumerSimulation {
         seen.merge("journal with children", 1, Integer::sum);
       }
     }
+    if (node.minedFoundInBlockReceipts() > 0) {
+      seen.merge(
+          "eth receipts read a block at a time", node.minedFoundInBlockReceipts(), Integer::sum);
+    }
     long[] highest = btc.highestChain();
     if (highest[0] > 3 * highest[1]) {
       seen.merge("btc packages lifted past 3 sat/vB", 1, Integer::sum);

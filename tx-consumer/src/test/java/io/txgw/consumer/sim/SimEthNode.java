@@ -312,6 +312,13 @@ final class SimEthNode implements Rpc {
       case "eth_blockNumber" -> text(hex(BigInteger.valueOf(view)));
       case "eth_getBlockByNumber" ->
           blockByNumber(params.path(0).asText(), params.path(1).asBoolean(false));
+      case "eth_getBlockReceipts" -> {
+        if (dialect == Dialect.GANACHE) {
+          // Like hardhat: blocks are read apart from their receipts.
+          throw error(-32004, "Method eth_getBlockReceipts is not supported");
+        }
+        yield blockReceipts(params.path(0).asText());
+      }
       case "eth_getBlockByHash" ->
           blockByHash(params.path(0).asText(), params.path(1).asBoolean(false));
       case "anvil_removePoolTransactions" -> {
@@ -638,6 +645,27 @@ final class SimEthNode implements Rpc {
       }
     }
     throw new IllegalStateException(txid + " is not in block " + b.number());
+  }
+
+  /** Every receipt of the main chain's block at {@code tag}, as the answering node sees it. */
+  private JsonNode blockReceipts(String tag) throws RpcException {
+    JsonNode block = blockByNumber(tag, false);
+    if (block.isNull()) {
+      return block;
+    }
+    ArrayNode all = Json.mapper().createArrayNode();
+    for (JsonNode txid : block.path("transactions")) {
+      all.add(receipt(txid.asText()));
+    }
+    foundInBlockReceipts += all.size();
+    return all;
+  }
+
+  private int foundInBlockReceipts;
+
+  /** Receipts served a block at a time, to show that the seeds reach that path. */
+  int minedFoundInBlockReceipts() {
+    return foundInBlockReceipts;
   }
 
   // "latest" and "pending" are the head as the answering node sees it; no finality is simulated.
