@@ -221,11 +221,10 @@ final class SendRound {
             .add(unit.reads().get(0).payout());
       }
     }
-    for (Map.Entry<Chain, List<Payout>> e : singles.entrySet()) {
-      ChainSender sender = senders.get(e.getKey());
-      if (sender != null) {
-        sender.preview(e.getValue());
-      }
+    // Every sender, those with no single payout this round too: what a sender learned in an
+    // earlier round must not decide in this one.
+    for (Map.Entry<Chain, ChainSender> e : senders.entrySet()) {
+      e.getValue().preview(singles.getOrDefault(e.getKey(), List.of()));
     }
   }
 

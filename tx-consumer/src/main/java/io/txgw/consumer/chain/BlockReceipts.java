@@ -185,10 +185,10 @@ final class BlockReceipts {
       try {
         all = rpc.call("eth_getBlockReceipts", number);
       } catch (RpcException e) {
-        if (e.kind() != RpcException.Kind.NODE_ERROR) {
+        if (e.kind() != RpcException.Kind.NODE_ERROR || !unsupported(e)) {
           throw e;
         }
-        // The node refused the method: it is read block and receipts apart from now on.
+        // The node does not serve the method: it is read block and receipts apart from now on.
         log.info(
             "{} does not serve eth_getBlockReceipts ({}); reading blocks",
             rpc.name(),
@@ -197,6 +197,7 @@ final class BlockReceipts {
         all = null;
       }
       if (blockReceipts) {
+        refusals = 0;
         take(height, all);
         return;
       }
@@ -221,6 +222,19 @@ final class BlockReceipts {
         receipts.put(txid, receipt);
       }
     }
+  }
+
+  /** Node errors in a row on {@code eth_getBlockReceipts}, each of which might be passing. */
+  private int refusals;
+
+  /**
+   * Whether the node does not serve {@code eth_getBlockReceipts}: the standard "method not found"
+   * code (-32601), hardhat's "not supported" (-32004), or three refusals in a row of any other code
+   * (a block a lagging node lacks is refused once, not three times).
+   */
+  private boolean unsupported(RpcException e) {
+    Integer code = e.code();
+    return (code != null && (code == -32601 || code == -32004)) || ++refusals >= 3;
   }
 
   /** Keeps the receipts of followed transactions from one block's answer, checked whole first. */

@@ -57,9 +57,9 @@ public interface ChainSender extends AutoCloseable {
   default void forget(String account) {}
 
   /**
-   * Told the payouts a round is about to prepare one per unit, before any is: a sender may read in
-   * one call what each would otherwise ask of the node alone. What it learns holds for this round
-   * only; a failure here decides nothing (each asks alone then).
+   * Told the payouts a round is about to prepare one per unit, before any is (none, every round it
+   * has none): a sender may read in one call what each would otherwise ask of the node alone. What
+   * it learns holds for this round only; a failure here decides nothing (each asks alone then).
    */
   default void preview(List<Payout> singles) throws InterruptedException {}
 

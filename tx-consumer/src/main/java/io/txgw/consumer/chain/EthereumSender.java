@@ -232,6 +232,7 @@ public final class EthereumSender implements ChainSender {
     waitingSince.clear();
     usedSince.clear();
     blockReceipts.reset();
+    codeless.clear();
   }
 
   /**

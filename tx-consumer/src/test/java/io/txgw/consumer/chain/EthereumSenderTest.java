@@ -342,6 +342,35 @@ class EthereumSenderTest {
   }
 
   @Test
+  void whatOneRoundLearnedOfARecipientsCodeIsNeverUsedInTheNext() throws Exception {
+    String a = "0x" + "11".repeat(20);
+    String b = "0x" + "22".repeat(20);
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .result("eth_call", "\"0x" + "00".repeat(64) + "\"")
+        .alwaysResult("eth_getCode", "\"0x\"");
+    sender.preview(List.of(payoutTo("p1", a), payoutTo("p2", b)));
+    // The next round has no single payout: the recipient may have gained code since.
+    sender.preview(List.of());
+    sender.prepare(FROM, List.of(payoutTo("p1", a)));
+    assertThat(node.calls("eth_getCode")).hasSize(1);
+  }
+
+  @Test
+  void aBlockALaggingNodeRefusesIsReadAgainTheSameWay() throws Exception {
+    node.result("eth_blockNumber", "\"0x10\"")
+        .alwaysResult("eth_blockNumber", "\"0x11\"")
+        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .error("eth_getBlockReceipts", -32000, "header not found")
+        .alwaysResult("eth_getBlockReceipts", "[" + minedIn(0x11) + "]");
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(unit(0)).block().height()).isEqualTo(0x11);
+    assertThat(node.calls("eth_getBlockByNumber")).isEmpty();
+  }
+
+  @Test
   void anAnswerOfTheWrongLengthTellsNoRecipientIsWithoutCode() throws Exception {
     String a = "0x" + "11".repeat(20);
     String b = "0x" + "22".repeat(20);
