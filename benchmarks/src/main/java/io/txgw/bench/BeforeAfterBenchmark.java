@@ -49,8 +49,9 @@ import java.util.stream.Collectors;
  * the node's capacity (requests beyond it in any second are refused with 429, as a rate-limited
  * provider does). The same number of Ethereum payouts, each to a fresh address, are paid (a) by one
  * client calling {@code eth_sendTransaction} one at a time, (b) by many client threads calling it
- * at once, and (c) through txgw, posted by as many client threads as single payouts; then (d) the
- * Bitcoin batching comparison. Every payout is checked on chain.
+ * at once, (c) through txgw, posted by as many client threads as single payouts, the node signing,
+ * and (d) the same signed by the consumers from a keystore; then (e) the Bitcoin batching
+ * comparison. anvil mines a block a second. Every payout is checked on chain.
  */
 public final class BeforeAfterBenchmark {
   private static final String GROUP = "txgw-payouts";
@@ -102,6 +103,9 @@ public final class BeforeAfterBenchmark {
         CountingProxy node = new CountingProxy(stack.anvil().rpcUrl(), size.nodeCapacity())) {
       List<String> accounts = stack.anvil().accounts();
       AddressCodec codec = new AddressCodec(BitcoinNetwork.BCOIN_REGTEST);
+      // One client for both gateway modes: each holds its connections open, and the gateway
+      // allows one client address only so many.
+      GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
       modes.add(
           direct(
               stack,
@@ -126,7 +130,8 @@ public final class BeforeAfterBenchmark {
               accounts.subList(0, 5),
               payouts(codec, "c", size.payouts(), 3),
               size,
-              Map.of()));
+              Map.of(),
+              client));
       // The same, signed by the consumers from a keystore: the node only takes the bytes.
       Map<String, String> keystore =
           io.txgw.deploy.nodes.DevAccounts.keystore(
@@ -140,7 +145,8 @@ public final class BeforeAfterBenchmark {
               accounts.subList(5, 8),
               payouts(codec, "d", size.payouts(), 4),
               size,
-              keystore));
+              keystore,
+              client));
     }
     List<BitcoinBatchingBenchmark.Run> bitcoin =
         size.btcPayouts() > 0 ? BitcoinBatchingBenchmark.compare(size.btcPayouts()) : List.of();
@@ -280,8 +286,6 @@ public final class BeforeAfterBenchmark {
 
   private static final String RATE_LIMITED = "rate limited";
 
-  private static GatewayClient client;
-
   /**
    * One payout by {@code eth_sendTransaction}: null when the node answered with a txid, else what
    * went wrong ({@link #RATE_LIMITED} when it refused for rate).
@@ -331,18 +335,13 @@ public final class BeforeAfterBenchmark {
       List<String> sources,
       List<PayoutLine> payouts,
       Size size,
-      Map<String, String> signing)
+      Map<String, String> signing,
+      GatewayClient client)
       throws Exception {
     stack.registerAnvil(node.url(), new LocalStack.NodeLimits(size.nodeCapacity(), 16));
     stack.startConsumer("consumer-1", signing);
     stack.startConsumer("consumer-2", signing);
     ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
-    // One client for every mode: each holds its connections open, and the gateway allows a client
-    // address only so many.
-    if (client == null) {
-      client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
-    }
-    GatewayClient client = BeforeAfterBenchmark.client;
     AtomicInteger failures = new AtomicInteger();
     Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
     int refusedBefore = node.refused();
@@ -539,7 +538,7 @@ public final class BeforeAfterBenchmark {
     }
     for (BitcoinBatchingBenchmark.Run b : r.bitcoin()) {
       rows.put(
-          "(d) bitcoin, " + b.mode(),
+          "(e) bitcoin, " + b.mode(),
           String.format(
               Locale.ROOT,
               "%d payouts in %d transactions (wallet and node calls made per transaction), %d vB"
