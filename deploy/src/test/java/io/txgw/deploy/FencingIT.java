@@ -106,10 +106,20 @@ class FencingIT {
     frozen.thaw();
 
     // Running again, it rejoins the group; what it had started, the new owner has finished.
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .ignoreExceptionsInstanceOf(java.util.concurrent.ExecutionException.class)
-        .until(() -> stableMembers() == 3);
+    try {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .ignoreExceptionsInstanceOf(java.util.concurrent.ExecutionException.class)
+          .until(() -> stableMembers() == 3);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      // Which consumer is missing, and why: its process, and every consumer's last warnings.
+      for (ConsumerProcess c : consumers) {
+        org.slf4j.LoggerFactory.getLogger(FencingIT.class)
+            .info("consumer pid {} alive: {}", c.pid(), c.isAlive());
+      }
+      StackLogs.logConsumerWarnings(stack);
+      throw e;
+    }
     List<PayoutLine> after =
         factory.payouts(
             Chain.ETH, "fz-after", 20, BigInteger.ONE, new BigInteger("1000000000000000"));

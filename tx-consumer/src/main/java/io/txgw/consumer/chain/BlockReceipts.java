@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>A node without {@code eth_getBlockReceipts} (hardhat) is read with {@code
  * eth_getBlockByNumber} instead, and a receipt is asked only for our transactions in the block.
  *
- * <p>Bounded: at most {@link #MAX_WATCHED} transactions followed, each with at most one receipt,
- * and at most {@link #MAX_BLOCKS_PER_READ} blocks read per refresh.
+ * <p>Bounded: at most {@link #MAX_WATCHED} transactions followed, at most {@link #MAX_RECEIPTS}
+ * receipts kept, and at most {@link #MAX_BLOCKS_PER_READ} blocks read per refresh.
  */
 final class BlockReceipts {
   private static final Logger log = LoggerFactory.getLogger(BlockReceipts.class);
@@ -48,8 +48,31 @@ final class BlockReceipts {
    */
   static final int RECHECK_BLOCKS = 3;
 
-  /** And at the latest this long after it was sent, should the chain mine no block meanwhile. */
+  /**
+   * And at the latest three of the chain's recent block intervals after it was sent, should the
+   * chain mine no block meanwhile (a development node told to stop, a node that stalls): no less
+   * than this,
+   */
+  static final Duration RECHECK_AT_LEAST = Duration.ofSeconds(5);
+
+  /** no more than this, and this while no interval was seen yet. */
   static final Duration RECHECK_AFTER = Duration.ofSeconds(30);
+
+  /** The chain's block interval as last seen (a moving average); null before two heads. */
+  private Duration interval;
+
+  private Instant advancedAt;
+
+  /** How long a followed transaction is left alone at most: see {@link #RECHECK_AT_LEAST}. */
+  Duration recheckAfter() {
+    if (interval == null) {
+      return RECHECK_AFTER;
+    }
+    Duration three = interval.multipliedBy(RECHECK_BLOCKS);
+    return three.compareTo(RECHECK_AT_LEAST) < 0
+        ? RECHECK_AT_LEAST
+        : three.compareTo(RECHECK_AFTER) > 0 ? RECHECK_AFTER : three;
+  }
 
   private final Rpc rpc;
   private final Clock clock;
@@ -57,7 +80,16 @@ final class BlockReceipts {
   /** Per followed transaction, the height read when it was sent and when. */
   private final Map<String, Watch> watched = new HashMap<>();
 
-  private final Map<String, JsonNode> receipts = new HashMap<>();
+  private final Map<String, Seen> receipts = new HashMap<>();
+
+  /** A receipt and when it was read. */
+  private record Seen(JsonNode receipt, Instant at) {}
+
+  /**
+   * Receipts kept at most: each is taken on its unit's next pass, and a multi-send call's carries a
+   * log per payout; past this, a receipt is not kept and its unit is asked for directly.
+   */
+  static final int MAX_RECEIPTS = 1_000;
 
   /** Last height read, -1 before the first read. */
   private long last = -1;
@@ -104,19 +136,32 @@ final class BlockReceipts {
 
   /**
    * True when a followed transaction should now be asked for directly: {@link #RECHECK_BLOCKS}
-   * blocks read without it, or {@link #RECHECK_AFTER} passed, or the book no longer covers it.
+   * blocks read without it, or {@link #recheckAfter()} passed, or the book no longer covers it.
    */
   boolean due(String txid) {
     Watch w = watched.get(txid.toLowerCase(Locale.ROOT));
     return w == null
         || unbrokenFrom > w.height()
         || last - w.height() >= RECHECK_BLOCKS
-        || !clock.instant().isBefore(w.at().plus(RECHECK_AFTER));
+        || !clock.instant().isBefore(w.at().plus(recheckAfter()));
   }
 
-  /** The receipt of a followed transaction, once a block read holds it; else null. */
+  /**
+   * The receipt of a followed transaction, once a block read holds it and no longer than {@link
+   * #RECHECK_AFTER} ago (an older one may be of a block replaced since: it is asked for directly);
+   * else null.
+   */
   JsonNode receipt(String txid) {
-    return receipts.get(txid.toLowerCase(Locale.ROOT));
+    Seen seen = receipts.get(txid.toLowerCase(Locale.ROOT));
+    return seen == null || clock.instant().isAfter(seen.at().plus(RECHECK_AFTER))
+        ? null
+        : seen.receipt();
+  }
+
+  /** When {@code txid} was last followed from; null when it is not. */
+  Instant watchedAt(String txid) {
+    Watch w = watched.get(txid.toLowerCase(Locale.ROOT));
+    return w == null ? null : w.at();
   }
 
   /** No longer followed: settled, or about to be asked for directly. */
@@ -134,6 +179,10 @@ final class BlockReceipts {
     last = -1;
     unbrokenFrom = Long.MAX_VALUE;
     readAt = Instant.MIN;
+    blockReceipts = true;
+    refusals = 0;
+    interval = null;
+    advancedAt = null;
   }
 
   /** Transactions followed now, for the stated bound. */
@@ -158,6 +207,17 @@ final class BlockReceipts {
     } catch (RpcException | RuntimeException e) {
       log.debug("block receipts: cannot read the head: {}", e.getMessage());
       return;
+    }
+    if (head < last) {
+      // The chain got shorter: a receipt read from a block above it may be of a block gone.
+      receipts.clear();
+    }
+    if (last >= 0 && head > last) {
+      if (advancedAt != null) {
+        Duration each = Duration.between(advancedAt, now).dividedBy(head - last);
+        interval = interval == null ? each : interval.multipliedBy(3).plus(each).dividedBy(4);
+      }
+      advancedAt = now;
     }
     if (last < 0 || watched.isEmpty() || head < last || head - last > MAX_BLOCKS_PER_READ) {
       // Nothing to look for, or a head the book will not walk to: it starts over from here, and a
@@ -219,7 +279,7 @@ final class BlockReceipts {
     for (String txid : ours) {
       JsonNode receipt = rpc.call("eth_getTransactionReceipt", txid);
       if (receipt != null && receipt.isObject() && heightOf(receipt) == height) {
-        receipts.put(txid, receipt);
+        keep(txid, receipt);
       }
     }
   }
@@ -255,8 +315,14 @@ final class BlockReceipts {
     for (JsonNode r : all) {
       String key = r.path("transactionHash").asText().toLowerCase(Locale.ROOT);
       if (watched.containsKey(key)) {
-        receipts.put(key, r);
+        keep(key, r);
       }
+    }
+  }
+
+  private void keep(String txid, JsonNode receipt) {
+    if (receipts.size() < MAX_RECEIPTS) {
+      receipts.put(txid, new Seen(receipt, clock.instant()));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.txgw.consumer.chain;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.txgw.common.json.Json;
 import io.txgw.consumer.rpc.Rpc;
@@ -38,8 +39,8 @@ public final class CodeSizes {
     }
     ObjectNode call = Json.mapper().createObjectNode();
     call.put("data", program(addresses));
-    String answer = rpc.call("eth_call", call, "latest").asText("");
-    return sizes(answer, addresses.size());
+    JsonNode answer = rpc.call("eth_call", call, "latest");
+    return answer == null || !answer.isTextual() ? null : sizes(answer.asText(), addresses.size());
   }
 
   /**

@@ -233,6 +233,8 @@ public final class EthereumSender implements ChainSender {
     usedSince.clear();
     blockReceipts.reset();
     codeless.clear();
+    signedHere.clear();
+    emptiedAt.clear();
   }
 
   /**
@@ -260,8 +262,9 @@ public final class EthereumSender implements ChainSender {
       List<BigInteger> sizes;
       try {
         sizes = CodeSizes.of(rpc, some);
-      } catch (RpcException e) {
-        log.debug("recipients' code not read at once ({}): each is asked alone", e.getMessage());
+      } catch (RpcException | RuntimeException e) {
+        // Whatever went wrong, nothing is learned: each recipient is asked alone.
+        log.debug("recipients' code not read at once ({}): each is asked alone", e.toString());
         return;
       }
       if (sizes == null) {
@@ -382,6 +385,7 @@ public final class EthereumSender implements ChainSender {
           "cannot sign payout " + payout.id() + ": " + e.getMessage(), e);
     }
     String txid = txidOf(raw);
+    signed(txid);
     funds.spend(nonce, cost);
     if (token) {
       tokens.spend(source, target, nonce, units);
@@ -559,6 +563,7 @@ public final class EthereumSender implements ChainSender {
     if (token) {
       tokens.spend(source, asset.contract(), nonce, total);
     }
+    signed(txidOf(raw));
     return new Preparation.Signed(txidOf(raw), raw, nonce, List.of(), fees.cap());
   }
 
@@ -673,7 +678,10 @@ public final class EthereumSender implements ChainSender {
           return mined(unit, receipt, txid);
         }
       }
-      if (blockReceipts.covers(unit.txid()) && !blockReceipts.due(unit.txid())) {
+      if (blockReceipts.covers(unit.txid())
+          && !blockReceipts.due(unit.txid())
+          && !waitingSince.containsKey(unit.unitId())
+          && !poolEmptiedSince(unit)) {
         return SendOutcome.waiting(unit.txid(), "sent, in no block read since");
       }
       blockReceipts.forget(unit.txids());
@@ -731,7 +739,7 @@ public final class EthereumSender implements ChainSender {
 
   private SendOutcome settle(JournalEntry unit, String said, boolean first)
       throws RpcException, InterruptedException {
-    if (first && said == null && watch(unit)) {
+    if (first && said == null && signedHere.remove(unit.txid()) && watch(unit)) {
       // Just taken: the blocks read from now on tell when it is mined, and whether another
       // transaction took its nonce is asked should they not.
       return SendOutcome.waiting(unit.txid(), "sent, not mined yet");
@@ -790,6 +798,9 @@ public final class EthereumSender implements ChainSender {
       // once; the account's later units send their same bytes again after it in this round.
       log.warn("unit {}: not mined at nonce {}; sending it again", unit.unitId(), nonce);
       if (dropFromPool(unit)) {
+        // The account's later units left the pool too: each is sent again on its next pass,
+        // without waiting for its blocks.
+        emptiedAt.put(unit.source(), clock.instant());
         // Every transaction the unit ever had, dearest first: the pool takes one at this nonce,
         // and an earlier one it held (the current one refused, say, for its higher fee cap) is
         // not left out. They all pay the same, and one at most is ever mined.
@@ -880,6 +891,31 @@ public final class EthereumSender implements ChainSender {
     }
     unit.txids().forEach(blockReceipts::watch);
     return true;
+  }
+
+  /**
+   * Transactions signed by {@link #prepare} and not sent yet: one sent for the first time cannot
+   * have been mined before, so no look-up follows its send. A unit from the journal (another
+   * process's, or this one's before a reset) or a replacement (an earlier attempt may be mined) is
+   * looked up at once. Bounded: cleared at {@link #MAX_WAITING}, which only costs look-ups.
+   */
+  private final java.util.Set<String> signedHere = new java.util.HashSet<>();
+
+  private void signed(String txid) {
+    if (signedHere.size() >= MAX_WAITING) {
+      signedHere.clear();
+    }
+    signedHere.add(txid);
+  }
+
+  /** When each account's pool was last emptied on a development node; bounded by the accounts. */
+  private final Map<String, Instant> emptiedAt = new HashMap<>();
+
+  /** True when the unit's account's pool was emptied after the unit was last sent. */
+  private boolean poolEmptiedSince(JournalEntry unit) {
+    Instant emptied = emptiedAt.get(unit.source());
+    Instant watched = blockReceipts.watchedAt(unit.txid());
+    return emptied != null && (watched == null || !watched.isAfter(emptied));
   }
 
   /** True once the unit has waited first in line longer than a block should take. */

@@ -173,10 +173,28 @@ class EthereumSenderTest {
     assertThat(node.calls("eth_getTransactionCount")).isEmpty();
   }
 
-  /** A receipt of HASH in block {@code height}, as eth_getBlockReceipts lists it. */
-  private static String minedIn(long height) {
+  /** A unit this sender signed, as it is journaled before its first send. */
+  private JournalEntry prepared() throws Exception {
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"");
+    Preparation.Signed signed =
+        (Preparation.Signed) sender.prepare(FROM, List.of(payout("p1", "0.001")));
+    return new JournalEntry(
+        "ETH:" + signed.txid(),
+        Chain.ETH,
+        FROM,
+        signed.txid(),
+        signed.rawTransaction(),
+        signed.nonce(),
+        JournalEntry.State.PREPARED,
+        List.of(),
+        Instant.EPOCH,
+        Instant.EPOCH);
+  }
+
+  /** A receipt of {@code txid} in block {@code height}, as eth_getBlockReceipts lists it. */
+  private static String minedIn(String txid, long height) {
     return "{\"transactionHash\":\""
-        + HASH
+        + txid
         + "\",\"status\":\"0x1\",\"blockNumber\":\"0x"
         + Long.toHexString(height)
         + "\",\"blockHash\":\"0x"
@@ -192,101 +210,108 @@ class EthereumSenderTest {
   @Test
   void aTransactionSentWhileBlocksAreFollowedIsSettledByItsBlocksReceiptsAndNeverAskedForAlone()
       throws Exception {
+    JournalEntry sent = prepared();
     node.result("eth_blockNumber", "\"0x10\"")
         .result("eth_blockNumber", "\"0x10\"")
         .alwaysResult("eth_blockNumber", "\"0x11\"")
-        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .resultFor("eth_getBlockReceipts", "0x11", "[" + minedIn(0x11) + "]");
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+        .result("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
+        .resultFor("eth_getBlockReceipts", "0x11", "[" + minedIn(sent.txid(), 0x11) + "]");
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    SendOutcome outcome = sender.broadcast(unit(0));
+    SendOutcome outcome = sender.broadcast(sent);
     assertThat(outcome.status()).isEqualTo(PayoutStatus.BROADCAST);
     assertThat(outcome.block()).isEqualTo(new BlockRef(0x11, "0x" + "ab".repeat(32)));
     assertThat(node.calls("eth_sendRawTransaction")).hasSize(1);
     assertThat(node.calls("eth_getTransactionReceipt")).isEmpty();
-    assertThat(node.calls("eth_getTransactionCount")).isEmpty();
+    // Once, to sign it; never to settle it.
+    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
     assertThat(node.calls("eth_getBlockReceipts")).hasSize(1);
   }
 
   @Test
   void aTransactionInNoBlockReadForThreeBlocksIsAskedForDirectlyAndSentAgain() throws Exception {
+    JournalEntry sent = prepared();
     node.result("eth_blockNumber", "\"0x10\"")
         .result("eth_blockNumber", "\"0x11\"")
         .result("eth_blockNumber", "\"0x12\"")
         .alwaysResult("eth_blockNumber", "\"0x13\"")
         .alwaysResult("eth_getBlockReceipts", "[]")
-        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
         .alwaysResult("eth_getTransactionReceipt", "null")
         .alwaysResult("eth_getTransactionCount", "\"0x0\"");
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).pending()).isFalse();
+    assertThat(sender.broadcast(sent).pending()).isFalse();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).pending()).isFalse();
+    assertThat(sender.broadcast(sent).pending()).isFalse();
     assertThat(node.calls("eth_getTransactionReceipt")).isEmpty();
     nextPass();
     // Three blocks read without it: it may have been dropped, or be in a block that replaced one.
-    SendOutcome outcome = sender.broadcast(unit(0));
+    SendOutcome outcome = sender.broadcast(sent);
     assertThat(outcome.pending()).isTrue();
     assertThat(node.calls("eth_sendRawTransaction")).hasSize(2);
     assertThat(node.calls("eth_getTransactionReceipt")).isNotEmpty();
-    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
+    // Once to sign it, once to settle it.
+    assertThat(node.calls("eth_getTransactionCount")).hasSize(2);
   }
 
   @Test
   void aNodeWithoutBlockReceiptsIsReadABlockAtATimeAndAsksOnlyForOurTransactionsInIt()
       throws Exception {
+    JournalEntry sent = prepared();
     // hardhat's answer, word for word.
     node.result("eth_blockNumber", "\"0x10\"")
         .alwaysResult("eth_blockNumber", "\"0x11\"")
         .alwaysError("eth_getBlockReceipts", -32004, "Method eth_getBlockReceipts is not supported")
-        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
         .resultFor(
             "eth_getBlockByNumber",
             "0x11",
             "{\"number\":\"0x11\",\"transactions\":[\"0x"
                 + "cd".repeat(32)
                 + "\",\""
-                + HASH
+                + sent.txid()
                 + "\"]}")
-        .alwaysResult("eth_getTransactionReceipt", minedIn(0x11));
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+        .alwaysResult("eth_getTransactionReceipt", minedIn(sent.txid(), 0x11));
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).status()).isEqualTo(PayoutStatus.BROADCAST);
+    assertThat(sender.broadcast(sent).status()).isEqualTo(PayoutStatus.BROADCAST);
     assertThat(node.calls("eth_getTransactionReceipt")).hasSize(1);
     assertThat(node.calls("eth_getTransactionReceipt").get(0).path("params").get(0).asText())
-        .isEqualToIgnoringCase(HASH);
+        .isEqualToIgnoringCase(sent.txid());
   }
 
   @Test
   void blocksSkippedAtOnceLeaveATransactionSentBeforeToBeAskedForDirectly() throws Exception {
+    JournalEntry sent = prepared();
     node.result("eth_blockNumber", "\"0x10\"")
         .alwaysResult("eth_blockNumber", "\"0x40\"")
-        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
-        .result("eth_getTransactionReceipt", minedIn(0x30));
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+        .alwaysResult("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
+        .result("eth_getTransactionReceipt", minedIn(sent.txid(), 0x30));
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
     // 48 blocks since: more than are read at once, so those between were never looked at.
-    assertThat(sender.broadcast(unit(0)).block())
+    assertThat(sender.broadcast(sent).block())
         .isEqualTo(new BlockRef(0x30, "0x" + "ab".repeat(32)));
     assertThat(node.calls("eth_getBlockReceipts")).isEmpty();
   }
 
   @Test
   void aReceiptListThatDoesNotAgreeOnItsBlockDecidesNothingAndIsReadAgain() throws Exception {
-    String other = minedIn(0x12);
+    JournalEntry sent = prepared();
+    String other = minedIn(sent.txid(), 0x12);
     node.result("eth_blockNumber", "\"0x10\"")
         .alwaysResult("eth_blockNumber", "\"0x11\"")
-        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
         .result("eth_getBlockReceipts", "[" + other + "]")
-        .alwaysResult("eth_getBlockReceipts", "[" + minedIn(0x11) + "]");
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+        .alwaysResult("eth_getBlockReceipts", "[" + minedIn(sent.txid(), 0x11) + "]");
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).block().height()).isEqualTo(0x11);
+    assertThat(sender.broadcast(sent).block().height()).isEqualTo(0x11);
     assertThat(node.calls("eth_getBlockReceipts")).hasSize(2);
   }
 
@@ -342,6 +367,34 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aUnitFromTheJournalIsLookedUpRightAfterItsFirstSendHereForItMayBeMinedAlready()
+      throws Exception {
+    // Journaled by another process (or this one before a reset): its block may be older than any
+    // this sender reads.
+    node.alwaysResult("eth_blockNumber", "\"0x10\"")
+        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_getTransactionReceipt", MINED);
+    nextPass();
+    assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+  }
+
+  @Test
+  void aCodeSizeAnswerWithoutAResultDecidesNothingAndStopsNothing() throws Exception {
+    String a = "0x" + "11".repeat(20);
+    String b = "0x" + "22".repeat(20);
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"")
+        .then(
+            "eth_call",
+            new MockResponse.Builder()
+                .body("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":null}")
+                .build())
+        .alwaysResult("eth_getCode", "\"0x\"");
+    sender.preview(List.of(payoutTo("p1", a), payoutTo("p2", b)));
+    sender.prepare(FROM, List.of(payoutTo("p1", a)));
+    assertThat(node.calls("eth_getCode")).hasSize(1);
+  }
+
+  @Test
   void whatOneRoundLearnedOfARecipientsCodeIsNeverUsedInTheNext() throws Exception {
     String a = "0x" + "11".repeat(20);
     String b = "0x" + "22".repeat(20);
@@ -357,16 +410,17 @@ class EthereumSenderTest {
 
   @Test
   void aBlockALaggingNodeRefusesIsReadAgainTheSameWay() throws Exception {
+    JournalEntry sent = prepared();
     node.result("eth_blockNumber", "\"0x10\"")
         .alwaysResult("eth_blockNumber", "\"0x11\"")
-        .result("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .result("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
         .error("eth_getBlockReceipts", -32000, "header not found")
-        .alwaysResult("eth_getBlockReceipts", "[" + minedIn(0x11) + "]");
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+        .alwaysResult("eth_getBlockReceipts", "[" + minedIn(sent.txid(), 0x11) + "]");
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).waits()).isTrue();
+    assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
-    assertThat(sender.broadcast(unit(0)).block().height()).isEqualTo(0x11);
+    assertThat(sender.broadcast(sent).block().height()).isEqualTo(0x11);
     assertThat(node.calls("eth_getBlockByNumber")).isEmpty();
   }
 
