@@ -69,7 +69,8 @@ class BenchmarksSmokeIT {
   @Test
   void theAirdropBenchmarkPaysEveryRecipientOnceEachWayAndTheContractInOneTransaction()
       throws Exception {
-    List<AirdropBenchmark.Run> runs = AirdropBenchmark.compare(12);
+    // Fresh recipients only: paying them again runs the same code.
+    List<AirdropBenchmark.Run> runs = AirdropBenchmark.compare(12, false);
     AirdropBenchmark.print(runs);
     assertThat(runs).allSatisfy(r -> assertThat(r.wrong()).isZero());
     assertThat(runs.get(0).txs()).isEqualTo(12);

@@ -63,6 +63,15 @@ final class BlockReceipts {
 
   private Instant advancedAt;
 
+  /**
+   * Whether the chain mines faster than the head is read (a development node mining each
+   * transaction as it comes): a transaction just sent is then as good as mined, and asking for it
+   * at once costs no more than reading its block.
+   */
+  boolean minesAtOnce() {
+    return interval != null && interval.compareTo(REFRESH_EVERY) < 0;
+  }
+
   /** How long a followed transaction is left alone at most: see {@link #RECHECK_AT_LEAST}. */
   Duration recheckAfter() {
     if (interval == null) {

@@ -739,7 +739,8 @@ public final class EthereumSender implements ChainSender {
 
   private SendOutcome settle(JournalEntry unit, String said, boolean first)
       throws RpcException, InterruptedException {
-    if (first && said == null && signedHere.remove(unit.txid()) && watch(unit)) {
+    boolean signedNow = signedHere.remove(unit.txid());
+    if (first && said == null && signedNow && !blockReceipts.minesAtOnce() && watch(unit)) {
       // Just taken: the blocks read from now on tell when it is mined, and whether another
       // transaction took its nonce is asked should they not.
       return SendOutcome.waiting(unit.txid(), "sent, not mined yet");

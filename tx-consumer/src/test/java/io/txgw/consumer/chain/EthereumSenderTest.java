@@ -379,6 +379,26 @@ class EthereumSenderTest {
   }
 
   @Test
+  void onAChainThatMinesFasterThanItsHeadIsReadASentTransactionIsLookedUpAtOnce() throws Exception {
+    // Four blocks between two reads half a second apart: a development node mining each
+    // transaction as it comes.
+    node.result("eth_blockNumber", "\"0x10\"")
+        .result("eth_blockNumber", "\"0x14\"")
+        .result("eth_blockNumber", "\"0x18\"")
+        .alwaysResult("eth_blockNumber", "\"0x1c\"")
+        .alwaysResult("eth_getBlockReceipts", "[]")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_getTransactionReceipt", MINED);
+    for (int i = 0; i < 3; i++) {
+      assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
+      nextPass();
+    }
+    JournalEntry sent = prepared();
+    node.alwaysResult("eth_getTransactionReceipt", minedIn(sent.txid(), 0x1c));
+    assertThat(sender.broadcast(sent).status()).isEqualTo(PayoutStatus.BROADCAST);
+  }
+
+  @Test
   void aCodeSizeAnswerWithoutAResultDecidesNothingAndStopsNothing() throws Exception {
     String a = "0x" + "11".repeat(20);
     String b = "0x" + "22".repeat(20);
