@@ -63,6 +63,9 @@ final class BlockReceipts {
 
   private Instant advancedAt;
 
+  /** The highest head seen, -1 before the first. */
+  private long topSeen = -1;
+
   /**
    * Whether the chain mines faster than the head is read (a development node mining each
    * transaction as it comes): a transaction just sent is then as good as mined, and asking for it
@@ -192,6 +195,7 @@ final class BlockReceipts {
     refusals = 0;
     interval = null;
     advancedAt = null;
+    topSeen = -1;
   }
 
   /** Transactions followed now, for the stated bound. */
@@ -219,14 +223,20 @@ final class BlockReceipts {
     }
     if (head < last) {
       // The chain got shorter: a receipt read from a block above it may be of a block gone.
-      receipts.clear();
+      receipts.values().removeIf(seen -> heightOf(seen.receipt()) > head);
     }
-    if (last >= 0 && head > last) {
-      if (advancedAt != null) {
-        Duration each = Duration.between(advancedAt, now).dividedBy(head - last);
-        interval = interval == null ? each : interval.multipliedBy(3).plus(each).dividedBy(4);
+    if (head > topSeen) {
+      if (advancedAt != null && topSeen >= 0) {
+        // Against the highest head seen, not the last block read: a failed read or a lagging
+        // node's lower head counts no block twice.
+        Duration each = Duration.between(advancedAt, now).dividedBy(head - topSeen);
+        if (!each.isNegative()) {
+          each = each.compareTo(RECHECK_AFTER) > 0 ? RECHECK_AFTER : each;
+          interval = interval == null ? each : interval.multipliedBy(3).plus(each).dividedBy(4);
+        }
       }
       advancedAt = now;
+      topSeen = head;
     }
     if (last < 0 || watched.isEmpty() || head < last || head - last > MAX_BLOCKS_PER_READ) {
       // Nothing to look for, or a head the book will not walk to: it starts over from here, and a
@@ -330,6 +340,11 @@ final class BlockReceipts {
   }
 
   private void keep(String txid, JsonNode receipt) {
+    if (receipts.size() >= MAX_RECEIPTS) {
+      // Those of units never broadcast again here (their partition moved) go once they are old.
+      Instant old = clock.instant().minus(RECHECK_AFTER);
+      receipts.values().removeIf(seen -> seen.at().isBefore(old));
+    }
     if (receipts.size() < MAX_RECEIPTS) {
       receipts.put(txid, new Seen(receipt, clock.instant()));
     }

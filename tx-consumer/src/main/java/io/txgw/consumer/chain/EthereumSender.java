@@ -235,6 +235,7 @@ public final class EthereumSender implements ChainSender {
     codeless.clear();
     signedHere.clear();
     emptiedAt.clear();
+    poolMethods = true;
   }
 
   /**
@@ -750,8 +751,10 @@ public final class EthereumSender implements ChainSender {
       return mined;
     }
     if (first && said == null) {
-      // Just taken and not in a block yet, the usual moment before mining: whether another
-      // transaction took its nonce is asked the next time round.
+      // Just taken and not in a block yet, the usual moment before mining: the blocks read from
+      // now on tell (the look-up came after the send), and whether another transaction took its
+      // nonce is asked should they not.
+      watch(unit);
       return SendOutcome.waiting(unit.txid(), "sent, not mined yet");
     }
     long nonce = unit.nonce();
@@ -790,7 +793,7 @@ public final class EthereumSender implements ChainSender {
     // used says nothing any more, and the wait before a conflict starts over when it is seen
     // used again.
     usedSince.remove(unit.unitId());
-    if (used == nonce && stranded(unit)) {
+    if (used == nonce && poolMethods && stranded(unit)) {
       // First in line for a while and still not mined: a development node's pool can strand an
       // account's transactions. anvil, seen here, holds them "queued" behind a predecessor it
       // never learns was mined, after they arrived out of nonce order (two consumers across a
@@ -799,9 +802,6 @@ public final class EthereumSender implements ChainSender {
       // once; the account's later units send their same bytes again after it in this round.
       log.warn("unit {}: not mined at nonce {}; sending it again", unit.unitId(), nonce);
       if (dropFromPool(unit)) {
-        // The account's later units left the pool too: each is sent again on its next pass,
-        // without waiting for its blocks.
-        emptiedAt.put(unit.source(), clock.instant());
         // Every transaction the unit ever had, dearest first: the pool takes one at this nonce,
         // and an earlier one it held (the current one refused, say, for its higher fee cap) is
         // not left out. They all pay the same, and one at most is ever mined.
@@ -916,7 +916,7 @@ public final class EthereumSender implements ChainSender {
   private boolean poolEmptiedSince(JournalEntry unit) {
     Instant emptied = emptiedAt.get(unit.source());
     Instant watched = blockReceipts.watchedAt(unit.txid());
-    return emptied != null && (watched == null || !watched.isAfter(emptied));
+    return emptied != null && (watched == null || watched.isBefore(emptied));
   }
 
   /** True once the unit has waited first in line longer than a block should take. */
@@ -941,20 +941,33 @@ public final class EthereumSender implements ChainSender {
    * lease), sent again with the same bytes.
    */
   private boolean dropFromPool(JournalEntry unit) throws InterruptedException {
+    boolean refused;
     try {
       rpc.call("anvil_removePoolTransactions", unit.source());
+      // The account's later units left the pool too: each is sent again on its next pass,
+      // without waiting for its blocks.
+      emptiedAt.put(unit.source(), clock.instant());
       return true;
     } catch (RpcException e) {
+      refused = e.kind() == RpcException.Kind.NODE_ERROR;
       log.debug("node cannot empty an account's pool: {}", e.getMessage());
     }
     try {
       rpc.call("anvil_dropTransaction", unit.txid());
       return true;
     } catch (RpcException e) {
+      if (refused && e.kind() == RpcException.Kind.NODE_ERROR) {
+        // A node without these methods (any but a development node): not asked again, and a
+        // unit first in line waits quietly for its blocks like any other.
+        poolMethods = false;
+      }
       log.debug("node cannot drop a pooled transaction: {}", e.getMessage());
       return false;
     }
   }
+
+  /** Whether the node may serve anvil's pool methods; false once it refused both. */
+  private boolean poolMethods = true;
 
   private JsonNode receipt(String txid) throws RpcException, InterruptedException {
     JsonNode receipt = rpc.call("eth_getTransactionReceipt", txid);

@@ -893,6 +893,14 @@ class EthereumSenderTest {
     assertThat(sender.broadcast(unit(5)).waits()).isTrue();
     clock.now = clock.now.plusSeconds(11);
     assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    clock.now = clock.now.plusSeconds(11);
+    assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    assertThat(node.calls("anvil_removePoolTransactions")).hasSize(1);
+    // The node refused both pool methods: they are not asked for again.
+    clock.now = clock.now.plusSeconds(11);
+    assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    assertThat(node.calls("anvil_removePoolTransactions")).hasSize(1);
+    assertThat(node.calls("anvil_dropTransaction")).hasSize(1);
   }
 
   @Test
