@@ -74,6 +74,9 @@ public final class EthereumSender implements ChainSender {
   /** Receipts of the transactions sent here, read a block at a time. */
   private final BlockReceipts blockReceipts;
 
+  /** Whether recipients hold code, a round's read at once. */
+  private final RecipientCode recipients;
+
   private final TokenTransfers tokens;
 
   private final java.util.function.Predicate<Payout> contractsAllowed;
@@ -123,6 +126,7 @@ public final class EthereumSender implements ChainSender {
     this.blocks = new EthereumBlocks(rpc);
     this.market = new FeeMarket(rpc, clock);
     this.blockReceipts = new BlockReceipts(rpc, clock);
+    this.recipients = new RecipientCode(rpc);
     this.tokens = new TokenTransfers(rpc);
     this.signers = signers;
     this.chainId = chainId;
@@ -232,53 +236,19 @@ public final class EthereumSender implements ChainSender {
     waitingSince.clear();
     usedSince.clear();
     blockReceipts.reset();
-    codeless.clear();
+    recipients.clear();
     signedHere.clear();
     emptiedAt.clear();
     poolMethods = true;
   }
 
-  /**
-   * Recipients of this round's native payouts seen without code at the latest block, by one {@link
-   * CodeSizes} call for them all; cleared each round. Bounded by a round's payouts.
-   */
-  private final java.util.Set<String> codeless = new java.util.HashSet<>();
-
   @Override
   public void preview(List<Payout> singles) throws InterruptedException {
-    codeless.clear();
-    List<String> asked =
+    recipients.preview(
         singles.stream()
             .filter(p -> p.asset().isNative() && !contractsAllowed.test(p))
-            .map(p -> p.to().value().toLowerCase(Locale.ROOT))
-            .distinct()
-            .toList();
-    if (asked.size() < 2) {
-      // One address costs one call either way.
-      return;
-    }
-    for (int from = 0; from < asked.size(); from += CodeSizes.MAX_PER_CALL) {
-      List<String> some =
-          asked.subList(from, Math.min(asked.size(), from + CodeSizes.MAX_PER_CALL));
-      List<BigInteger> sizes;
-      try {
-        sizes = CodeSizes.of(rpc, some);
-      } catch (RpcException | RuntimeException e) {
-        // Whatever went wrong, nothing is learned: each recipient is asked alone.
-        log.debug("recipients' code not read at once ({}): each is asked alone", e.toString());
-        return;
-      }
-      if (sizes == null) {
-        log.debug("recipients' code sizes came back malformed: each is asked alone");
-        return;
-      }
-      for (int i = 0; i < some.size(); i++) {
-        // Only "no code" is taken from here: any code is read whole (a delegation is paid).
-        if (sizes.get(i).signum() == 0) {
-          codeless.add(some.get(i));
-        }
-      }
-    }
+            .map(p -> p.to().value())
+            .toList());
   }
 
   @Override
@@ -312,7 +282,7 @@ public final class EthereumSender implements ChainSender {
         contractsChecked();
       }
       // A token's transfer runs no code of its recipient: any address may hold tokens.
-      if (!token && !contractsAllowed.test(payout) && isContract(payout.to().value())) {
+      if (!token && !contractsAllowed.test(payout) && recipients.isContract(payout.to().value())) {
         // Refused before anything is signed, whatever else the round holds: sent with a plain
         // transfer's gas, the contract's code would run out of it and the transaction revert,
         // spending the fee for nothing.
@@ -982,34 +952,6 @@ public final class EthereumSender implements ChainSender {
     AccountFunds funds = accounts.get(account);
     return funds != null ? funds : readFunds(account);
   }
-
-  /**
-   * Whether the address holds code at the latest block: a chain fact, so an answer that is not hex
-   * code is a failed call (nothing is decided), never "no code". An account that delegates to code
-   * (EIP-7702, code {@code 0xef0100} and an address) is a person's account: it is paid, and if its
-   * code runs out of a transfer's gas the transaction reverts (FAILED, fee spent, nothing lost).
-   * Best effort: code deployed after the check (or not yet seen by a lagging node) is not seen.
-   * Recipients seen without code by this round's {@link #preview} are not asked again.
-   */
-  private boolean isContract(String address) throws RpcException, InterruptedException {
-    if (codeless.contains(address.toLowerCase(Locale.ROOT))) {
-      return false;
-    }
-    JsonNode answer = rpc.call("eth_getCode", address, "latest");
-    String code = answer == null || !answer.isTextual() ? null : answer.asText();
-    if (code == null || !HEX_CODE.matcher(code).matches()) {
-      throw new RpcException(
-          RpcException.Kind.MALFORMED, null, 0, "eth_getCode: the answer is not hex code", null);
-    }
-    if (code.equals("0x")) {
-      return false;
-    }
-    return !(code.length() == 2 + 46
-        && code.toLowerCase(java.util.Locale.ROOT).startsWith("0xef0100"));
-  }
-
-  private static final java.util.regex.Pattern HEX_CODE =
-      java.util.regex.Pattern.compile("0x([0-9a-fA-F]{2})*");
 
   /**
    * The account's next nonce and balance at the latest block: chain facts. What this sender signed

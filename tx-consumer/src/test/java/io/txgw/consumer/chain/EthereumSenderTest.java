@@ -83,17 +83,7 @@ class EthereumSenderTest {
   }
 
   private static Payout payout(String id, String amount) {
-    return new Payout(
-        id,
-        "b1",
-        "acme",
-        Chain.ETH,
-        Chain.ETH.nativeAsset(),
-        FROM,
-        new Address(TO),
-        Amount.parse(amount),
-        null,
-        Instant.EPOCH);
+    return io.txgw.common.model.TestPayouts.eth(id, FROM, TO, amount);
   }
 
   private static JournalEntry unit(long nonce) {
@@ -316,17 +306,7 @@ class EthereumSenderTest {
   }
 
   private static Payout payoutTo(String id, String to) {
-    return new Payout(
-        id,
-        "b1",
-        "acme",
-        Chain.ETH,
-        Chain.ETH.nativeAsset(),
-        FROM,
-        new Address(to),
-        Amount.parse("0.001"),
-        null,
-        Instant.EPOCH);
+    return io.txgw.common.model.TestPayouts.eth(id, FROM, to, "0.001");
   }
 
   @Test
