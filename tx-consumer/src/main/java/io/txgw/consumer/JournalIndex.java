@@ -18,11 +18,16 @@ import java.util.Set;
  * one holds {@code horizon} payouts and nothing is pending, it becomes the older one and the older
  * one is forgotten (its units are tombstoned in the journal, and the next owner starts reading the
  * journal where the newer one begins; see {@link JournalCheckpoint}). Memory and takeover reads are
- * therefore at most two horizons of payouts, whatever the history. This is safe because a payout is
- * only read again from {@code sendto} within one round of the committed offset (a partition does no
- * new work while a unit is pending, so the committed offset never runs far past one), and a payout
- * id a client posts again long after is refused by the gateway's own payout-id index; the horizon
- * covers the gap between the two.
+ * therefore at most two horizons of payouts, whatever the history (four while units wait, below).
+ * This is safe because a payout is only read again from {@code sendto} from a unit not yet settled
+ * (abandoned, its payouts are read from its first offset), and no roll happens while one is
+ * pending; and a payout id a client posts again long after is refused by the gateway's own
+ * payout-id index; the horizon covers the gap between the two.
+ *
+ * <p>A partition takes new work while its units are in flight (just sent, see {@link
+ * io.txgw.consumer.chain.SendOutcome#inFlight}), so under steady load something may always be
+ * pending and the journal would never roll: past four horizons remembered it takes no new work
+ * until nothing is pending, and the next transaction rolls (see {@link #full}).
  */
 final class JournalIndex {
   private final Map<String, JournalEntry> pending = new LinkedHashMap<>();
@@ -100,6 +105,15 @@ final class JournalIndex {
     return state != null && state != JournalEntry.State.ABANDONED;
   }
 
+  /** True when the payout's latest unit was abandoned: it is to be prepared anew. */
+  boolean wasAbandoned(String resultKey) {
+    JournalEntry.State state = current.payouts.get(resultKey);
+    if (state == null) {
+      state = previous.payouts.get(resultKey);
+    }
+    return state == JournalEntry.State.ABANDONED;
+  }
+
   /** Units journaled and not recorded, in journal order. */
   List<JournalEntry> pending() {
     return new ArrayList<>(pending.values());
@@ -132,14 +146,16 @@ final class JournalIndex {
   }
 
   /**
-   * True when the partition must take no new work until units confirm: {@code maxFollowed} units
-   * wait for their depth, or a followed unit holds back the roll of the oldest generation while the
-   * payouts remembered reach four horizons (without this bound they would grow while it waits).
-   * Either way what frees it, a confirmation, comes from the chain, not from new work.
+   * True when the partition must take no new work until units are mined or confirm: {@code
+   * maxFollowed} units wait for their depth, or the payouts remembered reach four horizons while a
+   * pending unit, or a followed one, holds back the roll of the oldest generation (without this
+   * bound they would grow while it waits). Either way what frees it, a block, comes from the chain,
+   * not from new work.
    */
   boolean full(int maxFollowed, int horizon) {
     return followed.size() >= maxFollowed
-        || (remembered() >= 4L * horizon && !followed.isEmpty() && !followedSurviveRoll(horizon));
+        || (remembered() >= 4L * horizon
+            && (!pending.isEmpty() || (!followed.isEmpty() && !followedSurviveRoll(horizon))));
   }
 
   /** Where the next owner starts reading, as of the last roll. */

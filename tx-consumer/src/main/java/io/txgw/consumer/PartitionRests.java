@@ -32,13 +32,15 @@ final class PartitionRests {
 
   /**
    * Rests the partition as the round's end asks: a while when a node, lease or refusal needs a
-   * moment, briefly when units only wait to be mined, not at all when the pass ran out of time.
+   * moment, briefly when units only wait to be mined (or hold coins a refused payout may need), not
+   * at all when the pass ran out of time.
    */
   void after(TopicPartition p, SendRound.Prepared prepared, SendRound.Broadcast broadcast) {
     if ((prepared != null && prepared.stop() == SendRound.Stop.WAIT)
         || broadcast.stop() == SendRound.Stop.WAIT) {
       rest(p, WAIT);
-    } else if (broadcast.stop() == SendRound.Stop.NONE && !broadcast.unsettled().isEmpty()) {
+    } else if ((prepared != null && prepared.stop() == SendRound.Stop.HELD)
+        || (broadcast.stop() == SendRound.Stop.NONE && !broadcast.unsettled().isEmpty())) {
       rest(p, NOT_MINED);
     }
   }

@@ -112,6 +112,29 @@ public final class PayoutProcessor implements AutoCloseable {
   private final int horizon;
   private final Confirmations confirmations;
 
+  /**
+   * The most units this consumer keeps unsettled, all partitions together, while partitions take
+   * new work: four full rounds, and a fifth of what a sender follows block by block (10,000), so
+   * that every unit in flight stays followed quietly. Past it, partitions wait for their units as
+   * for any unit not mined yet.
+   */
+  static final int MAX_IN_FLIGHT = 2_000;
+
+  static final String ROUNDS_IN_FLIGHT = "txgw.rounds.while.in.flight";
+
+  /**
+   * Partitions whose journaled units were all in flight when last looked at (see {@link
+   * SendRound.Broadcast#flows}), and when to look at them again; meanwhile they take new work.
+   * Bounded by the partitions assigned.
+   */
+  private final Map<TopicPartition, Instant> inFlight = new HashMap<>();
+
+  /**
+   * Per partition, the highest offset this process committed: every record below it was decided.
+   * Bounded by the partitions assigned.
+   */
+  private final Map<TopicPartition, Long> decided = new HashMap<>();
+
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
@@ -281,8 +304,20 @@ public final class PayoutProcessor implements AutoCloseable {
     }
     try {
       Set<TopicPartition> recovered = new HashSet<>();
+      Set<TopicPartition> flowing = new HashSet<>();
       for (TopicPartition p : List.copyOf(indexes.keySet())) {
-        if (indexes.get(p).hasPending() && !rests.resting(p)) {
+        if (!indexes.get(p).hasPending() || rests.resting(p)) {
+          inFlight.remove(p);
+          continue;
+        }
+        Instant again = inFlight.get(p);
+        Instant now = clock.instant();
+        // A time further off than it was ever set (the clock stepped back) is due now.
+        if (again != null
+            && now.isBefore(again)
+            && !again.isAfter(now.plus(PartitionRests.NOT_MINED))) {
+          flowing.add(p);
+        } else {
           recover(p);
           recovered.add(p);
         }
@@ -297,7 +332,7 @@ public final class PayoutProcessor implements AutoCloseable {
           // records); these were read before it and are read again from there.
           continue;
         }
-        if (rests.resting(p) || indexes.get(p).hasPending()) {
+        if (rests.resting(p) || (indexes.get(p).hasPending() && !flowing.contains(p))) {
           // Recovery must finish first; read these again later.
           consumer.seek(p, batch.get(0).offset());
         } else if (indexes.get(p).full(MAX_FOLLOWED, horizon)) {
@@ -352,9 +387,12 @@ public final class PayoutProcessor implements AutoCloseable {
   /**
    * Re-broadcasts the units journaled on {@code p} and not recorded, then records them. An
    * abandoned unit moves the committed offset back to its payouts, which are then read and prepared
-   * anew.
+   * anew. Reading goes on from the committed offset; when every unit left is in flight (at most
+   * {@link #MAX_IN_FLIGHT}) the partition takes new work until they are looked at again, else it
+   * rests as the round asks.
    */
   private void recover(TopicPartition p) throws InterruptedException {
+    inFlight.remove(p);
     List<JournalEntry> pending = indexes.get(p).pending();
     pending.forEach(u -> accountsOf(p).add(u.accountKey()));
     if (!round.acquireAll(pending)) {
@@ -362,7 +400,7 @@ public final class PayoutProcessor implements AutoCloseable {
       rests.rest(p, PartitionRests.WAIT);
       return;
     }
-    log.info("{}: settling {} journaled units before new work", p, pending.size());
+    log.debug("{}: settling {} journaled units", p, pending.size());
     SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast, shareOfPass());
     checkNotPaused();
     long committed = committedOffset(p);
@@ -389,8 +427,24 @@ public final class PayoutProcessor implements AutoCloseable {
       // Nothing settled and nothing to move: no transaction just to say so.
       record(p, settled, List.of(), offset);
     }
+    // Always from the committed offset: records read before this pass settled anything are read
+    // again, so that new work starts exactly where the journal and the offsets say.
     consumer.seek(p, offset);
-    rests.after(p, null, broadcast);
+    if (broadcast.flows() && offset == committed && pendingUnits() <= MAX_IN_FLIGHT) {
+      lookAgain(p);
+    } else {
+      rests.after(p, null, broadcast);
+    }
+  }
+
+  /**
+   * The partition's units are all in flight: new work goes on, and they are looked at soon. A time
+   * already set stays: new work arriving every pass must not put off looking at the older units.
+   */
+  private void lookAgain(TopicPartition p) {
+    if (indexes.get(p).hasPending()) {
+      inFlight.putIfAbsent(p, clock.instant().plus(PartitionRests.NOT_MINED));
+    }
   }
 
   /**
@@ -404,7 +458,12 @@ public final class PayoutProcessor implements AutoCloseable {
     JournalIndex index = indexes.get(p);
     long next = records.get(records.size() - 1).offset() + 1;
     RecordTriage.Triaged triaged =
-        triage.sort(p, records, index, consumer.partitionsFor(Topics.SENDTO).size());
+        triage.sort(
+            p,
+            records,
+            index,
+            consumer.partitionsFor(Topics.SENDTO).size(),
+            decided.getOrDefault(p, -1L));
     List<ProducerRecord<String, Object>> extra = triaged.deadLetters();
     List<SendRound.Read> fresh = triaged.fresh();
     List<JournalEntry> refusedHere = triaged.refused();
@@ -423,7 +482,10 @@ public final class PayoutProcessor implements AutoCloseable {
       return;
     }
     for (List<SendRound.Unit> chunk : chunks) {
-      SendRound.Prepared prepared = round.prepare(chunk, shareOfPass());
+      if (index.hasPending()) {
+        meters.counter(ROUNDS_IN_FLIGHT, "partition", Integer.toString(p.partition())).increment();
+      }
+      SendRound.Prepared prepared = round.prepare(chunk, shareOfPass(), busy(index));
       if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
         journal(p, prepared.toJournal(), committed);
         fault.reached(FaultPoint.Stage.AFTER_JOURNAL);
@@ -456,15 +518,40 @@ public final class PayoutProcessor implements AutoCloseable {
       record(p, finals, extra, commit);
       extra = List.of();
       committed = commit;
-      boolean stopped = prepared.stopped() || !broadcast.unsettled().isEmpty();
+      boolean waiting = !broadcast.unsettled().isEmpty() && !broadcast.flows();
+      boolean stopped = prepared.stopped() || waiting || pendingUnits() > MAX_IN_FLIGHT;
       if (stopped || abandoned) {
         // Read the rest again: abandoned units are prepared anew, waiting ones after the pause.
+        inFlight.remove(p);
         consumer.seek(p, commit);
         rests.after(p, prepared, broadcast);
         return;
       }
     }
+    // Whatever this round sent is in flight: the next records are taken at once.
+    lookAgain(p);
     waitFor(p, waitAt);
+  }
+
+  /** Units journaled and not settled on every partition of this consumer. */
+  private int pendingUnits() {
+    int units = 0;
+    for (JournalIndex index : indexes.values()) {
+      units += index.pendingCount();
+    }
+    return units;
+  }
+
+  /** Accounts with units journaled on the partition and not settled. */
+  private static Set<String> busy(JournalIndex index) {
+    if (!index.hasPending()) {
+      return Set.of();
+    }
+    Set<String> busy = new HashSet<>();
+    for (JournalEntry unit : index.pending()) {
+      busy.add(unit.accountKey());
+    }
+    return busy;
   }
 
   /**
@@ -528,6 +615,7 @@ public final class PayoutProcessor implements AutoCloseable {
       List<ProducerRecord<String, Object>> extra,
       long offset) {
     writer.record(p, indexes.get(p), finals, extra, offset);
+    decided.merge(p, offset, Math::max);
     backlog.recorded(p, offset);
     backlog.measure(consumer);
   }
@@ -571,6 +659,7 @@ public final class PayoutProcessor implements AutoCloseable {
   /** After an aborted transaction: state is what Kafka says, from the journal and the offsets. */
   private void reload(Collection<TopicPartition> partitions) {
     senders.values().forEach(ChainSender::reset);
+    inFlight.clear();
     indexes.keySet().retainAll(partitions);
     Map<Integer, JournalIndex> loaded = loadJournal(partitions);
     for (TopicPartition p : partitions) {
@@ -617,6 +706,8 @@ public final class PayoutProcessor implements AutoCloseable {
         }
       }
       partitions.forEach(indexes::remove);
+      partitions.forEach(inFlight::remove);
+      partitions.forEach(decided::remove);
       rests.forget(partitions);
       waits.forget(partitions);
       backlog.forget(partitions);

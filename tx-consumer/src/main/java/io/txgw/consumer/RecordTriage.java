@@ -47,17 +47,30 @@ final class RecordTriage {
       List<ProducerRecord<String, Object>> deadLetters,
       Long waitAt) {}
 
+  /**
+   * @param decidedBelow every record below this offset was decided before (journaled, recorded or
+   *     moved aside: the committed offset passed it); read again only because a unit was abandoned,
+   *     so only that unit's payouts are sorted again. A record moved aside is not judged twice, nor
+   *     waited at again.
+   */
   Triaged sort(
       TopicPartition p,
       List<ConsumerRecord<String, byte[]>> records,
       JournalIndex index,
-      int partitions) {
+      int partitions,
+      long decidedBelow) {
     List<ProducerRecord<String, Object>> extra = new ArrayList<>();
     List<SendRound.Read> fresh = new ArrayList<>();
     List<JournalEntry> refusedHere = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     Long waitAt = null;
     for (ConsumerRecord<String, byte[]> record : records) {
+      if (record.offset() < decidedBelow) {
+        Payout known = RecordIntake.readUnverified(record);
+        if (known == null || !index.wasAbandoned(known.resultKey())) {
+          continue;
+        }
+      }
       RecordIntake.Verdict verdict = intake.check(record, partitions);
       if (verdict instanceof RecordIntake.Verdict.Wait wait) {
         Payout known = RecordIntake.readUnverified(record);

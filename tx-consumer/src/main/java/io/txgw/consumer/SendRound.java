@@ -59,7 +59,12 @@ final class SendRound {
     /** The pass used its time: go on at once, from a fresh poll. */
     OUT_OF_TIME,
     /** A node, a lease or a refusal needs a moment: rest before trying again. */
-    WAIT
+    WAIT,
+    /**
+     * Refused while units of the account not mined yet hold its coins: the refusal may be theirs,
+     * and is tried again once they are (soon: they were just sent).
+     */
+    HELD
   }
 
   /**
@@ -73,9 +78,22 @@ final class SendRound {
       List<JournalEntry> settled,
       List<JournalEntry> unsettled,
       Stop stop,
-      List<JournalEntry> replaced) {
+      List<JournalEntry> replaced,
+      boolean inFlight) {
     Broadcast(List<JournalEntry> settled, List<JournalEntry> unsettled, Stop stop) {
-      this(settled, unsettled, stop, List.of());
+      this(settled, unsettled, stop, List.of(), false);
+    }
+
+    /**
+     * True when the partition may take new work at once: the round went to its end, nothing was
+     * given up or replaced, and every unit left waiting is {@link SendOutcome#inFlight} (just sent
+     * here, its account's next nonce known to be above it).
+     */
+    boolean flows() {
+      return stop == Stop.NONE
+          && replaced.isEmpty()
+          && inFlight
+          && settled.stream().noneMatch(u -> u.state() == JournalEntry.State.ABANDONED);
     }
   }
 
@@ -170,6 +188,17 @@ final class SendRound {
    * first in a round of its own). A refusal with nothing of the account held is final.
    */
   Prepared prepare(List<Unit> units, Instant deadline) throws InterruptedException {
+    return prepare(units, deadline, Set.of());
+  }
+
+  /**
+   * As above, while units of the accounts in {@code busy} are journaled and in flight: an account
+   * among them is prepared for only while its sender still remembers what it signed (else the round
+   * stops, to read it again once they are mined), and a refusal for lack of funds is not final
+   * while they may hold the coins (the round stops, {@link Stop#HELD}).
+   */
+  Prepared prepare(List<Unit> units, Instant deadline, Set<String> busy)
+      throws InterruptedException {
     List<JournalEntry> toJournal = new ArrayList<>();
     List<JournalEntry> refused = new ArrayList<>();
     Set<String> signed = new HashSet<>();
@@ -195,10 +224,19 @@ final class SendRound {
         }
         forget(unit.chain(), unit.source());
       }
+      if (busy.contains(account) && !remembers(unit.chain(), unit.source())) {
+        // Forgotten while its units are in flight: read from the chain now, the next nonce could
+        // be one of theirs.
+        log.info("{} has units in flight and is no longer known here; the round stops", account);
+        return new Prepared(toJournal, refused, Stop.WAIT);
+      }
       try {
         int before = toJournal.size();
-        if (!prepareUnit(unit, toJournal, ids, refused, signed.contains(account))) {
-          return new Prepared(toJournal, refused, Stop.WAIT);
+        Stop stop =
+            prepareUnit(
+                unit, toJournal, ids, refused, signed.contains(account), busy.contains(account));
+        if (stop != Stop.NONE) {
+          return new Prepared(toJournal, refused, stop);
         }
         if (toJournal.size() > before) {
           signed.add(account);
@@ -229,15 +267,18 @@ final class SendRound {
   }
 
   /**
-   * Prepares one unit: signed, or refused for good; false when a refusal is not final because
-   * {@code holding} (an earlier unit of the account in this round holds its coins or nonce).
+   * Prepares one unit: signed, or refused for good ({@link Stop#NONE}); {@link Stop#WAIT} when a
+   * refusal is not final because {@code holding} (an earlier unit of the account in this round
+   * holds its coins or nonce), {@link Stop#HELD} when it is for lack of funds while {@code
+   * inFlight} (units of earlier rounds not mined yet may hold them).
    */
-  private boolean prepareUnit(
+  private Stop prepareUnit(
       Unit unit,
       List<JournalEntry> toJournal,
       Set<String> ids,
       List<JournalEntry> refused,
-      boolean holding)
+      boolean holding,
+      boolean inFlight)
       throws NodeUnavailableException, InterruptedException {
     ChainSender sender = senders.get(unit.chain());
     if (sender == null) {
@@ -276,7 +317,7 @@ final class SendRound {
               null,
               signed.feePerGas(),
               List.of()));
-      return true;
+      return Stop.NONE;
     }
     Preparation.Refused refusal = (Preparation.Refused) preparation;
     String reason = refusal.reason();
@@ -286,22 +327,37 @@ final class SendRound {
           unit.chain(),
           unit.source(),
           reason);
-      return false;
+      return Stop.WAIT;
     }
     if (payouts.size() > 1) {
       // One bad output (dust, say) must not fail its neighbours: find it by preparing singly.
       int before = toJournal.size();
       for (Read read : unit.reads()) {
         boolean held = toJournal.size() > before;
-        if (!prepareUnit(
-            new Unit(unit.chain(), unit.source(), List.of(read)), toJournal, ids, refused, held)) {
-          return false;
+        Stop stop =
+            prepareUnit(
+                new Unit(unit.chain(), unit.source(), List.of(read)),
+                toJournal,
+                ids,
+                refused,
+                held,
+                inFlight);
+        if (stop != Stop.NONE) {
+          return stop;
         }
       }
-      return true;
+      return Stop.NONE;
+    }
+    if (inFlight && refusal.funds()) {
+      log.info(
+          "{}:{} short of funds while its units in flight may hold them: {}",
+          unit.chain(),
+          unit.source(),
+          reason);
+      return Stop.HELD;
     }
     refused.add(refusal(payouts.get(0), reason, unit.firstOffset(), unit.lastOffset(), now));
-    return true;
+    return Stop.NONE;
   }
 
   /** A payout refused for good before anything was signed: recorded FAILED with the reason. */
@@ -385,6 +441,11 @@ final class SendRound {
     return lease.granted();
   }
 
+  private boolean remembers(Chain chain, String source) {
+    ChainSender sender = senders.get(chain);
+    return sender != null && sender.remembers(source);
+  }
+
   private void forget(Chain chain, String source) {
     ChainSender sender = senders.get(chain);
     if (sender != null) {
@@ -405,6 +466,7 @@ final class SendRound {
     List<JournalEntry> unsettled = new ArrayList<>();
     List<JournalEntry> replaced = new ArrayList<>();
     Stop stop = Stop.NONE;
+    boolean inFlight = true;
     for (JournalEntry unit : units) {
       if (stop == Stop.NONE && clock.instant().isAfter(deadline)) {
         // Left journaled, settled first thing in the next pass.
@@ -432,7 +494,13 @@ final class SendRound {
         forget(unit.chain(), unit.source());
         continue;
       }
+      if (outcome.inFlight()) {
+        // Just sent here: its account stays known, so that new work signs above its nonce.
+        unsettled.add(unit);
+        continue;
+      }
       if (outcome.waits()) {
+        inFlight = false;
         if (outcome.pending()) {
           log.info("unit {} is not settled yet: {}", unit.unitId(), outcome.error());
         } else {
@@ -495,7 +563,7 @@ final class SendRound {
         settled.add(unit.withState(JournalEntry.State.RECORDED, items, now));
       }
     }
-    return new Broadcast(settled, unsettled, stop, replaced);
+    return new Broadcast(settled, unsettled, stop, replaced, inFlight && stop == Stop.NONE);
   }
 
   /**

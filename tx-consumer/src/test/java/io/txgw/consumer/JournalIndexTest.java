@@ -190,6 +190,25 @@ class JournalIndexTest {
   }
 
   @Test
+  void aPartitionWithUnitsInFlightPastFourHorizonsTakesNoNewWorkUntilNothingIsPending() {
+    JournalIndex index = new JournalIndex();
+    for (int i = 0; i < 40; i++) {
+      index.apply(unit(i, JournalEntry.State.PREPARED));
+      if (i < 39) {
+        index.apply(unit(i, JournalEntry.State.RECORDED));
+      }
+    }
+    // Something was pending at every moment, so the journal never rolled.
+    assertThat(index.shouldRoll(1, 10, 1_000)).isFalse();
+    assertThat(index.full(1_000, 11)).isFalse();
+    assertThat(index.full(1_000, 10)).isTrue();
+
+    index.apply(unit(39, JournalEntry.State.RECORDED));
+    assertThat(index.full(1_000, 10)).isFalse();
+    assertThat(index.shouldRoll(1, 10, 1_000)).isTrue();
+  }
+
+  @Test
   void anAbandonedPayoutIsNotTakenAndIsPreparedAgain() {
     JournalIndex index = new JournalIndex();
     index.apply(unit(1, JournalEntry.State.PREPARED));

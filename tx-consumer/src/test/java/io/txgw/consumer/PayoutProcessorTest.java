@@ -79,6 +79,9 @@ class PayoutProcessorTest {
     final Set<String> refuseBroadcast = new HashSet<>();
     final Set<String> conflictOnce = new HashSet<>();
     final Set<String> waitOnce = new HashSet<>();
+    final Set<String> inFlightOnce = new HashSet<>();
+    final Map<String, Preparation.Refused> refuse = new HashMap<>();
+    boolean remembers = true;
     final Set<String> unavailableAtBroadcastOnce = new HashSet<>();
     final List<String> forgotten = new ArrayList<>();
     long nonce;
@@ -86,6 +89,11 @@ class PayoutProcessorTest {
     @Override
     public void forget(String account) {
       forgotten.add(account);
+    }
+
+    @Override
+    public boolean remembers(String account) {
+      return remembers;
     }
 
     @Override
@@ -125,6 +133,9 @@ class PayoutProcessorTest {
       if (unavailableOnce.remove(id)) {
         throw new NodeUnavailableException("down", null);
       }
+      if (refuse.containsKey(id)) {
+        return refuse.get(id);
+      }
       prepared.add(id);
       return new Preparation.Signed("0x" + id, "raw-" + id, nonce++, List.of());
     }
@@ -147,6 +158,9 @@ class PayoutProcessorTest {
       }
       if (waitOnce.remove(id)) {
         return SendOutcome.waiting(unit.txid(), "queued behind a missing nonce");
+      }
+      if (inFlightOnce.remove(id)) {
+        return SendOutcome.inFlight(unit.txid(), "sent, not mined yet");
       }
       if (conflictOnce.remove(id)) {
         return SendOutcome.conflicted(
@@ -239,6 +253,115 @@ class PayoutProcessorTest {
         Instant.EPOCH,
         Instant.EPOCH,
         firstOffset);
+  }
+
+  @Test
+  void aPartitionTakesNewPayoutsWhileItsUnitsAreInFlightAndSettlesThemWhenLookedAtAgain()
+      throws Exception {
+    processor.start();
+    sender.inFlightOnce.add("p1");
+    assignAndDeliver("p1");
+    processor.pollOnce();
+    assertThat(results()).isEmpty();
+    assertThat(lastCommittedOffset()).isEqualTo(1);
+
+    // Sent a moment ago and its account's next nonce known: the next payout does not wait for it.
+    deliver(1, "p2");
+    processor.pollOnce();
+    assertThat(sender.prepared).containsExactly("p1", "p2");
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p2");
+    assertThat(lastCommittedOffset()).isEqualTo(2);
+    assertThat(meters.find(PayoutProcessor.ROUNDS_IN_FLIGHT).counter().count()).isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(1));
+    processor.pollOnce();
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p2", "p1");
+    assertThat(sender.broadcast).containsExactly("raw-p1", "raw-p2", "raw-p1");
+  }
+
+  @Test
+  void anAccountForgottenWhileItsUnitsAreInFlightTakesNoNewPayoutUntilTheyAreSettled()
+      throws Exception {
+    processor.start();
+    sender.inFlightOnce.add("p1");
+    assignAndDeliver("p1");
+    processor.pollOnce();
+    // Its lease moved and came back, say: the next nonce would be read from the chain.
+    sender.remembers = false;
+    deliver(1, "p2");
+    processor.pollOnce();
+    assertThat(sender.prepared).containsExactly("p1");
+    assertThat(lastCommittedOffset()).isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(5));
+    processor.pollOnce();
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p1");
+    deliver(1, "p2");
+    clock.advance(Duration.ofSeconds(5));
+    processor.pollOnce();
+    processor.pollOnce();
+    assertThat(sender.prepared).containsExactly("p1", "p2");
+    assertThat(results()).extracting(PayoutResult::payoutId).containsExactly("p1", "p2");
+  }
+
+  @Test
+  void onlyALackOfFundsWaitsForTheUnitsInFlightBeforeItIsFinal() throws Exception {
+    processor.start();
+    sender.inFlightOnce.add("p1");
+    assignAndDeliver("p1");
+    processor.pollOnce();
+    sender.refuse.put("p2", new Preparation.Refused("execution reverted"));
+    sender.refuse.put("p3", Preparation.Refused.insufficient("insufficient funds"));
+    deliver(1, "p2", "p3");
+    processor.pollOnce();
+    // A revert at the latest block owes nothing to what is in flight: final at once.
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.FAILED));
+    assertThat(lastCommittedOffset()).isEqualTo(2);
+
+    // p1 mined: the coins it held are spent for good, and the refusal is final.
+    clock.advance(Duration.ofSeconds(1));
+    processor.pollOnce();
+    deliver(2, "p3");
+    clock.advance(Duration.ofSeconds(1));
+    processor.pollOnce();
+    assertThat(results())
+        .extracting(PayoutResult::payoutId, PayoutResult::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("p2", PayoutStatus.FAILED),
+            org.assertj.core.groups.Tuple.tuple("p1", PayoutStatus.BROADCAST),
+            org.assertj.core.groups.Tuple.tuple("p3", PayoutStatus.FAILED));
+    assertThat(lastCommittedOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void recordsReadAgainForAnAbandonedUnitAreNotJudgedAgainExceptItsPayouts() throws Exception {
+    processor.start();
+    sender.inFlightOnce.add("p1");
+    assignAndDeliver("p1");
+    processor.pollOnce();
+    ConsumerRecord<String, byte[]> unreadable =
+        new ConsumerRecord<>(
+            Topics.SENDTO, 0, 1, "k", "{not json".getBytes(StandardCharsets.UTF_8));
+    consumer.addRecord(unreadable);
+    deliver(2, "p2");
+    processor.pollOnce();
+    assertThat(lastCommittedOffset()).isEqualTo(3);
+
+    // Another transaction took p1's nonce: its payout is read again from its offset.
+    sender.conflictOnce.add("p1");
+    clock.advance(Duration.ofSeconds(1));
+    processor.pollOnce();
+    assertThat(lastCommittedOffset()).isZero();
+    deliver(0, "p1");
+    consumer.addRecord(unreadable);
+    deliver(2, "p2");
+    processor.pollOnce();
+
+    assertThat(sender.prepared).containsExactly("p1", "p2", "p1");
+    assertThat(committed(Topics.SENDTO_DEAD_LETTER)).hasSize(1);
+    assertThat(lastCommittedOffset()).isEqualTo(3);
   }
 
   @Test

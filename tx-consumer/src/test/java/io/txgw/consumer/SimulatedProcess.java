@@ -20,6 +20,7 @@ import org.apache.kafka.clients.producer.Producer;
  */
 public final class SimulatedProcess {
   private final PayoutProcessor processor;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   /** A journal entry (null for a tombstone) at its offset. */
   public record Logged(long offset, JournalEntry entry) {}
@@ -65,9 +66,17 @@ public final class SimulatedProcess {
             guard,
             clock,
             true,
-            new SimpleMeterRegistry(),
+            meters,
             quarantined,
             finality);
+  }
+
+  /** Rounds prepared while earlier units of their partition were in flight. */
+  public int roundsWhileInFlight() {
+    return (int)
+        meters.find(PayoutProcessor.ROUNDS_IN_FLIGHT).counters().stream()
+            .mapToDouble(io.micrometer.core.instrument.Counter::count)
+            .sum();
   }
 
   public void start() {

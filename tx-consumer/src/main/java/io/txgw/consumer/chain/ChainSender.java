@@ -57,6 +57,15 @@ public interface ChainSender extends AutoCloseable {
   default void forget(String account) {}
 
   /**
+   * True while this sender still knows what it signed for the account and not seen mined: the next
+   * transaction it signs for it cannot take the nonce or coins of one in flight. Only a sender that
+   * answers {@link SendOutcome#inFlight} answers true.
+   */
+  default boolean remembers(String account) {
+    return false;
+  }
+
+  /**
    * Told the payouts a round is about to prepare one per unit, before any is (none, every round it
    * has none): a sender may read in one call what each would otherwise ask of the node alone. What
    * it learns holds for this round only; a failure here decides nothing (each asks alone then).

@@ -231,6 +231,7 @@ public final class EthereumSender implements ChainSender {
   @Override
   public void reset() {
     sentHere.clear();
+    fresh.clear();
     accounts.clear();
     tokens.reset();
     waitingSince.clear();
@@ -304,7 +305,7 @@ public final class EthereumSender implements ChainSender {
         }
         BigInteger fresh = held.compareTo(units) < 0 ? tokens.left(source, target, true) : held;
         if (fresh == null || fresh.compareTo(units) < 0) {
-          return new Preparation.Refused(
+          return Preparation.Refused.insufficient(
               "insufficient funds: the account holds "
                   + tokens.left(source, target, false)
                   + " "
@@ -326,7 +327,7 @@ public final class EthereumSender implements ChainSender {
         // Asked again once: the account may have been topped up since it was last read.
         funds = readFunds(source);
         if (funds.left().compareTo(cost) < 0) {
-          return new Preparation.Refused(
+          return Preparation.Refused.insufficient(
               "insufficient funds: the account holds "
                   + funds.left()
                   + " wei not yet spent by transactions signed before, the payout needs "
@@ -543,6 +544,11 @@ public final class EthereumSender implements ChainSender {
   }
 
   @Override
+  public boolean remembers(String account) {
+    return accounts.containsKey(account);
+  }
+
+  @Override
   public void forget(String account) {
     accounts.remove(account);
     tokens.forget(account);
@@ -653,8 +659,12 @@ public final class EthereumSender implements ChainSender {
           && !blockReceipts.due(unit.txid())
           && !waitingSince.containsKey(unit.unitId())
           && !poolEmptiedSince(unit)) {
-        return SendOutcome.waiting(unit.txid(), "sent, in no block read since");
+        return inFlight(unit)
+            ? SendOutcome.inFlight(unit.txid(), "sent here, in no block read since")
+            : SendOutcome.waiting(unit.txid(), "sent, in no block read since");
       }
+      // Looked at again: from now on it is a unit that waits, not one just sent.
+      fresh.remove(unit.unitId());
       blockReceipts.forget(unit.txids());
       try {
         SendOutcome mined = minedAny(unit);
@@ -714,7 +724,7 @@ public final class EthereumSender implements ChainSender {
     if (first && said == null && signedNow && !blockReceipts.minesAtOnce() && watch(unit)) {
       // Just taken: the blocks read from now on tell when it is mined, and whether another
       // transaction took its nonce is asked should they not.
-      return SendOutcome.waiting(unit.txid(), "sent, not mined yet");
+      return justSent(unit);
     }
     SendOutcome mined = minedAny(unit);
     if (mined != null) {
@@ -725,7 +735,7 @@ public final class EthereumSender implements ChainSender {
       // now on tell (the look-up came after the send), and whether another transaction took its
       // nonce is asked should they not.
       watch(unit);
-      return SendOutcome.waiting(unit.txid(), "sent, not mined yet");
+      return signedNow ? justSent(unit) : SendOutcome.waiting(unit.txid(), "sent, not mined yet");
     }
     long nonce = unit.nonce();
     long used = minedNonces(unit.source());
@@ -753,6 +763,7 @@ public final class EthereumSender implements ChainSender {
       }
       usedSince.remove(unit.unitId());
       waitingSince.remove(unit.unitId());
+      fresh.remove(unit.unitId());
       unit.txids().forEach(sentHere::remove);
       blockReceipts.forget(unit.txids());
       return SendOutcome.conflicted(
@@ -815,6 +826,7 @@ public final class EthereumSender implements ChainSender {
   private SendOutcome mined(JournalEntry unit, JsonNode receipt, String txid) {
     unit.txids().forEach(sentHere::remove);
     blockReceipts.forget(unit.txids());
+    fresh.remove(unit.unitId());
     waitingSince.remove(unit.unitId());
     usedSince.remove(unit.unitId());
     AccountFunds funds = accounts.get(unit.source());
@@ -877,6 +889,37 @@ public final class EthereumSender implements ChainSender {
       signedHere.clear();
     }
     signedHere.add(txid);
+  }
+
+  /**
+   * Units signed and sent by this process and not looked at again since (see {@link
+   * SendOutcome.Next#IN_FLIGHT}); bounded: cleared at {@link #MAX_WAITING}, which only makes their
+   * partitions wait for them.
+   */
+  private final java.util.Set<String> fresh = new java.util.HashSet<>();
+
+  private SendOutcome justSent(JournalEntry unit) {
+    if (fresh.size() >= MAX_WAITING) {
+      fresh.clear();
+    }
+    fresh.add(unit.unitId());
+    return inFlight(unit)
+        ? SendOutcome.inFlight(unit.txid(), "sent, not mined yet")
+        : SendOutcome.waiting(unit.txid(), "sent, not mined yet");
+  }
+
+  /**
+   * True while the unit was just sent and what this sender signs next for its account cannot take
+   * its nonce: the account is known here (not forgotten since, nor reset) with its next nonce above
+   * the unit's. A replacement is never in flight: an earlier attempt may yet be mined.
+   */
+  private boolean inFlight(JournalEntry unit) {
+    AccountFunds funds = accounts.get(unit.source());
+    return fresh.contains(unit.unitId())
+        && unit.replaced().isEmpty()
+        && unit.nonce() != null
+        && funds != null
+        && funds.next() > unit.nonce();
   }
 
   /** When each account's pool was last emptied on a development node; bounded by the accounts. */

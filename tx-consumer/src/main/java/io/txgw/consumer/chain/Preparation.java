@@ -34,10 +34,21 @@ public sealed interface Preparation {
    *
    * @param regardless final whatever the round holds: a refusal about the payout itself (its
    *     recipient), not one that coins or nonces held by the round's earlier units could cause
+   * @param funds the account's coins, less what its transactions not mined yet may spend, fall
+   *     short: units in flight from earlier rounds may be what holds them
    */
-  record Refused(String reason, boolean regardless) implements Preparation {
+  record Refused(String reason, boolean regardless, boolean funds) implements Preparation {
     public Refused(String reason) {
-      this(reason, false);
+      this(reason, false, false);
+    }
+
+    public Refused(String reason, boolean regardless) {
+      this(reason, regardless, false);
+    }
+
+    /** Short of funds once what was signed and not mined is taken off. */
+    public static Refused insufficient(String reason) {
+      return new Refused(reason, false, true);
     }
   }
 }

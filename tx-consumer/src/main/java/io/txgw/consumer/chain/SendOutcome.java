@@ -17,6 +17,10 @@ import io.txgw.common.model.PayoutStatus;
  *       claim a payment the chain may never make.
  *   <li>{@link Next#PENDING}: like WAIT, and the chain shows its nonce not used by any transaction
  *       yet: it may be replaced by one with a higher fee.
+ *   <li>{@link Next#IN_FLIGHT}: like WAIT, for a transaction this sender signed and sent in this
+ *       process, taken by the node without a word and not yet looked at again, whose account it
+ *       still knows (the next nonce it signs is above this one). Its partition may take new work
+ *       while it waits: what the sender signs next cannot take this transaction's nonce.
  * </ul>
  *
  * <p>{@code block} names the block the chain holds the transaction in, where the answer showed one
@@ -28,7 +32,8 @@ public record SendOutcome(
     RECORD,
     REPLAN,
     WAIT,
-    PENDING
+    PENDING,
+    IN_FLIGHT
   }
 
   public static SendOutcome broadcast(String txid) {
@@ -61,6 +66,11 @@ public record SendOutcome(
     return new SendOutcome(null, txid, reason, Next.WAIT, null);
   }
 
+  /** Just sent by this process, its account known here: see {@link Next#IN_FLIGHT}. */
+  public static SendOutcome inFlight(String txid, String reason) {
+    return new SendOutcome(null, txid, reason, Next.IN_FLIGHT, null);
+  }
+
   /** Sent, not mined, and its nonce not used in the chain: a fee bump may replace it. */
   public static SendOutcome pending(String txid, String reason) {
     return new SendOutcome(null, txid, reason, Next.PENDING, null);
@@ -75,6 +85,10 @@ public record SendOutcome(
   }
 
   public boolean waits() {
-    return next == Next.WAIT || next == Next.PENDING;
+    return next == Next.WAIT || next == Next.PENDING || next == Next.IN_FLIGHT;
+  }
+
+  public boolean inFlight() {
+    return next == Next.IN_FLIGHT;
   }
 }

@@ -192,6 +192,17 @@ class EthereumSenderTest {
         + "\",\"logs\":[]}";
   }
 
+  /** Blocks 0x10 to 0x13, one per read of the head, none holding {@code sent}, which is taken. */
+  private void blocksWithout(JournalEntry sent) {
+    node.result("eth_blockNumber", "\"0x10\"")
+        .result("eth_blockNumber", "\"0x11\"")
+        .result("eth_blockNumber", "\"0x12\"")
+        .alwaysResult("eth_blockNumber", "\"0x13\"")
+        .alwaysResult("eth_getBlockReceipts", "[]")
+        .alwaysResult("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
+        .alwaysResult("eth_getTransactionReceipt", "null");
+  }
+
   /** The next pass: past the pause between two reads of the head. */
   private void nextPass() {
     clock.advance(BlockReceipts.REFRESH_EVERY);
@@ -221,16 +232,38 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aTransactionJustSentHereIsInFlightUntilItIsLookedAtAgainOrItsAccountIsForgotten()
+      throws Exception {
+    JournalEntry sent = prepared();
+    blocksWithout(sent);
+    // What it signs next for the account takes the nonce after this one.
+    assertThat(sender.broadcast(sent).inFlight()).isTrue();
+    assertThat(sender.remembers(FROM)).isTrue();
+    nextPass();
+    assertThat(sender.broadcast(sent).inFlight()).isTrue();
+    nextPass();
+    // Forgotten (its lease moved, say): the next nonce would be read from the chain, below it.
+    sender.forget(FROM);
+    SendOutcome forgotten = sender.broadcast(sent);
+    assertThat(forgotten.waits()).isTrue();
+    assertThat(forgotten.inFlight()).isFalse();
+    assertThat(sender.remembers(FROM)).isFalse();
+    nextPass();
+    // Asked for directly after three blocks without it: from now on a unit that waits.
+    assertThat(sender.broadcast(sent).pending()).isTrue();
+    sender.prepare(FROM, List.of(payout("p2", "0.001")));
+    assertThat(sender.remembers(FROM)).isTrue();
+    nextPass();
+    SendOutcome after = sender.broadcast(sent);
+    assertThat(after.waits()).isTrue();
+    assertThat(after.inFlight()).isFalse();
+  }
+
+  @Test
   void aTransactionInNoBlockReadForThreeBlocksIsAskedForDirectlyAndSentAgain() throws Exception {
     JournalEntry sent = prepared();
-    node.result("eth_blockNumber", "\"0x10\"")
-        .result("eth_blockNumber", "\"0x11\"")
-        .result("eth_blockNumber", "\"0x12\"")
-        .alwaysResult("eth_blockNumber", "\"0x13\"")
-        .alwaysResult("eth_getBlockReceipts", "[]")
-        .alwaysResult("eth_sendRawTransaction", "\"" + sent.txid() + "\"")
-        .alwaysResult("eth_getTransactionReceipt", "null")
-        .alwaysResult("eth_getTransactionCount", "\"0x0\"");
+    blocksWithout(sent);
+    node.alwaysResult("eth_getTransactionCount", "\"0x0\"");
     assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
     assertThat(sender.broadcast(sent).pending()).isFalse();

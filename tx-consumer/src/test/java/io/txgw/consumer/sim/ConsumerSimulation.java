@@ -126,6 +126,7 @@ final class ConsumerSimulation {
     }
 
     void boot() {
+      countRounds();
       session = nextSession++;
       leases.open(session);
       consumer = kafka.newConsumer("c" + slot + "-" + session);
@@ -176,6 +177,14 @@ final class ConsumerSimulation {
       frozenFor = 0;
       quarantinedUntil = Instant.MIN;
       log("boot c" + slot + " session " + session);
+    }
+
+    /** Rounds this process took while units were in flight, counted once. */
+    void countRounds() {
+      if (process != null && process.roundsWhileInFlight() > 0) {
+        counts.merge("rounds while units in flight", process.roundsWhileInFlight(), Integer::sum);
+      }
+      process = null;
     }
 
     void crash(String why) {
@@ -791,6 +800,7 @@ final class ConsumerSimulation {
 
   /** What the run went through, to show which paths the seeds reach. */
   private Map<String, Integer> seen() {
+    procs.forEach(Proc::countRounds);
     Map<String, Integer> seen = new java.util.TreeMap<>(counts);
     for (SimRecord r : kafka.committed(Topics.JOURNAL)) {
       JournalEntry e = (JournalEntry) r.value();
