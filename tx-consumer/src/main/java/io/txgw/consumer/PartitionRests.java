@@ -61,7 +61,8 @@ final class PartitionRests {
         .entrySet()
         .removeIf(
             e -> {
-              if (now.isBefore(e.getValue())) {
+              // A rest further off than the longest one (the clock stepped back) is over now.
+              if (now.isBefore(e.getValue()) && !e.getValue().isAfter(now.plus(WAIT))) {
                 return false;
               }
               if (consumer.assignment().contains(e.getKey())) {

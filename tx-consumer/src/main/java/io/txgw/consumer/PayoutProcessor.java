@@ -135,6 +135,12 @@ public final class PayoutProcessor implements AutoCloseable {
    */
   private final Map<TopicPartition, Long> decided = new HashMap<>();
 
+  /**
+   * Partitions whose journal held unsettled units when they were assigned or read again: units this
+   * process did not send, settled before any new work. Bounded by the partitions assigned.
+   */
+  private final Set<TopicPartition> foundPending = new HashSet<>();
+
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
       Producer<String, Object> producer,
@@ -322,9 +328,24 @@ public final class PayoutProcessor implements AutoCloseable {
           recovered.add(p);
         }
       }
+      Map<TopicPartition, List<String>> pendingBefore = new HashMap<>();
+      for (TopicPartition p : flowing) {
+        pendingBefore.put(p, pendingIds(p));
+      }
       // A quarter of the pass at most: look-ups that wait on a slow node must not starve payouts.
       confirmations.followAll(
           indexes, this::committedOffset, clock.instant().plus(PASS_BUDGET.dividedBy(4)));
+      // A followed unit sent back to PREPARED (its block left the chain, or it left every pool) is
+      // not in flight: its partition waits for it as before. So does every partition once this
+      // consumer holds as many unsettled units as it follows in flight.
+      for (TopicPartition p : List.copyOf(flowing)) {
+        if (!indexes.containsKey(p)
+            || !pendingIds(p).equals(pendingBefore.get(p))
+            || pendingUnits() >= MAX_IN_FLIGHT) {
+          flowing.remove(p);
+          inFlight.remove(p);
+        }
+      }
       for (TopicPartition p : records.partitions()) {
         List<ConsumerRecord<String, byte[]>> batch = records.records(p);
         if (!indexes.containsKey(p) || recovered.contains(p)) {
@@ -400,7 +421,11 @@ public final class PayoutProcessor implements AutoCloseable {
       rests.rest(p, PartitionRests.WAIT);
       return;
     }
-    log.debug("{}: settling {} journaled units", p, pending.size());
+    if (foundPending.remove(p)) {
+      log.info("{}: settling {} journaled units before new work", p, pending.size());
+    } else {
+      log.debug("{}: settling {} journaled units", p, pending.size());
+    }
     SendRound.Broadcast broadcast = round.broadcast(pending, this::mayBroadcast, shareOfPass());
     checkNotPaused();
     long committed = committedOffset(p);
@@ -533,6 +558,11 @@ public final class PayoutProcessor implements AutoCloseable {
     waitFor(p, waitAt);
   }
 
+  private List<String> pendingIds(TopicPartition p) {
+    JournalIndex index = indexes.get(p);
+    return index == null ? List.of() : index.pending().stream().map(JournalEntry::unitId).toList();
+  }
+
   /** Units journaled and not settled on every partition of this consumer. */
   private int pendingUnits() {
     int units = 0;
@@ -660,10 +690,15 @@ public final class PayoutProcessor implements AutoCloseable {
   private void reload(Collection<TopicPartition> partitions) {
     senders.values().forEach(ChainSender::reset);
     inFlight.clear();
+    foundPending.clear();
     indexes.keySet().retainAll(partitions);
+    decided.keySet().retainAll(partitions);
     Map<Integer, JournalIndex> loaded = loadJournal(partitions);
     for (TopicPartition p : partitions) {
       indexes.put(p, loaded.get(p.partition()));
+      if (indexes.get(p).hasPending()) {
+        foundPending.add(p);
+      }
       OffsetAndMetadata committed = consumer.committed(Set.of(p)).get(p);
       if (committed != null) {
         consumer.seek(p, committed);
@@ -708,6 +743,7 @@ public final class PayoutProcessor implements AutoCloseable {
       partitions.forEach(indexes::remove);
       partitions.forEach(inFlight::remove);
       partitions.forEach(decided::remove);
+      partitions.forEach(foundPending::remove);
       rests.forget(partitions);
       waits.forget(partitions);
       backlog.forget(partitions);
@@ -722,6 +758,9 @@ public final class PayoutProcessor implements AutoCloseable {
       Map<Integer, JournalIndex> loaded = loadJournal(partitions);
       for (TopicPartition p : partitions) {
         indexes.put(p, loaded.get(p.partition()));
+        if (indexes.get(p).hasPending()) {
+          foundPending.add(p);
+        }
       }
       log.info("assigned {}", partitions);
     }

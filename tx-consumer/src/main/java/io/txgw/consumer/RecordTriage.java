@@ -50,8 +50,9 @@ final class RecordTriage {
   /**
    * @param decidedBelow every record below this offset was decided before (journaled, recorded or
    *     moved aside: the committed offset passed it); read again only because a unit was abandoned,
-   *     so only that unit's payouts are sorted again. A record moved aside is not judged twice, nor
-   *     waited at again.
+   *     so only records of payouts whose unit was abandoned are sorted again, in full: one of them
+   *     is the payout's own record, which may have to wait or be moved aside now. Any other record
+   *     below it is not judged twice.
    */
   Triaged sort(
       TopicPartition p,
@@ -65,7 +66,8 @@ final class RecordTriage {
     Set<String> seen = new HashSet<>();
     Long waitAt = null;
     for (ConsumerRecord<String, byte[]> record : records) {
-      if (record.offset() < decidedBelow) {
+      boolean decided = record.offset() < decidedBelow;
+      if (decided) {
         Payout known = RecordIntake.readUnverified(record);
         if (known == null || !index.wasAbandoned(known.resultKey())) {
           continue;
