@@ -227,6 +227,15 @@ public final class TxConsumer implements Closeable {
     if (membership != null) {
       reporter.scheduleWithFixedDelay(
           () -> membership.update(report(processor.backlog())), 500, 500, TimeUnit.MILLISECONDS);
+      // And at once when new shares are in force: a smaller one is handed on only once reported.
+      routing.onSharesApplied(
+          () -> {
+            try {
+              reporter.execute(() -> membership.update(report(processor.backlog())));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+              // Closing: nothing more to report.
+            }
+          });
     }
     log.info("consumer {} started for {}", config.instanceId(), senders.keySet());
     return this;

@@ -138,6 +138,8 @@ public final class BudgetLeader implements Closeable {
             }
           });
       Map<String, Double> held = recentMax(key);
+      java.util.ArrayDeque<BudgetTable> counted = recent.get(key);
+      held = acknowledged(held, counted == null ? null : counted.peekLast(), use);
       double limit = node.maxRequestsPerSecond();
       if (!held.isEmpty() && clock.millis() < leadingSince + RECENT_MILLIS) {
         // Only the table in force is known of the last second: nothing more is handed out yet.
@@ -225,6 +227,36 @@ public final class BudgetLeader implements Closeable {
           .forEach((member, share) -> max.merge(member, share.requestsPerSecond(), Math::max));
     }
     return max;
+  }
+
+  /**
+   * {@code held}, with each member that reports the newest table counted ({@code inForce}, written
+   * or maybe written) as applied counted at what it can still start in any second from now on: the
+   * larger of the calls it started in the second before its report and its share in that table. Its
+   * limiter starts no call while its count of the last second is at its share, so its larger shares
+   * of the last second no longer matter, and no newer table can raise it. Members that have not
+   * reported that table keep their largest recent share.
+   */
+  static Map<String, Double> acknowledged(
+      Map<String, Double> held, BudgetTable inForce, Map<String, MemberReport.NodeUse> use) {
+    if (inForce == null) {
+      return held;
+    }
+    Map<String, Double> tightened = new TreeMap<>(held);
+    for (Map.Entry<String, Double> e : held.entrySet()) {
+      MemberReport.NodeUse u = use.get(e.getKey());
+      Share share = inForce.shares().get(e.getKey());
+      if (u == null
+          || share == null
+          || u.tableAt() != inForce.computedAtMillis()
+          || u.windowCalls() < 0) {
+        continue;
+      }
+      // A share under one call a second still lets one call a second through.
+      double most = Math.max(u.windowCalls(), Math.max(1, share.requestsPerSecond()));
+      tightened.put(e.getKey(), Math.min(e.getValue(), most));
+    }
+    return tightened;
   }
 
   private boolean changed(BudgetTable previous, NodeSpec node, Map<String, Share> shares) {

@@ -21,6 +21,10 @@ public record MemberReport(
    * @param usedRequestsPerSecond the rate it called the node at since its last report
    * @param saturated true if a call had to wait for its share since the last report: it could use
    *     more
+   * @param tableAt when the budget table whose share it applies was computed (its {@code
+   *     computedAtMillis}); 0 when it applies none
+   * @param windowCalls the calls it started in the second before this report, -1 when it does not
+   *     count them: with {@code share}, at most what it starts in any second from now on
    */
   public record NodeUse(
       double share,
@@ -30,5 +34,30 @@ public record MemberReport(
       long height,
       long calls,
       double usedRequestsPerSecond,
-      boolean saturated) {}
+      boolean saturated,
+      long tableAt,
+      long windowCalls) {
+    /** A use that acknowledges no table. */
+    public NodeUse(
+        double share,
+        double effectiveRequestsPerSecond,
+        int inFlightShare,
+        boolean healthy,
+        long height,
+        long calls,
+        double usedRequestsPerSecond,
+        boolean saturated) {
+      this(
+          share,
+          effectiveRequestsPerSecond,
+          inFlightShare,
+          healthy,
+          height,
+          calls,
+          usedRequestsPerSecond,
+          saturated,
+          0,
+          -1);
+    }
+  }
 }

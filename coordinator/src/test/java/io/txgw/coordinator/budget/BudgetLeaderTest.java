@@ -81,6 +81,40 @@ class BudgetLeaderTest {
   }
 
   @Test
+  void aMemberThatReportsTheNewestTableInForceIsCountedAtWhatItCanStillStart() {
+    BudgetTable newest =
+        new BudgetTable(
+            io.txgw.common.model.Chain.ETH,
+            "anvil",
+            "a",
+            1_000,
+            200,
+            8,
+            Map.of("a", new Share(190, 4), "b", new Share(10, 4)));
+    Map<String, Double> held = Map.of("a", 100.0, "b", 100.0);
+    Map<String, MemberReport.NodeUse> use =
+        Map.of(
+            // b applied the newest table and started 12 calls in the second before its report.
+            "b", new MemberReport.NodeUse(10, 10, 4, true, 1, 50, 12, false, 1_000, 12),
+            // a still reports an older table: its larger shares may still be spent.
+            "a", new MemberReport.NodeUse(100, 100, 4, true, 1, 50, 99, true, 750, 99));
+    assertThat(BudgetLeader.acknowledged(held, newest, use)).containsEntry("b", 12.0);
+    assertThat(BudgetLeader.acknowledged(held, newest, use)).containsEntry("a", 100.0);
+
+    // Calls fewer than its share: its share is what it can start.
+    Map<String, MemberReport.NodeUse> idle =
+        Map.of("b", new MemberReport.NodeUse(10, 10, 4, true, 1, 50, 0, false, 1_000, 0));
+    assertThat(BudgetLeader.acknowledged(held, newest, idle)).containsEntry("b", 10.0);
+    // A report without a count of its calls, or of another table, changes nothing.
+    Map<String, MemberReport.NodeUse> uncounted =
+        Map.of("b", new MemberReport.NodeUse(10, 10, 4, true, 1, 50, 0, false, 1_000, -1));
+    assertThat(BudgetLeader.acknowledged(held, newest, uncounted)).containsEntry("b", 100.0);
+    Map<String, MemberReport.NodeUse> older =
+        Map.of("b", new MemberReport.NodeUse(10, 10, 4, true, 1, 50, 0, false, 999, 0));
+    assertThat(BudgetLeader.acknowledged(held, newest, older)).containsEntry("b", 100.0);
+  }
+
+  @Test
   void membersJoiningAndLeavingMoveTheSharesAndTheyAlwaysAddUpToTheLimit() throws Exception {
     Consumer a = consumer("a", 0);
     consumer("b", 0);

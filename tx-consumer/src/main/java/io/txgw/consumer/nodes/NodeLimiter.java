@@ -97,8 +97,21 @@ public final class NodeLimiter implements CallGate {
     return this;
   }
 
+  /** When the table of the share in force was computed; 0 for a share from no table. */
+  private long tableAt;
+
   /** A new share from the budget leader (or NONE when cut off from ZooKeeper). */
   public synchronized void setShare(Share share) {
+    setShare(share, 0);
+  }
+
+  /**
+   * A new share from the budget table computed at {@code tableAt}, reported back once in force: the
+   * leader may then count this consumer at what it can still start, not at its larger shares of the
+   * last second.
+   */
+  public synchronized void setShare(Share share, long tableAt) {
+    this.tableAt = tableAt;
     if (!share.equals(this.share)) {
       log.debug(
           "{}: share now {} req/s, {} in flight",
@@ -113,6 +126,26 @@ public final class NodeLimiter implements CallGate {
 
   public synchronized Share share() {
     return share;
+  }
+
+  public synchronized long tableAt() {
+    return tableAt;
+  }
+
+  /**
+   * Calls started in the last second, -1 when they are not counted (an unbudgeted rate). No call
+   * starts while this count is at the share's rate, so from now on no second sees more than the
+   * larger of the two.
+   */
+  public synchronized long windowCalls() {
+    if (effectiveRate() > WINDOWED_UP_TO) {
+      return -1;
+    }
+    long now = nanoTime.getAsLong();
+    while (!recent.isEmpty() && now - recent.peekFirst() >= WINDOW_NANOS) {
+      recent.pollFirst();
+    }
+    return recent.size();
   }
 
   /** The rate this consumer allows itself now: its share, less what overload took away. */

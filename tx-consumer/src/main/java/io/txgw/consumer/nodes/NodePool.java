@@ -58,7 +58,14 @@ public final class NodePool implements Closeable {
   private final long maxLag;
   private final Credentials credentials;
   private final BooleanSupplier paused;
-  private final Function<String, Share> shareOf;
+  private final Function<String, Grant> shareOf;
+
+  /**
+   * A share of a node and when the table it comes from was computed (0: from no table), read from
+   * one table together.
+   */
+  public record Grant(Share share, long tableAt) {}
+
   private final Duration maxWait;
   private final MeterRegistry meters;
   private final Map<String, Endpoint> endpoints = new ConcurrentSkipListMap<>();
@@ -133,7 +140,7 @@ public final class NodePool implements Closeable {
       long maxLag,
       Credentials credentials,
       BooleanSupplier paused,
-      Function<String, Share> shareOf,
+      Function<String, Grant> shareOf,
       Duration maxWait,
       MeterRegistry meters) {
     this.meters = meters;
@@ -233,12 +240,14 @@ public final class NodePool implements Closeable {
   }
 
   private Endpoint build(NodeSpec spec, NodeLimiter limiter, Secret secret) {
-    NodeLimiter gate =
-        limiter != null
-            ? limiter
-            : new NodeLimiter(
-                    chain + "/" + spec.name(), shareOf.apply(spec.name()), paused, maxWait)
-                .instrument(NodeMeters.of(meters, chain, spec.name()));
+    NodeLimiter gate = limiter;
+    if (gate == null) {
+      Grant grant = shareOf.apply(spec.name());
+      gate =
+          new NodeLimiter(chain + "/" + spec.name(), grant.share(), paused, maxWait)
+              .instrument(NodeMeters.of(meters, chain, spec.name()));
+      gate.setShare(grant.share(), grant.tableAt());
+    }
     boolean v2 = chain == Chain.ETH;
     JsonRpcClient node =
         new JsonRpcClient(
@@ -261,7 +270,8 @@ public final class NodePool implements Closeable {
   public void refreshShares() {
     boolean unchecked = false;
     for (Endpoint e : endpoints.values()) {
-      e.limiter.setShare(shareOf.apply(e.spec.name()));
+      Grant grant = shareOf.apply(e.spec.name());
+      e.limiter.setShare(grant.share(), grant.tableAt());
       unchecked |= e.healthy == null;
     }
     if (unchecked && !checker.isShutdown()) {
@@ -476,6 +486,8 @@ public final class NodePool implements Closeable {
     Map<String, MemberReport.NodeUse> use = new TreeMap<>();
     for (Endpoint e : endpoints.values()) {
       NodeLimiter.Usage recent = e.limiter.usage();
+      // Read before the share: a table acknowledged is one whose share is in force.
+      long tableAt = e.limiter.tableAt();
       use.put(
           chain + "/" + e.spec.name(),
           new MemberReport.NodeUse(
@@ -486,7 +498,9 @@ public final class NodePool implements Closeable {
               e.height,
               e.limiter.calls(),
               recent.requestsPerSecond(),
-              recent.saturated()));
+              recent.saturated(),
+              tableAt,
+              e.limiter.windowCalls()));
     }
     return use;
   }

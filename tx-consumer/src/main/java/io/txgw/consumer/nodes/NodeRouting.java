@@ -102,7 +102,8 @@ public final class NodeRouting implements Closeable {
         log.info("{}: {} registered node(s), budgets from ZooKeeper", chain, nodes.size());
       } else if (fallback.containsKey(chain)) {
         NodeSpec only = fallback.get(chain);
-        Share whole = new Share(only.maxRequestsPerSecond(), only.maxInFlight());
+        NodePool.Grant whole =
+            new NodePool.Grant(new Share(only.maxRequestsPerSecond(), only.maxInFlight()), 0);
         NodePool pool =
             keep(pool(chain, name -> whole, settings.credentials().forEnvironmentNodes()));
         pool.update(List.of(only));
@@ -131,7 +132,8 @@ public final class NodeRouting implements Closeable {
   /**
    * @param shareOf this consumer's share of a node of the chain, by node name
    */
-  private NodePool pool(Chain chain, Function<String, Share> shareOf, Credentials credentials) {
+  private NodePool pool(
+      Chain chain, Function<String, NodePool.Grant> shareOf, Credentials credentials) {
     return new NodePool(
         chain,
         memberId,
@@ -145,11 +147,21 @@ public final class NodeRouting implements Closeable {
         settings.meters());
   }
 
-  private Share budgetedShare(Chain chain, String node) {
+  /** This member's share of the node and its table's time, from one read of the table. */
+  private NodePool.Grant budgetedShare(Chain chain, String node) {
     if (cutOff) {
-      return Share.NONE;
+      return new NodePool.Grant(Share.NONE, 0);
     }
-    return budgets.share(chain, node, memberId).orElse(Share.NONE);
+    return budgets
+        .table(chain, node)
+        .map(
+            t -> {
+              Share share = t.shares().get(memberId);
+              return share == null
+                  ? new NodePool.Grant(Share.NONE, 0)
+                  : new NodePool.Grant(share, t.computedAtMillis());
+            })
+        .orElse(new NodePool.Grant(Share.NONE, 0));
   }
 
   private void connectionChanged(ConnectionState state) {
@@ -166,6 +178,17 @@ public final class NodeRouting implements Closeable {
 
   private void refreshShares() {
     pools.values().forEach(NodePool::refreshShares);
+    sharesApplied.run();
+  }
+
+  private volatile Runnable sharesApplied = () -> {};
+
+  /**
+   * Runs {@code report} on Curator's thread each time new shares are in force: the leader hands on
+   * what a smaller share gave up once it is reported in force (see {@code BudgetLeader}).
+   */
+  public void onSharesApplied(Runnable report) {
+    this.sharesApplied = report;
   }
 
   public Map<Chain, NodePool> pools() {

@@ -20,6 +20,25 @@ class NodeLimiterTest {
   }
 
   @Test
+  void itReportsTheTableOfItsShareAndTheCallsItStartedInTheLastSecond() throws Exception {
+    NodeLimiter limiter = limiter(new Share(1_000, 4), Duration.ofSeconds(5));
+    limiter.setShare(new Share(1_000, 4), 42);
+    assertThat(limiter.tableAt()).isEqualTo(42);
+    for (int i = 0; i < 3; i++) {
+      limiter.enter("eth_blockNumber").done(null, 1_000_000);
+    }
+    assertThat(limiter.windowCalls()).isEqualTo(3);
+    now.addAndGet(1_000_000_000L);
+    assertThat(limiter.windowCalls()).isZero();
+    // The same share from a newer table: the newer table is the one reported.
+    limiter.setShare(new Share(1_000, 4), 43);
+    assertThat(limiter.tableAt()).isEqualTo(43);
+    // Calls not counted one by one: nothing to report.
+    limiter.setShare(new Share(1_000_000, 4), 44);
+    assertThat(limiter.windowCalls()).isEqualTo(-1);
+  }
+
+  @Test
   void callsNeverStartFasterThanTheShare() throws Exception {
     NodeLimiter limiter =
         new NodeLimiter("ETH/anvil", new Share(40, 4), paused::get, Duration.ofSeconds(5));
