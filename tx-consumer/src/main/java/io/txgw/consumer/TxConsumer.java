@@ -228,10 +228,20 @@ public final class TxConsumer implements Closeable {
       reporter.scheduleWithFixedDelay(
           () -> membership.update(report(processor.backlog())), 500, 500, TimeUnit.MILLISECONDS);
       // And at once when new shares are in force: a smaller one is handed on only once reported.
+      // One extra report pending at most, however many tables arrive meanwhile.
+      java.util.concurrent.atomic.AtomicBoolean queued =
+          new java.util.concurrent.atomic.AtomicBoolean();
       routing.onSharesApplied(
           () -> {
+            if (!queued.compareAndSet(false, true)) {
+              return;
+            }
             try {
-              reporter.execute(() -> membership.update(report(processor.backlog())));
+              reporter.execute(
+                  () -> {
+                    queued.set(false);
+                    membership.update(report(processor.backlog()));
+                  });
             } catch (java.util.concurrent.RejectedExecutionException e) {
               // Closing: nothing more to report.
             }

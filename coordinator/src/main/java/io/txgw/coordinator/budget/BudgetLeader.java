@@ -232,10 +232,11 @@ public final class BudgetLeader implements Closeable {
   /**
    * {@code held}, with each member that reports the newest table counted ({@code inForce}, written
    * or maybe written) as applied counted at what it can still start in any second from now on: the
-   * larger of the calls it started in the second before its report and its share in that table. Its
-   * limiter starts no call while its count of the last second is at its share, so its larger shares
-   * of the last second no longer matter, and no newer table can raise it. Members that have not
-   * reported that table keep their largest recent share.
+   * larger of the calls it started in the second before its report and its share in that table
+   * (that share no higher than its largest recent one). Its limiter starts no call while its count
+   * of the last second is at its share, so its larger shares of the last second no longer matter,
+   * and no newer table can raise it. Members that have not reported that table keep their largest
+   * recent share.
    */
   static Map<String, Double> acknowledged(
       Map<String, Double> held, BudgetTable inForce, Map<String, MemberReport.NodeUse> use) {
@@ -252,9 +253,12 @@ public final class BudgetLeader implements Closeable {
           || u.windowCalls() < 0) {
         continue;
       }
-      // A share under one call a second still lets one call a second through.
-      double most = Math.max(u.windowCalls(), Math.max(1, share.requestsPerSecond()));
-      tightened.put(e.getKey(), Math.min(e.getValue(), most));
+      // A share under one call a second still lets one call a second through; and what it was
+      // seen to start is never counted away.
+      tightened.put(
+          e.getKey(),
+          Math.max(
+              u.windowCalls(), Math.min(e.getValue(), Math.max(1, share.requestsPerSecond()))));
     }
     return tightened;
   }

@@ -81,6 +81,7 @@ public final class NodeLimiter implements CallGate {
     this.nanoTime = nanoTime;
     this.share = initial;
     this.lastAdjust = nanoTime.getAsLong();
+    this.countingSince = lastAdjust;
     this.bucket = Bucket.builder().addLimit(limit(1)).withNanosecondPrecision().build();
     bucket.tryConsumeAsMuchAsPossible();
     applyRate();
@@ -99,6 +100,12 @@ public final class NodeLimiter implements CallGate {
 
   /** When the table of the share in force was computed; 0 for a share from no table. */
   private long tableAt;
+
+  /** Since when every call started is counted; {@code Long.MAX_VALUE} while none are. */
+  private long countingSince;
+
+  /** A report sooner than this after the last one keeps the last period's rate. */
+  static final long MIN_PERIOD_NANOS = 250_000_000L;
 
   /** A new share from the budget leader (or NONE when cut off from ZooKeeper). */
   public synchronized void setShare(Share share) {
@@ -138,10 +145,11 @@ public final class NodeLimiter implements CallGate {
    * larger of the two.
    */
   public synchronized long windowCalls() {
-    if (effectiveRate() > WINDOWED_UP_TO) {
+    long now = nanoTime.getAsLong();
+    if (effectiveRate() > WINDOWED_UP_TO || now - countingSince < WINDOW_NANOS) {
+      // Not every call of the last second was counted (new, or above the counted rates).
       return -1;
     }
-    long now = nanoTime.getAsLong();
     while (!recent.isEmpty() && now - recent.peekFirst() >= WINDOW_NANOS) {
       recent.pollFirst();
     }
@@ -207,13 +215,18 @@ public final class NodeLimiter implements CallGate {
    */
   private synchronized void awaitWindow(String method, long deadline)
       throws RpcException, InterruptedException {
-    double rate = effectiveRate();
-    if (rate > WINDOWED_UP_TO) {
-      return;
-    }
-    long allowed = Math.max(1, (long) Math.floor(rate));
     while (true) {
       long now = nanoTime.getAsLong();
+      // Read again after every wait: a smaller share that came meanwhile holds this call too.
+      double rate = effectiveRate();
+      if (rate > WINDOWED_UP_TO) {
+        countingSince = Long.MAX_VALUE;
+        return;
+      }
+      if (countingSince == Long.MAX_VALUE) {
+        countingSince = now;
+      }
+      long allowed = Math.max(1, (long) Math.floor(rate));
       while (!recent.isEmpty() && now - recent.peekFirst() >= WINDOW_NANOS) {
         recent.pollFirst();
       }
@@ -249,6 +262,11 @@ public final class NodeLimiter implements CallGate {
    */
   public synchronized Usage usage() {
     long now = nanoTime.getAsLong();
+    if (reportedAt != 0 && now - reportedAt < MIN_PERIOD_NANOS) {
+      // An extra report (new shares in force): a period this short would only make the rate jump.
+      long seen = waited ? now : lastWaited;
+      return new Usage(Math.max(0, usedRate), seen != 0 && now - seen < SATURATED_NANOS);
+    }
     long total = calls.get();
     double seconds = reportedAt == 0 ? 0 : (now - reportedAt) / 1e9;
     if (seconds > 0) {

@@ -266,11 +266,16 @@ public final class NodePool implements Closeable {
     return new Endpoint(spec, node, wallet, gate);
   }
 
-  /** Applies this consumer's current shares, after the leader published new ones. */
-  public void refreshShares() {
+  /**
+   * Applies this consumer's current shares, after the leader published new ones; true when a share
+   * from another table is now in force (to report).
+   */
+  public boolean refreshShares() {
     boolean unchecked = false;
+    boolean applied = false;
     for (Endpoint e : endpoints.values()) {
       Grant grant = shareOf.apply(e.spec.name());
+      applied |= e.limiter.tableAt() != grant.tableAt();
       e.limiter.setShare(grant.share(), grant.tableAt());
       unchecked |= e.healthy == null;
     }
@@ -278,6 +283,7 @@ public final class NodePool implements Closeable {
       // A node could not be checked without a share; now it can, without waiting a period.
       checker.execute(this::checkHealth);
     }
+    return applied;
   }
 
   /**

@@ -177,15 +177,21 @@ public final class NodeRouting implements Closeable {
   }
 
   private void refreshShares() {
-    pools.values().forEach(NodePool::refreshShares);
-    sharesApplied.run();
+    boolean applied = false;
+    for (NodePool pool : pools.values()) {
+      applied |= pool.refreshShares();
+    }
+    if (applied) {
+      sharesApplied.run();
+    }
   }
 
   private volatile Runnable sharesApplied = () -> {};
 
   /**
-   * Runs {@code report} on Curator's thread each time new shares are in force: the leader hands on
-   * what a smaller share gave up once it is reported in force (see {@code BudgetLeader}).
+   * Runs {@code report} on Curator's thread each time shares of a new table are in force: the
+   * leader hands on what a smaller share gave up once it is reported in force (see {@code
+   * BudgetLeader}). {@code report} must return at once.
    */
   public void onSharesApplied(Runnable report) {
     this.sharesApplied = report;

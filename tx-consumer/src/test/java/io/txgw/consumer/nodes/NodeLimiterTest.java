@@ -24,6 +24,9 @@ class NodeLimiterTest {
     NodeLimiter limiter = limiter(new Share(1_000, 4), Duration.ofSeconds(5));
     limiter.setShare(new Share(1_000, 4), 42);
     assertThat(limiter.tableAt()).isEqualTo(42);
+    // Not a whole second of calls counted yet: nothing to report.
+    assertThat(limiter.windowCalls()).isEqualTo(-1);
+    now.addAndGet(1_000_000_000L);
     for (int i = 0; i < 3; i++) {
       limiter.enter("eth_blockNumber").done(null, 1_000_000);
     }
