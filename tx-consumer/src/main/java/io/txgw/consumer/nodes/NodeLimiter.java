@@ -32,6 +32,14 @@ public final class NodeLimiter implements CallGate {
 
   static final long WINDOW_NANOS = 1_000_000_000L;
 
+  /**
+   * The part of a second's worth of the rate started in any second. A call is counted here when it
+   * starts and at the node when it arrives a moment later, so a window kept exactly at the share
+   * shows the node a call or two over it now and then; a node refusing that one call (HTTP 429)
+   * halves this consumer's rate for seconds.
+   */
+  static final double WINDOW_MARGIN = 0.98;
+
   /** Above this rate (an unbudgeted node) calls are not noted one by one. */
   static final double WINDOWED_UP_TO = 100_000;
 
@@ -208,10 +216,10 @@ public final class NodeLimiter implements CallGate {
   }
 
   /**
-   * Waits until fewer calls than one second's worth of the rate were started in the last second,
-   * then notes this one. With it the bucket may bank a sixth of a second of tokens while the loop
-   * is busy elsewhere (a Kafka commit) and spend them after, and still no second sees more than the
-   * share.
+   * Waits until fewer calls than one second's worth of the rate (less {@link #WINDOW_MARGIN}) were
+   * started in the last second, then notes this one. With it the bucket may bank a sixth of a
+   * second of tokens while the loop is busy elsewhere (a Kafka commit) and spend them after, and
+   * still no second sees more than the share.
    */
   private synchronized void awaitWindow(String method, long deadline)
       throws RpcException, InterruptedException {
@@ -226,7 +234,7 @@ public final class NodeLimiter implements CallGate {
       if (countingSince == Long.MAX_VALUE) {
         countingSince = now;
       }
-      long allowed = Math.max(1, (long) Math.floor(rate));
+      long allowed = Math.max(1, (long) Math.floor(rate * WINDOW_MARGIN));
       while (!recent.isEmpty() && now - recent.peekFirst() >= WINDOW_NANOS) {
         recent.pollFirst();
       }
