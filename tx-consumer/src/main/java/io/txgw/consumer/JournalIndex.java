@@ -98,20 +98,19 @@ final class JournalIndex {
    * True when the payout is in a unit that was prepared or recorded: it must not be prepared again.
    */
   boolean isTaken(String resultKey) {
-    JournalEntry.State state = current.payouts.get(resultKey);
-    if (state == null) {
-      state = previous.payouts.get(resultKey);
-    }
+    JournalEntry.State state = stateOf(resultKey);
     return state != null && state != JournalEntry.State.ABANDONED;
   }
 
   /** True when the payout's latest unit was abandoned: it is to be prepared anew. */
   boolean wasAbandoned(String resultKey) {
+    return stateOf(resultKey) == JournalEntry.State.ABANDONED;
+  }
+
+  /** The state of the payout's latest unit, the newer generation first; null if none is known. */
+  private JournalEntry.State stateOf(String resultKey) {
     JournalEntry.State state = current.payouts.get(resultKey);
-    if (state == null) {
-      state = previous.payouts.get(resultKey);
-    }
-    return state == JournalEntry.State.ABANDONED;
+    return state != null ? state : previous.payouts.get(resultKey);
   }
 
   /** Units journaled and not recorded, in journal order. */
