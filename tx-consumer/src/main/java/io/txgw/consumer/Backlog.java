@@ -49,7 +49,10 @@ final class Backlog {
   void measure(Consumer<?, ?> consumer) {
     long sum = 0;
     for (TopicPartition p : consumer.assignment()) {
-      long lag = consumer.currentLag(p).orElse(0);
+      // Read from the consumer's cache, which an end offset fetched earlier can leave behind the
+      // position: a negative lag would cancel other partitions' backlog and cost this consumer its
+      // share while it still has work.
+      long lag = Math.max(0, consumer.currentLag(p).orElse(0));
       Long done = recordedUpTo.get(p);
       Long fetched = fetchedUpTo.get(p);
       sum += lag + (done == null || fetched == null ? 0 : Math.max(0, fetched - done));

@@ -41,4 +41,26 @@ class BacklogTest {
     backlog.measure(consumer);
     assertThat(backlog.get()).isZero();
   }
+
+  @Test
+  void anEndOffsetCachedBehindThePositionCancelsNoOtherPartitionsBacklog() {
+    TopicPartition other = new TopicPartition("sendto", 1);
+    MockConsumer<String, byte[]> consumer =
+        new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name());
+    consumer.assign(List.of(p, other));
+    consumer.updateBeginningOffsets(Map.of(p, 0L, other, 0L));
+    for (int i = 0; i < 5; i++) {
+      consumer.addRecord(new ConsumerRecord<>("sendto", 0, i, "k", new byte[0]));
+    }
+    consumer.updateEndOffsets(Map.of(p, 5L, other, 4L));
+    Backlog backlog = new Backlog();
+    backlog.fetched(consumer.poll(Duration.ZERO));
+    backlog.recorded(p, 5);
+    // The consumer's cache still holds an end offset read before these five were written.
+    consumer.updateEndOffsets(Map.of(p, 2L));
+    assertThat(consumer.currentLag(p).getAsLong()).isNegative();
+
+    backlog.measure(consumer);
+    assertThat(backlog.get()).as("the other partition's four, unread").isEqualTo(4);
+  }
 }
