@@ -19,14 +19,14 @@ final class JournaledAttempts {
    * takes only a rise over that. Read from the journaled bytes; null when none says.
    */
   static EthFees dearest(JournalEntry unit) {
-    EthFees current = feesOf(unit.rawTransaction(), unit.feePerGas());
+    EthFees current = feesOf(unit, unit.rawTransaction(), unit.feePerGas());
     if (current == null) {
       return null;
     }
     BigInteger cap = current.cap();
     BigInteger tip = tipOf(current);
     for (JournalEntry.Attempt earlier : unit.replaced()) {
-      EthFees fees = feesOf(earlier.rawTransaction(), earlier.feePerGas());
+      EthFees fees = feesOf(unit, earlier.rawTransaction(), earlier.feePerGas());
       if (fees != null) {
         cap = cap.max(fees.cap());
         tip = tip.max(tipOf(fees));
@@ -41,13 +41,16 @@ final class JournaledAttempts {
     return fees instanceof EthFees.Dynamic d ? d.maxPriorityFeePerGas() : fees.cap();
   }
 
-  /** A journaled transaction's fields; null when its bytes are not one this sender signs. */
-  static SignedTransactions.Decoded decoded(String raw) {
+  /**
+   * A transaction journaled for {@code unit}: its fields, the sender being the unit's account (its
+   * bytes were checked against it when signed); null when its bytes are not one this sender signs.
+   */
+  static SignedTransactions.Decoded decoded(JournalEntry unit, String raw) {
     if (raw == null) {
       return null;
     }
     try {
-      return SignedTransactions.decode(raw);
+      return SignedTransactions.journaled(raw, unit.source());
     } catch (RuntimeException e) {
       return null;
     }
@@ -67,8 +70,8 @@ final class JournaledAttempts {
   }
 
   /** The fees a journaled transaction was signed with: its bytes, else the journaled price. */
-  static EthFees feesOf(String raw, BigInteger journaled) {
-    SignedTransactions.Decoded tx = decoded(raw);
+  static EthFees feesOf(JournalEntry unit, String raw, BigInteger journaled) {
+    SignedTransactions.Decoded tx = decoded(unit, raw);
     if (tx != null) {
       return tx.fees();
     }

@@ -163,7 +163,7 @@ public final class KeystoreSigner implements EthSigner {
               nonce, tx.fees().cap(), gas, tx.to(), tx.value(), tx.data());
       signed = TransactionEncoder.signMessage(raw, tx.chainId(), key);
     }
-    return SignedTransactions.checked(tx, Numeric.toHexString(signed), name());
+    return SignedTransactions.checkedSignedHere(tx, Numeric.toHexString(signed), name());
   }
 
   @Override

@@ -39,9 +39,25 @@ public final class SignedTransactions {
    */
   public static String checked(EthTransaction asked, String raw, String signer)
       throws SigningException {
+    return checked(asked, raw, signer, false);
+  }
+
+  /**
+   * As {@link #checked(EthTransaction, String, String)} for a signature made in this process with
+   * the key of {@code asked.from()}, whose recovery id the signing library found by recovering that
+   * very key: the sender is not recovered a second time (about a third of signing's cost). Every
+   * field is still read back and compared, the chain id (and so a legacy transaction's v) included.
+   */
+  public static String checkedSignedHere(EthTransaction asked, String raw, String signer)
+      throws SigningException {
+    return checked(asked, raw, signer, true);
+  }
+
+  private static String checked(EthTransaction asked, String raw, String signer, boolean here)
+      throws SigningException {
     Decoded got;
     try {
-      got = decode(raw);
+      got = here ? decode(raw, EthTransaction.lower(asked.from())) : decode(raw);
     } catch (RuntimeException e) {
       // Bytes no node would take: nothing that could be mined exists, and asking again may help.
       throw new SigningException(
@@ -80,6 +96,20 @@ public final class SignedTransactions {
    *     (bytes a decoder reads but a node refuses would hold the account's nonce for ever)
    */
   public static Decoded decode(String raw) {
+    return decode(raw, null);
+  }
+
+  /**
+   * As {@link #decode(String)} for bytes this process journaled after {@link #checked} them: the
+   * sender is {@code from}, the account the journal names, not recovered from the signature again.
+   * Recovering it is most of a decode's cost, and a consumer reads each unit's bytes again when it
+   * is mined, replaced or priced.
+   */
+  public static Decoded journaled(String raw, String from) {
+    return decode(raw, java.util.Objects.requireNonNull(from, "from"));
+  }
+
+  private static Decoded decode(String raw, String knownFrom) {
     RawTransaction tx;
     try {
       tx = TransactionDecoder.decode(raw);
@@ -124,11 +154,13 @@ public final class SignedTransactions {
       throw new IllegalArgumentException(
           "transaction type " + tx.getType() + " is not signed here");
     }
-    String from;
-    try {
-      from = signed.getFrom();
-    } catch (SignatureException | RuntimeException e) {
-      throw new IllegalArgumentException("its signature names no sender", e);
+    String from = knownFrom;
+    if (from == null) {
+      try {
+        from = signed.getFrom();
+      } catch (SignatureException | RuntimeException e) {
+        throw new IllegalArgumentException("its signature names no sender", e);
+      }
     }
     String to = tx.getTo() == null ? "" : tx.getTo();
     String data = tx.getData() == null || tx.getData().isEmpty() ? "" : tx.getData();
