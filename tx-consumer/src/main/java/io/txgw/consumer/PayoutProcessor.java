@@ -122,6 +122,9 @@ public final class PayoutProcessor implements AutoCloseable {
 
   static final String ROUNDS_IN_FLIGHT = "txgw.rounds.while.in.flight";
 
+  /** Rebalances through which the senders kept their memory (all partitions held throughout). */
+  static final String SENDERS_KEPT = "txgw.rebalances.senders.kept";
+
   /**
    * Partitions whose journaled units were all in flight when last looked at (see {@link
    * SendRound.Broadcast#flows}), and when to look at them again; meanwhile they take new work.
@@ -269,6 +272,7 @@ public final class PayoutProcessor implements AutoCloseable {
     // Well inside the group's poll interval, so that a long round never costs the partitions.
     passDeadline = clock.instant().plus(PASS_BUDGET);
     ConsumerRecords<String, byte[]> records;
+    long polledAt = System.nanoTime();
     try {
       records = consumer.poll(Duration.ofMillis(200));
     } catch (NoOffsetForPartitionException e) {
@@ -308,6 +312,7 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       return true;
     }
+    long settleAt = System.nanoTime();
     try {
       Set<TopicPartition> recovered = new HashSet<>();
       Set<TopicPartition> flowing = new HashSet<>();
@@ -346,6 +351,12 @@ public final class PayoutProcessor implements AutoCloseable {
           inFlight.remove(p);
         }
       }
+      log.debug(
+          "pass: poll {} ms ({} records), recover and follow {} ms ({} recovered)",
+          (settleAt - polledAt) / 1_000_000,
+          records.count(),
+          (System.nanoTime() - settleAt) / 1_000_000,
+          recovered.size());
       for (TopicPartition p : records.partitions()) {
         List<ConsumerRecord<String, byte[]>> batch = records.records(p);
         if (!indexes.containsKey(p) || recovered.contains(p)) {
@@ -510,7 +521,9 @@ public final class PayoutProcessor implements AutoCloseable {
       if (index.hasPending()) {
         meters.counter(ROUNDS_IN_FLIGHT, "partition", Integer.toString(p.partition())).increment();
       }
+      long t0 = System.nanoTime();
       SendRound.Prepared prepared = round.prepare(chunk, shareOfPass(), busy(index));
+      long t1 = System.nanoTime();
       if (!prepared.toJournal().isEmpty() && journalBeforeBroadcast) {
         journal(p, prepared.toJournal(), committed);
         fault.reached(FaultPoint.Stage.AFTER_JOURNAL);
@@ -521,8 +534,10 @@ public final class PayoutProcessor implements AutoCloseable {
       }
       open.settle(prepared.toJournal());
       open.settle(prepared.refused());
+      long t2 = System.nanoTime();
       SendRound.Broadcast broadcast =
           round.broadcast(prepared.toJournal(), this::mayBroadcast, shareOfPass());
+      long t3 = System.nanoTime();
       checkNotPaused();
       if (!prepared.toJournal().isEmpty()) {
         fault.reached(FaultPoint.Stage.AFTER_BROADCAST);
@@ -541,6 +556,17 @@ public final class PayoutProcessor implements AutoCloseable {
       refusedHere = List.of();
       long commit = open.commitBelow(next);
       record(p, finals, extra, commit);
+      long t4 = System.nanoTime();
+      log.debug(
+          "{}: round of {} units ({} to journal): prepare {} ms, journal {} ms, broadcast {} ms,"
+              + " record {} ms",
+          p,
+          chunk.size(),
+          prepared.toJournal().size(),
+          (t1 - t0) / 1_000_000,
+          (t2 - t1) / 1_000_000,
+          (t3 - t2) / 1_000_000,
+          (t4 - t3) / 1_000_000);
       extra = List.of();
       committed = commit;
       boolean waiting = !broadcast.unsettled().isEmpty() && !broadcast.flows();
@@ -730,10 +756,25 @@ public final class PayoutProcessor implements AutoCloseable {
     senders.values().forEach(ChainSender::close);
   }
 
-  /** Every assignment starts from what the journal says: its own state is not trusted. */
+  /**
+   * Every assignment starts from what the journal says. The senders' memory (transactions sent from
+   * this process, receipts of the blocks read, what each account has left) is kept only when the
+   * partitions assigned were all this consumer's right up to this rebalance: no other consumer
+   * owned them meanwhile. Any partition new to it, or a loss (another may own them now), and the
+   * senders start over, learning everything from the chain again: one or more node calls for each
+   * unit in flight. What an account has left is forgotten in any case when its lease is taken anew
+   * ({@link SendRound#acquireAll}).
+   */
   private final class Rebalance implements ConsumerRebalanceListener {
+    /** Revoked in this rebalance, before its assignment: held up to it. */
+    private final Set<TopicPartition> heldUpToNow = new HashSet<>();
+
+    /** Lost since the last assignment: others may have had them meanwhile. */
+    private boolean lost;
+
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      heldUpToNow.addAll(partitions);
       for (TopicPartition p : partitions) {
         Set<String> released = accounts.remove(p);
         if (released != null) {
@@ -751,10 +792,17 @@ public final class PayoutProcessor implements AutoCloseable {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      boolean keptThroughout = !lost && heldUpToNow.containsAll(partitions);
+      heldUpToNow.clear();
+      lost = false;
       if (partitions.isEmpty()) {
         return;
       }
-      senders.values().forEach(ChainSender::reset);
+      if (keptThroughout) {
+        meters.counter(SENDERS_KEPT).increment();
+      } else {
+        senders.values().forEach(ChainSender::reset);
+      }
       Map<Integer, JournalIndex> loaded = loadJournal(partitions);
       for (TopicPartition p : partitions) {
         indexes.put(p, loaded.get(p.partition()));
@@ -768,6 +816,7 @@ public final class PayoutProcessor implements AutoCloseable {
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       onPartitionsRevoked(partitions);
+      lost = true;
     }
   }
 }

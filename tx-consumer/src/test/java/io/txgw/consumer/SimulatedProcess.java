@@ -79,6 +79,14 @@ public final class SimulatedProcess {
             .sum();
   }
 
+  /** Rebalances through which the senders kept their memory. */
+  public int sendersKept() {
+    return (int)
+        meters.find(PayoutProcessor.SENDERS_KEPT).counters().stream()
+            .mapToDouble(io.micrometer.core.instrument.Counter::count)
+            .sum();
+  }
+
   public void start() {
     processor.start();
   }

@@ -178,6 +178,7 @@ public final class BudgetLeader implements Closeable {
         client.create().creatingParentsIfNeeded().forPath(path, data);
       }
       published.put(key, table);
+      log.debug("table for {}: backlogs {}, held {}, shares {}", key, backlogs, held, shares);
       if (previous == null || !previous.shares().keySet().equals(shares.keySet())) {
         log.info("budget for {}: {} among {}", key, node.maxRequestsPerSecond(), shares);
       }

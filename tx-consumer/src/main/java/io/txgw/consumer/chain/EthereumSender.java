@@ -231,6 +231,7 @@ public final class EthereumSender implements ChainSender {
   @Override
   public void reset() {
     sentHere.clear();
+    recentNonces.clear();
     fresh.clear();
     accounts.clear();
     tokens.reset();
@@ -564,7 +565,7 @@ public final class EthereumSender implements ChainSender {
       throws NodeUnavailableException, InterruptedException {
     if (unit.nonce() == null
         || (unit.payouts().size() != 1
-            && JournaledAttempts.decoded(unit.rawTransaction()) == null)) {
+            && JournaledAttempts.decoded(unit, unit.rawTransaction()) == null)) {
       return new Replacement.NotNow("not a transaction this sender signed");
     }
     try {
@@ -592,7 +593,7 @@ public final class EthereumSender implements ChainSender {
         return new Replacement.AtCeiling(old.cap());
       }
       // The same payment: recipient (or token), value, gas and call data as journaled.
-      SignedTransactions.Decoded current = JournaledAttempts.decoded(unit.rawTransaction());
+      SignedTransactions.Decoded current = JournaledAttempts.decoded(unit, unit.rawTransaction());
       EthTransaction tx;
       if (current != null) {
         tx =
@@ -677,6 +678,30 @@ public final class EthereumSender implements ChainSender {
         }
       }
     }
+    boolean unmined = false;
+    if (!sentHere.contains(unit.txid())
+        && !signedHere.contains(unit.txid())
+        && unit.nonce() != null) {
+      // Neither signed nor sent by this process since its last reset: another consumer's unit, or
+      // this one's before. The account's nonce count at the latest block, asked once for all its
+      // units in a
+      // pass, sorts them: one that can be mined already is looked up and not sent again; one that
+      // cannot was in no block when it was asked, so after its send the blocks read tell.
+      try {
+        if (unit.nonce() < recentlyMinedNonces(unit.source())) {
+          SendOutcome mined = minedAny(unit);
+          if (mined != null) {
+            return mined;
+          }
+        } else {
+          unmined = true;
+        }
+      } catch (RpcException e) {
+        if (e.kind() != RpcException.Kind.NODE_ERROR) {
+          throw unavailable(unit, e);
+        }
+      }
+    }
     // Past the bound a unit is simply never taken for a first send: it gets every check.
     boolean first = sentHere.size() < MAX_WAITING && sentHere.add(unit.txid());
     String said = null;
@@ -692,6 +717,9 @@ public final class EthereumSender implements ChainSender {
       }
       said = e.getMessage();
       log.debug("unit {}: send answered {}", unit.unitId(), e.toString());
+    }
+    if (first && said == null && unmined && watch(unit)) {
+      return SendOutcome.waiting(unit.txid(), "sent again, in no block when asked");
     }
     try {
       return settle(unit, said, first);
@@ -839,7 +867,8 @@ public final class EthereumSender implements ChainSender {
     if ("0x0".equals(status)) {
       return SendOutcome.reverted(txid, "transaction " + txid + " reverted in the chain", block);
     }
-    SignedTransactions.Decoded tx = JournaledAttempts.decoded(JournaledAttempts.rawOf(unit, txid));
+    SignedTransactions.Decoded tx =
+        JournaledAttempts.decoded(unit, JournaledAttempts.rawOf(unit, txid));
     String unpaid = tx == null ? null : TokenTransfers.unpaid(receipt, tx);
     if (unpaid != null) {
       log.warn("unit {}: {}", unit.unitId(), unpaid);
@@ -989,6 +1018,33 @@ public final class EthereumSender implements ChainSender {
 
   private long minedNonces(String account) throws RpcException, InterruptedException {
     return FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValue();
+  }
+
+  /** How long a nonce count read for sorting units not sent from here serves the next ones. */
+  static final Duration NONCES_KEPT = Duration.ofSeconds(1);
+
+  /**
+   * Each account's nonce count at the latest block, as read at most {@link #NONCES_KEPT} ago, for
+   * sorting units this process did not send: an older count is lower (or a reorganisation's
+   * higher), which only sends a mined unit again (the node refuses it, and it is settled in full)
+   * or looks one up that is not mined. Bounded by {@link #MAX_WAITING} accounts.
+   */
+  private final Map<String, Map.Entry<Long, Instant>> recentNonces = new HashMap<>();
+
+  private long recentlyMinedNonces(String account) throws RpcException, InterruptedException {
+    Instant now = clock.instant();
+    Map.Entry<Long, Instant> seen = recentNonces.get(account);
+    if (seen != null
+        && now.isBefore(seen.getValue().plus(NONCES_KEPT))
+        && !seen.getValue().isAfter(now)) {
+      return seen.getKey();
+    }
+    long used = minedNonces(account);
+    if (recentNonces.size() >= MAX_WAITING) {
+      recentNonces.clear();
+    }
+    recentNonces.put(account, Map.entry(used, now));
+    return used;
   }
 
   private AccountFunds fundsOf(String account) throws RpcException, InterruptedException {

@@ -157,10 +157,42 @@ class EthereumSenderTest {
 
   @Test
   void aMinedTransactionIsBroadcastOnItsReceiptAlone() throws Exception {
-    node.result("eth_sendRawTransaction", "\"" + HASH + "\"")
+    // The nonce count says it can be mined; the receipt says it is.
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x1\"")
         .result("eth_getTransactionReceipt", MINED);
     assertThat(sender.broadcast(unit(0))).isEqualTo(SendOutcome.broadcast(HASH));
-    assertThat(node.calls("eth_getTransactionCount")).isEmpty();
+    assertThat(node.calls("eth_sendRawTransaction")).as("not sent again").isEmpty();
+    assertThat(node.calls("eth_getTransactionCount")).hasSize(1);
+  }
+
+  @Test
+  void journaledUnitsTheChainHasNotReachedAreSentAgainWithoutALookUpAndOneNonceCountForAll()
+      throws Exception {
+    // Units this process never sent (another consumer's, say): the account's nonce count at the
+    // latest block is 3, so neither nonce 5 nor 6 can be in a block yet.
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x3\"")
+        .alwaysResult("eth_sendRawTransaction", "\"" + HASH + "\"")
+        .alwaysResult("eth_blockNumber", "\"0x10\"")
+        .alwaysResult("eth_getBlockReceipts", "[]")
+        .alwaysResult("eth_getTransactionReceipt", "null");
+    String other = "0x" + "01".repeat(32);
+    JournalEntry next =
+        new JournalEntry(
+            "ETH:" + other,
+            Chain.ETH,
+            FROM,
+            other,
+            RAW,
+            6L,
+            JournalEntry.State.PREPARED,
+            List.of(),
+            Instant.EPOCH,
+            Instant.EPOCH);
+    assertThat(sender.broadcast(unit(5)).waits()).isTrue();
+    assertThat(sender.broadcast(next).waits()).isTrue();
+    assertThat(node.calls("eth_sendRawTransaction")).hasSize(2);
+    assertThat(node.calls("eth_getTransactionCount")).as("one count for both").hasSize(1);
+    assertThat(node.calls("eth_getTransactionReceipt")).isEmpty();
   }
 
   /** A unit this sender signed, as it is journaled before its first send. */
@@ -814,6 +846,7 @@ class EthereumSenderTest {
   void aReceiptALaggingNodeDidNotServeYetIsNeverTakenForAConflict() throws Exception {
     // The count from an up-to-date node, the receipt from one a block behind.
     node.alwaysError("eth_sendRawTransaction", -32003, "nonce too low")
+        .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")
         .result("eth_getTransactionReceipt", "null")

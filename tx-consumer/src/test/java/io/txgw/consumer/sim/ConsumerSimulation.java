@@ -184,6 +184,12 @@ final class ConsumerSimulation {
       if (process != null && process.roundsWhileInFlight() > 0) {
         counts.merge("rounds while units in flight", process.roundsWhileInFlight(), Integer::sum);
       }
+      if (process != null && process.sendersKept() > 0) {
+        counts.merge(
+            "rebalances the senders kept their memory through",
+            process.sendersKept(),
+            Integer::sum);
+      }
       process = null;
     }
 
