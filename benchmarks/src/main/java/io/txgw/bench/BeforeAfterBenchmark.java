@@ -76,7 +76,15 @@ public final class BeforeAfterBenchmark {
       int refusedByNode,
       int peakRequestsPerSecond,
       List<Integer> requestsPerSecond,
-      Map<String, Integer> errors) {}
+      Map<String, Integer> errors,
+      Window results) {}
+
+  /**
+   * From a gateway mode's first result to its last (the stamps its consumers wrote on them): the
+   * payouts that became BROADCAST after the first and the node requests meanwhile; null for the
+   * direct modes.
+   */
+  public record Window(double seconds, int payouts, int nodeRequests) {}
 
   /** The whole run. */
   public record Result(
@@ -106,47 +114,74 @@ public final class BeforeAfterBenchmark {
       // One client for both gateway modes: each holds its connections open, and the gateway
       // allows one client address only so many.
       GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
-      modes.add(
-          direct(
-              stack,
-              node,
-              "(a) direct, one call at a time",
-              accounts.get(8),
-              payouts(codec, "a", size.payouts(), 1),
-              1));
-      modes.add(
-          direct(
-              stack,
-              node,
-              "(b) direct, " + size.threads() + " threads at once",
-              accounts.get(9),
-              payouts(codec, "b", size.payouts(), 2),
-              size.threads()));
-      modes.add(
-          throughGateway(
-              stack,
-              node,
-              "(c) through txgw, the node signs",
-              accounts.subList(0, 5),
-              payouts(codec, "c", size.payouts(), 3),
-              size,
-              Map.of(),
-              client));
+      // Which modes run: all by default, a subset (say "d") when studying one of them.
+      String only = System.getProperty("txgw.bench.modes", "abcde");
+      if (only.contains("a")) {
+        modes.add(
+            direct(
+                stack,
+                node,
+                "(a) direct, one call at a time",
+                accounts.get(8),
+                payouts(codec, "a", size.payouts(), 1),
+                1));
+      }
+      if (only.contains("b")) {
+        modes.add(
+            direct(
+                stack,
+                node,
+                "(b) direct, " + size.threads() + " threads at once",
+                accounts.get(9),
+                payouts(codec, "b", size.payouts(), 2),
+                size.threads()));
+      }
+      if (only.contains("c")) {
+        modes.add(
+            throughGateway(
+                stack,
+                node,
+                "(c) through txgw, the node signs",
+                accounts.subList(0, 5),
+                payouts(codec, "c", size.payouts(), 3),
+                size,
+                Map.of(),
+                client,
+                false));
+      }
       // The same, signed by the consumers from a keystore: the node only takes the bytes.
       Map<String, String> keystore =
           io.txgw.deploy.nodes.DevAccounts.keystore(
               stack.workDir().resolve("bench-keystore"), 5, 6, 7);
       keystore.put("TXGW_ETH_NODE_SIGNS", "false");
-      modes.add(
-          throughGateway(
-              stack,
-              node,
-              "(d) through txgw, a keystore signs",
-              accounts.subList(5, 8),
-              payouts(codec, "d", size.payouts(), 4),
-              size,
-              keystore,
-              client));
+      if (only.contains("d")) {
+        modes.add(
+            throughGateway(
+                stack,
+                node,
+                "(d) through txgw, a keystore signs",
+                accounts.subList(5, 8),
+                payouts(codec, "d", size.payouts(), 4),
+                size,
+                keystore,
+                client,
+                false));
+      }
+      // The same once more, every payout posted before the consumers start: what they keep the
+      // node at while payouts wait, apart from how fast this machine takes the posts meanwhile.
+      if (only.contains("e")) {
+        modes.add(
+            throughGateway(
+                stack,
+                node,
+                "(e) as (d), all queued first",
+                accounts.subList(5, 8),
+                payouts(codec, "e", size.payouts(), 5),
+                size,
+                keystore,
+                client,
+                true));
+      }
     }
     List<BitcoinBatchingBenchmark.Run> bitcoin =
         size.btcPayouts() > 0 ? BitcoinBatchingBenchmark.compare(size.btcPayouts()) : List.of();
@@ -217,7 +252,8 @@ public final class BeforeAfterBenchmark {
         t0,
         t1,
         node.refused() - refusedBefore,
-        errors);
+        errors,
+        null);
   }
 
   /**
@@ -326,7 +362,8 @@ public final class BeforeAfterBenchmark {
 
   /**
    * The same payouts posted to the gateway one per request by as many client threads, paid by two
-   * consumers sharing the node's capacity as their budget.
+   * consumers sharing the node's capacity as their budget: started before the posts, or once every
+   * payout is accepted ({@code queuedFirst}; the time to every txid then counts from their start).
    */
   private static Mode throughGateway(
       LocalStack stack,
@@ -336,12 +373,16 @@ public final class BeforeAfterBenchmark {
       List<PayoutLine> payouts,
       Size size,
       Map<String, String> signing,
-      GatewayClient client)
+      GatewayClient client,
+      boolean queuedFirst)
       throws Exception {
     stack.registerAnvil(node.url(), new LocalStack.NodeLimits(size.nodeCapacity(), 16));
-    stack.startConsumer("consumer-1", signing);
-    stack.startConsumer("consumer-2", signing);
-    ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
+    if (!queuedFirst) {
+      startConsumers(stack, signing);
+    }
+    // One moment on both clocks: the results' stamps are wall-clock, the proxy's arrivals not.
+    Instant wallBase = Instant.now();
+    long nodeBase = node.now();
     AtomicInteger failures = new AtomicInteger();
     Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
     int refusedBefore = node.refused();
@@ -362,6 +403,11 @@ public final class BeforeAfterBenchmark {
           }
         });
     double toAccept = (node.now() - t0) / 1e9;
+    if (queuedFirst) {
+      start = Instant.now();
+      t0 = node.now();
+      startConsumers(stack, signing);
+    }
     Set<String> batchIds =
         payouts.stream().map(p -> "single-" + p.id()).collect(Collectors.toSet());
     ResultsReader.Seen seen =
@@ -375,10 +421,13 @@ public final class BeforeAfterBenchmark {
     seen.latest().forEach((key, r) -> results.add(seen.firstBroadcast().getOrDefault(key, r)));
     long t1 = node.now();
     Instant lastTxid = start;
+    Instant firstTxid = null;
     int failed = 0;
     for (PayoutResult r : results) {
       if (r.status() == PayoutStatus.BROADCAST && r.txid() != null) {
         lastTxid = r.updatedAt().isAfter(lastTxid) ? r.updatedAt() : lastTxid;
+        firstTxid =
+            firstTxid == null || r.updatedAt().isBefore(firstTxid) ? r.updatedAt() : firstTxid;
       } else {
         failed++;
         errors.merge(r.status() + ": " + r.error(), 1, Integer::sum);
@@ -390,6 +439,21 @@ public final class BeforeAfterBenchmark {
     }
     double toTxids = Duration.between(start, lastTxid).toNanos() / 1e9;
     int requestsToTxids = node.countBetween(t0, t0 + Duration.between(start, lastTxid).toNanos());
+    Window window = null;
+    if (firstTxid != null) {
+      Instant first = firstTxid;
+      window =
+          new Window(
+              Duration.between(first, lastTxid).toNanos() / 1e9,
+              (int)
+                  results.stream()
+                      .filter(r -> r.status() == PayoutStatus.BROADCAST)
+                      .filter(r -> r.updatedAt().isAfter(first))
+                      .count(),
+              node.countBetween(
+                  nodeBase + Duration.between(wallBase, first).toNanos(),
+                  nodeBase + Duration.between(wallBase, lastTxid).toNanos()));
+    }
     stack.stopConsumer("consumer-1");
     stack.stopConsumer("consumer-2");
     return onChain(
@@ -404,7 +468,15 @@ public final class BeforeAfterBenchmark {
         t0,
         t1,
         node.refused() - refusedBefore,
-        errors);
+        errors,
+        window);
+  }
+
+  private static void startConsumers(LocalStack stack, Map<String, String> signing)
+      throws Exception {
+    stack.startConsumer("consumer-1", signing);
+    stack.startConsumer("consumer-2", signing);
+    ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
   }
 
   private static Mode onChain(
@@ -419,7 +491,8 @@ public final class BeforeAfterBenchmark {
       long t0,
       long t1,
       int refused,
-      Map<String, Integer> errors)
+      Map<String, Integer> errors,
+      Window window)
       throws Exception {
     List<OnChainCheck.Mismatch> mismatches = new OnChainCheck(stack).check(Chain.ETH, payouts);
     int unpaid = 0;
@@ -452,7 +525,8 @@ public final class BeforeAfterBenchmark {
         refused,
         node.maxInWindow(Duration.ofSeconds(1), t0, t1),
         perSecond,
-        Map.copyOf(errors));
+        Map.copyOf(errors),
+        window);
   }
 
   static void print(Result r) {
@@ -507,6 +581,18 @@ public final class BeforeAfterBenchmark {
             m.secondsToTxids(),
             (double) m.payouts() / r.size().nodeCapacity(),
             m.secondsToTxids() / ((double) m.payouts() / r.size().nodeCapacity()));
+      }
+      Window w = m.results();
+      if (w != null && w.seconds() > 0) {
+        // Between the first payout in a block and the last, every result waited for the node:
+        // how full the consumers kept it while payouts waited.
+        System.out.printf(
+            Locale.ROOT,
+            "    from the first payout in a block to the last (%.2f s): %.0f payouts/s, the node"
+                + " kept at %.2f of its capacity%n",
+            w.seconds(),
+            w.payouts() / w.seconds(),
+            w.nodeRequests() / (w.seconds() * r.size().nodeCapacity()));
       }
     }
     if (!r.bitcoin().isEmpty()) {

@@ -110,15 +110,18 @@ class BenchmarksSmokeIT {
             new BeforeAfterBenchmark.Size(20, 5, 200, 0),
             java.nio.file.Path.of("target/before-after-smoke.html"));
     BeforeAfterBenchmark.print(r);
-    assertThat(r.modes()).hasSize(4);
+    assertThat(r.modes()).hasSize(5);
     BeforeAfterBenchmark.Mode sequential = r.modes().get(0);
     assertThat(sequential.paidExactly()).isEqualTo(20);
-    // Through txgw, the node signing and then a keystore: each paid exactly once.
-    for (BeforeAfterBenchmark.Mode gateway : r.modes().subList(2, 4)) {
+    assertThat(sequential.results()).isNull();
+    // Through txgw, the node signing, a keystore, a keystore with every payout queued first: each
+    // paid exactly once.
+    for (BeforeAfterBenchmark.Mode gateway : r.modes().subList(2, 5)) {
       assertThat(gateway.paidExactly()).as(gateway.name()).isEqualTo(20);
       assertThat(gateway.overpaid()).as(gateway.name()).isZero();
       assertThat(gateway.nodeRequests()).as(gateway.name()).isPositive();
       assertThat(gateway.requestsToTxids()).as(gateway.name()).isPositive();
+      assertThat(gateway.results().payouts()).as(gateway.name()).isBetween(0, 20);
     }
     assertThat(r.html()).exists();
   }
