@@ -25,6 +25,13 @@ final class Backlog {
   private final Map<TopicPartition, Long> fetchedUpTo = new HashMap<>();
 
   /**
+   * Records a partition held when it was assigned, counted until the consumer knows its lag (its
+   * first fetch): before that the lag reads as unknown, and a consumer just given a backlog would
+   * look idle to the budget leader, which then hands its share to others.
+   */
+  private final Map<TopicPartition, Long> unreadAtAssignment = new HashMap<>();
+
+  /**
    * Notes a poll. A partition's first fetch after assignment starts at its committed offset, so it
    * also marks where recording stands.
    */
@@ -36,6 +43,11 @@ final class Backlog {
     }
   }
 
+  /** Notes what each newly assigned partition holds past its committed offset. */
+  void assigned(Map<TopicPartition, Long> unread) {
+    unread.forEach((p, n) -> unreadAtAssignment.put(p, Math.max(0, n)));
+  }
+
   void recorded(TopicPartition p, long offset) {
     recordedUpTo.put(p, offset);
   }
@@ -43,6 +55,7 @@ final class Backlog {
   void forget(Collection<TopicPartition> partitions) {
     partitions.forEach(recordedUpTo::remove);
     partitions.forEach(fetchedUpTo::remove);
+    partitions.forEach(unreadAtAssignment::remove);
   }
 
   /** Recomputes from the consumer's last known lag; call from the thread that polls. */
@@ -52,7 +65,14 @@ final class Backlog {
       // Read from the consumer's cache, which an end offset fetched earlier can leave behind the
       // position: a negative lag would cancel other partitions' backlog and cost this consumer its
       // share while it still has work.
-      long lag = Math.max(0, consumer.currentLag(p).orElse(0));
+      java.util.OptionalLong known = consumer.currentLag(p);
+      long lag;
+      if (known.isPresent()) {
+        unreadAtAssignment.remove(p);
+        lag = Math.max(0, known.getAsLong());
+      } else {
+        lag = unreadAtAssignment.getOrDefault(p, 0L);
+      }
       Long done = recordedUpTo.get(p);
       Long fetched = fetchedUpTo.get(p);
       sum += lag + (done == null || fetched == null ? 0 : Math.max(0, fetched - done));

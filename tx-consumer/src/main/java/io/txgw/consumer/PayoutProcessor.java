@@ -54,6 +54,9 @@ public final class PayoutProcessor implements AutoCloseable {
   /** Half the group's poll interval (120 s): work left over goes on in the next pass. */
   private static final Duration PASS_BUDGET = Duration.ofSeconds(60);
 
+  /** How long one pass may spend looking up units that wait for their depth. */
+  static final Duration FOLLOW_PER_PASS = Duration.ofSeconds(1);
+
   private final Consumer<String, byte[]> consumer;
   private final Producer<String, Object> producer;
   private final Map<Chain, ChainSender> senders;
@@ -337,9 +340,10 @@ public final class PayoutProcessor implements AutoCloseable {
       for (TopicPartition p : flowing) {
         pendingBefore.put(p, pendingIds(p));
       }
-      // A quarter of the pass at most: look-ups that wait on a slow node must not starve payouts.
+      // A second a pass at most: look-ups that wait on a slow node, or on a small budget share
+      // (50 of them took 10 s at 5 calls/s), must not hold up payouts; the rest go on next pass.
       confirmations.followAll(
-          indexes, this::committedOffset, clock.instant().plus(PASS_BUDGET.dividedBy(4)));
+          indexes, this::committedOffset, clock.instant().plus(FOLLOW_PER_PASS));
       // A followed unit sent back to PREPARED (its block left the chain, or it left every pool) is
       // not in flight: its partition waits for it as before. So does every partition once this
       // consumer holds as many unsettled units as it follows in flight.
@@ -700,6 +704,38 @@ public final class PayoutProcessor implements AutoCloseable {
     }
   }
 
+  /** The group generation this consumer is in now; -1 when it has none. */
+  private int generation() {
+    try {
+      return consumer.groupMetadata().generationId();
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Records each partition holds past its committed offset (from its start if none), asked of the
+   * brokers once; empty if they cannot say now (the backlog then counts from the first fetch).
+   */
+  private Map<TopicPartition, Long> unread(Collection<TopicPartition> partitions) {
+    try {
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
+      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
+      Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions);
+      Map<TopicPartition, Long> unread = new HashMap<>();
+      for (TopicPartition p : partitions) {
+        OffsetAndMetadata at = committed.get(p);
+        long from = at != null ? at.offset() : starts.getOrDefault(p, 0L);
+        unread.put(p, ends.getOrDefault(p, from) - from);
+      }
+      return unread;
+    } catch (RuntimeException e) {
+      // Best effort: only the budget share waits for the first fetch without it.
+      log.debug("end offsets not known yet: {}", e.toString());
+      return Map.of();
+    }
+  }
+
   /** Each partition's journal, read from the checkpoint committed with its offset. */
   private Map<Integer, JournalIndex> loadJournal(Collection<TopicPartition> partitions) {
     Map<Integer, JournalCheckpoint> from = new HashMap<>();
@@ -769,12 +805,19 @@ public final class PayoutProcessor implements AutoCloseable {
     /** Revoked in this rebalance, before its assignment: held up to it. */
     private final Set<TopicPartition> heldUpToNow = new HashSet<>();
 
+    /**
+     * The group generation they were revoked in: held throughout only if the assignment is of the
+     * very next one (a member that missed one may have had its partitions dealt to others).
+     */
+    private int revokedIn = -1;
+
     /** Lost since the last assignment: others may have had them meanwhile. */
     private boolean lost;
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       heldUpToNow.addAll(partitions);
+      revokedIn = generation();
       for (TopicPartition p : partitions) {
         Set<String> released = accounts.remove(p);
         if (released != null) {
@@ -792,14 +835,20 @@ public final class PayoutProcessor implements AutoCloseable {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      boolean keptThroughout = !lost && heldUpToNow.containsAll(partitions);
+      boolean keptThroughout =
+          !lost
+              && revokedIn >= 0
+              && generation() == revokedIn + 1
+              && heldUpToNow.containsAll(partitions);
       heldUpToNow.clear();
+      revokedIn = -1;
       lost = false;
       if (partitions.isEmpty()) {
         return;
       }
       if (keptThroughout) {
         meters.counter(SENDERS_KEPT).increment();
+        senders.values().forEach(ChainSender::rebalanced);
       } else {
         senders.values().forEach(ChainSender::reset);
       }
@@ -810,13 +859,15 @@ public final class PayoutProcessor implements AutoCloseable {
           foundPending.add(p);
         }
       }
+      backlog.assigned(unread(partitions));
       log.info("assigned {}", partitions);
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      onPartitionsRevoked(partitions);
+      // Noted first: releasing their leases may fail, and nothing of them may be kept anyway.
       lost = true;
+      onPartitionsRevoked(partitions);
     }
   }
 }

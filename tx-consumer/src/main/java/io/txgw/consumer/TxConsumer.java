@@ -124,6 +124,11 @@ public final class TxConsumer implements Closeable {
     } catch (Exception e) {
       throw new IllegalStateException("cannot read the node registry: " + e.getMessage(), e);
     }
+    // The chain checks below, and the first payouts, go to a node the health checks have seen;
+    // a chain none of whose nodes answers yet starts anyway, and waits for one.
+    for (NodePool pool : routing.pools().values()) {
+      pool.awaitRotation(config.healthInterval().multipliedBy(3));
+    }
     Map<Chain, ChainSender> senders = new EnumMap<>(Chain.class);
     NodePool eth = routing.pools().get(Chain.ETH);
     if (eth != null) {

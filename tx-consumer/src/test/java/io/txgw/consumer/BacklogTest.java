@@ -43,6 +43,32 @@ class BacklogTest {
   }
 
   @Test
+  void aPartitionJustAssignedCountsWhatItHoldsUntilItsLagIsKnown() {
+    boolean[] fetched = {false};
+    // A real consumer knows no lag before its first fetch; the mock would say 0.
+    MockConsumer<String, byte[]> consumer =
+        new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name()) {
+          @Override
+          public synchronized java.util.OptionalLong currentLag(TopicPartition partition) {
+            return fetched[0] ? super.currentLag(partition) : java.util.OptionalLong.empty();
+          }
+        };
+    consumer.assign(List.of(p));
+    Backlog backlog = new Backlog();
+    backlog.assigned(Map.of(p, 700L));
+
+    backlog.measure(consumer);
+    assertThat(backlog.get()).as("nothing fetched yet").isEqualTo(700);
+
+    consumer.updateEndOffsets(Map.of(p, 3L));
+    consumer.updateBeginningOffsets(Map.of(p, 0L));
+    consumer.seek(p, 0);
+    fetched[0] = true;
+    backlog.measure(consumer);
+    assertThat(backlog.get()).as("the lag, once known").isEqualTo(3);
+  }
+
+  @Test
   void anEndOffsetCachedBehindThePositionCancelsNoOtherPartitionsBacklog() {
     TopicPartition other = new TopicPartition("sendto", 1);
     MockConsumer<String, byte[]> consumer =

@@ -51,6 +51,16 @@ public interface ChainSender extends AutoCloseable {
   void reset();
 
   /**
+   * After a rebalance that left this consumer only partitions it held throughout (no other consumer
+   * owned them meanwhile): what the sender saw of transactions may stay, but a timer that counts
+   * how long a unit has looked wrong must start over, since nothing was looked at while the group
+   * rebalanced. Forgets everything ({@link #reset}) unless a sender knows better.
+   */
+  default void rebalanced() {
+    reset();
+  }
+
+  /**
    * Forgets what this sender cached about one account: another consumer may have sent for it since,
    * or transactions this one signed for it were left unbroadcast.
    */

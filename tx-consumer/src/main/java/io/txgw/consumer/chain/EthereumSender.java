@@ -229,6 +229,14 @@ public final class EthereumSender implements ChainSender {
   }
 
   @Override
+  public void rebalanced() {
+    // A conflict is declared after CONFLICT_AFTER of sightings; a gap without any must not count.
+    usedSince.clear();
+    waitingSince.clear();
+    recentNonces.clear();
+  }
+
+  @Override
   public void reset() {
     sentHere.clear();
     recentNonces.clear();
@@ -695,6 +703,8 @@ public final class EthereumSender implements ChainSender {
           }
         } else {
           unmined = true;
+          // Seen free: a wait before a conflict starts over when it is seen used again.
+          usedSince.remove(unit.unitId());
         }
       } catch (RpcException e) {
         if (e.kind() != RpcException.Kind.NODE_ERROR) {
@@ -702,8 +712,11 @@ public final class EthereumSender implements ChainSender {
         }
       }
     }
-    // Past the bound a unit is simply never taken for a first send: it gets every check.
-    boolean first = sentHere.size() < MAX_WAITING && sentHere.add(unit.txid());
+    if (sentHere.size() >= MAX_WAITING) {
+      // Units this consumer no longer owns can leave theirs here; forgetting all costs look-ups.
+      sentHere.clear();
+    }
+    boolean first = sentHere.add(unit.txid());
     String said = null;
     try {
       JsonNode hash = rpc.call("eth_sendRawTransaction", unit.rawTransaction());

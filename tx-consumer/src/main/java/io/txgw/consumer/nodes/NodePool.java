@@ -354,8 +354,27 @@ public final class NodePool implements Closeable {
         log.info("{}: calls now go to {} ({})", chain, next.spec.name(), where);
       }
       primary = next;
+      notifyAll();
     }
     return next;
+  }
+
+  /**
+   * Waits until a node is in rotation, at most {@code atMost}: the first health checks come a
+   * moment after the pool starts, and work taken before them would only wait for a node.
+   *
+   * @return whether one is
+   */
+  public synchronized boolean awaitRotation(Duration atMost) throws InterruptedException {
+    long until = System.nanoTime() + atMost.toNanos();
+    while (primary == null || !primary.inRotation()) {
+      long left = until - System.nanoTime();
+      if (left <= 0 || endpoints.isEmpty()) {
+        return false;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    return true;
   }
 
   private Endpoint current() throws RpcException {

@@ -170,11 +170,20 @@ public final class JsonRpcClient implements Rpc {
       builder.header("Authorization", authorization);
     }
     Call call = http.newCall(builder.build());
+    long entered = System.nanoTime();
     CallGate.Permit permit = gate.enter(what);
     long t0 = System.nanoTime();
     try (Response response = call.execute()) {
       JsonNode answer = reader.read(response);
       permit.done(null, System.nanoTime() - t0);
+      if (log.isTraceEnabled()) {
+        // Where a consumer's time goes: waiting for its budget, then the call itself.
+        log.trace(
+            "{}: waited {} ms for the budget, answered in {} ms",
+            what,
+            (t0 - entered) / 1_000_000,
+            (System.nanoTime() - t0) / 1_000_000);
+      }
       return answer;
     } catch (RpcException e) {
       permit.done(

@@ -207,6 +207,13 @@ class NodeRoutingTest {
   }
 
   @Test
+  void aConsumerStartingCanWaitForItsFirstHealthCheckToPutANodeInRotation() throws Exception {
+    NodePool pool = startRouting();
+    assertThat(pool.awaitRotation(Duration.ofSeconds(10))).isTrue();
+    assertThat(pool.primaryName()).isEqualTo("a");
+  }
+
+  @Test
   void aNodeThatStopsAnsweringLeavesTheRotationAndReturnsWhenItAnswers() throws Exception {
     new NodeRegistry(admin).put(spec("b", nodeB, 50, 100));
     NodePool pool = startRouting();
