@@ -54,7 +54,7 @@ public final class PayoutProcessor implements AutoCloseable {
   /** Half the group's poll interval (120 s): work left over goes on in the next pass. */
   private static final Duration PASS_BUDGET = Duration.ofSeconds(60);
 
-  /** How long one pass may spend looking up units that wait for their depth. */
+  /** How long one pass may spend looking up units that wait for their depth while payouts wait. */
   static final Duration FOLLOW_PER_PASS = Duration.ofSeconds(1);
 
   private final Consumer<String, byte[]> consumer;
@@ -340,10 +340,11 @@ public final class PayoutProcessor implements AutoCloseable {
       for (TopicPartition p : flowing) {
         pendingBefore.put(p, pendingIds(p));
       }
-      // A second a pass at most: look-ups that wait on a slow node, or on a small budget share
-      // (50 of them took 10 s at 5 calls/s), must not hold up payouts; the rest go on next pass.
-      confirmations.followAll(
-          indexes, this::committedOffset, clock.instant().plus(FOLLOW_PER_PASS));
+      // While new payouts wait, a second a pass at most: look-ups that wait on a slow node, or on
+      // a small budget share (50 of them took 10 s at 5 calls/s), must not hold them up; the rest
+      // go on next pass. Otherwise a quarter of the pass, so that look-ups are never starved.
+      Duration following = records.isEmpty() ? PASS_BUDGET.dividedBy(4) : FOLLOW_PER_PASS;
+      confirmations.followAll(indexes, this::committedOffset, clock.instant().plus(following));
       // A followed unit sent back to PREPARED (its block left the chain, or it left every pool) is
       // not in flight: its partition waits for it as before. So does every partition once this
       // consumer holds as many unsettled units as it follows in flight.
@@ -719,9 +720,15 @@ public final class PayoutProcessor implements AutoCloseable {
    */
   private Map<TopicPartition, Long> unread(Collection<TopicPartition> partitions) {
     try {
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
-      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
-      Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions);
+      // Inside the rebalance callback: a few seconds in all, well inside the poll interval.
+      Duration each = Duration.ofSeconds(2);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, each);
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          consumer.committed(Set.copyOf(partitions), each);
+      List<TopicPartition> neverCommitted =
+          partitions.stream().filter(p -> committed.get(p) == null).toList();
+      Map<TopicPartition, Long> starts =
+          neverCommitted.isEmpty() ? Map.of() : consumer.beginningOffsets(neverCommitted, each);
       Map<TopicPartition, Long> unread = new HashMap<>();
       for (TopicPartition p : partitions) {
         OffsetAndMetadata at = committed.get(p);
@@ -807,7 +814,9 @@ public final class PayoutProcessor implements AutoCloseable {
 
     /**
      * The group generation they were revoked in: held throughout only if the assignment is of the
-     * very next one (a member that missed one may have had its partitions dealt to others).
+     * very next one (a member that missed one may have had its partitions dealt to others). This
+     * holds for the classic group protocol the consumer uses (eager, range): generations count the
+     * group's rebalances. Under KIP-848's protocol, epochs count per member and prove nothing.
      */
     private int revokedIn = -1;
 

@@ -126,8 +126,14 @@ public final class TxConsumer implements Closeable {
     }
     // The chain checks below, and the first payouts, go to a node the health checks have seen;
     // a chain none of whose nodes answers yet starts anyway, and waits for one.
+    java.time.Instant rotationBy =
+        java.time.Instant.now().plus(config.healthInterval().multipliedBy(3));
     for (NodePool pool : routing.pools().values()) {
-      pool.awaitRotation(config.healthInterval().multipliedBy(3));
+      // One wait for all: their first checks run at the same time.
+      Duration left = Duration.between(java.time.Instant.now(), rotationBy);
+      if (!left.isNegative()) {
+        pool.awaitRotation(left);
+      }
     }
     Map<Chain, ChainSender> senders = new EnumMap<>(Chain.class);
     NodePool eth = routing.pools().get(Chain.ETH);
