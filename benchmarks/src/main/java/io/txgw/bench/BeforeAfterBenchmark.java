@@ -624,7 +624,7 @@ public final class BeforeAfterBenchmark {
     }
     for (BitcoinBatchingBenchmark.Run b : r.bitcoin()) {
       rows.put(
-          "(e) bitcoin, " + b.mode(),
+          "(f) bitcoin, " + b.mode(),
           String.format(
               Locale.ROOT,
               "%d payouts in %d transactions (wallet and node calls made per transaction), %d vB"
