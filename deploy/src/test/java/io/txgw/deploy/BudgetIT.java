@@ -115,6 +115,21 @@ class BudgetIT {
     // Enough for every consumer to have work through the whole steady window even when the six
     // accounts fall unevenly on the partitions: a consumer that runs dry mid-window leaves its
     // share idle until the leader's next table (under a second), which is not what is measured.
+    // Warmed up first on the same accounts: what is measured is the budget shared under a
+    // backlog, not three cold JVMs compiling their first rounds (on a slow day the node saw 17,
+    // 40 and 86 calls in the window's first seconds that way).
+    Map<String, List<PayoutLine>> warmUp = new LinkedHashMap<>();
+    for (int a = 0; a < 6; a++) {
+      warmUp.put(
+          "budget-warm-" + a,
+          factory.payouts(
+              Chain.ETH, "w" + a, 40, BigInteger.ONE, new BigInteger("1000000000000000")));
+    }
+    post(warmUp, 0);
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> Pending.of(client, warmUp) == 0);
     Map<String, List<PayoutLine>> batches = new LinkedHashMap<>();
     for (int a = 0; a < 6; a++) {
       batches.put(
@@ -194,6 +209,7 @@ class BudgetIT {
         .isGreaterThanOrEqualTo(BUDGET * 0.90);
     assertThat(total).isGreaterThanOrEqualTo(BUDGET * 0.99);
     assertExactlyOnce(batches);
+    assertExactlyOnce(warmUp);
     victim.start();
   }
 
