@@ -118,25 +118,13 @@ class BudgetIT {
     // Warmed up first on the same accounts: what is measured is the budget shared under a
     // backlog, not three cold JVMs compiling their first rounds (on a slow day the node saw 17,
     // 40 and 86 calls in the window's first seconds that way).
-    Map<String, List<PayoutLine>> warmUp = new LinkedHashMap<>();
-    for (int a = 0; a < 6; a++) {
-      warmUp.put(
-          "budget-warm-" + a,
-          factory.payouts(
-              Chain.ETH, "w" + a, 40, BigInteger.ONE, new BigInteger("1000000000000000")));
-    }
+    Map<String, List<PayoutLine>> warmUp = batches("budget-warm-", "w", 0, 6, 40);
     post(warmUp, 0);
     await()
         .atMost(Duration.ofMinutes(2))
         .pollInterval(Duration.ofMillis(200))
         .until(() -> Pending.of(client, warmUp) == 0);
-    Map<String, List<PayoutLine>> batches = new LinkedHashMap<>();
-    for (int a = 0; a < 6; a++) {
-      batches.put(
-          "budget-" + a,
-          factory.payouts(
-              Chain.ETH, "b" + a, 400, BigInteger.ONE, new BigInteger("1000000000000000")));
-    }
+    Map<String, List<PayoutLine>> batches = batches("budget-", "b", 0, 6, 400);
     long t0 = proxy.now();
     post(batches, 0);
 
@@ -216,13 +204,7 @@ class BudgetIT {
   @Test
   @Order(2)
   void aPausedChainGetsNoNodeCallAfterOneSecondAndResumingFinishesTheBatch() throws Exception {
-    Map<String, List<PayoutLine>> batches = new LinkedHashMap<>();
-    for (int a = 6; a < 8; a++) {
-      batches.put(
-          "pause-" + a,
-          factory.payouts(
-              Chain.ETH, "p" + a, 300, BigInteger.ONE, new BigInteger("1000000000000000")));
-    }
+    Map<String, List<PayoutLine>> batches = batches("pause-", "p", 6, 8, 300);
     post(batches, 6);
     int total = batches.values().stream().mapToInt(List::size).sum();
     await()
@@ -292,6 +274,19 @@ class BudgetIT {
         Txgw.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), withStack(args));
     assertThat(err.toString()).isEmpty();
     return code;
+  }
+
+  /** A batch of {@code each} ETH payouts per account from {@code from} up to {@code to}. */
+  private Map<String, List<PayoutLine>> batches(
+      String batchPrefix, String idPrefix, int from, int to, int each) {
+    Map<String, List<PayoutLine>> batches = new LinkedHashMap<>();
+    for (int a = from; a < to; a++) {
+      batches.put(
+          batchPrefix + a,
+          factory.payouts(
+              Chain.ETH, idPrefix + a, each, BigInteger.ONE, new BigInteger("1000000000000000")));
+    }
+    return batches;
   }
 
   private void post(Map<String, List<PayoutLine>> batches, int firstAccount) throws Exception {

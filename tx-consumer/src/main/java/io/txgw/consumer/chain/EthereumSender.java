@@ -692,9 +692,9 @@ public final class EthereumSender implements ChainSender {
         && unit.nonce() != null) {
       // Neither signed nor sent by this process since its last reset: another consumer's unit, or
       // this one's before. The account's nonce count at the latest block, asked once for all its
-      // units in a
-      // pass, sorts them: one that can be mined already is looked up and not sent again; one that
-      // cannot was in no block when it was asked, so after its send the blocks read tell.
+      // units in a pass, sorts them: one that can be mined already is looked up and not sent
+      // again; one that cannot was in no block when it was asked, so after its send the blocks
+      // read tell.
       try {
         if (unit.nonce() < recentlyMinedNonces(unit.source())) {
           SendOutcome mined = minedAny(unit);
@@ -1042,21 +1042,22 @@ public final class EthereumSender implements ChainSender {
    * higher), which only sends a mined unit again (the node refuses it, and it is settled in full)
    * or looks one up that is not mined. Bounded by {@link #MAX_WAITING} accounts.
    */
-  private final Map<String, Map.Entry<Long, Instant>> recentNonces = new HashMap<>();
+  private final Map<String, NonceCount> recentNonces = new HashMap<>();
+
+  /** An account's nonce count at the latest block, and when it was read. */
+  private record NonceCount(long used, Instant at) {}
 
   private long recentlyMinedNonces(String account) throws RpcException, InterruptedException {
     Instant now = clock.instant();
-    Map.Entry<Long, Instant> seen = recentNonces.get(account);
-    if (seen != null
-        && now.isBefore(seen.getValue().plus(NONCES_KEPT))
-        && !seen.getValue().isAfter(now)) {
-      return seen.getKey();
+    NonceCount seen = recentNonces.get(account);
+    if (seen != null && now.isBefore(seen.at().plus(NONCES_KEPT)) && !seen.at().isAfter(now)) {
+      return seen.used();
     }
     long used = minedNonces(account);
     if (recentNonces.size() >= MAX_WAITING) {
       recentNonces.clear();
     }
-    recentNonces.put(account, Map.entry(used, now));
+    recentNonces.put(account, new NonceCount(used, now));
     return used;
   }
 

@@ -57,7 +57,7 @@ public final class SignedTransactions {
       throws SigningException {
     Decoded got;
     try {
-      got = here ? decode(raw, EthTransaction.lower(asked.from())) : decode(raw);
+      got = decode(raw, here ? EthTransaction.lower(asked.from()) : null);
     } catch (RuntimeException e) {
       // Bytes no node would take: nothing that could be mined exists, and asking again may help.
       throw new SigningException(
