@@ -144,6 +144,15 @@ final class JournalIndex {
     return !followed.isEmpty();
   }
 
+  /** Adds the chains of the followed units to {@code chains}. */
+  void followedChains(java.util.Set<io.txgw.common.model.Chain> chains) {
+    for (JournalEntry unit : followed.values()) {
+      if (chains.add(unit.chain()) && chains.size() == io.txgw.common.model.Chain.values().length) {
+        return;
+      }
+    }
+  }
+
   /**
    * True when the partition must take no new work until units are mined or confirm: {@code
    * maxFollowed} units wait for their depth, or the payouts remembered reach four horizons while a

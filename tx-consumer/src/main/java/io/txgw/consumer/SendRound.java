@@ -457,7 +457,8 @@ final class SendRound {
    * Broadcasts journaled units in order and settles each from the chain. A unit not mined yet stays
    * journaled, and the account's later units are still sent: they queue behind it by nonce and are
    * mined with it. Once the node cannot be reached, or the account's lease is in doubt, nothing
-   * more is sent in this round.
+   * more is sent in this round, but for the few sends a sender started ahead of their turn: their
+   * bytes are journaled, and sending them early pays nothing twice.
    */
   Broadcast broadcast(
       List<JournalEntry> units, java.util.function.BooleanSupplier mayBroadcast, Instant deadline)
@@ -465,6 +466,37 @@ final class SendRound {
     List<JournalEntry> settled = new ArrayList<>();
     List<JournalEntry> unsettled = new ArrayList<>();
     List<JournalEntry> replaced = new ArrayList<>();
+    Ended ended;
+    // Each chain's sender may start some of its units' sends ahead of their turn; every one has an
+    // answer before the round ends.
+    List<ChainSender.Round> rounds = new ArrayList<>();
+    try {
+      for (Map.Entry<Chain, ChainSender> e : senders.entrySet()) {
+        List<JournalEntry> ofChain = units.stream().filter(u -> u.chain() == e.getKey()).toList();
+        if (!ofChain.isEmpty()) {
+          rounds.add(e.getValue().broadcasting(ofChain));
+        }
+      }
+      ended = broadcastEach(units, mayBroadcast, deadline, settled, unsettled, replaced);
+    } finally {
+      for (ChainSender.Round round : rounds) {
+        round.close();
+      }
+    }
+    return new Broadcast(
+        settled, unsettled, ended.stop(), replaced, ended.inFlight() && ended.stop() == Stop.NONE);
+  }
+
+  private record Ended(Stop stop, boolean inFlight) {}
+
+  private Ended broadcastEach(
+      List<JournalEntry> units,
+      java.util.function.BooleanSupplier mayBroadcast,
+      Instant deadline,
+      List<JournalEntry> settled,
+      List<JournalEntry> unsettled,
+      List<JournalEntry> replaced)
+      throws InterruptedException {
     Stop stop = Stop.NONE;
     boolean inFlight = true;
     for (JournalEntry unit : units) {
@@ -563,7 +595,7 @@ final class SendRound {
         settled.add(unit.withState(JournalEntry.State.RECORDED, items, now));
       }
     }
-    return new Broadcast(settled, unsettled, stop, replaced, inFlight && stop == Stop.NONE);
+    return new Ended(stop, inFlight);
   }
 
   /**

@@ -74,6 +74,9 @@ public final class TxConsumer implements Closeable {
   private PayoutProcessor processor;
   private Thread thread;
 
+  /** The threads a round's Ethereum sends overlap on; null sends one at a time. */
+  private java.util.concurrent.ExecutorService sends;
+
   public TxConsumer(TxConsumerConfig config) {
     this(config, System.getenv());
   }
@@ -182,6 +185,13 @@ public final class TxConsumer implements Closeable {
       }
       if (!config.ethMultiSend().isEmpty()) {
         sender.withMultiSend(config.ethMultiSend(), config.ethMultiSendMax());
+      }
+      if (config.ethSendsInFlight() > 1) {
+        sends =
+            java.util.concurrent.Executors.newFixedThreadPool(
+                config.ethSendsInFlight(),
+                io.txgw.common.concurrent.Daemons.named("eth-sends-" + config.instanceId()));
+        sender.sendingAhead(sends, config.ethSendsInFlight());
       }
       try {
         sender.checkContracts(
@@ -413,6 +423,10 @@ public final class TxConsumer implements Closeable {
         Thread.currentThread().interrupt();
       }
       processor.closeClients();
+    }
+    if (sends != null) {
+      // After the loop: a round's sends all have their answers before it ends.
+      sends.shutdownNow();
     }
     clientMetrics.forEach(KafkaClientMetrics::close);
     if (metrics != null) {

@@ -59,7 +59,8 @@ public record TxConsumerConfig(
     long btcMaxFeeRate,
     io.txgw.consumer.signing.SignerSettings ethSigning,
     String ethMultiSend,
-    int ethMultiSendMax) {
+    int ethMultiSendMax,
+    int ethSendsInFlight) {
 
   static final Setting<String> KAFKA =
       Setting.string("TXGW_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers");
@@ -282,6 +283,15 @@ public record TxConsumerConfig(
           500,
           "most payouts in one multi-send call (at most 200,000 gas each)");
 
+  static final Setting<Integer> ETH_SENDS_IN_FLIGHT =
+      Setting.integer(
+          "TXGW_ETH_SENDS_IN_FLIGHT",
+          4,
+          1,
+          16,
+          "journaled Ethereum transactions on their way to the node at once, started in nonce order;"
+              + " 1 sends one at a time, and the node's answer time then caps the sends a second");
+
   public static final List<Setting<?>> SETTINGS =
       java.util.stream.Stream.concat(
               Stream.of(
@@ -330,7 +340,8 @@ public record TxConsumerConfig(
                   BTC_BUMP_AFTER,
                   BTC_MAX_FEE_RATE,
                   ETH_MULTISEND,
-                  ETH_MULTISEND_MAX),
+                  ETH_MULTISEND_MAX,
+                  ETH_SENDS_IN_FLIGHT),
               io.txgw.consumer.signing.SignerSettings.settings().stream())
           .toList();
 
@@ -391,7 +402,8 @@ public record TxConsumerConfig(
             orZero(r.get(BTC_MAX_FEE_RATE)),
             io.txgw.consumer.signing.SignerSettings.read(r),
             r.get(ETH_MULTISEND),
-            orZero(r.get(ETH_MULTISEND_MAX)));
+            orZero(r.get(ETH_MULTISEND_MAX)),
+            orZero(r.get(ETH_SENDS_IN_FLIGHT)));
     if (config.ethMultiSend() != null
         && !config.ethMultiSend().isEmpty()
         && !config.ethMultiSend().matches("0x[0-9a-fA-F]{40}")) {

@@ -115,7 +115,10 @@ final class BlockReceipts {
   private Instant readAt = Instant.MIN;
   private boolean blockReceipts = true;
 
-  private record Watch(long height, Instant at) {}
+  /**
+   * @param ahead set as its send started ahead of its turn, until the turn's {@link #watch}
+   */
+  private record Watch(long height, Instant at, boolean ahead) {}
 
   BlockReceipts(Rpc rpc, Clock clock) {
     this.rpc = rpc;
@@ -136,8 +139,36 @@ final class BlockReceipts {
       watched.clear();
       receipts.clear();
     }
-    watched.put(txid.toLowerCase(Locale.ROOT), new Watch(last, clock.instant()));
+    String key = txid.toLowerCase(Locale.ROOT);
+    Watch w = watched.get(key);
+    if (w != null && w.ahead()) {
+      // Followed since its send started ahead of its turn: from that height, not this one, since
+      // a block read in between may hold it.
+      watched.put(key, new Watch(w.height(), w.at(), false));
+      return unbrokenFrom <= w.height();
+    }
+    watched.put(key, new Watch(last, clock.instant(), false));
     return true;
+  }
+
+  /**
+   * Follows {@code txid} from the last block read, as its send starts ahead of its turn: {@link
+   * #watch} at its turn keeps this height. A send that never has its turn stays followed from here
+   * until the bound clears it.
+   */
+  void watchAhead(String txid) {
+    if (last < 0 || unbrokenFrom > last) {
+      return;
+    }
+    String key = txid.toLowerCase(Locale.ROOT);
+    if (watched.size() >= MAX_WATCHED) {
+      watched.clear();
+      receipts.clear();
+    }
+    Watch w = watched.get(key);
+    if (w == null) {
+      watched.put(key, new Watch(last, clock.instant(), true));
+    }
   }
 
   /** Whether {@code txid} is followed, and every block since it was sent has been read. */

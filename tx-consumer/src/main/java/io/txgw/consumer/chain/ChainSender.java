@@ -10,7 +10,7 @@ import java.util.List;
  * journaled between them: {@link #prepare} builds and signs without broadcasting (the txid is then
  * known), {@link #broadcast} sends exactly the journaled bytes and establishes that the node holds
  * them. Broadcasting the same bytes twice never pays twice. Calls for one sending account arrive in
- * order from one thread.
+ * order from one thread (a round's sends may overlap on the node: {@link #broadcasting}).
  */
 public interface ChainSender extends AutoCloseable {
   Chain chain();
@@ -43,6 +43,24 @@ public interface ChainSender extends AutoCloseable {
    * @throws NodeUnavailableException when the node could not be reached; the unit stays as it was
    */
   SendOutcome broadcast(JournalEntry unit) throws NodeUnavailableException, InterruptedException;
+
+  /**
+   * Told the journaled units a round is about to {@link #broadcast}, in that order, before the
+   * first of them: a sender may start some sends ahead of their turn, each unit still settled at
+   * its turn. The round closes what this returns once it is over, whether or not every unit had its
+   * turn; by then nothing it started is still on its way.
+   */
+  default Round broadcasting(List<JournalEntry> units) {
+    return Round.NONE;
+  }
+
+  /** A round of broadcasts, closed when it ends. */
+  interface Round extends AutoCloseable {
+    Round NONE = () -> {};
+
+    @Override
+    void close() throws InterruptedException;
+  }
 
   /** The chain's blocks through the same node rotation and budget, for the confirmation tracker. */
   ChainBlocks blocks();

@@ -719,7 +719,10 @@ public final class EthereumSender implements ChainSender {
     boolean first = sentHere.add(unit.txid());
     String said = null;
     try {
-      JsonNode hash = rpc.call("eth_sendRawTransaction", unit.rawTransaction());
+      JsonNode hash =
+          ahead == null
+              ? rpc.call("eth_sendRawTransaction", unit.rawTransaction())
+              : ahead.send(unit);
       if (hash == null || !unit.txid().equalsIgnoreCase(hash.asText())) {
         log.warn("unit {}: node answered hash {} for {}", unit.unitId(), hash, unit.txid());
       }
@@ -914,8 +917,65 @@ public final class EthereumSender implements ChainSender {
     if (!sentHere.contains(unit.txid()) || !blockReceipts.watch(unit.txid())) {
       return false;
     }
-    unit.txids().forEach(blockReceipts::watch);
+    for (String txid : unit.txids()) {
+      if (!txid.equals(unit.txid())) {
+        blockReceipts.watch(txid);
+      }
+    }
     return true;
+  }
+
+  /** Runs sends ahead of their turn; null sends each at its turn. */
+  private java.util.concurrent.Executor sendExecutor;
+
+  private int sendWidth = 1;
+
+  /** The round being broadcast, while its sends may start ahead of their turn. */
+  private SendsAhead ahead;
+
+  /**
+   * Lets a round's sends overlap: up to {@code width} of its units' journaled bytes on their way to
+   * the node at once, started in the round's order on {@code executor} (see {@link SendsAhead}).
+   * One at a time (width 1) a node's answer time, not its budget, caps the sends a second.
+   */
+  public EthereumSender sendingAhead(java.util.concurrent.Executor executor, int width) {
+    this.sendExecutor = executor;
+    this.sendWidth = width;
+    return this;
+  }
+
+  @Override
+  public Round broadcasting(List<JournalEntry> units) {
+    if (sendExecutor == null || sendWidth <= 1 || units.size() < 2) {
+      return Round.NONE;
+    }
+    SendsAhead round =
+        new SendsAhead(
+            units,
+            this::sendsAtOnce,
+            // Followed from the last block read before its send: a block read before its turn may
+            // hold it.
+            u -> blockReceipts.watchAhead(u.txid()),
+            raw -> rpc.call("eth_sendRawTransaction", raw),
+            sendExecutor,
+            sendWidth);
+    ahead = round;
+    return () -> {
+      ahead = null;
+      round.close();
+    };
+  }
+
+  /**
+   * Whether the unit's turn sends it before asking the chain anything: signed by this process and
+   * never sent, so it cannot have been mined (see {@link #signedHere}).
+   */
+  private boolean sendsAtOnce(JournalEntry unit) {
+    return unit.nonce() != null
+        && unit.rawTransaction() != null
+        && unit.replaced().isEmpty()
+        && signedHere.contains(unit.txid())
+        && !sentHere.contains(unit.txid());
   }
 
   /**

@@ -69,9 +69,19 @@ public final class Finality {
 
   /** Reads each chain's head when due; true when any main chain changed. */
   public boolean refresh() throws InterruptedException {
+    return refresh(followers.keySet());
+  }
+
+  /**
+   * Reads the heads of {@code chains} only, when due: a chain none of whose units is followed has
+   * nothing to judge, and its first read walks a whole window of blocks back.
+   */
+  public boolean refresh(java.util.Set<Chain> chains) throws InterruptedException {
     boolean changed = false;
-    for (ChainFollower f : followers.values()) {
-      changed |= f.refresh();
+    for (Map.Entry<Chain, ChainFollower> f : followers.entrySet()) {
+      if (chains.contains(f.getKey())) {
+        changed |= f.getValue().refresh();
+      }
     }
     return changed;
   }

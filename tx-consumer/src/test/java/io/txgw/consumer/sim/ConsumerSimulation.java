@@ -69,6 +69,10 @@ final class ConsumerSimulation {
 
   private final long seed;
   private final Random random;
+
+  /** Ethereum sends a round may have started and not settled. */
+  private final int sendsInFlight;
+
   private final List<String> trace = new ArrayList<>();
   private final ManualClock clock = new ManualClock();
   private final SimKafka kafka;
@@ -143,7 +147,15 @@ final class ConsumerSimulation {
                       new io.txgw.consumer.signing.AccountSigners(
                           java.util.List.of(new SimNodeSigner(node))),
                       SimEthNode.CHAIN_ID)
-                  .replacingUndecodedAsCoin(),
+                  .replacingUndecodedAsCoin()
+                  // Sends ahead of their turn, at once on this thread: a unit's later units reach
+                  // the node before it is settled, and a stopped round leaves some sent early.
+                  .sendingAhead(
+                      send -> {
+                        count("eth sends in rounds that start them ahead");
+                        send.run();
+                      },
+                      sendsInFlight),
               Chain.BTC,
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
@@ -234,6 +246,8 @@ final class ConsumerSimulation {
     this.btcCeiling = 5 + random.nextInt(30);
     // Blocks far apart in some runs: transactions wait in the mempool long enough to be lifted.
     this.btcSlowBlocks = random.nextInt(3) == 0;
+    // One send at a time in some runs, up to four in others.
+    this.sendsInFlight = 1 + random.nextInt(4);
     this.following =
         new ChainFollower.Settings(
             depth,
@@ -250,7 +264,9 @@ final class ConsumerSimulation {
             + ", automine "
             + automine
             + ", leases "
-            + guarded);
+            + guarded
+            + ", sends in flight "
+            + sendsInFlight);
     int accounts = 1 + random.nextInt(4);
     for (int i = 0; i < accounts; i++) {
       String source = address(0xa0 + i);

@@ -1,0 +1,177 @@
+package io.txgw.consumer.chain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.common.model.JournalEntry;
+import io.txgw.consumer.rpc.RpcException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.function.Predicate;
+
+/**
+ * One round's sends of journaled bytes, a few of them started ahead of their turn so that the node
+ * works on several at once. Called one at a time, a node that answers a send in 7 ms takes about
+ * 140 a second whatever its budget; started {@code width} at a time, in the round's order, it takes
+ * as many as the budget allows.
+ *
+ * <p>Only the calls overlap. Each unit is still settled at its turn, on the round's thread, from
+ * its own send's answer, as if it had been sent then. A unit is started ahead only while its turn
+ * would send it at once: signed here and not sent yet, so nothing asked of the chain comes before
+ * its send. Its bytes are journaled (the round broadcasts journaled units only), so a unit sent
+ * ahead whose turn never comes (the round stopped: the node, a lease, the pass's time) is one sent
+ * early, and the next round sends the same bytes again: nothing is paid twice.
+ *
+ * <p>Transactions of one account may reach the node a few nonces out of order. Every node holds a
+ * transaction above the account's next nonce until the gap fills (geth's and Erigon's queued
+ * transactions, Besu's and Nethermind's future ones, anvil's pending), and {@code width} keeps the
+ * gap well inside their limits.
+ *
+ * <p>Bounded: at most {@code width} sends started and not yet taken at any time; the round waits
+ * for all of them before it ends ({@link #close}).
+ */
+final class SendsAhead implements AutoCloseable {
+  /** Sends one transaction's bytes: the node's answer, or why it has none. */
+  interface Send {
+    JsonNode send(String rawTransaction) throws RpcException, InterruptedException;
+  }
+
+  private final List<JournalEntry> units;
+  private final Map<String, Integer> positions = new HashMap<>();
+  private final Predicate<JournalEntry> sendsAtOnce;
+  private final java.util.function.Consumer<JournalEntry> started;
+  private final Send send;
+  private final Executor executor;
+  private final int width;
+  private final Map<String, CompletableFuture<JsonNode>> ahead = new HashMap<>();
+
+  /** The first unit of the round not yet looked at for a start. */
+  private int next;
+
+  /**
+   * @param units the round's units in the order their turns come
+   * @param sendsAtOnce whether a unit's turn would send it before anything else is asked
+   * @param started told each unit as its send starts ahead of its turn, on the round's thread
+   * @param width the most sends started and not yet taken, the unit whose turn it is included
+   */
+  SendsAhead(
+      List<JournalEntry> units,
+      Predicate<JournalEntry> sendsAtOnce,
+      java.util.function.Consumer<JournalEntry> started,
+      Send send,
+      Executor executor,
+      int width) {
+    this.units = List.copyOf(units);
+    for (int i = 0; i < this.units.size(); i++) {
+      positions.putIfAbsent(this.units.get(i).txid(), i);
+    }
+    this.sendsAtOnce = sendsAtOnce;
+    this.started = started;
+    this.send = send;
+    this.executor = executor;
+    this.width = Math.max(1, width);
+  }
+
+  /**
+   * Sends the unit's journaled bytes at its turn, or takes the answer to its send started ahead;
+   * then starts the next units' sends, up to the width.
+   */
+  JsonNode send(JournalEntry unit) throws RpcException, InterruptedException {
+    CompletableFuture<JsonNode> own = ahead.remove(unit.txid());
+    Integer at = positions.get(unit.txid());
+    if (own == null) {
+      // Not started ahead: first of the round, or not of it. Started before the ones after it, so
+      // that the node sees the account's nonces in order as far as the calls allow.
+      own = start(unit.rawTransaction());
+    }
+    if (at == null) {
+      return answer(own);
+    }
+    next = Math.max(next, at + 1);
+    while (next < units.size() && ahead.size() < width - 1) {
+      JournalEntry later = units.get(next++);
+      if (!ahead.containsKey(later.txid()) && sendsAtOnce.test(later)) {
+        started.accept(later);
+        ahead.put(later.txid(), start(later.rawTransaction()));
+      }
+    }
+    return answer(own);
+  }
+
+  private CompletableFuture<JsonNode> start(String raw) {
+    CompletableFuture<JsonNode> call =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return send.send(raw);
+              } catch (RpcException e) {
+                throw new CompletionException(e);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CompletionException(e);
+              }
+            },
+            executor);
+    if (call.isCompletedExceptionally()) {
+      // Run on the calling thread (an executor that runs at once): an error there is the round's
+      // own, at this moment, not an answer for later.
+      try {
+        call.getNow(null);
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof Error error) {
+          throw error;
+        }
+      }
+    }
+    return call;
+  }
+
+  private static JsonNode answer(CompletableFuture<JsonNode> call)
+      throws RpcException, InterruptedException {
+    try {
+      return call.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RpcException rpc) {
+        throw rpc;
+      }
+      if (cause instanceof InterruptedException) {
+        // The sending thread was stopped: the consumer closes. The unit stays journaled, and is
+        // settled from the chain by whoever takes it next.
+        throw new InterruptedException("the send was interrupted before an answer");
+      }
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      if (cause instanceof Error error) {
+        throw error;
+      }
+      throw new IllegalStateException(cause);
+    }
+  }
+
+  /**
+   * Waits for every send started ahead and not taken: when the round ends, nothing it started is
+   * still on its way to the node (unless the wait is interrupted: the consumer closes). Their
+   * answers are dropped; those units are sent again at their next turn.
+   */
+  @Override
+  public void close() throws InterruptedException {
+    List<CompletableFuture<JsonNode>> left = new ArrayList<>(ahead.values());
+    ahead.clear();
+    for (CompletableFuture<JsonNode> call : left) {
+      try {
+        call.get();
+      } catch (ExecutionException e) {
+        // An answer nobody reads: the unit's next turn asks the chain. An error is no answer.
+        if (e.getCause() instanceof Error error) {
+          throw error;
+        }
+      }
+    }
+  }
+}
