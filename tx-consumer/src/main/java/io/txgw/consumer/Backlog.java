@@ -60,8 +60,19 @@ final class Backlog {
 
   /** Recomputes from the consumer's last known lag; call from the thread that polls. */
   void measure(Consumer<?, ?> consumer) {
+    measure(consumer, p -> 0);
+  }
+
+  /**
+   * The same, with each partition's journaled units still to settle: their records lie below the
+   * committed offset, and a consumer settling them (another's, after a takeover) needs calls like
+   * one paying new work, so it must not look idle to the budget leader either.
+   */
+  void measure(
+      Consumer<?, ?> consumer, java.util.function.ToLongFunction<TopicPartition> toSettle) {
     long sum = 0;
     for (TopicPartition p : consumer.assignment()) {
+      sum += toSettle.applyAsLong(p);
       // Read from the consumer's cache, which an end offset fetched earlier can leave behind the
       // position: a negative lag would cancel other partitions' backlog and cost this consumer its
       // share while it still has work.

@@ -308,7 +308,7 @@ public final class PayoutProcessor implements AutoCloseable {
           .increment(records.records(p).size());
     }
     backlog.fetched(records);
-    backlog.measure(consumer);
+    backlog.measure(consumer, this::toSettle);
     if (quarantined.getAsBoolean()) {
       for (TopicPartition p : records.partitions()) {
         consumer.seek(p, records.records(p).get(0).offset());
@@ -414,6 +414,17 @@ public final class PayoutProcessor implements AutoCloseable {
     Instant now = clock.instant();
     Instant share = now.plus(PASS_BUDGET.dividedBy(Math.max(1, indexes.size())));
     return share.isBefore(passDeadline) ? share : passDeadline;
+  }
+
+  /**
+   * Units journaled on {@code p} and not settled, unless all are in flight (just sent, their blocks
+   * read as they come, no call of their own).
+   */
+  private long toSettle(TopicPartition p) {
+    JournalIndex index = indexes.get(p);
+    return index == null || !index.hasPending() || inFlight.containsKey(p)
+        ? 0
+        : index.pendingCount();
   }
 
   /** Records on this consumer's partitions not yet paid: what the budget leader weighs by. */
@@ -678,7 +689,7 @@ public final class PayoutProcessor implements AutoCloseable {
     writer.record(p, indexes.get(p), finals, extra, offset);
     decided.merge(p, offset, Math::max);
     backlog.recorded(p, offset);
-    backlog.measure(consumer);
+    backlog.measure(consumer, this::toSettle);
   }
 
   /** Where reading resumes: the committed offset, or the log's start when nothing is committed. */

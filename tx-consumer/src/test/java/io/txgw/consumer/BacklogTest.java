@@ -43,6 +43,24 @@ class BacklogTest {
   }
 
   @Test
+  void journaledUnitsStillToSettleCountThoughTheirRecordsAreBelowTheCommittedOffset() {
+    MockConsumer<String, byte[]> consumer =
+        new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name());
+    consumer.assign(List.of(p));
+    consumer.updateEndOffsets(Map.of(p, 334L));
+    consumer.updateBeginningOffsets(Map.of(p, 0L));
+    // Every record journaled, so committed: a consumer taking the partition over has no lag.
+    consumer.seek(p, 334);
+    Backlog backlog = new Backlog();
+
+    backlog.measure(consumer, q -> 334);
+    assertThat(backlog.get()).as("334 units to settle").isEqualTo(334);
+
+    backlog.measure(consumer, q -> 0);
+    assertThat(backlog.get()).as("settled, or all in flight").isZero();
+  }
+
+  @Test
   void aPartitionJustAssignedCountsWhatItHoldsUntilItsLagIsKnown() {
     boolean[] fetched = {false};
     // A real consumer knows no lag before its first fetch; the mock would say 0.

@@ -75,6 +75,11 @@ final class BlockReceipts {
     return interval != null && interval.compareTo(REFRESH_EVERY) < 0;
   }
 
+  /** Whether the chain was seen to mine in blocks, no faster than its head is read. */
+  boolean minesInBlocks() {
+    return interval != null && !minesAtOnce();
+  }
+
   /** How long a followed transaction is left alone at most: see {@link #RECHECK_AT_LEAST}. */
   Duration recheckAfter() {
     if (interval == null) {

@@ -728,7 +728,11 @@ public final class EthereumSender implements ChainSender {
       }
     } catch (RpcException e) {
       if (!e.kind().outcomeUnknown() && e.kind() != RpcException.Kind.NODE_ERROR) {
-        // The node never saw the request.
+        // The node never saw the request: not sent, whatever the blocks read since say of it (its
+        // send may have started ahead of its turn, followed from then on).
+        if (first) {
+          sentHere.remove(unit.txid());
+        }
         throw unavailable(unit, e);
       }
       said = e.getMessage();
@@ -946,7 +950,15 @@ public final class EthereumSender implements ChainSender {
 
   @Override
   public Round broadcasting(List<JournalEntry> units) {
-    if (sendExecutor == null || sendWidth <= 1 || units.size() < 2) {
+    if (sendExecutor == null
+        || sendWidth <= 1
+        || units.size() < 2
+        || clock.instant().isBefore(oneAtATimeUntil)
+        || !blockReceipts.minesInBlocks()) {
+      // Only on a chain seen to mine in blocks, which holds a transaction above the account's next
+      // nonce until the gap fills (geth, Erigon, Besu, Nethermind, anvil with a block time). A
+      // development node that mines each transaction as it comes refuses one that arrives before
+      // its predecessor (hardhat: "Nonce too high"), or never mines it (anvil, foundry#10122).
       return Round.NONE;
     }
     SendsAhead round =
@@ -962,9 +974,22 @@ public final class EthereumSender implements ChainSender {
     ahead = round;
     return () -> {
       ahead = null;
+      if (round.refused()) {
+        // Whatever the node's reason (a gap it will not hold, fewer calls at once than asked), the
+        // next rounds do without overlap for a while.
+        oneAtATimeUntil = clock.instant().plus(ONE_AT_A_TIME_AFTER_REFUSAL);
+        log.info(
+            "a send failed while others were on their way; one at a time for {}",
+            ONE_AT_A_TIME_AFTER_REFUSAL);
+      }
       round.close();
     };
   }
+
+  /** How long sends go one at a time after one failed while others overlapped it. */
+  static final java.time.Duration ONE_AT_A_TIME_AFTER_REFUSAL = java.time.Duration.ofMinutes(1);
+
+  private Instant oneAtATimeUntil = Instant.MIN;
 
   /**
    * Whether the unit's turn sends it before asking the chain anything: signed by this process and

@@ -34,10 +34,21 @@ import java.util.function.Predicate;
  * <p>Bounded: at most {@code width} sends started and not yet taken at any time; the round waits
  * for all of them before it ends ({@link #close}).
  */
-final class SendsAhead implements AutoCloseable {
+public final class SendsAhead implements AutoCloseable {
   /** Sends one transaction's bytes: the node's answer, or why it has none. */
   interface Send {
     JsonNode send(String rawTransaction) throws RpcException, InterruptedException;
+  }
+
+  /**
+   * An executor that runs what it holds only when asked: the simulation's, which chooses in which
+   * order the sends reach its node.
+   */
+  public interface Deferred extends Executor {
+    /**
+     * Runs some of what it holds, in an order of its choosing, at least until {@code call} is done.
+     */
+    void runUntilDone(java.util.concurrent.Future<?> call);
   }
 
   private final List<JournalEntry> units;
@@ -48,6 +59,11 @@ final class SendsAhead implements AutoCloseable {
   private final Executor executor;
   private final int width;
   private final Map<String, CompletableFuture<JsonNode>> ahead = new HashMap<>();
+
+  /** Set once a send failed while sends overlapped: the rest of the round goes one at a time. */
+  private boolean refused;
+
+  private boolean startedAny;
 
   /** The first unit of the round not yet looked at for a start. */
   private int next;
@@ -92,17 +108,58 @@ final class SendsAhead implements AutoCloseable {
       return answer(own);
     }
     next = Math.max(next, at + 1);
+    for (CompletableFuture<JsonNode> call : ahead.values()) {
+      refused |= call.isCompletedExceptionally();
+    }
+    if (refused) {
+      return answer(own);
+    }
     while (next < units.size() && ahead.size() < width - 1) {
       JournalEntry later = units.get(next++);
       if (!ahead.containsKey(later.txid()) && sendsAtOnce.test(later)) {
         started.accept(later);
+        startedAny = true;
         ahead.put(later.txid(), start(later.rawTransaction()));
       }
     }
-    return answer(own);
+    JsonNode answer;
+    try {
+      answer = answer(own);
+    } catch (RpcException e) {
+      // Refused or unanswered, maybe for arriving before its predecessor, or at a node that takes
+      // fewer at once: the rest of the round goes one at a time.
+      refused |= startedAny;
+      throw e;
+    }
+    return answer;
+  }
+
+  /** Whether a send of this round failed while others were on their way. */
+  boolean refused() {
+    return refused;
   }
 
   private CompletableFuture<JsonNode> start(String raw) {
+    CompletableFuture<JsonNode> call;
+    try {
+      call = supply(raw);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // The threads are gone (the consumer closes): sent here, on the round's thread.
+      CompletableFuture<JsonNode> inline = new CompletableFuture<>();
+      try {
+        inline.complete(send.send(raw));
+      } catch (RpcException ex) {
+        inline.completeExceptionally(ex);
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        inline.completeExceptionally(ex);
+      }
+      return inline;
+    }
+    return call;
+  }
+
+  private CompletableFuture<JsonNode> supply(String raw) {
     CompletableFuture<JsonNode> call =
         CompletableFuture.supplyAsync(
             () -> {
@@ -116,22 +173,32 @@ final class SendsAhead implements AutoCloseable {
               }
             },
             executor);
+    // Run on the calling thread (an executor that runs at once): an error there is the round's
+    // own, at this moment, not an answer for later.
+    rethrowError(call);
+    return call;
+  }
+
+  private static void rethrowError(CompletableFuture<JsonNode> call) {
     if (call.isCompletedExceptionally()) {
-      // Run on the calling thread (an executor that runs at once): an error there is the round's
-      // own, at this moment, not an answer for later.
       try {
         call.getNow(null);
       } catch (CompletionException e) {
         if (e.getCause() instanceof Error error) {
           throw error;
         }
+      } catch (java.util.concurrent.CancellationException e) {
+        // Nothing to rethrow.
       }
     }
-    return call;
   }
 
-  private static JsonNode answer(CompletableFuture<JsonNode> call)
+  private JsonNode answer(CompletableFuture<JsonNode> call)
       throws RpcException, InterruptedException {
+    if (executor instanceof Deferred deferred) {
+      deferred.runUntilDone(call);
+      ahead.values().forEach(SendsAhead::rethrowError);
+    }
     try {
       return call.get();
     } catch (ExecutionException e) {
@@ -164,6 +231,10 @@ final class SendsAhead implements AutoCloseable {
     List<CompletableFuture<JsonNode>> left = new ArrayList<>(ahead.values());
     ahead.clear();
     for (CompletableFuture<JsonNode> call : left) {
+      if (executor instanceof Deferred deferred) {
+        deferred.runUntilDone(call);
+        left.forEach(SendsAhead::rethrowError);
+      }
       try {
         call.get();
       } catch (ExecutionException e) {

@@ -149,6 +149,18 @@ public final class ChainFollower {
   }
 
   /**
+   * Nothing of this chain is followed, so its head is not read: the window goes stale, and is
+   * forgotten rather than judged by later. It is read anew when a unit is followed again, and until
+   * that read succeeds every verdict waits.
+   */
+  public void idle() {
+    if (!window.isEmpty()) {
+      window.forgetBlocks();
+      readAt = Instant.MIN;
+    }
+  }
+
+  /**
    * How many times the main chain changed since start: a unit judged since needs no new verdict.
    */
   public long advances() {

@@ -74,13 +74,16 @@ public final class Finality {
 
   /**
    * Reads the heads of {@code chains} only, when due: a chain none of whose units is followed has
-   * nothing to judge, and its first read walks a whole window of blocks back.
+   * nothing to judge, and its first read walks a whole window of blocks back. The others forget
+   * their windows ({@link ChainFollower#idle}).
    */
   public boolean refresh(java.util.Set<Chain> chains) throws InterruptedException {
     boolean changed = false;
     for (Map.Entry<Chain, ChainFollower> f : followers.entrySet()) {
       if (chains.contains(f.getKey())) {
         changed |= f.getValue().refresh();
+      } else {
+        f.getValue().idle();
       }
     }
     return changed;

@@ -114,6 +114,32 @@ final class ConsumerSimulation {
   private final Map<String, Integer> counts = new HashMap<>();
   private int step;
 
+  /**
+   * The threads a round's sends overlap on, as the simulation's choices: what is started waits
+   * until an answer is awaited, and then the sends held run in a seeded order, so that a unit's
+   * successors can reach the node before it, and some only as the round ends.
+   */
+  private final class DeferredSends implements io.txgw.consumer.chain.SendsAhead.Deferred {
+    private final List<Runnable> held = new ArrayList<>();
+
+    @Override
+    public void execute(Runnable send) {
+      count("eth sends in rounds that start them ahead");
+      held.add(send);
+    }
+
+    @Override
+    public void runUntilDone(java.util.concurrent.Future<?> call) {
+      while (!call.isDone() && !held.isEmpty()) {
+        int i = random.nextInt(held.size());
+        if (i != 0) {
+          count("eth sends reaching the node out of order");
+        }
+        held.remove(i).run();
+      }
+    }
+  }
+
   /** One consumer process: what dies with it is everything here but the Kafka logs. */
   private final class Proc {
     final int slot;
@@ -150,12 +176,7 @@ final class ConsumerSimulation {
                   .replacingUndecodedAsCoin()
                   // Sends ahead of their turn, at once on this thread: a unit's later units reach
                   // the node before it is settled, and a stopped round leaves some sent early.
-                  .sendingAhead(
-                      send -> {
-                        count("eth sends in rounds that start them ahead");
-                        send.run();
-                      },
-                      sendsInFlight),
+                  .sendingAhead(new DeferredSends(), sendsInFlight),
               Chain.BTC,
               btc.dialect() == SimBtcNode.Dialect.BCOIN
                   ? new BcoinSender(btc, btc, btc.walletName(), btcOutputs, Duration.ZERO, clock)
