@@ -418,11 +418,12 @@ public final class PayoutProcessor implements AutoCloseable {
 
   /**
    * Units journaled on {@code p} and not settled, unless all are in flight (just sent, their blocks
-   * read as they come, no call of their own).
+   * read as they come, no call of their own) or the partition rests (for a node, say: it needs no
+   * calls meanwhile).
    */
   private long toSettle(TopicPartition p) {
     JournalIndex index = indexes.get(p);
-    return index == null || !index.hasPending() || inFlight.containsKey(p)
+    return index == null || !index.hasPending() || inFlight.containsKey(p) || rests.resting(p)
         ? 0
         : index.pendingCount();
   }

@@ -968,6 +968,7 @@ public final class EthereumSender implements ChainSender {
             // Followed from the last block read before its send: a block read before its turn may
             // hold it.
             u -> blockReceipts.watchAhead(u.txid()),
+            this::sentEarly,
             raw -> rpc.call("eth_sendRawTransaction", raw),
             sendExecutor,
             sendWidth);
@@ -990,6 +991,26 @@ public final class EthereumSender implements ChainSender {
   static final java.time.Duration ONE_AT_A_TIME_AFTER_REFUSAL = java.time.Duration.ofMinutes(1);
 
   private Instant oneAtATimeUntil = Instant.MIN;
+
+  /**
+   * A unit whose send started ahead of a turn that never came, and which the node took: sent, as if
+   * at its turn. Its next turn follows it through the blocks read since its send started (see
+   * {@link BlockReceipts#watchAhead}) instead of sending the same bytes again, which a node answers
+   * with an error and a look-up.
+   */
+  private void sentEarly(JournalEntry unit) {
+    if (!sendsAtOnce(unit)) {
+      return;
+    }
+    if (sentHere.size() >= MAX_WAITING) {
+      sentHere.clear();
+    }
+    sentHere.add(unit.txid());
+    signedHere.remove(unit.txid());
+    if (!blockReceipts.minesAtOnce() && watch(unit)) {
+      justSent(unit);
+    }
+  }
 
   /**
    * Whether the unit's turn sends it before asking the chain anything: signed by this process and

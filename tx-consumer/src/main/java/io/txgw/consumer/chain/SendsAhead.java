@@ -3,7 +3,6 @@ package io.txgw.consumer.chain;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.consumer.rpc.RpcException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +54,7 @@ public final class SendsAhead implements AutoCloseable {
   private final Map<String, Integer> positions = new HashMap<>();
   private final Predicate<JournalEntry> sendsAtOnce;
   private final java.util.function.Consumer<JournalEntry> started;
+  private final java.util.function.Consumer<JournalEntry> sentEarly;
   private final Send send;
   private final Executor executor;
   private final int width;
@@ -72,12 +72,15 @@ public final class SendsAhead implements AutoCloseable {
    * @param units the round's units in the order their turns come
    * @param sendsAtOnce whether a unit's turn would send it before anything else is asked
    * @param started told each unit as its send starts ahead of its turn, on the round's thread
+   * @param sentEarly told, as the round ends, each unit whose turn never came though the node took
+   *     its send
    * @param width the most sends started and not yet taken, the unit whose turn it is included
    */
   SendsAhead(
       List<JournalEntry> units,
       Predicate<JournalEntry> sendsAtOnce,
       java.util.function.Consumer<JournalEntry> started,
+      java.util.function.Consumer<JournalEntry> sentEarly,
       Send send,
       Executor executor,
       int width) {
@@ -87,6 +90,7 @@ public final class SendsAhead implements AutoCloseable {
     }
     this.sendsAtOnce = sendsAtOnce;
     this.started = started;
+    this.sentEarly = sentEarly;
     this.send = send;
     this.executor = executor;
     this.width = Math.max(1, width);
@@ -98,6 +102,7 @@ public final class SendsAhead implements AutoCloseable {
    */
   JsonNode send(JournalEntry unit) throws RpcException, InterruptedException {
     CompletableFuture<JsonNode> own = ahead.remove(unit.txid());
+    boolean wasAhead = own != null;
     Integer at = positions.get(unit.txid());
     if (own == null) {
       // Not started ahead: first of the round, or not of it. Started before the ones after it, so
@@ -108,13 +113,11 @@ public final class SendsAhead implements AutoCloseable {
       return answer(own);
     }
     next = Math.max(next, at + 1);
+    refused |= wasAhead && own.isCompletedExceptionally();
     for (CompletableFuture<JsonNode> call : ahead.values()) {
       refused |= call.isCompletedExceptionally();
     }
-    if (refused) {
-      return answer(own);
-    }
-    while (next < units.size() && ahead.size() < width - 1) {
+    while (!refused && next < units.size() && ahead.size() < width - 1) {
       JournalEntry later = units.get(next++);
       if (!ahead.containsKey(later.txid()) && sendsAtOnce.test(later)) {
         started.accept(later);
@@ -122,19 +125,26 @@ public final class SendsAhead implements AutoCloseable {
         ahead.put(later.txid(), start(later.rawTransaction()));
       }
     }
-    JsonNode answer;
     try {
-      answer = answer(own);
+      return answer(own);
     } catch (RpcException e) {
-      // Refused or unanswered, maybe for arriving before its predecessor, or at a node that takes
-      // fewer at once: the rest of the round goes one at a time.
-      refused |= startedAny;
-      throw e;
+      if (!wasAhead) {
+        throw e;
+      }
+      // Refused or unanswered after it started ahead of its turn, maybe for arriving before its
+      // predecessor, or at a node that takes fewer at once: the rest of the round goes one at a
+      // time.
+      refused = true;
+      if (e.kind().outcomeUnknown() || e.kind() == RpcException.Kind.NODE_ERROR) {
+        throw e;
+      }
+      // The node never saw it (held back by the budget it competed for, refused a connection):
+      // sent once more at its turn, alone, as it would have been.
+      return send.send(unit.rawTransaction());
     }
-    return answer;
   }
 
-  /** Whether a send of this round failed while others were on their way. */
+  /** Whether a send started ahead of its turn failed. */
   boolean refused() {
     return refused;
   }
@@ -223,23 +233,28 @@ public final class SendsAhead implements AutoCloseable {
 
   /**
    * Waits for every send started ahead and not taken: when the round ends, nothing it started is
-   * still on its way to the node (unless the wait is interrupted: the consumer closes). Their
-   * answers are dropped; those units are sent again at their next turn.
+   * still on its way to the node (unless the wait is interrupted: the consumer closes). A unit the
+   * node took is told {@code sentEarly}; any other is sent again at its next turn.
    */
   @Override
   public void close() throws InterruptedException {
-    List<CompletableFuture<JsonNode>> left = new ArrayList<>(ahead.values());
+    Map<String, CompletableFuture<JsonNode>> left = new HashMap<>(ahead);
     ahead.clear();
-    for (CompletableFuture<JsonNode> call : left) {
+    for (Map.Entry<String, CompletableFuture<JsonNode>> e : left.entrySet()) {
+      CompletableFuture<JsonNode> call = e.getValue();
       if (executor instanceof Deferred deferred) {
         deferred.runUntilDone(call);
-        left.forEach(SendsAhead::rethrowError);
+        left.values().forEach(SendsAhead::rethrowError);
       }
       try {
         call.get();
-      } catch (ExecutionException e) {
-        // An answer nobody reads: the unit's next turn asks the chain. An error is no answer.
-        if (e.getCause() instanceof Error error) {
+        // Taken by the node: its unit is sent, and its next turn follows it rather than sending
+        // the same bytes again.
+        sentEarly.accept(units.get(positions.get(e.getKey())));
+      } catch (ExecutionException failed) {
+        // Not taken, or not known to be: the unit's next turn sends it again. An error is no
+        // answer.
+        if (failed.getCause() instanceof Error error) {
           throw error;
         }
       }

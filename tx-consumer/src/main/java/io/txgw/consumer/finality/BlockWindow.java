@@ -204,16 +204,6 @@ public final class BlockWindow {
     return blocks.isEmpty();
   }
 
-  /**
-   * Forgets the blocks held: the next {@link #advance} reads a window from the head as at the
-   * start. Blocks seen leaving the main chain stay known.
-   */
-  public void forgetBlocks() {
-    blocks.clear();
-    byTxid.clear();
-    headHeight = -1;
-  }
-
   /** Blocks held, for the stated bound. */
   public int blockCount() {
     return blocks.size();

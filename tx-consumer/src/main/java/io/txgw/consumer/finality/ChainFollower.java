@@ -115,6 +115,7 @@ public final class ChainFollower {
     lookupsLeft = LOOKUPS_PER_INTERVAL;
     try {
       BlockWindow.Advance advance = window.advance(blocks);
+      stale = false;
       if (advance.depth() > 0) {
         reorgs.increment();
         deepest.accumulateAndGet(advance.depth(), Math::max);
@@ -149,16 +150,17 @@ public final class ChainFollower {
   }
 
   /**
-   * Nothing of this chain is followed, so its head is not read: the window goes stale, and is
-   * forgotten rather than judged by later. It is read anew when a unit is followed again, and until
-   * that read succeeds every verdict waits.
+   * Nothing of this chain is followed, so its head is not read and the window goes stale: until a
+   * read of the head succeeds again, every verdict waits rather than judge by blocks that may have
+   * left the main chain since. That read links the new head to the window by parent hashes (a call
+   * per block mined meanwhile), or reads a whole window when more than one was mined.
    */
   public void idle() {
-    if (!window.isEmpty()) {
-      window.forgetBlocks();
-      readAt = Instant.MIN;
-    }
+    stale = true;
   }
+
+  /** Set while the window was not read since its chain went unfollowed. */
+  private boolean stale;
 
   /**
    * How many times the main chain changed since start: a unit judged since needs no new verdict.
@@ -180,7 +182,7 @@ public final class ChainFollower {
    * unit it cannot place waits.
    */
   public Verdict judge(JournalEntry unit, boolean mayLookUp) throws InterruptedException {
-    if (window.isEmpty()) {
+    if (window.isEmpty() || stale) {
       return Verdict.WAIT;
     }
     this.mayLookUp = mayLookUp;

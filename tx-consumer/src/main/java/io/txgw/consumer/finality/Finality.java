@@ -74,8 +74,8 @@ public final class Finality {
 
   /**
    * Reads the heads of {@code chains} only, when due: a chain none of whose units is followed has
-   * nothing to judge, and its first read walks a whole window of blocks back. The others forget
-   * their windows ({@link ChainFollower#idle}).
+   * nothing to judge, and its first read walks a whole window of blocks back. The others' windows
+   * go stale ({@link ChainFollower#idle}).
    */
   public boolean refresh(java.util.Set<Chain> chains) throws InterruptedException {
     boolean changed = false;

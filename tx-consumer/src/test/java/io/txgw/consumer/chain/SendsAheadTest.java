@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 class SendsAheadTest {
   private final List<String> sent = Collections.synchronizedList(new ArrayList<>());
   private final List<String> startedAhead = new ArrayList<>();
+  private final List<String> sentEarly = Collections.synchronizedList(new ArrayList<>());
 
   private static JournalEntry unit(int nonce) {
     String txid = "0x" + "%064x".formatted(nonce);
@@ -53,7 +54,13 @@ class SendsAheadTest {
       java.util.concurrent.Executor executor,
       int width) {
     return new SendsAhead(
-        units, atOnce, u -> startedAhead.add(u.rawTransaction()), send, executor, width);
+        units,
+        atOnce,
+        u -> startedAhead.add(u.rawTransaction()),
+        u -> sentEarly.add(u.rawTransaction()),
+        send,
+        executor,
+        width);
   }
 
   private SendsAhead.Send recording() {
@@ -121,6 +128,56 @@ class SendsAheadTest {
   }
 
   @Test
+  void aSendStartedAheadThatTheNodeNeverSawIsSentOnceMoreAtItsTurnAndTheRestGoOneAtATime()
+      throws Exception {
+    List<JournalEntry> units = units(5);
+    AtomicInteger heldBack = new AtomicInteger();
+    SendsAhead.Send send =
+        raw -> {
+          sent.add(raw);
+          if (raw.equals("raw-1") && heldBack.getAndIncrement() == 0) {
+            throw new RpcException(
+                RpcException.Kind.HELD_BACK, null, 0, "no share of the budget in time", null);
+          }
+          return TextNode.valueOf("ok " + raw);
+        };
+    try (SendsAhead round = round(units, u -> true, send, Runnable::run, 3)) {
+      round.send(units.get(0));
+      assertThat(sent).containsExactly("raw-0", "raw-1", "raw-2");
+      assertThat(round.send(units.get(1)).asText()).isEqualTo("ok raw-1");
+      assertThat(round.refused()).isTrue();
+      // No more sends ahead in this round: unit 3 goes at its turn.
+      assertThat(sent).containsExactly("raw-0", "raw-1", "raw-2", "raw-1");
+      round.send(units.get(2));
+      round.send(units.get(3));
+      assertThat(sent).containsExactly("raw-0", "raw-1", "raw-2", "raw-1", "raw-3");
+    }
+  }
+
+  @Test
+  void aNodesRefusalOfASendStartedAheadIsItsAnswerAndEndsTheOverlap() throws Exception {
+    List<JournalEntry> units = units(4);
+    RpcException tooHigh =
+        new RpcException(RpcException.Kind.NODE_ERROR, -32000, 200, "nonce too high", null);
+    SendsAhead.Send send =
+        raw -> {
+          sent.add(raw);
+          if (raw.equals("raw-2")) {
+            throw tooHigh;
+          }
+          return TextNode.valueOf("ok");
+        };
+    try (SendsAhead round = round(units, u -> true, send, Runnable::run, 3)) {
+      round.send(units.get(0));
+      round.send(units.get(1));
+      assertThat(round.refused()).as("a failed send ahead is seen at the next turn").isTrue();
+      assertThatThrownBy(() -> round.send(units.get(2))).isSameAs(tooHigh);
+      round.send(units.get(3));
+    }
+    assertThat(sent).containsExactly("raw-0", "raw-1", "raw-2", "raw-3");
+  }
+
+  @Test
   void widthOneSendsEachUnitAtItsTurnOnly() throws Exception {
     List<JournalEntry> units = units(3);
     try (SendsAhead round = round(units, u -> true, recording(), Runnable::run, 1)) {
@@ -154,6 +211,8 @@ class SendsAheadTest {
       release.countDown();
       round.close();
       assertThat(answered).hasValue(4);
+      // Taken by the node though their turns never came: sent, not to be sent again.
+      assertThat(sentEarly).containsExactlyInAnyOrder("raw-1", "raw-2", "raw-3");
     } finally {
       pool.shutdownNow();
     }

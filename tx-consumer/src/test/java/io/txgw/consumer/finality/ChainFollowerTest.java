@@ -95,6 +95,25 @@ class ChainFollowerTest {
   }
 
   @Test
+  void aChainLeftUnreadWhileNothingOfItWasFollowedGivesNoVerdictUntilItsHeadIsReadAgain()
+      throws Exception {
+    chain.mineEmpty(5);
+    chain.mine("xx");
+    tick();
+    // Nothing followed: the head is not read while the block at height 6 is replaced.
+    follower.idle();
+    chain.rollback(1);
+    Block paid = chain.mine("yy");
+    chain.mineEmpty(3);
+    JournalEntry unit = unit("yy", paid.ref());
+    assertThat(follower.judge(unit))
+        .as("the window still holds the replaced block: not a reorganisation of the unit's")
+        .isEqualTo(Verdict.WAIT);
+    tick();
+    assertThat(follower.judge(unit)).isEqualTo(new Verdict.Confirmed(paid.ref()));
+  }
+
+  @Test
   void aUnitWhoseBlockLeftTheMainChainIsReorgedEvenBeforeAnotherBlockTakesItsHeight()
       throws Exception {
     chain.mineEmpty(5);
