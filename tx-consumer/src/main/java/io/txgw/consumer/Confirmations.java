@@ -125,7 +125,12 @@ final class Confirmations {
     for (JournalIndex index : indexes.values()) {
       index.followedChains(chains);
     }
-    if (chains.isEmpty() || !due(chains)) {
+    if (chains.isEmpty()) {
+      // Reads nothing; every chain's window goes stale.
+      finality.refresh(chains);
+      return;
+    }
+    if (!due(chains)) {
       return;
     }
     // Each pass starts at another partition, so that one with many look-ups cannot keep the rest

@@ -418,12 +418,12 @@ public final class PayoutProcessor implements AutoCloseable {
 
   /**
    * Units journaled on {@code p} and not settled, unless all are in flight (just sent, their blocks
-   * read as they come, no call of their own) or the partition rests (for a node, say: it needs no
-   * calls meanwhile).
+   * read as they come, no call of their own). Those of a resting partition count too: a rest is
+   * short, and a consumer that looked idle during each would get too small a share to end them.
    */
   private long toSettle(TopicPartition p) {
     JournalIndex index = indexes.get(p);
-    return index == null || !index.hasPending() || inFlight.containsKey(p) || rests.resting(p)
+    return index == null || !index.hasPending() || inFlight.containsKey(p)
         ? 0
         : index.pendingCount();
   }

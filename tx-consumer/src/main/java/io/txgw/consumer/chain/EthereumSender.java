@@ -993,10 +993,11 @@ public final class EthereumSender implements ChainSender {
   private Instant oneAtATimeUntil = Instant.MIN;
 
   /**
-   * A unit whose send started ahead of a turn that never came, and which the node took: sent, as if
-   * at its turn. Its next turn follows it through the blocks read since its send started (see
-   * {@link BlockReceipts#watchAhead}) instead of sending the same bytes again, which a node answers
-   * with an error and a look-up.
+   * A unit whose send started ahead of a turn that never came, and which the node took: sent. Its
+   * next turn follows it through the blocks read since its send started (see {@link
+   * BlockReceipts#watchAhead}), and looks it up once they have not shown it for a while, instead of
+   * sending the same bytes again, which a node answers with an error and a look-up. It is not in
+   * flight: the round that skipped it forgot its account.
    */
   private void sentEarly(JournalEntry unit) {
     if (!sendsAtOnce(unit)) {
@@ -1007,9 +1008,7 @@ public final class EthereumSender implements ChainSender {
     }
     sentHere.add(unit.txid());
     signedHere.remove(unit.txid());
-    if (!blockReceipts.minesAtOnce() && watch(unit)) {
-      justSent(unit);
-    }
+    watch(unit);
   }
 
   /**

@@ -23,12 +23,13 @@ import java.util.function.Predicate;
  * would send it at once: signed here and not sent yet, so nothing asked of the chain comes before
  * its send. Its bytes are journaled (the round broadcasts journaled units only), so a unit sent
  * ahead whose turn never comes (the round stopped: the node, a lease, the pass's time) is one sent
- * early, and the next round sends the same bytes again: nothing is paid twice.
+ * early: once the node took it, it is followed through the blocks like any sent unit, else sent
+ * again at its next turn. Nothing is paid twice.
  *
- * <p>Transactions of one account may reach the node a few nonces out of order. Every node holds a
- * transaction above the account's next nonce until the gap fills (geth's and Erigon's queued
- * transactions, Besu's and Nethermind's future ones, anvil's pending), and {@code width} keeps the
- * gap well inside their limits.
+ * <p>Transactions of one account may reach the node a few nonces out of order. A node that mines in
+ * blocks holds a transaction above the account's next nonce until the gap fills (geth's and
+ * Erigon's queued transactions, Besu's and Nethermind's future ones, anvil's pending), and {@code
+ * width} keeps the gap well inside their limits. The sender uses this only on such a chain.
  *
  * <p>Bounded: at most {@code width} sends started and not yet taken at any time; the round waits
  * for all of them before it ends ({@link #close}).
@@ -62,8 +63,6 @@ public final class SendsAhead implements AutoCloseable {
 
   /** Set once a send failed while sends overlapped: the rest of the round goes one at a time. */
   private boolean refused;
-
-  private boolean startedAny;
 
   /** The first unit of the round not yet looked at for a start. */
   private int next;
@@ -121,7 +120,6 @@ public final class SendsAhead implements AutoCloseable {
       JournalEntry later = units.get(next++);
       if (!ahead.containsKey(later.txid()) && sendsAtOnce.test(later)) {
         started.accept(later);
-        startedAny = true;
         ahead.put(later.txid(), start(later.rawTransaction()));
       }
     }
@@ -139,7 +137,7 @@ public final class SendsAhead implements AutoCloseable {
         throw e;
       }
       // The node never saw it (held back by the budget it competed for, refused a connection):
-      // sent once more at its turn, alone, as it would have been.
+      // sent once more at its turn, as it would have been, though later ones may be on their way.
       return send.send(unit.rawTransaction());
     }
   }

@@ -115,6 +115,8 @@ public final class ChainFollower {
     lookupsLeft = LOOKUPS_PER_INTERVAL;
     try {
       BlockWindow.Advance advance = window.advance(blocks);
+      // A window read again after going stale is news: its units are judged at once.
+      boolean wasStale = stale;
       stale = false;
       if (advance.depth() > 0) {
         reorgs.increment();
@@ -137,7 +139,7 @@ public final class ChainFollower {
       if (advance.changed()) {
         advances++;
       }
-      return advance.changed();
+      return advance.changed() || wasStale;
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.HELD_BACK) {
         // The chain is paused, or its budget is spent on payouts: the head waits.
