@@ -392,7 +392,10 @@ public final class LocalStack implements Closeable {
             spec.apiKey(),
             bcoins.get(0).walletMaster());
     BcoinNode node = keep(BcoinNode.start(packages, workDir, again, false));
-    node.catchUp(best, Duration.ofSeconds(60));
+    // Seconds as a rule. A sync stopped for over a minute once in a suite run; the likely cause is
+    // a block asked of a peer that never sent it, which bcoin waits two minutes for before it drops
+    // the peer (Peer.BLOCK_TIMEOUT in its net/peer.js). A failure names the height and the peers.
+    node.catchUp(best, Duration.ofSeconds(150));
     bcoins.add(node);
     return node;
   }

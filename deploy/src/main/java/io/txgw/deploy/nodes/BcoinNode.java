@@ -251,10 +251,29 @@ public final class BcoinNode implements Closeable {
   public void catchUp(long height, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     try {
-      while (blockCount() < height) {
+      long at;
+      while ((at = blockCount()) < height) {
         if (System.nanoTime() > deadline) {
+          StringBuilder peers = new StringBuilder();
+          for (com.fasterxml.jackson.databind.JsonNode p : node.call("getpeerinfo")) {
+            peers
+                .append(' ')
+                .append(p.path("addr").asText())
+                .append(p.path("inbound").asBoolean() ? " (in," : " (out,")
+                .append(" started at ")
+                .append(p.path("startingheight").asLong())
+                .append(')');
+          }
           throw new IllegalStateException(
-              spec.name() + " did not resync to height " + height + " within " + timeout);
+              spec.name()
+                  + " did not resync to height "
+                  + height
+                  + " within "
+                  + timeout
+                  + ": at "
+                  + at
+                  + ", peers"
+                  + (peers.length() == 0 ? " none" : peers));
         }
         Thread.sleep(100);
       }
