@@ -58,15 +58,11 @@ final class Backlog {
     partitions.forEach(unreadAtAssignment::remove);
   }
 
-  /** Recomputes from the consumer's last known lag; call from the thread that polls. */
-  void measure(Consumer<?, ?> consumer) {
-    measure(consumer, p -> 0);
-  }
-
   /**
-   * The same, with each partition's journaled units still to settle: their records lie below the
-   * committed offset, and a consumer settling them (another's, after a takeover) needs calls like
-   * one paying new work, so it must not look idle to the budget leader either.
+   * Recomputes from the consumer's last known lag and each partition's journaled units still to
+   * settle: their records lie below the committed offset, and a consumer settling them (another's,
+   * after a takeover) needs calls like one paying new work, so it must not look idle to the budget
+   * leader either. Call from the thread that polls.
    */
   void measure(
       Consumer<?, ?> consumer, java.util.function.ToLongFunction<TopicPartition> toSettle) {

@@ -13,13 +13,21 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 class BacklogTest {
+  private static final java.util.function.ToLongFunction<TopicPartition> NOTHING_TO_SETTLE = q -> 0;
+
   private final TopicPartition p = new TopicPartition("sendto", 0);
 
-  @Test
-  void fetchedRecordsCountUntilRecordedSoALongPollDoesNotLookIdle() {
+  /** A consumer given {@code p}, reading from the earliest offset. */
+  private MockConsumer<String, byte[]> assigned() {
     MockConsumer<String, byte[]> consumer =
         new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name());
     consumer.assign(List.of(p));
+    return consumer;
+  }
+
+  @Test
+  void fetchedRecordsCountUntilRecordedSoALongPollDoesNotLookIdle() {
+    MockConsumer<String, byte[]> consumer = assigned();
     consumer.updateBeginningOffsets(Map.of(p, 0L));
     for (int i = 0; i < 5; i++) {
       consumer.addRecord(new ConsumerRecord<>("sendto", 0, i, "k", new byte[0]));
@@ -29,24 +37,22 @@ class BacklogTest {
 
     ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ZERO);
     backlog.fetched(records);
-    backlog.measure(consumer);
+    backlog.measure(consumer, NOTHING_TO_SETTLE);
     assertThat(backlog.get()).as("all five fetched, none recorded").isEqualTo(5);
 
     backlog.recorded(p, 3);
-    backlog.measure(consumer);
+    backlog.measure(consumer, NOTHING_TO_SETTLE);
     assertThat(backlog.get()).isEqualTo(2);
 
     backlog.forget(List.of(p));
     consumer.unsubscribe();
-    backlog.measure(consumer);
+    backlog.measure(consumer, NOTHING_TO_SETTLE);
     assertThat(backlog.get()).isZero();
   }
 
   @Test
   void journaledUnitsStillToSettleCountThoughTheirRecordsAreBelowTheCommittedOffset() {
-    MockConsumer<String, byte[]> consumer =
-        new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name());
-    consumer.assign(List.of(p));
+    MockConsumer<String, byte[]> consumer = assigned();
     consumer.updateEndOffsets(Map.of(p, 334L));
     consumer.updateBeginningOffsets(Map.of(p, 0L));
     // Every record journaled, so committed: a consumer taking the partition over has no lag.
@@ -75,14 +81,14 @@ class BacklogTest {
     Backlog backlog = new Backlog();
     backlog.assigned(Map.of(p, 700L));
 
-    backlog.measure(consumer);
+    backlog.measure(consumer, NOTHING_TO_SETTLE);
     assertThat(backlog.get()).as("nothing fetched yet").isEqualTo(700);
 
     consumer.updateEndOffsets(Map.of(p, 3L));
     consumer.updateBeginningOffsets(Map.of(p, 0L));
     consumer.seek(p, 0);
     fetched[0] = true;
-    backlog.measure(consumer);
+    backlog.measure(consumer, NOTHING_TO_SETTLE);
     assertThat(backlog.get()).as("the lag, once known").isEqualTo(3);
   }
 
@@ -104,7 +110,7 @@ class BacklogTest {
     consumer.updateEndOffsets(Map.of(p, 2L));
     assertThat(consumer.currentLag(p).getAsLong()).isNegative();
 
-    backlog.measure(consumer);
+    backlog.measure(consumer, NOTHING_TO_SETTLE);
     assertThat(backlog.get()).as("the other partition's four, unread").isEqualTo(4);
   }
 }

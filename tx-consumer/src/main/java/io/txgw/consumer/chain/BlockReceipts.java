@@ -138,12 +138,7 @@ final class BlockReceipts {
     if (last < 0 || unbrokenFrom > last) {
       return false;
     }
-    if (watched.size() >= MAX_WATCHED) {
-      // Transactions of units that left this consumer unsettled (their partition moved) are never
-      // forgotten one by one: at the bound all go, and those still here are asked for directly.
-      watched.clear();
-      receipts.clear();
-    }
+    boundWatched();
     String key = txid.toLowerCase(Locale.ROOT);
     Watch w = watched.get(key);
     if (w != null && w.ahead()) {
@@ -166,13 +161,19 @@ final class BlockReceipts {
       return;
     }
     String key = txid.toLowerCase(Locale.ROOT);
-    if (watched.size() >= MAX_WATCHED) {
-      watched.clear();
-      receipts.clear();
-    }
+    boundWatched();
     Watch w = watched.get(key);
     if (w == null) {
       watched.put(key, new Watch(last, clock.instant(), true));
+    }
+  }
+
+  private void boundWatched() {
+    if (watched.size() >= MAX_WATCHED) {
+      // Transactions of units that left this consumer unsettled (their partition moved) are never
+      // forgotten one by one: at the bound all go, and those still here are asked for directly.
+      watched.clear();
+      receipts.clear();
     }
   }
 

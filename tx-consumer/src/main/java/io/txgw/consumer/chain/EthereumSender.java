@@ -712,10 +712,8 @@ public final class EthereumSender implements ChainSender {
         }
       }
     }
-    if (sentHere.size() >= MAX_WAITING) {
-      // Units this consumer no longer owns can leave theirs here; forgetting all costs look-ups.
-      sentHere.clear();
-    }
+    // Units this consumer no longer owns can leave theirs here; forgetting all costs look-ups.
+    bound(sentHere);
     boolean first = sentHere.add(unit.txid());
     String said = null;
     try {
@@ -1003,9 +1001,7 @@ public final class EthereumSender implements ChainSender {
     if (!sendsAtOnce(unit)) {
       return;
     }
-    if (sentHere.size() >= MAX_WAITING) {
-      sentHere.clear();
-    }
+    bound(sentHere);
     sentHere.add(unit.txid());
     signedHere.remove(unit.txid());
     watch(unit);
@@ -1032,9 +1028,7 @@ public final class EthereumSender implements ChainSender {
   private final java.util.Set<String> signedHere = new java.util.HashSet<>();
 
   private void signed(String txid) {
-    if (signedHere.size() >= MAX_WAITING) {
-      signedHere.clear();
-    }
+    bound(signedHere);
     signedHere.add(txid);
   }
 
@@ -1046,9 +1040,7 @@ public final class EthereumSender implements ChainSender {
   private final java.util.Set<String> fresh = new java.util.HashSet<>();
 
   private SendOutcome justSent(JournalEntry unit) {
-    if (fresh.size() >= MAX_WAITING) {
-      fresh.clear();
-    }
+    bound(fresh);
     fresh.add(unit.unitId());
     return inFlight(unit)
         ? SendOutcome.inFlight(unit.txid(), "sent, not mined yet")
@@ -1087,10 +1079,18 @@ public final class EthereumSender implements ChainSender {
     return since != null && !now.isBefore(since.plus(STRANDED_AFTER));
   }
 
-  /** Forgets every first sighting at the bound: a wait then starts over, which is only slower. */
-  private static void bound(Map<String, Instant> sightings) {
-    if (sightings.size() >= MAX_WAITING) {
-      sightings.clear();
+  /**
+   * As below, by key: a first sighting forgotten starts its wait over, a nonce count forgotten is
+   * read again; either is only slower.
+   */
+  private static void bound(Map<String, ?> kept) {
+    bound(kept.keySet());
+  }
+
+  /** At {@link #MAX_WAITING} entries all are forgotten: each costs a look-up at most. */
+  private static void bound(java.util.Collection<?> kept) {
+    if (kept.size() >= MAX_WAITING) {
+      kept.clear();
     }
   }
 
@@ -1159,9 +1159,7 @@ public final class EthereumSender implements ChainSender {
       return seen.used();
     }
     long used = minedNonces(account);
-    if (recentNonces.size() >= MAX_WAITING) {
-      recentNonces.clear();
-    }
+    bound(recentNonces);
     recentNonces.put(account, new NonceCount(used, now));
     return used;
   }

@@ -67,11 +67,6 @@ public final class Finality {
     return followers.get(chain);
   }
 
-  /** Reads each chain's head when due; true when any main chain changed. */
-  public boolean refresh() throws InterruptedException {
-    return refresh(followers.keySet());
-  }
-
   /**
    * Reads the heads of {@code chains} only, when due: a chain none of whose units is followed has
    * nothing to judge, and its first read walks a whole window of blocks back. The others' windows

@@ -63,6 +63,17 @@ class SendsAheadTest {
         width);
   }
 
+  /** Records each send; the node answers "ok", but refuses {@code refusedRaw} with {@code e}. */
+  private SendsAhead.Send refusing(String refusedRaw, RpcException e) {
+    return raw -> {
+      sent.add(raw);
+      if (raw.equals(refusedRaw)) {
+        throw e;
+      }
+      return TextNode.valueOf("ok");
+    };
+  }
+
   private SendsAhead.Send recording() {
     return raw -> {
       sent.add(raw);
@@ -112,15 +123,7 @@ class SendsAheadTest {
     List<JournalEntry> units = units(3);
     RpcException refused =
         new RpcException(RpcException.Kind.NODE_ERROR, -32000, 200, "nonce too low", null);
-    SendsAhead.Send send =
-        raw -> {
-          sent.add(raw);
-          if (raw.equals("raw-1")) {
-            throw refused;
-          }
-          return TextNode.valueOf("ok");
-        };
-    try (SendsAhead round = round(units, u -> true, send, Runnable::run, 2)) {
+    try (SendsAhead round = round(units, u -> true, refusing("raw-1", refused), Runnable::run, 2)) {
       assertThat(round.send(units.get(0)).asText()).isEqualTo("ok");
       assertThatThrownBy(() -> round.send(units.get(1))).isSameAs(refused);
       assertThat(round.send(units.get(2)).asText()).isEqualTo("ok");
@@ -159,15 +162,7 @@ class SendsAheadTest {
     List<JournalEntry> units = units(4);
     RpcException tooHigh =
         new RpcException(RpcException.Kind.NODE_ERROR, -32000, 200, "nonce too high", null);
-    SendsAhead.Send send =
-        raw -> {
-          sent.add(raw);
-          if (raw.equals("raw-2")) {
-            throw tooHigh;
-          }
-          return TextNode.valueOf("ok");
-        };
-    try (SendsAhead round = round(units, u -> true, send, Runnable::run, 3)) {
+    try (SendsAhead round = round(units, u -> true, refusing("raw-2", tooHigh), Runnable::run, 3)) {
       round.send(units.get(0));
       round.send(units.get(1));
       assertThat(round.refused()).as("a failed send ahead is seen at the next turn").isTrue();
