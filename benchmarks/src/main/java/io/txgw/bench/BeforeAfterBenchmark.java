@@ -12,6 +12,7 @@ import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
+import io.txgw.coordinator.control.Controls;
 import io.txgw.deploy.LocalStack;
 import io.txgw.deploy.OnChainCheck;
 import io.txgw.deploy.infra.ConsumerGroups;
@@ -88,7 +89,11 @@ public final class BeforeAfterBenchmark {
 
   /** The whole run. */
   public record Result(
-      Size size, List<Mode> modes, List<BitcoinBatchingBenchmark.Run> bitcoin, Path html) {}
+      Size size,
+      int warmUp,
+      List<Mode> modes,
+      List<BitcoinBatchingBenchmark.Run> bitcoin,
+      Path html) {}
 
   public static void main(String[] args) throws Exception {
     Size size =
@@ -104,6 +109,7 @@ public final class BeforeAfterBenchmark {
 
   public static Result run(Size size, Path html) throws Exception {
     List<Mode> modes = new ArrayList<>();
+    int warmUp;
     try (LocalStack stack =
             LocalStack.start(
                 new LocalStack.Options(0, 1, 200, Duration.ofMillis(500))
@@ -145,8 +151,9 @@ public final class BeforeAfterBenchmark {
                 accounts.subList(0, 5),
                 payouts(codec, "c", size.payouts(), 3),
                 size,
-                Map.of(),
+                new Consumers(stack, Map.of()),
                 client,
+                false,
                 false));
       }
       // The same, signed by the consumers from a keystore: the node only takes the bytes.
@@ -154,6 +161,29 @@ public final class BeforeAfterBenchmark {
           io.txgw.deploy.nodes.DevAccounts.keystore(
               stack.workDir().resolve("bench-keystore"), 5, 6, 7);
       keystore.put("TXGW_ETH_NODE_SIGNS", "false");
+      // One pair of consumers for the keystore modes, kept running from one to the next as a
+      // deployment keeps them.
+      Consumers signing = new Consumers(stack, keystore);
+      // The consumers' code is compiled while it runs: on two cores the JIT compilers took 40% of
+      // the JVM's CPU while (e)'s first 1,000 payouts were sent. A consumer that has run a while
+      // has it compiled; so (d) and (e) measure after this many payouts were paid the same way.
+      warmUp =
+          only.contains("d") || only.contains("e")
+              ? Integer.getInteger("txgw.bench.warmup", size.payouts())
+              : 0;
+      if (warmUp > 0) {
+        throughGateway(
+            stack,
+            node,
+            "(w) warm-up",
+            accounts.subList(5, 8),
+            payouts(codec, "w", warmUp, 6),
+            size,
+            signing,
+            client,
+            false,
+            true);
+      }
       if (only.contains("d")) {
         modes.add(
             throughGateway(
@@ -163,12 +193,14 @@ public final class BeforeAfterBenchmark {
                 accounts.subList(5, 8),
                 payouts(codec, "d", size.payouts(), 4),
                 size,
-                keystore,
+                signing,
                 client,
-                false));
+                false,
+                only.contains("e")));
       }
-      // The same once more, every payout posted before the consumers start: what they keep the
-      // node at while payouts wait, apart from how fast this machine takes the posts meanwhile.
+      // The same once more, every payout posted while the consumers are paused, counted from the
+      // resume: what they keep the node at while payouts wait, apart from how fast this machine
+      // takes the posts meanwhile.
       if (only.contains("e")) {
         modes.add(
             throughGateway(
@@ -178,14 +210,15 @@ public final class BeforeAfterBenchmark {
                 accounts.subList(5, 8),
                 payouts(codec, "e", size.payouts(), 5),
                 size,
-                keystore,
+                signing,
                 client,
-                true));
+                true,
+                false));
       }
     }
     List<BitcoinBatchingBenchmark.Run> bitcoin =
         size.btcPayouts() > 0 ? BitcoinBatchingBenchmark.compare(size.btcPayouts()) : List.of();
-    Result result = new Result(size, modes, bitcoin, html);
+    Result result = new Result(size, warmUp, modes, bitcoin, html);
     writeChart(result);
     return result;
   }
@@ -361,9 +394,41 @@ public final class BeforeAfterBenchmark {
   }
 
   /**
+   * Two consumers in this JVM, started on first use at the same moment (as two boxes would be), and
+   * stopped when a mode is done with them.
+   */
+  private static final class Consumers {
+    private final LocalStack stack;
+    private final Map<String, String> signing;
+    private boolean running;
+
+    Consumers(LocalStack stack, Map<String, String> signing) {
+      this.stack = stack;
+      this.signing = signing;
+    }
+
+    void ensureRunning() throws Exception {
+      if (!running) {
+        stack.startConsumersAtOnce(List.of("consumer-1", "consumer-2"), signing);
+        ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
+        running = true;
+      }
+    }
+
+    void stop() {
+      if (running) {
+        stack.stopConsumer("consumer-1");
+        stack.stopConsumer("consumer-2");
+        running = false;
+      }
+    }
+  }
+
+  /**
    * The same payouts posted to the gateway one per request by as many client threads, paid by two
-   * consumers sharing the node's capacity as their budget: started before the posts, or once every
-   * payout is accepted ({@code queuedFirst}; the time to every txid then counts from their start).
+   * consumers sharing the node's capacity as their budget: running while the posts come, or paused
+   * until every payout is accepted ({@code queuedFirst}; the time to every txid then counts from
+   * the resume). {@code keep} leaves the consumers running for the next mode.
    */
   private static Mode throughGateway(
       LocalStack stack,
@@ -372,14 +437,20 @@ public final class BeforeAfterBenchmark {
       List<String> sources,
       List<PayoutLine> payouts,
       Size size,
-      Map<String, String> signing,
+      Consumers consumers,
       GatewayClient client,
-      boolean queuedFirst)
+      boolean queuedFirst,
+      boolean keep)
       throws Exception {
     stack.registerAnvil(node.url(), new LocalStack.NodeLimits(size.nodeCapacity(), 16));
-    if (!queuedFirst) {
-      startConsumers(stack, signing);
+    Controls controls = new Controls(stack.zk());
+    if (queuedFirst) {
+      // A consumer started while paused starts paused.
+      controls.pause(
+          Chain.ETH,
+          new Controls.Pause("before-after", Instant.now(), "every payout queued first"));
     }
+    consumers.ensureRunning();
     // One moment on both clocks: the results' stamps are wall-clock, the proxy's arrivals not.
     Instant wallBase = Instant.now();
     long nodeBase = node.now();
@@ -406,7 +477,7 @@ public final class BeforeAfterBenchmark {
     if (queuedFirst) {
       start = Instant.now();
       t0 = node.now();
-      startConsumers(stack, signing);
+      controls.resume(Chain.ETH);
     }
     Set<String> batchIds =
         payouts.stream().map(p -> "single-" + p.id()).collect(Collectors.toSet());
@@ -454,8 +525,9 @@ public final class BeforeAfterBenchmark {
                   nodeBase + Duration.between(wallBase, first).toNanos(),
                   nodeBase + Duration.between(wallBase, lastTxid).toNanos()));
     }
-    stack.stopConsumer("consumer-1");
-    stack.stopConsumer("consumer-2");
+    if (!keep) {
+      consumers.stop();
+    }
     return onChain(
         stack,
         node,
@@ -470,13 +542,6 @@ public final class BeforeAfterBenchmark {
         node.refused() - refusedBefore,
         errors,
         window);
-  }
-
-  private static void startConsumers(LocalStack stack, Map<String, String> signing)
-      throws Exception {
-    stack.startConsumer("consumer-1", signing);
-    stack.startConsumer("consumer-2", signing);
-    ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(60));
   }
 
   private static Mode onChain(
@@ -534,6 +599,13 @@ public final class BeforeAfterBenchmark {
         Locale.ROOT,
         "%nnode capacity %d requests/s (anvil behind a proxy that refuses the excess with 429)%n",
         r.size().nodeCapacity());
+    if (r.warmUp() > 0) {
+      System.out.printf(
+          Locale.ROOT,
+          "(d) and (e) after %d payouts were paid as in (e) first, not counted: the consumers' code"
+              + " compiled, as in a process that has run a while (-Dtxgw.bench.warmup=0: cold)%n",
+          r.warmUp());
+    }
     System.out.printf(
         Locale.ROOT,
         "%-34s %7s %6s %6s %6s %8s %9s %9s %9s %8s %9s%n",

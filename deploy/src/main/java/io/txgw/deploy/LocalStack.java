@@ -432,6 +432,48 @@ public final class LocalStack implements Closeable {
     return consumer;
   }
 
+  /**
+   * Starts consumers of these ids at the same moment, as separate boxes would, each with the
+   * stack's environment changed by {@code overrides}: started one after the other, the first would
+   * take every partition and the group would form again when the next joins. When any fails to
+   * start, those that started are closed and the failure is thrown.
+   */
+  public List<TxConsumer> startConsumersAtOnce(List<String> ids, Map<String, String> overrides)
+      throws InterruptedException {
+    java.util.concurrent.ExecutorService starter =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            ids.size(), io.txgw.common.concurrent.Daemons.named("start-consumer"));
+    try {
+      List<java.util.concurrent.Future<TxConsumer>> starting = new ArrayList<>();
+      for (String id : ids) {
+        Map<String, String> env = consumerEnv(id);
+        env.putAll(overrides);
+        TxConsumerConfig config = TxConsumerConfig.fromEnv(env);
+        starting.add(starter.submit(() -> new TxConsumer(config, env).start()));
+      }
+      List<TxConsumer> started = new ArrayList<>();
+      java.util.concurrent.ExecutionException failure = null;
+      for (java.util.concurrent.Future<TxConsumer> f : starting) {
+        try {
+          started.add(f.get());
+        } catch (java.util.concurrent.ExecutionException e) {
+          failure = failure == null ? e : failure;
+        }
+      }
+      if (failure != null) {
+        started.forEach(TxConsumer::close);
+        throw new IllegalStateException("a consumer did not start", failure.getCause());
+      }
+      for (int i = 0; i < ids.size(); i++) {
+        consumers.put(ids.get(i), keep(started.get(i)));
+      }
+      writeScrapeConfig();
+      return started;
+    } finally {
+      starter.shutdown();
+    }
+  }
+
   /** The in-process consumer of that id. */
   public TxConsumer consumer(String id) {
     TxConsumer consumer = consumers.get(id);

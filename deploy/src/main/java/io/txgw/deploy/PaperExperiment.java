@@ -89,8 +89,7 @@ public final class PaperExperiment {
                 stack.workDir().resolve("keystore"), accounts));
         signing.put("TXGW_ETH_NODE_SIGNS", "false");
       }
-      stack.startConsumer("consumer-1", signing);
-      stack.startConsumer("consumer-2", signing);
+      stack.startConsumersAtOnce(List.of("consumer-1", "consumer-2"), signing);
       Path keyFile = stack.workDir().resolve("api-key");
       Files.writeString(keyFile, stack.apiKey().reveal());
       Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));

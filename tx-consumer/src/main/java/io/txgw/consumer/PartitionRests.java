@@ -7,6 +7,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 
@@ -24,6 +25,9 @@ final class PartitionRests {
   private final Consumer<String, byte[]> consumer;
   private final Clock clock;
   private final Map<TopicPartition, Instant> until = new HashMap<>();
+
+  /** Set from another thread when every rest should end at the next wake. */
+  private final AtomicBoolean endAll = new AtomicBoolean();
 
   PartitionRests(Consumer<String, byte[]> consumer, Clock clock) {
     this.consumer = consumer;
@@ -54,15 +58,24 @@ final class PartitionRests {
     return until.containsKey(p);
   }
 
+  /**
+   * Ends every rest at the next {@link #wakeRested}, from any thread: what a partition waited for
+   * (a chain's pause, say) may be over, and a round that finds it is not only rests again.
+   */
+  void endAllSoon() {
+    endAll.set(true);
+  }
+
   /** Resumes every partition whose rest is over and that this consumer still owns. */
   void wakeRested() {
     Instant now = clock.instant();
+    boolean all = endAll.getAndSet(false);
     until
         .entrySet()
         .removeIf(
             e -> {
               // A rest further off than the longest one (the clock stepped back) is over now.
-              if (now.isBefore(e.getValue()) && !e.getValue().isAfter(now.plus(WAIT))) {
+              if (!all && now.isBefore(e.getValue()) && !e.getValue().isAfter(now.plus(WAIT))) {
                 return false;
               }
               if (consumer.assignment().contains(e.getKey())) {

@@ -226,6 +226,14 @@ public final class PayoutProcessor implements AutoCloseable {
         .register(meters);
   }
 
+  /**
+   * Ends the partitions' rests at the next pass, from any thread: an operator's pause or resume may
+   * have ended what they waited for.
+   */
+  public void endRestsSoon() {
+    rests.endAllSoon();
+  }
+
   /** Arms a crash point (crash tests only). */
   public void haltAt(FaultPoint point) {
     this.fault = point;

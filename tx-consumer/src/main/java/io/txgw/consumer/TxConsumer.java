@@ -237,6 +237,8 @@ public final class TxConsumer implements Closeable {
             Finality.of(senders, config.finality(), Clock.systemUTC(), meters)
                 .withBumps(bumpAfter()));
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
+    // Payouts resting for a paused chain go on as soon as it is resumed, not up to a rest later.
+    routing.onControlsChanged(processor::endRestsSoon);
     if (config.unjournaledForBenchmark()) {
       log.warn(
           "consumer {} broadcasts WITHOUT journaling: a benchmark mode that can pay twice, and"

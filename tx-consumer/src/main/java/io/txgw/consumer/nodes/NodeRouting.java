@@ -197,6 +197,13 @@ public final class NodeRouting implements Closeable {
     this.sharesApplied = report;
   }
 
+  /** Runs {@code listener} after every pause or resume by an operator, on Curator's thread. */
+  public void onControlsChanged(Runnable listener) {
+    if (controls != null) {
+      controls.onChange(listener);
+    }
+  }
+
   public Map<Chain, NodePool> pools() {
     return Map.copyOf(pools);
   }
