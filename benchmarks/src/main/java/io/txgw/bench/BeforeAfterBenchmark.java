@@ -90,7 +90,7 @@ public final class BeforeAfterBenchmark {
   /** The whole run. */
   public record Result(
       Size size,
-      int warmUp,
+      Mode warmUp,
       List<Mode> modes,
       List<BitcoinBatchingBenchmark.Run> bitcoin,
       Path html) {}
@@ -109,7 +109,7 @@ public final class BeforeAfterBenchmark {
 
   public static Result run(Size size, Path html) throws Exception {
     List<Mode> modes = new ArrayList<>();
-    int warmUp;
+    Mode warmUp = null;
     try (LocalStack stack =
             LocalStack.start(
                 new LocalStack.Options(0, 1, 200, Duration.ofMillis(500))
@@ -167,22 +167,23 @@ public final class BeforeAfterBenchmark {
       // The consumers' code is compiled while it runs: on two cores the JIT compilers took 40% of
       // the JVM's CPU while (e)'s first 1,000 payouts were sent. A consumer that has run a while
       // has it compiled; so (d) and (e) measure after this many payouts were paid the same way.
-      warmUp =
+      int warmUpPayouts =
           only.contains("d") || only.contains("e")
               ? Integer.getInteger("txgw.bench.warmup", size.payouts())
               : 0;
-      if (warmUp > 0) {
-        throughGateway(
-            stack,
-            node,
-            "(w) warm-up",
-            accounts.subList(5, 8),
-            payouts(codec, "w", warmUp, 6),
-            size,
-            signing,
-            client,
-            false,
-            true);
+      if (warmUpPayouts > 0) {
+        warmUp =
+            throughGateway(
+                stack,
+                node,
+                "(w) warm-up",
+                accounts.subList(5, 8),
+                payouts(codec, "w", warmUpPayouts, 6),
+                size,
+                signing,
+                client,
+                false,
+                true);
       }
       if (only.contains("d")) {
         modes.add(
@@ -407,6 +408,19 @@ public final class BeforeAfterBenchmark {
       this.signing = signing;
     }
 
+    /** Waits until every consumer sees the chain as {@code paused} says, for at most 10 s. */
+    void awaitSeen(Chain chain, boolean paused) {
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      for (String id : List.of("consumer-1", "consumer-2")) {
+        while (stack.consumer(id).paused(chain) != paused) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(id + " did not see the pause change in 10 s");
+          }
+          java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+        }
+      }
+    }
+
     void ensureRunning() throws Exception {
       if (!running) {
         stack.startConsumersAtOnce(List.of("consumer-1", "consumer-2"), signing);
@@ -451,6 +465,10 @@ public final class BeforeAfterBenchmark {
           new Controls.Pause("before-after", Instant.now(), "every payout queued first"));
     }
     consumers.ensureRunning();
+    if (queuedFirst) {
+      // Running consumers learn of it through their caches: none may take a payout before.
+      consumers.awaitSeen(Chain.ETH, true);
+    }
     // One moment on both clocks: the results' stamps are wall-clock, the proxy's arrivals not.
     Instant wallBase = Instant.now();
     long nodeBase = node.now();
@@ -599,12 +617,19 @@ public final class BeforeAfterBenchmark {
         Locale.ROOT,
         "%nnode capacity %d requests/s (anvil behind a proxy that refuses the excess with 429)%n",
         r.size().nodeCapacity());
-    if (r.warmUp() > 0) {
+    Mode warm = r.warmUp();
+    if (warm != null) {
+      // Not counted, but checked on chain as every mode is.
       System.out.printf(
           Locale.ROOT,
-          "(d) and (e) after %d payouts were paid as in (e) first, not counted: the consumers' code"
-              + " compiled, as in a process that has run a while (-Dtxgw.bench.warmup=0: cold)%n",
-          r.warmUp());
+          "(d) and (e) after %d payouts were paid as in (d) first, not counted (the consumers' code"
+              + " compiled, as in a process that has run a while; -Dtxgw.bench.warmup=0: cold):"
+              + " %d paid exactly, %d unpaid, %d paid twice, %d failures%n",
+          warm.payouts(),
+          warm.paidExactly(),
+          warm.unpaid(),
+          warm.overpaid(),
+          warm.clientFailures());
     }
     System.out.printf(
         Locale.ROOT,

@@ -440,38 +440,51 @@ public final class LocalStack implements Closeable {
    */
   public List<TxConsumer> startConsumersAtOnce(List<String> ids, Map<String, String> overrides)
       throws InterruptedException {
+    // Not daemons: a consumer's loop thread is made like the thread that starts it.
     java.util.concurrent.ExecutorService starter =
-        java.util.concurrent.Executors.newFixedThreadPool(
-            ids.size(), io.txgw.common.concurrent.Daemons.named("start-consumer"));
+        java.util.concurrent.Executors.newFixedThreadPool(ids.size());
+    List<java.util.concurrent.Future<TxConsumer>> starting = new ArrayList<>();
+    List<TxConsumer> up = new ArrayList<>();
     try {
-      List<java.util.concurrent.Future<TxConsumer>> starting = new ArrayList<>();
       for (String id : ids) {
         Map<String, String> env = consumerEnv(id);
         env.putAll(overrides);
         TxConsumerConfig config = TxConsumerConfig.fromEnv(env);
         starting.add(starter.submit(() -> new TxConsumer(config, env).start()));
       }
-      List<TxConsumer> started = new ArrayList<>();
       java.util.concurrent.ExecutionException failure = null;
       for (java.util.concurrent.Future<TxConsumer> f : starting) {
         try {
-          started.add(f.get());
+          up.add(f.get());
         } catch (java.util.concurrent.ExecutionException e) {
           failure = failure == null ? e : failure;
         }
       }
       if (failure != null) {
-        started.forEach(TxConsumer::close);
         throw new IllegalStateException("a consumer did not start", failure.getCause());
       }
-      for (int i = 0; i < ids.size(); i++) {
-        consumers.put(ids.get(i), keep(started.get(i)));
+    } catch (InterruptedException | RuntimeException e) {
+      // Each start ends by itself; those that got up are closed, none is left running.
+      starter.shutdown();
+      starter.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES);
+      for (java.util.concurrent.Future<TxConsumer> f : starting) {
+        if (f.isDone() && !f.isCancelled()) {
+          try {
+            f.get().close();
+          } catch (java.util.concurrent.ExecutionException failed) {
+            // Never started: nothing to close.
+          }
+        }
       }
-      writeScrapeConfig();
-      return started;
+      throw e;
     } finally {
       starter.shutdown();
     }
+    for (int i = 0; i < ids.size(); i++) {
+      consumers.put(ids.get(i), keep(up.get(i)));
+    }
+    writeScrapeConfig();
+    return up;
   }
 
   /** The in-process consumer of that id. */

@@ -25,26 +25,25 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The consumer paying an account is frozen with SIGSTOP, as in a long GC pause, past its group
- * session while it pays ether and test-token transfers from one account. The others take its
- * partition over and finish from its journal; when it runs again it rejoins, and the chain shows
- * every payout paid exactly once (each token recipient's {@code balanceOf}).
+ * session while it pays ether and test-token transfers from one account: one payout per
+ * transaction, or ten to a call of the multi-send contract. The others take its partition over and
+ * finish from its journal; when it runs again it rejoins, and the chain shows every payout paid
+ * exactly once (each token recipient's {@code balanceOf}).
  */
 class FencingIT {
   private LocalStack stack;
   private final List<ConsumerProcess> consumers = new ArrayList<>();
 
-  @BeforeEach
-  void start() throws Exception {
-    stack = LocalStack.start(new LocalStack.Options(0, 0, 200, Duration.ofMillis(500)));
+  private void start(LocalStack.Options options, Map<String, String> env) throws Exception {
+    stack = LocalStack.start(options);
     for (int i = 1; i <= 3; i++) {
-      consumers.add(
-          new ConsumerProcess("consumer-" + i, stack.consumerEnv("consumer-" + i), stack.workDir())
-              .start());
+      Map<String, String> consumerEnv = new java.util.HashMap<>(stack.consumerEnv("consumer-" + i));
+      consumerEnv.putAll(env);
+      consumers.add(new ConsumerProcess("consumer-" + i, consumerEnv, stack.workDir()).start());
     }
   }
 
@@ -58,6 +57,20 @@ class FencingIT {
 
   @Test
   void aConsumerFrozenPastItsSessionIsReplacedAndNothingIsPaidTwice() throws Exception {
+    start(new LocalStack.Options(0, 0, 200, Duration.ofMillis(500)), Map.of());
+    freezeTheOwnerWhilePaying();
+  }
+
+  @Test
+  void aConsumerFrozenMidMultiSendIsReplacedAndNothingIsPaidTwice() throws Exception {
+    // Ten payouts to a call: enough calls that the owner is frozen with some in flight.
+    start(
+        new LocalStack.Options(0, 0, 200, Duration.ofMillis(500)).withMultiSend(),
+        Map.of("TXGW_ETH_MULTISEND_MAX", "10"));
+    freezeTheOwnerWhilePaying();
+  }
+
+  private void freezeTheOwnerWhilePaying() throws Exception {
     // All three own partitions before the payouts come, so the owner found below stays the owner.
     await()
         .atMost(Duration.ofSeconds(60))
@@ -131,6 +144,10 @@ class FencingIT {
     Demo.awaitHandled(client, "after-freeze", after.size(), Duration.ofMinutes(1));
 
     assertThat(frozen.isAlive()).isTrue();
+    // The frozen owner's journaled units were in flight: another consumer settled them.
+    assertThat(takeoversOfJournaledUnits(frozen))
+        .as("another consumer settling the frozen owner's journaled units")
+        .isNotEmpty();
     assertThat(broadcastsBetweenThawAndRejoin(frozen, thawedAt)).isEmpty();
     OnChainCheck chain = new OnChainCheck(stack);
     assertThat(chain.check(Chain.ETH, lines)).isEmpty();
@@ -140,8 +157,7 @@ class FencingIT {
 
   /** The consumer whose latest assignment holds the account's partition, from its log. */
   private int ownerOf(String accountKey) throws Exception {
-    int partition =
-        Utils.toPositive(Utils.murmur2(accountKey.getBytes(StandardCharsets.UTF_8))) % 6;
+    int partition = partitionOf(accountKey);
     for (int i = 0; i < consumers.size(); i++) {
       List<String> log =
           Files.readAllLines(stack.workDir().resolve("consumer-" + (i + 1) + "-1.log"));
@@ -152,6 +168,28 @@ class FencingIT {
       }
     }
     throw new IllegalStateException("no consumer owns partition " + partition);
+  }
+
+  /** The log lines of the other consumers settling journaled units of the account's partition. */
+  private List<String> takeoversOfJournaledUnits(ConsumerProcess frozen) throws Exception {
+    int partition = partitionOf(Payout.accountKey(Chain.ETH, stack.ethSource()));
+    List<String> found = new ArrayList<>();
+    for (int i = 1; i <= consumers.size(); i++) {
+      if (consumers.get(i - 1) == frozen) {
+        continue;
+      }
+      for (String line : Files.readAllLines(stack.workDir().resolve("consumer-" + i + "-1.log"))) {
+        if (line.contains("sendto-" + partition + ": settling")
+            && line.contains("journaled units before new work")) {
+          found.add(line);
+        }
+      }
+    }
+    return found;
+  }
+
+  private static int partitionOf(String accountKey) {
+    return Utils.toPositive(Utils.murmur2(accountKey.getBytes(StandardCharsets.UTF_8))) % 6;
   }
 
   /**

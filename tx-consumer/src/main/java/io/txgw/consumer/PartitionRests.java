@@ -60,7 +60,7 @@ final class PartitionRests {
 
   /**
    * Ends every rest at the next {@link #wakeRested}, from any thread: what a partition waited for
-   * (a chain's pause, say) may be over, and a round that finds it is not only rests again.
+   * (a chain's pause, say) may be over, and a round that finds it is not rests again.
    */
   void endAllSoon() {
     endAll.set(true);

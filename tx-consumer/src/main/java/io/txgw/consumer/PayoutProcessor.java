@@ -227,8 +227,8 @@ public final class PayoutProcessor implements AutoCloseable {
   }
 
   /**
-   * Ends the partitions' rests at the next pass, from any thread: an operator's pause or resume may
-   * have ended what they waited for.
+   * Ends the partitions' rests at the next pass, from any thread: an operator's resume may have
+   * ended what they waited for.
    */
   public void endRestsSoon() {
     rests.endAllSoon();

@@ -238,7 +238,7 @@ public final class TxConsumer implements Closeable {
                 .withBumps(bumpAfter()));
     processor.haltAt(FaultPoint.parse(config.faultHalt()));
     // Payouts resting for a paused chain go on as soon as it is resumed, not up to a rest later.
-    routing.onControlsChanged(processor::endRestsSoon);
+    routing.onResumed(processor::endRestsSoon);
     if (config.unjournaledForBenchmark()) {
       log.warn(
           "consumer {} broadcasts WITHOUT journaling: a benchmark mode that can pay twice, and"
@@ -408,6 +408,11 @@ public final class TxConsumer implements Closeable {
   }
 
   /** The node pools, by chain, for operators' views and tests. */
+  /** True while this consumer sees the chain paused by an operator. */
+  public boolean paused(Chain chain) {
+    return routing != null && routing.paused(chain);
+  }
+
   public Map<Chain, NodePool> pools() {
     return routing == null ? Map.of() : routing.pools();
   }

@@ -197,11 +197,32 @@ public final class NodeRouting implements Closeable {
     this.sharesApplied = report;
   }
 
-  /** Runs {@code listener} after every pause or resume by an operator, on Curator's thread. */
-  public void onControlsChanged(Runnable listener) {
-    if (controls != null) {
-      controls.onChange(listener);
+  /**
+   * Runs {@code listener}, on Curator's thread, each time a chain an operator paused runs again:
+   * not on a pause, nor on a change that leaves every chain as it was (a second pause of a paused
+   * chain, say), so that pausing and resuming at any pace calls it at most once per resume.
+   */
+  public void onResumed(Runnable listener) {
+    if (controls == null) {
+      return;
     }
+    Map<Chain, Boolean> seen = new EnumMap<>(Chain.class);
+    for (Chain chain : Chain.values()) {
+      seen.put(chain, controls.isPaused(chain));
+    }
+    controls.onChange(
+        () -> {
+          boolean resumed = false;
+          synchronized (seen) {
+            for (Chain chain : Chain.values()) {
+              boolean now = controls.isPaused(chain);
+              resumed |= Boolean.TRUE.equals(seen.put(chain, now)) && !now;
+            }
+          }
+          if (resumed) {
+            listener.run();
+          }
+        });
   }
 
   public Map<Chain, NodePool> pools() {

@@ -207,6 +207,29 @@ class NodeRoutingTest {
   }
 
   @Test
+  void onlyAChainRunningAgainAfterAPauseTellsTheResumeListener() throws Exception {
+    startRouting();
+    java.util.concurrent.atomic.AtomicInteger resumed =
+        new java.util.concurrent.atomic.AtomicInteger();
+    routing.onResumed(resumed::incrementAndGet);
+    Controls controls = new Controls(admin);
+
+    controls.pause(Chain.ETH, new Controls.Pause("test", Instant.now(), "upgrade"));
+    controls.pause(Chain.BTC, new Controls.Pause("test", Instant.now(), "upgrade"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> routing.paused(Chain.BTC));
+    assertThat(resumed).hasValue(0);
+
+    controls.resume(Chain.ETH);
+    await().atMost(Duration.ofSeconds(5)).until(() -> resumed.get() == 1);
+    controls.resume(Chain.BTC);
+    await().atMost(Duration.ofSeconds(5)).until(() -> resumed.get() == 2);
+    // Pausing again and lifting nothing new tells it nothing.
+    controls.pause(Chain.ETH, new Controls.Pause("test", Instant.now(), "again"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> routing.paused(Chain.ETH));
+    assertThat(resumed).hasValue(2);
+  }
+
+  @Test
   void aConsumerStartingCanWaitForItsFirstHealthCheckToPutANodeInRotation() throws Exception {
     NodePool pool = startRouting();
     assertThat(pool.awaitRotation(Duration.ofSeconds(10))).isTrue();
