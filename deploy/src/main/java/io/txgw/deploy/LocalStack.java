@@ -464,17 +464,26 @@ public final class LocalStack implements Closeable {
         throw new IllegalStateException("a consumer did not start", failure.getCause());
       }
     } catch (InterruptedException | RuntimeException e) {
-      // Each start ends by itself; those that got up are closed, none is left running.
-      starter.shutdown();
-      starter.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES);
+      // Every start ends by itself (its waits are bounded); each that got up is closed, so none
+      // is left running. An interrupt meanwhile is kept for the caller.
+      boolean interrupted = false;
       for (java.util.concurrent.Future<TxConsumer> f : starting) {
-        if (f.isDone() && !f.isCancelled()) {
+        while (true) {
           try {
             f.get().close();
+            break;
+          } catch (InterruptedException again) {
+            interrupted = true;
           } catch (java.util.concurrent.ExecutionException failed) {
-            // Never started: nothing to close.
+            break;
+          } catch (RuntimeException closing) {
+            e.addSuppressed(closing);
+            break;
           }
         }
+      }
+      if (interrupted && !(e instanceof InterruptedException)) {
+        Thread.currentThread().interrupt();
       }
       throw e;
     } finally {

@@ -58,7 +58,7 @@ class FencingIT {
   @Test
   void aConsumerFrozenPastItsSessionIsReplacedAndNothingIsPaidTwice() throws Exception {
     start(new LocalStack.Options(0, 0, 200, Duration.ofMillis(500)), Map.of());
-    freezeTheOwnerWhilePaying();
+    freezeTheOwnerWhilePaying(100);
   }
 
   @Test
@@ -67,10 +67,11 @@ class FencingIT {
     start(
         new LocalStack.Options(0, 0, 200, Duration.ofMillis(500)).withMultiSend(),
         Map.of("TXGW_ETH_MULTISEND_MAX", "10"));
-    freezeTheOwnerWhilePaying();
+    freezeTheOwnerWhilePaying(10);
   }
 
-  private void freezeTheOwnerWhilePaying() throws Exception {
+  /** Freezes the account's owner once its log shows it sent {@code sends} transactions. */
+  private void freezeTheOwnerWhilePaying(int sends) throws Exception {
     // All three own partitions before the payouts come, so the owner found below stays the owner.
     await()
         .atMost(Duration.ofSeconds(60))
@@ -97,15 +98,12 @@ class FencingIT {
                         "freeze-tusd", "ETH", stack.ethSource(), tokens, LocalStack.TOKEN_SYMBOL))
                 .status())
         .isEqualTo(202);
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () ->
-                lines.size() - client.batch("freeze").body().path("counts").path("ACCEPTED").asInt()
-                    > 100);
-
+    // Frozen as soon as its own log shows it sending, not when the status view shows it (which
+    // can lag behind a fast owner): what it just sent waits for its depth, blocks two seconds
+    // apart, so the next owner finds those units journaled and not settled.
     ConsumerProcess frozen =
         consumers.get(ownerOf(Payout.accountKey(Chain.ETH, stack.ethSource())));
+    await().atMost(Duration.ofSeconds(60)).until(() -> broadcasts(frozen) > sends);
     frozen.freeze();
     try {
       Demo.awaitHandled(client, "freeze", lines.size(), Duration.ofMinutes(3));
@@ -168,6 +166,12 @@ class FencingIT {
       }
     }
     throw new IllegalStateException("no consumer owns partition " + partition);
+  }
+
+  private long broadcasts(ConsumerProcess consumer) throws Exception {
+    return Files.readAllLines(stack.workDir().resolve(consumer + "-1.log")).stream()
+        .filter(l -> l.contains("broadcasting "))
+        .count();
   }
 
   /** The log lines of the other consumers settling journaled units of the account's partition. */

@@ -407,12 +407,12 @@ public final class TxConsumer implements Closeable {
     return !thread.isAlive();
   }
 
-  /** The node pools, by chain, for operators' views and tests. */
   /** True while this consumer sees the chain paused by an operator. */
   public boolean paused(Chain chain) {
     return routing != null && routing.paused(chain);
   }
 
+  /** The node pools, by chain, for operators' views and tests. */
   public Map<Chain, NodePool> pools() {
     return routing == null ? Map.of() : routing.pools();
   }
