@@ -109,7 +109,7 @@ class BenchmarksSmokeIT {
         BeforeAfterBenchmark.run(
             new BeforeAfterBenchmark.Size(20, 5, 200, 0),
             java.nio.file.Path.of("target/before-after-smoke.html"));
-    BeforeAfterBenchmark.print(r);
+    BeforeAfterReport.print(r);
     assertThat(r.modes()).hasSize(5);
     BeforeAfterBenchmark.Mode sequential = r.modes().get(0);
     assertThat(sequential.paidExactly()).isEqualTo(20);

@@ -424,12 +424,7 @@ public final class LocalStack implements Closeable {
   /** Starts a consumer whose environment differs from the stack's by {@code overrides}. */
   public TxConsumer startConsumer(String id, Map<String, String> overrides)
       throws InterruptedException {
-    Map<String, String> env = consumerEnv(id);
-    env.putAll(overrides);
-    TxConsumer consumer = keep(new TxConsumer(TxConsumerConfig.fromEnv(env), env).start());
-    consumers.put(id, consumer);
-    writeScrapeConfig();
-    return consumer;
+    return startConsumersAtOnce(List.of(id), overrides).get(0);
   }
 
   /**
@@ -461,6 +456,10 @@ public final class LocalStack implements Closeable {
         }
       }
       if (failure != null) {
+        // Its own refusal, as a consumer started alone gives it ("serves chain id ...").
+        if (failure.getCause() instanceof RuntimeException refused) {
+          throw refused;
+        }
         throw new IllegalStateException("a consumer did not start", failure.getCause());
       }
     } catch (InterruptedException | RuntimeException e) {

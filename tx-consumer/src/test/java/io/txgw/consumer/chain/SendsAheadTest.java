@@ -64,6 +64,11 @@ class SendsAheadTest {
   }
 
   /** Records each send; the node answers "ok", but refuses {@code refusedRaw} with {@code e}. */
+  /** A node's JSON-RPC error answer (code -32000), as geth words a refused transaction. */
+  private static RpcException nodeError(String message) {
+    return new RpcException(RpcException.Kind.NODE_ERROR, -32000, 200, message, null);
+  }
+
   private SendsAhead.Send refusing(String refusedRaw, RpcException e) {
     return raw -> {
       sent.add(raw);
@@ -121,8 +126,7 @@ class SendsAheadTest {
   @Test
   void aSendsFailureIsTheAnswerAtItsUnitsTurnNotBefore() throws Exception {
     List<JournalEntry> units = units(3);
-    RpcException refused =
-        new RpcException(RpcException.Kind.NODE_ERROR, -32000, 200, "nonce too low", null);
+    RpcException refused = nodeError("nonce too low");
     try (SendsAhead round = round(units, u -> true, refusing("raw-1", refused), Runnable::run, 2)) {
       assertThat(round.send(units.get(0)).asText()).isEqualTo("ok");
       assertThatThrownBy(() -> round.send(units.get(1))).isSameAs(refused);
@@ -160,8 +164,7 @@ class SendsAheadTest {
   @Test
   void aNodesRefusalOfASendStartedAheadIsItsAnswerAndEndsTheOverlap() throws Exception {
     List<JournalEntry> units = units(4);
-    RpcException tooHigh =
-        new RpcException(RpcException.Kind.NODE_ERROR, -32000, 200, "nonce too high", null);
+    RpcException tooHigh = nodeError("nonce too high");
     try (SendsAhead round = round(units, u -> true, refusing("raw-2", tooHigh), Runnable::run, 3)) {
       round.send(units.get(0));
       round.send(units.get(1));
