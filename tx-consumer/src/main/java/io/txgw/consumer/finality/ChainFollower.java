@@ -115,9 +115,12 @@ public final class ChainFollower {
     lookupsLeft = LOOKUPS_PER_INTERVAL;
     try {
       BlockWindow.Advance advance = window.advance(blocks);
-      // A window read again after going stale is news: its units are judged at once.
+      // A window read again after going stale is news: its units are judged at once. Unless the
+      // head came from below the window's tip (a node that lags): the blocks above it may have
+      // left the main chain while nothing was read, so the window stays stale until a head at or
+      // above its tip links to it.
       boolean wasStale = stale;
-      stale = false;
+      stale = wasStale && !advance.changed() && window.headHeight() < window.tip();
       if (advance.depth() > 0) {
         reorgs.increment();
         deepest.accumulateAndGet(advance.depth(), Math::max);
@@ -139,7 +142,7 @@ public final class ChainFollower {
       if (advance.changed()) {
         advances++;
       }
-      return advance.changed() || wasStale;
+      return advance.changed() || (wasStale && !stale);
     } catch (RpcException e) {
       if (e.kind() == RpcException.Kind.HELD_BACK) {
         // The chain is paused, or its budget is spent on payouts: the head waits.

@@ -114,6 +114,30 @@ class ChainFollowerTest {
   }
 
   @Test
+  void aStaleWindowReadFromALaggingNodeGivesNoVerdictOnBlocksAboveThatNodesHead() throws Exception {
+    chain.mineEmpty(5);
+    chain.mine("xx");
+    chain.mine();
+    tick();
+    follower.idle();
+    // While nothing is read, the two blocks above height 5 are replaced, and the unit is paid in
+    // the new block at 6; the node then read lags at height 5, which the window holds.
+    chain.rollback(2);
+    Block paid = chain.mine("zz");
+    chain.mine();
+    chain.lag(2);
+    tick();
+    JournalEntry unit = unit("zz", paid.ref());
+    assertThat(follower.judge(unit))
+        .as("the window's block at 6 may have left the main chain: not judged by it")
+        .isEqualTo(Verdict.WAIT);
+    chain.lag(0);
+    chain.mineEmpty(1);
+    tick();
+    assertThat(follower.judge(unit)).isEqualTo(new Verdict.Confirmed(paid.ref()));
+  }
+
+  @Test
   void aUnitWhoseBlockLeftTheMainChainIsReorgedEvenBeforeAnotherBlockTakesItsHeight()
       throws Exception {
     chain.mineEmpty(5);
