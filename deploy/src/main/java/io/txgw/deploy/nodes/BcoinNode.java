@@ -248,11 +248,30 @@ public final class BcoinNode implements Closeable {
    * Waits until this node has the chain up to {@code height}, then has the wallet scan it: a node
    * restarted in memory resyncs from its peers, and its new wallet must see the old coins.
    */
+  /** How long a resync may stand still at one height before its outbound peers are dropped. */
+  private static final Duration STALLED = Duration.ofSeconds(20);
+
   public void catchUp(long height, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     try {
       long at;
+      long last = -1;
+      long movedAt = System.nanoTime();
       while ((at = blockCount()) < height) {
+        if (at != last) {
+          last = at;
+          movedAt = System.nanoTime();
+        } else if (System.nanoTime() - movedAt > STALLED.toNanos()) {
+          // bcoin asks one peer for blocks and drops it only after two minutes without one: its
+          // sync has been seen to stand still with three peers that hold the blocks. Dropped, the
+          // peers are dialled again (--nodes) and one of them is asked anew.
+          for (com.fasterxml.jackson.databind.JsonNode p : node.call("getpeerinfo")) {
+            if (!p.path("inbound").asBoolean()) {
+              node.call("disconnectnode", p.path("addr").asText());
+            }
+          }
+          movedAt = System.nanoTime();
+        }
         if (System.nanoTime() > deadline) {
           StringBuilder peers = new StringBuilder();
           for (com.fasterxml.jackson.databind.JsonNode p : node.call("getpeerinfo")) {
