@@ -64,6 +64,7 @@ final class BeforeAfterReport {
           m.refusedByNode(),
           m.peakRequestsPerSecond());
       m.errors().forEach((error, n) -> System.out.printf(Locale.ROOT, "    %5d x %s%n", n, error));
+      System.out.println("    node requests each second: " + m.requestsPerSecond());
       System.out.printf(
           Locale.ROOT,
           "    %.2f node requests per payout in all (confirmations included)%n",
