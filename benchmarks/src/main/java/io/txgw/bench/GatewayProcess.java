@@ -75,6 +75,7 @@ final class GatewayProcess implements Closeable {
     env.put("TXGW_HTTP_PORT", Integer.toString(port));
     env.put("TXGW_ADMIN_PORT", "0");
     env.put("TXGW_KAFKA_BOOTSTRAP", kafkaBootstrap);
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
     env.put("TXGW_API_KEYS", apiKeys);
     env.put("TXGW_GATEWAY_ID", "bench-gateway-" + port);
     // The benchmark measures what the gateway takes, not the rate it allows one client.

@@ -64,7 +64,7 @@ public final class JournalTakeoverBenchmark {
       String bootstrap = kafka.bootstrapServers();
       try (Admin admin =
           Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-        Topics.ensure(admin, 2, (short) 1);
+        Topics.ensure(admin, 2, io.txgw.common.kafka.TopicSettings.ONE_BROKER);
       }
       long start = System.nanoTime();
       long records = writeHistory(bootstrap, 0, payouts, window);

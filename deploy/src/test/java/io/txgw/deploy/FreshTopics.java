@@ -37,7 +37,7 @@ final class FreshTopics {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> admin.listTopics().names().get().stream().noneMatch(TOPICS::contains));
-    Topics.ensure(admin, partitions, (short) 1);
+    Topics.ensure(admin, partitions, io.txgw.common.kafka.TopicSettings.ONE_BROKER);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> LayoutStore.live(admin).count(Topics.JOURNAL) == partitions);

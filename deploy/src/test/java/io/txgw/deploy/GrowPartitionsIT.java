@@ -156,6 +156,7 @@ class GrowPartitionsIT {
     env.put("TXGW_ADMIN_PORT", "0");
     env.putAll(TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of())).env());
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
     env.put("TXGW_GATEWAY_ID", "gw-running");
     env.put("TXGW_API_KEYS", "acme=0123456789abcdef0123");
     env.put("TXGW_TOPIC_PARTITIONS", "2");

@@ -42,7 +42,7 @@ class LagCommandIT {
   static void aGroupThatHasReadSomeOfEachPartition() throws Exception {
     kafka = new EmbeddedKafka(dir.resolve("kafka"));
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-      Topics.ensure(admin, 3, (short) 1);
+      Topics.ensure(admin, 3, io.txgw.common.kafka.TopicSettings.ONE_BROKER);
     }
     try (KafkaProducer<String, String> producer =
         new KafkaProducer<>(

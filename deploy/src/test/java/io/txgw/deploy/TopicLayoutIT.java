@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Gateways and consumers refuse to start on a partition layout that moved accounts off their
- * journal, against a real broker. Every test starts from topics of 2 partitions, layout recorded.
+ * journal, or on topics less durable than configured, against a real broker. Every test starts from
+ * topics of 2 partitions, layout recorded.
  */
 class TopicLayoutIT {
   @TempDir static Path dir;
@@ -65,6 +66,7 @@ class TopicLayoutIT {
   private static Map<String, String> consumerEnv() {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
     env.put("TXGW_CONSUMER_ID", "layout-test");
     env.putAll(TrustFiles.create(dir.resolve("trust-c"), Map.of("acme", List.of())).env());
     // Never called: the check comes before any node.
@@ -73,13 +75,28 @@ class TopicLayoutIT {
   }
 
   private static void startConsumer() throws InterruptedException {
-    Map<String, String> env = consumerEnv();
+    startConsumer(consumerEnv());
+  }
+
+  private static void startConsumer(Map<String, String> env) throws InterruptedException {
     TxConsumer consumer = new TxConsumer(TxConsumerConfig.fromEnv(env), env);
     try {
       consumer.start();
     } finally {
       consumer.close();
     }
+  }
+
+  private static Map<String, String> gatewayEnv() {
+    Map<String, String> env = new HashMap<>();
+    env.put("TXGW_HTTP_PORT", "0");
+    env.put("TXGW_ADMIN_PORT", "0");
+    env.putAll(TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of())).env());
+    env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
+    env.put("TXGW_API_KEYS", "acme=0123456789abcdef0123");
+    env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
+    return env;
   }
 
   private static Reason reasonOf(Throwable e) {
@@ -125,6 +142,60 @@ class TopicLayoutIT {
   }
 
   @Test
+  void aConsumerConfiguredForMoreReplicasThanTheTopicsHaveRefusesToStartNamingEachTopic() {
+    Map<String, String> env = consumerEnv();
+    env.put("TXGW_TOPIC_REPLICATION", "2");
+    env.put("TXGW_TOPIC_MIN_INSYNC", "2");
+
+    assertThatThrownBy(() -> startConsumer(env))
+        .isInstanceOf(Refused.class)
+        .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.SETTINGS_DIFFER))
+        .hasMessageContaining(
+            "topic sendto has 1 replicas per partition, configured 2 (TXGW_TOPIC_REPLICATION)")
+        .hasMessageContaining("topic journal has 1 replicas per partition, configured 2")
+        .hasMessageContaining(
+            "topic journal has min.insync.replicas 1, configured 2 (TXGW_TOPIC_MIN_INSYNC)");
+  }
+
+  @Test
+  void aJournalNoLongerCompactedIsRefusedBeforeAnythingIsConsumed() throws Exception {
+    var journal =
+        new org.apache.kafka.common.config.ConfigResource(
+            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.JOURNAL);
+    admin
+        .incrementalAlterConfigs(
+            Map.of(
+                journal,
+                List.of(
+                    new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry("cleanup.policy", "delete"),
+                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+        .all()
+        .get();
+
+    assertThatThrownBy(TopicLayoutIT::startConsumer)
+        .isInstanceOf(Refused.class)
+        .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.SETTINGS_DIFFER))
+        .hasMessageContaining("topic journal is not compacted (cleanup.policy=delete)");
+  }
+
+  @Test
+  void aGatewayThatCannotCreateATopicWithItsReplicasNamesTheSettingToChange() throws Exception {
+    admin.deleteTopics(List.of(Topics.RESULTS)).all().get();
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> !admin.listTopics().names().get().contains(Topics.RESULTS));
+    Map<String, String> env = gatewayEnv();
+    // The production defaults, 3 and 2, on a one-broker cluster.
+    env.remove("TXGW_TOPIC_REPLICATION");
+    env.remove("TXGW_TOPIC_MIN_INSYNC");
+
+    assertThatThrownBy(() -> new Gateway(GatewayConfig.fromEnv(env)).start().close())
+        .hasMessageContaining("cannot create topic results with 3 replicas")
+        .hasMessageContaining("TXGW_TOPIC_REPLICATION is at most the number of brokers");
+  }
+
+  @Test
   void sendtoAndJournalGrownTogetherWithoutTheCommandAreRefused() throws Exception {
     FreshTopics.growAlone(admin, Topics.SENDTO, 3);
     FreshTopics.growAlone(admin, Topics.JOURNAL, 3);
@@ -143,13 +214,7 @@ class TopicLayoutIT {
         admin,
         KafkaConnection.plaintext(kafka.bootstrapServers()),
         laidOut.growing(4, Instant.now(), "test"));
-    Map<String, String> env = new HashMap<>();
-    env.put("TXGW_HTTP_PORT", "0");
-    env.put("TXGW_ADMIN_PORT", "0");
-    env.putAll(TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of())).env());
-    env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
-    env.put("TXGW_API_KEYS", "acme=0123456789abcdef0123");
-    env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
+    Map<String, String> env = gatewayEnv();
 
     assertThatThrownBy(() -> new Gateway(GatewayConfig.fromEnv(env)).start().close())
         .isInstanceOf(Refused.class)

@@ -67,7 +67,9 @@ public final class Gateway implements Closeable {
   /** Starts everything and returns once the HTTP port is bound and the view has caught up. */
   public Gateway start() throws InterruptedException {
     try (Admin admin = Admin.create(config.kafka().clientProperties())) {
-      Topics.ensure(admin, config.topicPartitions(), (short) 1);
+      Topics.ensure(admin, config.topicPartitions(), config.topics());
+      // Topics less durable than configured are refused before anything is written to them.
+      Topics.checkSettings(admin, config.topics());
       List<String> problems = Topics.approvalsProblems(admin);
       if (!problems.isEmpty()) {
         throw new IllegalStateException(String.join("; ", problems));

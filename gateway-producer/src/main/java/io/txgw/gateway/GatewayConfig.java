@@ -31,6 +31,7 @@ public record GatewayConfig(
     String kafkaBootstrap,
     String instanceId,
     int topicPartitions,
+    io.txgw.common.kafka.TopicSettings topics,
     Supplier<ApiKeys> apiKeys,
     Supplier<ClientPolicies> policies,
     RecordSeal seal,
@@ -264,6 +265,8 @@ public record GatewayConfig(
           KAFKA,
           INSTANCE,
           PARTITIONS,
+          io.txgw.common.kafka.TopicSettings.REPLICATION,
+          io.txgw.common.kafka.TopicSettings.MIN_INSYNC,
           API_KEYS,
           API_KEYS_RELOAD,
           TrustSettings.CLIENTS_FILE,
@@ -368,6 +371,7 @@ public record GatewayConfig(
     String kafka = reader.get(KAFKA);
     String instance = reader.get(INSTANCE);
     Integer partitions = reader.get(PARTITIONS);
+    io.txgw.common.kafka.TopicSettings topics = io.txgw.common.kafka.TopicSettings.read(reader);
     BitcoinNetwork network = reader.get(BTC_NETWORK);
     AddressCodec addresses = network == null ? null : new AddressCodec(network);
     Supplier<ApiKeys> keys = apiKeys(env, reader);
@@ -427,6 +431,7 @@ public record GatewayConfig(
         kafka,
         instance,
         partitions,
+        topics,
         keys,
         policies,
         seal,

@@ -100,7 +100,12 @@ public final class TxConsumer implements Closeable {
   }
 
   private TxConsumer startParts() throws InterruptedException {
-    // Before anything consumes: a layout that moved accounts off their journal is refused.
+    // Before anything consumes: topics less durable than configured, or a layout that moved
+    // accounts off their journal, are refused.
+    try (org.apache.kafka.clients.admin.Admin admin =
+        io.txgw.common.kafka.LayoutStore.admin(config.kafka())) {
+      io.txgw.common.kafka.Topics.checkSettings(admin, config.topics());
+    }
     TopicLayout.check(config.kafka(), TopicLayout.Role.CONSUMER);
     meters = Telemetry.registry("consumer", config.instanceId());
     metrics = MetricsEndpoint.start(meters, config.metricsHost(), config.metricsPort());

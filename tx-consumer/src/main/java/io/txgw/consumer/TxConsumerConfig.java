@@ -52,6 +52,7 @@ public record TxConsumerConfig(
     int metricsPort,
     RecordIntake intake,
     KafkaSecurity kafkaSecurity,
+    io.txgw.common.kafka.TopicSettings topics,
     Map<Chain, ChainFollower.Settings> finality,
     Duration ethBumpAfter,
     java.math.BigInteger ethMaxGasPrice,
@@ -342,7 +343,9 @@ public record TxConsumerConfig(
                   ETH_MULTISEND,
                   ETH_MULTISEND_MAX,
                   ETH_SENDS_IN_FLIGHT),
-              io.txgw.consumer.signing.SignerSettings.settings().stream())
+              java.util.stream.Stream.concat(
+                  io.txgw.common.kafka.TopicSettings.SETTINGS.stream(),
+                  io.txgw.consumer.signing.SignerSettings.settings().stream()))
           .toList();
 
   /**
@@ -394,6 +397,7 @@ public record TxConsumerConfig(
             orZero(r.get(METRICS_PORT)),
             intake,
             KafkaSecurity.read(r),
+            io.txgw.common.kafka.TopicSettings.read(r),
             finality(r),
             Duration.ofSeconds(orZero(r.get(ETH_BUMP_AFTER))),
             java.math.BigInteger.valueOf(orZero(r.get(ETH_MAX_GAS_PRICE)))

@@ -141,7 +141,7 @@ public final class LayoutStore {
         .contains(Topics.LAYOUT)) {
       return;
     }
-    // As durable as the payouts it guards.
+    // As durable as the payouts it guards, and as strict about its writes.
     short replication =
         (short)
             admin
@@ -153,9 +153,21 @@ public final class LayoutStore {
                 .get(0)
                 .replicas()
                 .size();
+    var sendto =
+        new org.apache.kafka.common.config.ConfigResource(
+            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.SENDTO);
+    int minInsync =
+        Integer.parseInt(
+            admin
+                .describeConfigs(List.of(sendto))
+                .all()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .get(sendto)
+                .get(org.apache.kafka.common.config.TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG)
+                .value());
     try {
       admin
-          .createTopics(List.of(Topics.layoutTopic(replication)))
+          .createTopics(List.of(Topics.layoutTopic(replication, minInsync)))
           .all()
           .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {

@@ -109,6 +109,8 @@ public final class TopicLayout {
     CHANGED_WITHOUT_PROCEDURE,
     /** {@code results} or {@code batches} no longer has its recorded count. */
     KEYED_TOPIC_CHANGED,
+    /** Replicas, {@code min.insync.replicas} or compaction differ from the configuration. */
+    SETTINGS_DIFFER,
     /** Kafka did not answer, or the layout record cannot be read. */
     UNREADABLE
   }

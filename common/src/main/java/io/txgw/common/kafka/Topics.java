@@ -66,9 +66,120 @@ public final class Topics {
   private Topics() {}
 
   /** The layout topic: one partition, compacted, so that its one record lives forever. */
-  static NewTopic layoutTopic(short replication) {
+  static NewTopic layoutTopic(short replication, int minInsync) {
     return new NewTopic(LAYOUT, 1, replication)
-        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+        .configs(
+            Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG,
+                TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG,
+                Integer.toString(minInsync)));
+  }
+
+  /** The topics whose records must be kept per key: compacted, never deleted by age alone. */
+  static final List<String> COMPACTED = List.of(BATCHES, JOURNAL, LAYOUT);
+
+  /** Every topic txgw creates. */
+  public static final List<String> ALL =
+      List.of(
+          SENDTO,
+          RESULTS,
+          BATCHES,
+          JOURNAL,
+          SENDTO_DEAD_LETTER,
+          APPROVALS,
+          WEBHOOK_DELIVERIES,
+          LAYOUT);
+
+  /**
+   * What differs between the existing txgw topics and {@code settings}: each partition's replicas,
+   * {@code min.insync.replicas}, and compaction where records are kept per key (partition counts
+   * are {@link TopicLayout}'s). Topics not created yet are not looked at. Empty when all is as
+   * configured.
+   */
+  public static List<String> settingsProblems(Admin admin, TopicSettings settings)
+      throws InterruptedException {
+    List<String> problems = new ArrayList<>();
+    try {
+      Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+      List<String> ours = ALL.stream().filter(existing::contains).toList();
+      if (ours.isEmpty()) {
+        return problems;
+      }
+      var described = admin.describeTopics(ours).allTopicNames().get(30, TimeUnit.SECONDS);
+      List<org.apache.kafka.common.config.ConfigResource> resources =
+          ours.stream()
+              .map(
+                  t ->
+                      new org.apache.kafka.common.config.ConfigResource(
+                          org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t))
+              .toList();
+      var configs = admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+      for (var resource : resources) {
+        String topic = resource.name();
+        int fewest = Integer.MAX_VALUE;
+        int most = 0;
+        for (var partition : described.get(topic).partitions()) {
+          fewest = Math.min(fewest, partition.replicas().size());
+          most = Math.max(most, partition.replicas().size());
+        }
+        if (fewest != settings.replication() || most != settings.replication()) {
+          problems.add(
+              "topic "
+                  + topic
+                  + " has "
+                  + (fewest == most ? fewest : fewest + " to " + most)
+                  + " replicas per partition, configured "
+                  + settings.replication()
+                  + " ("
+                  + TopicSettings.REPLICATION.name()
+                  + ")");
+        }
+        var config = configs.get(resource);
+        String insync = config.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG).value();
+        if (!Integer.toString(settings.minInsync()).equals(insync)) {
+          problems.add(
+              "topic "
+                  + topic
+                  + " has min.insync.replicas "
+                  + insync
+                  + ", configured "
+                  + settings.minInsync()
+                  + " ("
+                  + TopicSettings.MIN_INSYNC.name()
+                  + ")");
+        }
+        String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+        if (COMPACTED.contains(topic) && !policy.contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+          problems.add(
+              "topic "
+                  + topic
+                  + " is not compacted (cleanup.policy="
+                  + policy
+                  + "): records kept per key would be deleted by age");
+        }
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      problems.add("the topics cannot be described: " + e.getMessage());
+    }
+    return problems;
+  }
+
+  /**
+   * Refuses the start, naming every difference, when the existing topics are not as {@code
+   * settings} say (see {@link #settingsProblems}).
+   *
+   * @throws TopicLayout.Refused listing them
+   */
+  public static void checkSettings(Admin admin, TopicSettings settings)
+      throws InterruptedException {
+    List<String> problems = settingsProblems(admin, settings);
+    if (!problems.isEmpty()) {
+      throw new TopicLayout.Refused(
+          TopicLayout.Reason.SETTINGS_DIFFER,
+          "refusing to start: the Kafka topics are not as configured: "
+              + String.join("; ", problems));
+    }
   }
 
   /**
@@ -142,9 +253,14 @@ public final class Topics {
     return problems.stream().map(p -> "topic " + APPROVALS + " " + p).toList();
   }
 
-  /** Creates the topics that do not exist yet; existing ones are left as they are. */
-  public static void ensure(Admin admin, int partitions, short replication)
+  /**
+   * Creates the topics that do not exist yet, with {@code settings}' replicas and {@code
+   * min.insync.replicas}; existing ones are left as they are ({@link #checkSettings} looks at
+   * them).
+   */
+  public static void ensure(Admin admin, int partitions, TopicSettings settings)
       throws InterruptedException {
+    short replication = (short) settings.replication();
     String maxBytes = Integer.toString(MAX_MESSAGE_BYTES);
     List<NewTopic> wanted = new ArrayList<>();
     wanted.add(new NewTopic(SENDTO, partitions, replication));
@@ -189,7 +305,16 @@ public final class Topics {
                 Map.of(
                     TopicConfig.RETENTION_MS_CONFIG,
                     Long.toString(WEBHOOK_DELIVERIES_RETENTION.toMillis()))));
-    wanted.add(layoutTopic(replication));
+    wanted.add(layoutTopic(replication, settings.minInsync()));
+    String insync = Integer.toString(settings.minInsync());
+    for (NewTopic topic : wanted) {
+      Map<String, String> configs = new java.util.HashMap<>();
+      if (topic.configs() != null) {
+        configs.putAll(topic.configs());
+      }
+      configs.put(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, insync);
+      topic.configs(configs);
+    }
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
@@ -201,6 +326,20 @@ public final class Topics {
           entry.getValue().get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
           // Another process created it between our listing and our request: that is the goal.
+          if (e.getCause()
+              instanceof org.apache.kafka.common.errors.InvalidReplicationFactorException) {
+            throw new IllegalStateException(
+                "cannot create topic "
+                    + entry.getKey()
+                    + " with "
+                    + replication
+                    + " replicas: "
+                    + e.getCause().getMessage()
+                    + " ("
+                    + TopicSettings.REPLICATION.name()
+                    + " is at most the number of brokers; 1 only on a one-broker cluster)",
+                e);
+          }
           if (!(e.getCause() instanceof TopicExistsException)) {
             throw new IllegalStateException(
                 "cannot create topic " + entry.getKey() + ": " + e.getCause().getMessage(), e);

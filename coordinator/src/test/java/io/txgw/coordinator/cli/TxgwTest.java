@@ -198,6 +198,58 @@ class TxgwTest {
     assertThat(out).contains("geth-1");
   }
 
+  /** Runs exactly {@code args}, the connection wherever they put it. */
+  private int runAsGiven(String... args) {
+    StringWriter o = new StringWriter();
+    StringWriter e = new StringWriter();
+    int code = Txgw.run(new PrintWriter(o, true), new PrintWriter(e, true), args);
+    out = o.toString();
+    err = e.toString();
+    return code;
+  }
+
+  @Test
+  void theZooKeeperOptionWorksBeforeTheCommandAsAfterIt() {
+    String zk = zooKeeper.getConnectString();
+    assertThat(
+            runAsGiven(
+                "-z",
+                zk,
+                "nodes",
+                "add",
+                "ETH",
+                "geth-1",
+                "--url",
+                "http://127.0.0.1:8545",
+                "--max-rps",
+                "200"))
+        .as(err)
+        .isZero();
+    assertThat(runAsGiven("--zookeeper=" + zk, "--connect-timeout", "5", "nodes", "list"))
+        .as(err)
+        .isZero();
+    assertThat(out).contains("geth-1");
+    assertThat(runAsGiven("-z" + zk, "pause", "--chain", "ETH")).as(err).isZero();
+    assertThat(runAsGiven("--zookeeper", zk, "budgets")).as(err).isZero();
+    assertThat(runAsGiven("-z", zk, "resume")).as(err).isZero();
+    assertThat(runAsGiven("nodes", "list", "-z", zk)).as(err).isZero();
+    assertThat(out).contains("geth-1");
+  }
+
+  @Test
+  void connectionOptionsBeforeTheCommandMoveAfterItAndBeforeAnEndOfOptions() {
+    assertThat(Txgw.connectionLast("-z", "h:1", "pause", "--reason", "x", "--", "y"))
+        .containsExactly("pause", "--reason", "x", "-z", "h:1", "--", "y");
+    assertThat(Txgw.connectionLast("--zk-auth-file", "f", "-zh:1", "nodes", "list"))
+        .containsExactly("nodes", "list", "--zk-auth-file", "f", "-zh:1");
+    // No command after them, or another option first: left for picocli to answer.
+    assertThat(Txgw.connectionLast("-z", "h:1")).containsExactly("-z", "h:1");
+    assertThat(Txgw.connectionLast("--help", "-z", "h:1", "nodes"))
+        .containsExactly("--help", "-z", "h:1", "nodes");
+    assertThat(Txgw.connectionLast("-z", "h:1", "--version"))
+        .containsExactly("-z", "h:1", "--version");
+  }
+
   @Test
   void anUnknownChainOrMissingOptionIsAUsageError() {
     assertThat(run("pause", "--chain", "DOGE")).isEqualTo(2);

@@ -212,6 +212,8 @@ public final class EmbeddedKafka implements Closeable {
   public Map<String, String> clientEnv(String user) {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_KAFKA_BOOTSTRAP", bootstrapServers());
+    // One broker: every topic has one replica, and a write is taken once it holds it.
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
     if (!users.isEmpty()) {
       Secret password = users.get(user);
       if (password == null) {

@@ -40,7 +40,7 @@ public final class ScramKafka {
     }
     EmbeddedKafka kafka = EmbeddedKafka.withScram(dataDir, users);
     try (Admin admin = Admin.create(kafka.connection(EmbeddedKafka.ADMIN).clientProperties())) {
-      Topics.ensure(admin, partitions, (short) 1);
+      Topics.ensure(admin, partitions, io.txgw.common.kafka.TopicSettings.ONE_BROKER);
       List<AclBinding> acls = KafkaAcls.bindings(KafkaAcls.Principals.defaults());
       admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
       awaitAuthorizer(admin, acls.size());

@@ -55,6 +55,7 @@ class ApiFuzzIT {
     env.put("TXGW_HTTP_PORT", "0");
     env.put("TXGW_ADMIN_PORT", "0");
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
     env.put("TXGW_API_KEYS", "fuzz=" + KEY);
     env.put("TXGW_RATE_LIMIT", "0");
     // Wrong keys are part of the fuzz; their slowdown is tested on its own.

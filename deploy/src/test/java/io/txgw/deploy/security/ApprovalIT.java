@@ -92,6 +92,7 @@ class ApprovalIT {
     env.put("TXGW_HTTP_PORT", "0");
     env.put("TXGW_ADMIN_PORT", "0");
     env.put("TXGW_KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
     env.put("TXGW_API_KEYS_FILE", keys.toString());
     env.put("TXGW_CLIENTS_FILE", clients.toString());
     env.put("TXGW_RECORD_KEYS", RecordSeal.generate("k1"));
