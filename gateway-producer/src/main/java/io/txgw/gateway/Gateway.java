@@ -59,6 +59,7 @@ public final class Gateway implements Closeable {
   private EventLog events;
   private DeliveryLog deliveries;
   private WebhookDispatcher webhooks;
+  private GatewayHttp http;
 
   public Gateway(GatewayConfig config) {
     this.config = config;
@@ -142,7 +143,7 @@ public final class Gateway implements Closeable {
             config.maxLag(),
             writer::faults);
     try {
-      GatewayHttp http =
+      http =
           new GatewayHttp(
               vertx,
               service,
@@ -211,6 +212,11 @@ public final class Gateway implements Closeable {
 
   public int port() {
     return server.actualPort();
+  }
+
+  /** The API's operations as {@code METHOD /path}, for checking its OpenAPI document. */
+  public java.util.SortedSet<String> operations() {
+    return http.operations();
   }
 
   /** The port of /metrics, /healthz and /readyz. */

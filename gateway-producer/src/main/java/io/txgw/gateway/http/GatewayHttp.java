@@ -156,11 +156,48 @@ public final class GatewayHttp {
     if (tls != null) {
       options.setSsl(true).setKeyCertOptions(tls);
     }
+    Router router = router(tls != null);
+    this.routes = router.getRoutes();
     return vertx
         .createHttpServer(options)
         .connectionHandler(guards::admit)
-        .requestHandler(router(tls != null))
+        .requestHandler(router)
         .listen();
+  }
+
+  /** The API server's routes, once it listens. */
+  private volatile List<io.vertx.ext.web.Route> routes = List.of();
+
+  /**
+   * The API's operations as {@code METHOD /path} ({@code /v1/batches/{batchId}}), what {@code
+   * /openapi.json} must describe: the dashboard page's files and the handlers every request passes
+   * through (no path, or no method) are not operations.
+   */
+  public java.util.SortedSet<String> operations() {
+    java.util.SortedSet<String> operations = new java.util.TreeSet<>();
+    for (io.vertx.ext.web.Route route : routes) {
+      String path = route.getPath();
+      if (path == null || route.methods() == null || path.startsWith("/ui")) {
+        continue;
+      }
+      String templated = path.replaceAll(":([A-Za-z]+)", "{$1}");
+      route.methods().forEach(m -> operations.add(m.name() + " " + templated));
+    }
+    return operations;
+  }
+
+  /** The API described in OpenAPI 3.1, as the jar holds it: read once. */
+  private static final io.vertx.core.buffer.Buffer OPENAPI = openApi();
+
+  private static io.vertx.core.buffer.Buffer openApi() {
+    try (java.io.InputStream in = GatewayHttp.class.getResourceAsStream("/openapi.json")) {
+      if (in == null) {
+        throw new IllegalStateException("openapi.json is missing from the gateway's jar");
+      }
+      return io.vertx.core.buffer.Buffer.buffer(in.readAllBytes());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
@@ -192,6 +229,12 @@ public final class GatewayHttp {
     router.route().handler(new HttpMetrics(meters)::handle);
     router.get("/healthz").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
     router.get("/readyz").handler(ctx -> ready(ctx, false));
+    // What a client generates its code from: no key needed, as for the page of a public API.
+    router
+        .get("/openapi.json")
+        .handler(
+            ctx ->
+                ctx.response().putHeader("Content-Type", "application/json").end(OPENAPI.copy()));
     router
         .get("/ui")
         .handler(
