@@ -89,6 +89,19 @@ public final class BatchView implements Closeable {
   private KafkaStreamsMetrics streamsMetrics;
 
   public BatchView(KafkaConnection kafka, String instanceId, Path stateDir, Clock clock) {
+    this(kafka, instanceId, stateDir, clock, null);
+  }
+
+  /**
+   * @param topics the replicas and {@code min.insync.replicas} of the view's own changelog and
+   *     repartition topics, as of txgw's; null leaves them to the brokers' defaults
+   */
+  public BatchView(
+      KafkaConnection kafka,
+      String instanceId,
+      Path stateDir,
+      Clock clock,
+      io.txgw.common.kafka.TopicSettings topics) {
     this.kafka = kafka;
     this.applicationId = "txgw-status-" + instanceId;
     this.clock = clock;
@@ -101,6 +114,14 @@ public final class BatchView implements Closeable {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    if (topics != null) {
+      // A view rebuilt from a changelog that lost its one replica would start from nothing.
+      props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, topics.replication());
+      props.put(
+          StreamsConfig.topicPrefix(
+              org.apache.kafka.common.config.TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
+          Integer.toString(topics.minInsync()));
+    }
     props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.REUSE_KTABLE_SOURCE_TOPICS);
     props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class);
     props.put(
