@@ -62,7 +62,7 @@ final class GatewayProcess implements Closeable {
             "gateway",
             command,
             Path.of("."),
-            env(kafkaBootstrap, apiKeys, trust, port),
+            env(kafkaBootstrap, apiKeys, trust, port, logDir.resolve("gateway-state")),
             logDir.resolve("gateway.log"));
     GatewayProcess gateway = new GatewayProcess(child, port);
     gateway.awaitReady(Duration.ofSeconds(90));
@@ -70,7 +70,7 @@ final class GatewayProcess implements Closeable {
   }
 
   private static Map<String, String> env(
-      String kafkaBootstrap, String apiKeys, Map<String, String> trust, int port) {
+      String kafkaBootstrap, String apiKeys, Map<String, String> trust, int port, Path state) {
     Map<String, String> env = new java.util.HashMap<>(trust);
     env.put("TXGW_HTTP_PORT", Integer.toString(port));
     env.put("TXGW_ADMIN_PORT", "0");
@@ -80,9 +80,8 @@ final class GatewayProcess implements Closeable {
     env.put("TXGW_GATEWAY_ID", "bench-gateway-" + port);
     // The benchmark measures what the gateway takes, not the rate it allows one client.
     env.put("TXGW_RATE_LIMIT", "0");
-    env.put(
-        "TXGW_STATE_DIR",
-        Path.of(System.getProperty("java.io.tmpdir"), "txgw-bench-" + port).toString());
+    // With its log, where the caller keeps (or removes) what the run leaves.
+    env.put("TXGW_STATE_DIR", state.toString());
     return env;
   }
 

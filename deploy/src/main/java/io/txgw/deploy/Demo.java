@@ -174,12 +174,12 @@ public final class Demo {
         stack.zkAuthFile());
     List<String> budgets = new ArrayList<>(List.of("budgets"));
     budgets.addAll(stack.zkCliArgs());
-    io.txgw.coordinator.cli.Txgw.run(
+    io.txgw.cli.Txgw.run(
         new java.io.PrintWriter(out, true),
         new java.io.PrintWriter(System.err, true),
         budgets.toArray(String[]::new));
     out.printf(Locale.ROOT, "%n$ deploy/txgw lag -b %s --interval 1%n", stack.kafkaBootstrap());
-    io.txgw.coordinator.cli.Txgw.run(
+    io.txgw.cli.Txgw.run(
         new java.io.PrintWriter(out, true),
         new java.io.PrintWriter(System.err, true),
         "lag",

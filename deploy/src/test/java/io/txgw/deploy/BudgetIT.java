@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.txgw.cli.Txgw;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.kafka.Topics;
@@ -14,7 +15,6 @@ import io.txgw.common.validation.PayoutLine;
 import io.txgw.coordinator.budget.BudgetTable;
 import io.txgw.coordinator.budget.Budgets;
 import io.txgw.coordinator.budget.Share;
-import io.txgw.coordinator.cli.Txgw;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.zk.ZkAcls;

@@ -2,6 +2,7 @@ package io.txgw.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.txgw.cli.Txgw;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.LayoutStore;
@@ -13,7 +14,6 @@ import io.txgw.common.model.Amount;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.PayoutStatus;
-import io.txgw.coordinator.cli.Txgw;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.EmbeddedKafka;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.txgw.cli.Txgw;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.config.Secret;
@@ -17,7 +18,6 @@ import io.txgw.common.model.PayoutResult;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.consumer.TxConsumer;
 import io.txgw.consumer.TxConsumerConfig;
-import io.txgw.coordinator.cli.Txgw;
 import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.Ports;

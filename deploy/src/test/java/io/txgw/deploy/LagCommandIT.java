@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.txgw.cli.Txgw;
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.Topics;
-import io.txgw.coordinator.cli.Txgw;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.Ports;
 import java.io.PrintWriter;

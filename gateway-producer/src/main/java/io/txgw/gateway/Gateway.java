@@ -70,7 +70,7 @@ public final class Gateway implements Closeable {
     try (Admin admin = Admin.create(config.kafka().clientProperties())) {
       Topics.ensure(admin, config.topicPartitions(), config.topics());
       // Topics less durable than configured are refused before anything is written to them.
-      Topics.checkSettings(admin, config.topics());
+      Topics.checkSettings(admin, config.topics(), Topics.ALL);
       List<String> problems = Topics.approvalsProblems(admin);
       if (!problems.isEmpty()) {
         throw new IllegalStateException(String.join("; ", problems));

@@ -30,12 +30,13 @@ class LoadGenMainTest {
   }
 
   @Test
-  void anUnreachableGatewayIsSaidClearlyAndExitsNonZero() throws Exception {
+  void anUnreachableGatewayIsSaidClearlyAndExitsNonZero(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    java.nio.file.Path key = java.nio.file.Files.createTempFile("key", "");
+    java.nio.file.Path key = dir.resolve("key");
     java.nio.file.Files.writeString(key, "k".repeat(20));
     assertThat(
             run(

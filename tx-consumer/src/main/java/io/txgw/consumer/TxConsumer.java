@@ -104,7 +104,8 @@ public final class TxConsumer implements Closeable {
     // accounts off their journal, are refused.
     try (org.apache.kafka.clients.admin.Admin admin =
         io.txgw.common.kafka.LayoutStore.admin(config.kafka())) {
-      io.txgw.common.kafka.Topics.checkSettings(admin, config.topics());
+      io.txgw.common.kafka.Topics.checkSettings(
+          admin, config.topics(), io.txgw.common.kafka.Topics.CONSUMED);
     }
     TopicLayout.check(config.kafka(), TopicLayout.Role.CONSUMER);
     meters = Telemetry.registry("consumer", config.instanceId());

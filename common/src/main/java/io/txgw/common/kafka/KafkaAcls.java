@@ -143,6 +143,12 @@ public final class KafkaAcls {
     allow(acls, g, TRANSACTIONAL_ID, STATUS_PREFIX, PREFIXED, WRITE, DESCRIBE);
     // The lag watch describes the consumers' group and its offsets; DESCRIBE cannot commit.
     allow(acls, g, GROUP, p.consumerGroup(), LITERAL, DESCRIBE);
+    // At start the gateway checks every txgw topic's replicas, min.insync.replicas and compaction.
+    for (String topic : Topics.ALL) {
+      if (!topic.equals(Topics.APPROVALS)) {
+        allow(acls, g, TOPIC, topic, LITERAL, DESCRIBE_CONFIGS);
+      }
+    }
   }
 
   private static void consumer(Principals p, List<AclBinding> acls) {
@@ -156,6 +162,10 @@ public final class KafkaAcls {
     allow(acls, c, TOPIC, Topics.APPROVALS, LITERAL, DESCRIBE);
     layout(acls, c);
     allow(acls, c, TRANSACTIONAL_ID, "txgw-" + p.consumerIdPrefix(), PREFIXED, WRITE, DESCRIBE);
+    // At start a consumer checks the durability of the topics it pays from and records on.
+    for (String topic : Topics.CONSUMED) {
+      allow(acls, c, TOPIC, topic, LITERAL, DESCRIBE_CONFIGS);
+    }
   }
 
   /** Read-only: txgw lag and the drain checks. Growing partitions needs the broker admin. */

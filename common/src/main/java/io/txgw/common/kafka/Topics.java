@@ -91,18 +91,28 @@ public final class Topics {
           WEBHOOK_DELIVERIES,
           LAYOUT);
 
-  /**
-   * What differs between the existing txgw topics and {@code settings}: each partition's replicas,
-   * {@code min.insync.replicas}, and compaction where records are kept per key (partition counts
-   * are {@link TopicLayout}'s). Topics not created yet are not looked at. Empty when all is as
-   * configured.
-   */
+  /** The topics a consumer reads or writes: the ones whose durability its payments rest on. */
+  public static final List<String> CONSUMED =
+      List.of(SENDTO, RESULTS, JOURNAL, SENDTO_DEAD_LETTER, LAYOUT);
+
+  /** {@link #settingsProblems(Admin, TopicSettings, List)} of every txgw topic. */
   public static List<String> settingsProblems(Admin admin, TopicSettings settings)
       throws InterruptedException {
+    return settingsProblems(admin, settings, ALL);
+  }
+
+  /**
+   * What differs between the existing {@code topics} and {@code settings}: each partition's
+   * replicas, {@code min.insync.replicas}, and compaction where records are kept per key (partition
+   * counts are {@link TopicLayout}'s). Topics not created yet are not looked at. Empty when all is
+   * as configured.
+   */
+  public static List<String> settingsProblems(
+      Admin admin, TopicSettings settings, List<String> topics) throws InterruptedException {
     List<String> problems = new ArrayList<>();
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-      List<String> ours = ALL.stream().filter(existing::contains).toList();
+      List<String> ours = topics.stream().filter(existing::contains).toList();
       if (ours.isEmpty()) {
         return problems;
       }
@@ -166,14 +176,14 @@ public final class Topics {
   }
 
   /**
-   * Refuses the start, naming every difference, when the existing topics are not as {@code
+   * Refuses the start, naming every difference, when the existing {@code topics} are not as {@code
    * settings} say (see {@link #settingsProblems}).
    *
    * @throws TopicLayout.Refused listing them
    */
-  public static void checkSettings(Admin admin, TopicSettings settings)
+  public static void checkSettings(Admin admin, TopicSettings settings, List<String> topics)
       throws InterruptedException {
-    List<String> problems = settingsProblems(admin, settings);
+    List<String> problems = settingsProblems(admin, settings, topics);
     if (!problems.isEmpty()) {
       throw new TopicLayout.Refused(
           TopicLayout.Reason.SETTINGS_DIFFER,

@@ -1,4 +1,4 @@
-package io.txgw.coordinator.cli;
+package io.txgw.cli;
 
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.KafkaSecurity;

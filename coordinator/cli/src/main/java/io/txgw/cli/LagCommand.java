@@ -1,4 +1,4 @@
-package io.txgw.coordinator.cli;
+package io.txgw.cli;
 
 import io.txgw.common.json.Json;
 import io.txgw.common.kafka.GroupOffsets;

@@ -1,4 +1,4 @@
-package io.txgw.coordinator.cli;
+package io.txgw.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
