@@ -51,6 +51,9 @@ for (const file of Object.keys(sources)) {
         { contract: name, source: file, compiler: solc.version(), abi: contract.abi,
           bytecode: '0x' + contract.evm.bytecode.object },
         null, 2) + '\n');
-    console.log('compiled ' + name + ' (' + contract.evm.bytecode.object.length / 2 + ' bytes)');
+    // Quiet unless asked: a build prints what a person reads.
+    if (process.env.TXGW_VERBOSE) {
+      console.log('compiled ' + name + ' (' + contract.evm.bytecode.object.length / 2 + ' bytes)');
+    }
   }
 }

@@ -28,6 +28,11 @@ public final class Demo {
   private Demo() {}
 
   public static void main(String[] args) throws Exception {
+    // What a person reads: the demo's own lines, and the components' warnings and errors only
+    // (TXGW_DEMO_LOG=info shows their whole logs). Set before any logger is made.
+    System.setProperty(
+        "org.slf4j.simpleLogger.defaultLogLevel",
+        System.getenv().getOrDefault("TXGW_DEMO_LOG", "warn"));
     int payouts = 1_000;
     boolean serve = false;
     for (String arg : args) {
@@ -83,6 +88,13 @@ public final class Demo {
         "  export TXGW_ZK_AUTH_FILE=%s   # the stack's ZooKeeper identity%n",
         stack.zkAuthFile());
     out.printf(Locale.ROOT, "  deploy/txgw -z %s budgets%n", stack.zooKeeperConnect());
+    // Only while it serves: the endpoints end with the stack.
+    out.printf(
+        Locale.ROOT,
+        "  metrics: %s/metrics (gateway), %s (consumer-1); Prometheus scrape config: %s%n",
+        stack.gatewayAdminUrl(),
+        stack.consumer("consumer-1").metricsUrl(),
+        stack.scrapeConfig());
     out.printf(
         Locale.ROOT,
         "  ETH source account: %s, BTC source wallet: %s%n",
@@ -187,12 +199,6 @@ public final class Demo {
         stack.kafkaBootstrap(),
         "--interval",
         "1");
-    out.printf(
-        Locale.ROOT,
-        "%nmetrics: %s/metrics (gateway), %s (consumer-1); Prometheus scrape config: %s%n",
-        stack.gatewayAdminUrl(),
-        stack.consumer("consumer-1").metricsUrl(),
-        stack.scrapeConfig());
     return ok;
   }
 

@@ -751,11 +751,15 @@ public final class LocalStack implements Closeable {
         log.warn("stopping {} failed: {}", part.getClass().getSimpleName(), e.toString());
       }
     }
-    // Kept on request, with the nodes' and consumers' logs, to look into a failed run.
-    if (Files.exists(workDir) && !Boolean.getBoolean("txgw.keep.workdir")) {
-      TempDirs.deleteQuietly(workDir);
-    } else {
+    // Kept on request, with the nodes' and consumers' logs, to look into a failed run. A second
+    // close (a shutdown hook after the explicit one) finds it gone and says nothing.
+    if (!Files.exists(workDir)) {
+      return;
+    }
+    if (Boolean.getBoolean("txgw.keep.workdir")) {
       log.info("work directory kept: {}", workDir);
+    } else {
+      TempDirs.deleteQuietly(workDir);
     }
   }
 }
