@@ -5,25 +5,29 @@
 #                           [--tarball FILE] -- LOADGEN_OPTIONS...
 #
 # HOSTS_FILE names one ssh destination per line (user@host; # starts a comment). For each box in
-# turn it copies the distribution (deploy/dist/target/txgw-*.tar.gz, built if missing) and the API
-# key file into REMOTE_DIR (default txgw-loadgen, in the login's home) and unpacks it. Then it
-# starts every box at once:
-#   bin/txgw-loadgen --box-index I --boxes N --run-id RUN --report REMOTE_DIR/report-I \
+# turn it copies the distribution (deploy/dist/target/txgw-*.tar.gz, built if missing) over ssh
+# into REMOTE_DIR (default txgw-loadgen, in the login's home) and unpacks it; the API key file goes
+# there readable by the login only, and is removed when the run ends. Then it starts every box at
+# once:
+#   bin/txgw-loadgen --box-index I --boxes N --run-id RUN --report REMOTE_DIR/RUN/report-I \
 #     [--api-key-file REMOTE_DIR/api-key] LOADGEN_OPTIONS
 # Give --zookeeper in LOADGEN_OPTIONS: the boxes then wait for each other at its barrier and start
-# together. When all have ended it copies their reports back to OUT (default
+# together. When all have ended it fetches this run's reports to OUT (default
 # deploy/target/loadgen-boxes-RUN) and combines them into OUT/report.html and OUT/report.json.
-# It exits non-zero if a box failed (its output is in OUT/box-I.log).
+# It exits non-zero if a box failed (its output is in OUT/box-I.log). Ctrl-C stops every box.
 #
-# TXGW_SSH and TXGW_SCP replace ssh and scp (each is given the same arguments): the test runs the
-# boxes as local directories that way.
+# TXGW_SSH replaces ssh (given "HOST COMMAND"): the test runs the boxes as local directories.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-ssh_cmd=(${TXGW_SSH:-ssh})
-scp_cmd=(${TXGW_SCP:-scp})
+if [[ -n "${TXGW_SSH:-}" ]]; then
+  ssh_cmd=("$TXGW_SSH")
+else
+  # Never a password prompt; a box that stops answering ends its session within a minute.
+  ssh_cmd=(ssh -o BatchMode=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=4)
+fi
 
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -50,6 +54,10 @@ hosts=()
 while IFS= read -r line || [[ -n "$line" ]]; do
   line="${line%%#*}"
   line="$(echo "$line" | xargs)"
+  if [[ "$line" == -* ]]; then
+    echo "host '$line' starts with '-': ssh would take it as an option" >&2
+    exit 2
+  fi
   [[ -n "$line" ]] && hosts+=("$line")
 done < "$hosts_file"
 [[ ${#hosts[@]} -ge 1 ]] || { echo "no hosts in $hosts_file" >&2; exit 2; }
@@ -67,34 +75,59 @@ out="${out:-$root/deploy/target/loadgen-boxes-$run_id}"
 mkdir -p "$out"
 echo "run $run_id: ${#hosts[@]} boxes, distribution $dist, reports in $out"
 
-# Copies and unpacks the distribution on every box, one after another.
+q() { printf %q "$1"; }
+on() { "${ssh_cmd[@]}" "$@"; }
+
+pids=()
+cleanup() {
+  # An ended run leaves no load running and no key behind, whatever ended it.
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    # Stopped mid-run: each box's load generator by the process id it wrote, then the sessions.
+    for i in "${!hosts[@]}"; do
+      on "${hosts[$i]}" "kill \$(cat $(q "$remote_dir/$run_id/pid-$i")) 2> /dev/null" < /dev/null \
+        2> /dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+      kill "$pid" 2> /dev/null || true
+    done
+  fi
+  if [[ -n "$key_file" ]]; then
+    for host in "${hosts[@]}"; do
+      on "$host" "rm -f $(q "$remote_dir/api-key")" < /dev/null 2> /dev/null || true
+    done
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Copies and unpacks the distribution on every box, one after another, over ssh alone.
 for i in "${!hosts[@]}"; do
   host="${hosts[$i]}"
-  "${ssh_cmd[@]}" "$host" "mkdir -p $(printf %q "$remote_dir")"
-  "${scp_cmd[@]}" "$tarball" "$host:$remote_dir/$dist.tar.gz"
+  on "$host" "mkdir -p $(q "$remote_dir") && cat > $(q "$remote_dir/$dist.tar.gz")" < "$tarball"
   if [[ -n "$key_file" ]]; then
-    "${scp_cmd[@]}" "$key_file" "$host:$remote_dir/api-key"
-    "${ssh_cmd[@]}" "$host" "chmod 600 $(printf %q "$remote_dir/api-key")"
+    on "$host" "umask 077 && cat > $(q "$remote_dir/api-key")" < "$key_file"
   fi
-  "${ssh_cmd[@]}" "$host" \
-    "cd $(printf %q "$remote_dir") && rm -rf $(printf %q "$dist") && tar xzf $(printf %q "$dist.tar.gz")"
+  on "$host" \
+    "cd $(q "$remote_dir") && rm -rf $(q "$dist") && tar xzf $(q "$dist.tar.gz")"
   echo "box $i ($host): installed"
 done
 
 # Starts every box at once; each waits at the barrier for the others.
-pids=()
 for i in "${!hosts[@]}"; do
   host="${hosts[$i]}"
-  args=(--box-index "$i" --boxes "${#hosts[@]}" --run-id "$run_id" --report "$remote_dir/report-$i")
+  report="$remote_dir/$run_id/report-$i"
+  args=(--box-index "$i" --boxes "${#hosts[@]}" --run-id "$run_id" --report "$report")
   if [[ -n "$key_file" ]]; then
     args+=(--api-key-file "$remote_dir/api-key")
   fi
   args+=("${loadgen_args[@]}")
-  remote="$(printf %q "$remote_dir/$dist/bin/txgw-loadgen")"
+  # Its process id first, so that an aborted run can stop it by that id.
+  remote="mkdir -p $(q "$remote_dir/$run_id") && echo \$\$ > $(q "$remote_dir/$run_id/pid-$i")"
+  remote+=" && exec $(q "$remote_dir/$dist/bin/txgw-loadgen")"
   for a in "${args[@]}"; do
-    remote+=" $(printf %q "$a")"
+    remote+=" $(q "$a")"
   done
-  "${ssh_cmd[@]}" "$host" "$remote" > "$out/box-$i.log" 2>&1 &
+  on "$host" "$remote" > "$out/box-$i.log" 2>&1 < /dev/null &
   pids+=("$!")
 done
 
@@ -107,11 +140,13 @@ for i in "${!pids[@]}"; do
     failed=1
   fi
 done
+pids=()
 
 # Gathers the reports and combines them with the same distribution, unpacked here.
 reports=()
 for i in "${!hosts[@]}"; do
-  if "${scp_cmd[@]}" "${hosts[$i]}:$remote_dir/report-$i.json" "$out/box-$i.json" 2> /dev/null; then
+  # This run's report only: a box that failed has none, and an older run's is never taken.
+  if on "${hosts[$i]}" "cat $(q "$remote_dir/$run_id/report-$i.json")" > "$out/box-$i.json" 2> /dev/null; then
     reports+=("$out/box-$i.json")
   else
     echo "box $i (${hosts[$i]}): no report" >&2

@@ -23,9 +23,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code deploy/loadgen-boxes.sh} on three "boxes" that are local directories (its ssh and scp
- * replaced by commands that act on them): the distribution copied and unpacked on each, every box
- * started behind the ZooKeeper barrier against a real gateway, and their reports gathered into one.
+ * {@code deploy/loadgen-boxes.sh} on three "boxes" that are local directories (its ssh replaced by
+ * a command that runs there): the distribution copied and unpacked on each, every box started
+ * behind the ZooKeeper barrier against a real gateway, and their reports gathered into one.
  */
 class LoadgenBoxesIT {
   static final String SOURCE = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
@@ -66,6 +66,14 @@ class LoadgenBoxesIT {
     TempDirs.deleteQuietly(dir);
   }
 
+  /** The distribution's folder name, as the tarball unpacks. */
+  static String dist() {
+    return Path.of(System.getProperty("txgw.dist.tarball"))
+        .getFileName()
+        .toString()
+        .replace(".tar.gz", "");
+  }
+
   /** An executable script of {@code lines} in the test's directory. */
   static Path script(String name, String... lines) throws Exception {
     Path file = dir.resolve(name);
@@ -84,13 +92,6 @@ class LoadgenBoxesIT {
             "fake-ssh",
             "host=\"$1\"; shift",
             "mkdir -p \"$BOXES/$host\" && cd \"$BOXES/$host\" && exec bash -c \"$*\"");
-    // "scp FROM TO", either of them HOST:path, a path in that box's directory.
-    Path scp =
-        script(
-            "fake-scp",
-            "at() { if [[ \"$1\" == *:* ]]; then echo \"$BOXES/${1%%:*}/${1#*:}\"; else echo \"$1\"; fi; }",
-            "from=\"$(at \"$1\")\"; to=\"$(at \"$2\")\"",
-            "mkdir -p \"$(dirname \"$to\")\" && cp \"$from\" \"$to\"");
     Path hosts = dir.resolve("hosts.txt");
     Files.writeString(hosts, "# the paper's boxes, three here\nbox-a\nbox-b\n\nbox-c\n");
     Path key = dir.resolve("api-key");
@@ -128,14 +129,15 @@ class LoadgenBoxesIT {
             "loadgen-boxes",
             command,
             dir,
-            Map.of(
-                "TXGW_SSH", ssh.toString(), "TXGW_SCP", scp.toString(), "BOXES", boxes.toString()),
+            Map.of("TXGW_SSH", ssh.toString(), "BOXES", boxes.toString()),
             log)) {
       assertThat(run.awaitExit(Duration.ofMinutes(4))).as("ended").isTrue();
       assertThat(run.exitCode()).as(Files.readString(log)).isZero();
     }
     for (String box : List.of("box-a", "box-b", "box-c")) {
-      assertThat(boxes.resolve(box).resolve("txgw-loadgen/api-key")).exists();
+      assertThat(boxes.resolve(box).resolve("txgw-loadgen").resolve(dist())).isDirectory();
+      // The key went there for the run, readable by the login only, and left with it.
+      assertThat(boxes.resolve(box).resolve("txgw-loadgen/api-key")).doesNotExist();
     }
     JsonNode report = Json.mapper().readTree(out.resolve("report.json").toFile());
     assertThat(report.path("boxes").asInt()).isEqualTo(3);

@@ -158,25 +158,34 @@ class TopicLayoutIT {
   }
 
   @Test
-  void aJournalNoLongerCompactedIsRefusedBeforeAnythingIsConsumed() throws Exception {
-    var journal =
-        new org.apache.kafka.common.config.ConfigResource(
-            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.JOURNAL);
-    admin
-        .incrementalAlterConfigs(
-            Map.of(
-                journal,
-                List.of(
-                    new org.apache.kafka.clients.admin.AlterConfigOp(
-                        new org.apache.kafka.clients.admin.ConfigEntry("cleanup.policy", "delete"),
-                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
-        .all()
-        .get();
+  void aJournalThatAlsoDeletesByAgeAndUncleanElectionsAreRefusedBeforeAnythingIsConsumed()
+      throws Exception {
+    set(Topics.JOURNAL, "cleanup.policy", "compact,delete");
+    set(Topics.SENDTO, "unclean.leader.election.enable", "true");
 
     assertThatThrownBy(TopicLayoutIT::startConsumer)
         .isInstanceOf(Refused.class)
         .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.SETTINGS_DIFFER))
-        .hasMessageContaining("topic journal is not compacted (cleanup.policy=delete)");
+        .hasMessageContaining(
+            "topic journal is not compacted alone (cleanup.policy=compact,delete)")
+        .hasMessageContaining("topic sendto allows unclean leader election");
+  }
+
+  /** What an operator does with {@code kafka-configs --alter}. */
+  private static void set(String topic, String name, String value) throws Exception {
+    var resource =
+        new org.apache.kafka.common.config.ConfigResource(
+            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+    admin
+        .incrementalAlterConfigs(
+            Map.of(
+                resource,
+                List.of(
+                    new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry(name, value),
+                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+        .all()
+        .get();
   }
 
   @Test

@@ -8,6 +8,14 @@ public final class GatewayMain {
   private GatewayMain() {}
 
   public static void main(String[] args) throws InterruptedException {
+    if (args.length > 0) {
+      // An argument meant as configuration must not be dropped without a word.
+      System.err.println(
+          "the %s takes no arguments (got: %s): its configuration comes from the environment;"
+                  .formatted("gateway", String.join(" ", args))
+              + " bin/txgw-gateway --config FILE reads a file into it first");
+      System.exit(2);
+    }
     GatewayConfig config;
     try {
       config = GatewayConfig.fromEnv(System.getenv());

@@ -7,6 +7,14 @@ public final class ConsumerMain {
   private ConsumerMain() {}
 
   public static void main(String[] args) throws InterruptedException {
+    if (args.length > 0) {
+      // An argument meant as configuration must not be dropped without a word.
+      System.err.println(
+          "the %s takes no arguments (got: %s): its configuration comes from the environment;"
+                  .formatted("consumer", String.join(" ", args))
+              + " bin/txgw-consumer --config FILE reads a file into it first");
+      System.exit(2);
+    }
     TxConsumerConfig config;
     try {
       config = TxConsumerConfig.fromEnv(System.getenv());

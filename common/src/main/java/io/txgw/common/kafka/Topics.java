@@ -102,10 +102,11 @@ public final class Topics {
   }
 
   /**
-   * What differs between the existing {@code topics} and {@code settings}: each partition's
-   * replicas, {@code min.insync.replicas}, and compaction where records are kept per key (partition
-   * counts are {@link TopicLayout}'s). Topics not created yet are not looked at. Empty when all is
-   * as configured.
+   * Where the existing {@code topics} are less durable than {@code settings}: fewer replicas in a
+   * partition, a lower {@code min.insync.replicas} (or one no write could meet), unclean leader
+   * election, or records kept per key that are not compacted alone (partition counts are {@link
+   * TopicLayout}'s). More replicas or a higher {@code min.insync.replicas} are taken. Topics not
+   * created yet are not looked at. Empty when all is at least as configured.
    */
   public static List<String> settingsProblems(
       Admin admin, TopicSettings settings, List<String> topics) throws InterruptedException {
@@ -128,17 +129,17 @@ public final class Topics {
       for (var resource : resources) {
         String topic = resource.name();
         int fewest = Integer.MAX_VALUE;
-        int most = 0;
         for (var partition : described.get(topic).partitions()) {
           fewest = Math.min(fewest, partition.replicas().size());
-          most = Math.max(most, partition.replicas().size());
         }
-        if (fewest != settings.replication() || most != settings.replication()) {
+        // At least as durable as configured. A partition being moved lists its old and new
+        // replicas together for a while: more, never fewer, so a move refuses no start.
+        if (fewest < settings.replication()) {
           problems.add(
               "topic "
                   + topic
                   + " has "
-                  + (fewest == most ? fewest : fewest + " to " + most)
+                  + fewest
                   + " replicas per partition, configured "
                   + settings.replication()
                   + " ("
@@ -146,8 +147,9 @@ public final class Topics {
                   + ")");
         }
         var config = configs.get(resource);
-        String insync = config.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG).value();
-        if (!Integer.toString(settings.minInsync()).equals(insync)) {
+        // The value in force: the topic's own, or the brokers' default.
+        int insync = Integer.parseInt(config.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG).value());
+        if (insync < settings.minInsync()) {
           problems.add(
               "topic "
                   + topic
@@ -158,13 +160,35 @@ public final class Topics {
                   + " ("
                   + TopicSettings.MIN_INSYNC.name()
                   + ")");
-        }
-        String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
-        if (COMPACTED.contains(topic) && !policy.contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+        } else if (insync > fewest) {
           problems.add(
               "topic "
                   + topic
-                  + " is not compacted (cleanup.policy="
+                  + " has min.insync.replicas "
+                  + insync
+                  + " above its "
+                  + fewest
+                  + " replicas: no write could be taken");
+        }
+        var unclean = config.get(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG);
+        if (unclean != null && Boolean.parseBoolean(unclean.value())) {
+          problems.add(
+              "topic "
+                  + topic
+                  + " allows unclean leader election: a replica that missed writes taken could"
+                  + " lead, and they would be lost");
+        }
+        String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+        Set<String> policies = new java.util.HashSet<>();
+        for (String each : policy.split(",")) {
+          policies.add(each.strip());
+        }
+        if (COMPACTED.contains(topic)
+            && !policies.equals(Set.of(TopicConfig.CLEANUP_POLICY_COMPACT))) {
+          problems.add(
+              "topic "
+                  + topic
+                  + " is not compacted alone (cleanup.policy="
                   + policy
                   + "): records kept per key would be deleted by age");
         }
