@@ -8,9 +8,7 @@ import io.txgw.common.json.Json;
 import io.txgw.common.kafka.Topics;
 import io.txgw.deploy.infra.KafkaCluster;
 import io.txgw.deploy.infra.TempDirs;
-import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.Gateway;
-import io.txgw.gateway.GatewayConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,15 +56,7 @@ class BrokerDrillIT {
   static void start() throws Exception {
     dir = Files.createTempDirectory("txgw-drill-");
     cluster = new KafkaCluster(dir, 3);
-    Map<String, String> env = new HashMap<>(cluster.clientEnv());
-    env.put("TXGW_HTTP_PORT", "0");
-    env.put("TXGW_ADMIN_PORT", "0");
-    env.put("TXGW_API_KEYS", "acme=" + KEY);
-    env.put("TXGW_RATE_LIMIT", "0");
-    env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
-    env.putAll(
-        TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of("ETH:" + SOURCE))).env());
-    gateway = new Gateway(GatewayConfig.fromEnv(env)).start();
+    gateway = TestGateways.start(cluster.clientEnv(), dir, "acme", KEY, "ETH:" + SOURCE);
   }
 
   @AfterAll

@@ -8,14 +8,11 @@ import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
 import io.txgw.deploy.infra.TempDirs;
-import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.Gateway;
-import io.txgw.gateway.GatewayConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -41,15 +38,8 @@ class LoadgenBoxesIT {
     dir = Files.createTempDirectory("txgw-boxes-");
     kafka = new EmbeddedKafka(dir.resolve("kafka"));
     zooKeeper = new EmbeddedZooKeeper(dir.resolve("zookeeper"));
-    Map<String, String> env = new HashMap<>(kafka.clientEnv(EmbeddedKafka.ADMIN));
-    env.put("TXGW_HTTP_PORT", "0");
-    env.put("TXGW_ADMIN_PORT", "0");
-    env.put("TXGW_API_KEYS", "acme=" + KEY);
-    env.put("TXGW_RATE_LIMIT", "0");
-    env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
-    env.putAll(
-        TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of("ETH:" + SOURCE))).env());
-    gateway = new Gateway(GatewayConfig.fromEnv(env)).start();
+    gateway =
+        TestGateways.start(kafka.clientEnv(EmbeddedKafka.ADMIN), dir, "acme", KEY, "ETH:" + SOURCE);
   }
 
   @AfterAll
