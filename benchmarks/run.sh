@@ -31,6 +31,7 @@ case "${1:-}" in
   btc-batching) main=io.txgw.bench.BitcoinBatchingBenchmark ;;
   budget) main=io.txgw.bench.BudgetBenchmark ;;
   ingest) main=io.txgw.bench.IngestBenchmark ;;
+  replicated-ingest) main=io.txgw.bench.ReplicatedIngestBenchmark ;;
   before-after) main=io.txgw.bench.BeforeAfterBenchmark ;;
   visibility) main=io.txgw.bench.VisibilityBenchmark ;;
   fuzz) main=io.txgw.bench.ApiFuzzBenchmark ;;
@@ -40,7 +41,7 @@ case "${1:-}" in
   jmh) main=org.openjdk.jmh.Main
        # One fork, 3 x 2 s warm-up, 5 x 2 s measured; any JMH option given after 'jmh' wins.
        set -- jmh io.txgw.bench.jmh -f 1 -wi 3 -w 2s -i 5 -r 2s "${@:2}" ;;
-  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|before-after|visibility|takeover|simulate|fuzz|streams|finality|airdrop|jmh [sizes]" >&2
+  *) echo "usage: $0 exactly-once|btc-batching|budget|ingest|replicated-ingest|before-after|visibility|takeover|simulate|fuzz|streams|finality|airdrop|jmh [sizes]" >&2
      exit 2 ;;
 esac
 shift

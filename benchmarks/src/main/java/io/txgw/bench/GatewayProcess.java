@@ -45,6 +45,24 @@ final class GatewayProcess implements Closeable {
       List<String> jvmOptions,
       Path logDir)
       throws InterruptedException {
+    return start(
+        kafkaBootstrap,
+        apiKeys,
+        trust,
+        jvmOptions,
+        logDir,
+        io.txgw.common.kafka.TopicSettings.ONE_BROKER);
+  }
+
+  /** As above, on a cluster whose topics take {@code topics}' replication. */
+  static GatewayProcess start(
+      String kafkaBootstrap,
+      String apiKeys,
+      Map<String, String> trust,
+      List<String> jvmOptions,
+      Path logDir,
+      io.txgw.common.kafka.TopicSettings topics)
+      throws InterruptedException {
     int port = Ports.freeLoopbackPort();
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -62,7 +80,7 @@ final class GatewayProcess implements Closeable {
             "gateway",
             command,
             Path.of("."),
-            env(kafkaBootstrap, apiKeys, trust, port, logDir.resolve("gateway-state")),
+            env(kafkaBootstrap, apiKeys, trust, port, logDir.resolve("gateway-state"), topics),
             logDir.resolve("gateway.log"));
     GatewayProcess gateway = new GatewayProcess(child, port);
     gateway.awaitReady(Duration.ofSeconds(90));
@@ -70,12 +88,17 @@ final class GatewayProcess implements Closeable {
   }
 
   private static Map<String, String> env(
-      String kafkaBootstrap, String apiKeys, Map<String, String> trust, int port, Path state) {
+      String kafkaBootstrap,
+      String apiKeys,
+      Map<String, String> trust,
+      int port,
+      Path state,
+      io.txgw.common.kafka.TopicSettings topics) {
     Map<String, String> env = new java.util.HashMap<>(trust);
     env.put("TXGW_HTTP_PORT", Integer.toString(port));
     env.put("TXGW_ADMIN_PORT", "0");
     env.put("TXGW_KAFKA_BOOTSTRAP", kafkaBootstrap);
-    env.putAll(io.txgw.common.kafka.TopicSettings.ONE_BROKER.env());
+    env.putAll(topics.env());
     env.put("TXGW_API_KEYS", apiKeys);
     env.put("TXGW_GATEWAY_ID", "bench-gateway-" + port);
     // The benchmark measures what the gateway takes, not the rate it allows one client.

@@ -49,9 +49,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * read; no consumer runs, so this is ingest alone.
  */
 public final class IngestBenchmark {
-  private static final String CLIENT = "bench";
-  private static final String API_KEY = "bench-key-0123456789abcdef";
-  private static final int BATCH_SIZE = 1_000;
+  static final String CLIENT = "bench";
+  static final String API_KEY = "bench-key-0123456789abcdef";
+  static final int BATCH_SIZE = 1_000;
 
   /** Where the gateway's log is kept after the run, for a look at what it did. */
   private static final Path LOG_DIR = Path.of(System.getProperty("java.io.tmpdir"), "txgw-ingest");
@@ -177,7 +177,7 @@ public final class IngestBenchmark {
     }
   }
 
-  private static Phase post(
+  static Phase post(
       HttpLoad load, List<byte[]> bodies, int concurrency, String name, int perRequest)
       throws InterruptedException {
     HttpLoad.Result r = load.post("/v1/batches", bodies, concurrency);
@@ -260,7 +260,7 @@ public final class IngestBenchmark {
   }
 
   /** Request bodies and raw records, all made before anything is timed. */
-  private record Workload(
+  record Workload(
       List<byte[]> warmupBatches,
       List<byte[]> batches,
       List<byte[]> warmupSingles,
