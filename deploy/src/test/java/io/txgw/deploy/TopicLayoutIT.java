@@ -158,17 +158,20 @@ class TopicLayoutIT {
   }
 
   @Test
-  void aJournalThatAlsoDeletesByAgeAndUncleanElectionsAreRefusedBeforeAnythingIsConsumed()
-      throws Exception {
+  void
+      aJournalThatAlsoDeletesByAgeCompactedResultsAndUncleanElectionsAreRefusedBeforeAnythingIsConsumed()
+          throws Exception {
     set(Topics.JOURNAL, "cleanup.policy", "compact,delete");
     set(Topics.SENDTO, "unclean.leader.election.enable", "true");
+    set(Topics.RESULTS, "cleanup.policy", "compact");
 
     assertThatThrownBy(TopicLayoutIT::startConsumer)
         .isInstanceOf(Refused.class)
         .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.SETTINGS_DIFFER))
         .hasMessageContaining(
             "topic journal is not compacted alone (cleanup.policy=compact,delete)")
-        .hasMessageContaining("topic sendto allows unclean leader election");
+        .hasMessageContaining("topic sendto allows unclean leader election")
+        .hasMessageContaining("topic results is compacted (cleanup.policy=compact)");
   }
 
   /** What an operator does with {@code kafka-configs --alter}. */

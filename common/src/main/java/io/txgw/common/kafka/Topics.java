@@ -126,14 +126,22 @@ public final class Topics {
                           org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t))
               .toList();
       var configs = admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+      Map<
+              org.apache.kafka.common.TopicPartition,
+              org.apache.kafka.clients.admin.PartitionReassignment>
+          moving = moving(admin);
       for (var resource : resources) {
         String topic = resource.name();
         int fewest = Integer.MAX_VALUE;
         for (var partition : described.get(topic).partitions()) {
-          fewest = Math.min(fewest, partition.replicas().size());
+          // A partition being moved lists its old and new replicas together: only those not
+          // being added hold everything written.
+          var move =
+              moving.get(new org.apache.kafka.common.TopicPartition(topic, partition.partition()));
+          int adding = move == null ? 0 : move.addingReplicas().size();
+          fewest = Math.min(fewest, partition.replicas().size() - adding);
         }
-        // At least as durable as configured. A partition being moved lists its old and new
-        // replicas together for a while: more, never fewer, so a move refuses no start.
+        // At least as durable as configured: more replicas are taken.
         if (fewest < settings.replication()) {
           problems.add(
               "topic "
@@ -183,6 +191,16 @@ public final class Topics {
         for (String each : policy.split(",")) {
           policies.add(each.strip());
         }
+        if ((topic.equals(SENDTO) || topic.equals(RESULTS))
+            && policies.contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+          // Keyed by account and by payout: a later record would remove one not yet read.
+          problems.add(
+              "topic "
+                  + topic
+                  + " is compacted (cleanup.policy="
+                  + policy
+                  + "): records not yet read could be removed by later ones of the same key");
+        }
         if (COMPACTED.contains(topic)
             && !policies.equals(Set.of(TopicConfig.CLEANUP_POLICY_COMPACT))) {
           problems.add(
@@ -197,6 +215,21 @@ public final class Topics {
       problems.add("the topics cannot be described: " + e.getMessage());
     }
     return problems;
+  }
+
+  /**
+   * The partitions being moved, where this principal may ask (it needs DESCRIBE on the cluster);
+   * none known otherwise, and each partition's replicas are then counted as listed.
+   */
+  private static Map<
+          org.apache.kafka.common.TopicPartition,
+          org.apache.kafka.clients.admin.PartitionReassignment>
+      moving(Admin admin) throws InterruptedException, TimeoutException {
+    try {
+      return admin.listPartitionReassignments().reassignments().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      return Map.of();
+    }
   }
 
   /**
