@@ -95,6 +95,24 @@ class BrokerDrillIT {
         + "]}";
   }
 
+  /** Posts batch {@code b}: the answer's status, -1 when none came. */
+  static int post(HttpClient http, int b) throws InterruptedException {
+    try {
+      return http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + gateway.port() + "/v1/batches"))
+                  .timeout(Duration.ofSeconds(30))
+                  .header("X-Api-Key", KEY)
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(batch(b)))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+
   @Test
   void theLeadingBrokerKilledMidRunLosesAndDoublesNoPayoutAndIngestGoesOn() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
@@ -113,36 +131,21 @@ class BrokerDrillIT {
               () -> {
                 for (int b = next.getAndIncrement(); b < BATCHES; b = next.getAndIncrement()) {
                   long started = System.nanoTime();
-                  long deadline = started + Duration.ofMinutes(2).toNanos();
-                  while (true) {
-                    int status;
-                    try {
-                      status =
-                          http.send(
-                                  HttpRequest.newBuilder(
-                                          URI.create(
-                                              "http://127.0.0.1:" + gateway.port() + "/v1/batches"))
-                                      .timeout(Duration.ofSeconds(30))
-                                      .header("X-Api-Key", KEY)
-                                      .header("Content-Type", "application/json")
-                                      .POST(HttpRequest.BodyPublishers.ofString(batch(b)))
-                                      .build(),
-                                  HttpResponse.BodyHandlers.discarding())
-                              .statusCode();
-                    } catch (java.io.IOException e) {
-                      status = -1;
-                    }
-                    answers.merge(status, 1, Integer::sum);
-                    if (status == 202) {
-                      break;
-                    }
-                    if (System.nanoTime() > deadline) {
-                      throw new IllegalStateException("batch " + b + " not taken in 2 minutes");
-                    }
-                    // Not taken, or not known to be: the same batch again is safe.
-                    retries.incrementAndGet();
-                    Thread.sleep(200);
-                  }
+                  int batch = b;
+                  // Until taken: a batch not taken, or not known to be, is posted again under its
+                  // batchId, which the API says is safe.
+                  await()
+                      .atMost(Duration.ofMinutes(2))
+                      .pollInterval(Duration.ofMillis(200))
+                      .until(
+                          () -> {
+                            int status = post(http, batch);
+                            answers.merge(status, 1, Integer::sum);
+                            if (status != 202) {
+                              retries.incrementAndGet();
+                            }
+                            return status == 202;
+                          });
                   longestMillis.accumulateAndGet(
                       (System.nanoTime() - started) / 1_000_000, Math::max);
                   accepted.incrementAndGet();

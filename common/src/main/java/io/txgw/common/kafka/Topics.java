@@ -95,12 +95,6 @@ public final class Topics {
   public static final List<String> CONSUMED =
       List.of(SENDTO, RESULTS, JOURNAL, SENDTO_DEAD_LETTER, LAYOUT);
 
-  /** {@link #settingsProblems(Admin, TopicSettings, List)} of every txgw topic. */
-  public static List<String> settingsProblems(Admin admin, TopicSettings settings)
-      throws InterruptedException {
-    return settingsProblems(admin, settings, ALL);
-  }
-
   /**
    * Where the existing {@code topics} are less durable than {@code settings}: fewer replicas in a
    * partition, a lower {@code min.insync.replicas} (or one no write could meet), unclean leader

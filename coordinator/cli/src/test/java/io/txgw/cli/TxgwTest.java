@@ -238,15 +238,15 @@ class TxgwTest {
 
   @Test
   void connectionOptionsBeforeTheCommandMoveAfterItAndBeforeAnEndOfOptions() {
-    assertThat(Txgw.connectionLast("-z", "h:1", "pause", "--reason", "x", "--", "y"))
+    assertThat(ConnectionOptions.last("-z", "h:1", "pause", "--reason", "x", "--", "y"))
         .containsExactly("pause", "--reason", "x", "-z", "h:1", "--", "y");
-    assertThat(Txgw.connectionLast("--zk-auth-file", "f", "-zh:1", "nodes", "list"))
+    assertThat(ConnectionOptions.last("--zk-auth-file", "f", "-zh:1", "nodes", "list"))
         .containsExactly("nodes", "list", "--zk-auth-file", "f", "-zh:1");
     // No command after them, or another option first: left for picocli to answer.
-    assertThat(Txgw.connectionLast("-z", "h:1")).containsExactly("-z", "h:1");
-    assertThat(Txgw.connectionLast("--help", "-z", "h:1", "nodes"))
+    assertThat(ConnectionOptions.last("-z", "h:1")).containsExactly("-z", "h:1");
+    assertThat(ConnectionOptions.last("--help", "-z", "h:1", "nodes"))
         .containsExactly("--help", "-z", "h:1", "nodes");
-    assertThat(Txgw.connectionLast("-z", "h:1", "--version"))
+    assertThat(ConnectionOptions.last("-z", "h:1", "--version"))
         .containsExactly("-z", "h:1", "--version");
   }
 
