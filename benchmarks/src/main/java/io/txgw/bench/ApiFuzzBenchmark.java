@@ -2,6 +2,7 @@ package io.txgw.bench;
 
 import io.txgw.deploy.fuzz.ApiFuzz;
 import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.GatewayProcess;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
 import java.net.URI;

@@ -7,6 +7,7 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.model.PayoutResult;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.GatewayProcess;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
 import java.net.URI;

@@ -15,6 +15,7 @@ import io.txgw.common.validation.BatchValidator;
 import io.txgw.common.validation.PayoutLine;
 import io.txgw.common.validation.ValidatedBatch;
 import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.GatewayProcess;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.kafka.BatchWriter;

@@ -5,6 +5,7 @@ import io.txgw.bench.IngestBenchmark.Sizes;
 import io.txgw.bench.IngestBenchmark.Workload;
 import io.txgw.common.kafka.TopicSettings;
 import io.txgw.deploy.infra.EmbeddedKafka;
+import io.txgw.deploy.infra.GatewayProcess;
 import io.txgw.deploy.infra.KafkaCluster;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;

@@ -11,10 +11,16 @@ import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.deploy.infra.ClientKeys;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.EmbeddedZooKeeper;
+import io.txgw.deploy.infra.GatewayProcess;
+import io.txgw.deploy.infra.KafkaCluster;
+import io.txgw.deploy.infra.KafkaService;
 import io.txgw.deploy.infra.ScramKafka;
 import io.txgw.deploy.infra.ScrapeConfig;
+import io.txgw.deploy.infra.TcpProxy;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
+import io.txgw.deploy.infra.ZooKeeperEnsemble;
+import io.txgw.deploy.infra.ZooKeeperService;
 import io.txgw.deploy.nodes.AnvilNode;
 import io.txgw.deploy.nodes.BcoinNode;
 import io.txgw.deploy.nodes.NodePackages;
@@ -77,7 +83,29 @@ public final class LocalStack implements Closeable {
       int bcoinNodes,
       NodeLimits ethLimits,
       NodeLimits btcLimits,
-      boolean ethMultiSend) {
+      boolean ethMultiSend,
+      boolean cluster) {
+    public Options(
+        int consumers,
+        int anvilBlockTimeSeconds,
+        int fundingBlocks,
+        Duration mineEvery,
+        int bcoinNodes,
+        NodeLimits ethLimits,
+        NodeLimits btcLimits,
+        boolean ethMultiSend) {
+      this(
+          consumers,
+          anvilBlockTimeSeconds,
+          fundingBlocks,
+          mineEvery,
+          bcoinNodes,
+          ethLimits,
+          btcLimits,
+          ethMultiSend,
+          false);
+    }
+
     public Options(
         int consumers,
         int anvilBlockTimeSeconds,
@@ -110,7 +138,18 @@ public final class LocalStack implements Closeable {
           bcoinNodes,
           ethLimits,
           btcLimits,
-          true);
+          true,
+          cluster);
+    }
+
+    /**
+     * The local cluster: three Kafka nodes (topics replicated three ways, two in sync), a
+     * three-server ZooKeeper ensemble, two gateways (the second in a JVM of its own), three
+     * consumers (the third reaching Kafka and ZooKeeper through proxies that can be cut), anvil and
+     * three peered bcoin nodes.
+     */
+    public static Options localCluster() {
+      return new Options(3, 0, 400, Duration.ofMillis(500), 3, GENEROUS, GENEROUS, false, true);
     }
 
     /** Generous: far above what one consumer asks of these nodes, so only a failure throttles. */
@@ -134,7 +173,8 @@ public final class LocalStack implements Closeable {
           n,
           ethLimits,
           btcLimits,
-          ethMultiSend);
+          ethMultiSend,
+          cluster);
     }
 
     public Options withLimits(NodeLimits eth, NodeLimits btc) {
@@ -146,7 +186,8 @@ public final class LocalStack implements Closeable {
           bcoinNodes,
           eth,
           btc,
-          ethMultiSend);
+          ethMultiSend,
+          cluster);
     }
   }
 
@@ -161,8 +202,15 @@ public final class LocalStack implements Closeable {
   /** The stack's ZooKeeper identity: every process it starts authenticates as it. */
   private final Secret zkAuth;
 
-  private EmbeddedKafka kafka;
-  private EmbeddedZooKeeper zooKeeper;
+  private KafkaService kafka;
+  private ZooKeeperService zooKeeper;
+
+  /** The cluster's second gateway, in a JVM of its own so that it can be killed; null otherwise. */
+  private GatewayProcess secondGateway;
+
+  /** Proxies in front of each ZooKeeper server, for the consumer that can be cut off. */
+  private final List<TcpProxy> zkProxies = new ArrayList<>();
+
   private AnvilNode anvil;
   private final List<BcoinNode> bcoins = new CopyOnWriteArrayList<>();
   private Options options;
@@ -225,7 +273,11 @@ public final class LocalStack implements Closeable {
     long t0 = System.nanoTime();
     this.options = options;
     packages = NodePackages.locate().ensureInstalled();
-    zooKeeper = keep(new EmbeddedZooKeeper(workDir.resolve("zookeeper")));
+    zooKeeper =
+        keep(
+            options.cluster()
+                ? new ZooKeeperEnsemble(createDirectory("zookeeper"), 3)
+                : new EmbeddedZooKeeper(workDir.resolve("zookeeper")));
     writeZkAuthFile();
     zk = zkClients().newClient(60_000, 15_000, new RetryOneTime(200));
     keep(zk::close);
@@ -235,7 +287,9 @@ public final class LocalStack implements Closeable {
             kafkaScram
                 // Topics as the gateway would create them: its default partition count.
                 ? ScramKafka.start(workDir.resolve("kafka"), 6)
-                : new EmbeddedKafka(workDir.resolve("kafka")));
+                : options.cluster()
+                    ? new KafkaCluster(createDirectory("kafka"), 3)
+                    : new EmbeddedKafka(workDir.resolve("kafka")));
     anvil = keep(AnvilNode.start(packages, workDir, options.anvilBlockTimeSeconds()));
     startBcoins(options.bcoinNodes());
     BcoinNode bcoin = bcoins.get(0);
@@ -274,8 +328,16 @@ public final class LocalStack implements Closeable {
       throw new IllegalStateException("cannot register the nodes: " + e.getMessage(), e);
     }
     gateway = keep(new Gateway(GatewayConfig.fromEnv(gatewayEnv())).start());
-    for (int i = 1; i <= options.consumers(); i++) {
-      startConsumer("consumer-" + i);
+    if (options.cluster()) {
+      startSecondGateway();
+      for (int i = 1; i < options.consumers(); i++) {
+        startConsumer("consumer-" + i);
+      }
+      startConsumer("consumer-" + options.consumers(), cuttableConsumerEnv());
+    } else {
+      for (int i = 1; i <= options.consumers(); i++) {
+        startConsumer("consumer-" + i);
+      }
     }
     log.info(
         "local stack up in {} ms: gateway {}, kafka {}, zookeeper {}, anvil {}, bcoin {}",
@@ -285,6 +347,91 @@ public final class LocalStack implements Closeable {
         zooKeeper.connectString(),
         anvil.rpcUrl(),
         bcoins.stream().map(BcoinNode::nodeUrl).toList());
+  }
+
+  private Path createDirectory(String name) {
+    try {
+      return Files.createDirectories(workDir.resolve(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The cluster's second gateway, in a JVM of its own, with an id and state of its own. */
+  private void startSecondGateway() throws InterruptedException {
+    Map<String, String> env = gatewayEnv();
+    env.put("TXGW_GATEWAY_ID", "gateway-2");
+    env.put("TXGW_STATE_DIR", workDir.resolve("gateway-2-state").toString());
+    secondGateway =
+        keep(
+            GatewayProcess.start(
+                "gateway-2", env, List.of("-Xmx384m", "-XX:+UseSerialGC"), workDir));
+  }
+
+  /** Starts the cluster's second gateway again after {@link GatewayProcess#kill}. */
+  public GatewayProcess restartSecondGateway() throws InterruptedException {
+    started.remove(secondGateway);
+    secondGateway.close();
+    startSecondGateway();
+    return secondGateway;
+  }
+
+  /** The cluster's second gateway; it and {@link #gatewayUrl} take the same batches. */
+  public GatewayProcess secondGateway() {
+    if (secondGateway == null) {
+      throw new IllegalStateException("a second gateway runs in the local cluster only");
+    }
+    return secondGateway;
+  }
+
+  /** The Kafka cluster of the local cluster. */
+  public KafkaCluster kafkaCluster() {
+    if (kafka instanceof KafkaCluster cluster) {
+      return cluster;
+    }
+    throw new IllegalStateException("this stack runs one Kafka broker");
+  }
+
+  /** The ZooKeeper ensemble of the local cluster. */
+  public ZooKeeperEnsemble zooKeeperEnsemble() {
+    if (zooKeeper instanceof ZooKeeperEnsemble ensemble) {
+      return ensemble;
+    }
+    throw new IllegalStateException("this stack runs one ZooKeeper server");
+  }
+
+  /**
+   * What a consumer that can be cut off runs with instead of the stack's addresses: every Kafka
+   * node and ZooKeeper server through a proxy of its own.
+   */
+  public Map<String, String> cuttableConsumerEnv() {
+    ZooKeeperEnsemble ensemble = zooKeeperEnsemble();
+    synchronized (zkProxies) {
+      if (zkProxies.isEmpty()) {
+        for (int i = 0; i < ensemble.size(); i++) {
+          zkProxies.add(keep(new TcpProxy("zookeeper-" + (i + 1), 0, ensemble.clientPort(i))));
+        }
+      }
+    }
+    java.util.StringJoiner zk = new java.util.StringJoiner(",");
+    zkProxies.forEach(p -> zk.add("127.0.0.1:" + p.port()));
+    return Map.of(
+        "TXGW_KAFKA_BOOTSTRAP",
+        kafkaCluster().cuttableBootstrapServers(),
+        "TXGW_ZOOKEEPER",
+        zk.toString());
+  }
+
+  /** Cuts the consumers started with {@link #cuttableConsumerEnv} off Kafka and ZooKeeper. */
+  public void cutOffProxiedConsumers() {
+    kafkaCluster().cutProxiedClients();
+    zkProxies.forEach(TcpProxy::cut);
+  }
+
+  /** Lets the consumers started with {@link #cuttableConsumerEnv} reach Kafka and ZooKeeper. */
+  public void reconnectProxiedConsumers() {
+    zkProxies.forEach(TcpProxy::restore);
+    kafkaCluster().restoreProxiedClients();
   }
 
   /**

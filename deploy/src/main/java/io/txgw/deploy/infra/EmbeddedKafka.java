@@ -4,7 +4,6 @@ import io.txgw.common.config.Secret;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.KafkaSecurity;
 import java.io.ByteArrayOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -30,7 +29,7 @@ import org.apache.kafka.common.utils.Time;
  * <p>{@link #withScram} starts it authenticated: clients log in with SCRAM-SHA-512 on a
  * SASL_PLAINTEXT listener and are authorized by ACLs, denied where none allows.
  */
-public final class EmbeddedKafka implements Closeable {
+public final class EmbeddedKafka implements KafkaService {
   /** The super user of a SCRAM broker; it also carries the broker's own requests. */
   public static final String ADMIN = "admin";
 
@@ -197,6 +196,7 @@ public final class EmbeddedKafka implements Closeable {
     return args.toArray(String[]::new);
   }
 
+  @Override
   public String bootstrapServers() {
     return "127.0.0.1:" + port;
   }
@@ -204,11 +204,13 @@ public final class EmbeddedKafka implements Closeable {
   /**
    * How {@code user} connects: plaintext on a plain broker, with its SCRAM login on a SCRAM one.
    */
+  @Override
   public KafkaConnection connection(String user) {
     return new KafkaConnection(bootstrapServers(), KafkaSecurity.fromEnv(clientEnv(user)));
   }
 
   /** The environment a txgw process needs to connect as {@code user}. */
+  @Override
   public Map<String, String> clientEnv(String user) {
     Map<String, String> env = new HashMap<>();
     env.put("TXGW_KAFKA_BOOTSTRAP", bootstrapServers());

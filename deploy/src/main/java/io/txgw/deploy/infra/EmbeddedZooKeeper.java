@@ -1,6 +1,5 @@
 package io.txgw.deploy.infra;
 
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -10,7 +9,7 @@ import org.apache.zookeeper.server.ServerCnxnFactory;
 import org.apache.zookeeper.server.ZooKeeperServer;
 
 /** A real standalone ZooKeeper server in this JVM, bound to loopback on a free port. */
-public final class EmbeddedZooKeeper implements Closeable {
+public final class EmbeddedZooKeeper implements ZooKeeperService {
   private final ZooKeeperServer server;
   private final ServerCnxnFactory factory;
   private final int port;
@@ -31,6 +30,7 @@ public final class EmbeddedZooKeeper implements Closeable {
     }
   }
 
+  @Override
   public String connectString() {
     return "127.0.0.1:" + port;
   }

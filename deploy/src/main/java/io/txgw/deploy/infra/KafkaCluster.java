@@ -1,8 +1,9 @@
 package io.txgw.deploy.infra;
 
+import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.common.kafka.TopicSettings;
 import java.io.ByteArrayOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -31,11 +32,20 @@ import org.apache.kafka.common.Uuid;
  * the fault drills. Internal topics are replicated three ways and take a write once two hold it, as
  * txgw's topics do in production ({@link #topicSettings}).
  */
-public final class KafkaCluster implements Closeable {
+public final class KafkaCluster implements KafkaService {
   private final Path dir;
   private final int size;
   private final int[] ports;
   private final int[] controllerPorts;
+
+  /**
+   * A second listener on each node, reached through a proxy of its own and advertised at the
+   * proxy's address: a client bootstrapped there talks to every node through the proxies only, so
+   * cutting them cuts that client off the whole cluster while the others go on.
+   */
+  private final int[] cuttablePorts;
+
+  private final TcpProxy[] proxies;
   private final ChildProcess[] nodes;
 
   public KafkaCluster(Path dir, int size) {
@@ -47,9 +57,13 @@ public final class KafkaCluster implements Closeable {
     ports = new int[size];
     controllerPorts = new int[size];
     nodes = new ChildProcess[size];
+    cuttablePorts = new int[size];
+    proxies = new TcpProxy[size];
     for (int i = 0; i < size; i++) {
       ports[i] = Ports.freeLoopbackPort();
       controllerPorts[i] = Ports.freeLoopbackPort();
+      cuttablePorts[i] = Ports.freeLoopbackPort();
+      proxies[i] = new TcpProxy("kafka-" + (i + 1), 0, cuttablePorts[i]);
     }
     String clusterId = Uuid.randomUuid().toString();
     try {
@@ -102,10 +116,16 @@ public final class KafkaCluster implements Closeable {
         "PLAINTEXT://127.0.0.1:"
             + ports[node]
             + ",CONTROLLER://127.0.0.1:"
-            + controllerPorts[node]);
-    props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + ports[node]);
+            + controllerPorts[node]
+            + ",CUTTABLE://127.0.0.1:"
+            + cuttablePorts[node]);
+    props.put(
+        "advertised.listeners",
+        "PLAINTEXT://127.0.0.1:" + ports[node] + ",CUTTABLE://127.0.0.1:" + proxies[node].port());
     props.put("controller.listener.names", "CONTROLLER");
-    props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    props.put(
+        "listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CUTTABLE:PLAINTEXT");
     props.put("inter.broker.listener.name", "PLAINTEXT");
     Path data = dir.resolve("node-" + (node + 1));
     Files.createDirectories(data);
@@ -214,6 +234,7 @@ public final class KafkaCluster implements Closeable {
             30_000));
   }
 
+  @Override
   public String bootstrapServers() {
     StringJoiner all = new StringJoiner(",");
     for (int port : ports) {
@@ -229,11 +250,50 @@ public final class KafkaCluster implements Closeable {
     return env;
   }
 
+  /** As {@link #clientEnv()}: the cluster takes plaintext connections from anyone. */
+  @Override
+  public Map<String, String> clientEnv(String user) {
+    return clientEnv();
+  }
+
+  @Override
+  public KafkaConnection connection(String user) {
+    return new KafkaConnection(bootstrapServers(), KafkaSecurity.fromEnv(clientEnv()));
+  }
+
+  /** Every node's address through its proxy: a client bootstrapped here can be cut off. */
+  public String cuttableBootstrapServers() {
+    StringJoiner all = new StringJoiner(",");
+    for (TcpProxy proxy : proxies) {
+      all.add("127.0.0.1:" + proxy.port());
+    }
+    return all.toString();
+  }
+
+  /** Cuts the clients bootstrapped at {@link #cuttableBootstrapServers} off every node. */
+  public void cutProxiedClients() {
+    for (TcpProxy proxy : proxies) {
+      proxy.cut();
+    }
+  }
+
+  /** Lets the clients bootstrapped at {@link #cuttableBootstrapServers} reach the nodes again. */
+  public void restoreProxiedClients() {
+    for (TcpProxy proxy : proxies) {
+      proxy.restore();
+    }
+  }
+
   @Override
   public synchronized void close() {
     for (ChildProcess node : nodes) {
       if (node != null) {
         node.close();
+      }
+    }
+    for (TcpProxy proxy : proxies) {
+      if (proxy != null) {
+        proxy.close();
       }
     }
   }

@@ -1,7 +1,5 @@
-package io.txgw.bench;
+package io.txgw.deploy.infra;
 
-import io.txgw.deploy.infra.ChildProcess;
-import io.txgw.deploy.infra.Ports;
 import io.txgw.gateway.GatewayMain;
 import java.io.Closeable;
 import java.io.IOException;
@@ -21,7 +19,7 @@ import java.util.Map;
  * The gateway in a JVM of its own, as it is deployed, so that its resident memory is its own and
  * can be read from {@code /proc}.
  */
-final class GatewayProcess implements Closeable {
+public final class GatewayProcess implements Closeable {
   /** USER_HZ, which Linux fixes at 100 for /proc on every architecture this runs on. */
   private static final int CLOCK_TICKS_PER_SECOND = 100;
 
@@ -34,11 +32,11 @@ final class GatewayProcess implements Closeable {
   }
 
   /**
-   * Starts a gateway on a free loopback port and returns once it answers ready.
+   * Starts a benchmark's gateway on a free loopback port and returns once it answers ready.
    *
    * @param jvmOptions heap and collector options, as an operator would set them
    */
-  static GatewayProcess start(
+  public static GatewayProcess start(
       String kafkaBootstrap,
       String apiKeys,
       Map<String, String> trust,
@@ -54,8 +52,21 @@ final class GatewayProcess implements Closeable {
         io.txgw.common.kafka.TopicSettings.ONE_BROKER);
   }
 
+  /**
+   * Starts a gateway named {@code name} with this environment (its HTTP port chosen here, free, on
+   * loopback) and returns once it answers ready.
+   */
+  public static GatewayProcess start(
+      String name, Map<String, String> env, List<String> jvmOptions, Path logDir)
+      throws InterruptedException {
+    int port = Ports.freeLoopbackPort();
+    Map<String, String> withPort = new java.util.HashMap<>(env);
+    withPort.put("TXGW_HTTP_PORT", Integer.toString(port));
+    return launch(name, withPort, jvmOptions, logDir, port);
+  }
+
   /** As above, on a cluster whose topics take {@code topics}' replication. */
-  static GatewayProcess start(
+  public static GatewayProcess start(
       String kafkaBootstrap,
       String apiKeys,
       Map<String, String> trust,
@@ -64,6 +75,17 @@ final class GatewayProcess implements Closeable {
       io.txgw.common.kafka.TopicSettings topics)
       throws InterruptedException {
     int port = Ports.freeLoopbackPort();
+    return launch(
+        "gateway",
+        env(kafkaBootstrap, apiKeys, trust, port, logDir.resolve("gateway-state"), topics),
+        jvmOptions,
+        logDir,
+        port);
+  }
+
+  private static GatewayProcess launch(
+      String name, Map<String, String> env, List<String> jvmOptions, Path logDir, int port)
+      throws InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
@@ -76,12 +98,7 @@ final class GatewayProcess implements Closeable {
       throw new UncheckedIOException(e);
     }
     ChildProcess child =
-        ChildProcess.start(
-            "gateway",
-            command,
-            Path.of("."),
-            env(kafkaBootstrap, apiKeys, trust, port, logDir.resolve("gateway-state"), topics),
-            logDir.resolve("gateway.log"));
+        ChildProcess.start(name, command, Path.of("."), env, logDir.resolve(name + ".log"));
     GatewayProcess gateway = new GatewayProcess(child, port);
     gateway.awaitReady(Duration.ofSeconds(90));
     return gateway;
@@ -129,26 +146,26 @@ final class GatewayProcess implements Closeable {
         "gateway not ready after " + timeout + "; see " + process.logFile());
   }
 
-  String url() {
+  public String url() {
     return "http://127.0.0.1:" + port;
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
   /** Resident memory now, in bytes (VmRSS). */
-  long residentBytes() {
+  public long residentBytes() {
     return statusKilobytes("VmRSS:") * 1024;
   }
 
   /** The most resident memory the process has had, in bytes (VmHWM). */
-  long peakResidentBytes() {
+  public long peakResidentBytes() {
     return statusKilobytes("VmHWM:") * 1024;
   }
 
   /** CPU time the gateway has used so far (user and system), in seconds. */
-  double cpuSeconds() {
+  public double cpuSeconds() {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
       // Fields after the command name, which is in parentheses and may hold spaces.
@@ -172,6 +189,16 @@ final class GatewayProcess implements Closeable {
       throw new UncheckedIOException("cannot read the gateway's memory", e);
     }
     throw new IllegalStateException(field + " not in /proc status");
+  }
+
+  /** Kills the gateway at once (SIGKILL), as a crash would. */
+  public void kill() {
+    process.crash();
+    process.close();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
   }
 
   @Override
