@@ -112,7 +112,7 @@ class TopicLayoutIT {
         .isInstanceOf(Refused.class)
         .satisfies(e -> assertThat(reasonOf(e)).isEqualTo(Reason.SENDTO_AND_JOURNAL_DIFFER))
         .hasMessageContaining("topic sendto has 4 partitions but journal has 2")
-        .hasMessageContaining("README.md \"Growing partitions\"");
+        .hasMessageContaining("docs/operations.md \"Growing partitions\"");
 
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path log = dir.resolve("refused-consumer.log");

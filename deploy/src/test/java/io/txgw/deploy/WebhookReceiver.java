@@ -20,7 +20,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A client's webhook receiver, as the README shows one: it checks every delivery's signature (its
+ * A client's webhook receiver, as docs/api.md shows one: it checks every delivery's signature (its
  * own HMAC code, not the gateway's) and timestamp, refuses what fails with 401, fails every {@code
  * failEvery}-th delivery on purpose with 500, and can be taken down and brought up again on its
  * port. It keeps each event once, by id, in the order first taken.

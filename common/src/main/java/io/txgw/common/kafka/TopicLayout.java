@@ -40,7 +40,7 @@ public final class TopicLayout {
   private static final Logger log = LoggerFactory.getLogger(TopicLayout.class);
 
   /** Where operators read how partitions are grown; every refusal points at it. */
-  public static final String PROCEDURE = "README.md \"Growing partitions\"";
+  public static final String PROCEDURE = "docs/operations.md \"Growing partitions\"";
 
   private TopicLayout() {}
 

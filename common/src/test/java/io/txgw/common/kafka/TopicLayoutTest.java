@@ -52,7 +52,7 @@ class TopicLayoutTest {
         .hasMessageContaining("sendto has 8 partitions but journal has 4")
         .hasMessageContaining("laid out with 4")
         .hasMessageContaining("txgw grow-partitions")
-        .hasMessageContaining("README.md \"Growing partitions\"");
+        .hasMessageContaining("docs/operations.md \"Growing partitions\"");
   }
 
   @Test

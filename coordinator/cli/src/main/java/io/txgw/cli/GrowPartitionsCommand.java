@@ -222,7 +222,7 @@ final class GrowPartitionsCommand implements Callable<Integer> {
               + " became "
               + ends
               + "): a gateway still ran. Chains stay paused and the change unfinished; see"
-              + " README.md \"Growing partitions\"");
+              + " docs/operations.md \"Growing partitions\"");
     }
     LayoutStore.write(admin, kafka(), growing.grown(Instant.now(), by()));
     out.printf("layout record: %d partitions%n", to);
