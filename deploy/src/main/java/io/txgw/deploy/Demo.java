@@ -3,6 +3,7 @@ package io.txgw.deploy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
+import io.txgw.common.config.Secret;
 import io.txgw.common.model.Chain;
 import io.txgw.common.validation.BatchSubmission;
 import io.txgw.common.validation.PayoutLine;
@@ -35,13 +36,17 @@ public final class Demo {
         System.getenv().getOrDefault("TXGW_DEMO_LOG", "warn"));
     int payouts = 1_000;
     boolean serve = false;
+    boolean cluster = false;
     for (String arg : args) {
       if (arg.equals("--serve")) {
         serve = true;
+      } else if (arg.equals("--cluster")) {
+        cluster = true;
       } else if (arg.matches("[0-9]{1,6}")) {
         payouts = Integer.parseInt(arg);
       } else {
-        System.err.println("usage: run-demo.sh [payouts per chain, default 1000] [--serve]");
+        System.err.println(
+            "usage: run-demo.sh [payouts per chain, default 1000] [--cluster] [--serve]");
         System.exit(2);
       }
     }
@@ -49,7 +54,21 @@ public final class Demo {
     LocalStack stack = null;
     try {
       // Ethereum payouts of one account go a hundred to a call of the multi-send contract.
-      stack = LocalStack.start(LocalStack.Options.defaults().withMultiSend());
+      // --cluster: three Kafka nodes, three ZooKeeper servers, two gateways, three consumers,
+      // three bcoin nodes; the Bitcoin batch goes to the second gateway.
+      stack =
+          LocalStack.start(
+              (cluster ? LocalStack.Options.localCluster() : LocalStack.Options.defaults())
+                  .withMultiSend());
+      if (cluster) {
+        out.printf(
+            Locale.ROOT,
+            "local cluster: kafka %s, zookeeper %s, gateways %s and %s%n",
+            stack.kafkaBootstrap(),
+            stack.zooKeeperConnect(),
+            stack.gatewayUrl(),
+            stack.secondGateway().url());
+      }
       // Ctrl-C ends the JVM through its shutdown hooks: stop what the stack started there too.
       Runtime.getRuntime().addShutdownHook(new Thread(stack::close, "stop-stack"));
       ok = run(stack, payouts);
@@ -68,12 +87,23 @@ public final class Demo {
     }
   }
 
+  /** Writes a key to a file of the stack's that only this user can read. */
+  private static java.nio.file.Path privateFile(LocalStack stack, String name, Secret key)
+      throws java.io.IOException {
+    java.nio.file.Path file = stack.workDir().resolve(name);
+    java.nio.file.Files.writeString(file, key.reveal());
+    file.toFile().setReadable(false, false);
+    file.toFile().setReadable(true, true);
+    return file;
+  }
+
   /** Keeps the stack up for manual use until Ctrl-C; the API key goes to a file, not the log. */
   private static void serve(LocalStack stack) throws Exception {
-    java.nio.file.Path keyFile = stack.workDir().resolve("api-key");
-    java.nio.file.Files.writeString(keyFile, stack.apiKey().reveal());
-    keyFile.toFile().setReadable(false, false);
-    keyFile.toFile().setReadable(true, true);
+    java.nio.file.Path keyFile = privateFile(stack, "api-key", stack.apiKey());
+    java.nio.file.Path payerFile =
+        privateFile(stack, "treasury-payer-key", stack.treasuryPayerKey());
+    java.nio.file.Path approverFile =
+        privateFile(stack, "treasury-approver-key", stack.treasuryApproverKey());
     out.printf(Locale.ROOT, "%nstack is serving; Ctrl-C stops it%n");
     out.printf(
         Locale.ROOT,
@@ -83,6 +113,14 @@ public final class Demo {
     out.printf(Locale.ROOT, "  export TXGW_URL=%s%n", stack.gatewayUrl());
     out.printf(Locale.ROOT, "  export TXGW_ADMIN_URL=%s%n", stack.gatewayAdminUrl());
     out.printf(Locale.ROOT, "  export TXGW_KEY=$(cat %s)%n", keyFile);
+    out.printf(Locale.ROOT, "  export TXGW_PAYER_KEY=$(cat %s)%n", payerFile);
+    out.printf(Locale.ROOT, "  export TXGW_APPROVER_KEY=$(cat %s)%n", approverFile);
+    out.printf(Locale.ROOT, "  export TXGW_ZOOKEEPER=%s%n", stack.zooKeeperConnect());
+    out.printf(Locale.ROOT, "  export TXGW_KAFKA_BOOTSTRAP=%s%n", stack.kafkaBootstrap());
+    out.printf(
+        Locale.ROOT,
+        "  export TXGW_CONSUMER_METRICS_URL=%s%n",
+        stack.consumer("consumer-1").metricsUrl());
     out.printf(
         Locale.ROOT,
         "  export TXGW_ZK_AUTH_FILE=%s   # the stack's ZooKeeper identity%n",
@@ -144,7 +182,11 @@ public final class Demo {
             "airdrop-tusd-" + run,
             tokens,
             LocalStack.TOKEN_SYMBOL));
-    rows.add(runBatch(stack, client, Chain.BTC, BcoinNode.WALLET, "payroll-btc-" + run, btc));
+    GatewayClient btcClient =
+        stack.options().cluster()
+            ? new GatewayClient(stack.secondGateway().url(), stack.apiKey())
+            : client;
+    rows.add(runBatch(stack, btcClient, Chain.BTC, BcoinNode.WALLET, "payroll-btc-" + run, btc));
     rows.add(approvedBatch(stack, factory, "treasury-" + run));
     out.println();
     out.printf(

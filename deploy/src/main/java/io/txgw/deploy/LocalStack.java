@@ -515,6 +515,17 @@ public final class LocalStack implements Closeable {
   }
 
   /**
+   * Stops a bcoin node as an operator would (SIGTERM: it closes its chain and wallet databases);
+   * its peers go on. {@link #restartBcoin} starts it again where it stopped.
+   */
+  public void stopBcoin(String name) {
+    BcoinNode node = bcoinNamed(name);
+    bcoins.remove(node);
+    started.remove(node);
+    node.close();
+  }
+
+  /**
    * Starts a killed bcoin node again on its old ports, peered with the live ones, and waits until
    * it has resynced the chain and its wallet has scanned it.
    */
@@ -882,6 +893,10 @@ public final class LocalStack implements Closeable {
         .decode(Chain.ETH, ethAccounts.get(index))
         .address()
         .value();
+  }
+
+  public Options options() {
+    return options;
   }
 
   public Path workDir() {

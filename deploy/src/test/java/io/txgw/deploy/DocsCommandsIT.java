@@ -51,6 +51,11 @@ class DocsCommandsIT {
 
   static final Duration BLOCK_TIMEOUT = Duration.ofMinutes(3);
 
+  /** Commands a runnable block may not use: the docs show them in console blocks. */
+  static final Pattern FOREIGN =
+      Pattern.compile(
+          "(^|[\\s;&|(])(mvn|docker|kubectl|ssh|scp|sudo|\\$EDITOR)\\b", Pattern.MULTILINE);
+
   static final Pattern FENCE = Pattern.compile("^( *)```([A-Za-z0-9_+-]*)\\s*$");
 
   static Path repo;
@@ -182,6 +187,15 @@ class DocsCommandsIT {
         if (block.language().equals("sh") && notRun(block)) {
           block.text().lines().map(DocsCommandsIT::command).forEach(found::add);
         }
+        if (block.language().equals("sh") && !notRun(block)) {
+          // Run here, against a stack on loopback: nothing that builds, reaches other machines,
+          // starts containers or waits for an editor.
+          assertThat(FOREIGN.matcher(block.text()).find())
+              .as(
+                  "%s runs %s: fence it as console, which is shown and not run",
+                  block.name(), FOREIGN.pattern())
+              .isFalse();
+        }
       }
     }
     // The list names real commands of the README: renamed there, it must be renamed here.
@@ -207,6 +221,9 @@ class DocsCommandsIT {
         "set -eo pipefail\n"
             // An HTTP error answer fails the block: the examples show calls that succeed.
             + "curl() { command curl --fail-with-body \"$@\"; }\n"
+            // Nothing a block starts in the background outlives it.
+            + "trap 'kill $(jobs -p) 2>/dev/null' EXIT\n"
+            + "exec </dev/null\n"
             + block.text();
     Path file = dir.resolve("block-" + block.index() + "-" + block.line() + ".sh");
     Files.writeString(file, script);

@@ -2,6 +2,7 @@ package io.txgw.deploy;
 
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.txgw.common.address.AddressCodec;
 import io.txgw.common.address.BitcoinNetwork;
 import io.txgw.common.kafka.Topics;
@@ -68,6 +69,9 @@ final class Drill {
     default Duration hold() {
       return Duration.ZERO;
     }
+
+    /** Checked at the end of the hold, before the repair: the fault did what it should. */
+    default void whileFaulty() throws Exception {}
   }
 
   /** What a drill found. Losses and duplicates must be zero. */
@@ -77,6 +81,7 @@ final class Drill {
       int lost,
       int paidTwice,
       int resultsWrong,
+      int sendtoWrong,
       int batchesTakenDuringFault,
       int retries,
       double longestBatchWaitSeconds,
@@ -87,12 +92,13 @@ final class Drill {
     String line() {
       return String.format(
           Locale.ROOT,
-          "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f",
+          "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f",
           name,
           payouts,
           lost,
           paidTwice,
           resultsWrong,
+          sendtoWrong,
           batchesTakenDuringFault,
           retries,
           longestBatchWaitSeconds,
@@ -107,15 +113,34 @@ final class Drill {
   private final String name;
   private final int payouts;
   private final Supplier<List<String>> gateways;
+  private final String ethSource;
+  private final Map<String, GatewayClient> clients = new ConcurrentHashMap<>();
+
+  /** Every payout this drill posted, by batch id: checked again after later drills. */
+  private final Map<String, List<PayoutLine>> lines = new LinkedHashMap<>();
+
+  private final List<PayoutLine> eth = new ArrayList<>();
+  private final List<PayoutLine> btc = new ArrayList<>();
 
   /**
    * @param gateways the gateways' base URLs now (a restarted gateway may listen elsewhere)
+   * @param ethSource the account the ETH payouts are sent from, whose partition the fault hits
    */
-  Drill(LocalStack stack, String name, int payouts, Supplier<List<String>> gateways) {
+  Drill(
+      LocalStack stack,
+      String name,
+      int payouts,
+      Supplier<List<String>> gateways,
+      String ethSource) {
     this.stack = stack;
     this.name = name;
     this.payouts = payouts;
     this.gateways = gateways;
+    this.ethSource = ethSource;
+  }
+
+  String name() {
+    return name;
   }
 
   Report run(Fault fault) throws Exception {
@@ -123,9 +148,6 @@ final class Drill {
     PayoutFactory factory =
         new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), name.hashCode());
     Map<String, BatchSubmission> batches = new LinkedHashMap<>();
-    Map<String, List<PayoutLine>> lines = new LinkedHashMap<>();
-    List<PayoutLine> eth = new ArrayList<>();
-    List<PayoutLine> btc = new ArrayList<>();
     int batchCount = Math.max(3, payouts / PER_BATCH);
     for (int b = 0; b < batchCount; b++) {
       boolean isEth = b % 2 == 0;
@@ -146,68 +168,67 @@ final class Drill {
       batches.put(
           batchId,
           isEth
-              ? new BatchSubmission(batchId, "ETH", stack.ethSource(), batch)
+              ? new BatchSubmission(batchId, "ETH", ethSource, batch)
               : new BatchSubmission(batchId, "BTC", BcoinNode.WALLET, batch));
     }
     List<String> ids = new ArrayList<>(batches.keySet());
     int third = ids.size() / 3;
     Posting posting = new Posting();
+    long faultAt;
+    long repairedAt;
+    double recover;
+    int duringFault;
+    boolean repaired = false;
+    try {
+      posting.awaitTaken(posting.post(ids.subList(0, third), batches));
+      int before = posting.accepted.get();
+      // The second third is on its way when the fault strikes: requests are in flight.
+      List<Future<?>> second = posting.post(ids.subList(third, 2 * third), batches);
+      faultAt = System.nanoTime();
+      log.info("drill {}: fault", name);
+      fault.inject();
+      posting.awaitTaken(second);
+      long struck = faultAt;
+      await()
+          .atMost(fault.hold().plusMinutes(1))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> System.nanoTime() - struck >= fault.hold().toNanos());
+      fault.whileFaulty();
+      duringFault = posting.accepted.get() - before;
+      repaired = true;
+      fault.repair();
+      repairedAt = System.nanoTime();
+      log.info("drill {}: repaired", name);
+      await()
+          .atMost(Duration.ofMinutes(3))
+          .pollInterval(Duration.ofMillis(200))
+          .ignoreExceptions()
+          .until(fault::recovered);
+      recover = (System.nanoTime() - repairedAt) / 1e9;
+      posting.awaitTaken(posting.post(ids.subList(2 * third, ids.size()), batches));
+    } catch (Exception | AssertionError e) {
+      if (!repaired) {
+        // The next drill starts from a whole cluster, whatever this one found.
+        try {
+          fault.repair();
+        } catch (Exception again) {
+          e.addSuppressed(again);
+        }
+      }
+      throw e;
+    } finally {
+      posting.close();
+    }
 
-    posting.post(ids.subList(0, third), batches);
-    long faultAt = System.nanoTime();
-    log.info("drill {}: fault", name);
-    fault.inject();
-    AtomicInteger before = new AtomicInteger(posting.accepted.get());
-    posting.post(ids.subList(third, 2 * third), batches);
-    await()
-        .atMost(fault.hold().plusMinutes(1))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> System.nanoTime() - faultAt >= fault.hold().toNanos());
-    int duringFault = posting.accepted.get() - before.get();
-    fault.repair();
-    long repairedAt = System.nanoTime();
-    log.info("drill {}: repaired", name);
-    await()
-        .atMost(Duration.ofMinutes(3))
-        .pollInterval(Duration.ofMillis(200))
-        .ignoreExceptions()
-        .until(fault::recovered);
-    double recover = (System.nanoTime() - repairedAt) / 1e9;
-    posting.post(ids.subList(2 * third, ids.size()), batches);
-    posting.close();
-
-    GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
+    GatewayClient client = client(stack.gatewayUrl());
     await()
         .atMost(Duration.ofMinutes(3).plusSeconds(payouts / 20))
         .pollInterval(Duration.ofSeconds(1))
         .until(() -> Pending.of(client, lines) == 0);
     double allFinal = (System.nanoTime() - start) / 1e9;
 
-    // A block on top, so the wallet's last payments are in a block the check reads.
-    stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
-    OnChainCheck chain = new OnChainCheck(stack);
-    List<OnChainCheck.Mismatch> mismatches = new ArrayList<>(chain.check(Chain.ETH, eth));
-    mismatches.addAll(chain.check(Chain.BTC, btc));
-    int lost = 0;
-    int twice = 0;
-    for (OnChainCheck.Mismatch m : mismatches) {
-      BigInteger found = new BigInteger(m.found());
-      if (found.signum() == 0) {
-        lost++;
-      } else {
-        twice++;
-      }
-      log.error(
-          "drill {}: payout {} to {}: expected {}, found {}",
-          name,
-          m.payoutId(),
-          m.address(),
-          m.expected(),
-          m.found());
-    }
-
-    Set<String> ours = new java.util.HashSet<>();
-    lines.values().forEach(batch -> batch.forEach(l -> ours.add(l.id())));
+    int[] onChain = checkChain();
+    Set<String> ours = ids();
     Set<String> postedDuringFault = new java.util.HashSet<>();
     ids.subList(third, 2 * third)
         .forEach(id -> lines.get(id).forEach(l -> postedDuringFault.add(l.id())));
@@ -222,24 +243,17 @@ final class Drill {
         }
       }
     }
-    int wrong = ours.size() - perPayout.size();
-    for (List<PayoutResult> rs : perPayout.values()) {
-      boolean right =
-          rs.size() == 2
-              && rs.get(0).status() == PayoutStatus.BROADCAST
-              && rs.get(1).status() == PayoutStatus.CONFIRMED
-              && rs.get(0).txid().equals(rs.get(1).txid());
-      wrong += right ? 0 : 1;
-    }
+    int wrong = wrongResults(perPayout);
     // The results' timestamps are wall-clock: the fault's moment on the same clock.
     long faultMillis = System.currentTimeMillis() - (System.nanoTime() - faultAt) / 1_000_000;
     Report report =
         new Report(
             name,
             ours.size(),
-            lost,
-            twice,
+            onChain[0],
+            onChain[1],
             wrong,
+            checkSendto(),
             duringFault,
             posting.retries.get(),
             posting.longestMillis.get() / 1000.0,
@@ -249,6 +263,95 @@ final class Drill {
             allFinal);
     write(report);
     return report;
+  }
+
+  /** Every payout id this drill posted. */
+  Set<String> ids() {
+    Set<String> ours = new java.util.HashSet<>();
+    lines.values().forEach(batch -> batch.forEach(l -> ours.add(l.id())));
+    return ours;
+  }
+
+  /**
+   * Each recipient's balance on chain, after a block on top: {lost, paid twice or wrongly}. A fresh
+   * recipient per payout makes a second payment show as a second output or a doubled balance.
+   */
+  int[] checkChain() throws Exception {
+    stack.bcoin().mine(1, stack.bcoin().newWalletAddress());
+    OnChainCheck chain = new OnChainCheck(stack);
+    List<OnChainCheck.Mismatch> mismatches = new ArrayList<>(chain.check(Chain.ETH, eth));
+    mismatches.addAll(chain.check(Chain.BTC, btc));
+    int lost = 0;
+    int wrong = 0;
+    for (OnChainCheck.Mismatch m : mismatches) {
+      // ETH: the balance ("0.000000000000000000" when nothing came); BTC: the outputs ("[]").
+      boolean none = m.found().equals("[]") || m.found().matches("0(\\.0*)?");
+      if (none) {
+        lost++;
+      } else {
+        wrong++;
+      }
+      log.error(
+          "drill {}: payout {} to {}: expected {}, found {}",
+          name,
+          m.payoutId(),
+          m.address(),
+          m.expected(),
+          m.found());
+    }
+    return new int[] {lost, wrong};
+  }
+
+  /** Payouts whose results are not BROADCAST then CONFIRMED once, with one txid. */
+  int wrongResults() {
+    Set<String> ours = ids();
+    Map<String, List<PayoutResult>> perPayout = new HashMap<>();
+    for (ConsumerRecord<String, PayoutResult> r :
+        TopicReader.readAll(stack.kafkaBootstrap(), Topics.RESULTS, PayoutResult.class)) {
+      if (ours.contains(r.value().payoutId())) {
+        perPayout.computeIfAbsent(r.value().payoutId(), k -> new ArrayList<>()).add(r.value());
+      }
+    }
+    return wrongResults(perPayout);
+  }
+
+  private int wrongResults(Map<String, List<PayoutResult>> perPayout) {
+    int wrong = ids().size() - perPayout.size();
+    for (List<PayoutResult> rs : perPayout.values()) {
+      boolean right =
+          rs.size() == 2
+              && rs.get(0).status() == PayoutStatus.BROADCAST
+              && rs.get(1).status() == PayoutStatus.CONFIRMED
+              && rs.get(0).txid().equals(rs.get(1).txid());
+      wrong += right ? 0 : 1;
+    }
+    return wrong;
+  }
+
+  /**
+   * Payouts not on {@code sendto} exactly once as its consumers read it: a batch retried against
+   * the other gateway must not be written twice.
+   */
+  int checkSendto() {
+    Set<String> ours = ids();
+    Map<String, Integer> seen = new HashMap<>();
+    for (ConsumerRecord<String, JsonNode> r :
+        TopicReader.readAll(stack.kafkaBootstrap(), Topics.SENDTO, JsonNode.class)) {
+      String id = r.value().path("id").asText();
+      if (ours.contains(id)) {
+        seen.merge(id, 1, Integer::sum);
+      }
+    }
+    int wrong = ours.size() - seen.size();
+    for (int n : seen.values()) {
+      wrong += n == 1 ? 0 : 1;
+    }
+    return wrong;
+  }
+
+  /** One client per gateway URL: each holds an HTTP client and its threads. */
+  private GatewayClient client(String url) {
+    return clients.computeIfAbsent(url, u -> new GatewayClient(u, stack.apiKey()));
   }
 
   private static void write(Report report) throws IOException {
@@ -267,14 +370,19 @@ final class Drill {
     final AtomicInteger turn = new AtomicInteger();
     final Map<Integer, Integer> answers = new ConcurrentHashMap<>();
 
-    /** Posts these batches, four at a time, and returns once each was answered 202. */
-    void post(List<String> batchIds, Map<String, BatchSubmission> batches) throws Exception {
+    /** Starts posting these batches, four at a time, each until answered 202. */
+    List<Future<?>> post(List<String> batchIds, Map<String, BatchSubmission> batches) {
       List<Future<?>> running = new ArrayList<>();
       for (String id : batchIds) {
         running.add(threads.submit(() -> postUntilTaken(batches.get(id))));
       }
+      return running;
+    }
+
+    /** Returns once each was answered 202; one given up on fails the drill here. */
+    void awaitTaken(List<Future<?>> running) throws Exception {
       for (Future<?> f : running) {
-        f.get(); // one given up on fails the drill here
+        f.get();
       }
     }
 
@@ -289,7 +397,7 @@ final class Drill {
                 String url = urls.get(Math.floorMod(turn.getAndIncrement(), urls.size()));
                 int status;
                 try {
-                  status = new GatewayClient(url, stack.apiKey()).postBatch(batch).status();
+                  status = client(url).postBatch(batch).status();
                 } catch (IOException e) {
                   status = -1; // no answer: the gateway is gone, or the answer was lost
                 }
@@ -306,7 +414,7 @@ final class Drill {
 
     @Override
     public void close() {
-      threads.shutdown();
+      threads.shutdownNow();
       log.info("drill {}: answers {}", name, answers);
     }
   }

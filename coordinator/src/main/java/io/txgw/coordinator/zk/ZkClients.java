@@ -131,7 +131,13 @@ public final class ZkClients {
    */
   public CuratorFrameworkFactory.Builder builder() {
     CuratorFrameworkFactory.Builder builder =
-        CuratorFrameworkFactory.builder().connectString(connectString);
+        CuratorFrameworkFactory.builder()
+            .connectString(connectString)
+            // The configured addresses are the ones used: Curator would otherwise replace them
+            // with the servers' own client addresses from the ensemble's configuration, going
+            // round whatever the operator put between (a proxy, a balancer, names that move).
+            // Servers added to an ensemble are used once TXGW_ZOOKEEPER names them.
+            .ensembleTracker(false);
     if (auth == null) {
       if (openWarned.compareAndSet(false, true)) {
         log.warn(

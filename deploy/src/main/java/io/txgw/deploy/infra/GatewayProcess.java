@@ -100,7 +100,12 @@ public final class GatewayProcess implements Closeable {
     ChildProcess child =
         ChildProcess.start(name, command, Path.of("."), env, logDir.resolve(name + ".log"));
     GatewayProcess gateway = new GatewayProcess(child, port);
-    gateway.awaitReady(Duration.ofSeconds(90));
+    try {
+      gateway.awaitReady(Duration.ofSeconds(90));
+    } catch (RuntimeException | InterruptedException e) {
+      child.close(); // not left running when it never became ready
+      throw e;
+    }
     return gateway;
   }
 

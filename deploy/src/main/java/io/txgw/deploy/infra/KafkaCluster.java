@@ -67,6 +67,24 @@ public final class KafkaCluster implements KafkaService {
     }
     String clusterId = Uuid.randomUuid().toString();
     try {
+      format(clusterId);
+    } catch (RuntimeException e) {
+      close(); // the proxies, already listening
+      throw e;
+    }
+    try {
+      for (int i = 0; i < size; i++) {
+        start(i);
+      }
+      awaitBrokers(size, Duration.ofSeconds(90));
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void format(String clusterId) {
+    try {
       for (int i = 0; i < size; i++) {
         Path config = writeConfig(i);
         ByteArrayOutputStream formatLog = new ByteArrayOutputStream();
@@ -81,15 +99,6 @@ public final class KafkaCluster implements KafkaService {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the cluster's data directories", e);
-    }
-    try {
-      for (int i = 0; i < size; i++) {
-        start(i);
-      }
-      awaitBrokers(size, Duration.ofSeconds(90));
-    } catch (RuntimeException e) {
-      close();
-      throw e;
     }
   }
 
@@ -213,6 +222,26 @@ public final class KafkaCluster implements KafkaService {
         }
       }
       return led.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey() - 1;
+    }
+  }
+
+  /** The node (0-based) leading partition {@code partition} of {@code topic}. */
+  public int leaderOf(String topic, int partition) throws Exception {
+    return describe(topic).partitions().get(partition).leader().id() - 1;
+  }
+
+  /** How many partitions {@code topic} has. */
+  public int partitions(String topic) throws Exception {
+    return describe(topic).partitions().size();
+  }
+
+  private TopicDescription describe(String topic) throws Exception {
+    try (Admin admin = admin()) {
+      return admin
+          .describeTopics(List.of(topic))
+          .allTopicNames()
+          .get(30, TimeUnit.SECONDS)
+          .get(topic);
     }
   }
 

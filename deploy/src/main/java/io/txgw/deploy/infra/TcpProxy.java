@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * every connection open without an answer, as a network partition does (a client sees silence, not
  * a refusal, and finds out only by its own timeouts). When the line is restored, the connections
  * that lived through the cut are closed, as their peers have given up on them, and new ones are
- * forwarded again.
+ * forwarded again. A chunk read just before the cut may still be written just after it, as bytes
+ * already in flight arrive on a real network.
  */
 public final class TcpProxy implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
@@ -93,6 +94,7 @@ public final class TcpProxy implements Closeable {
     } catch (IOException e) {
       closeQuietly(client);
       closeQuietly(upstream);
+      forget(client, upstream);
       return;
     }
     synchronized (this) {
