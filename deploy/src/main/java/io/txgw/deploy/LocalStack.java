@@ -196,6 +196,10 @@ public final class LocalStack implements Closeable {
 
   private final Deque<Closeable> started = new ArrayDeque<>();
   private final Map<String, TxConsumer> consumers = new HashMap<>();
+
+  /** What each consumer's environment differs by from the stack's, for its restarts. */
+  private final Map<String, Map<String, String>> consumerOverrides = new HashMap<>();
+
   private final Path workDir;
   private final ClientKeys keys = ClientKeys.random();
 
@@ -530,6 +534,15 @@ public final class LocalStack implements Closeable {
    * it has resynced the chain and its wallet has scanned it.
    */
   public BcoinNode restartBcoin(BcoinNode.Spec spec) throws InterruptedException {
+    return restartBcoin(spec, true);
+  }
+
+  /**
+   * As {@link #restartBcoin(BcoinNode.Spec)}; without {@code awaitSync} it returns once the node
+   * answers, and resyncs by itself (a node behind stays out of the consumers' rotation meanwhile).
+   */
+  public BcoinNode restartBcoin(BcoinNode.Spec spec, boolean awaitSync)
+      throws InterruptedException {
     long best = 0;
     List<Integer> peers = new ArrayList<>();
     for (BcoinNode b : bcoins) {
@@ -553,7 +566,9 @@ public final class LocalStack implements Closeable {
     // Seconds as a rule. A sync stopped for over a minute once in a suite run; the likely cause is
     // a block asked of a peer that never sent it, which bcoin waits two minutes for before it drops
     // the peer (Peer.BLOCK_TIMEOUT in its net/peer.js). A failure names the height and the peers.
-    node.catchUp(best, Duration.ofSeconds(150));
+    if (awaitSync) {
+      node.catchUp(best, Duration.ofSeconds(150));
+    }
     bcoins.add(node);
     return node;
   }
@@ -648,6 +663,7 @@ public final class LocalStack implements Closeable {
     }
     for (int i = 0; i < ids.size(); i++) {
       consumers.put(ids.get(i), keep(up.get(i)));
+      consumerOverrides.put(ids.get(i), Map.copyOf(overrides));
     }
     writeScrapeConfig();
     return up;
@@ -672,14 +688,35 @@ public final class LocalStack implements Closeable {
     }
   }
 
-  /** Stops the in-process consumer of that id and starts a new one in its place. */
+  /**
+   * Stops the in-process consumer of that id and starts a new one in its place, with the
+   * environment it was started with.
+   */
   public TxConsumer restartConsumer(String id) throws InterruptedException {
     TxConsumer old = consumers.remove(id);
     if (old != null) {
       started.remove(old);
       old.close();
     }
-    return startConsumer(id);
+    return startConsumer(id, consumerOverrides.getOrDefault(id, Map.of()));
+  }
+
+  /**
+   * Does what a supervisor does for consumers whose loop ended on a fatal error (a fenced producer,
+   * say): starts each again. Returns their ids.
+   */
+  public List<String> restartStoppedConsumers() throws InterruptedException {
+    List<String> stopped =
+        consumers.entrySet().stream()
+            .filter(e -> e.getValue().hasStopped())
+            .map(Map.Entry::getKey)
+            .sorted()
+            .toList();
+    for (String id : stopped) {
+      log.warn("consumer {} had stopped; starting it again", id);
+      restartConsumer(id);
+    }
+    return stopped;
   }
 
   private Map<String, String> gatewayEnv() {

@@ -68,20 +68,36 @@ class DrillsIT {
     }
   }
 
+  /**
+   * A consumer whose loop ended on a fatal error (its producer fenced when a transaction
+   * coordinator moved, say) is started again before the next drill, as its supervisor would.
+   */
+  @org.junit.jupiter.api.BeforeEach
+  void superviseConsumers() throws Exception {
+    List<String> restarted = stack.restartStoppedConsumers();
+    if (!restarted.isEmpty()) {
+      System.out.println(
+          "drill: consumers stopped and started again before the drill: " + restarted);
+    }
+  }
+
   static int payouts() {
     return Integer.getInteger("txgw.drill.payouts", SHORT);
   }
 
   static Drill drill(String name, String ethSource) {
-    Drill drill =
-        new Drill(
-            stack,
-            name,
-            payouts(),
-            () -> List.of(stack.gatewayUrl(), stack.secondGateway().url()),
-            ethSource);
+    return new Drill(
+        stack,
+        name,
+        payouts(),
+        () -> List.of(stack.gatewayUrl(), stack.secondGateway().url()),
+        ethSource);
+  }
+
+  /** Checks a drill's report, and keeps the drill for the check after the last. */
+  static void assertExactlyOnce(Drill drill, Drill.Report report) {
+    assertExactlyOnce(report);
     done.add(drill);
-    return drill;
   }
 
   static void assertExactlyOnce(Drill.Report report) {
@@ -119,35 +135,35 @@ class DrillsIT {
       throws Exception {
     KafkaCluster cluster = stack.kafkaCluster();
     int[] victim = new int[1];
+    Drill drill = drill("broker", stack.ethSource());
     Drill.Report report =
-        drill("broker", stack.ethSource())
-            .run(
-                new Drill.Fault() {
-                  @Override
-                  public void inject() throws Exception {
-                    victim[0] =
-                        cluster.leaderOf(Topics.SENDTO, partitionOf(Chain.ETH, stack.ethSource()));
-                    cluster.kill(victim[0]);
-                  }
+        drill.run(
+            new Drill.Fault() {
+              @Override
+              public void inject() throws Exception {
+                victim[0] =
+                    cluster.leaderOf(Topics.SENDTO, partitionOf(Chain.ETH, stack.ethSource()));
+                cluster.kill(victim[0]);
+              }
 
-                  @Override
-                  public void repair() {
-                    cluster.start(victim[0]);
-                  }
+              @Override
+              public void repair() {
+                cluster.start(victim[0]);
+              }
 
-                  @Override
-                  public boolean recovered() throws Exception {
-                    return cluster.fullyInSync(Topics.SENDTO)
-                        && cluster.fullyInSync(Topics.JOURNAL)
-                        && cluster.fullyInSync(Topics.RESULTS);
-                  }
+              @Override
+              public boolean recovered() throws Exception {
+                return cluster.fullyInSync(Topics.SENDTO)
+                    && cluster.fullyInSync(Topics.JOURNAL)
+                    && cluster.fullyInSync(Topics.RESULTS);
+              }
 
-                  @Override
-                  public Duration hold() {
-                    return Duration.ofSeconds(10);
-                  }
-                });
-    assertExactlyOnce(report);
+              @Override
+              public Duration hold() {
+                return Duration.ofSeconds(10);
+              }
+            });
+    assertExactlyOnce(drill, report);
     // Ingest goes on with acks=all while a node is down: two replicas of three still take writes.
     assertThat(report.batchesTakenDuringFault()).isPositive();
   }
@@ -157,63 +173,62 @@ class DrillsIT {
   void theZooKeeperLeaderKilledAndRestartedLosesAndDoublesNothing() throws Exception {
     ZooKeeperEnsemble ensemble = stack.zooKeeperEnsemble();
     int[] victim = new int[1];
+    Drill drill = drill("zookeeper", stack.ethSource());
     Drill.Report report =
-        drill("zookeeper", stack.ethSource())
-            .run(
-                new Drill.Fault() {
-                  @Override
-                  public void inject() {
-                    victim[0] = ensemble.leader();
-                    ensemble.kill(victim[0]);
-                  }
+        drill.run(
+            new Drill.Fault() {
+              @Override
+              public void inject() {
+                victim[0] = ensemble.leader();
+                ensemble.kill(victim[0]);
+              }
 
-                  @Override
-                  public void repair() {
-                    ensemble.start(victim[0]);
-                  }
+              @Override
+              public void repair() {
+                ensemble.start(victim[0]);
+              }
 
-                  @Override
-                  public boolean recovered() {
-                    return ensemble.fullyServing();
-                  }
+              @Override
+              public boolean recovered() {
+                return ensemble.fullyServing();
+              }
 
-                  @Override
-                  public Duration hold() {
-                    return Duration.ofSeconds(10);
-                  }
-                });
-    assertExactlyOnce(report);
+              @Override
+              public Duration hold() {
+                return Duration.ofSeconds(10);
+              }
+            });
+    assertExactlyOnce(drill, report);
   }
 
   @Test
   @Order(3)
   void aGatewayKilledWhileClientsPostLosesAndDoublesNothingAsTheyRetryTheOther() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
+    Drill drill = drill("gateway", stack.ethSource());
     Drill.Report report =
-        drill("gateway", stack.ethSource())
-            .run(
-                new Drill.Fault() {
-                  @Override
-                  public void inject() {
-                    stack.secondGateway().kill();
-                  }
+        drill.run(
+            new Drill.Fault() {
+              @Override
+              public void inject() {
+                stack.secondGateway().kill();
+              }
 
-                  @Override
-                  public void repair() throws InterruptedException {
-                    stack.restartSecondGateway();
-                  }
+              @Override
+              public void repair() throws InterruptedException {
+                stack.restartSecondGateway();
+              }
 
-                  @Override
-                  public boolean recovered() throws Exception {
-                    HttpRequest ready =
-                        HttpRequest.newBuilder(URI.create(stack.secondGateway().url() + "/readyz"))
-                            .GET()
-                            .build();
-                    return http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode()
-                        == 200;
-                  }
-                });
-    assertExactlyOnce(report);
+              @Override
+              public boolean recovered() throws Exception {
+                HttpRequest ready =
+                    HttpRequest.newBuilder(URI.create(stack.secondGateway().url() + "/readyz"))
+                        .GET()
+                        .build();
+                return http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+              }
+            });
+    assertExactlyOnce(drill, report);
     assertThat(report.batchesTakenDuringFault()).isPositive();
     assertThat(report.retries())
         .as("batches posted to the dead gateway, then to the other")
@@ -235,43 +250,42 @@ class DrillsIT {
       }
     }
     assertThat(source).as("an anvil account whose partition %s owns", cut).isNotNull();
+    Drill drill = drill("consumer-cut", source);
     Drill.Report report =
-        drill("consumer-cut", source)
-            .run(
-                new Drill.Fault() {
-                  @Override
-                  public void inject() {
-                    stack.cutOffProxiedConsumers();
-                  }
+        drill.run(
+            new Drill.Fault() {
+              @Override
+              public void inject() {
+                stack.cutOffProxiedConsumers();
+              }
 
-                  @Override
-                  public void repair() {
-                    stack.reconnectProxiedConsumers();
-                  }
+              @Override
+              public void repair() {
+                stack.reconnectProxiedConsumers();
+              }
 
-                  @Override
-                  public boolean recovered() throws InterruptedException {
-                    ConsumerGroups.awaitStable(
-                        stack.kafkaBootstrap(), GROUP, 3, Duration.ofSeconds(5));
-                    return true;
-                  }
+              @Override
+              public boolean recovered() throws InterruptedException {
+                ConsumerGroups.awaitStable(stack.kafkaBootstrap(), GROUP, 3, Duration.ofSeconds(5));
+                return true;
+              }
 
-                  @Override
-                  public Duration hold() {
-                    return CUT;
-                  }
+              @Override
+              public Duration hold() {
+                return CUT;
+              }
 
-                  /** Out of both: its group membership and its ZooKeeper session are over. */
-                  @Override
-                  public void whileFaulty() throws Exception {
-                    ConsumerGroups.awaitStable(
-                        stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(30));
-                    assertThat(stack.zk().getChildren().forPath(Membership.ROOT + "/consumers"))
-                        .as("consumers in ZooKeeper while one is cut off")
-                        .doesNotContain(cut);
-                  }
-                });
-    assertExactlyOnce(report);
+              /** Out of both: its group membership and its ZooKeeper session are over. */
+              @Override
+              public void whileFaulty() throws Exception {
+                ConsumerGroups.awaitStable(
+                    stack.kafkaBootstrap(), GROUP, 2, Duration.ofSeconds(30));
+                assertThat(stack.zk().getChildren().forPath(Membership.ROOT + "/consumers"))
+                    .as("consumers in ZooKeeper while one is cut off")
+                    .doesNotContain(cut);
+              }
+            });
+    assertExactlyOnce(drill, report);
   }
 
   @Test
@@ -282,52 +296,54 @@ class DrillsIT {
     String payer = ownerOf(partitionOf(Chain.BTC, BcoinNode.WALLET));
     NodePool pool = stack.consumer(payer).pools().get(Chain.BTC);
     BcoinNode.Spec[] victim = new BcoinNode.Spec[1];
+    Drill drill = drill("chain-node", stack.ethSource());
     Drill.Report report =
-        drill("chain-node", stack.ethSource())
-            .run(
-                new Drill.Fault() {
-                  @Override
-                  public void inject() {
-                    String name = pool.primaryName();
-                    victim[0] =
-                        stack.bcoins().stream()
-                            .filter(b -> b.name().equals(name))
+        drill.run(
+            new Drill.Fault() {
+              @Override
+              public void inject() {
+                String name = pool.primaryName();
+                victim[0] =
+                    stack.bcoins().stream()
+                        .filter(b -> b.name().equals(name))
+                        .findFirst()
+                        .orElseThrow()
+                        .spec();
+                // Stopped, not killed: a node killed -9 loses the blocks bcoin had not
+                // flushed, and resyncing hundreds of them on a loaded machine stalls
+                // ("peer is not reading"). FailoverIT kills the node in use -9.
+                stack.stopBcoin(name);
+              }
+
+              @Override
+              public void repair() throws InterruptedException {
+                // Its resync is bcoin's own: on a loaded machine hundreds of blocks can
+                // stall for minutes ("peer is not reading"); the pool keeps it out of
+                // rotation until it is within reach of the best height.
+                stack.restartBcoin(victim[0], false);
+              }
+
+              /**
+               * Payouts go on through the pool's next node, and the restarted one answers again.
+               * Its return to the rotation waits for bcoin's own resync, which is no part of txgw.
+               */
+              @Override
+              public boolean recovered() throws Exception {
+                return pool.primaryName() != null
+                    && stack.bcoins().stream()
+                            .filter(b -> b.name().equals(victim[0].name()))
                             .findFirst()
                             .orElseThrow()
-                            .spec();
-                    // Stopped, not killed: a node killed -9 loses the blocks bcoin had not
-                    // flushed, and resyncing hundreds of them on a loaded machine stalls
-                    // ("peer is not reading"). FailoverIT kills the node in use -9.
-                    stack.stopBcoin(name);
-                  }
+                            .blockCount()
+                        > 0;
+              }
 
-                  @Override
-                  public void repair() throws InterruptedException {
-                    stack.restartBcoin(victim[0]);
-                  }
-
-                  /**
-                   * Payouts go on through the pool's next node, and the restarted one answers
-                   * again. Its return to the rotation waits for bcoin's own resync, which is no
-                   * part of txgw.
-                   */
-                  @Override
-                  public boolean recovered() throws Exception {
-                    return pool.primaryName() != null
-                        && stack.bcoins().stream()
-                                .filter(b -> b.name().equals(victim[0].name()))
-                                .findFirst()
-                                .orElseThrow()
-                                .blockCount()
-                            > 0;
-                  }
-
-                  @Override
-                  public Duration hold() {
-                    return Duration.ofSeconds(5);
-                  }
-                });
-    assertExactlyOnce(report);
+              @Override
+              public Duration hold() {
+                return Duration.ofSeconds(5);
+              }
+            });
+    assertExactlyOnce(drill, report);
   }
 
   @Test

@@ -251,7 +251,7 @@ public final class TxConsumer implements Closeable {
               + " loses units not mined yet on a crash or a rebalance",
           config.instanceId());
     }
-    thread = new Thread(processor::run, "payouts-" + config.instanceId());
+    thread = new Thread(this::runLoop, "payouts-" + config.instanceId());
     thread.start();
     if (membership != null) {
       reporter.scheduleWithFixedDelay(
@@ -407,6 +407,16 @@ public final class TxConsumer implements Closeable {
     }
   }
 
+  private final java.util.concurrent.atomic.AtomicBoolean closing =
+      new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicBoolean released =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** True once the loop has ended by itself, on a fatal error: a supervisor restarts it. */
+  public boolean hasStopped() {
+    return thread != null && !thread.isAlive() && !closing.get();
+  }
+
   /** Blocks until the loop ends (on {@link #close()} or a fatal error). */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     thread.join(timeout.toMillis());
@@ -423,34 +433,101 @@ public final class TxConsumer implements Closeable {
     return routing == null ? Map.of() : routing.pools();
   }
 
+  /**
+   * The loop, and what follows when it ends by itself (a fatal error: fenced, refused, offsets
+   * gone): the consumer leaves the group and ZooKeeper at once, so that the others take its
+   * partitions, accounts and budget shares now, rather than when its process exits, if ever. Its
+   * round's sends have all had their answers by then, and what it journaled the next owner reads.
+   */
+  private void runLoop() {
+    try {
+      processor.run();
+    } finally {
+      if (!closing.get()) {
+        log.error(
+            "consumer {} has stopped: leaving its group and ZooKeeper; restart it to take part"
+                + " again",
+            config.instanceId());
+      }
+      // On this thread alone while it runs: no lease is let go under a round still sending.
+      release();
+    }
+  }
+
   @Override
   public void close() {
+    closing.set(true);
     reporter.shutdownNow();
     if (processor != null) {
       processor.stop();
-      try {
-        if (thread != null) {
-          thread.join(30_000);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    }
+    if (thread == null || thread == Thread.currentThread()) {
+      release();
+      return;
+    }
+    try {
+      thread.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (thread.isAlive()) {
+      // A round still sending keeps its leases: the loop thread lets go once the round ends.
+      log.warn(
+          "consumer {} still ends its round; it leaves when that is over", config.instanceId());
+    } else {
+      release(); // done already by the loop thread, unless it never ran
+    }
+  }
+
+  /**
+   * Closes the clients, the node routing and the membership, once. Each step is tried whatever the
+   * others did, and the membership (the ZooKeeper session holding the account leases) last, always.
+   */
+  private void release() {
+    if (!released.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      reporter.shutdownNow();
+      quietly(
+          "Kafka clients",
+          () -> {
+            if (processor != null) {
+              processor.closeClients();
+            }
+          });
+      if (sends != null) {
+        // After the loop: a round's sends all have their answers before it ends.
+        sends.shutdownNow();
       }
-      processor.closeClients();
+      quietly("client metrics", () -> clientMetrics.forEach(KafkaClientMetrics::close));
+      quietly(
+          "metrics",
+          () -> {
+            if (metrics != null) {
+              metrics.close();
+            }
+          });
+      quietly(
+          "node routing",
+          () -> {
+            if (routing != null) {
+              routing.close();
+            }
+          });
+      quietly("node clients", () -> JsonRpcClient.shutdown(http));
+    } finally {
+      if (membership != null) {
+        membership.close();
+      }
     }
-    if (sends != null) {
-      // After the loop: a round's sends all have their answers before it ends.
-      sends.shutdownNow();
+  }
+
+  private void quietly(String what, Runnable step) {
+    try {
+      step.run();
+    } catch (RuntimeException e) {
+      log.warn("closing the {} of consumer {} failed: {}", what, config.instanceId(), e.toString());
     }
-    clientMetrics.forEach(KafkaClientMetrics::close);
-    if (metrics != null) {
-      metrics.close();
-    }
-    if (routing != null) {
-      routing.close();
-    }
-    if (membership != null) {
-      membership.close();
-    }
-    JsonRpcClient.shutdown(http);
   }
 }

@@ -47,6 +47,22 @@ public final class ChildProcess implements Closeable {
     }
   }
 
+  /**
+   * Starts {@code mainClass} in a JVM of its own on this JVM's class path, with its output in
+   * {@code dir/name.log}.
+   */
+  public static ChildProcess java(
+      String name, List<String> jvmOptions, String mainClass, List<String> args, Path dir) {
+    List<String> command = new java.util.ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(mainClass);
+    command.addAll(args);
+    return start(name, command, dir, Map.of(), dir.resolve(name + ".log"));
+  }
+
   public long pid() {
     return process.pid();
   }

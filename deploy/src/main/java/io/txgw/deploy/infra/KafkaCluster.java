@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -164,20 +163,13 @@ public final class KafkaCluster implements KafkaService {
     if (nodes[node] != null && nodes[node].isAlive()) {
       throw new IllegalStateException("node " + (node + 1) + " is running");
     }
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx384m");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add("kafka.Kafka");
-    command.add(config(node).toString());
     nodes[node] =
-        ChildProcess.start(
+        ChildProcess.java(
             "kafka-" + (node + 1),
-            command,
-            dir,
-            Map.of(),
-            dir.resolve("kafka-" + (node + 1) + ".log"));
+            List.of("-Xmx384m"),
+            "kafka.Kafka",
+            List.of(config(node).toString()),
+            dir);
   }
 
   /** Kills node {@code node} with SIGKILL, as a power cut would. */

@@ -10,9 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.StringJoiner;
 import org.apache.zookeeper.server.quorum.QuorumPeerMain;
@@ -96,22 +94,13 @@ public final class ZooKeeperEnsemble implements ZooKeeperService {
     if (servers[server] != null && servers[server].isAlive()) {
       throw new IllegalStateException("server " + (server + 1) + " is running");
     }
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx128m");
-    command.add("-XX:+UseSerialGC");
-    command.add("-Dzookeeper.jmx.log4j.disable=true");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(QuorumPeerMain.class.getName());
-    command.add(config(server).toString());
     servers[server] =
-        ChildProcess.start(
+        ChildProcess.java(
             "zookeeper-" + (server + 1),
-            command,
-            dir,
-            Map.of(),
-            dir.resolve("zookeeper-" + (server + 1) + ".log"));
+            List.of("-Xmx128m", "-XX:+UseSerialGC", "-Dzookeeper.jmx.log4j.disable=true"),
+            QuorumPeerMain.class.getName(),
+            List.of(config(server).toString()),
+            dir);
   }
 
   /** Kills server {@code server} with SIGKILL, as a power cut would. */

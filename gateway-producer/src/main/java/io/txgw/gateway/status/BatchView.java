@@ -1,10 +1,8 @@
 package io.txgw.gateway.status;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.KafkaConnection;
-import io.txgw.common.kafka.TailProbe;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Chain;
@@ -24,25 +22,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.streams.CloseOptions;
-import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
-import org.apache.kafka.streams.state.QueryableStoreTypes;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,13 +47,10 @@ public final class BatchView implements Closeable {
   /**
    * Null when the stores are given ({@link #BatchView(ViewStores.Source, int, Clock, ViewTail)}).
    */
-  private final KafkaStreams streams;
+  private final StatusStreams app;
 
   private final ViewStores stores;
-  private final KafkaConnection kafka;
-  private final String applicationId;
   private final Clock clock;
-  private final CountDownLatch caughtUp = new CountDownLatch(1);
   private static final JsonSerde<BatchRecord> BATCH_JSON = new JsonSerde<>(BatchRecord.class);
   private final Map<String, BatchRecord> written = new ConcurrentHashMap<>();
   private final Map<String, List<BiConsumer<String, PayoutState>>> watchers =
@@ -85,9 +66,6 @@ public final class BatchView implements Closeable {
   private final PayoutIndex payoutIndex = new PayoutIndex(this::storedClaim);
   private final ViewTail tail;
 
-  private volatile boolean closed;
-  private KafkaStreamsMetrics streamsMetrics;
-
   public BatchView(KafkaConnection kafka, String instanceId, Path stateDir, Clock clock) {
     this(kafka, instanceId, stateDir, clock, null);
   }
@@ -102,56 +80,10 @@ public final class BatchView implements Closeable {
       Path stateDir,
       Clock clock,
       io.txgw.common.kafka.TopicSettings topics) {
-    this.kafka = kafka;
-    this.applicationId = "txgw-status-" + instanceId;
     this.clock = clock;
-    Properties props = new Properties();
-    props.putAll(kafka.clientProperties());
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    // Stores and offsets move together, so a restart neither skips nor counts a result twice;
-    // and only committed results (the consumers write them in transactions) are read.
-    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
-    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
-    if (topics != null) {
-      // A view rebuilt from a changelog that lost its one replica would start from nothing.
-      props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, topics.replication());
-      props.put(
-          StreamsConfig.topicPrefix(
-              org.apache.kafka.common.config.TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
-          Integer.toString(topics.minInsync()));
-    }
-    props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.REUSE_KTABLE_SOURCE_TOPICS);
-    props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class);
-    props.put(
-        StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
-        LogAndContinueExceptionHandler.class);
-    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 8L * 1024 * 1024);
-    props.put(
-        StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
-        Topics.MAX_MESSAGE_BYTES);
-    props.put(
-        StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
-        Topics.MAX_MESSAGE_BYTES);
-    this.streams = new KafkaStreams(BatchStatusTopology.build(listener()), props);
-    this.tail = new GroupOffsetTail(kafka, applicationId);
-    this.stores =
-        new ViewStores(
-            new ViewStores.Source() {
-              @Override
-              public <V> ReadOnlyKeyValueStore<String, V> store(String name, int partition) {
-                return streams.store(
-                    StoreQueryParameters.fromNameAndType(
-                            name, QueryableStoreTypes.<String, V>keyValueStore())
-                        .withPartition(partition));
-              }
-            });
-    streams.setUncaughtExceptionHandler(
-        e -> {
-          log.error("status view thread failed; replacing it", e);
-          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
+    this.app = new StatusStreams(kafka, instanceId, stateDir, topics, listener());
+    this.tail = app.tail();
+    this.stores = new ViewStores(app.stores());
   }
 
   /**
@@ -160,14 +92,11 @@ public final class BatchView implements Closeable {
    * and {@code tail} telling when it has read what was written.
    */
   BatchView(ViewStores.Source stores, int partitions, Clock clock, ViewTail tail) {
-    this.streams = null;
+    this.app = null;
     this.tail = tail;
     this.stores = new ViewStores(stores);
     this.stores.partitions(partitions, partitions);
-    this.kafka = null;
-    this.applicationId = null;
     this.clock = clock;
-    caughtUp.countDown();
   }
 
   /** What the topology tells the view of: stored status changes, indexed batches. */
@@ -189,51 +118,21 @@ public final class BatchView implements Closeable {
 
   /** Starts the application; {@link #awaitCaughtUp} tells when it has read what existed before. */
   public void start() {
-    Map<org.apache.kafka.common.TopicPartition, Long> ends;
-    try (Admin admin = Admin.create(kafka.clientProperties())) {
-      ends = ViewOffsets.endOffsets(admin, List.of(Topics.BATCHES, Topics.RESULTS));
-    }
-    stores.partitions(
-        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.BATCHES)).count(),
-        (int) ends.keySet().stream().filter(tp -> tp.topic().equals(Topics.RESULTS)).count());
-    streams.start();
-    ((GroupOffsetTail) tail).start();
-    Thread watcher = new Thread(() -> awaitOffsets(ends), "status-view-catch-up");
-    watcher.setDaemon(true);
-    watcher.start();
-  }
-
-  private void awaitOffsets(Map<org.apache.kafka.common.TopicPartition, Long> ends) {
-    try (Admin admin = Admin.create(kafka.clientProperties());
-        TailProbe probe = new TailProbe(kafka)) {
-      while (!closed) {
-        if (streams.state() == KafkaStreams.State.RUNNING
-            && ViewOffsets.reached(admin, probe, applicationId, ends)) {
-          log.info("status view caught up with {} partitions", ends.size());
-          caughtUp.countDown();
-          return;
-        }
-        TimeUnit.MILLISECONDS.sleep(250);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    app.start(stores);
   }
 
   /** The Streams application's client metrics. */
   public void bindMetrics(MeterRegistry meters) {
-    streamsMetrics = new KafkaStreamsMetrics(streams);
-    streamsMetrics.bindTo(meters);
+    app.bindMetrics(meters);
   }
 
   public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-    return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return app == null || app.awaitCaughtUp(timeout);
   }
 
   /** Ready to answer: caught up once, and its stores queryable now. */
   public boolean isCaughtUp() {
-    return caughtUp.getCount() == 0
-        && (streams == null || streams.state() == KafkaStreams.State.RUNNING);
+    return app == null || app.isCaughtUp();
   }
 
   /**
@@ -542,18 +441,9 @@ public final class BatchView implements Closeable {
 
   @Override
   public void close() {
-    closed = true;
     tail.close();
-    if (streams == null) {
-      return;
+    if (app != null) {
+      app.close();
     }
-    if (streamsMetrics != null) {
-      streamsMetrics.close();
-    }
-    // Leaving the group lets a restarted gateway take the partitions at once instead of after
-    // the session timeout of the member that went away.
-    streams.close(
-        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-            .withTimeout(Duration.ofSeconds(10)));
   }
 }
