@@ -222,7 +222,8 @@ class DocsCommandsIT {
             // An HTTP error answer fails the block: the examples show calls that succeed.
             + "curl() { command curl --fail-with-body \"$@\"; }\n"
             // Nothing a block starts in the background outlives it.
-            + "trap 'kill $(jobs -p) 2>/dev/null' EXIT\n"
+            // (the block's own exit status kept: an empty kill would make it 2).
+            + "trap 'rc=$?; kill $(jobs -p) 2>/dev/null || true; exit $rc' EXIT\n"
             + "exec </dev/null\n"
             + block.text();
     Path file = dir.resolve("block-" + block.index() + "-" + block.line() + ".sh");
