@@ -34,6 +34,13 @@ public final class Demo {
     System.setProperty(
         "org.slf4j.simpleLogger.defaultLogLevel",
         System.getenv().getOrDefault("TXGW_DEMO_LOG", "warn"));
+    if (System.getenv("TXGW_DEMO_LOG") == null) {
+      // A transactional producer retries a write the coordinator is still finishing the last
+      // commit for (CONCURRENT_TRANSACTIONS, then a sequence to resend): routine on a cluster,
+      // and a warning each time.
+      System.setProperty(
+          "org.slf4j.simpleLogger.log.org.apache.kafka.clients.producer.internals.Sender", "error");
+    }
     int payouts = 1_000;
     boolean serve = false;
     boolean cluster = false;
