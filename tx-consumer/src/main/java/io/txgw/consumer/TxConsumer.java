@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import okhttp3.OkHttpClient;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -55,6 +56,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class TxConsumer implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(TxConsumer.class);
+
+  /** Set by {@link #close()}: the loop's end is then asked for, not a failure. */
+  private final AtomicBoolean closing = new AtomicBoolean();
+
+  /** The clients, routing and membership are closed once, by whichever thread comes first. */
+  private final AtomicBoolean released = new AtomicBoolean();
 
   /** An environment node without a configured limit: in flight is bounded by the loop anyway. */
   private static final int UNLIMITED_IN_FLIGHT = 1_000;
@@ -406,11 +413,6 @@ public final class TxConsumer implements Closeable {
       throw new IllegalStateException(e);
     }
   }
-
-  private final java.util.concurrent.atomic.AtomicBoolean closing =
-      new java.util.concurrent.atomic.AtomicBoolean();
-  private final java.util.concurrent.atomic.AtomicBoolean released =
-      new java.util.concurrent.atomic.AtomicBoolean();
 
   /** True once the loop has ended by itself, on a fatal error: a supervisor restarts it. */
   public boolean hasStopped() {
