@@ -79,13 +79,7 @@ public final class Gateway implements Closeable {
     // Before anything is written: a layout that would put accounts off their journal is refused.
     TopicLayout.check(config.kafka(), TopicLayout.Role.GATEWAY);
     meters = Telemetry.registry("gateway", config.instanceId());
-    view =
-        new BatchView(
-            config.kafka(),
-            config.instanceId(),
-            config.stateDir(),
-            Clock.systemUTC(),
-            config.topics());
+    view = new BatchView(config.kafka(), config.instanceId(), config.stateDir(), config.topics());
     view.start();
     view.bindMetrics(meters);
     BatchWriter.ProducerFactory producers =

@@ -142,7 +142,7 @@ class BatchServiceTest {
 
   @BeforeEach
   void start() {
-    driver = new DriverView(state, clock);
+    driver = new DriverView(state);
     useWriter(BatchWriter.Timing.DEFAULT.deadline(), 1);
   }
 

@@ -5,27 +5,23 @@ import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.BatchRecord;
-import io.txgw.common.model.Chain;
 import io.txgw.common.model.FailureCode;
 import io.txgw.common.model.PayoutStatus;
 import io.txgw.gateway.BatchStatus;
 import java.io.Closeable;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,30 +40,26 @@ public final class BatchView implements Closeable {
   /** How many recently active batches the view remembers for the dashboard. */
   public static final int RECENT = 200;
 
-  /**
-   * Null when the stores are given ({@link #BatchView(ViewStores.Source, int, Clock, ViewTail)}).
-   */
+  /** Null when the stores are given ({@link #BatchView(ViewStores.Source, int, ViewTail)}). */
   private final StatusStreams app;
 
   private final ViewStores stores;
-  private final Clock clock;
   private static final JsonSerde<BatchRecord> BATCH_JSON = new JsonSerde<>(BatchRecord.class);
+
+  /**
+   * Batches this gateway committed that the view has not read back yet: each leaves when the view
+   * indexes it, so the map holds no more than the batches in flight between the two.
+   */
   private final Map<String, BatchRecord> written = new ConcurrentHashMap<>();
-  private final Map<String, List<BiConsumer<String, PayoutState>>> watchers =
-      new ConcurrentHashMap<>();
-  private final Map<String, Instant> recent = new LinkedHashMap<>(RECENT, 0.75f, true);
-  private static final int HEADERS = 1_024;
 
-  /** Bounds the cached headers' payout ids accepted earlier, which a batch may have 10,000 of. */
-  private static final int HEADERS_WEIGHT = 100_000;
-
-  private final Map<String, Header> headers = new LinkedHashMap<>(HEADERS, 0.75f, true);
-  private int headersWeight;
+  private final BatchWatchers watchers = new BatchWatchers();
+  private final RecentBatches recent = new RecentBatches(RECENT);
+  private final BatchHeaders headers = new BatchHeaders(this::batchByKey);
   private final PayoutIndex payoutIndex = new PayoutIndex(this::storedClaim);
   private final ViewTail tail;
 
-  public BatchView(KafkaConnection kafka, String instanceId, Path stateDir, Clock clock) {
-    this(kafka, instanceId, stateDir, clock, null);
+  public BatchView(KafkaConnection kafka, String instanceId, Path stateDir) {
+    this(kafka, instanceId, stateDir, null);
   }
 
   /**
@@ -78,9 +70,7 @@ public final class BatchView implements Closeable {
       KafkaConnection kafka,
       String instanceId,
       Path stateDir,
-      Clock clock,
       io.txgw.common.kafka.TopicSettings topics) {
-    this.clock = clock;
     this.app = new StatusStreams(kafka, instanceId, stateDir, topics, listener());
     this.tail = app.tail();
     this.stores = new ViewStores(app.stores());
@@ -91,12 +81,11 @@ public final class BatchView implements Closeable {
    * BatchStatusTopology} with {@link #listener()}: every topic with {@code partitions} partitions,
    * and {@code tail} telling when it has read what was written.
    */
-  BatchView(ViewStores.Source stores, int partitions, Clock clock, ViewTail tail) {
+  BatchView(ViewStores.Source stores, int partitions, ViewTail tail) {
     this.app = null;
     this.tail = tail;
     this.stores = new ViewStores(stores);
     this.stores.partitions(partitions, partitions);
-    this.clock = clock;
   }
 
   /** What the topology tells the view of: stored status changes, indexed batches. */
@@ -184,7 +173,7 @@ public final class BatchView implements Closeable {
     if (storedBatch(batch.key()) != null) {
       written.remove(batch.key());
     }
-    touch(batch.key());
+    recent.touch(batch.key());
   }
 
   /** The batch with every payout's latest state; payouts without a result are ACCEPTED. */
@@ -242,66 +231,10 @@ public final class BatchView implements Closeable {
 
   /** The counts of the batch stored under a key from {@link #recentBatchKeys}. */
   public Optional<BatchStatus> summaryByKey(String key) {
-    return header(key).map(h -> summaryOf(key, h));
+    return headers.get(key).map(h -> summaryOf(key, h));
   }
 
-  /**
-   * What a summary needs of a batch: live events and the dashboard ask several times a second, and
-   * a batch record lists up to 10,000 payout ids. Accepted content never changes, so a header read
-   * once stays true.
-   *
-   * @param acceptedEarlier the batch's payouts that earlier batches accepted: their results count
-   *     for those batches, so a summary reads their states one by one
-   */
-  private record Header(
-      String clientId,
-      String batchId,
-      Chain chain,
-      String source,
-      Instant acceptedAt,
-      int total,
-      Map<String, String> acceptedEarlier) {
-    static Header of(BatchRecord b) {
-      return new Header(
-          b.clientId(),
-          b.batchId(),
-          b.chain(),
-          b.source(),
-          b.acceptedAt(),
-          b.payoutIds().size(),
-          b.acceptedEarlier());
-    }
-
-    /** What it costs to keep, in payout ids. */
-    int weight() {
-      return 1 + acceptedEarlier.size();
-    }
-  }
-
-  private Optional<Header> header(String key) {
-    synchronized (headers) {
-      Header cached = headers.get(key);
-      if (cached != null) {
-        return Optional.of(cached);
-      }
-    }
-    Optional<Header> read = batchByKey(key).map(Header::of);
-    read.ifPresent(
-        h -> {
-          synchronized (headers) {
-            Header before = headers.put(key, h);
-            headersWeight += h.weight() - (before == null ? 0 : before.weight());
-            while (headers.size() > HEADERS || headersWeight > HEADERS_WEIGHT) {
-              var eldest = headers.entrySet().iterator();
-              headersWeight -= eldest.next().getValue().weight();
-              eldest.remove();
-            }
-          }
-        });
-    return read;
-  }
-
-  private BatchStatus summaryOf(String key, Header batch) {
+  private BatchStatus summaryOf(String key, BatchHeaders.Header batch) {
     BatchProgress total = BatchProgress.NONE;
     for (BatchProgress part : stores.<BatchProgress>getAll(BatchStatusTopology.PROGRESS, key)) {
       total = total.plus(part);
@@ -341,11 +274,11 @@ public final class BatchView implements Closeable {
       String clientId, String batchId, BiConsumer<String, PayoutState> onChange) {
     String key = BatchRecord.key(clientId, batchId);
     List<AutoCloseable> watches = new ArrayList<>();
-    watches.add(watchKey(key, onChange));
+    watches.add(watchers.add(key, onChange));
     // The results of payouts accepted earlier name the batch that accepted them.
     Map<String, String> earlier;
     try {
-      earlier = header(key).map(Header::acceptedEarlier).orElse(Map.of());
+      earlier = headers.get(key).map(BatchHeaders.Header::acceptedEarlier).orElse(Map.of());
     } catch (RuntimeException e) {
       // Not left watching for a caller that never gets the handle to stop it.
       for (AutoCloseable w : watches) {
@@ -362,7 +295,7 @@ public final class BatchView implements Closeable {
     idsByBatch.forEach(
         (earlierBatch, ids) ->
             watches.add(
-                watchKey(
+                watchers.add(
                     BatchRecord.key(clientId, earlierBatch),
                     (id, state) -> {
                       if (ids.contains(id)) {
@@ -376,28 +309,9 @@ public final class BatchView implements Closeable {
     };
   }
 
-  private AutoCloseable watchKey(String key, BiConsumer<String, PayoutState> onChange) {
-    watchers.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(onChange);
-    return () ->
-        watchers.computeIfPresent(
-            key,
-            (k, list) -> {
-              list.remove(onChange);
-              return list.isEmpty() ? null : list;
-            });
-  }
-
   /** Keys of the batches written or updated most recently, newest first. */
   public List<String> recentBatchKeys(int limit) {
-    List<String> keys;
-    synchronized (recent) {
-      keys = new ArrayList<>(recent.keySet());
-    }
-    List<String> newestFirst = new ArrayList<>(limit);
-    for (int i = keys.size() - 1; i >= 0 && newestFirst.size() < limit; i--) {
-      newestFirst.add(keys.get(i));
-    }
-    return newestFirst;
+    return recent.newestFirst(limit);
   }
 
   /** The batch stored under a key from {@link #recentBatchKeys}. */
@@ -407,20 +321,8 @@ public final class BatchView implements Closeable {
   }
 
   private void changed(String batchKey, String payoutId, PayoutState state) {
-    touch(batchKey);
-    List<BiConsumer<String, PayoutState>> list = watchers.get(batchKey);
-    if (list != null) {
-      list.forEach(w -> w.accept(payoutId, state));
-    }
-  }
-
-  private void touch(String batchKey) {
-    synchronized (recent) {
-      recent.put(batchKey, clock.instant());
-      if (recent.size() > RECENT) {
-        recent.remove(recent.keySet().iterator().next());
-      }
-    }
+    recent.touch(batchKey);
+    watchers.changed(batchKey, payoutId, state);
   }
 
   private BatchRecord storedBatch(String key) {

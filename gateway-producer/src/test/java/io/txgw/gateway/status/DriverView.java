@@ -4,7 +4,6 @@ import io.txgw.common.kafka.JsonSerde;
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.model.PayoutResult;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -32,7 +31,7 @@ public final class DriverView implements AutoCloseable {
   /** Asked to read past the end: settled by the next {@link #catchUp}, which reads it all. */
   private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
 
-  public DriverView(Path stateDir, Clock clock) {
+  public DriverView(Path stateDir) {
     view =
         new BatchView(
             new ViewStores.Source() {
@@ -42,7 +41,6 @@ public final class DriverView implements AutoCloseable {
               }
             },
             1,
-            clock,
             this::readPastEnd);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "status-test");
