@@ -1,5 +1,6 @@
 package io.txgw.coordinator;
 
+import io.txgw.common.budget.BudgetSnapshot;
 import io.txgw.coordinator.zk.ZkAcls;
 import io.txgw.coordinator.zk.ZkClients;
 import java.io.Closeable;
@@ -25,6 +26,9 @@ import org.slf4j.LoggerFactory;
 public final class Membership implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(Membership.class);
   public static final String ROOT = "/txgw/members";
+
+  /** The consumers' group: where {@link BudgetSnapshot#CONSUMERS} reads their reports. */
+  public static final String CONSUMERS = "consumers";
 
   private enum State {
     LATENT,

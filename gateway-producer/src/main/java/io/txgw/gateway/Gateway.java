@@ -94,7 +94,9 @@ public final class Gateway implements Closeable {
         new ConsumerLagWatch(config.kafka(), config.consumerGroup(), Clock.systemUTC(), meters)
             .start(Duration.ofSeconds(1));
     if (!config.zookeeper().isEmpty()) {
-      nodes = new NodeUseWatch(config.zookeeper(), Clock.systemUTC()).start(Duration.ofSeconds(1));
+      nodes =
+          new NodeUseWatch(config.zookeeper(), config.zookeeperAuth(), Clock.systemUTC())
+              .start(Duration.ofSeconds(1));
     }
     BatchValidator validator =
         new BatchValidator(

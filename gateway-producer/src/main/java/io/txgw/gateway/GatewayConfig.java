@@ -6,6 +6,7 @@ import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.ReloadingFile;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.config.ZkAuth;
 import io.txgw.common.kafka.KafkaConnection;
 import io.txgw.common.kafka.KafkaSecurity;
 import io.txgw.common.model.Amount;
@@ -13,7 +14,6 @@ import io.txgw.common.model.Chain;
 import io.txgw.common.security.ClientPolicies;
 import io.txgw.common.security.RecordSeal;
 import io.txgw.common.security.TrustSettings;
-import io.txgw.coordinator.zk.ZkClients;
 import io.txgw.gateway.events.Webhooks;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -49,7 +49,8 @@ public record GatewayConfig(
     Path stateDir,
     String consumerGroup,
     long maxLag,
-    ZkClients zookeeper,
+    String zookeeper,
+    Secret zookeeperAuth,
     KafkaSecurity kafkaSecurity,
     Duration approvalWait,
     Duration approvalSweep,
@@ -304,8 +305,7 @@ public record GatewayConfig(
           WEBHOOK_TIMEOUT,
           WEBHOOK_MAX_BACKOFF,
           ZOOKEEPER,
-          ZkClients.AUTH,
-          ZkClients.ACL_EXTRA);
+          ZkAuth.AUTH);
 
   private static final Duration RELOAD_EVERY = TrustSettings.RELOAD_EVERY;
 
@@ -411,7 +411,8 @@ public record GatewayConfig(
     Integer approvalSweep = reader.get(APPROVAL_SWEEP);
     Integer approvalLease = reader.get(APPROVAL_WRITE_LEASE);
     Integer maxPendingApprovals = reader.get(MAX_PENDING_APPROVALS);
-    ZkClients zookeeper = ZkClients.read(reader, reader.get(ZOOKEEPER));
+    String zookeeper = reader.get(ZOOKEEPER);
+    Secret zookeeperAuth = ZkAuth.read(reader);
     KafkaSecurity kafkaSecurity = KafkaSecurity.read(reader);
     List<String> hookProblems = new java.util.ArrayList<>();
     Integer hookTimeout = reader.get(WEBHOOK_TIMEOUT);
@@ -451,7 +452,8 @@ public record GatewayConfig(
         Path.of(stateDir),
         group,
         maxLag,
-        zookeeper,
+        zookeeper == null ? "" : zookeeper,
+        zookeeperAuth,
         kafkaSecurity,
         Duration.ofSeconds(approvalWait),
         Duration.ofSeconds(approvalSweep),

@@ -3,6 +3,7 @@ package io.txgw.consumer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.txgw.common.budget.MemberReport;
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
@@ -24,7 +25,6 @@ import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
 import io.txgw.coordinator.AccountLeases;
 import io.txgw.coordinator.Membership;
-import io.txgw.coordinator.budget.MemberReport;
 import io.txgw.coordinator.nodes.NodeSpec;
 import java.io.Closeable;
 import java.net.InetAddress;
@@ -118,7 +118,8 @@ public final class TxConsumer implements Closeable {
     meters = Telemetry.registry("consumer", config.instanceId());
     metrics = MetricsEndpoint.start(meters, config.metricsHost(), config.metricsPort());
     if (!config.zookeeper().isEmpty()) {
-      membership = new Membership(config.zookeeper(), "consumers", config.instanceId(), report(0));
+      membership =
+          new Membership(config.zookeeper(), Membership.CONSUMERS, config.instanceId(), report(0));
       membership.start(30, TimeUnit.SECONDS);
     }
     routing =

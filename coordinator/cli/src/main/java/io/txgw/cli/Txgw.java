@@ -1,17 +1,18 @@
 package io.txgw.cli;
 
+import io.txgw.common.budget.BudgetSnapshot;
+import io.txgw.common.budget.BudgetTable;
+import io.txgw.common.budget.MemberReport;
+import io.txgw.common.budget.Share;
 import io.txgw.common.config.ConfigException;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
-import io.txgw.coordinator.budget.BudgetSnapshot;
-import io.txgw.coordinator.budget.BudgetTable;
-import io.txgw.coordinator.budget.MemberReport;
-import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeEndpointRules;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;
 import io.txgw.coordinator.nodes.NodeUrls;
+import io.txgw.coordinator.zk.CuratorZnodes;
 import io.txgw.coordinator.zk.ZkAcls;
 import io.txgw.coordinator.zk.ZkClients;
 import java.io.PrintWriter;
@@ -433,7 +434,7 @@ public final class Txgw {
   static final class BudgetsCommand extends ZkCommand {
     @Override
     int run(CuratorFramework client) throws Exception {
-      BudgetSnapshot snapshot = BudgetSnapshot.read(client);
+      BudgetSnapshot snapshot = BudgetSnapshot.read(new CuratorZnodes(client));
       Map<String, Controls.Pause> pauses = new Controls(client).read();
       if (!pauses.isEmpty()) {
         out().printf("paused: %s%n", pauses.keySet());

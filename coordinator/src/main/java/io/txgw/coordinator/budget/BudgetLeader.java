@@ -1,5 +1,9 @@
 package io.txgw.coordinator.budget;
 
+import io.txgw.common.budget.BudgetSnapshot;
+import io.txgw.common.budget.BudgetTable;
+import io.txgw.common.budget.MemberReport;
+import io.txgw.common.budget.Share;
 import io.txgw.common.concurrent.Daemons;
 import io.txgw.common.json.Json;
 import io.txgw.coordinator.nodes.NodeRegistry;
@@ -32,7 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class BudgetLeader implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(BudgetLeader.class);
   public static final String LATCH = "/txgw/budget-leader";
-  public static final String ROOT = "/txgw/budgets";
+  public static final String ROOT = BudgetSnapshot.BUDGETS;
 
   /**
    * A share that moved less than this fraction (or less than 1% of the node's limit) is not

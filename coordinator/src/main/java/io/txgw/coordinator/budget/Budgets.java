@@ -1,5 +1,7 @@
 package io.txgw.coordinator.budget;
 
+import io.txgw.common.budget.BudgetTable;
+import io.txgw.common.budget.Share;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import java.io.Closeable;

@@ -1,5 +1,7 @@
 package io.txgw.coordinator.budget;
 
+import io.txgw.common.budget.MemberReport;
+import io.txgw.common.budget.Share;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

@@ -3,6 +3,7 @@ package io.txgw.coordinator.zk;
 import io.txgw.common.config.ConfigReader;
 import io.txgw.common.config.Secret;
 import io.txgw.common.config.Setting;
+import io.txgw.common.config.ZkAuth;
 import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -32,13 +33,7 @@ public final class ZkClients {
   private static final Logger log = LoggerFactory.getLogger(ZkClients.class);
   private static final AtomicBoolean openWarned = new AtomicBoolean();
 
-  public static final Setting<Secret> AUTH =
-      Setting.secret(
-          "TXGW_ZK_AUTH",
-          "",
-          "user:password of txgw's ZooKeeper digest identity (or TXGW_ZK_AUTH_FILE); every znode"
-              + " txgw creates is then readable and writable by it alone. Empty: unauthenticated"
-              + " and world-open");
+  public static final Setting<Secret> AUTH = ZkAuth.AUTH;
 
   public static final Setting<List<Id>> ACL_EXTRA =
       new Setting<>(
@@ -72,7 +67,7 @@ public final class ZkClients {
 
   /** Clients of that ensemble authenticating as {@code user:password}. */
   public static ZkClients authenticated(String connectString, Secret auth, List<Id> extra) {
-    checkAuth(auth.reveal());
+    ZkAuth.check(auth.reveal());
     return new ZkClients(connectString, auth, extra);
   }
 
@@ -85,12 +80,7 @@ public final class ZkClients {
     Secret auth = reader.get(AUTH);
     List<Id> extra = reader.get(ACL_EXTRA);
     if (auth != null && !auth.reveal().isEmpty()) {
-      try {
-        checkAuth(auth.reveal());
-      } catch (IllegalArgumentException e) {
-        reader.problem(AUTH.name() + ": " + e.getMessage());
-        auth = null;
-      }
+      auth = ZkAuth.checked(reader, auth);
     } else if (extra != null && !extra.isEmpty()) {
       reader.problem(ACL_EXTRA.name() + " needs " + AUTH.name() + ": an ACL without it is open");
     }
@@ -186,13 +176,6 @@ public final class ZkClients {
   }
 
   /** The message names the rule only: the text is a password. */
-  private static void checkAuth(String text) {
-    int colon = text.indexOf(':');
-    if (colon < 1 || colon == text.length() - 1) {
-      throw new IllegalArgumentException("must be user:password, both non-empty");
-    }
-  }
-
   static List<Id> parseIds(String text) {
     List<Id> ids = new ArrayList<>();
     for (String item : text.split(",")) {

@@ -3,6 +3,9 @@ package io.txgw.coordinator.budget;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.txgw.common.budget.BudgetTable;
+import io.txgw.common.budget.MemberReport;
+import io.txgw.common.budget.Share;
 import io.txgw.common.json.Json;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.LoopbackZooKeeper;

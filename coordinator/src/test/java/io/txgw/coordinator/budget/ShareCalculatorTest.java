@@ -2,6 +2,8 @@ package io.txgw.coordinator.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.txgw.common.budget.MemberReport;
+import io.txgw.common.budget.Share;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.txgw.common.budget.MemberReport;
 import io.txgw.common.config.ConfigException;
 import io.txgw.common.config.Secret;
 import io.txgw.common.json.Json;
@@ -13,7 +14,6 @@ import io.txgw.coordinator.LoopbackZooKeeper;
 import io.txgw.coordinator.Membership;
 import io.txgw.coordinator.budget.BudgetLeader;
 import io.txgw.coordinator.budget.Budgets;
-import io.txgw.coordinator.budget.MemberReport;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;

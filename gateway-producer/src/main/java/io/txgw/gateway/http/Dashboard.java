@@ -1,6 +1,6 @@
 package io.txgw.gateway.http;
 
-import io.txgw.coordinator.budget.BudgetSnapshot;
+import io.txgw.common.budget.BudgetSnapshot;
 import io.txgw.gateway.BatchStatus;
 import io.txgw.gateway.monitor.ConsumerLagWatch;
 import io.txgw.gateway.monitor.NodeUseWatch;

@@ -1,8 +1,8 @@
 package io.txgw.gateway.monitor;
 
+import io.txgw.common.budget.BudgetSnapshot;
 import io.txgw.common.concurrent.Daemons;
-import io.txgw.coordinator.budget.BudgetSnapshot;
-import io.txgw.coordinator.zk.ZkClients;
+import io.txgw.common.config.Secret;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,19 +25,22 @@ public final class NodeUseWatch implements Closeable {
   /** One reading of every node. */
   public record Reading(Instant at, List<BudgetSnapshot.NodeUse> nodes) {}
 
-  private final CuratorFramework client;
+  private final ZooKeeperReader zooKeeper;
   private final Clock clock;
   private final ScheduledExecutorService executor =
       Executors.newSingleThreadScheduledExecutor(Daemons.named("node-use"));
   private final History<Reading> history = new History<>(HISTORY);
 
-  public NodeUseWatch(ZkClients zookeeper, Clock clock) {
-    this.client = zookeeper.newClient(15_000, 5_000, new ExponentialBackoffRetry(200, 3));
+  /**
+   * @param connectString the ensemble the consumers coordinate through
+   * @param auth txgw's ZooKeeper identity, which alone may read its znodes; null when they are open
+   */
+  public NodeUseWatch(String connectString, Secret auth, Clock clock) {
+    this.zooKeeper = new ZooKeeperReader(new ZooKeeperReader.Target(connectString, auth), 15_000);
     this.clock = clock;
   }
 
   public NodeUseWatch start(Duration every) {
-    client.start();
     executor.scheduleWithFixedDelay(this::read, 0, every.toMillis(), TimeUnit.MILLISECONDS);
     return this;
   }
@@ -50,7 +51,7 @@ public final class NodeUseWatch implements Closeable {
 
   private void read() {
     try {
-      Reading reading = new Reading(clock.instant(), BudgetSnapshot.read(client).nodeUse());
+      Reading reading = new Reading(clock.instant(), BudgetSnapshot.read(zooKeeper).nodeUse());
       history.add(reading);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -62,6 +63,6 @@ public final class NodeUseWatch implements Closeable {
   @Override
   public void close() {
     executor.shutdownNow();
-    client.close();
+    zooKeeper.close();
   }
 }

@@ -1,12 +1,12 @@
 package io.txgw.consumer.nodes;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.txgw.common.budget.MemberReport;
+import io.txgw.common.budget.Share;
 import io.txgw.common.model.Chain;
 import io.txgw.coordinator.Membership;
 import io.txgw.coordinator.budget.BudgetLeader;
 import io.txgw.coordinator.budget.Budgets;
-import io.txgw.coordinator.budget.MemberReport;
-import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;

@@ -3,9 +3,9 @@ package io.txgw.consumer.nodes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.txgw.common.budget.Share;
 import io.txgw.consumer.rpc.CallGate;
 import io.txgw.consumer.rpc.RpcException;
-import io.txgw.coordinator.budget.Share;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.txgw.common.budget.Share;
 import io.txgw.common.model.Chain;
 import io.txgw.consumer.rpc.JsonRpcClient;
 import io.txgw.consumer.rpc.RpcException;
 import io.txgw.coordinator.LoopbackZooKeeper;
 import io.txgw.coordinator.Membership;
-import io.txgw.coordinator.budget.Share;
 import io.txgw.coordinator.control.Controls;
 import io.txgw.coordinator.nodes.NodeRegistry;
 import io.txgw.coordinator.nodes.NodeSpec;

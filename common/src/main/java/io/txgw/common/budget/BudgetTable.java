@@ -1,4 +1,4 @@
-package io.txgw.coordinator.budget;
+package io.txgw.common.budget;
 
 import io.txgw.common.model.Chain;
 import java.util.Map;

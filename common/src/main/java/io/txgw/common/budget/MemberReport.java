@@ -1,4 +1,4 @@
-package io.txgw.coordinator.budget;
+package io.txgw.common.budget;
 
 import java.util.Map;
 

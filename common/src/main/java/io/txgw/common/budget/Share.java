@@ -1,4 +1,4 @@
-package io.txgw.coordinator.budget;
+package io.txgw.common.budget;
 
 /**
  * One consumer's part of one node's limits: it may start at most {@code requestsPerSecond} calls a
