@@ -80,12 +80,11 @@ class FencingIT {
     GatewayClient client = new GatewayClient(stack.gatewayUrl(), stack.apiKey());
     PayoutFactory factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 5);
     List<PayoutLine> lines =
-        factory.payouts(
-            Chain.ETH, "fz", 1500, BigInteger.ONE, new BigInteger("100000000000000000"));
+        factory.payouts(Chain.ETH, "fz", 600, BigInteger.ONE, new BigInteger("100000000000000000"));
     // The test token from the same account, one transfer each: its nonces interleave with the
     // ether payouts', and the frozen owner holds some of both.
     List<PayoutLine> tokens =
-        factory.payouts(Chain.ETH, "fzt", 300, BigInteger.ONE, BigInteger.valueOf(90_000_000), 6);
+        factory.payouts(Chain.ETH, "fzt", 120, BigInteger.ONE, BigInteger.valueOf(90_000_000), 6);
     assertThat(
             client
                 .postBatch(new BatchSubmission("freeze", "ETH", stack.ethSource(), lines))
