@@ -620,6 +620,63 @@ class ManifestsTest {
     }
   }
 
+  @Test
+  void eachProcessIsGivenExactlyTheSecretsItsVariablesRead() {
+    // A secret mounted on a process that reads no variable naming it is one more place it leaks
+    // from (the gateway faces the internet; node passwords and keystores are the consumers' alone).
+    Map<String, Container> byWhere = new LinkedHashMap<>();
+    containers.forEach(c -> byWhere.put(c.where(), c));
+    List<String> wrong = new ArrayList<>();
+    composeFile
+        .path("services")
+        .fields()
+        .forEachRemaining(
+            s -> {
+              Container c = byWhere.get("deploy/compose/docker-compose.yml service " + s.getKey());
+              if (c == null) {
+                return;
+              }
+              Set<String> mounted = new TreeSet<>();
+              for (JsonNode secret : s.getValue().path("secrets")) {
+                mounted.add(secret.isTextual() ? secret.asText() : secret.path("source").asText());
+              }
+              Set<String> read = new TreeSet<>();
+              c.env().values().stream()
+                  .filter(v -> v != null && v.startsWith("/run/secrets/"))
+                  .forEach(v -> read.add(v.substring("/run/secrets/".length())));
+              if (!mounted.equals(read)) {
+                wrong.add(c.where() + ": mounts " + mounted + ", its variables read " + read);
+              }
+            });
+    for (Doc doc : manifests) {
+      Map<String, String> secretVolumes = new TreeMap<>();
+      for (JsonNode v : doc.node().path("spec").path("template").path("spec").path("volumes")) {
+        if (v.has("secret")) {
+          secretVolumes.put(v.path("name").asText(), v.path("secret").path("secretName").asText());
+        }
+      }
+      for (JsonNode node : podContainers(doc)) {
+        Container c = byWhere.get(doc.where() + " container " + node.path("name").asText());
+        if (c == null) {
+          continue;
+        }
+        for (JsonNode mount : node.path("volumeMounts")) {
+          String volume = mount.path("name").asText();
+          String path = mount.path("mountPath").asText();
+          if (secretVolumes.containsKey(volume)
+              && c.env().values().stream()
+                  .noneMatch(v -> v != null && (v.equals(path) || v.startsWith(path + "/")))) {
+            wrong.add(
+                c.where() + ": mounts Secret " + secretVolumes.get(volume) + " no variable reads");
+          }
+        }
+      }
+    }
+    assertThat(wrong)
+        .as("secrets mounted where no variable reads them, or read but not mounted")
+        .isEmpty();
+  }
+
   // ---- what the code reads ----
 
   /**

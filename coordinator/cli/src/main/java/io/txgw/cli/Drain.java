@@ -37,7 +37,7 @@ import org.apache.kafka.common.errors.GroupIdNotFoundException;
 final class Drain implements AutoCloseable {
   /**
    * Each gateway's status view is a Kafka Streams application with the id {@code
-   * txgw-status-<gateway id>} (BatchView): a group there with members is a running gateway.
+   * txgw-status-<gateway id>} (StatusStreams): a group there with members is a running gateway.
    */
   static final String STATUS_VIEW_GROUPS = "txgw-status-";
 

@@ -22,9 +22,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every ZooKeeper client txgw makes is built here: where ZooKeeper is, which digest identity the
- * session authenticates as ({@code TXGW_ZK_AUTH}), and the ACL every znode it creates carries. With
- * an identity, that ACL grants everything to it (and to the ids in {@code TXGW_ZK_ACL_EXTRA}) and
+ * Every Curator client txgw makes is built here (the gateway only reads, with ZooKeeper's own
+ * client, under the same identity): where ZooKeeper is, which digest identity the session
+ * authenticates as ({@code TXGW_ZK_AUTH}), and the ACL every znode it creates carries. With an
+ * identity, that ACL grants everything to it (and to the ids in {@code TXGW_ZK_ACL_EXTRA}) and
  * nothing to anyone else: the node registry holds URLs, and its entries decide where consumers send
  * node credentials. Without one, znodes are world-open as ZooKeeper's default, and the first client
  * built says so once.
@@ -175,7 +176,7 @@ public final class ZkClients {
     return java.util.Collections.unmodifiableList(acl);
   }
 
-  /** The message names the rule only: the text is a password. */
+  /** The ids in {@code TXGW_ZK_ACL_EXTRA}; a message names the rule only, never an entry. */
   static List<Id> parseIds(String text) {
     List<Id> ids = new ArrayList<>();
     for (String item : text.split(",")) {

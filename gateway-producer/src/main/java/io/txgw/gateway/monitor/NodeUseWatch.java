@@ -21,6 +21,8 @@ import org.slf4j.LoggerFactory;
 public final class NodeUseWatch implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(NodeUseWatch.class);
   private static final int HISTORY = 300;
+  // Budgets unread this long is a misconfiguration or an outage, not a reconnect: said once.
+  private static final Duration UNREAD_WARNING = Duration.ofSeconds(30);
 
   /** One reading of every node. */
   public record Reading(Instant at, List<BudgetSnapshot.NodeUse> nodes) {}
@@ -30,6 +32,9 @@ public final class NodeUseWatch implements Closeable {
   private final ScheduledExecutorService executor =
       Executors.newSingleThreadScheduledExecutor(Daemons.named("node-use"));
   private final History<Reading> history = new History<>(HISTORY);
+  // Read and written on the executor's one thread only.
+  private Instant lastRead;
+  private boolean warned;
 
   /**
    * @param connectString the ensemble the consumers coordinate through
@@ -38,6 +43,12 @@ public final class NodeUseWatch implements Closeable {
   public NodeUseWatch(String connectString, Secret auth, Clock clock) {
     this.zooKeeper = new ZooKeeperReader(new ZooKeeperReader.Target(connectString, auth), 15_000);
     this.clock = clock;
+    this.lastRead = clock.instant();
+    if (auth == null) {
+      log.warn(
+          "ZooKeeper used without authentication (TXGW_ZK_AUTH unset): the node budgets are read"
+              + " only where txgw's znodes are world-readable");
+    }
   }
 
   public NodeUseWatch start(Duration every) {
@@ -53,16 +64,37 @@ public final class NodeUseWatch implements Closeable {
     try {
       Reading reading = new Reading(clock.instant(), BudgetSnapshot.read(zooKeeper).nodeUse());
       history.add(reading);
+      lastRead = reading.at();
+      if (warned) {
+        log.info("node budgets read from ZooKeeper again");
+        warned = false;
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
-      log.debug("node budgets not read: {}", e.toString());
+      // The message names the path and the failure (connection loss, NoAuth), never the identity.
+      if (!warned && !clock.instant().isBefore(lastRead.plus(UNREAD_WARNING))) {
+        log.warn("node budgets not read from ZooKeeper for {} s: {}", since(), e.toString());
+        warned = true;
+      } else {
+        log.debug("node budgets not read: {}", e.toString());
+      }
     }
+  }
+
+  private long since() {
+    return Duration.between(lastRead, clock.instant()).toSeconds();
   }
 
   @Override
   public void close() {
     executor.shutdownNow();
+    try {
+      // A read under way ends at its next call into the reader, which refuses once closed.
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     zooKeeper.close();
   }
 }

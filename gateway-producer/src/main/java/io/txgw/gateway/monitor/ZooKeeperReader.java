@@ -30,6 +30,8 @@ final class ZooKeeperReader implements BudgetSnapshot.Znodes, Closeable {
   private final Target target;
   private final int sessionTimeoutMs;
   private ZooKeeper session;
+  // Set by close: a read still under way on another thread must not open a session nobody closes.
+  private boolean closed;
 
   ZooKeeperReader(Target target, int sessionTimeoutMs) {
     this.target = target;
@@ -55,6 +57,9 @@ final class ZooKeeperReader implements BudgetSnapshot.Znodes, Closeable {
   }
 
   synchronized ZooKeeper session() throws IOException, InterruptedException {
+    if (closed) {
+      throw new IOException("ZooKeeper reader closed");
+    }
     if (session != null && !session.getState().isAlive()) {
       session.close();
       session = null;
@@ -72,6 +77,7 @@ final class ZooKeeperReader implements BudgetSnapshot.Znodes, Closeable {
 
   @Override
   public synchronized void close() {
+    closed = true;
     if (session != null) {
       try {
         session.close();

@@ -8,8 +8,9 @@ import java.util.function.BiConsumer;
 
 /**
  * Who is told of each stored change of a batch's payouts (the live event streams). A batch's entry
- * lives only while someone watches it, so the map holds no more than the open streams, which the
- * HTTP layer bounds.
+ * lives only while someone watches it: a stream watches its batch and each earlier batch that first
+ * accepted one of its payouts, so the map holds at most the open streams (which the HTTP layer
+ * bounds) times one more than a batch's largest size.
  */
 final class BatchWatchers {
   private final Map<String, List<BiConsumer<String, PayoutState>>> watchers =
@@ -19,7 +20,16 @@ final class BatchWatchers {
    * @return closing it stops the calls, and forgets the batch once nobody else watches it
    */
   AutoCloseable add(String batchKey, BiConsumer<String, PayoutState> onChange) {
-    watchers.computeIfAbsent(batchKey, k -> new CopyOnWriteArrayList<>()).add(onChange);
+    // Added inside the map's compute, as the close below removes: an add outside it could land in
+    // a list the last watcher's close has just emptied and dropped, and that stream hear nothing.
+    watchers.compute(
+        batchKey,
+        (k, list) -> {
+          List<BiConsumer<String, PayoutState>> to =
+              list == null ? new CopyOnWriteArrayList<>() : list;
+          to.add(onChange);
+          return to;
+        });
     return () ->
         watchers.computeIfPresent(
             batchKey,

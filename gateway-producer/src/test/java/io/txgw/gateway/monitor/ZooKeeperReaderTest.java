@@ -13,6 +13,7 @@ import io.txgw.common.model.Chain;
 import io.txgw.coordinator.LoopbackZooKeeper;
 import io.txgw.coordinator.Membership;
 import io.txgw.coordinator.zk.ZkClients;
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -106,5 +107,20 @@ class ZooKeeperReaderTest {
       assertThat(BudgetSnapshot.read(reader).tables()).hasSize(1);
       assertThat(reader.session()).isNotSameAs(first);
     }
+  }
+
+  @Test
+  void onceClosedAReadStillUnderWayOpensNoNewSession() throws Exception {
+    ZooKeeperReader reader =
+        new ZooKeeperReader(new ZooKeeperReader.Target(server.getConnectString(), AUTH), 10_000);
+    assertThat(BudgetSnapshot.read(reader).tables()).hasSize(1);
+    ZooKeeper open = reader.session();
+
+    reader.close();
+
+    assertThat(open.getState().isAlive()).isFalse();
+    assertThatThrownBy(() -> reader.children(BudgetSnapshot.BUDGETS))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("closed");
   }
 }

@@ -51,9 +51,33 @@ class ViewCachesTest {
       headers.get("heavy" + i);
       assertThat(headers.weight()).isLessThanOrEqualTo(100);
     }
-    // Two heavy headers (41 each) and what room is left for light ones.
-    assertThat(headers.size()).isLessThanOrEqualTo(10);
-    assertThat(headers.weight()).isBetween(82, 100);
+    // The last two heavy headers (41 each): a third would pass the weight, so no light one is left.
+    assertThat(headers.size()).isEqualTo(2);
+    assertThat(headers.weight()).isEqualTo(82);
+  }
+
+  @Test
+  void theLeastRecentlyUsedHeaderIsDroppedFirst() {
+    List<String> reads = new ArrayList<>();
+    BatchHeaders headers =
+        new BatchHeaders(
+            key -> {
+              reads.add(key);
+              return Optional.of(batch(key, 0));
+            },
+            3,
+            100);
+    headers.get("b0");
+    headers.get("b1");
+    headers.get("b2");
+    headers.get("b0");
+
+    headers.get("b3");
+    headers.get("b0");
+    headers.get("b1");
+
+    // b0 was used after b1, so b1 made room for b3 and is read again; b0 never is.
+    assertThat(reads).containsExactly("b0", "b1", "b2", "b3", "b1");
   }
 
   @Test
@@ -95,6 +119,44 @@ class ViewCachesTest {
     second.close();
 
     assertThat(seen).containsExactly("first p1", "second p1", "second p2");
+    assertThat(watchers.batches()).isZero();
+  }
+
+  @Test
+  void aWatcherAddedWhileAnotherStopsIsStillTold() throws Exception {
+    // Streams of one batch opening and closing at once (a client reconnecting): each new watcher
+    // must hear the next change, never land in a list the last close has just dropped.
+    BatchWatchers watchers = new BatchWatchers();
+    int threads = 4;
+    int rounds = 20_000;
+    AtomicInteger missed = new AtomicInteger();
+    List<Thread> running = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      Thread thread =
+          new Thread(
+              () -> {
+                for (int i = 0; i < rounds; i++) {
+                  AtomicInteger heard = new AtomicInteger();
+                  AutoCloseable watch = watchers.add("b1", (id, s) -> heard.incrementAndGet());
+                  watchers.changed("b1", "p", null);
+                  if (heard.get() == 0) {
+                    missed.incrementAndGet();
+                  }
+                  try {
+                    watch.close();
+                  } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                  }
+                }
+              });
+      thread.start();
+      running.add(thread);
+    }
+    for (Thread thread : running) {
+      thread.join();
+    }
+
+    assertThat(missed).hasValue(0);
     assertThat(watchers.batches()).isZero();
   }
 }
