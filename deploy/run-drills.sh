@@ -27,8 +27,8 @@ if [ ! -s "$report" ]; then
   exit 1
 fi
 {
-  echo "| drill | payouts | lost | paid twice | results wrong | not once on sendto | batches taken during fault | client retries | longest wait for a batch s | fault lasted s | whole again after repair s | first payout posted during fault paid after s | all final after s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| drill | payouts | lost | paid twice | results wrong | not once on sendto | copies of batches in doubt | batches taken during fault | client retries | longest wait for a batch s | fault lasted s | whole again after repair s | first payout posted during fault paid after s | all final after s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   sed 's/\t/ | /g; s/^/| /; s/$/ |/' "$report"
 } | tee deploy/target/drills/report.md
 grep -E "Tests run:|FAIL" deploy/target/drills.log | tail -3

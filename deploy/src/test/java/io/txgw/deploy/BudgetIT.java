@@ -125,8 +125,9 @@ class BudgetIT {
         .atMost(Duration.ofMinutes(2))
         .pollInterval(Duration.ofMillis(200))
         .until(() -> Pending.of(client, warmUp) == 0);
-    // 1,200 at some six node calls each: the 14 s to the kill use about a third, and a consumer
-    // left with one account's 200 still has work through the window at its share.
+    // 1,200 at five to six node calls each (sends, receipts, the confirmations: 6,835 calls from
+    // the post to the last on 2026-12-01): the 14 s to the kill use about 40% of them, and a
+    // consumer left with one account's 200 still has work through the window at its share.
     Map<String, List<PayoutLine>> batches = batches("budget-", "b", 0, 6, 200);
     long t0 = proxy.now();
     post(batches, 0);
@@ -209,9 +210,9 @@ class BudgetIT {
   @Test
   @Order(2)
   void aPausedChainGetsNoNodeCallAfterOneSecondAndResumingFinishesTheBatch() throws Exception {
-    // Enough that the pause lands while most wait: 600 at some six node calls each take the
-    // consumers about 20 s at the budget, and reading the batches' counts takes a while on a busy
-    // machine.
+    // Enough that the pause lands while most wait: 600 at five to six node calls each take the
+    // consumers some 15-20 s at the budget, and reading the batches' counts takes a while on a
+    // busy machine.
     Map<String, List<PayoutLine>> batches = batches("pause-", "p", 6, 8, 300);
     post(batches, 6);
     int total = batches.values().stream().mapToInt(List::size).sum();

@@ -81,8 +81,8 @@ class FencingIT {
     PayoutFactory factory = new PayoutFactory(new AddressCodec(BitcoinNetwork.BCOIN_REGTEST), 5);
     List<PayoutLine> lines =
         factory.payouts(Chain.ETH, "fz", 600, BigInteger.ONE, new BigInteger("100000000000000000"));
-    // The test token from the same account, one transfer each: its nonces interleave with the
-    // ether payouts', and the frozen owner holds some of both.
+    // The test token from the same account, one transfer each: one nonce sequence for both kinds,
+    // which the new owner carries on from the frozen one's last ether sends into the tokens.
     List<PayoutLine> tokens =
         factory.payouts(Chain.ETH, "fzt", 120, BigInteger.ONE, BigInteger.valueOf(90_000_000), 6);
     assertThat(

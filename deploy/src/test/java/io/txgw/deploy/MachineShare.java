@@ -5,6 +5,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.slf4j.Logger;
@@ -16,9 +17,11 @@ import org.slf4j.LoggerFactory;
  * its whole run, shared by most, exclusive for a class that runs alone. Without the property (one
  * fork, a class run from an IDE) it does nothing.
  *
- * <p>An exclusive request waits for the shared holders to finish their classes, and a lock frees
- * completely between two classes of one fork, so a waiting class gets its turn at the next class
- * boundary. Registered for every class through the service loader (see junit-platform.properties).
+ * <p>An exclusive request waits for the shared holders to finish their classes. The operating
+ * system's locks do not queue, so it is not promised the next turn: a lock frees completely between
+ * two classes of one fork and the waiter, woken then, almost always takes it before the fork's next
+ * class asks; at worst it waits until the other fork runs out of classes. Registered for every
+ * Jupiter class through the service loader (see junit-platform.properties).
  */
 public final class MachineShare implements BeforeAllCallback {
   private static final Logger log = LoggerFactory.getLogger(MachineShare.class);
@@ -27,11 +30,29 @@ public final class MachineShare implements BeforeAllCallback {
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    String file = System.getProperty("txgw.it.lock");
     Class<?> type = context.getRequiredTestClass();
     // Nested classes run inside their outer class's lock; a second lock in this JVM would throw.
-    if (file == null || file.isEmpty() || type.getEnclosingClass() != null) {
+    if (type.getEnclosingClass() != null) {
       return;
+    }
+    AutoCloseable share = take(type);
+    context
+        .getStore(NAMESPACE)
+        .put(
+            "lock",
+            // Released after the class's @AfterAll (also when its @BeforeAll failed): its stack is
+            // stopped by then.
+            (ExtensionContext.Store.CloseableResource) share::close);
+  }
+
+  /**
+   * The machine's share for one test class, for engines this extension does not reach (jqwik's
+   * containers call it themselves): held until closed.
+   */
+  public static AutoCloseable take(Class<?> type) throws IOException {
+    String file = System.getProperty("txgw.it.lock");
+    if (file == null || file.isEmpty()) {
+      return () -> {};
     }
     boolean alone = type.isAnnotationPresent(RunsAlone.class);
     long asked = System.nanoTime();
@@ -56,15 +77,13 @@ public final class MachineShare implements BeforeAllCallback {
           waitedMs / 1_000,
           alone ? "the machine to itself" : "a class running alone to finish");
     }
-    context
-        .getStore(NAMESPACE)
-        .put(
-            "lock",
-            (ExtensionContext.Store.CloseableResource)
-                () -> {
-                  // Released after the class's @AfterAll: its stack is stopped by then.
-                  lock.release();
-                  channel.close();
-                });
+    AtomicBoolean closed = new AtomicBoolean();
+    return () -> {
+      // Once: a caller's cleanup after a failed start may close it a second time.
+      if (closed.compareAndSet(false, true)) {
+        lock.release();
+        channel.close();
+      }
+    };
   }
 }

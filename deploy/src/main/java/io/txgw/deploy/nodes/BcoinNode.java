@@ -262,13 +262,13 @@ public final class BcoinNode implements Closeable {
           last = at;
           movedAt = System.nanoTime();
         } else if (System.nanoTime() - movedAt > STALLED.toNanos()) {
-          // bcoin asks one peer for blocks and drops it only after two minutes without one: its
-          // sync has been seen to stand still with three peers that hold the blocks. Dropped, the
-          // peers are dialled again (--nodes) and one of them is asked anew.
+          // bcoin asks one peer for a block and asks no other for it until that peer is dropped,
+          // two minutes later: its sync has been seen to stand still with three peers that hold
+          // the blocks. The block may have been asked of a peer that dialled in (it announced a
+          // new tip), so every peer goes, not only the outbound ones (once seen stuck 2 minutes
+          // with those renewed). The peers dial again (--nodes on both sides) and are asked anew.
           for (com.fasterxml.jackson.databind.JsonNode p : node.call("getpeerinfo")) {
-            if (!p.path("inbound").asBoolean()) {
-              node.call("disconnectnode", p.path("addr").asText());
-            }
+            node.call("disconnectnode", p.path("addr").asText());
           }
           movedAt = System.nanoTime();
         }

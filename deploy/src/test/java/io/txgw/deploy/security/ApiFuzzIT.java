@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.security.RecordSeal;
+import io.txgw.deploy.MachineShare;
 import io.txgw.deploy.fuzz.ApiFuzz;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.TempDirs;
@@ -46,9 +47,21 @@ class ApiFuzzIT {
   static Gateway gateway;
   static HttpClient http;
   static final ApiFuzz.Tally tally = new ApiFuzz.Tally();
+  static AutoCloseable share;
 
   @BeforeContainer
   static void start() throws Exception {
+    // A jqwik container: the Jupiter extension that shares the machine does not reach it.
+    share = MachineShare.take(ApiFuzzIT.class);
+    try {
+      startStack();
+    } catch (Exception | Error e) {
+      share.close();
+      throw e;
+    }
+  }
+
+  private static void startStack() throws Exception {
     dir = java.nio.file.Files.createTempDirectory("txgw-fuzz-");
     kafka = new EmbeddedKafka(dir.resolve("kafka"));
     Map<String, String> env = new HashMap<>();
@@ -90,6 +103,9 @@ class ApiFuzzIT {
         kafka.close();
       }
       TempDirs.deleteQuietly(dir);
+      if (share != null) {
+        share.close();
+      }
     }
   }
 
