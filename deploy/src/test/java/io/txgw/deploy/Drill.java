@@ -130,8 +130,11 @@ final class Drill {
   /** Every payout this drill posted, by batch id: checked again after later drills. */
   private final Map<String, List<PayoutLine>> lines = new LinkedHashMap<>();
 
-  /** Batch ids a gateway answered in a way that leaves their write in doubt. */
-  private final Set<String> batchesInDoubt = ConcurrentHashMap.newKeySet();
+  /**
+   * By batch id, the answers that left its write in doubt: each may have written it once more than
+   * the one that was taken.
+   */
+  private final Map<String, Integer> batchesInDoubt = new ConcurrentHashMap<>();
 
   private final List<PayoutLine> eth = new ArrayList<>();
   private final List<PayoutLine> btc = new ArrayList<>();
@@ -352,8 +355,9 @@ final class Drill {
    */
   int[] checkSendto() {
     Set<String> ours = ids();
-    Set<String> mayBeCopied = new java.util.HashSet<>();
-    batchesInDoubt.forEach(b -> lines.get(b).forEach(l -> mayBeCopied.add(l.id())));
+    Map<String, Integer> mayBeCopied = new HashMap<>();
+    batchesInDoubt.forEach(
+        (b, doubts) -> lines.get(b).forEach(l -> mayBeCopied.put(l.id(), doubts)));
     Map<String, Integer> seen = new HashMap<>();
     for (ConsumerRecord<String, JsonNode> r :
         TopicReader.readAll(stack.kafkaBootstrap(), Topics.SENDTO, JsonNode.class)) {
@@ -365,10 +369,11 @@ final class Drill {
     int wrong = ours.size() - seen.size();
     int copies = 0;
     for (Map.Entry<String, Integer> e : seen.entrySet()) {
-      if (e.getValue() > 1 && mayBeCopied.contains(e.getKey())) {
-        copies++;
-      } else if (e.getValue() > 1) {
+      int extra = e.getValue() - 1;
+      if (extra > mayBeCopied.getOrDefault(e.getKey(), 0)) {
         wrong++;
+      } else if (extra > 0) {
+        copies++;
       }
     }
     return new int[] {wrong, copies};
@@ -427,12 +432,14 @@ final class Drill {
                   if (status == 503
                       && answer.body() != null
                       && answer.body().path("type").asText().endsWith(":write-unconfirmed")) {
-                    batchesInDoubt.add(batch.batchId());
+                    batchesInDoubt.merge(batch.batchId(), 1, Integer::sum);
                   }
+                } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException e) {
+                  status = -1; // not connected: nothing was sent
                 } catch (IOException e) {
                   // No answer: the gateway is gone, or the answer was lost after a write.
                   status = -1;
-                  batchesInDoubt.add(batch.batchId());
+                  batchesInDoubt.merge(batch.batchId(), 1, Integer::sum);
                 }
                 answers.merge(status, 1, Integer::sum);
                 if (status != 202) {

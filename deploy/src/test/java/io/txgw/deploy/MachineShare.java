@@ -81,8 +81,11 @@ public final class MachineShare implements BeforeAllCallback {
     return () -> {
       // Once: a caller's cleanup after a failed start may close it a second time.
       if (closed.compareAndSet(false, true)) {
-        lock.release();
-        channel.close();
+        try {
+          lock.release();
+        } finally {
+          channel.close();
+        }
       }
     };
   }

@@ -255,9 +255,6 @@ public final class Gateway implements Closeable {
     if (lag != null) {
       lag.close();
     }
-    if (nodes != null) {
-      nodes.close();
-    }
     if (writer != null) {
       writer.close();
     }
@@ -285,6 +282,11 @@ public final class Gateway implements Closeable {
     }
     if (approvals != null) {
       approvals.close();
+    }
+    // Last: closing a ZooKeeper session that never connected can wait out its connect timeout,
+    // and the Kafka writer must close within a supervisor's stop grace.
+    if (nodes != null) {
+      nodes.close();
     }
   }
 }

@@ -257,20 +257,24 @@ public final class BcoinNode implements Closeable {
       long at;
       long last = -1;
       long movedAt = System.nanoTime();
+      Duration stalled = STALLED;
       while ((at = blockCount()) < height) {
         if (at != last) {
           last = at;
           movedAt = System.nanoTime();
-        } else if (System.nanoTime() - movedAt > STALLED.toNanos()) {
+        } else if (System.nanoTime() - movedAt > stalled.toNanos()) {
           // bcoin asks one peer for a block and asks no other for it until that peer is dropped,
           // two minutes later: its sync has been seen to stand still with three peers that hold
           // the blocks. The block may have been asked of a peer that dialled in (it announced a
           // new tip), so every peer goes, not only the outbound ones (once seen stuck 2 minutes
-          // with those renewed). The peers dial again (--nodes on both sides) and are asked anew.
+          // with those renewed). This node dials them all again (a restarted node is given every
+          // live one in --nodes) and asks anew; each later stall is given twice as long, so a
+          // slow reconnection on a busy machine is not cut off again and again.
           for (com.fasterxml.jackson.databind.JsonNode p : node.call("getpeerinfo")) {
             node.call("disconnectnode", p.path("addr").asText());
           }
           movedAt = System.nanoTime();
+          stalled = stalled.multipliedBy(2);
         }
         if (System.nanoTime() > deadline) {
           StringBuilder peers = new StringBuilder();

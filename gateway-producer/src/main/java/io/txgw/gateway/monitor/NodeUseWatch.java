@@ -90,7 +90,8 @@ public final class NodeUseWatch implements Closeable {
   public void close() {
     executor.shutdownNow();
     try {
-      // A read under way ends at its next call into the reader, which refuses once closed.
+      // The interrupt ends a read waiting on ZooKeeper; the reader, once closed below, opens no
+      // session for one that was not.
       executor.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
