@@ -130,6 +130,8 @@ class ViewCachesTest {
     int threads = 4;
     int rounds = 20_000;
     AtomicInteger missed = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicReference<Throwable> failed =
+        new java.util.concurrent.atomic.AtomicReference<>();
     List<Thread> running = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
       Thread thread =
@@ -149,6 +151,8 @@ class ViewCachesTest {
                   }
                 }
               });
+      // A thread that throws must fail the test, not just stop counting.
+      thread.setUncaughtExceptionHandler((dead, e) -> failed.compareAndSet(null, e));
       thread.start();
       running.add(thread);
     }
@@ -156,6 +160,7 @@ class ViewCachesTest {
       thread.join();
     }
 
+    assertThat(failed.get()).isNull();
     assertThat(missed).hasValue(0);
     assertThat(watchers.batches()).isZero();
   }
