@@ -261,7 +261,7 @@ final class Drill {
       }
     }
     int wrong = wrongResults(perPayout);
-    int[] sendto = checkSendto();
+    Sendto sendto = checkSendto();
     // The results' timestamps are wall-clock: the fault's moment on the same clock.
     long faultMillis = System.currentTimeMillis() - (System.nanoTime() - faultAt) / 1_000_000;
     Report report =
@@ -271,8 +271,8 @@ final class Drill {
             onChain[0],
             onChain[1],
             wrong,
-            sendto[0],
-            sendto[1],
+            sendto.wrong(),
+            sendto.copies(),
             duringFault,
             posting.retries.get(),
             posting.longestMillis.get() / 1000.0,
@@ -347,13 +347,15 @@ final class Drill {
     return wrong;
   }
 
+  /** Payouts on {@code sendto}, as {@link Report#sendtoWrong} and {@link Report#sendtoCopies}. */
+  record Sendto(int wrong, int copies) {}
+
   /**
-   * Payouts on {@code sendto} as its consumers read it: {wrong, copies}. Each must be there; more
-   * than once only when its batch was answered in doubt and posted again, since the gateway writes
-   * a batch whose first write it cannot confirm again rather than keep the client waiting (see
-   * {@link Report}).
+   * Payouts on {@code sendto} as its consumers read it. Each must be there; more than once only
+   * when its batch was answered in doubt and posted again, since the gateway writes a batch whose
+   * first write it cannot confirm again rather than keep the client waiting (see {@link Report}).
    */
-  int[] checkSendto() {
+  Sendto checkSendto() {
     Set<String> ours = ids();
     Map<String, Integer> mayBeCopied = new HashMap<>();
     batchesInDoubt.forEach(
@@ -376,7 +378,7 @@ final class Drill {
         copies++;
       }
     }
-    return new int[] {wrong, copies};
+    return new Sendto(wrong, copies);
   }
 
   /** One client per gateway URL: each holds an HTTP client and its threads. */

@@ -74,16 +74,15 @@ public final class NodeUseWatch implements Closeable {
     } catch (Exception e) {
       // The message names the path and the failure (connection loss, NoAuth), never the identity.
       if (!warned && !clock.instant().isBefore(lastRead.plus(UNREAD_WARNING))) {
-        log.warn("node budgets not read from ZooKeeper for {} s: {}", since(), e.toString());
+        log.warn(
+            "node budgets not read from ZooKeeper for {} s: {}",
+            Duration.between(lastRead, clock.instant()).toSeconds(),
+            e.toString());
         warned = true;
       } else {
         log.debug("node budgets not read: {}", e.toString());
       }
     }
-  }
-
-  private long since() {
-    return Duration.between(lastRead, clock.instant()).toSeconds();
   }
 
   @Override
