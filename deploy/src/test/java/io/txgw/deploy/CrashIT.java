@@ -124,7 +124,13 @@ class CrashIT {
     Random random = new Random(11);
     int kills = 0;
     int halts = 0;
-    long firstKillAt = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    // Each consumer's fault point, until it has struck: a consumer killed before it got there is
+    // started again with it, or a busy machine's slow first rounds could leave no halt at all.
+    Map<ConsumerProcess, String> armed = new java.util.HashMap<>();
+    for (int i = 0; i < consumers.size(); i++) {
+      armed.put(consumers.get(i), FAULTS[i]);
+    }
+    long firstKillAt = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     long deadline = System.nanoTime() + DEADLINE.toNanos();
     while (Pending.of(client, batches) > 0) {
       if (System.nanoTime() > deadline) {
@@ -149,6 +155,7 @@ class CrashIT {
       for (ConsumerProcess c : consumers) {
         if (!c.isAlive()) {
           log.info("{} halted at its fault point; starting it again", c);
+          armed.remove(c);
           c.start();
           halts++;
         }
@@ -164,7 +171,8 @@ class CrashIT {
                 : busiest(random);
         log.info("kill -9 {} (pid {})", victim, victim.pid());
         victim.kill();
-        victim.start();
+        String fault = armed.get(victim);
+        victim.start(fault == null ? Map.of() : Map.of("TXGW_FAULT_HALT", fault));
         kills++;
       }
     }
