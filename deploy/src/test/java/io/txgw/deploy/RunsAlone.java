@@ -5,13 +5,18 @@ import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.junit.jupiter.api.Tag;
 
 /**
  * An integration test class that must have the machine to itself while it runs: it measures node
- * call rates or runs the whole cluster, and a second stack beside it would bend its figures or
- * starve it. {@link MachineShare} keeps every other class away while it runs.
+ * call rates, or waits on a node's resync that a second stack beside it has starved. The build runs
+ * the classes tagged {@value #TAG} first, one at a time, before the rest run two at a time (see the
+ * failsafe executions in {@code deploy/pom.xml}).
  */
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.TYPE)
 @Inherited
-public @interface RunsAlone {}
+@Tag(RunsAlone.TAG)
+public @interface RunsAlone {
+  String TAG = "runs-alone";
+}

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.txgw.common.kafka.Topics;
 import io.txgw.common.security.RecordSeal;
-import io.txgw.deploy.MachineShare;
 import io.txgw.deploy.fuzz.ApiFuzz;
 import io.txgw.deploy.infra.EmbeddedKafka;
 import io.txgw.deploy.infra.TempDirs;
@@ -47,13 +46,9 @@ class ApiFuzzIT {
   static Gateway gateway;
   static HttpClient http;
   static final ApiFuzz.Tally tally = new ApiFuzz.Tally();
-  static AutoCloseable share;
 
   @BeforeContainer
   static void start() throws Exception {
-    // A jqwik container: the Jupiter extension that shares the machine does not reach it.
-    // Released by stop(), which jqwik runs also when this fails: after what was started is gone.
-    share = MachineShare.take(ApiFuzzIT.class);
     dir = java.nio.file.Files.createTempDirectory("txgw-fuzz-");
     kafka = new EmbeddedKafka(dir.resolve("kafka"));
     Map<String, String> env = new HashMap<>();
@@ -98,9 +93,6 @@ class ApiFuzzIT {
         kafka.close();
       }
       TempDirs.deleteQuietly(dir);
-      if (share != null) {
-        share.close();
-      }
     }
   }
 
