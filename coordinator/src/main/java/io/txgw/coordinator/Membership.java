@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.nodes.GroupMember;
 import org.apache.curator.framework.state.ConnectionState;
-import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.curator.retry.BoundedExponentialBackoffRetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +65,8 @@ public final class Membership implements Closeable {
             // free by the time its partitions have moved.
             .sessionTimeoutMs(6_000)
             .connectionTimeoutMs(5_000)
-            .retryPolicy(new ExponentialBackoffRetry(200, 10, 5_000))
+            // Bounded: the plain exponential policy warns each time its sleep reaches the cap.
+            .retryPolicy(new BoundedExponentialBackoffRetry(200, 5_000, 10))
             .build();
     this.member =
         new GroupMember(client, ROOT + "/" + kind, id, payload.getBytes(StandardCharsets.UTF_8));

@@ -165,8 +165,8 @@ class ManifestsTest {
     }
     composeFile
         .path("services")
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             s -> {
               if (role(s.getValue().path("image").asText()) == null
                   && composeEnv(s.getValue()).keySet().stream()
@@ -265,8 +265,8 @@ class ManifestsTest {
     List<String> open = new ArrayList<>();
     composeFile
         .path("services")
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             s -> {
               for (JsonNode port : s.getValue().path("ports")) {
                 if (!port.asText().startsWith("127.0.0.1:")) {
@@ -593,8 +593,8 @@ class ManifestsTest {
     List<String> outside = new ArrayList<>();
     composeFile
         .path("secrets")
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             s -> {
               if (!s.getValue().path("file").asText().startsWith("./secrets/")) {
                 outside.add(s.getKey() + ": " + s.getValue().path("file").asText());
@@ -629,8 +629,8 @@ class ManifestsTest {
     List<String> wrong = new ArrayList<>();
     composeFile
         .path("services")
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             s -> {
               Container c = byWhere.get("deploy/compose/docker-compose.yml service " + s.getKey());
               if (c == null) {
@@ -929,8 +929,8 @@ class ManifestsTest {
     List<Container> out = new ArrayList<>();
     composeFile
         .path("services")
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             s -> {
               JsonNode service = s.getValue();
               Role role = role(service.path("image").asText());
@@ -982,8 +982,8 @@ class ManifestsTest {
       }
     } else {
       environment
-          .fields()
-          .forEachRemaining(e -> env.put(e.getKey(), interpolated(e.getValue().asText())));
+          .properties()
+          .forEach(e -> env.put(e.getKey(), interpolated(e.getValue().asText())));
     }
     return env;
   }
@@ -1029,7 +1029,7 @@ class ManifestsTest {
 
   private static Map<String, String> strings(JsonNode map) {
     Map<String, String> out = new TreeMap<>();
-    map.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+    map.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
     return out;
   }
 

@@ -132,7 +132,7 @@ class OpenApiIT {
     JsonNode doc = document();
     assertThat(doc.get("openapi").asText()).startsWith("3.1.");
     SortedSet<String> documented = new TreeSet<>();
-    for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").fields();
+    for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").properties().iterator();
         paths.hasNext(); ) {
       Map.Entry<String, JsonNode> path = paths.next();
       path.getValue()

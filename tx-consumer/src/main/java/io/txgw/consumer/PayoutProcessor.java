@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -814,7 +815,7 @@ public final class PayoutProcessor implements AutoCloseable {
   /** Closes the Kafka clients; call after {@link #run()} has returned. */
   public void closeClients() {
     pauses.close();
-    consumer.close(Duration.ofSeconds(5));
+    consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
     producer.close(Duration.ofSeconds(5));
     senders.values().forEach(ChainSender::close);
   }

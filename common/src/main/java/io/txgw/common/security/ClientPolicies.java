@@ -106,7 +106,8 @@ public final class ClientPolicies {
       throw new IllegalArgumentException("expected an object {\"clients\": {...}}");
     }
     Map<String, ClientPolicy> byClient = new HashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = clients.fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = clients.properties().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       ClientPolicy p = client(e.getKey(), e.getValue(), addresses, known, problems);
       if (p != null) {
@@ -193,8 +194,8 @@ public final class ClientPolicies {
       problems.add(client + ": " + field + " must map an asset to an amount");
       return caps;
     }
-    max.fields()
-        .forEachRemaining(
+    max.properties()
+        .forEach(
             cap -> {
               String asset = cap.getKey().toUpperCase(Locale.ROOT);
               if (!known.contains(asset)) {

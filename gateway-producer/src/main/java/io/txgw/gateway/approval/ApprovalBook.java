@@ -22,6 +22,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -406,7 +407,7 @@ public final class ApprovalBook implements Closeable {
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
-    reader.close(Duration.ofSeconds(5));
+    reader.close(CloseOptions.timeout(Duration.ofSeconds(5)));
   }
 
   @Override
@@ -422,7 +423,7 @@ public final class ApprovalBook implements Closeable {
     decisionSender.shutdownNow();
     producer.close(Duration.ofSeconds(5));
     synchronized (fetcher) {
-      fetcher.close(Duration.ofSeconds(5));
+      fetcher.close(CloseOptions.timeout(Duration.ofSeconds(5)));
     }
   }
 

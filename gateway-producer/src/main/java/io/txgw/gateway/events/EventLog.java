@@ -17,6 +17,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -131,7 +132,7 @@ public final class EventLog implements Closeable {
         if (healthy && !closed && idle.offer(reader)) {
           reader = null;
         } else {
-          reader.close(Duration.ofSeconds(5));
+          reader.close(CloseOptions.timeout(Duration.ofSeconds(5)));
         }
       }
       readers.release();
@@ -268,7 +269,7 @@ public final class EventLog implements Closeable {
     closed = true;
     Consumer<String, byte[]> reader;
     while ((reader = idle.poll()) != null) {
-      reader.close(Duration.ofSeconds(5));
+      reader.close(CloseOptions.timeout(Duration.ofSeconds(5)));
     }
   }
 }

@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -128,7 +129,7 @@ final class WebhookFeed implements ConsumerRebalanceListener {
           Consumer<String, byte[]> c = consumer;
           if (c != null) {
             try {
-              c.close(Duration.ofSeconds(5));
+              c.close(CloseOptions.timeout(Duration.ofSeconds(5)));
             } catch (RuntimeException e) {
               log.debug("reader of {} not closed: {}", target.client(), e.toString());
             }

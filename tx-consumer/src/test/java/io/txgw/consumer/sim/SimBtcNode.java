@@ -1400,7 +1400,7 @@ final class SimBtcNode implements Rpc {
   }
 
   private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode object) {
-    return object::fields;
+    return object.properties();
   }
 
   private static byte[] sha256(byte[] bytes) {
