@@ -42,6 +42,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * {@code deploy/run-drills.sh} runs them with 10,000 each ({@code -Dtxgw.drill.payouts=10000}).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@RunsAlone
 class DrillsIT {
   static final int SHORT = 300;
 

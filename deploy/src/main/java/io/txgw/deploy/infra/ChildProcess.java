@@ -48,13 +48,28 @@ public final class ChildProcess implements Closeable {
   }
 
   /**
+   * This JVM's {@code java}, with the options given to every JVM started from here: the {@code
+   * txgw.child.jvm.options} property, which the integration tests' build sets to compile with C1
+   * only (a short-lived JVM spends much of its CPU in the C2 compiler, and the suite keeps both
+   * cores busy).
+   */
+  public static List<String> javaLauncher() {
+    List<String> command = new java.util.ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    String options = System.getProperty("txgw.child.jvm.options", "").trim();
+    if (!options.isEmpty()) {
+      command.addAll(List.of(options.split("\\s+")));
+    }
+    return command;
+  }
+
+  /**
    * Starts {@code mainClass} in a JVM of its own on this JVM's class path, with its output in
    * {@code dir/name.log}.
    */
   public static ChildProcess java(
       String name, List<String> jvmOptions, String mainClass, List<String> args, Path dir) {
-    List<String> command = new java.util.ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    List<String> command = javaLauncher();
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));

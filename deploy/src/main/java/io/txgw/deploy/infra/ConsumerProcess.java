@@ -36,17 +36,16 @@ public final class ConsumerProcess implements Closeable {
     Map<String, String> startEnv = new java.util.HashMap<>(env);
     startEnv.putAll(extraEnv);
     starts++;
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command =
+    List<String> command = ChildProcess.javaLauncher();
+    command.addAll(
         List.of(
-            java,
             "-Xmx256m",
             "-XX:+UseSerialGC",
             // Each broadcast is logged, so a test can tell who sent what and when.
             "-Dorg.slf4j.simpleLogger.log.io.txgw.consumer.SendRound=debug",
             "-cp",
             System.getProperty("java.class.path"),
-            ConsumerMain.class.getName());
+            ConsumerMain.class.getName()));
     process =
         ChildProcess.start(
             id, command, Path.of("."), startEnv, logDir.resolve(id + "-" + starts + ".log"));
