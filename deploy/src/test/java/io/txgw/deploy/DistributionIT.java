@@ -7,10 +7,11 @@ import io.txgw.common.config.Setting;
 import io.txgw.consumer.TxConsumerConfig;
 import io.txgw.deploy.infra.ChildProcess;
 import io.txgw.deploy.infra.EmbeddedKafka;
-import io.txgw.deploy.infra.Ports;
 import io.txgw.deploy.infra.TempDirs;
 import io.txgw.deploy.infra.TrustFiles;
 import io.txgw.gateway.GatewayConfig;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,6 +24,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,36 +85,76 @@ class DistributionIT {
 
   @Test
   void oneCommandStartsAGatewayFromItsConfigurationFile() throws Exception {
-    int port = Ports.freeLoopbackPort();
+    // Port 0, read back from its log: a port chosen here could be taken by another test's process
+    // before the gateway binds it.
+    Path config = gatewayConfig("gateway.env", 0);
+    try (ChildProcess gateway = startGateway("dist-gateway", config)) {
+      int[] port = new int[1];
+      // Its log in the failure whichever way it fails: dead, or alive and never ready.
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(500))
+          .untilAsserted(
+              () -> {
+                String log = readQuietly(gateway.logFile());
+                if (!gateway.isAlive()) {
+                  // Not an assertion: awaitility would wait out the 90 s for a dead process.
+                  throw new IllegalStateException("the gateway ended:\n" + log);
+                }
+                Matcher listening = LISTENING.matcher(log);
+                assertThat(listening.find()).as("a gateway logging:\n%s", log).isTrue();
+                port[0] = Integer.parseInt(listening.group(1));
+                assertThat(status(port[0], "/readyz"))
+                    .as("/readyz of a gateway logging:\n%s", log)
+                    .isEqualTo(200);
+              });
+      assertThat(status(port[0], "/openapi.json")).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aGatewayThatCannotBindItsPortEndsAndSaysWhy() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Path config = gatewayConfig("gateway-taken.env", taken.getLocalPort());
+      try (ChildProcess gateway = startGateway("dist-gateway-taken", config)) {
+        // Not left running with the threads its failed start began: a supervisor sees it end.
+        assertThat(gateway.awaitExit(Duration.ofSeconds(90)))
+            .as(() -> readQuietly(gateway.logFile()))
+            .isTrue();
+        assertThat(gateway.exitCode()).isEqualTo(1);
+        assertThat(readQuietly(gateway.logFile())).contains("cannot bind the HTTP API");
+      }
+    }
+  }
+
+  private static final Pattern LISTENING =
+      Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+
+  /** A gateway's configuration file against the test's broker, its API on {@code port}. */
+  static Path gatewayConfig(String name, int port) throws Exception {
     Map<String, String> env = new HashMap<>(kafka.clientEnv(EmbeddedKafka.ADMIN));
     env.put("TXGW_HTTP_PORT", Integer.toString(port));
     env.put("TXGW_ADMIN_PORT", "0");
     env.put("TXGW_API_KEYS", "acme=dist-key-0123456789");
-    env.put("TXGW_STATE_DIR", dir.resolve("gateway-state").toString());
-    env.putAll(TrustFiles.create(dir.resolve("trust"), Map.of("acme", List.of())).env());
-    Path config = dir.resolve("gateway.env");
+    env.put("TXGW_STATE_DIR", dir.resolve(name + "-state").toString());
+    env.putAll(TrustFiles.create(dir.resolve(name + "-trust"), Map.of("acme", List.of())).env());
+    Path config = dir.resolve(name);
     Files.write(
         config,
         env.entrySet().stream()
             .map(e -> e.getKey() + "=" + e.getValue())
             .collect(Collectors.toList()));
-    try (ChildProcess gateway =
-        ChildProcess.start(
-            "dist-gateway",
-            List.of(home.resolve("bin/txgw-gateway").toString(), "--config", config.toString()),
-            dir,
-            Map.of(),
-            dir.resolve("dist-gateway.log"))) {
-      await()
-          .atMost(Duration.ofSeconds(90))
-          .pollInterval(Duration.ofMillis(500))
-          .until(
-              () -> {
-                assertThat(gateway.isAlive()).as(() -> readQuietly(gateway.logFile())).isTrue();
-                return status(port, "/readyz") == 200;
-              });
-      assertThat(status(port, "/openapi.json")).isEqualTo(200);
-    }
+    return config;
+  }
+
+  /** {@code bin/txgw-gateway --config FILE}: the one command of the runbook. */
+  static ChildProcess startGateway(String name, Path config) {
+    return ChildProcess.start(
+        name,
+        List.of(home.resolve("bin/txgw-gateway").toString(), "--config", config.toString()),
+        dir,
+        Map.of(),
+        dir.resolve(name + ".log"));
   }
 
   @Test

@@ -67,6 +67,20 @@ public final class Gateway implements Closeable {
 
   /** Starts everything and returns once the HTTP port is bound and the view has caught up. */
   public Gateway start() throws InterruptedException {
+    try {
+      return startParts();
+    } catch (RuntimeException | InterruptedException e) {
+      // What started is stopped: its threads would otherwise outlive a start that failed.
+      try {
+        close();
+      } catch (RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  private Gateway startParts() throws InterruptedException {
     try (Admin admin = Admin.create(config.kafka().clientProperties())) {
       Topics.ensure(admin, config.topicPartitions(), config.topics());
       // Topics less durable than configured are refused before anything is written to them.

@@ -2,6 +2,7 @@ package io.txgw.gateway;
 
 import io.txgw.common.config.ConfigException;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
 
 /** Runs the gateway with configuration from the environment until the process is stopped. */
 public final class GatewayMain {
@@ -24,7 +25,16 @@ public final class GatewayMain {
       System.exit(2);
       return;
     }
-    Gateway gateway = new Gateway(config).start();
+    Gateway gateway;
+    try {
+      gateway = new Gateway(config).start();
+    } catch (RuntimeException e) {
+      // Ended, not left running: threads of a failed start (Kafka clients, Vert.x) would keep alive
+      // a process that serves nothing, and its supervisor would never start it again.
+      LoggerFactory.getLogger(GatewayMain.class).error("the gateway could not start", e);
+      System.exit(1);
+      return;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

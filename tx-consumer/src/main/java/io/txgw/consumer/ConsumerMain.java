@@ -1,6 +1,7 @@
 package io.txgw.consumer;
 
 import io.txgw.common.config.ConfigException;
+import org.slf4j.LoggerFactory;
 
 /** Runs one consumer with configuration from the environment until the process is stopped. */
 public final class ConsumerMain {
@@ -23,7 +24,16 @@ public final class ConsumerMain {
       System.exit(2);
       return;
     }
-    TxConsumer consumer = new TxConsumer(config).start();
+    TxConsumer consumer;
+    try {
+      consumer = new TxConsumer(config).start();
+    } catch (RuntimeException e) {
+      // Ended, not left running: threads of a failed start would keep alive a process that pays
+      // nothing, and its supervisor would never start it again.
+      LoggerFactory.getLogger(ConsumerMain.class).error("the consumer could not start", e);
+      System.exit(1);
+      return;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(consumer::close));
     consumer.awaitTermination(java.time.Duration.ofDays(365_000));
     // The loop only ends by itself on a fatal error; a supervisor restarts the process.
