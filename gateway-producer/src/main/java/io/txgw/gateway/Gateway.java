@@ -14,6 +14,7 @@ import io.txgw.gateway.events.EventLog;
 import io.txgw.gateway.events.WebhookDispatcher;
 import io.txgw.gateway.http.AuditLog;
 import io.txgw.gateway.http.GatewayHttp;
+import io.txgw.gateway.http.HttpPorts;
 import io.txgw.gateway.kafka.BatchWriter;
 import io.txgw.gateway.kafka.FencedWriter;
 import io.txgw.gateway.monitor.Backpressure;
@@ -69,7 +70,7 @@ public final class Gateway implements Closeable {
   public Gateway start() throws InterruptedException {
     try {
       return startParts();
-    } catch (RuntimeException | InterruptedException e) {
+    } catch (RuntimeException | Error | InterruptedException e) {
       // What started is stopped: its threads would otherwise outlive a start that failed.
       try {
         close();
@@ -81,6 +82,11 @@ public final class Gateway implements Closeable {
   }
 
   private Gateway startParts() throws InterruptedException {
+    // Before any Kafka work: starting the writer lanes fences the gateway holding their
+    // transactional ids, and a gateway whose port is taken is most often that same gateway still
+    // running. A start that cannot serve must not take over from one that does.
+    HttpPorts.ensureFree(config.httpHost(), config.httpPort(), "the HTTP API");
+    HttpPorts.ensureFree(config.adminHost(), config.adminPort(), "the admin port");
     try (Admin admin = Admin.create(config.kafka().clientProperties())) {
       Topics.ensure(admin, config.topicPartitions(), config.topics());
       // Topics less durable than configured are refused before anything is written to them.

@@ -28,7 +28,7 @@ public final class GatewayMain {
     Gateway gateway;
     try {
       gateway = new Gateway(config).start();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       // Ended, not left running: threads of a failed start (Kafka clients, Vert.x) would keep alive
       // a process that serves nothing, and its supervisor would never start it again.
       LoggerFactory.getLogger(GatewayMain.class).error("the gateway could not start", e);

@@ -27,7 +27,7 @@ public final class ConsumerMain {
     TxConsumer consumer;
     try {
       consumer = new TxConsumer(config).start();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       // Ended, not left running: threads of a failed start would keep alive a process that pays
       // nothing, and its supervisor would never start it again.
       LoggerFactory.getLogger(ConsumerMain.class).error("the consumer could not start", e);
