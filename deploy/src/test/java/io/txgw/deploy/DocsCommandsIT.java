@@ -171,6 +171,8 @@ class DocsCommandsIT {
     env.put("TXGW_ZK_AUTH_FILE", stack.zkAuthFile().toString());
     env.put("TXGW_KAFKA_BOOTSTRAP", stack.kafkaBootstrap());
     env.put("TXGW_CONSUMER_METRICS_URL", stack.consumer("consumer-1").metricsUrl());
+    // What a block writes to the temporary directory goes with the test's own directory.
+    env.put("TMPDIR", dir.toString());
     return env;
   }
 

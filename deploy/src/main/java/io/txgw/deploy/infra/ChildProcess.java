@@ -48,14 +48,16 @@ public final class ChildProcess implements Closeable {
   }
 
   /**
-   * This JVM's {@code java}, with the options given to every JVM started from here: the {@code
-   * txgw.child.jvm.options} property, which the integration tests' build sets to compile with C1
-   * only (a short-lived JVM spends much of its CPU in the C2 compiler, and the suite keeps both
-   * cores busy).
+   * This JVM's {@code java}, with the options given to every JVM started from here: its temporary
+   * files in {@code tempDir} (a JVM killed with SIGKILL leaves its RocksDB library and Vert.x cache
+   * behind, and they go with the directory), and the {@code txgw.child.jvm.options} property, which
+   * the integration tests' build sets to compile with C1 only (a short-lived JVM spends much of its
+   * CPU in the C2 compiler, and the suite keeps both cores busy).
    */
-  public static List<String> javaLauncher() {
+  public static List<String> javaLauncher(Path tempDir) {
     List<String> command = new java.util.ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Djava.io.tmpdir=" + tempDir.toAbsolutePath());
     String options = System.getProperty("txgw.child.jvm.options", "").trim();
     if (!options.isEmpty()) {
       command.addAll(List.of(options.split("\\s+")));
@@ -69,7 +71,7 @@ public final class ChildProcess implements Closeable {
    */
   public static ChildProcess java(
       String name, List<String> jvmOptions, String mainClass, List<String> args, Path dir) {
-    List<String> command = javaLauncher();
+    List<String> command = javaLauncher(dir);
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));

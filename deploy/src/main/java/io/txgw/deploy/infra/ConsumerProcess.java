@@ -36,7 +36,7 @@ public final class ConsumerProcess implements Closeable {
     Map<String, String> startEnv = new java.util.HashMap<>(env);
     startEnv.putAll(extraEnv);
     starts++;
-    List<String> command = ChildProcess.javaLauncher();
+    List<String> command = ChildProcess.javaLauncher(logDir);
     command.addAll(
         List.of(
             "-Xmx256m",

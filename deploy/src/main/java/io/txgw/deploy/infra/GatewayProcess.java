@@ -85,7 +85,7 @@ public final class GatewayProcess implements Closeable {
   private static GatewayProcess launch(
       String name, Map<String, String> env, List<String> jvmOptions, Path logDir, int port)
       throws InterruptedException {
-    List<String> command = ChildProcess.javaLauncher();
+    List<String> command = ChildProcess.javaLauncher(logDir);
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
