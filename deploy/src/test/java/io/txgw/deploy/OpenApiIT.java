@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
@@ -132,9 +131,7 @@ class OpenApiIT {
     JsonNode doc = document();
     assertThat(doc.get("openapi").asText()).startsWith("3.1.");
     SortedSet<String> documented = new TreeSet<>();
-    for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").properties().iterator();
-        paths.hasNext(); ) {
-      Map.Entry<String, JsonNode> path = paths.next();
+    for (Map.Entry<String, JsonNode> path : doc.get("paths").properties()) {
       path.getValue()
           .fieldNames()
           .forEachRemaining(

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -106,9 +105,7 @@ public final class ClientPolicies {
       throw new IllegalArgumentException("expected an object {\"clients\": {...}}");
     }
     Map<String, ClientPolicy> byClient = new HashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = clients.properties().iterator();
-        it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : clients.properties()) {
       ClientPolicy p = client(e.getKey(), e.getValue(), addresses, known, problems);
       if (p != null) {
         byClient.put(e.getKey(), p);
