@@ -138,7 +138,12 @@ class FencingIT {
                 .postBatch(new BatchSubmission("after-freeze", "ETH", stack.ethSource(), after))
                 .status())
         .isEqualTo(202);
-    Demo.awaitHandled(client, "after-freeze", after.size(), Duration.ofMinutes(1));
+    try {
+      Demo.awaitHandled(client, "after-freeze", after.size(), Duration.ofMinutes(1));
+    } catch (IllegalStateException e) {
+      StackLogs.logConsumerWarnings(stack);
+      throw e;
+    }
 
     assertThat(frozen.isAlive()).isTrue();
     // The frozen owner's journaled units were in flight: another consumer settled them.

@@ -11,15 +11,18 @@ import io.txgw.consumer.chain.ChainSender;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +38,50 @@ final class JournalWriter {
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
   private static final int COMMIT_ATTEMPTS = 3;
 
-  private final Producer<String, Object> producer;
+  /**
+   * Producers replaced within {@link #RENEWAL_WINDOW} before the consumer gives up: a pause past
+   * the transaction timeout now and then costs one each; one after another means something no new
+   * producer mends (another process with this consumer's id, or a broker refusing it each time).
+   */
+  static final int MAX_RENEWALS = 3;
+
+  static final Duration RENEWAL_WINDOW = Duration.ofMinutes(10);
+
+  /**
+   * How long a consumer whose producer is unusable keeps its partitions waiting for a new one to be
+   * ready (two or three tries of {@code initTransactions}, each blocking up to {@code
+   * max.block.ms}) before it gives them up to the others.
+   */
+  static final Duration RENEWAL_PATIENCE = Duration.ofMinutes(2);
+
+  /** What {@link #renewIfBroken} did. */
+  enum Renewal {
+    /** The producer is usable: it was, or a new one replaced it. */
+    READY,
+    /** A new producer could not be made ready yet (its coordinator is unreachable). */
+    NOT_YET,
+    /**
+     * Replaced too often lately (see {@link #MAX_RENEWALS}), or no new one ready within {@link
+     * #RENEWAL_PATIENCE}: the consumer stops.
+     */
+    GIVEN_UP
+  }
+
+  private final Supplier<? extends Producer<String, Object>> producers;
+  private Producer<String, Object> producer;
+
+  /**
+   * The producer can take no transactional call again (see {@link #abortQuietly}); it is replaced
+   * before the next transaction.
+   */
+  private boolean broken;
+
+  /** When the producer was found unusable; null while it is usable. */
+  private Instant brokenSince;
+
+  /** When producers were replaced, the oldest first; at most {@link #MAX_RENEWALS}. */
+  private final ArrayDeque<Instant> renewals = new ArrayDeque<>();
+
   private final Consumer<String, byte[]> consumer;
   private final Map<Chain, ChainSender> senders;
   private final Clock clock;
@@ -49,14 +95,18 @@ final class JournalWriter {
     }
   }
 
+  /**
+   * @param producers makes a transactional producer, always with this consumer's transactional id:
+   *     the first at {@link #start}, another each time one is left unusable
+   */
   JournalWriter(
-      Producer<String, Object> producer,
+      Supplier<? extends Producer<String, Object>> producers,
       Consumer<String, byte[]> consumer,
       Map<Chain, ChainSender> senders,
       Clock clock,
       int horizon,
       MeterRegistry meters) {
-    this.producer = producer;
+    this.producers = producers;
     this.consumer = consumer;
     this.senders = senders;
     this.clock = clock;
@@ -175,11 +225,106 @@ final class JournalWriter {
     changes.forEach(c -> index.apply(c.unit()));
   }
 
+  /** Makes the first producer transactional: it fences any earlier one with the same id. */
+  void start() {
+    producer = producers.get();
+    producer.initTransactions();
+  }
+
+  /**
+   * Aborts the open transaction, if any, and notes a producer that can take no call again. Kafka
+   * 4's client leaves a producer fatally failed when its coordinator timed its transaction out (a
+   * process that stood still past {@code transaction.timeout.ms}): {@code InvalidTxnStateException}
+   * or {@code ProducerFencedException} under transaction protocol 2, after which every call, an
+   * abort too, fails the same way. Tried again, it would fail forever while its consumer keeps its
+   * partitions; it is replaced at the next {@link #renewIfBroken} instead.
+   */
   void abortQuietly() {
+    if (producer == null) {
+      return;
+    }
     try {
       producer.abortTransaction();
-    } catch (KafkaException | IllegalStateException e) {
+    } catch (IllegalStateException e) {
       log.debug("nothing to abort: {}", e.toString());
+    } catch (KafkaException e) {
+      // A retriable error (an abort that timed out) would do with asking again; a new producer
+      // ends that transaction as surely, and one path is simpler to trust.
+      markBroken(e);
+    }
+  }
+
+  /**
+   * Notes that the producer can take no call again: it was fenced, or a commit's outcome stayed
+   * unknown (it then accepts nothing but the same commit).
+   */
+  void markBroken(RuntimeException why) {
+    if (!broken) {
+      log.warn("the producer can take no call again; a new one replaces it: {}", why.toString());
+      brokenSince = clock.instant();
+    }
+    broken = true;
+  }
+
+  /**
+   * Replaces a producer left unusable by a new one with the same transactional id, as a restarted
+   * process would: its {@code initTransactions} ends whatever the old one left open, completing a
+   * commit already decided and aborting the rest, so the journal and offsets read next are what
+   * Kafka holds. Call before reading them again; nothing may be written unless it answers {@link
+   * Renewal#READY}.
+   *
+   * @throws KafkaException when a new producer is refused for good (authorization, say)
+   */
+  Renewal renewIfBroken() {
+    if (!broken) {
+      return Renewal.READY;
+    }
+    Instant now = clock.instant();
+    while (!renewals.isEmpty() && renewals.peekFirst().isBefore(now.minus(RENEWAL_WINDOW))) {
+      renewals.removeFirst();
+    }
+    if (renewals.size() >= MAX_RENEWALS) {
+      return Renewal.GIVEN_UP;
+    }
+    if (producer != null) {
+      closeQuietly(producer);
+      producer = null;
+    }
+    Producer<String, Object> fresh = producers.get();
+    try {
+      fresh.initTransactions();
+    } catch (RuntimeException e) {
+      closeQuietly(fresh);
+      if (!(e instanceof RetriableException)) {
+        throw e;
+      }
+      if (clock.instant().isAfter(brokenSince.plus(RENEWAL_PATIENCE))) {
+        return Renewal.GIVEN_UP;
+      }
+      log.warn("a new producer is not ready yet, tried again next pass: {}", e.toString());
+      return Renewal.NOT_YET;
+    }
+    producer = fresh;
+    broken = false;
+    brokenSince = null;
+    renewals.addLast(now);
+    meters.counter("txgw.consumer.producer.renewals").increment();
+    log.warn("a new producer replaced the unusable one; journal and offsets are read again");
+    return Renewal.READY;
+  }
+
+  /** Closes the producer; unsent records of an open transaction are dropped with it. */
+  void close(Duration timeout) {
+    if (producer != null) {
+      producer.close(timeout);
+    }
+  }
+
+  private static void closeQuietly(Producer<String, Object> producer) {
+    try {
+      producer.close(Duration.ZERO);
+    } catch (KafkaException e) {
+      log.debug("closing an unusable producer: {}", e.toString());
     }
   }
 
@@ -204,7 +349,8 @@ final class JournalWriter {
   /**
    * Commits the open transaction. A commit that timed out may still complete, and the producer
    * accepts nothing else until it is asked again (Kafka 4 refuses even an abort): ask again a few
-   * times, then give the producer up as a fatal error, so that a fresh one fences whatever is left.
+   * times, then give the producer up ({@link CommitUnknown}); a new one completes or aborts what is
+   * left before the journal is read again.
    */
   private void commit() {
     for (int attempt = 1; ; attempt++) {

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -59,7 +60,6 @@ public final class PayoutProcessor implements AutoCloseable {
   static final Duration FOLLOW_PER_PASS = Duration.ofSeconds(1);
 
   private final Consumer<String, byte[]> consumer;
-  private final Producer<String, Object> producer;
   private final Map<Chain, ChainSender> senders;
   private final JournalWriter writer;
   private final Function<Map<Integer, JournalCheckpoint>, Map<Integer, JournalIndex>> journal;
@@ -148,9 +148,13 @@ public final class PayoutProcessor implements AutoCloseable {
    */
   private final Set<TopicPartition> foundPending = new HashSet<>();
 
+  /**
+   * @param producers makes this consumer's transactional producer: once at the start, and again
+   *     whenever one is left unable to take any call (see {@link JournalWriter#renewIfBroken})
+   */
   public PayoutProcessor(
       Consumer<String, byte[]> consumer,
-      Producer<String, Object> producer,
+      Supplier<? extends Producer<String, Object>> producers,
       Map<Chain, ChainSender> senders,
       JournalReader journal,
       AccountGuard guard,
@@ -161,7 +165,7 @@ public final class PayoutProcessor implements AutoCloseable {
       Finality finality) {
     this(
         consumer,
-        producer,
+        producers,
         senders,
         intake,
         journal::read,
@@ -176,7 +180,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   PayoutProcessor(
       Consumer<String, byte[]> consumer,
-      Producer<String, Object> producer,
+      Supplier<? extends Producer<String, Object>> producers,
       Map<Chain, ChainSender> senders,
       RecordIntake intake,
       Function<Map<Integer, JournalCheckpoint>, Map<Integer, JournalIndex>> journal,
@@ -193,10 +197,9 @@ public final class PayoutProcessor implements AutoCloseable {
     this.guard = guard;
     this.journalBeforeBroadcast = journalBeforeBroadcast;
     this.consumer = consumer;
-    this.producer = producer;
     this.senders = Map.copyOf(senders);
     this.journal = journal;
-    this.writer = new JournalWriter(producer, consumer, this.senders, clock, horizon, meters);
+    this.writer = new JournalWriter(producers, consumer, this.senders, clock, horizon, meters);
     // One for both: a chain's ceiling gauge is registered once.
     FeeBumps bumps = new FeeBumps(finality::bumpAfter, clock, meters);
     this.round = new SendRound(this.senders, guard, clock, finality::follows, bumps);
@@ -268,7 +271,7 @@ public final class PayoutProcessor implements AutoCloseable {
 
   /** Makes the producer transactional and joins the group; {@link #pollOnce} may follow. */
   void start() {
-    producer.initTransactions();
+    writer.start();
     consumer.subscribe(List.of(Topics.SENDTO), new Rebalance());
     if (measuresPauses) {
       pauses.start();
@@ -306,8 +309,29 @@ public final class PayoutProcessor implements AutoCloseable {
       return true;
     }
     if (stale) {
-      // Whatever this pass read was read from positions the reload moves.
-      reloadOrPutBack(records);
+      // Whatever this pass read was read from positions the reload moves. A producer left unusable
+      // is replaced first, so that what is read is what Kafka holds once its transaction ended.
+      JournalWriter.Renewal renewal;
+      try {
+        renewal = writer.renewIfBroken();
+      } catch (KafkaException e) {
+        log.error("consumer stops: a new producer was refused: {}", e.toString());
+        return false;
+      }
+      switch (renewal) {
+        case READY -> reloadOrPutBack(records);
+        case NOT_YET -> putBack(records);
+        case GIVEN_UP -> {
+          log.error(
+              "consumer stops: its producer is unusable, and either it was replaced {} times"
+                  + " within {} already (another consumer with its id?) or no new one was ready"
+                  + " within {}",
+              JournalWriter.MAX_RENEWALS,
+              JournalWriter.RENEWAL_WINDOW,
+              JournalWriter.RENEWAL_PATIENCE);
+          return false;
+        }
+      }
       return true;
     }
     gauges.count(indexes.values());
@@ -319,9 +343,7 @@ public final class PayoutProcessor implements AutoCloseable {
     backlog.fetched(records);
     backlog.measure(consumer, this::toSettle);
     if (quarantined.getAsBoolean()) {
-      for (TopicPartition p : records.partitions()) {
-        consumer.seek(p, records.records(p).get(0).offset());
-      }
+      putBack(records);
       return true;
     }
     long settleAt = System.nanoTime();
@@ -396,11 +418,13 @@ public final class PayoutProcessor implements AutoCloseable {
           process(p, batch);
         }
       }
-    } catch (ProducerFencedException
-        | FencedInstanceIdException
-        | AuthorizationException
-        | UnsupportedVersionException
-        | JournalWriter.CommitUnknown e) {
+    } catch (ProducerFencedException | JournalWriter.CommitUnknown e) {
+      // Fenced most often by the coordinator ending a transaction this process stood still in;
+      // either way the producer takes no call again, and a new one ends what it left open.
+      log.warn("transaction not ended, re-reading journal and offsets: {}", e.toString());
+      writer.markBroken(e);
+      stale = true;
+    } catch (FencedInstanceIdException | AuthorizationException | UnsupportedVersionException e) {
       log.error("consumer stops: {}", e.toString());
       return false;
     } catch (KafkaException e) {
@@ -720,9 +744,14 @@ public final class PayoutProcessor implements AutoCloseable {
       stale = false;
     } catch (KafkaException | IllegalStateException e) {
       log.warn("journal and offsets cannot be read yet: {}", e.toString());
-      for (TopicPartition p : records.partitions()) {
-        consumer.seek(p, records.records(p).get(0).offset());
-      }
+      putBack(records);
+    }
+  }
+
+  /** Reads these records again at the next poll. */
+  private void putBack(ConsumerRecords<String, byte[]> records) {
+    for (TopicPartition p : records.partitions()) {
+      consumer.seek(p, records.records(p).get(0).offset());
     }
   }
 
@@ -816,7 +845,7 @@ public final class PayoutProcessor implements AutoCloseable {
   public void closeClients() {
     pauses.close();
     consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
-    producer.close(Duration.ofSeconds(5));
+    writer.close(Duration.ofSeconds(5));
     senders.values().forEach(ChainSender::close);
   }
 

@@ -31,10 +31,10 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -76,7 +76,11 @@ public final class TxConsumer implements Closeable {
   private Membership membership;
   private PrometheusMeterRegistry meters;
   private MetricsEndpoint metrics;
-  private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
+
+  /** Written by the loop thread (a new producer), read by whichever thread releases. */
+  private final List<KafkaClientMetrics> clientMetrics = new CopyOnWriteArrayList<>();
+
+  private KafkaClientMetrics producerMetrics;
   private NodeRouting routing;
   private PayoutProcessor processor;
   private Thread thread;
@@ -232,13 +236,11 @@ public final class TxConsumer implements Closeable {
                   .liftingStuck(!config.btcBumpAfter().isZero()));
     }
     KafkaConsumer<String, byte[]> kafkaConsumer = kafkaConsumer();
-    KafkaProducer<String, Object> kafkaProducer = kafkaProducer();
     keepMetrics(new KafkaClientMetrics(kafkaConsumer));
-    keepMetrics(new KafkaClientMetrics(kafkaProducer));
     processor =
         new PayoutProcessor(
             kafkaConsumer,
-            kafkaProducer,
+            this::kafkaProducer,
             senders,
             new JournalReader(config.kafka()),
             membership == null
@@ -378,7 +380,22 @@ public final class TxConsumer implements Closeable {
     return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
   }
 
+  /**
+   * A new transactional producer, its metrics in place of its predecessor's: a producer left
+   * unusable is replaced (PayoutProcessor), and two with one client id would share meters.
+   */
   private KafkaProducer<String, Object> kafkaProducer() {
+    KafkaProducer<String, Object> producer = newKafkaProducer();
+    if (producerMetrics != null) {
+      producerMetrics.close();
+      clientMetrics.remove(producerMetrics);
+    }
+    producerMetrics = new KafkaClientMetrics(producer);
+    keepMetrics(producerMetrics);
+    return producer;
+  }
+
+  private KafkaProducer<String, Object> newKafkaProducer() {
     Map<String, Object> props = config.kafka().clientProperties();
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "txgw-" + config.instanceId());
     props.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -59,7 +59,7 @@ class PayoutProcessorTest {
   private final PayoutProcessor processor =
       new PayoutProcessor(
           consumer,
-          producer,
+          () -> producer,
           Map.of(Chain.ETH, sender),
           TestTrust.intake("acme", Set.of("ETH:" + SOURCE, "ETH:" + OTHER)),
           this::readJournal,

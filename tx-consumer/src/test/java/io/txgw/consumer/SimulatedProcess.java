@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
 
@@ -26,13 +27,14 @@ public final class SimulatedProcess {
   public record Logged(long offset, JournalEntry entry) {}
 
   /**
+   * @param producers a new producer with the process's transactional id at each call
    * @param journal the committed journal records of one partition, in log order
    * @param horizon settled payouts per journal generation
    * @param quarantined true while the process should believe it stood still
    */
   public SimulatedProcess(
       Consumer<String, byte[]> consumer,
-      Producer<String, Object> producer,
+      Supplier<? extends Producer<String, Object>> producers,
       Map<Chain, ChainSender> senders,
       RecordIntake intake,
       Function<Integer, List<Logged>> journal,
@@ -44,7 +46,7 @@ public final class SimulatedProcess {
     this.processor =
         new PayoutProcessor(
             consumer,
-            producer,
+            producers,
             senders,
             intake,
             from -> {

@@ -160,7 +160,7 @@ final class ConsumerSimulation {
       session = nextSession++;
       leases.open(session);
       consumer = kafka.newConsumer("c" + slot + "-" + session);
-      producer = kafka.newProducer("txgw-c" + slot);
+      producer = null;
       AccountGuard guard = guarded ? leases.guardFor(session) : AccountGuard.unguarded();
       Map<Chain, ChainSender> senders =
           Map.of(
@@ -188,7 +188,14 @@ final class ConsumerSimulation {
       process =
           new SimulatedProcess(
               consumer,
-              producer,
+              // A new producer with the slot's id at each call: the process replaces one left
+              // unusable as a restart would.
+              () -> {
+                if (producer != null) {
+                  count("producers replaced in a running process");
+                }
+                return producer = kafka.newProducer("txgw-c" + slot);
+              },
               senders,
               intake,
               p -> journalOf(p),
@@ -240,6 +247,10 @@ final class ConsumerSimulation {
     this.random = new Random(seed);
     this.kafka = new SimKafka(1 + random.nextInt(3));
     kafka.strictCommitTimeouts(true);
+    // Brokers of either transaction protocol; drawn apart from the run's own stream, so that a
+    // seed's other choices stay what they were.
+    boolean fatalTimeouts = new Random(~seed).nextBoolean();
+    kafka.fatalTimeouts(fatalTimeouts);
     SimEthNode.Dialect[] dialects = SimEthNode.Dialect.values();
     SimEthNode.Dialect dialect = dialects[random.nextInt(dialects.length)];
     boolean automine = random.nextBoolean();
@@ -287,7 +298,9 @@ final class ConsumerSimulation {
             + ", leases "
             + guarded
             + ", sends in flight "
-            + sendsInFlight);
+            + sendsInFlight
+            + ", transaction timeouts "
+            + (fatalTimeouts ? "fatal" : "abortable"));
     int accounts = 1 + random.nextInt(4);
     for (int i = 0; i < accounts; i++) {
       String source = address(0xa0 + i);
@@ -531,7 +544,7 @@ final class ConsumerSimulation {
   }
 
   private void armKafkaFault() {
-    switch (random.nextInt(4)) {
+    switch (random.nextInt(5)) {
       case 0 -> {
         log("next commit times out, committed");
         kafka.failNextCommit(new TimeoutException("commit answer lost"), true);
@@ -539,6 +552,12 @@ final class ConsumerSimulation {
       case 1 -> {
         log("next commit times out, not committed");
         kafka.failNextCommit(new TimeoutException("commit not answered"), false);
+      }
+      case 4 -> {
+        // Past the loop's three asks: the outcome stays unknown, and the producer is replaced.
+        boolean applied = random.nextBoolean();
+        log("next commit times out three times, " + (applied ? "committed" : "not committed"));
+        kafka.failNextCommits(new TimeoutException("commit never answered"), applied, 3);
       }
       case 2 -> {
         log("next send fails");

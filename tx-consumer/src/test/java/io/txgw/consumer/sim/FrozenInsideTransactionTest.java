@@ -45,18 +45,20 @@ class FrozenInsideTransactionTest {
   private final class Process {
     final String name;
     final SimConsumer consumer;
-    final SimProducer producer;
+    final List<SimProducer> producers = new ArrayList<>();
     final SimulatedProcess loop;
 
     Process(String name) {
       this.name = name;
       consumer = kafka.newConsumer(name);
-      producer = kafka.newProducer("txgw-" + name);
       quarantine.put(name, Instant.MIN);
       loop =
           new SimulatedProcess(
               consumer,
-              producer,
+              () -> {
+                producers.add(kafka.newProducer("txgw-" + name));
+                return producers.get(producers.size() - 1);
+              },
               Map.of(
                   Chain.ETH,
                   new EthereumSender(
@@ -76,6 +78,10 @@ class FrozenInsideTransactionTest {
               () -> clock.instant().isBefore(quarantine.get(name)),
               io.txgw.consumer.finality.Finality.none());
       loop.start();
+    }
+
+    SimProducer producer() {
+      return producers.get(producers.size() - 1);
     }
 
     void poll() {
@@ -98,7 +104,7 @@ class FrozenInsideTransactionTest {
 
   private void post(int n) throws Exception {
     node.fund(SOURCE, BigInteger.TEN.pow(24));
-    for (int i = 0; i < n; i++) {
+    for (int i = payouts.size(), end = payouts.size() + n; i < end; i++) {
       Payout p =
           new Payout(
               "p" + i,
@@ -122,11 +128,22 @@ class FrozenInsideTransactionTest {
   }
 
   private void freezeAt(SimKafka.Call call, Process frozen, Process next) {
+    freezeAt(call, frozen, next, false);
+  }
+
+  /**
+   * @param pastTimeout frozen past {@code transaction.timeout.ms} too: the coordinator aborts its
+   *     transaction
+   */
+  private void freezeAt(SimKafka.Call call, Process frozen, Process next, boolean pastTimeout) {
     kafka.pauseBeforeNext(
         call,
         () -> {
           kafka.expire(frozen.consumer);
           kafka.rebalance(new Random(1));
+          if (pastTimeout) {
+            assertThat(kafka.timeOutTransaction(frozen.producer())).isTrue();
+          }
           for (int i = 0; i < 5; i++) {
             next.poll();
             clock.advance(java.time.Duration.ofSeconds(1));
@@ -183,5 +200,31 @@ class FrozenInsideTransactionTest {
   void frozenBeforeItsOffsetsWereCheckedItsJournalIsAbortedAndTheNextOwnerPreparesThePayouts()
       throws Exception {
     freezeTheOwnerAt(SimKafka.Call.SEND_OFFSETS);
+  }
+
+  @Test
+  void frozenPastItsTransactionTimeoutItReplacesItsUnusableProducerAndPaysOn() throws Exception {
+    // Transaction protocol 2: the timed-out transaction leaves the frozen one's producer fatally
+    // failed, an abort refused too. Tried again, it would keep its partition and pay nothing.
+    kafka.fatalTimeouts(true);
+    post(3);
+    Process a = new Process("a");
+    Process b = new Process("b");
+    kafka.rebalance(new Random(3));
+    Process owner = kafka.assignments().getOrDefault("a", List.of()).isEmpty() ? b : a;
+    Process other = owner == a ? b : a;
+    freezeAt(SimKafka.Call.COMMIT, owner, other, true);
+    runUntilSettled(a, b);
+
+    // The other one dies: what is posted now only the once-frozen one can pay.
+    kafka.kill(other.consumer);
+    kafka.rebalance(new Random(4));
+    post(3);
+    for (int i = 0; i < 30; i++) {
+      owner.poll();
+      clock.advance(java.time.Duration.ofSeconds(1));
+    }
+    assertEachPaidOnce();
+    assertThat(owner.producers).as("producers of the once-frozen process").hasSize(2);
   }
 }

@@ -47,8 +47,11 @@ public final class SimKafka {
   private final List<SimProducer> producers = new ArrayList<>();
   private long nextProducerId = 1;
   private boolean strictCommitTimeouts;
+  private boolean fatalTimeouts;
+  private int fatalTimeoutsSeen;
 
   private CommitFault commitFault;
+  private int commitFaultsLeft;
   private RuntimeException sendFault;
   private RuntimeException beginFault;
   private RuntimeException committedReadFault;
@@ -209,8 +212,9 @@ public final class SimKafka {
 
   /**
    * The transaction coordinator aborts the producer's open transaction, as it does once {@code
-   * transaction.timeout.ms} has passed. The producer learns of it at its next transactional call
-   * (an abortable {@code InvalidProducerEpochException}, KIP-588). False if none was open.
+   * transaction.timeout.ms} has passed. The producer learns of it at its next transactional call:
+   * an abortable {@code InvalidProducerEpochException} (KIP-588), or a fatal error under {@link
+   * #fatalTimeouts}. False if none was open.
    */
   public boolean timeOutTransaction(SimProducer producer) {
     return producer.timedOut();
@@ -233,7 +237,17 @@ public final class SimKafka {
    * #strictCommitTimeouts} applies.
    */
   public void failNextCommit(RuntimeException error, boolean applied) {
+    failNextCommits(error, applied, 1);
+  }
+
+  /**
+   * {@link #failNextCommit} for {@code times} commits in a row: under {@link
+   * #strictCommitTimeouts}, a commit asked again that many times and never answered (an applied one
+   * stays applied).
+   */
+  public void failNextCommits(RuntimeException error, boolean applied, int times) {
     commitFault = new CommitFault(error, applied);
+    commitFaultsLeft = times;
   }
 
   /**
@@ -290,9 +304,30 @@ public final class SimKafka {
     return strictCommitTimeouts;
   }
 
+  /**
+   * Off by default (transaction protocol 1: a timed-out transaction is an abortable error). When
+   * on, a transaction the coordinator times out leaves its producer fatally failed, as a Kafka 4
+   * broker with transaction protocol 2 and Kafka 4's client do: {@code InvalidTxnStateException}
+   * then every call refused, an abort too, or fenced (by turns).
+   */
+  public void fatalTimeouts(boolean fatal) {
+    this.fatalTimeouts = fatal;
+  }
+
+  boolean fatalTimeouts() {
+    return fatalTimeouts;
+  }
+
+  /** Under {@link #fatalTimeouts}, every other timed-out producer is fenced rather than failed. */
+  boolean nextTimeoutFences() {
+    return fatalTimeoutsSeen++ % 2 == 1;
+  }
+
   CommitFault takeCommitFault() {
     CommitFault f = commitFault;
-    commitFault = null;
+    if (--commitFaultsLeft <= 0) {
+      commitFault = null;
+    }
     return f;
   }
 

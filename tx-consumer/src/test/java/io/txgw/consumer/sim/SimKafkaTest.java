@@ -425,6 +425,35 @@ class SimKafkaTest {
   }
 
   @Test
+  void underTransactionProtocolTwoATimedOutTransactionLeavesItsProducerUsableByNoCall() {
+    kafka.fatalTimeouts(true);
+    SimProducer failed = producer("t1");
+    failed.beginTransaction();
+    failed.send(journal(0, "stalled"));
+    SimProducer fenced = producer("t2");
+    fenced.beginTransaction();
+    fenced.send(journal(1, "stalled"));
+
+    assertThat(kafka.timeOutTransactions()).isEqualTo(2);
+    assertThat(kafka.hasOpenTransaction(Topics.JOURNAL, 0)).isFalse();
+    assertThatThrownBy(failed::commitTransaction)
+        .isInstanceOf(org.apache.kafka.common.errors.InvalidTxnStateException.class);
+    assertThatThrownBy(failed::abortTransaction)
+        .isInstanceOf(KafkaException.class)
+        .hasMessageContaining("error state");
+    assertThatThrownBy(failed::beginTransaction).hasMessageContaining("error state");
+    assertThatThrownBy(fenced::abortTransaction).isInstanceOf(ProducerFencedException.class);
+    assertThatThrownBy(fenced::beginTransaction).isInstanceOf(ProducerFencedException.class);
+
+    // A new producer with the same id goes on.
+    SimProducer next = producer("t1");
+    next.beginTransaction();
+    next.send(journal(0, "again"));
+    next.commitTransaction();
+    assertThat(values(kafka.committed(Topics.JOURNAL, 0))).containsExactly("again");
+  }
+
+  @Test
   void failuresArmedForBeginAndCommittedReadsHappenOnce() {
     SimConsumer c = soleMember(new Events());
     SimProducer p = producer("t1");

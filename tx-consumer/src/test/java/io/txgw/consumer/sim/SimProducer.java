@@ -22,6 +22,7 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.metrics.KafkaMetric;
@@ -44,8 +45,13 @@ import org.apache.kafka.common.utils.Utils;
  *   <li>{@code initTransactions} by a newer producer with the same transactional id aborts this
  *       one's open transaction, and every later call here throws {@link ProducerFencedException}.
  *   <li>After an abortable error (refused offsets, a failed send, a failed commit, a transaction
- *       the coordinator timed out) only {@code abortTransaction} is accepted, as the client's
- *       {@code maybeFailWithError} makes it.
+ *       the coordinator timed out under transaction protocol 1) only {@code abortTransaction} is
+ *       accepted, as the client's {@code maybeFailWithError} makes it.
+ *   <li>A transaction the coordinator timed out under protocol 2 ({@link SimKafka#fatalTimeouts})
+ *       leaves the producer in a fatal state, as Kafka 4's client does: by turns, either the next
+ *       call throws {@link InvalidTxnStateException} and every call after it, an abort too, a
+ *       {@link KafkaException} "in an error state", or every call throws {@link
+ *       ProducerFencedException}. Only a new producer with the same transactional id goes on.
  * </ul>
  *
  * <p>A record without a partition goes where Kafka's default partitioner puts a keyed record
@@ -60,6 +66,8 @@ public final class SimProducer implements Producer<String, Object> {
     ABORTABLE,
     /** A commit timed out under strict timeouts: only a retried commit is accepted. */
     COMMIT_PENDING,
+    /** An error the client cannot recover from: every call but {@code close} fails. */
+    FATAL,
     FENCED,
     CLOSED
   }
@@ -74,6 +82,10 @@ public final class SimProducer implements Producer<String, Object> {
   private final long producerId;
   private State state = State.UNINITIALIZED;
   private RuntimeException error;
+
+  /** The fatal error was thrown once as itself; later calls wrap it, as the client does. */
+  private boolean fatalThrown;
+
   private boolean pendingCommitApplied;
   private final List<Written> written = new ArrayList<>();
   private final Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
@@ -197,6 +209,12 @@ public final class SimProducer implements Producer<String, Object> {
       // The retry the real client asks for: finish what the timed-out call started.
       state = State.IN_TRANSACTION;
       if (pendingCommitApplied) {
+        SimKafka.CommitFault again = kafka.takeCommitFault();
+        if (again != null && again.error() instanceof TimeoutException) {
+          // Applied on the broker, and still no answer.
+          state = State.COMMIT_PENDING;
+          throw again.error();
+        }
         state = State.READY;
         return;
       }
@@ -269,6 +287,19 @@ public final class SimProducer implements Producer<String, Object> {
       return false;
     }
     end(SimRecord.State.ABORTED);
+    if (kafka.fatalTimeouts()) {
+      // Which error the client meets depends on its next request (a commit, or a produce or
+      // offset commit with the old epoch); both are fatal.
+      if (kafka.nextTimeoutFences()) {
+        state = State.FENCED;
+        return true;
+      }
+      state = State.FATAL;
+      error =
+          new InvalidTxnStateException(
+              "transaction of " + transactionalId + " timed out; the coordinator aborted it");
+      return true;
+    }
     abortable(
         new InvalidProducerEpochException(
             "transaction of " + transactionalId + " timed out; the coordinator aborted it"));
@@ -307,6 +338,14 @@ public final class SimProducer implements Producer<String, Object> {
       case FENCED ->
           throw new ProducerFencedException(
               "There is a newer producer with the same transactionalId " + transactionalId);
+      case FATAL -> {
+        if (!fatalThrown) {
+          fatalThrown = true;
+          throw error;
+        }
+        throw new KafkaException(
+            "Cannot execute transactional method because we are in an error state", error);
+      }
       case COMMIT_PENDING ->
           throw new IllegalStateException(
               "Cannot attempt operation `"
