@@ -3,6 +3,7 @@ package io.txgw.consumer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.txgw.common.kafka.Topics;
+import io.txgw.common.kafka.TransactionalProducers;
 import io.txgw.common.model.Chain;
 import io.txgw.common.model.JournalEntry;
 import io.txgw.common.model.PayoutResult;
@@ -62,7 +63,7 @@ final class JournalWriter {
     NOT_YET,
     /**
      * Replaced too often lately (see {@link #MAX_RENEWALS}), or no new one ready within {@link
-     * #RENEWAL_PATIENCE}: the consumer stops.
+     * #RENEWAL_PATIENCE}: the consumer stops (the reason is logged here).
      */
     GIVEN_UP
   }
@@ -71,12 +72,9 @@ final class JournalWriter {
   private Producer<String, Object> producer;
 
   /**
-   * The producer can take no transactional call again (see {@link #abortQuietly}); it is replaced
-   * before the next transaction.
+   * When the producer was found unable to take a transactional call again (see {@link
+   * #abortQuietly}); null while it is usable. It is replaced before the next transaction.
    */
-  private boolean broken;
-
-  /** When the producer was found unusable; null while it is usable. */
   private Instant brokenSince;
 
   /** When producers were replaced, the oldest first; at most {@link #MAX_RENEWALS}. */
@@ -227,8 +225,7 @@ final class JournalWriter {
 
   /** Makes the first producer transactional: it fences any earlier one with the same id. */
   void start() {
-    producer = producers.get();
-    producer.initTransactions();
+    producer = TransactionalProducers.initialized(producers);
   }
 
   /**
@@ -259,11 +256,10 @@ final class JournalWriter {
    * unknown (it then accepts nothing but the same commit).
    */
   void markBroken(RuntimeException why) {
-    if (!broken) {
+    if (brokenSince == null) {
       log.warn("the producer can take no call again; a new one replaces it: {}", why.toString());
       brokenSince = clock.instant();
     }
-    broken = true;
   }
 
   /**
@@ -276,7 +272,7 @@ final class JournalWriter {
    * @throws KafkaException when a new producer is refused for good (authorization, say)
    */
   Renewal renewIfBroken() {
-    if (!broken) {
+    if (brokenSince == null) {
       return Renewal.READY;
     }
     Instant now = clock.instant();
@@ -284,28 +280,28 @@ final class JournalWriter {
       renewals.removeFirst();
     }
     if (renewals.size() >= MAX_RENEWALS) {
+      log.error(
+          "consumer stops: its producer is unusable again after {} new ones within {} (another"
+              + " consumer with its id?)",
+          MAX_RENEWALS,
+          RENEWAL_WINDOW);
       return Renewal.GIVEN_UP;
     }
     if (producer != null) {
       closeQuietly(producer);
       producer = null;
     }
-    Producer<String, Object> fresh = producers.get();
     try {
-      fresh.initTransactions();
-    } catch (RuntimeException e) {
-      closeQuietly(fresh);
-      if (!(e instanceof RetriableException)) {
-        throw e;
-      }
+      producer = TransactionalProducers.initialized(producers);
+    } catch (RetriableException e) {
       if (clock.instant().isAfter(brokenSince.plus(RENEWAL_PATIENCE))) {
+        log.error(
+            "consumer stops: no new producer ready within {}: {}", RENEWAL_PATIENCE, e.toString());
         return Renewal.GIVEN_UP;
       }
       log.warn("a new producer is not ready yet, tried again next pass: {}", e.toString());
       return Renewal.NOT_YET;
     }
-    producer = fresh;
-    broken = false;
     brokenSince = null;
     renewals.addLast(now);
     meters.counter("txgw.consumer.producer.renewals").increment();

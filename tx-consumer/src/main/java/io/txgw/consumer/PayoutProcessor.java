@@ -322,13 +322,6 @@ public final class PayoutProcessor implements AutoCloseable {
         case READY -> reloadOrPutBack(records);
         case NOT_YET -> putBack(records);
         case GIVEN_UP -> {
-          log.error(
-              "consumer stops: its producer is unusable, and either it was replaced {} times"
-                  + " within {} already (another consumer with its id?) or no new one was ready"
-                  + " within {}",
-              JournalWriter.MAX_RENEWALS,
-              JournalWriter.RENEWAL_WINDOW,
-              JournalWriter.RENEWAL_PATIENCE);
           return false;
         }
       }

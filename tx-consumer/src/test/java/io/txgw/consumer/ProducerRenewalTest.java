@@ -70,11 +70,16 @@ class ProducerRenewalTest {
     assertThat(meters.counter("txgw.consumer.producer.renewals").count()).isEqualTo(1);
   }
 
+  /** The next new producer cannot reach its transaction coordinator. */
+  private void coordinatorUnreachable() {
+    nextInitFails = new TimeoutException("coordinator not available");
+  }
+
   @Test
   void aNewProducerWhoseCoordinatorCannotBeReachedIsClosedAndTriedAgainLater() {
     writer.start();
     failTheProducer();
-    nextInitFails = new TimeoutException("coordinator not available");
+    coordinatorUnreachable();
 
     assertThat(writer.renewIfBroken()).isEqualTo(JournalWriter.Renewal.NOT_YET);
     assertThat(made.get(1).closed()).isTrue();
@@ -86,11 +91,11 @@ class ProducerRenewalTest {
   void aConsumerWhoseNewProducerIsNotReadyWithinTwoMinutesGivesUp() {
     writer.start();
     failTheProducer();
-    nextInitFails = new TimeoutException("coordinator not available");
+    coordinatorUnreachable();
     assertThat(writer.renewIfBroken()).isEqualTo(JournalWriter.Renewal.NOT_YET);
 
     clock.advance(JournalWriter.RENEWAL_PATIENCE.plusSeconds(1));
-    nextInitFails = new TimeoutException("coordinator not available");
+    coordinatorUnreachable();
     assertThat(writer.renewIfBroken()).isEqualTo(JournalWriter.Renewal.GIVEN_UP);
   }
 

@@ -1,6 +1,7 @@
 package io.txgw.gateway.kafka;
 
 import io.txgw.common.kafka.KafkaConnection;
+import io.txgw.common.kafka.TransactionalProducers;
 import io.txgw.common.model.BatchRecord;
 import io.txgw.common.model.Payout;
 import java.io.Closeable;
@@ -57,15 +58,8 @@ public final class FencedWriter implements Closeable {
     // A send is given up within 30 s: the whole write stays well inside a claim's lease.
     props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
-    Producer<String, byte[]> producer =
-        new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
-    try {
-      producer.initTransactions();
-    } catch (RuntimeException e) {
-      producer.close(Duration.ZERO);
-      throw e;
-    }
-    return producer;
+    return TransactionalProducers.initialized(
+        () -> new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer()));
   }
 
   /**
