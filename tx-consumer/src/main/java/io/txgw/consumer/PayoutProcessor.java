@@ -560,6 +560,9 @@ public final class PayoutProcessor implements AutoCloseable {
       waitFor(p, waitAt);
       return;
     }
+    // A reorganisation may yet take the blocks of units mined and not deep enough: what they cost
+    // stays held against the balance, even where the sender has forgotten them.
+    round.following(index.followed());
     for (List<SendRound.Unit> chunk : chunks) {
       if (index.hasPending()) {
         meters.counter(ROUNDS_IN_FLIGHT, "partition", Integer.toString(p.partition())).increment();

@@ -446,6 +446,18 @@ final class SendRound {
     return sender != null && sender.remembers(source);
   }
 
+  /**
+   * Tells each chain's sender the partition's units mined and followed to their depth, before its
+   * payouts are prepared (see {@link ChainSender#following}).
+   */
+  void following(List<JournalEntry> followed) {
+    Map<Chain, List<JournalEntry>> byChain = new java.util.EnumMap<>(Chain.class);
+    for (JournalEntry unit : followed) {
+      byChain.computeIfAbsent(unit.chain(), c -> new ArrayList<>()).add(unit);
+    }
+    senders.forEach((chain, sender) -> sender.following(byChain.getOrDefault(chain, List.of())));
+  }
+
   private void forget(Chain chain, String source) {
     ChainSender sender = senders.get(chain);
     if (sender != null) {

@@ -1,13 +1,25 @@
 package io.txgw.consumer.chain;
 
 import java.math.BigInteger;
-import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One Ethereum account as a sender sees it: the next nonce to sign with, the balance read at the
- * latest block, and the cost of each transaction signed since with a nonce at or above that block's
- * count. Bounded by one round's units: entries the chain has used are dropped at the next read.
+ * One Ethereum account as a sender sees it: the next nonce to sign with, the balance read at one
+ * block with the account's nonce count at that same block, and what may still leave that balance:
+ * each transaction this sender signed and has not seen mined, and each it saw mined whose block a
+ * reorganisation has taken off the chain since.
+ *
+ * <p>A transaction signed here stays reserved until its receipt is seen, even once the chain's
+ * count has passed its nonce: the count says some transaction used the nonce, not that it was this
+ * one. Another spender's may have taken it, and a reorganisation can undo that one and mine ours
+ * after all; had its cost been freed, payouts signed meanwhile would owe more than the account
+ * holds, and the first one short would wait forever with every later nonce behind it. Reserving a
+ * cost twice for a while (mined, receipt not yet seen) only refuses a payout for funds until the
+ * next read.
+ *
+ * <p>Bounded: {@link #unmined} by the account's units in flight (each leaves it when mined, and all
+ * when the sender forgets the account, which it does whenever one of them waits), {@link
+ * #minedCost} by {@link #MAX_MINED_KEPT}.
  */
 final class AccountFunds {
   /** Mined costs kept per account to count again after a reorganisation; the lowest dropped. */
@@ -15,16 +27,23 @@ final class AccountFunds {
 
   private long next;
   private BigInteger balance;
+
+  /** Signed here, receipt not seen: nonce to cost. */
   private final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
 
   /**
-   * Costs of nonces seen mined since the balance was read, counted again should a later read show
-   * the chain's count below them; at most {@link #MAX_MINED_KEPT}.
+   * Seen mined here: nonce to cost, whatever the count, so that a reorganisation that takes its
+   * block off the chain, before or after any read, counts it again; at most {@link
+   * #MAX_MINED_KEPT}.
    */
   private final TreeMap<Long, BigInteger> minedCost = new TreeMap<>();
 
-  /** The sum of {@link #unmined}, kept as it changes: asked before every signature. */
-  private BigInteger unminedCost = BigInteger.ZERO;
+  /**
+   * The sum of {@link #unmined} and of the mined costs at or above the count read with the balance
+   * (not in that balance: their blocks left the chain, and they will be mined again), kept as it
+   * changes: asked before every signature.
+   */
+  private BigInteger reserved = BigInteger.ZERO;
 
   private AccountFunds(long next, BigInteger balance) {
     this.next = next;
@@ -32,17 +51,44 @@ final class AccountFunds {
   }
 
   /**
-   * The account as read at the latest block ({@code nonce} used, {@code balance} held), with what
-   * {@code before} knew that this read does not show yet: transactions signed and not mined at or
-   * above the count, and those seen mined whose block has left the main chain since (the count is
-   * below them again): they will be mined again, so their cost is not this balance's to spend.
+   * The account as read at one block ({@code nonce} used, {@code balance} held), with what {@code
+   * before} knew that this read does not settle: every transaction signed and not seen mined, and
+   * those seen mined at or above the count (their blocks have left the chain since).
    */
   static AccountFunds read(long nonce, BigInteger balance, AccountFunds before) {
+    return read(nonce, balance, before, new TreeMap<>());
+  }
+
+  /**
+   * As above, with {@code followed}: the costs, by nonce, of the account's units the journal holds
+   * as mined and followed to their depth, at or above the count (their blocks gone), which this
+   * sender may have forgotten (the account was forgotten or the sender reset since their receipts).
+   * Counted as mined costs, and signed above.
+   */
+  static AccountFunds read(
+      long nonce, BigInteger balance, AccountFunds before, TreeMap<Long, BigInteger> followed) {
     AccountFunds funds = new AccountFunds(nonce, balance);
     if (before != null) {
-      funds.carry(before.unmined.tailMap(nonce));
-      funds.carry(before.minedCost.tailMap(nonce));
+      before.unmined.forEach(funds::cost);
+      funds.minedCost.putAll(before.minedCost);
       funds.next = Math.max(nonce, before.next);
+    }
+    followed.forEach(
+        (n, cost) -> {
+          if (!funds.unmined.containsKey(n)) {
+            funds.minedCost.putIfAbsent(n, cost);
+          }
+        });
+    while (funds.minedCost.size() > MAX_MINED_KEPT) {
+      funds.minedCost.pollFirstEntry();
+    }
+    for (BigInteger undone : funds.minedCost.tailMap(nonce).values()) {
+      funds.reserved = funds.reserved.add(undone);
+    }
+    if (!followed.isEmpty()) {
+      // Their blocks gone, they are mined again at their nonces: a new one signed there would wait
+      // behind them, and be found conflicted only a minute later.
+      funds.next = Math.max(funds.next, followed.lastKey() + 1);
     }
     return funds;
   }
@@ -52,7 +98,7 @@ final class AccountFunds {
   }
 
   BigInteger left() {
-    return balance.subtract(unminedCost);
+    return balance.subtract(reserved);
   }
 
   /** A new transaction at {@code nonce}; the next one signs with the nonce after it. */
@@ -70,18 +116,18 @@ final class AccountFunds {
 
   private void cost(long nonce, BigInteger cost) {
     BigInteger replaced = unmined.put(nonce, cost);
-    unminedCost = unminedCost.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
+    reserved = reserved.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
   }
 
-  private void carry(Map<Long, BigInteger> signed) {
-    signed.forEach(this::spend);
-  }
-
-  /** Mined: its cost leaves the pending list for the balance itself, and the list stays short. */
+  /**
+   * Mined: its cost leaves the reserve for the balance itself. The balance may hold it already
+   * (read after its block); then it counts twice until the next read, which refuses for funds at
+   * worst.
+   */
   void mined(long nonce) {
     BigInteger cost = unmined.remove(nonce);
     if (cost != null) {
-      unminedCost = unminedCost.subtract(cost);
+      reserved = reserved.subtract(cost);
       balance = balance.subtract(cost);
       minedCost.put(nonce, cost);
       if (minedCost.size() > MAX_MINED_KEPT) {

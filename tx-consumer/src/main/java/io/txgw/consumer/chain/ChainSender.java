@@ -85,6 +85,13 @@ public interface ChainSender extends AutoCloseable {
   default void forget(String account) {}
 
   /**
+   * Told, before a partition's payouts are prepared, its units mined and followed to their depth: a
+   * reorganisation may yet take their blocks, and then they are mined again, so what they cost is
+   * not the balance's to spend while their blocks are gone. Replaces what it was told before.
+   */
+  default void following(List<JournalEntry> units) {}
+
+  /**
    * True while this sender still knows what it signed for the account and not seen mined: the next
    * transaction it signs for it cannot take the nonce or coins of one in flight. Only a sender that
    * answers {@link SendOutcome#inFlight} answers true.

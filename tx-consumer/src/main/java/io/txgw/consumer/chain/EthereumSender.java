@@ -249,6 +249,7 @@ public final class EthereumSender implements ChainSender {
     recipients.clear();
     signedHere.clear();
     emptiedAt.clear();
+    followed = Map.of();
     poolMethods = true;
   }
 
@@ -550,6 +551,66 @@ public final class EthereumSender implements ChainSender {
 
   private static String txidOf(String raw) {
     return "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
+  }
+
+  /** The partition's followed units by account, as last told (see {@link #following}). */
+  private Map<String, List<JournalEntry>> followed = Map.of();
+
+  @Override
+  public void following(List<JournalEntry> units) {
+    Map<String, List<JournalEntry>> byAccount = new HashMap<>();
+    for (JournalEntry unit : units) {
+      if (unit.nonce() != null) {
+        byAccount.computeIfAbsent(unit.source(), a -> new java.util.ArrayList<>()).add(unit);
+      }
+    }
+    followed = byAccount;
+  }
+
+  /**
+   * Nonce to cost of the account's followed units at or above {@code count} (their blocks gone;
+   * those below are in the balance, and are not decoded): the dearest of each unit's transactions,
+   * any of which may be mined again, from their bytes; for a coin payout whose bytes this sender
+   * does not read, its amount and a transfer's gas at its fee. A unit of neither kind is left out.
+   */
+  private java.util.TreeMap<Long, BigInteger> followedCosts(String account, long count) {
+    java.util.TreeMap<Long, BigInteger> costs = new java.util.TreeMap<>();
+    for (JournalEntry unit : followed.getOrDefault(account, List.of())) {
+      if (unit.nonce() < count) {
+        continue;
+      }
+      BigInteger dearest = null;
+      List<String> raws = new java.util.ArrayList<>();
+      raws.add(unit.rawTransaction());
+      unit.replaced().forEach(a -> raws.add(a.rawTransaction()));
+      for (String raw : raws) {
+        SignedTransactions.Decoded tx = JournaledAttempts.decoded(unit, raw);
+        if (tx != null) {
+          BigInteger cost = tx.value().add(tx.fees().cap().multiply(BigInteger.valueOf(tx.gas())));
+          dearest = dearest == null ? cost : dearest.max(cost);
+        }
+      }
+      if (dearest == null && undecodedAsCoin && unit.payouts().size() == 1) {
+        BigInteger fee = unit.feePerGas();
+        for (JournalEntry.Attempt earlier : unit.replaced()) {
+          if (earlier.feePerGas() != null) {
+            fee = fee == null ? earlier.feePerGas() : fee.max(earlier.feePerGas());
+          }
+        }
+        if (fee != null) {
+          dearest =
+              unit.payouts()
+                  .get(0)
+                  .amount()
+                  .toUnits(Chain.ETH.nativeAsset().decimals())
+                  .add(fee.multiply(BigInteger.valueOf(TRANSFER_GAS)));
+        }
+      }
+      if (dearest != null) {
+        costs.put(unit.nonce(), dearest);
+      }
+    }
+    return costs;
   }
 
   @Override
@@ -1170,14 +1231,26 @@ public final class EthereumSender implements ChainSender {
   }
 
   /**
-   * The account's next nonce and balance at the latest block: chain facts. What this sender signed
-   * since with a nonce the chain has not used yet is not in that balance, and is taken off it.
+   * The account's nonce count and balance at one block, the latest one named by its hash
+   * (EIP-1898): chain facts that agree with each other. Asked at "latest" each, they could come
+   * from two nodes in rotation at different heights, and a count that passed transactions of ours
+   * beside a balance read before their block would leave their costs counted nowhere. A node that
+   * does not hold that block answers an error, and nothing is signed until a read agrees. What this
+   * sender signed and has not seen mined is taken off the balance (see {@link AccountFunds}).
    */
   private AccountFunds readFunds(String account) throws RpcException, InterruptedException {
+    JsonNode head = rpc.call("eth_getBlockByNumber", "latest", false);
+    String hash = head == null ? null : head.path("hash").asText(null);
+    if (hash == null || !hash.startsWith("0x")) {
+      throw new RpcException(
+          RpcException.Kind.NODE_ERROR, null, 0, "the latest block has no hash: " + head, null);
+    }
+    Map<String, String> at = Map.of("blockHash", hash);
     long nonce =
-        FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, "latest")).longValueExact();
-    BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, "latest"));
-    AccountFunds funds = AccountFunds.read(nonce, balance, accounts.get(account));
+        FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, at)).longValueExact();
+    BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, at));
+    AccountFunds funds =
+        AccountFunds.read(nonce, balance, accounts.get(account), followedCosts(account, nonce));
     accounts.put(account, funds);
     return funds;
   }

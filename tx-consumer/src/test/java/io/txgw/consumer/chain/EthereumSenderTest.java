@@ -130,6 +130,32 @@ class EthereumSenderTest {
   }
 
   @Test
+  void theNonceCountAndTheBalanceAreReadAtOneBlockNamedByItsHash() throws Exception {
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
+    sender.prepare(FROM, List.of(payout("p1", "1")));
+    for (String read : List.of("eth_getTransactionCount", "eth_getBalance")) {
+      assertThat(node.calls(read))
+          .singleElement()
+          .satisfies(
+              c ->
+                  assertThat(c.path("params").get(1).path("blockHash").asText())
+                      .isEqualTo(ScriptedNode.HEAD));
+    }
+  }
+
+  @Test
+  void aNodeThatDoesNotHoldTheLatestBlockSignsNothing() throws Exception {
+    // geth's answer when another node in rotation named a block this one has not imported yet.
+    node.alwaysError("eth_getBalance", -32000, "header for hash not found")
+        .resultFor("eth_getTransactionCount", "latest", "\"0x5\"");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> sender.prepare(FROM, List.of(payout("p1", "1"))))
+        .isInstanceOf(NodeUnavailableException.class)
+        .hasMessageContaining("header for hash not found");
+    assertThat(node.calls("eth_signTransaction")).isEmpty();
+  }
+
+  @Test
   void aPayoutTheAccountCannotAffordIsRefusedBeforeAnythingIsSigned() throws Exception {
     node.resultFor("eth_getTransactionCount", "latest", "\"0x0\"")
         .then("eth_getBalance", ScriptedNode.resultAnswer("\"0x0\""))
@@ -486,7 +512,7 @@ class EthereumSenderTest {
     assertThat(sender.broadcast(sent).waits()).isTrue();
     nextPass();
     assertThat(sender.broadcast(sent).block().height()).isEqualTo(0x11);
-    assertThat(node.calls("eth_getBlockByNumber")).isEmpty();
+    assertThat(node.blockReads()).isEmpty();
   }
 
   @Test
@@ -966,7 +992,9 @@ class EthereumSenderTest {
                 + nextBaseFee
                 + "\"],\"gasUsedRatio\":[0.5,0,0.4],"
                 + "\"reward\":[[\"0x77359400\"],[\"0x0\"],[\"0x3b9aca00\"]]}")
-        .alwaysResult("eth_getBlockByNumber", "{\"baseFeePerGas\":\"" + nextBaseFee + "\"}");
+        .alwaysResult(
+            "eth_getBlockByNumber",
+            "{\"hash\":\"" + ScriptedNode.HEAD + "\",\"baseFeePerGas\":\"" + nextBaseFee + "\"}");
   }
 
   private static final BigInteger GWEI = BigInteger.valueOf(1_000_000_000L);

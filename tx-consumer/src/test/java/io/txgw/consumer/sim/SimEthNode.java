@@ -301,8 +301,8 @@ final class SimEthNode implements Rpc {
                   BigInteger.valueOf(
                       "pending".equals(params.get(1).asText())
                           ? pendingCount(params.get(0).asText())
-                          : nonceAt(params.get(0).asText(), view))));
-      case "eth_getBalance" -> text(hex(balance(params.get(0).asText())));
+                          : nonceAt(params.get(0).asText(), stateAt(params.get(1))))));
+      case "eth_getBalance" -> text(hex(balanceAt(params.get(0).asText(), stateAt(params.get(1)))));
       case "eth_getCode" ->
           text(
               contracts.contains(params.get(0).asText().toLowerCase(java.util.Locale.ROOT))
@@ -691,6 +691,22 @@ final class SimEthNode implements Rpc {
     return blockJson(chain.get((int) number), full);
   }
 
+  /**
+   * The block whose state a read asks for: the one this call's node sees as latest, or one named by
+   * its hash (EIP-1898), which a node answers only while it holds that block on its chain (geth:
+   * "header for hash not found").
+   */
+  private long stateAt(JsonNode block) throws RpcException {
+    if (!block.isObject()) {
+      return view;
+    }
+    Block b = blocksByHash.get(key(block.path("blockHash").asText("")));
+    if (b == null || !onChain(b) || b.number() > view) {
+      throw error(-32000, "header for hash not found");
+    }
+    return b.number();
+  }
+
   private JsonNode blockByHash(String hash, boolean full) {
     Block b = blocksByHash.get(key(hash));
     if (b == null || (onChain(b) && b.number() > view)) {
@@ -776,6 +792,26 @@ final class SimEthNode implements Rpc {
     }
     String from = key(account);
     return transfers.stream().filter(t -> t.from().equals(from) && t.block() <= at).count();
+  }
+
+  /**
+   * The account's balance as of block {@code at}: a lagging node's balance lags with its count, so
+   * that the two may come from different nodes, in either order of freshness.
+   */
+  private BigInteger balanceAt(String account, long at) {
+    BigInteger wei = balance(account);
+    String who = key(account);
+    for (long b = block; b > at; b--) {
+      for (Tx tx : chain.get((int) b).txs()) {
+        if (tx.from().equals(who)) {
+          wei = wei.add(tx.cost());
+        }
+        if (tx.to().equals(who)) {
+          wei = wei.subtract(tx.value());
+        }
+      }
+    }
+    return wei;
   }
 
   private long pendingCount(String account) {
