@@ -560,13 +560,13 @@ public final class PayoutProcessor implements AutoCloseable {
       waitFor(p, waitAt);
       return;
     }
-    // A reorganisation may yet take the blocks of units mined and not deep enough: what they cost
-    // stays held against the balance, even where the sender has forgotten them.
-    round.following(index.followed());
     for (List<SendRound.Unit> chunk : chunks) {
       if (index.hasPending()) {
         meters.counter(ROUNDS_IN_FLIGHT, "partition", Integer.toString(p.partition())).increment();
       }
+      // A reorganisation may yet take the blocks of units mined and not deep enough, the last
+      // chunk's included: what they cost stays held, even where the sender has forgotten them.
+      round.following(index.followed());
       long t0 = System.nanoTime();
       SendRound.Prepared prepared = round.prepare(chunk, shareOfPass(), busy(index));
       long t1 = System.nanoTime();

@@ -26,7 +26,7 @@ final class AccountFunds {
   static final int MAX_MINED_KEPT = 10_000;
 
   private long next;
-  private BigInteger balance;
+  private BigInteger balance = BigInteger.ZERO;
 
   /** Signed here, receipt not seen: nonce to cost. */
   private final TreeMap<Long, BigInteger> unmined = new TreeMap<>();
@@ -38,25 +38,22 @@ final class AccountFunds {
    */
   private final TreeMap<Long, BigInteger> minedCost = new TreeMap<>();
 
-  /**
-   * The sum of {@link #unmined} and of the mined costs at or above the count read with the balance
-   * (not in that balance: their blocks left the chain, and they will be mined again), kept as it
-   * changes: asked before every signature.
-   */
-  private BigInteger reserved = BigInteger.ZERO;
-
-  private AccountFunds(long next, BigInteger balance) {
-    this.next = next;
-    this.balance = balance;
-  }
+  /** The sum of {@link #unmined}, kept as it changes: asked before every signature. */
+  private BigInteger unminedCost = BigInteger.ZERO;
 
   /**
-   * The account as read at one block ({@code nonce} used, {@code balance} held), with what {@code
-   * before} knew that this read does not settle: every transaction signed and not seen mined, and
-   * those seen mined at or above the count (their blocks have left the chain since).
+   * The mined costs at or above the count of the last read: not in its balance (their blocks left
+   * the chain), and they will be mined again.
    */
-  static AccountFunds read(long nonce, BigInteger balance, AccountFunds before) {
-    return read(nonce, balance, before, new TreeMap<>());
+  private BigInteger undoneCost = BigInteger.ZERO;
+
+  /**
+   * The account as read at one block ({@code nonce} used, {@code balance} held). What this sender
+   * knew stays: every transaction signed and not seen mined, and those seen mined at or above the
+   * count (their blocks have left the chain since) are held against the balance.
+   */
+  void read(long nonce, BigInteger balance) {
+    read(nonce, balance, new TreeMap<>());
   }
 
   /**
@@ -65,32 +62,27 @@ final class AccountFunds {
    * sender may have forgotten (the account was forgotten or the sender reset since their receipts).
    * Counted as mined costs, and signed above.
    */
-  static AccountFunds read(
-      long nonce, BigInteger balance, AccountFunds before, TreeMap<Long, BigInteger> followed) {
-    AccountFunds funds = new AccountFunds(nonce, balance);
-    if (before != null) {
-      before.unmined.forEach(funds::cost);
-      funds.minedCost.putAll(before.minedCost);
-      funds.next = Math.max(nonce, before.next);
-    }
+  void read(long nonce, BigInteger balance, TreeMap<Long, BigInteger> followed) {
+    this.balance = balance;
     followed.forEach(
         (n, cost) -> {
-          if (!funds.unmined.containsKey(n)) {
-            funds.minedCost.putIfAbsent(n, cost);
+          if (!unmined.containsKey(n)) {
+            minedCost.putIfAbsent(n, cost);
           }
         });
-    while (funds.minedCost.size() > MAX_MINED_KEPT) {
-      funds.minedCost.pollFirstEntry();
+    while (minedCost.size() > MAX_MINED_KEPT) {
+      minedCost.pollFirstEntry();
     }
-    for (BigInteger undone : funds.minedCost.tailMap(nonce).values()) {
-      funds.reserved = funds.reserved.add(undone);
+    undoneCost = BigInteger.ZERO;
+    for (BigInteger undone : minedCost.tailMap(nonce).values()) {
+      undoneCost = undoneCost.add(undone);
     }
+    next = Math.max(next, nonce);
     if (!followed.isEmpty()) {
       // Their blocks gone, they are mined again at their nonces: a new one signed there would wait
       // behind them, and be found conflicted only a minute later.
-      funds.next = Math.max(funds.next, followed.lastKey() + 1);
+      next = Math.max(next, followed.lastKey() + 1);
     }
-    return funds;
   }
 
   long next() {
@@ -98,7 +90,7 @@ final class AccountFunds {
   }
 
   BigInteger left() {
-    return balance.subtract(reserved);
+    return balance.subtract(unminedCost).subtract(undoneCost);
   }
 
   /** A new transaction at {@code nonce}; the next one signs with the nonce after it. */
@@ -116,7 +108,7 @@ final class AccountFunds {
 
   private void cost(long nonce, BigInteger cost) {
     BigInteger replaced = unmined.put(nonce, cost);
-    reserved = reserved.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
+    unminedCost = unminedCost.add(cost).subtract(replaced == null ? BigInteger.ZERO : replaced);
   }
 
   /**
@@ -127,7 +119,7 @@ final class AccountFunds {
   void mined(long nonce) {
     BigInteger cost = unmined.remove(nonce);
     if (cost != null) {
-      reserved = reserved.subtract(cost);
+      unminedCost = unminedCost.subtract(cost);
       balance = balance.subtract(cost);
       minedCost.put(nonce, cost);
       if (minedCost.size() > MAX_MINED_KEPT) {

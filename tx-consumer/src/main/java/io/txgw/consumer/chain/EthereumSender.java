@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class EthereumSender implements ChainSender {
   private static final Logger log = LoggerFactory.getLogger(EthereumSender.class);
-  private static final long TRANSFER_GAS = 21_000;
+  static final long TRANSFER_GAS = 21_000;
   private static final HexFormat HEX = HexFormat.of();
 
   private final Rpc rpc;
@@ -249,7 +249,7 @@ public final class EthereumSender implements ChainSender {
     recipients.clear();
     signedHere.clear();
     emptiedAt.clear();
-    followed = Map.of();
+    followed.set(List.of());
     poolMethods = true;
   }
 
@@ -330,7 +330,7 @@ public final class EthereumSender implements ChainSender {
         gas = estimated.gas();
       }
       fees = market.now().fees(prices);
-      cost = value.add(fees.cap().multiply(BigInteger.valueOf(gas)));
+      cost = EthTransaction.cost(value, gas, fees);
       id = chainId();
       funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
@@ -520,7 +520,7 @@ public final class EthereumSender implements ChainSender {
       }
       gas = estimated.gas();
       fees = now.fees(prices);
-      cost = value.add(fees.cap().multiply(BigInteger.valueOf(gas)));
+      cost = EthTransaction.cost(value, gas, fees);
       id = chainId();
       funds = fundsOf(source);
       if (funds.left().compareTo(cost) < 0) {
@@ -553,64 +553,12 @@ public final class EthereumSender implements ChainSender {
     return "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
   }
 
-  /** The partition's followed units by account, as last told (see {@link #following}). */
-  private Map<String, List<JournalEntry>> followed = Map.of();
+  /** The partition's followed units, as last told (see {@link #following}). */
+  private final FollowedUnits followed = new FollowedUnits();
 
   @Override
   public void following(List<JournalEntry> units) {
-    Map<String, List<JournalEntry>> byAccount = new HashMap<>();
-    for (JournalEntry unit : units) {
-      if (unit.nonce() != null) {
-        byAccount.computeIfAbsent(unit.source(), a -> new java.util.ArrayList<>()).add(unit);
-      }
-    }
-    followed = byAccount;
-  }
-
-  /**
-   * Nonce to cost of the account's followed units at or above {@code count} (their blocks gone;
-   * those below are in the balance, and are not decoded): the dearest of each unit's transactions,
-   * any of which may be mined again, from their bytes; for a coin payout whose bytes this sender
-   * does not read, its amount and a transfer's gas at its fee. A unit of neither kind is left out.
-   */
-  private java.util.TreeMap<Long, BigInteger> followedCosts(String account, long count) {
-    java.util.TreeMap<Long, BigInteger> costs = new java.util.TreeMap<>();
-    for (JournalEntry unit : followed.getOrDefault(account, List.of())) {
-      if (unit.nonce() < count) {
-        continue;
-      }
-      BigInteger dearest = null;
-      List<String> raws = new java.util.ArrayList<>();
-      raws.add(unit.rawTransaction());
-      unit.replaced().forEach(a -> raws.add(a.rawTransaction()));
-      for (String raw : raws) {
-        SignedTransactions.Decoded tx = JournaledAttempts.decoded(unit, raw);
-        if (tx != null) {
-          BigInteger cost = tx.value().add(tx.fees().cap().multiply(BigInteger.valueOf(tx.gas())));
-          dearest = dearest == null ? cost : dearest.max(cost);
-        }
-      }
-      if (dearest == null && undecodedAsCoin && unit.payouts().size() == 1) {
-        BigInteger fee = unit.feePerGas();
-        for (JournalEntry.Attempt earlier : unit.replaced()) {
-          if (earlier.feePerGas() != null) {
-            fee = fee == null ? earlier.feePerGas() : fee.max(earlier.feePerGas());
-          }
-        }
-        if (fee != null) {
-          dearest =
-              unit.payouts()
-                  .get(0)
-                  .amount()
-                  .toUnits(Chain.ETH.nativeAsset().decimals())
-                  .add(fee.multiply(BigInteger.valueOf(TRANSFER_GAS)));
-        }
-      }
-      if (dearest != null) {
-        costs.put(unit.nonce(), dearest);
-      }
-    }
-    return costs;
+    followed.set(units);
   }
 
   @Override
@@ -1249,9 +1197,12 @@ public final class EthereumSender implements ChainSender {
     long nonce =
         FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, at)).longValueExact();
     BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, at));
-    AccountFunds funds =
-        AccountFunds.read(nonce, balance, accounts.get(account), followedCosts(account, nonce));
-    accounts.put(account, funds);
+    AccountFunds funds = accounts.get(account);
+    if (funds == null) {
+      funds = new AccountFunds();
+      accounts.put(account, funds);
+    }
+    funds.read(nonce, balance, followed.costs(account, nonce, undecodedAsCoin));
     return funds;
   }
 

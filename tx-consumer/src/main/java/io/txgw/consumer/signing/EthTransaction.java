@@ -42,6 +42,11 @@ public record EthTransaction(
 
   /** What the sender must hold: the value and the gas at the fee cap. */
   public BigInteger cost() {
+    return cost(value, gas, fees);
+  }
+
+  /** What a sender must hold to send {@code value} with {@code gas} at {@code fees}' cap. */
+  public static BigInteger cost(BigInteger value, long gas, EthFees fees) {
     return value.add(fees.cap().multiply(BigInteger.valueOf(gas)));
   }
 

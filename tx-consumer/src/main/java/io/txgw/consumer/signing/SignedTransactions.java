@@ -31,7 +31,12 @@ public final class SignedTransactions {
       BigInteger value,
       long gas,
       EthFees fees,
-      String data) {}
+      String data) {
+    /** What its sender must hold for it: see {@link EthTransaction#cost()}. */
+    public BigInteger cost() {
+      return EthTransaction.cost(value, gas, fees);
+    }
+  }
 
   /**
    * {@code raw} if it is {@code asked} signed by {@code asked.from()}; otherwise a lasting refusal

@@ -10,9 +10,16 @@ class AccountFundsTest {
     return BigInteger.valueOf(n);
   }
 
+  /** The same account read again at another block, as a sender does. */
+  private static AccountFunds reread(AccountFunds funds, long nonce, BigInteger balance) {
+    funds.read(nonce, balance);
+    return funds;
+  }
+
   @Test
   void transactionsSignedHereAreReservedUntilMined() {
-    AccountFunds funds = AccountFunds.read(0, wei(100), null);
+    AccountFunds funds = new AccountFunds();
+    funds.read(0, wei(100));
     funds.spend(0, wei(30));
     funds.spend(1, wei(20));
 
@@ -27,12 +34,13 @@ class AccountFundsTest {
   @Test
   void aNonceTheCountPassedStaysReservedWhileNoReceiptOfOursIsSeen() {
     // Ours at 2 and 3; another spender's transactions took both nonces for a pittance each.
-    AccountFunds funds = AccountFunds.read(2, wei(100), null);
+    AccountFunds funds = new AccountFunds();
+    funds.read(2, wei(100));
     funds.spend(2, wei(30));
     funds.spend(3, wei(20));
     funds.spend(4, wei(10));
 
-    AccountFunds after = AccountFunds.read(4, wei(99), funds);
+    AccountFunds after = reread(funds, 4, wei(99));
 
     // A reorganisation may undo the other spends and mine ours after all: their costs stay held.
     assertThat(after.left()).isEqualTo(wei(99 - 30 - 20 - 10));
@@ -41,36 +49,39 @@ class AccountFundsTest {
 
   @Test
   void aReceiptSeenAfterTheReadThatPassedItCountsItOnceMoreUntilTheNextRead() {
-    AccountFunds funds = AccountFunds.read(0, wei(100), null);
+    AccountFunds funds = new AccountFunds();
+    funds.read(0, wei(100));
     funds.spend(0, wei(30));
-    AccountFunds after = AccountFunds.read(1, wei(70), funds);
+    AccountFunds after = reread(funds, 1, wei(70));
     assertThat(after.left()).isEqualTo(wei(40));
 
     after.mined(0);
     assertThat(after.left()).isEqualTo(wei(40));
 
-    assertThat(AccountFunds.read(1, wei(70), after).left()).isEqualTo(wei(70));
+    assertThat(reread(after, 1, wei(70)).left()).isEqualTo(wei(70));
   }
 
   @Test
   void aMinedCostIsCountedAgainWhenAReorganisationAfterALaterReadTakesItsBlock() {
-    AccountFunds funds = AccountFunds.read(0, wei(100), null);
+    AccountFunds funds = new AccountFunds();
+    funds.read(0, wei(100));
     funds.spend(0, wei(30));
     funds.mined(0);
-    AccountFunds settled = AccountFunds.read(1, wei(70), funds);
+    AccountFunds settled = reread(funds, 1, wei(70));
     assertThat(settled.left()).isEqualTo(wei(70));
 
     // Its block left the chain: the balance is whole again, and the transaction will be mined.
-    AccountFunds undone = AccountFunds.read(0, wei(100), settled);
+    AccountFunds undone = reread(settled, 0, wei(100));
     assertThat(undone.left()).isEqualTo(wei(70));
 
-    AccountFunds again = AccountFunds.read(1, wei(70), undone);
+    AccountFunds again = reread(undone, 1, wei(70));
     assertThat(again.left()).isEqualTo(wei(70));
   }
 
   @Test
   void aRepricedTransactionReservesItsNewCostAndAMinedOneIsNotRepriced() {
-    AccountFunds funds = AccountFunds.read(0, wei(100), null);
+    AccountFunds funds = new AccountFunds();
+    funds.read(0, wei(100));
     funds.spend(0, wei(30));
     funds.spend(1, wei(20));
     funds.repriced(1, wei(25));
@@ -88,12 +99,14 @@ class AccountFundsTest {
     followed.put(1L, wei(5));
 
     // Forgotten since their receipts; their blocks still on the chain: nothing to hold.
-    AccountFunds mined = AccountFunds.read(2, wei(35), null, followed);
+    AccountFunds mined = new AccountFunds();
+    mined.read(2, wei(35), followed);
     assertThat(mined.left()).isEqualTo(wei(35));
     assertThat(mined.next()).isEqualTo(2);
 
     // A reorganisation took both blocks: they will be mined again at nonces 0 and 1.
-    AccountFunds undone = AccountFunds.read(0, wei(100), null, followed);
+    AccountFunds undone = new AccountFunds();
+    undone.read(0, wei(100), followed);
     assertThat(undone.left()).isEqualTo(wei(35));
     assertThat(undone.next()).isEqualTo(2);
   }
@@ -101,14 +114,15 @@ class AccountFundsTest {
   @Test
   void atMostMaxMinedKeptCostsAreKeptForReorganisations() {
     int over = AccountFunds.MAX_MINED_KEPT + 5;
-    AccountFunds funds = AccountFunds.read(0, wei(10L * over), null);
+    AccountFunds funds = new AccountFunds();
+    funds.read(0, wei(10L * over));
     for (int nonce = 0; nonce < over; nonce++) {
       funds.spend(nonce, wei(1));
       funds.mined(nonce);
     }
 
     // A reorganisation back to the start: only the costs kept are counted again.
-    AccountFunds undone = AccountFunds.read(0, wei(10L * over), funds);
+    AccountFunds undone = reread(funds, 0, wei(10L * over));
 
     assertThat(undone.left()).isEqualTo(wei(10L * over - AccountFunds.MAX_MINED_KEPT));
   }
