@@ -1197,12 +1197,9 @@ public final class EthereumSender implements ChainSender {
     long nonce =
         FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, at)).longValueExact();
     BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, at));
-    AccountFunds funds = accounts.get(account);
-    if (funds == null) {
-      funds = new AccountFunds();
-      accounts.put(account, funds);
-    }
-    funds.read(nonce, balance, followed.costs(account, nonce, undecodedAsCoin));
+    java.util.TreeMap<Long, BigInteger> undone = followed.costs(account, nonce, undecodedAsCoin);
+    AccountFunds funds = accounts.computeIfAbsent(account, a -> new AccountFunds());
+    funds.read(nonce, balance, undone);
     return funds;
   }
 

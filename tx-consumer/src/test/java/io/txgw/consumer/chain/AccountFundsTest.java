@@ -112,6 +112,24 @@ class AccountFundsTest {
   }
 
   @Test
+  void aFollowedUnitThisSenderStillHoldsUnminedIsNotCountedTwiceAndOneSeenMinedIsKeptOnce() {
+    AccountFunds funds = new AccountFunds();
+    funds.read(0, wei(100));
+    funds.spend(0, wei(30));
+    funds.spend(1, wei(20));
+    funds.mined(1);
+    java.util.TreeMap<Long, BigInteger> followed = new java.util.TreeMap<>();
+    followed.put(0L, wei(30));
+    followed.put(1L, wei(20));
+
+    // Both blocks gone: 0 is still held as unmined, 1 as mined, each once.
+    funds.read(0, wei(100), followed);
+
+    assertThat(funds.left()).isEqualTo(wei(50));
+    assertThat(funds.next()).isEqualTo(2);
+  }
+
+  @Test
   void atMostMaxMinedKeptCostsAreKeptForReorganisations() {
     int over = AccountFunds.MAX_MINED_KEPT + 5;
     AccountFunds funds = new AccountFunds();

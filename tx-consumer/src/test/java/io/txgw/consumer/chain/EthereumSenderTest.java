@@ -144,6 +144,43 @@ class EthereumSenderTest {
   }
 
   @Test
+  void aFollowedUnitWhoseBlockIsGoneHoldsItsCostAndTheNextPayoutSignsAboveIt() throws Exception {
+    // The journal holds nonce 5 mined and awaiting its depth; a reorganisation took its block, so
+    // the count is 5 again and the balance (1.5 ETH) whole: it will be mined again.
+    io.txgw.consumer.signing.EthTransaction mined =
+        new io.txgw.consumer.signing.EthTransaction(
+            31337,
+            5,
+            FROM,
+            TO,
+            new BigInteger("1000000000000000000"),
+            21_000,
+            new io.txgw.consumer.signing.EthFees.Legacy(BigInteger.valueOf(1_000_000_000L)),
+            "0x");
+    sender.following(
+        List.of(
+            new JournalEntry(
+                "ETH:" + HASH,
+                Chain.ETH,
+                FROM,
+                HASH,
+                KEYS.sign(mined),
+                5L,
+                JournalEntry.State.CONFIRMING,
+                List.of(),
+                Instant.EPOCH,
+                Instant.EPOCH)));
+    node.resultFor("eth_getTransactionCount", "latest", "\"0x5\"")
+        .alwaysResult("eth_getBalance", "\"0x14d1120d7b160000\"");
+
+    assertThat(sender.prepare(FROM, List.of(payout("p1", "1"))))
+        .isInstanceOf(Preparation.Refused.class);
+    Preparation.Signed small =
+        (Preparation.Signed) sender.prepare(FROM, List.of(payout("p2", "0.1")));
+    assertThat(small.nonce()).isEqualTo(6L);
+  }
+
+  @Test
   void aNodeThatDoesNotHoldTheLatestBlockSignsNothing() throws Exception {
     // geth's answer when another node in rotation named a block this one has not imported yet.
     node.alwaysError("eth_getBalance", -32000, "header for hash not found")

@@ -53,5 +53,17 @@ class FollowedUnitsTest {
     assertThat(followed.costs(FROM, 5, false))
         .containsExactly(java.util.Map.entry(5L, dear.cost()));
     assertThat(followed.costs(TO, 0, false)).isEmpty();
+
+    // The dearer one current, the cheaper one replaced: the same cost.
+    followed.set(
+        List.of(
+            unit(5, "0x" + "02".repeat(32), EthereumSenderTest.KEYS.sign(cheap))
+                .replacedBy(
+                    "0x" + "01".repeat(32),
+                    EthereumSenderTest.KEYS.sign(dear),
+                    GWEI.multiply(BigInteger.TWO),
+                    Instant.EPOCH)));
+    assertThat(followed.costs(FROM, 5, false))
+        .containsExactly(java.util.Map.entry(5L, dear.cost()));
   }
 }
