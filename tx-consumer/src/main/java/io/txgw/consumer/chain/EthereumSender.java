@@ -42,10 +42,9 @@ public final class EthereumSender implements ChainSender {
   private final ChainBlocks blocks;
 
   /**
-   * Per sending account, the next nonce and the balance this round has not spent yet; absent means
-   * "ask the node". Bounded by the accounts of this consumer's partitions.
+   * Per sending account, the next nonce and the balance not spent yet; absent means "ask the node".
    */
-  private final Map<String, AccountFunds> accounts = new HashMap<>();
+  private final AccountBook accounts;
 
   /**
    * Since when each unit (by id: its transactions change with replacements) first waited first in
@@ -120,6 +119,7 @@ public final class EthereumSender implements ChainSender {
       AccountSigners signers,
       long chainId) {
     this.rpc = rpc;
+    this.accounts = new AccountBook(rpc);
     this.clock = clock;
     this.contractsAllowed = contractsAllowed;
     this.prices = new GasPrices(maxGasPrice);
@@ -199,6 +199,7 @@ public final class EthereumSender implements ChainSender {
   /** For the simulation's node, whose "signed" bytes are its own format. */
   public EthereumSender replacingUndecodedAsCoin() {
     this.undecodedAsCoin = true;
+    accounts.undecodedAsCoin();
     return this;
   }
 
@@ -241,7 +242,7 @@ public final class EthereumSender implements ChainSender {
     sentHere.clear();
     recentNonces.clear();
     fresh.clear();
-    accounts.clear();
+    accounts.reset();
     tokens.reset();
     waitingSince.clear();
     usedSince.clear();
@@ -249,7 +250,6 @@ public final class EthereumSender implements ChainSender {
     recipients.clear();
     signedHere.clear();
     emptiedAt.clear();
-    followed.set(List.of());
     poolMethods = true;
   }
 
@@ -332,10 +332,10 @@ public final class EthereumSender implements ChainSender {
       fees = market.now().fees(prices);
       cost = EthTransaction.cost(value, gas, fees);
       id = chainId();
-      funds = fundsOf(source);
+      funds = accounts.funds(source);
       if (funds.left().compareTo(cost) < 0) {
         // Asked again once: the account may have been topped up since it was last read.
-        funds = readFunds(source);
+        funds = accounts.read(source);
         if (funds.left().compareTo(cost) < 0) {
           return Preparation.Refused.insufficient(
               "insufficient funds: the account holds "
@@ -522,7 +522,7 @@ public final class EthereumSender implements ChainSender {
       fees = now.fees(prices);
       cost = EthTransaction.cost(value, gas, fees);
       id = chainId();
-      funds = fundsOf(source);
+      funds = accounts.funds(source);
       if (funds.left().compareTo(cost) < 0) {
         return new Preparation.Refused("insufficient funds for one call of all: each alone");
       }
@@ -553,22 +553,19 @@ public final class EthereumSender implements ChainSender {
     return "0x" + HEX.formatHex(Keccak.hash256(HEX.parseHex(raw.substring(2))));
   }
 
-  /** The partition's followed units, as last told (see {@link #following}). */
-  private final FollowedUnits followed = new FollowedUnits();
-
   @Override
   public void following(List<JournalEntry> units) {
-    followed.set(units);
+    accounts.following(units);
   }
 
   @Override
   public boolean remembers(String account) {
-    return accounts.containsKey(account);
+    return accounts.remembers(account);
   }
 
   @Override
   public void forget(String account) {
-    accounts.remove(account);
+    accounts.forget(account);
     tokens.forget(account);
   }
 
@@ -641,7 +638,7 @@ public final class EthereumSender implements ChainSender {
                 "0x");
       }
       String raw = signers.sign(tx);
-      AccountFunds funds = accounts.get(unit.source());
+      AccountFunds funds = accounts.known(unit.source());
       if (funds != null) {
         funds.repriced(unit.nonce(), tx.cost());
       }
@@ -884,7 +881,7 @@ public final class EthereumSender implements ChainSender {
     fresh.remove(unit.unitId());
     waitingSince.remove(unit.unitId());
     usedSince.remove(unit.unitId());
-    AccountFunds funds = accounts.get(unit.source());
+    AccountFunds funds = accounts.known(unit.source());
     if (funds != null) {
       funds.mined(unit.nonce());
     }
@@ -1062,7 +1059,7 @@ public final class EthereumSender implements ChainSender {
    * the unit's. A replacement is never in flight: an earlier attempt may yet be mined.
    */
   private boolean inFlight(JournalEntry unit) {
-    AccountFunds funds = accounts.get(unit.source());
+    AccountFunds funds = accounts.known(unit.source());
     return fresh.contains(unit.unitId())
         && unit.replaced().isEmpty()
         && unit.nonce() != null
@@ -1171,36 +1168,6 @@ public final class EthereumSender implements ChainSender {
     bound(recentNonces);
     recentNonces.put(account, new NonceCount(used, now));
     return used;
-  }
-
-  private AccountFunds fundsOf(String account) throws RpcException, InterruptedException {
-    AccountFunds funds = accounts.get(account);
-    return funds != null ? funds : readFunds(account);
-  }
-
-  /**
-   * The account's nonce count and balance at one block, the latest one named by its hash
-   * (EIP-1898): chain facts that agree with each other. Asked at "latest" each, they could come
-   * from two nodes in rotation at different heights, and a count that passed transactions of ours
-   * beside a balance read before their block would leave their costs counted nowhere. A node that
-   * does not hold that block answers an error, and nothing is signed until a read agrees. What this
-   * sender signed and has not seen mined is taken off the balance (see {@link AccountFunds}).
-   */
-  private AccountFunds readFunds(String account) throws RpcException, InterruptedException {
-    JsonNode head = rpc.call("eth_getBlockByNumber", "latest", false);
-    String hash = head == null ? null : head.path("hash").asText(null);
-    if (hash == null || !hash.startsWith("0x")) {
-      throw new RpcException(
-          RpcException.Kind.NODE_ERROR, null, 0, "the latest block has no hash: " + head, null);
-    }
-    Map<String, String> at = Map.of("blockHash", hash);
-    long nonce =
-        FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, at)).longValueExact();
-    BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, at));
-    java.util.TreeMap<Long, BigInteger> undone = followed.costs(account, nonce, undecodedAsCoin);
-    AccountFunds funds = accounts.computeIfAbsent(account, a -> new AccountFunds());
-    funds.read(nonce, balance, undone);
-    return funds;
   }
 
   private NodeUnavailableException unavailable(JournalEntry unit, RpcException e) {
