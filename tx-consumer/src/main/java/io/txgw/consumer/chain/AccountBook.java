@@ -22,14 +22,11 @@ final class AccountBook {
   private final FollowedUnits followed = new FollowedUnits();
 
   /** Whether units whose bytes do not decode are costed as coin payouts (the simulation). */
-  private boolean undecodedAsCoin;
+  private final java.util.function.BooleanSupplier undecodedAsCoin;
 
-  AccountBook(Rpc rpc) {
+  AccountBook(Rpc rpc, java.util.function.BooleanSupplier undecodedAsCoin) {
     this.rpc = rpc;
-  }
-
-  void undecodedAsCoin() {
-    undecodedAsCoin = true;
+    this.undecodedAsCoin = undecodedAsCoin;
   }
 
   /** The account as known here; null when it must be asked of the chain. */
@@ -66,7 +63,8 @@ final class AccountBook {
     long nonce =
         FeeMarket.quantity(rpc.call("eth_getTransactionCount", account, at)).longValueExact();
     BigInteger balance = FeeMarket.quantity(rpc.call("eth_getBalance", account, at));
-    TreeMap<Long, BigInteger> undone = followed.costs(account, nonce, undecodedAsCoin);
+    TreeMap<Long, BigInteger> undone =
+        followed.costs(account, nonce, undecodedAsCoin.getAsBoolean());
     AccountFunds funds = accounts.computeIfAbsent(account, a -> new AccountFunds());
     funds.read(nonce, balance, undone);
     return funds;

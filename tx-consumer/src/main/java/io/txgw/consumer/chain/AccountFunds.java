@@ -50,24 +50,20 @@ final class AccountFunds {
   /**
    * The account as read at one block ({@code nonce} used, {@code balance} held). What this sender
    * knew stays: every transaction signed and not seen mined, and those seen mined at or above the
-   * count (their blocks have left the chain since) are held against the balance.
-   */
-  void read(long nonce, BigInteger balance) {
-    read(nonce, balance, new TreeMap<>());
-  }
-
-  /**
-   * As above, with {@code followed}: the costs, by nonce, of the account's units the journal holds
-   * as mined and followed to their depth, at or above the count (their blocks gone), which this
-   * sender may have forgotten (the account was forgotten or the sender reset since their receipts).
-   * Counted as mined costs, and signed above.
+   * count (their blocks have left the chain since) are held against the balance. So are {@code
+   * followed}: the costs, by nonce, of the account's units the journal holds as mined and followed
+   * to their depth, at or above the count (their blocks gone), which this sender may have forgotten
+   * (the account was forgotten or the sender reset since their receipts); new nonces start above
+   * them.
    */
   void read(long nonce, BigInteger balance, TreeMap<Long, BigInteger> followed) {
     this.balance = balance;
     followed.forEach(
         (n, cost) -> {
           if (!unmined.containsKey(n)) {
-            minedCost.putIfAbsent(n, cost);
+            // The dearer of what was seen mined here and what the journal holds: any attempt may be
+            // the one mined again.
+            minedCost.merge(n, cost, BigInteger::max);
           }
         });
     while (minedCost.size() > MAX_MINED_KEPT) {

@@ -119,7 +119,7 @@ public final class EthereumSender implements ChainSender {
       AccountSigners signers,
       long chainId) {
     this.rpc = rpc;
-    this.accounts = new AccountBook(rpc);
+    this.accounts = new AccountBook(rpc, () -> undecodedAsCoin);
     this.clock = clock;
     this.contractsAllowed = contractsAllowed;
     this.prices = new GasPrices(maxGasPrice);
@@ -199,7 +199,6 @@ public final class EthereumSender implements ChainSender {
   /** For the simulation's node, whose "signed" bytes are its own format. */
   public EthereumSender replacingUndecodedAsCoin() {
     this.undecodedAsCoin = true;
-    accounts.undecodedAsCoin();
     return this;
   }
 

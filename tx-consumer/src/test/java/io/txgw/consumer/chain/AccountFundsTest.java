@@ -10,16 +10,15 @@ class AccountFundsTest {
     return BigInteger.valueOf(n);
   }
 
-  /** The same account read again at another block, as a sender does. */
-  private static AccountFunds reread(AccountFunds funds, long nonce, BigInteger balance) {
-    funds.read(nonce, balance);
-    return funds;
+  /** A read at a block no followed unit's cost is held for. */
+  private static void read(AccountFunds funds, long nonce, BigInteger balance) {
+    funds.read(nonce, balance, new java.util.TreeMap<>());
   }
 
   @Test
   void transactionsSignedHereAreReservedUntilMined() {
     AccountFunds funds = new AccountFunds();
-    funds.read(0, wei(100));
+    read(funds, 0, wei(100));
     funds.spend(0, wei(30));
     funds.spend(1, wei(20));
 
@@ -35,53 +34,54 @@ class AccountFundsTest {
   void aNonceTheCountPassedStaysReservedWhileNoReceiptOfOursIsSeen() {
     // Ours at 2 and 3; another spender's transactions took both nonces for a pittance each.
     AccountFunds funds = new AccountFunds();
-    funds.read(2, wei(100));
+    read(funds, 2, wei(100));
     funds.spend(2, wei(30));
     funds.spend(3, wei(20));
     funds.spend(4, wei(10));
 
-    AccountFunds after = reread(funds, 4, wei(99));
+    read(funds, 4, wei(99));
 
     // A reorganisation may undo the other spends and mine ours after all: their costs stay held.
-    assertThat(after.left()).isEqualTo(wei(99 - 30 - 20 - 10));
-    assertThat(after.next()).isEqualTo(5);
+    assertThat(funds.left()).isEqualTo(wei(99 - 30 - 20 - 10));
+    assertThat(funds.next()).isEqualTo(5);
   }
 
   @Test
   void aReceiptSeenAfterTheReadThatPassedItCountsItOnceMoreUntilTheNextRead() {
     AccountFunds funds = new AccountFunds();
-    funds.read(0, wei(100));
+    read(funds, 0, wei(100));
     funds.spend(0, wei(30));
-    AccountFunds after = reread(funds, 1, wei(70));
-    assertThat(after.left()).isEqualTo(wei(40));
+    read(funds, 1, wei(70));
+    assertThat(funds.left()).isEqualTo(wei(40));
 
-    after.mined(0);
-    assertThat(after.left()).isEqualTo(wei(40));
+    funds.mined(0);
+    assertThat(funds.left()).isEqualTo(wei(40));
 
-    assertThat(reread(after, 1, wei(70)).left()).isEqualTo(wei(70));
+    read(funds, 1, wei(70));
+    assertThat(funds.left()).isEqualTo(wei(70));
   }
 
   @Test
   void aMinedCostIsCountedAgainWhenAReorganisationAfterALaterReadTakesItsBlock() {
     AccountFunds funds = new AccountFunds();
-    funds.read(0, wei(100));
+    read(funds, 0, wei(100));
     funds.spend(0, wei(30));
     funds.mined(0);
-    AccountFunds settled = reread(funds, 1, wei(70));
-    assertThat(settled.left()).isEqualTo(wei(70));
+    read(funds, 1, wei(70));
+    assertThat(funds.left()).isEqualTo(wei(70));
 
     // Its block left the chain: the balance is whole again, and the transaction will be mined.
-    AccountFunds undone = reread(settled, 0, wei(100));
-    assertThat(undone.left()).isEqualTo(wei(70));
+    read(funds, 0, wei(100));
+    assertThat(funds.left()).isEqualTo(wei(70));
 
-    AccountFunds again = reread(undone, 1, wei(70));
-    assertThat(again.left()).isEqualTo(wei(70));
+    read(funds, 1, wei(70));
+    assertThat(funds.left()).isEqualTo(wei(70));
   }
 
   @Test
   void aRepricedTransactionReservesItsNewCostAndAMinedOneIsNotRepriced() {
     AccountFunds funds = new AccountFunds();
-    funds.read(0, wei(100));
+    read(funds, 0, wei(100));
     funds.spend(0, wei(30));
     funds.spend(1, wei(20));
     funds.repriced(1, wei(25));
@@ -114,7 +114,7 @@ class AccountFundsTest {
   @Test
   void aFollowedUnitThisSenderStillHoldsUnminedIsNotCountedTwiceAndOneSeenMinedIsKeptOnce() {
     AccountFunds funds = new AccountFunds();
-    funds.read(0, wei(100));
+    read(funds, 0, wei(100));
     funds.spend(0, wei(30));
     funds.spend(1, wei(20));
     funds.mined(1);
@@ -130,18 +130,33 @@ class AccountFundsTest {
   }
 
   @Test
+  void aFollowedUnitDearerThanTheCostSeenMinedHereIsHeldAtItsDearerCost() {
+    AccountFunds funds = new AccountFunds();
+    read(funds, 0, wei(100));
+    funds.spend(0, wei(30));
+    funds.mined(0);
+    java.util.TreeMap<Long, BigInteger> followed = new java.util.TreeMap<>();
+    // Replaced at a higher fee before: either attempt may be the one mined again.
+    followed.put(0L, wei(35));
+
+    funds.read(0, wei(100), followed);
+
+    assertThat(funds.left()).isEqualTo(wei(65));
+  }
+
+  @Test
   void atMostMaxMinedKeptCostsAreKeptForReorganisations() {
     int over = AccountFunds.MAX_MINED_KEPT + 5;
     AccountFunds funds = new AccountFunds();
-    funds.read(0, wei(10L * over));
+    read(funds, 0, wei(10L * over));
     for (int nonce = 0; nonce < over; nonce++) {
       funds.spend(nonce, wei(1));
       funds.mined(nonce);
     }
 
     // A reorganisation back to the start: only the costs kept are counted again.
-    AccountFunds undone = reread(funds, 0, wei(10L * over));
+    read(funds, 0, wei(10L * over));
 
-    assertThat(undone.left()).isEqualTo(wei(10L * over - AccountFunds.MAX_MINED_KEPT));
+    assertThat(funds.left()).isEqualTo(wei(10L * over - AccountFunds.MAX_MINED_KEPT));
   }
 }

@@ -67,10 +67,11 @@ final class ConsumerSimulation {
 
   /**
    * Rounds of a second each for the run to settle once the faults stop, past which an account is
-   * taken to wait forever. Kafka faults armed before the stop still strike, and each can undo a
-   * conflict's record after its minute (CONFLICT_AFTER) of waiting; a unit mined below the
-   * follower's window is looked up only after 5 to 65 s. Seed 8011632 needs 404 rounds, through
-   * five conflicts undone and a look-up.
+   * taken to wait forever. The slowest finite path: the Kafka faults armed before the stop (one of
+   * each kind, five at most) each undo a conflict's record after its minute (CONFLICT_AFTER) of
+   * waiting, about 300 s; a unit then mined below the follower's window is looked up 5 to 65 s
+   * later; a thawed process waits out its quarantine, 10 s. Seed 8011632 takes 404 rounds so; the
+   * rest is margin. A stall never settles, however many rounds.
    */
   private static final int DRAIN_ROUNDS = 600;
 
