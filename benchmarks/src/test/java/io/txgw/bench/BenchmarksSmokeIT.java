@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Each benchmark once at a tiny size: it runs and measures; its speed is not asserted. The other
  * half is {@link NodeBenchmarksSmokeIT}, a class of its own so that a second fork runs it
- * alongside.
+ * alongside; the two halves take about as long.
  */
 class BenchmarksSmokeIT {
   @Test
@@ -31,13 +31,13 @@ class BenchmarksSmokeIT {
 
   @Test
   void theExactlyOnceBenchmarkMeasuresBothModesAndPaysEveryPayoutOnce() throws Exception {
-    List<ExactlyOnceBenchmark.Run> runs = ExactlyOnceBenchmark.compare(5, 2);
+    List<ExactlyOnceBenchmark.Run> runs = ExactlyOnceBenchmark.once(5, 2);
     ExactlyOnceBenchmark.print(runs);
     assertThat(runs)
         .hasSize(2)
         .allSatisfy(
             r -> {
-              assertThat(r.broadcast()).isEqualTo(20);
+              assertThat(r.broadcast()).isEqualTo(10);
               assertThat(r.mismatches()).isZero();
               assertThat(r.seconds()).isPositive();
             });
@@ -78,6 +78,21 @@ class BenchmarksSmokeIT {
     assertThat(r.lagMetricMillis()).isNotNegative();
     assertThat(r.fullGet().millis()).hasSize(30);
     assertThat(r.countsGet().millis()).hasSize(30);
+  }
+
+  @Test
+  void theFinalityBenchmarkFollowsEveryPayoutToConfirmedAndCountsTheNodeCalls() throws Exception {
+    List<FinalityBenchmark.Run> runs = FinalityBenchmark.run(10);
+    FinalityBenchmark.print(runs);
+    assertThat(runs)
+        .hasSize(2)
+        .allSatisfy(
+            r -> {
+              assertThat(r.confirmed()).isEqualTo(10);
+              assertThat(r.mismatches()).isZero();
+              assertThat(r.confirmedP50()).isGreaterThanOrEqualTo(r.broadcastP50());
+              assertThat(r.callsPerPayout()).isPositive();
+            });
   }
 
   @Test

@@ -6,26 +6,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The node budget, before-and-after, Bitcoin batching and finality benchmarks once each at a tiny
- * size, as {@link BenchmarksSmokeIT} runs the others: each runs and measures; its speed is not
- * asserted.
+ * The node budget, before-and-after and Bitcoin batching benchmarks once each at a tiny size, as
+ * {@link BenchmarksSmokeIT} runs the others: each runs and measures; its speed is not asserted.
  */
 class NodeBenchmarksSmokeIT {
-  @Test
-  void theFinalityBenchmarkFollowsEveryPayoutToConfirmedAndCountsTheNodeCalls() throws Exception {
-    List<FinalityBenchmark.Run> runs = FinalityBenchmark.run(10);
-    FinalityBenchmark.print(runs);
-    assertThat(runs)
-        .hasSize(2)
-        .allSatisfy(
-            r -> {
-              assertThat(r.confirmed()).isEqualTo(10);
-              assertThat(r.mismatches()).isZero();
-              assertThat(r.confirmedP50()).isGreaterThanOrEqualTo(r.broadcastP50());
-              assertThat(r.callsPerPayout()).isPositive();
-            });
-  }
-
   @Test
   void theBudgetBenchmarkMeasuresTheNodeRateAndTheMoveOfAKilledConsumersShare() throws Exception {
     BudgetBenchmark.Result r =

@@ -40,6 +40,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.retry.RetryOneTime;
 import org.slf4j.Logger;
@@ -277,6 +281,68 @@ public final class LocalStack implements Closeable {
     long t0 = System.nanoTime();
     this.options = options;
     packages = NodePackages.locate().ensureInstalled();
+    // Kafka and ZooKeeper on one thread, the chain nodes with their funds and contracts on
+    // another: neither needs the other, and each mostly waits on processes of its own.
+    ExecutorService starting = Executors.newFixedThreadPool(2);
+    try {
+      Future<?> messaging =
+          starting.submit(
+              () -> {
+                startMessaging(options);
+                return null;
+              });
+      Future<?> chains =
+          starting.submit(
+              () -> {
+                startChains(options);
+                return null;
+              });
+      awaitAll(List.of(messaging, chains));
+    } finally {
+      starting.shutdownNow();
+    }
+    try {
+      register();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot register the nodes: " + e.getMessage(), e);
+    }
+    trust = writeTrust();
+    gateway = keep(new Gateway(GatewayConfig.fromEnv(gatewayEnv())).start());
+    if (options.cluster()) {
+      // The second gateway's JVM starts while the consumers do here.
+      ExecutorService second = Executors.newSingleThreadExecutor();
+      try {
+        Future<?> started =
+            second.submit(
+                () -> {
+                  startSecondGateway();
+                  return null;
+                });
+        for (int i = 1; i < options.consumers(); i++) {
+          startConsumer("consumer-" + i);
+        }
+        startConsumer("consumer-" + options.consumers(), cuttableConsumerEnv());
+        awaitAll(List.of(started));
+      } finally {
+        second.shutdownNow();
+      }
+    } else {
+      for (int i = 1; i <= options.consumers(); i++) {
+        startConsumer("consumer-" + i);
+      }
+    }
+    log.info(
+        "local stack up in {} ms: gateway {}, kafka {}, zookeeper {}, anvil {}, bcoin {}",
+        (System.nanoTime() - t0) / 1_000_000,
+        gatewayUrl(),
+        kafka.bootstrapServers(),
+        zooKeeper.connectString(),
+        anvil.rpcUrl(),
+        bcoins.stream().map(BcoinNode::nodeUrl).toList());
+  }
+
+  /** ZooKeeper with the stack's client on it, and Kafka. */
+  private void startMessaging(Options options) throws InterruptedException {
     zooKeeper =
         keep(
             options.cluster()
@@ -294,6 +360,10 @@ public final class LocalStack implements Closeable {
                 : options.cluster()
                     ? new KafkaCluster(createDirectory("kafka"), 3)
                     : new EmbeddedKafka(workDir.resolve("kafka")));
+  }
+
+  /** anvil with the test token and the multi-send contract; bcoin funded, with its miner. */
+  private void startChains(Options options) throws InterruptedException {
     anvil = keep(AnvilNode.start(packages, workDir, options.anvilBlockTimeSeconds()));
     startBcoins(options.bcoinNodes());
     BcoinNode bcoin = bcoins.get(0);
@@ -307,50 +377,63 @@ public final class LocalStack implements Closeable {
               .value();
       keep(new RegtestMiner(() -> bcoins, bcoin.newWalletAddress(), options.mineEvery()));
       deployContracts();
-      register();
-      List<String> rights = new ArrayList<>();
       ethAccounts = List.copyOf(anvil.accounts());
-      for (String account : ethAccounts) {
-        rights.add("ETH:" + account);
-        // Tokens need a right of their own: the right to an account's coin is none to its tokens.
-        rights.add("ETH:" + account + ":" + TOKEN_SYMBOL);
-      }
-      rights.add("BTC:" + BcoinNode.WALLET);
-      trust =
-          TrustFiles.createPolicies(
-              workDir.resolve("trust"),
-              Map.of(
-                  CLIENT,
-                  Map.of("spend", rights),
-                  OTHER_CLIENT,
-                  Map.of("spend", rights),
-                  TREASURY,
-                  Map.of("spend", rights, "approveAbove", Map.of("ETH", TREASURY_APPROVE_ABOVE))));
     } catch (io.txgw.consumer.rpc.RpcException e) {
       throw new IllegalStateException("cannot prepare the nodes: " + e.getMessage(), e);
+    } catch (InterruptedException | RuntimeException e) {
+      throw e;
     } catch (Exception e) {
-      throw new IllegalStateException("cannot register the nodes: " + e.getMessage(), e);
+      throw new IllegalStateException("cannot prepare the nodes: " + e.getMessage(), e);
     }
-    gateway = keep(new Gateway(GatewayConfig.fromEnv(gatewayEnv())).start());
-    if (options.cluster()) {
-      startSecondGateway();
-      for (int i = 1; i < options.consumers(); i++) {
-        startConsumer("consumer-" + i);
-      }
-      startConsumer("consumer-" + options.consumers(), cuttableConsumerEnv());
-    } else {
-      for (int i = 1; i <= options.consumers(); i++) {
-        startConsumer("consumer-" + i);
+  }
+
+  /** Each client's rights: every anvil account's coin and token, and the bcoin wallet. */
+  private TrustFiles writeTrust() {
+    List<String> rights = new ArrayList<>();
+    for (String account : ethAccounts) {
+      rights.add("ETH:" + account);
+      // Tokens need a right of their own: the right to an account's coin is none to its tokens.
+      rights.add("ETH:" + account + ":" + TOKEN_SYMBOL);
+    }
+    rights.add("BTC:" + BcoinNode.WALLET);
+    return TrustFiles.createPolicies(
+        workDir.resolve("trust"),
+        Map.of(
+            CLIENT,
+            Map.of("spend", rights),
+            OTHER_CLIENT,
+            Map.of("spend", rights),
+            TREASURY,
+            Map.of("spend", rights, "approveAbove", Map.of("ETH", TREASURY_APPROVE_ABOVE))));
+  }
+
+  /**
+   * Waits for every part started beside another, all of them even when one fails, so that close
+   * finds everything they started; then throws the first failure.
+   */
+  private static void awaitAll(List<Future<?>> parts) throws InterruptedException {
+    Throwable first = null;
+    for (Future<?> part : parts) {
+      try {
+        part.get();
+      } catch (ExecutionException e) {
+        if (first == null) {
+          first = e.getCause();
+        }
       }
     }
-    log.info(
-        "local stack up in {} ms: gateway {}, kafka {}, zookeeper {}, anvil {}, bcoin {}",
-        (System.nanoTime() - t0) / 1_000_000,
-        gatewayUrl(),
-        kafka.bootstrapServers(),
-        zooKeeper.connectString(),
-        anvil.rpcUrl(),
-        bcoins.stream().map(BcoinNode::nodeUrl).toList());
+    if (first instanceof InterruptedException e) {
+      throw e;
+    }
+    if (first instanceof RuntimeException e) {
+      throw e;
+    }
+    if (first instanceof Error e) {
+      throw e;
+    }
+    if (first != null) {
+      throw new IllegalStateException(first.getMessage(), first);
+    }
   }
 
   private Path createDirectory(String name) {
@@ -804,7 +887,8 @@ public final class LocalStack implements Closeable {
   /** Blocks on top of a payout's block (its own included) before the local stack says CONFIRMED. */
   public static final int CONFIRMATIONS = 2;
 
-  private <T extends Closeable> T keep(T part) {
+  /** Parts start on two threads at once (see {@link #startAll}), so this shares close's lock. */
+  private synchronized <T extends Closeable> T keep(T part) {
     started.push(part);
     return part;
   }

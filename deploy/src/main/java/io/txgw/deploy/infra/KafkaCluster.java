@@ -307,8 +307,11 @@ public final class KafkaCluster implements KafkaService {
 
   @Override
   public synchronized void close() {
+    // Killed at once: nothing of the cluster outlives it, and the last node stopped gracefully
+    // would wait for a controller quorum that is already gone, until it is killed anyway.
     for (ChildProcess node : nodes) {
       if (node != null) {
+        node.crash();
         node.close();
       }
     }
