@@ -283,7 +283,7 @@ public final class LocalStack implements Closeable {
     packages = NodePackages.locate().ensureInstalled();
     // Kafka and ZooKeeper on one thread, the chain nodes with their funds and contracts on
     // another: neither needs the other, and each mostly waits on processes of its own.
-    ExecutorService starting = Executors.newFixedThreadPool(2);
+    ExecutorService starting = Executors.newFixedThreadPool(2, r -> new Thread(r, "stack-start"));
     try {
       Future<?> messaging =
           starting.submit(
@@ -310,7 +310,8 @@ public final class LocalStack implements Closeable {
     gateway = keep(new Gateway(GatewayConfig.fromEnv(gatewayEnv())).start());
     if (options.cluster()) {
       // The second gateway's JVM starts while the consumers do here.
-      ExecutorService second = Executors.newSingleThreadExecutor();
+      ExecutorService second =
+          Executors.newSingleThreadExecutor(r -> new Thread(r, "stack-start-gateway-2"));
       try {
         Future<?> started =
             second.submit(
