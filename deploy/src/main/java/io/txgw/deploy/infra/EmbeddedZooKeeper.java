@@ -18,9 +18,11 @@ public final class EmbeddedZooKeeper implements ZooKeeperService {
     try {
       Path snap = Files.createDirectories(dataDir.resolve("snap"));
       Path txlog = Files.createDirectories(dataDir.resolve("log"));
-      this.port = Ports.freeLoopbackPort();
       this.server = new ZooKeeperServer(snap.toFile(), txlog.toFile(), 500);
-      this.factory = ServerCnxnFactory.createFactory(new InetSocketAddress("127.0.0.1", port), 200);
+      // Port 0: the kernel picks a port and binds it in one step, so nothing started alongside
+      // can take it between a choice and the bind.
+      this.factory = ServerCnxnFactory.createFactory(new InetSocketAddress("127.0.0.1", 0), 200);
+      this.port = factory.getLocalPort();
       factory.startup(server);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start ZooKeeper", e);
