@@ -25,19 +25,30 @@ public final class Ports {
   /** The lowest port handed out: above the well-known and most registered services' ports. */
   static final int LOWEST = 10_000;
 
-  /** Ports handed out by this JVM; at most half the range, then forgotten all at once. */
+  /** Ports handed out by this JVM; at most half its slice, then forgotten all at once. */
   private static final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
 
   static final int BELOW_EPHEMERAL = ephemeralStart();
 
+  /**
+   * The test JVMs running side by side each take a slice of the range of their own ({@code
+   * txgw.ports.fork} of {@code txgw.ports.forks}, set by the failsafe configuration), as the set
+   * above keeps only this JVM's ports.
+   */
+  static final int FORK = Integer.getInteger("txgw.ports.fork", 1);
+
+  static final int FORKS = Integer.getInteger("txgw.ports.forks", 1);
+
   public static int freeLoopbackPort() {
-    int span = BELOW_EPHEMERAL - LOWEST;
+    int[] slice = slice(FORK, FORKS);
+    int lowest = slice[0];
+    int span = slice[1] - slice[0];
     if (span >= 1_000) {
       if (handedOut.size() > span / 2) {
         handedOut.clear();
       }
       for (int attempt = 0; attempt < 100; attempt++) {
-        int port = LOWEST + ThreadLocalRandom.current().nextInt(span);
+        int port = lowest + ThreadLocalRandom.current().nextInt(span);
         if (handedOut.add(port) && bindable(port)) {
           return port;
         }
@@ -50,6 +61,14 @@ public final class Ports {
     } catch (IOException e) {
       throw new UncheckedIOException("no free loopback port", e);
     }
+  }
+
+  /** Fork {@code fork} (1-based) of {@code forks}: its first port and the one past its last. */
+  static int[] slice(int fork, int forks) {
+    int n = Math.max(1, forks);
+    int span = (BELOW_EPHEMERAL - LOWEST) / n;
+    int lowest = LOWEST + Math.floorMod(fork - 1, n) * span;
+    return new int[] {lowest, lowest + span};
   }
 
   private static boolean bindable(int port) {

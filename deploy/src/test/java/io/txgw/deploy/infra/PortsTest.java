@@ -25,4 +25,14 @@ class PortsTest {
       assertThat(socket.getLocalPort()).isEqualTo(port);
     }
   }
+
+  @Test
+  void forksSideBySideHandOutPortsFromSlicesThatDoNotOverlap() {
+    int[] first = Ports.slice(1, 2);
+    int[] second = Ports.slice(2, 2);
+    assertThat(first[0]).isEqualTo(Ports.LOWEST);
+    assertThat(second[0]).isEqualTo(first[1]);
+    assertThat(second[1]).isLessThanOrEqualTo(Ports.BELOW_EPHEMERAL);
+    assertThat(Ports.slice(1, 1)).containsExactly(Ports.LOWEST, Ports.BELOW_EPHEMERAL);
+  }
 }
