@@ -6,9 +6,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each benchmark once at a tiny size: it runs and measures; its speed is not asserted. The other
- * half is {@link NodeBenchmarksSmokeIT}, a class of its own so that a second fork runs it
- * alongside; the two halves take about as long.
+ * The gateway, Kafka and finality benchmarks once each at a tiny size: each runs and measures; its
+ * speed is not asserted. The other benchmarks are in {@link NodeBenchmarksSmokeIT} and {@link
+ * EthereumBenchmarksSmokeIT}, classes of their own so that forks run them alongside; the three take
+ * about as long.
  */
 class BenchmarksSmokeIT {
   @Test
@@ -41,18 +42,6 @@ class BenchmarksSmokeIT {
               assertThat(r.mismatches()).isZero();
               assertThat(r.seconds()).isPositive();
             });
-  }
-
-  @Test
-  void theAirdropBenchmarkPaysEveryRecipientOnceEachWayAndTheContractInOneTransaction()
-      throws Exception {
-    // Fresh recipients only: paying them again runs the same code.
-    List<AirdropBenchmark.Run> runs = AirdropBenchmark.compare(12, false);
-    AirdropBenchmark.print(runs);
-    assertThat(runs).allSatisfy(r -> assertThat(r.wrong()).isZero());
-    assertThat(runs.get(0).txs()).isEqualTo(12);
-    assertThat(runs.get(1).txs()).isEqualTo(1);
-    assertThat(runs.get(1).gasPerRecipient()).isLessThan(runs.get(0).gasPerRecipient());
   }
 
   @Test

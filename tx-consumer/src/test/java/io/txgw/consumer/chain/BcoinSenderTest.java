@@ -30,7 +30,7 @@ class BcoinSenderTest {
   private static final String TXID = "ab".repeat(32);
   private static final String PREV = "cd".repeat(32);
 
-  private final MockWebServer server = new MockWebServer();
+  private final MockWebServer server = io.txgw.consumer.rpc.ScriptedServers.noDelay();
   private final ScriptedNode rpc = new ScriptedNode();
   private final java.util.List<String> restCalls =
       new java.util.concurrent.CopyOnWriteArrayList<>();

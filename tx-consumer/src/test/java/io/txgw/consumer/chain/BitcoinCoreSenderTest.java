@@ -26,7 +26,7 @@ class BitcoinCoreSenderTest {
   private static final String B = "bcrt1q8c6fshw2dlwun7ekn9qwf37cu2rn755upcp6el";
   private static final String TXID = "ef".repeat(32);
 
-  private final MockWebServer server = new MockWebServer();
+  private final MockWebServer server = io.txgw.consumer.rpc.ScriptedServers.noDelay();
   private final ScriptedNode node = new ScriptedNode();
   private final OkHttpClient http = new OkHttpClient();
   private BitcoinCoreSender sender;

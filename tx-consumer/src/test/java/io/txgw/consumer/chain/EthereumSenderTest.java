@@ -51,7 +51,7 @@ class EthereumSenderTest {
 
   private static final String MINED = "{\"transactionHash\":\"" + HASH + "\",\"status\":\"0x1\"}";
 
-  private final MockWebServer server = new MockWebServer();
+  private final MockWebServer server = io.txgw.consumer.rpc.ScriptedServers.noDelay();
   private final io.txgw.consumer.ManualClock clock = new io.txgw.consumer.ManualClock();
   private final ScriptedNode node = new ScriptedNode();
   private final OkHttpClient http = new OkHttpClient();

@@ -38,8 +38,8 @@ import org.junit.jupiter.api.Test;
  */
 class NodeRoutingTest {
   private TestingServer zooKeeper;
-  private final MockWebServer nodeA = new MockWebServer();
-  private final MockWebServer nodeB = new MockWebServer();
+  private final MockWebServer nodeA = io.txgw.consumer.rpc.ScriptedServers.noDelay();
+  private final MockWebServer nodeB = io.txgw.consumer.rpc.ScriptedServers.noDelay();
   private final AtomicLong callsToA = new AtomicLong();
   private final OkHttpClient http = new OkHttpClient();
   private CuratorFramework admin;

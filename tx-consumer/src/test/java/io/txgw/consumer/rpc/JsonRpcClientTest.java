@@ -15,7 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class JsonRpcClientTest {
-  private final MockWebServer server = new MockWebServer();
+  private final MockWebServer server = ScriptedServers.noDelay();
   private final OkHttpClient base = new OkHttpClient();
 
   @BeforeEach
