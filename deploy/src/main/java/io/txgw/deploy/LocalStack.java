@@ -1027,12 +1027,27 @@ public final class LocalStack implements Closeable {
 
   @Override
   public synchronized void close() {
+    List<Thread> stoppingNodes = new ArrayList<>();
     while (!started.isEmpty()) {
       Closeable part = started.pop();
+      if (part instanceof AnvilNode || part instanceof BcoinNode) {
+        // A chain node's stop (bcoin flushes its databases: 1-3 s) waits on nothing else of the
+        // stack, and what used it (consumers, the miner) stopped before: each node stops on a
+        // thread of its own while the rest closes.
+        Thread stopping = new Thread(() -> closeQuietly(part), "stack-stop-node");
+        stopping.start();
+        stoppingNodes.add(stopping);
+      } else {
+        closeQuietly(part);
+      }
+    }
+    for (Thread stopping : stoppingNodes) {
       try {
-        part.close();
-      } catch (IOException | RuntimeException e) {
-        log.warn("stopping {} failed: {}", part.getClass().getSimpleName(), e.toString());
+        // ChildProcess gives a node 10 s to stop, then kills it and waits 10 s more.
+        stopping.join(Duration.ofSeconds(25).toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
       }
     }
     // Kept on request, with the nodes' and consumers' logs, to look into a failed run. A second
@@ -1044,6 +1059,14 @@ public final class LocalStack implements Closeable {
       log.info("work directory kept: {}", workDir);
     } else {
       TempDirs.deleteQuietly(workDir);
+    }
+  }
+
+  private static void closeQuietly(Closeable part) {
+    try {
+      part.close();
+    } catch (IOException | RuntimeException e) {
+      log.warn("stopping {} failed: {}", part.getClass().getSimpleName(), e.toString());
     }
   }
 }

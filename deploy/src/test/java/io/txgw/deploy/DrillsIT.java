@@ -47,7 +47,7 @@ class DrillsIT {
   static final int SHORT = 300;
 
   /** Longer than the consumers' Kafka group and ZooKeeper sessions (6 s each). */
-  static final Duration CUT = Duration.ofSeconds(20);
+  static final Duration CUT = Duration.ofSeconds(12);
 
   static final String GROUP = "txgw-payouts";
 
