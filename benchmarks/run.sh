@@ -46,8 +46,5 @@ case "${1:-}" in
 esac
 shift
 mvn -B -ntp -q -DskipTests install
-# The JDK's HTTP server (the counting proxy in front of a node, the consumers' /metrics) with
-# Nagle's algorithm off: on, it sends an answer's body 40 ms after its headers, and the proxy
-# would add that to every node call it counts.
-exec java -Dsun.net.httpserver.nodelay=true -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
+exec java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
   -Dtxgw.nodes.dir=deploy/nodes "$main" "$@"

@@ -54,7 +54,9 @@ final class WebhookReceiver implements AutoCloseable {
     if (port == 0) {
       server = firstFree();
     } else {
-      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+      server =
+          io.txgw.common.http.JdkHttpServers.create(
+              new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
     }
     server.createContext("/hooks/txgw", this::handle);
     server.start();
@@ -66,7 +68,8 @@ final class WebhookReceiver implements AutoCloseable {
     int start = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10_000);
     for (int p = start; p < start + 2_000; p++) {
       try {
-        return HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), p), 50);
+        return io.txgw.common.http.JdkHttpServers.create(
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), p), 50);
       } catch (java.net.BindException e) {
         // Taken: the next.
       }

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.txgw.common.concurrent.Daemons;
+import io.txgw.common.http.JdkHttpServers;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,7 +45,7 @@ public final class MetricsEndpoint implements Closeable {
   public static MetricsEndpoint start(PrometheusMeterRegistry registry, String host, int port) {
     HttpServer server;
     try {
-      server = HttpServer.create(new InetSocketAddress(host, port), 16);
+      server = JdkHttpServers.create(new InetSocketAddress(host, port), 16);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot bind metrics on " + host + ":" + port, e);
     }

@@ -76,7 +76,8 @@ public final class CountingProxy implements Closeable {
   public CountingProxy(String targetUrl, int capacityPerSecond) throws IOException {
     this.capacityPerSecond = capacityPerSecond;
     this.target = URI.create(targetUrl.replaceAll("/+$", ""));
-    this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
+    this.server =
+        io.txgw.common.http.JdkHttpServers.create(new InetSocketAddress("127.0.0.1", 0), 256);
     server.setExecutor(workers);
     server.createContext("/", this::forward);
     server.start();
